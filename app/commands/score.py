@@ -1,0 +1,115 @@
+"""``dicelens score``: per-class Dice, IoU, volumes and Dice loss of one case, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+
+from app.io import load_case, write_text_atomic
+from app.scoring import CLASS_FIELDS, CONVENTIONS_LINE, score_case
+
+UNDEFINED = "—"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``score`` and its options."""
+    parser = subparsers.add_parser(
+        "score",
+        help="score a prediction against the ground truth (table, JSON or CSV)",
+        description="Per-class Dice, IoU, precision, recall, volumes, confusion matrix and Dice loss of a "
+                    "predicted mask against the ground truth. Masks: NIfTI, NRRD (incl. 3D Slicer "
+                    ".seg.nrrd), MetaImage, DICOM directory (DIR::SERIES_UID picks a series), PNG, "
+                    "TIFF, BMP, .npy.",
+    )
+    parser.add_argument("--gt", required=True, metavar="GT", help="ground-truth mask")
+    parser.add_argument("--pred", required=True, metavar="PRED", help="predicted mask")
+    parser.add_argument("--image", metavar="IMG", help="the image (checked to lie on the masks' grid)")
+    parser.add_argument("--labels", metavar="TABLE",
+                        help="label table: ITK-SNAP, 3D Slicer colour table, nnU-Net dataset.json, "
+                             "or 'index name' lines")
+    scores = parser.add_mutually_exclusive_group()
+    scores.add_argument("--probs", metavar="F", help="class probabilities (C, z, y, x): nnU-Net .npz or .npy")
+    scores.add_argument("--logits", metavar="F", help="class logits (C, z, y, x): .npz or .npy")
+    parser.add_argument("--ignore-index", type=int, metavar="K",
+                        help="ground-truth label meaning 'not annotated', left out of every count")
+    parser.add_argument("--resample", action="store_true",
+                        help="resample the prediction onto the ground-truth grid (nearest neighbour) "
+                             "when they differ")
+    parser.add_argument("--device", metavar="DEV", help="cpu, cuda, cuda:1 or mps (default: best available)")
+    parser.add_argument("--json", metavar="OUT", help="write the JSON document to OUT ('-' for stdout)")
+    parser.add_argument("--csv", metavar="OUT", help="write one row per class to OUT ('-' for stdout)")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback on errors")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, score and report one case; return the exit code (errors raise InputError)."""
+    case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, probs=args.probs,
+                     logits=args.logits, resample=args.resample, ignore_index=args.ignore_index)
+    document = score_case(case, ignore_index=args.ignore_index, device=args.device)
+    for message in document["messages"]:
+        print(f"dicelens: note: {message}", file=sys.stderr)
+    outputs = []
+    if args.json:
+        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        outputs.append((args.json, text))
+    if args.csv:
+        outputs.append((args.csv, format_csv(document)))
+    if not outputs:
+        sys.stdout.write(format_table(document))
+    for destination, text in outputs:
+        if destination == "-":
+            sys.stdout.write(text)
+        else:
+            write_text_atomic(destination, text)
+    return 0
+
+
+def format_csv(document: dict) -> str:
+    """One row per class with :data:`app.scoring.CLASS_FIELDS`; undefined values are empty cells."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CLASS_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for entry in document["classes"]:
+        writer.writerow({key: "" if entry[key] is None else entry[key] for key in CLASS_FIELDS})
+    return buffer.getvalue()
+
+
+def format_table(document: dict) -> str:
+    """The aligned per-class table, the headline mean foreground Dice and the conventions line."""
+    header = ("class", "name", "Dice", "IoU", "GT ml", "pred ml", "FP", "FN")
+    rows = [(str(c["index"]), c["name"], _fixed(c["dice"], 4), _fixed(c["iou"], 4),
+             _fixed(c["gt_volume_ml"], 3), _fixed(c["pred_volume_ml"], 3), str(c["fp"]), str(c["fn"]))
+            for c in document["classes"]]
+    widths = [max(len(row[k]) for row in [header, *rows]) for k in range(len(header))]
+    left_aligned = {1}
+
+    def line(cells) -> str:
+        return "  ".join(cell.ljust(w) if k in left_aligned else cell.rjust(w)
+                         for k, (cell, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    foreground_undefined = [i for i in document["undefined_classes"] if i > 0]
+    defined = document["num_classes"] - 1 - len(foreground_undefined)
+    left_out = (f"; {len(foreground_undefined)} absent from both left out" if foreground_undefined else "")
+    loss = document["dice_loss"]
+    soft = f", soft ({loss['soft_from']}) {_fixed(loss['soft'], 4)}" if loss["soft"] is not None else ""
+    lines = [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows), "",
+             f"Mean foreground Dice: {_fixed(document['dice_mean_foreground'], 4)} "
+             f"(macro over {defined} foreground class{'es' if defined != 1 else ''} with defined "
+             f"Dice{left_out})",
+             f"Micro foreground Dice: {_fixed(document['dice_micro_foreground'], 4)}   "
+             f"Dice loss (all classes, smooth {loss['smooth']:g}): hard {_fixed(loss['hard'], 4)}{soft}"]
+    if "ignore_index" in document:
+        lines.append(f"Ignored: ground-truth label {document['ignore_index']} "
+                     f"({document['ignored_voxels']} voxels left out of every count)")
+    lines.append(CONVENTIONS_LINE)
+    return "\n".join(lines) + "\n"
+
+
+def _fixed(value: float | None, digits: int) -> str:
+    return UNDEFINED if value is None else f"{value:.{digits}f}"

@@ -1,0 +1,244 @@
+"""Load a case: ground truth, prediction, optional image, label table and class scores, checked together.
+
+The files are read concurrently (SimpleITK, hashing and numpy release the GIL), each verified
+complete and validated, then the grids are compared: everything must lie on the ground truth's grid,
+or with ``resample=True`` the prediction is resampled onto it (nearest neighbour, SimpleITK).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from app.errors import InputError
+from app.io.geometry import Geometry, require_same_grid
+from app.io.images import ReadImage, read_image, sha256_of
+from app.io.labels import LabelEntry, LabelTable, read_label_table
+from app.io.masks import intensity_array, label_array
+from app.io.scores import read_scores
+from app.io.segnrrd import SLICER_FORMAT, segment_label_table
+from app.io.sources import InputFile
+
+ROLE_NAMES = {"gt": "ground truth", "pred": "prediction", "image": "image"}
+
+
+@dataclass
+class Case:
+    """Everything needed to score and review one segmentation.
+
+    Attributes
+    ----------
+    gt, pred : np.ndarray
+        ``(z, y, x)`` integer labels (``uint8``, or ``int16`` when a label is >= 256); 2D cases: z = 1.
+    image : np.ndarray or None
+        ``(z, y, x)`` scalars, or ``(z, y, x, 3)`` uint8 RGB for 2D colour images.
+    geometry : Geometry
+        The ground truth's grid (the prediction's when the ground truth is a ``.npy``).
+    labels : LabelTable
+        Class names and colours (possibly empty: names fall back to ``"label N"``).
+    num_classes : int
+        ``C``: largest label in either mask + 1 (ground-truth voxels equal to ``ignore_index`` not
+        counted), or the label table's size, or the number of score channels, whichever is largest.
+    sources : dict of str to InputFile
+        ``"gt"``, ``"pred"`` and, when given, ``"image"``, ``"labels"``, ``"scores"``.
+    scores : np.ndarray or None
+        ``(C, z, y, x)`` float32 class scores.
+    scores_kind : {"probs", "logits"} or None
+    messages : list of str
+        Notes for the user (resampling, series chosen, label table used...).
+    """
+
+    gt: np.ndarray
+    pred: np.ndarray
+    image: np.ndarray | None
+    geometry: Geometry
+    labels: LabelTable
+    num_classes: int
+    sources: dict[str, InputFile]
+    scores: np.ndarray | None = None
+    scores_kind: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _LoadedMask:
+    read: ReadImage
+    source: InputFile
+    labels: np.ndarray
+    segment_table: LabelTable | None
+
+
+def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
+              labels: str | Path | None = None, probs: str | Path | None = None,
+              logits: str | Path | None = None, resample: bool = False, *,
+              ignore_index: int | None = None) -> Case:
+    """Read, verify and cross-check the files of one case.
+
+    Parameters
+    ----------
+    gt, pred : str or Path
+        Ground-truth and predicted masks: a file (NIfTI, NRRD, ``.seg.nrrd``, MetaImage, PNG, TIFF,
+        BMP, ``.npy``) or a DICOM directory (``DIR::SERIES_UID`` picks a series).
+    image : str or Path, optional
+        The image the masks segment, for display (also JPEG and RGB).
+    labels : str or Path, optional
+        Label table (ITK-SNAP, 3D Slicer colour table, nnU-Net dataset.json, ``index name`` list).
+        Without one, a ``.seg.nrrd``'s segments or a palette PNG's colours are used.
+    probs, logits : str or Path, optional
+        Class scores (``(C, z, y, x)`` ``.npz``/``.npy``), at most one of them.
+    resample : bool
+        Resample the prediction onto the ground-truth grid (nearest neighbour) when they differ.
+    ignore_index : int, optional
+        Ground-truth value meaning "not annotated"; not counted as a class in ``num_classes``.
+
+    Returns
+    -------
+    Case
+
+    Raises
+    ------
+    InputError
+        Any unreadable, corrupt or invalid input, or inputs that do not fit together.
+    """
+    if probs is not None and logits is not None:
+        raise InputError("give class scores either as probabilities (--probs) or as logits (--logits), "
+                         "not both.")
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="dicelens-load") as pool:
+        gt_job = pool.submit(_load_mask, gt, "gt")
+        pred_job = pool.submit(_load_mask, pred, "pred")
+        image_job = pool.submit(_load_image, image) if image is not None else None
+        loaded_gt, loaded_pred = gt_job.result(), pred_job.result()
+        loaded_image = image_job.result() if image_job is not None else None
+    messages = loaded_gt.read.messages + loaded_pred.read.messages
+    geometry = _case_geometry(loaded_gt, loaded_pred, resample, messages)
+    sources = {"gt": loaded_gt.source, "pred": loaded_pred.source}
+    image_array = None
+    if loaded_image is not None:
+        read, sources["image"], image_array = loaded_image
+        messages += read.messages
+        _require_on_grid(geometry, read.geometry, read.has_geometry, f"image '{image}'", loaded_gt)
+    table = _label_table(labels, loaded_gt, loaded_pred, sources, messages)
+    num_classes = count_classes(loaded_gt.labels, loaded_pred.labels, table, ignore_index)
+    scores, kind = None, None
+    if probs is not None or logits is not None:
+        kind, score_path = ("probs", probs) if probs is not None else ("logits", logits)
+        scores = read_scores(score_path, kind, geometry.shape_zyx, num_classes)
+        num_classes = max(num_classes, scores.shape[0] if scores.shape[0] > 1 else 2)
+        sources["scores"] = InputFile(str(score_path), sha256_of([Path(score_path)]),
+                                      "NumPy probabilities" if kind == "probs" else "NumPy logits",
+                                      details=f"{scores.shape[0]} classes")
+    return Case(gt=loaded_gt.labels, pred=loaded_pred.labels, image=image_array, geometry=geometry,
+                labels=table, num_classes=num_classes, sources=sources, scores=scores, scores_kind=kind,
+                messages=messages)
+
+
+def count_classes(gt: np.ndarray, pred: np.ndarray, table: LabelTable,
+                  ignore_index: int | None = None) -> int:
+    """``C``: largest label in either mask + 1 (GT's ``ignore_index`` left out), or the table's size.
+
+    Parameters
+    ----------
+    gt, pred : np.ndarray
+        Integer label maps.
+    table : LabelTable
+        Its entries count too (except one named for ``ignore_index``).
+    ignore_index : int, optional
+        Ground-truth value that is not a class.
+    """
+    gt_max = int(gt.max()) if gt.size else 0
+    if ignore_index is not None and gt_max == ignore_index:
+        gt_max = int(np.max(gt, where=gt != ignore_index, initial=0))
+    pred_max = int(pred.max()) if pred.size else 0
+    table_size = max((i for i in table.indices() if i != ignore_index), default=-1) + 1
+    return max(gt_max + 1, pred_max + 1, table_size)
+
+
+def _load_mask(spec: str | Path, key: str) -> _LoadedMask:
+    role = f"{ROLE_NAMES[key]} '{spec}'"
+    read = read_image(spec, ROLE_NAMES[key])
+    segment_table = None
+    if read.format == SLICER_FORMAT:
+        segment_table = segment_label_table(read.metadata, str(spec), read.components,
+                                            read.image.GetDimension())
+    labels = label_array(read, role)
+    return _LoadedMask(read, _input_file(spec, read, _disk_dtype(read)), labels, segment_table)
+
+
+def _load_image(spec: str | Path) -> tuple[ReadImage, InputFile, np.ndarray]:
+    read = read_image(spec, "image")
+    array = intensity_array(read, f"image '{spec}'")
+    return read, _input_file(spec, read, str(array.dtype)), array
+
+
+def _disk_dtype(read: ReadImage) -> str:
+    if read.image is None:
+        return str(read.array.dtype)
+    return str(sitk.GetArrayViewFromImage(read.image).dtype)
+
+
+def _input_file(spec: str | Path, read: ReadImage, dtype: str) -> InputFile:
+    metadata = {k: v for k, v in read.metadata.items() if k.startswith(("Segment", "Segmentation_"))
+                and not k.endswith("_Extent")}
+    return InputFile(path=str(spec), sha256=sha256_of(read.files), format=read.format, dtype=dtype,
+                     geometry=read.geometry, details=read.details,
+                     files=tuple(str(f) for f in read.files), metadata=metadata)
+
+
+def _case_geometry(gt: _LoadedMask, pred: _LoadedMask, resample: bool, messages: list[str]) -> Geometry:
+    """The case's grid; resamples the prediction onto it when asked and needed."""
+    gt_name, pred_name = f"ground truth '{gt.source.path}'", f"prediction '{pred.source.path}'"
+    if not (gt.read.has_geometry and pred.read.has_geometry):
+        reference = gt.read if gt.read.has_geometry else pred.read
+        if gt.labels.shape != pred.labels.shape:
+            raise InputError(f"{pred_name} has shape {pred.labels.shape} (z, y, x) but {gt_name} has "
+                             f"{gt.labels.shape}; a .npy mask must have the other mask's shape.")
+        if reference.has_geometry:
+            messages.append(f"the .npy mask was given the grid of '{reference.files[0].name}'")
+        return reference.geometry
+    reference, other = gt.read.geometry, pred.read.geometry
+    if not reference.differences(other):
+        return reference
+    if not resample:
+        require_same_grid(reference, other, gt_name, pred_name, can_resample=True)
+    if gt.read.image.GetDimension() != pred.read.image.GetDimension():
+        raise InputError(f"{pred_name} is {pred.read.image.GetDimension()}D and {gt_name} is "
+                         f"{gt.read.image.GetDimension()}D; resampling needs masks of the same dimension.")
+    resampled = sitk.Resample(pred.read.image, gt.read.image, sitk.Transform(), sitk.sitkNearestNeighbor, 0,
+                              pred.read.image.GetPixelID())
+    pred.read.image = resampled
+    pred.labels = label_array(pred.read, pred_name)
+    messages.append(f"prediction resampled onto the ground-truth grid (nearest neighbour): it had "
+                    f"{other.describe()}")
+    return reference
+
+
+def _require_on_grid(reference: Geometry, geometry: Geometry, has_geometry: bool, name: str,
+                     gt: _LoadedMask) -> None:
+    if has_geometry and gt.read.has_geometry:
+        require_same_grid(reference, geometry, f"ground truth '{gt.source.path}'", name, can_resample=False)
+    elif geometry.shape_zyx != reference.shape_zyx:
+        raise InputError(f"{name} has shape {geometry.shape_zyx} (z, y, x) but the masks have "
+                         f"{reference.shape_zyx}.")
+
+
+def _label_table(labels: str | Path | None, gt: _LoadedMask, pred: _LoadedMask,
+                 sources: dict[str, InputFile], messages: list[str]) -> LabelTable:
+    segment_table = gt.segment_table or pred.segment_table
+    if labels is not None:
+        table = read_label_table(labels)
+        sources["labels"] = InputFile(str(labels), sha256_of([Path(labels)]), table.source_format)
+        if segment_table is not None:
+            messages.append(f"label names from '{labels}' (the .seg.nrrd segment names were not used)")
+        return table
+    if segment_table is not None:
+        return segment_table
+    palette = gt.read.palette or pred.read.palette
+    if palette is not None:
+        used = max(int(gt.labels.max()), int(pred.labels.max())) + 1
+        entries = (LabelEntry(i, "", colour) for i, colour in enumerate(palette[:used]))
+        return LabelTable(entries, "PNG palette")
+    return LabelTable()

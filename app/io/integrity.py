@@ -1,0 +1,263 @@
+"""Checks that a file really holds all the pixel data its header promises.
+
+Some readers fill a truncated file's missing voxels silently (SimpleITK's NIfTI reader does so for a
+cut ``.nii.gz``; its JPEG reader for a cut ``.jpg``; its TIFF reader drops missing pages). A mask read
+that way would give plausible, wrong Dice values, so every format with a known payload size is checked
+here against the header before the numbers are trusted:
+
+* NIfTI: ``vox_offset + voxel bytes`` against the file size, or for ``.nii.gz`` against the gzip
+  trailer's length (fast) and, when the trailer disagrees, a full streaming decompression (exact);
+* NRRD / ``.nhdr``: the attached or detached payload against the header's sizes and type, per encoding;
+* MetaImage: the payload against ``DimSize``/``ElementType`` or ``CompressedDataSize``;
+* TIFF: the page chain and every strip/tile lies inside the file; JPEG: the end-of-image marker;
+  BMP: the header's file size. PNG (CRC per chunk) and DICOM are checked by their libraries.
+
+Only the headers are parsed here; pixels are always decoded by SimpleITK.
+"""
+
+from __future__ import annotations
+
+import bz2
+import re
+import struct
+import zlib
+from pathlib import Path
+
+from app.errors import InputError
+
+_CHUNK_BYTES = 1 << 22
+
+
+class IncompleteFile(Exception):
+    """Internal: the payload is shorter than promised or damaged (becomes an InputError)."""
+
+
+def verify_complete(path: Path, format_name: str, expected_bytes: int, vox_offset: int | None = None) -> None:
+    """Raise :class:`InputError` when ``path`` holds less pixel data than its header promises.
+
+    Parameters
+    ----------
+    path : Path
+        The image file (for ``.nhdr``/``.mhd``: the header; the data file is found from it).
+    format_name : str
+        ``"NIfTI"``, ``"NRRD"``, ``"MetaImage"``, ``"TIFF"``, ``"JPEG"``, ``"BMP"``; others pass.
+    expected_bytes : int
+        Uncompressed pixel bytes the header describes (voxels x components x bytes per component).
+    vox_offset : int, optional
+        NIfTI only: where the voxels start in the (uncompressed) file.
+    """
+    checks = {"NIfTI": lambda: _verify_nifti(path, expected_bytes, vox_offset or 0),
+              "NRRD": lambda: _verify_nrrd(path, expected_bytes),
+              "MetaImage": lambda: _verify_metaimage(path, expected_bytes),
+              "TIFF": lambda: _verify_tiff(path),
+              "JPEG": lambda: _verify_jpeg(path),
+              "BMP": lambda: _verify_bmp(path)}
+    check = checks.get(format_name)
+    if check is None:
+        return
+    try:
+        check()
+    except IncompleteFile as problem:
+        raise InputError(f"'{path}' is damaged or incomplete: {problem}. DiceLens does not score partial "
+                         "data; export or copy the file again.") from None
+    except (OSError, struct.error, ValueError) as error:
+        raise InputError(f"'{path}' could not be checked as a {format_name} file ({error}); it is "
+                         "probably damaged: export or copy it again.") from None
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise IncompleteFile(message)
+
+
+def _verify_nifti(path: Path, voxel_bytes: int, vox_offset: int) -> None:
+    promised = vox_offset + voxel_bytes
+    if path.name.lower().endswith(".gz"):
+        _verify_gzip_payload(path, 0, promised)
+    else:
+        size = path.stat().st_size
+        _require(size >= promised, f"the header promises {promised} bytes (voxels from byte {vox_offset}) "
+                                   f"but the file has {size}")
+
+
+def _verify_gzip_payload(path: Path, start: int, promised: int) -> None:
+    """Check that the gzip data from byte ``start`` to the end decompresses to >= ``promised`` bytes.
+
+    The gzip trailer stores the uncompressed length (mod 2^32): when it matches, the stream was
+    written completely. Otherwise the stream is decompressed to find the real length (or the cut).
+    """
+    with path.open("rb") as stream:
+        stream.seek(start)
+        _require(stream.read(2) == b"\x1f\x8b", f"the data at byte {start} is not gzip-compressed")
+        stream.seek(-4, 2)
+        trailer_length = struct.unpack("<I", stream.read(4))[0]
+    if trailer_length == promised % (1 << 32):
+        return
+    produced = _count_decompressed(path, start, lambda: zlib.decompressobj(wbits=31))
+    _require(produced >= promised, f"the header promises {promised} bytes of data but the compressed "
+                                   f"stream holds only {produced}")
+
+
+def _count_decompressed(path: Path, start: int, make_decompressor) -> int:
+    """Bytes produced by decompressing from ``start`` to the end (concatenated members allowed)."""
+    produced = 0
+    decompressor = make_decompressor()
+    with path.open("rb") as stream:
+        stream.seek(start)
+        pending = stream.read(_CHUNK_BYTES)
+        while pending:
+            try:
+                produced += len(decompressor.decompress(pending))
+            except (zlib.error, OSError) as error:
+                raise IncompleteFile(f"the compressed data is corrupt ({error})") from None
+            if decompressor.eof:
+                pending = decompressor.unused_data.lstrip(b"\x00")
+                if pending:
+                    decompressor = make_decompressor()
+                    continue
+            pending = stream.read(_CHUNK_BYTES)
+    _require(decompressor.eof, f"the compressed data stops early (cut after {produced} uncompressed bytes)")
+    return produced
+
+
+def _read_text_header(path: Path, is_end) -> tuple[list[str], int]:
+    """Header lines up to and including the line ``is_end`` accepts, and the byte offset after it."""
+    lines: list[str] = []
+    offset = 0
+    with path.open("rb") as stream:
+        for raw in stream:
+            offset += len(raw)
+            line = raw.decode("latin-1").rstrip("\r\n")
+            lines.append(line)
+            if is_end(line) or offset > 1 << 20:
+                break
+    return lines, offset
+
+
+def _data_file(header_path: Path, name: str) -> Path:
+    _require(not name.upper().startswith("LIST") and " " not in name.strip() and "%" not in name,
+             f"its pixel data is split over several files ('{name}'); save it as one file")
+    data_path = header_path.parent / name.strip()
+    _require(data_path.is_file(), f"its data file '{data_path}' does not exist")
+    return data_path
+
+
+def _verify_nrrd(path: Path, voxel_bytes: int) -> None:
+    lines, header_end = _read_text_header(path, lambda line: line.strip() == "")
+    fields = {}
+    for line in lines[1:]:
+        key, sep, value = line.partition(":")
+        if sep and not line.startswith("#"):
+            fields[key.strip().lower()] = value.lstrip("=").strip()
+    encoding = fields.get("encoding", "raw").lower()
+    data_name = fields.get("data file") or fields.get("datafile")
+    byte_skip = int(fields.get("byte skip", "0"))
+    _require(int(fields.get("line skip", "0")) == 0 or data_name is not None, "unsupported 'line skip'")
+    if data_name is None:
+        data_path, start = path, header_end
+    else:
+        data_path, start = _data_file(path, data_name), 0
+    if encoding == "raw":
+        available = data_path.stat().st_size - start - max(byte_skip, 0)
+        _require(available >= voxel_bytes, f"the header promises {voxel_bytes} bytes of raw data "
+                                           f"but the file holds {available}")
+    elif encoding in ("gzip", "gz"):
+        _verify_gzip_payload(data_path, start, voxel_bytes + max(byte_skip, 0))
+    elif encoding in ("bzip2", "bz2"):
+        produced = _count_decompressed(data_path, start, bz2.BZ2Decompressor)
+        _require(produced >= voxel_bytes, f"the header promises {voxel_bytes} bytes of data "
+                                          f"but the compressed stream holds only {produced}")
+    else:
+        _require(encoding in ("ascii", "text", "txt", "hex"), f"unknown NRRD encoding '{encoding}'")
+
+
+def _verify_metaimage(path: Path, voxel_bytes: int) -> None:
+    lines, header_end = _read_text_header(path, lambda line: line.lower().startswith("elementdatafile"))
+    fields = {}
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if sep:
+            fields[key.strip().lower()] = value.strip()
+    data_name = fields.get("elementdatafile", "LOCAL")
+    if data_name.upper() == "LOCAL":
+        data_path, start = path, header_end
+    else:
+        data_path, start = _data_file(path, data_name), 0
+    available = data_path.stat().st_size - start
+    if fields.get("compresseddata", "false").lower() == "true":
+        compressed_size = fields.get("compresseddatasize")
+        if compressed_size is not None:
+            _require(available >= int(compressed_size), f"the header promises {compressed_size} bytes of "
+                                                        f"compressed data but the file holds {available}")
+        else:
+            produced = _count_decompressed(data_path, start, zlib.decompressobj)
+            _require(produced >= voxel_bytes, f"the header promises {voxel_bytes} bytes of data "
+                                              f"but the compressed stream holds only {produced}")
+    else:
+        _require(available >= voxel_bytes, f"the header promises {voxel_bytes} bytes of data "
+                                           f"but the file holds {available}")
+
+
+_TIFF_OFFSET_TAGS = {273: 279, 324: 325}  # StripOffsets -> StripByteCounts, TileOffsets -> TileByteCounts
+_TIFF_TYPE_SIZES = {1: 1, 3: 2, 4: 4, 16: 8}
+
+
+def _verify_tiff(path: Path) -> None:
+    """Walk the page (IFD) chain; every page and every strip or tile must lie inside the file."""
+    data = path.read_bytes()
+    size = len(data)
+    _require(size >= 8 and data[:2] in (b"II", b"MM"), "it does not start with a TIFF header")
+    order = "<" if data[:2] == b"II" else ">"
+    version = struct.unpack(order + "H", data[2:4])[0]
+    if version == 43:  # BigTIFF: left to libtiff
+        return
+    _require(version == 42, "it does not start with a TIFF header")
+    offset = struct.unpack(order + "I", data[4:8])[0]
+    seen: set[int] = set()
+    while offset:
+        _require(offset + 2 <= size and offset not in seen,
+                 f"page {len(seen) + 1} starts at byte {offset}, beyond the end of the file ({size} bytes)")
+        seen.add(offset)
+        count = struct.unpack(order + "H", data[offset:offset + 2])[0]
+        end = offset + 2 + 12 * count
+        _require(end + 4 <= size, f"page {len(seen)} is cut off at the end of the file")
+        tags = {}
+        for entry in range(count):
+            at = offset + 2 + 12 * entry
+            tag, kind, n = struct.unpack(order + "HHI", data[at:at + 8])
+            tags[tag] = (kind, n, at + 8)
+        for offsets_tag, counts_tag in _TIFF_OFFSET_TAGS.items():
+            if offsets_tag in tags and counts_tag in tags:
+                starts = _tiff_values(data, order, *tags[offsets_tag])
+                lengths = _tiff_values(data, order, *tags[counts_tag])
+                furthest = max((s + n for s, n in zip(starts, lengths, strict=False)), default=0)
+                _require(furthest <= size, f"page {len(seen)} needs data up to byte {furthest} "
+                                           f"but the file has {size}")
+        offset = struct.unpack(order + "I", data[end:end + 4])[0]
+
+
+def _tiff_values(data: bytes, order: str, kind: int, count: int, value_at: int) -> list[int]:
+    item = _TIFF_TYPE_SIZES.get(kind)
+    _require(item is not None, f"unexpected TIFF field type {kind}")
+    code = {1: "B", 3: "H", 4: "I", 16: "Q"}[kind]
+    if item * count > 4:
+        value_at = struct.unpack(order + "I", data[value_at:value_at + 4])[0]
+    _require(value_at + item * count <= len(data), "a page's strip table lies beyond the end of the file")
+    return list(struct.unpack(f"{order}{count}{code}", data[value_at:value_at + item * count]))
+
+
+def _verify_jpeg(path: Path) -> None:
+    data = path.read_bytes()
+    _require(data[:2] == b"\xff\xd8", "it does not start with a JPEG marker")
+    _require(re.search(rb"\xff\xd9[\x00\s]*$", data[-64:]) is not None,
+             "the end-of-image marker is missing (the file was cut short)")
+
+
+def _verify_bmp(path: Path) -> None:
+    with path.open("rb") as stream:
+        header = stream.read(14)
+    _require(len(header) == 14 and header[:2] == b"BM", "it does not start with a BMP header")
+    promised, _, _, pixel_offset = struct.unpack("<IHHI", header[2:])
+    size = path.stat().st_size
+    _require(size >= promised and size > pixel_offset,
+             f"the header promises {promised} bytes but the file has {size}")

@@ -1,0 +1,154 @@
+"""Score a loaded case: the JSON document of ``dicelens score --json``, used by report and batch too.
+
+Every number comes from :mod:`dice_engine` (one confusion matrix, then scores from it); this module
+only chooses the inputs, names the fields, and turns NaN into ``None`` (JSON ``null``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+import dice_engine as de
+from app import __version__
+from app.errors import InputError
+from app.io import Case, count_classes
+from dice_engine.device import run_with_cpu_fallback
+
+SMOOTH = 1.0
+"""``s`` of the Dice loss ``1 − (2TP + s) / (2TP + FP + FN + s)`` (soft: sums of p·y, p and y)."""
+
+CLASS_FIELDS = ("index", "name", "dice", "iou", "precision", "recall", "specificity", "tp", "fp", "fn",
+                "gt_voxels", "pred_voxels", "gt_volume_ml", "pred_volume_ml", "volume_difference_ml")
+"""Per-class fields, in the order of the JSON ``classes`` entries and of the CSV columns."""
+
+_COUNT_FIELDS = ("tp", "fp", "fn", "gt_voxels", "pred_voxels")
+
+CONVENTIONS = {
+    "dice": "2TP / (2TP + FP + FN) per class, from voxel counts",
+    "absent_from_both": "a class absent from both ground truth and prediction has undefined Dice, IoU, "
+                        "precision and recall (null); it is left out of every average and listed in "
+                        "undefined_classes",
+    "absent_from_ground_truth": "a class absent from the ground truth but predicted has Dice 0",
+    "dice_mean_foreground": "mean of the defined per-class Dice of classes 1..C-1 (background left out)",
+    "dice_micro_foreground": "2ΣTP / (2ΣTP + ΣFP + ΣFN) over classes 1..C-1",
+    "dice_loss": "hard: mean over all classes of 1 - (2TP + s) / (2TP + FP + FN + s); soft: the same with "
+                 "Σp·y, Σp, Σy of the class probabilities (softmax of logits)",
+    "confusion_matrix": "rows = ground truth class, columns = predicted class, voxel counts",
+    "volumes": "ml = voxel count x voxel spacing product (mm³) / 1000",
+    "ignore_index": "ground-truth voxels with this value are left out of every count",
+}
+
+CONVENTIONS_LINE = ("Dice = 2TP/(2TP+FP+FN). A class absent from both masks is undefined (—) and left out "
+                    "of means; a class predicted but absent from the ground truth scores 0.")
+
+
+def score_case(case: Case, *, ignore_index: int | None = None, device: str | None = None) -> dict:
+    """Score a case: per-class metrics, averages, Dice loss, confusion matrix and provenance.
+
+    Parameters
+    ----------
+    case : Case
+        From :func:`app.io.load_case`.
+    ignore_index : int, optional
+        Ground-truth value meaning "not annotated": those voxels are left out of every count.
+    device : str, optional
+        ``"cpu"``, ``"cuda"``, ``"mps"``...; default: the engine's choice (CUDA > MPS > CPU).
+
+    Returns
+    -------
+    dict
+        JSON-ready (``None`` for undefined values, never NaN): ``dicelens_version``, ``num_classes``,
+        ``classes`` (one entry per index 0..C-1 with :data:`CLASS_FIELDS`), ``confusion_matrix``
+        (``C x C`` lists, rows = ground truth), ``dice_mean_foreground``, ``dice_micro_foreground``,
+        ``dice_loss`` (``hard``, ``soft`` or None, ``smooth``, ``include_background``),
+        ``undefined_classes``, ``ignore_index`` and ``ignored_voxels`` (only when given),
+        ``conventions``, ``geometry``, ``inputs`` (path, sha256, format per input), ``device``,
+        ``messages``.
+
+    Raises
+    ------
+    InputError
+        An unavailable device or a negative ``ignore_index``.
+    """
+    if ignore_index is not None and ignore_index < 0:
+        raise InputError(f"--ignore-index must be a label value >= 0, got {ignore_index}.")
+    try:
+        chosen = de.select_device(device)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    num_classes = case.num_classes
+    if ignore_index is not None:
+        num_classes = count_classes(case.gt, case.pred, case.labels, ignore_index)
+        if case.scores is not None:
+            num_classes = max(num_classes, case.scores.shape[0] if case.scores.shape[0] > 1 else 2)
+
+    def confusion_on(target_device: torch.device) -> torch.Tensor:
+        gt = torch.from_numpy(case.gt).to(target_device)
+        pred = torch.from_numpy(case.pred).to(target_device)
+        return de.confusion_matrix(gt, pred, num_classes, ignore_index).cpu()
+
+    cm, used = run_with_cpu_fallback(confusion_on, chosen)
+    metrics = de.class_metrics(cm, case.geometry.voxel_volume_ml)
+    mean_foreground, _ = de.average_dice(cm, "macro", include_background=False)
+    micro_foreground, _ = de.average_dice(cm, "micro", include_background=False)
+    document = {
+        "dicelens_version": __version__,
+        "num_classes": num_classes,
+        "classes": _class_entries(case, metrics),
+        "confusion_matrix": cm.tolist(),
+        "dice_mean_foreground": _number(mean_foreground),
+        "dice_micro_foreground": _number(micro_foreground),
+        "dice_loss": {
+            "hard": _number(de.hard_dice_loss(cm, smooth=SMOOTH, include_background=True)),
+            "soft": _number(_soft_dice_loss(case, ignore_index, used)) if case.scores is not None else None,
+            "soft_from": case.scores_kind,
+            "smooth": SMOOTH,
+            "include_background": True,
+        },
+        "undefined_classes": [int(i) for i in np.flatnonzero(np.isnan(metrics.dice))],
+    }
+    if ignore_index is not None:
+        document["ignore_index"] = ignore_index
+        document["ignored_voxels"] = int(case.gt.size - int(cm.sum()))
+    document.update({
+        "conventions": dict(CONVENTIONS),
+        "geometry": case.geometry.as_dict(),
+        "inputs": {key: source.as_dict() for key, source in case.sources.items()},
+        "device": f"{used} ({de.device_name(used)})",
+        "messages": list(case.messages),
+    })
+    return document
+
+
+def _class_entries(case: Case, metrics: de.ClassMetrics) -> list[dict]:
+    entries = []
+    for index in range(metrics.num_classes):
+        entry = {"index": index, "name": case.labels.name(index)}
+        for name in CLASS_FIELDS[2:]:
+            value = getattr(metrics, name)[index]
+            entry[name] = int(value) if name in _COUNT_FIELDS else _number(value)
+        entries.append(entry)
+    return entries
+
+
+def _soft_dice_loss(case: Case, ignore_index: int | None, device: torch.device) -> float:
+    """Soft Dice loss of the case's class scores (ground-truth ``ignore_index`` voxels left out)."""
+    scores = torch.from_numpy(case.scores)
+    target = torch.from_numpy(case.gt)
+    if ignore_index is not None:
+        keep = target != ignore_index
+        scores, target = scores[:, keep], target[keep]
+    loss = de.dice_loss(scores.unsqueeze(0).to(device), target.unsqueeze(0).to(device), smooth=SMOOTH,
+                        include_background=True, class_dim=1, from_logits=case.scores_kind == "logits")
+    return float(loss)
+
+
+def _number(value) -> float | None:
+    """A float, or None for NaN / missing."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
