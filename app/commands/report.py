@@ -1,0 +1,99 @@
+"""``dicelens report``: a PDF quality report of one case that a clinician can read and sign."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from app.errors import InputError
+from app.io import load_case, write_text_atomic
+from app.report.assemble import make_case_report, report_document
+from app.report.content import DEFAULT_THRESHOLD, case_name_from_path
+from app.scoring import score_case
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``report`` and its options."""
+    parser = subparsers.add_parser(
+        "report",
+        help="write a PDF quality report of one case (table, verdict, confusion matrix, key slices)",
+        description="Score a predicted mask against the ground truth and write a PDF report: header with "
+                    "input checksums, mean foreground Dice and a verdict against a threshold, per-class "
+                    "table, confusion matrix, Dice per slice, key-slice snapshots, notes and a signature "
+                    "line. Runs headless.",
+    )
+    parser.add_argument("--gt", required=True, metavar="GT", help="ground-truth mask")
+    parser.add_argument("--pred", required=True, metavar="PRED", help="predicted mask")
+    parser.add_argument("--image", metavar="IMG", help="the image, shown under the key-slice contours")
+    parser.add_argument("--labels", metavar="TABLE", help="label table (names and colours)")
+    parser.add_argument("--out", required=True, metavar="REPORT.pdf", help="the PDF to write")
+    parser.add_argument("--case", metavar="NAME",
+                        help="case name in the title (default: from the GT file name)")
+    parser.add_argument("--reviewer", default="", metavar="NAME",
+                        help="reviewer's name, printed in the header")
+    parser.add_argument("--notes", default="", metavar="TEXT", help="reviewer's notes (plain text)")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="T",
+                        help="Dice every foreground class must reach for 'meets threshold' (default 0.8)")
+    parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size (default a4)")
+    parser.add_argument("--json", metavar="OUT", help="also write the report's data (verdict, key slices, "
+                                                      "score) as JSON")
+    parser.add_argument("--ignore-index", type=int, metavar="K",
+                        help="ground-truth label meaning 'not annotated', left out of every count")
+    parser.add_argument("--resample", action="store_true",
+                        help="resample the prediction onto the ground-truth grid when they differ")
+    parser.add_argument("--device", metavar="DEV", help="cpu, cuda, cuda:1 or mps (default: best available)")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback on errors")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, score and write the report (and JSON); errors raise InputError and leave no file behind."""
+    if not 0.0 <= args.threshold <= 1.0:
+        raise InputError(f"--threshold must be a Dice value between 0 and 1, got {args.threshold}.")
+    out = Path(args.out)
+    check_writable_output(out, "--out")
+    if args.json:
+        check_writable_output(Path(args.json), "--json")
+    case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, resample=args.resample,
+                     ignore_index=args.ignore_index)
+    score = score_case(case, ignore_index=args.ignore_index, device=args.device)
+    for message in score.get("messages", []):
+        print(f"dicelens: note: {message}", file=sys.stderr)
+    report = make_case_report(case, score, case_name=args.case or case_name_from_path(args.gt),
+                              reviewer=args.reviewer, notes=args.notes, threshold=args.threshold,
+                              device=args.device, ignore_index=args.ignore_index)
+    from app.report.pdf import write_case_report  # Qt is loaded only once there is a report to draw
+
+    write_case_report(report, out, paper=args.paper)
+    if args.json:
+        text = json.dumps(report_document(report, score, out), indent=2, ensure_ascii=False, allow_nan=False)
+        try:
+            write_text_atomic(args.json, text + "\n")
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                out.unlink()
+            raise
+    print(f"report written to {out}: mean foreground Dice {_fixed(report.summary.dice_mean_foreground)}; "
+          f"{report.summary.verdict}")
+    return 0
+
+
+def check_writable_output(path: Path, option: str) -> None:
+    """Raise InputError unless ``path`` can be created: its folder exists and is writable, it is no folder."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"{option} '{path}' is a folder; give a file name such as '{path / 'report.pdf'}'.")
+    if not folder.is_dir():
+        raise InputError(f"{option} '{path}': the folder '{folder}' does not exist; create it first.")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"{option} '{path}': the folder '{folder}' is not writable; choose another place.")
+
+
+def _fixed(value: float | None) -> str:
+    return "\u2014" if value is None else f"{value:.3f}"

@@ -1,0 +1,1 @@
+"""Report content as data (Qt-free) and its PDF/CSV/JSON writers."""

@@ -1,0 +1,83 @@
+"""One call from a loaded case and its score document to a :class:`~app.report.content.CaseReport`
+(Qt-free; the command line, the batch and the GUI's export dialog all use it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.report.content import DEFAULT_THRESHOLD, CaseReport, EditRecord, build_case_report
+from app.report.keyslices import key_slices_for_case, per_slice_results, slice_series
+
+
+def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", notes: str = "",
+                     threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
+                     device=None, ignore_index: int | None = None) -> CaseReport:
+    """Build the report of ``case`` scored as ``score``.
+
+    Parameters
+    ----------
+    case : app.io.Case
+        The loaded case (``gt``, ``pred``, ``image``, ``geometry``, ``labels``, ``num_classes``,
+        ``messages``).
+    score : dict
+        Its ``dicelens score --json`` document (:func:`app.scoring.score_case`).
+    device : str or torch.device, optional
+        Compute device for the per-slice results (default: the engine's choice).
+    ignore_index : int, optional
+        The ground-truth value that was excluded when scoring, if any.
+    """
+    classes = score["classes"]
+    if len(classes) != case.num_classes:
+        raise ValueError(f"the score document has {len(classes)} classes but the case has {case.num_classes}")
+    names = [entry["name"] for entry in classes]
+    results = per_slice_results(case.gt, case.pred, case.num_classes, device=device,
+                                ignore_index=ignore_index)
+    series = slice_series(results, [entry["dice"] for entry in classes], names,
+                          [case.labels.color(i) for i in range(case.num_classes)])
+    return build_case_report(
+        score,
+        case_name=case_name,
+        labels=case.labels,
+        key_slices=key_slices_for_case(case, results, names),
+        slice_series=series,
+        reviewer=reviewer,
+        notes=notes,
+        threshold=threshold,
+        edits=edits,
+        device=results.device,
+        messages=tuple(getattr(case, "messages", ()) or ()),
+    )
+
+
+def report_document(report: CaseReport, score: dict, pdf_path: str | Path | None = None) -> dict:
+    """The report as JSON-ready data: what the PDF states (verdict, key slices...) plus the score.
+
+    Returns
+    -------
+    dict
+        ``{"report": {...}, "score": score}``; undefined values are None.
+    """
+    summary = report.summary
+    return {
+        "report": {
+            "case": report.header.case_name,
+            "pdf": None if pdf_path is None else str(pdf_path),
+            "created": report.header.created,
+            "reviewer": report.header.reviewer,
+            "notes": report.notes,
+            "dicelens_version": report.header.version,
+            "device": report.header.device,
+            "threshold": summary.threshold,
+            "meets_threshold": summary.meets_threshold,
+            "verdict": summary.verdict,
+            "below_threshold": [{"index": row.index, "name": row.name, "dice": row.dice}
+                                for row in report.rows if row.below_threshold],
+            "key_slices": [{"index": k.class_index, "name": k.class_name, "axis": "z",
+                            "slice": k.slice_index, "kinds": list(k.kinds), "dice": k.dice,
+                            "fp": k.fp, "fn": k.fn} for k in report.key_slices],
+            "edits": [{"mask": e.mask, "voxels_changed": e.voxels_changed, "dice_before": e.dice_before,
+                       "dice_after": e.dice_after, "description": e.description} for e in report.edits],
+        },
+        "score": score,
+    }

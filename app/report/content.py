@@ -1,0 +1,338 @@
+"""A case report as plain data: what the PDF shows, decided without Qt.
+
+:func:`build_case_report` turns a loaded case and its score document (the dict of
+``dicelens score --json``, made by :func:`app.scoring.score_case`) into a :class:`CaseReport`.
+Nothing here computes an overlap metric: every Dice, count and volume comes from the score
+document or from :mod:`dice_engine` (per-slice results, see :mod:`app.report.keyslices`); this module
+only selects, orders and words them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app import __version__
+from app.report.keyslices import KeySlice, SliceSeries
+
+DEFAULT_THRESHOLD = 0.80
+# Confusion figures with more classes than this show only the classes with the most confusion.
+CONFUSION_MAX_CLASSES = 12
+SHA256_SHORT = 12
+# The verdict names at most this many failing classes (worst first); the table shades them all.
+VERDICT_MAX_LISTED = 10
+
+CONVENTIONS = (
+    "Dice = 2TP / (2TP + FP + FN) per class, over voxels. A class absent from both the ground truth and "
+    "the prediction has an undefined Dice (shown as \u2014) and is left out of every mean; a class absent "
+    "from the ground truth but predicted scores 0. The headline is the mean over foreground classes "
+    "(background, label 0, excluded) with a defined Dice. Volumes are voxel counts \u00d7 voxel volume "
+    "(1 ml = 1000 mm\u00b3). This is a quality-assurance comparison of two segmentations, not a diagnosis."
+)
+
+
+@dataclass(frozen=True)
+class InputLine:
+    """One input file in the header: ``role`` ("ground truth", ...), file name, short sha256."""
+
+    role: str
+    name: str
+    sha256_short: str
+
+
+@dataclass(frozen=True)
+class Header:
+    """Who, what, when and with what the report was made."""
+
+    case_name: str
+    inputs: tuple[InputLine, ...]
+    created: str
+    reviewer: str
+    version: str
+    device: str
+    geometry_text: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The headline and the QA verdict.
+
+    Attributes
+    ----------
+    dice_mean_foreground : float or None
+        Mean Dice over foreground classes with a defined Dice (None when there is none).
+    n_foreground_defined, n_undefined : int
+        Foreground classes in the mean; classes left out because their Dice is undefined.
+    threshold : float
+        The Dice every foreground class must reach.
+    below_threshold : tuple of str
+        ``"name (0.712)"`` for each foreground class below the threshold, worst first.
+    meets_threshold : bool
+        True when every foreground class with a defined Dice reaches the threshold.
+    """
+
+    dice_mean_foreground: float | None
+    dice_micro_foreground: float | None
+    dice_loss_hard: float | None
+    n_foreground_defined: int
+    n_undefined: int
+    threshold: float
+    below_threshold: tuple[str, ...]
+    meets_threshold: bool
+
+    @property
+    def verdict(self) -> str:
+        """The verdict sentence, worded as a QA check against the threshold, not as a diagnosis."""
+        limit = f"{self.threshold:.2f}"
+        if self.n_foreground_defined == 0:
+            return f"No verdict: no foreground class has a defined Dice (threshold {limit})."
+        if self.meets_threshold:
+            return f"Meets threshold: every foreground class has Dice \u2265 {limit}."
+        listed = self.below_threshold[:VERDICT_MAX_LISTED]
+        more = len(self.below_threshold) - len(listed)
+        tail = f", and {more} more (shaded in the table)" if more else ""
+        count = len(self.below_threshold)
+        plural = "class" if count == 1 else "classes"
+        return f"Below threshold ({limit}) for {count} {plural}: " + ", ".join(listed) + tail + "."
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    """One row of the per-class table (None = undefined, drawn as an em dash)."""
+
+    index: int
+    name: str
+    color: tuple[int, int, int]
+    dice: float | None
+    iou: float | None
+    gt_volume_ml: float | None
+    pred_volume_ml: float | None
+    volume_difference_percent: float | None
+    fp: int
+    fn: int
+    below_threshold: bool
+
+
+@dataclass(frozen=True)
+class ConfusionFigure:
+    """The confusion matrix, or the part of it with the most confusion.
+
+    Attributes
+    ----------
+    indices : tuple of int
+        Class indices shown, in matrix order.
+    names : tuple of str
+        Their names.
+    counts : numpy.ndarray
+        ``(K, K) int64`` voxel counts, rows = ground truth, columns = prediction.
+    total_classes : int
+        C, the number of classes of the full matrix (K < C means a selection is shown).
+    """
+
+    indices: tuple[int, ...]
+    names: tuple[str, ...]
+    counts: np.ndarray
+    total_classes: int
+
+    @property
+    def is_subset(self) -> bool:
+        """True when only the most confused classes are shown."""
+        return len(self.indices) < self.total_classes
+
+
+@dataclass(frozen=True)
+class EditRecord:
+    """One edit made during the review, as the GUI passes it in.
+
+    Attributes
+    ----------
+    mask : str
+        ``"pred"`` or ``"gt"``: which mask was edited.
+    voxels_changed : int
+        Voxels whose label changed.
+    dice_before, dice_after : float or None
+        Mean foreground Dice before and after the edit (None when undefined).
+    description : str
+        What was done, e.g. ``"brush, label 3 liver, slice 41"`` (drawn as plain text).
+    """
+
+    mask: str
+    voxels_changed: int
+    dice_before: float | None
+    dice_after: float | None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CaseReport:
+    """Everything a case report shows, in reading order."""
+
+    header: Header
+    summary: Summary
+    rows: tuple[ClassRow, ...]
+    confusion: ConfusionFigure
+    slice_series: SliceSeries | None
+    key_slices: tuple[KeySlice, ...]
+    edits: tuple[EditRecord, ...] = ()
+    notes: str = ""
+    messages: tuple[str, ...] = ()
+    conventions: str = CONVENTIONS
+    extra: dict = field(default_factory=dict)
+
+
+def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequence[KeySlice] = (),
+                      slice_series: SliceSeries | None = None, reviewer: str = "", notes: str = "",
+                      threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
+                      device: str = "", messages: Sequence[str] = (),
+                      created: _dt.datetime | None = None) -> CaseReport:
+    """Assemble a :class:`CaseReport` from a score document and the per-slice selections.
+
+    Parameters
+    ----------
+    score : dict
+        The ``dicelens score --json`` document of the case (undefined values are None).
+    case_name : str
+        Name shown as the report's title.
+    labels : app.io.LabelTable
+        Supplies class colours (names come from ``score``).
+    key_slices, slice_series
+        From :func:`app.report.keyslices.key_slices_for_case` / ``slice_series_for_case``.
+    threshold : float
+        Dice every foreground class must reach for "meets threshold"; in [0, 1].
+    edits : sequence of EditRecord
+        Review edits, when exported from the GUI.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+    classes = score["classes"]
+    rows = tuple(_class_row(entry, labels, threshold) for entry in classes)
+    created = created or _dt.datetime.now().astimezone()
+    header = Header(
+        case_name=case_name,
+        inputs=_input_lines(score.get("inputs") or {}),
+        created=created.strftime("%Y-%m-%d %H:%M %Z").strip(),
+        reviewer=reviewer.strip(),
+        version=__version__,
+        device=device,
+        geometry_text=_geometry_text(score.get("geometry") or {}),
+    )
+    return CaseReport(
+        header=header,
+        summary=_summary(score, rows, threshold),
+        rows=rows,
+        confusion=confusion_figure(score["confusion_matrix"], [c["name"] for c in classes]),
+        slice_series=slice_series,
+        key_slices=tuple(key_slices),
+        edits=tuple(edits),
+        notes=notes,
+        messages=tuple(messages),
+    )
+
+
+def confusion_figure(matrix, names: Sequence[str],
+                     max_classes: int = CONFUSION_MAX_CLASSES) -> ConfusionFigure:
+    """The full matrix for up to ``max_classes`` classes, else background plus the most confused ones.
+
+    "Most confused" = largest off-diagonal voxel count in the class's row plus its column (voxels
+    of the class predicted as another, plus voxels of other classes predicted as it).
+    """
+    counts = np.asarray(matrix, dtype=np.int64)
+    total = counts.shape[0]
+    if total <= max_classes:
+        indices = np.arange(total)
+    else:
+        off_diagonal = counts.sum(axis=0) + counts.sum(axis=1) - 2 * np.diag(counts)
+        foreground_order = np.argsort(-off_diagonal[1:], kind="stable") + 1
+        indices = np.sort(np.concatenate([[0], foreground_order[: max_classes - 1]]))
+    return ConfusionFigure(
+        indices=tuple(int(i) for i in indices),
+        names=tuple(names[i] for i in indices),
+        counts=counts[np.ix_(indices, indices)],
+        total_classes=total,
+    )
+
+
+def case_name_from_path(path: str | Path) -> str:
+    """A case name from a file or directory name without its image extension(s)."""
+    name = Path(path).name
+    for suffix in (".nii.gz", ".seg.nrrd", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".npy",
+                   ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp"):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _class_row(entry: dict, labels, threshold: float) -> ClassRow:
+    index = int(entry["index"])
+    dice = entry.get("dice")
+    return ClassRow(
+        index=index,
+        name=str(entry.get("name") or f"label {index}"),
+        color=tuple(labels.color(index)),
+        dice=dice,
+        iou=entry.get("iou"),
+        gt_volume_ml=entry.get("gt_volume_ml"),
+        pred_volume_ml=entry.get("pred_volume_ml"),
+        volume_difference_percent=_volume_difference_percent(entry),
+        fp=int(entry["fp"]),
+        fn=int(entry["fn"]),
+        below_threshold=index != 0 and dice is not None and dice < threshold,
+    )
+
+
+def _volume_difference_percent(entry: dict) -> float | None:
+    """Predicted minus GT volume as a percentage of the GT volume (None when the GT volume is 0)."""
+    difference, gt_volume = entry.get("volume_difference_ml"), entry.get("gt_volume_ml")
+    if difference is None or not gt_volume:
+        return None
+    return 100.0 * difference / gt_volume
+
+
+def _summary(score: dict, rows: Sequence[ClassRow], threshold: float) -> Summary:
+    foreground = [row for row in rows if row.index != 0 and row.dice is not None]
+    below = sorted((row for row in foreground if row.dice < threshold), key=lambda row: row.dice)
+    undefined = [index for index in score.get("undefined_classes") or [] if index != 0]
+    return Summary(
+        dice_mean_foreground=score.get("dice_mean_foreground"),
+        dice_micro_foreground=score.get("dice_micro_foreground"),
+        dice_loss_hard=_hard_loss(score.get("dice_loss")),
+        n_foreground_defined=len(foreground),
+        n_undefined=len(undefined),
+        threshold=threshold,
+        below_threshold=tuple(f"{row.name} ({row.dice:.3f})" for row in below),
+        meets_threshold=bool(foreground) and not below,
+    )
+
+
+def _hard_loss(dice_loss) -> float | None:
+    if isinstance(dice_loss, dict):
+        return dice_loss.get("hard")
+    return dice_loss
+
+
+_ROLE_NAMES = {"image": "image", "gt": "ground truth", "pred": "prediction", "labels": "label table",
+               "scores": "class scores", "probs": "probabilities", "logits": "logits"}
+
+
+def _input_lines(inputs: dict) -> tuple[InputLine, ...]:
+    lines = []
+    for role, info in inputs.items():
+        if not info:
+            continue
+        path = info.get("path", "") if isinstance(info, dict) else str(info)
+        sha = (info.get("sha256") or "") if isinstance(info, dict) else ""
+        lines.append(InputLine(_ROLE_NAMES.get(role, role), Path(path).name or str(path), sha[:SHA256_SHORT]))
+    order = list(_ROLE_NAMES.values())
+    return tuple(sorted(lines, key=lambda line: order.index(line.role) if line.role in order else 99))
+
+
+def _geometry_text(geometry: dict) -> str:
+    size, spacing = geometry.get("size"), geometry.get("spacing")
+    if not size or not spacing:
+        return ""
+    return (" \u00d7 ".join(str(int(v)) for v in size) + " voxels, spacing "
+            + " \u00d7 ".join(f"{float(v):.3g}" for v in spacing) + " mm")
