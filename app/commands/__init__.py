@@ -1,0 +1,1 @@
+"""The ``dicelens`` sub-commands, one module each (see :mod:`app.cli`)."""

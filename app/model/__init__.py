@@ -1,0 +1,1 @@
+"""Qt-free model of the case under review: masks, edits, undo history."""

@@ -1,0 +1,1 @@
+"""The Qt user interface: windows, slice view, panels and the engine worker thread."""

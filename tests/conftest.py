@@ -1,0 +1,5 @@
+"""Test-wide settings: Qt runs headless."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
