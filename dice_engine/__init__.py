@@ -1,0 +1,38 @@
+"""DiceLens' metric engine: exact Dice, Dice loss and confusion matrices on CPU or GPU.
+
+Pure compute on torch and numpy (never Qt, SimpleITK or the app). The functional core
+(:func:`confusion_matrix`, :func:`dice_from_confusion`, :func:`class_metrics`, ...) is stateless;
+:class:`LiveDice` holds a confusion matrix and per-slice counts and updates them exactly per edit.
+Conventions are those of DESIGN.md §4 (rows = ground truth; Dice undefined — NaN — for a class
+absent from both masks, 0 for a class predicted but absent from the ground truth).
+"""
+
+from dice_engine.confusion import confusion_matrix, slice_counts
+from dice_engine.device import DeviceFallbackWarning, device_name, select_device
+from dice_engine.live import LiveDice
+from dice_engine.loss import dice_loss, hard_dice_loss
+from dice_engine.metrics import (
+    ClassMetrics,
+    average_dice,
+    class_metrics,
+    dice_from_confusion,
+    dice_from_counts,
+    dice_score,
+)
+
+__all__ = [
+    "ClassMetrics",
+    "DeviceFallbackWarning",
+    "LiveDice",
+    "average_dice",
+    "class_metrics",
+    "confusion_matrix",
+    "device_name",
+    "dice_from_confusion",
+    "dice_from_counts",
+    "dice_loss",
+    "dice_score",
+    "hard_dice_loss",
+    "select_device",
+    "slice_counts",
+]

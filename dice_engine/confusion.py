@@ -1,0 +1,267 @@
+"""Confusion matrices: full ``(C, C)``, per slice ``(S, C, 3)``, and the counting kernels behind them.
+
+Convention (DESIGN.md §1): rows = ground truth (target) class, columns = predicted class, voxel
+counts as ``int64`` on the inputs' device. The full matrix is one ``bincount`` of
+``target * C + preds``, computed in chunks of a few million voxels in the smallest integer type
+that holds ``C * C`` (no full-volume ``int64`` copy), with CPU chunks counted on all of torch's
+threads. Voxels whose target equals ``ignore_index`` are left out of every count.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+
+from dice_engine._inputs import (
+    ArrayLike,
+    as_labels,
+    check_label_range,
+    check_same_shape,
+    resolve_num_classes,
+)
+
+CHUNK_VOXELS = 1 << 22
+"""Voxels counted per chunk: bounds the temporary index tensors to a few tens of MB."""
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def confusion_matrix(
+    target: ArrayLike, preds: ArrayLike, num_classes: int | None = None, ignore_index: int | None = None
+) -> torch.Tensor:
+    """Count voxels per (ground-truth class, predicted class) pair.
+
+    Parameters
+    ----------
+    target : array-like of int, any shape
+        Ground-truth label map (numpy or torch, any integer dtype, or whole-number floats).
+    preds : array-like of int, same shape as ``target``
+        Predicted label map.
+    num_classes : int, optional
+        ``C``. ``None`` infers the largest label in either map + 1.
+    ignore_index : int, optional
+        Target value meaning "not annotated": those voxels are excluded from every count.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(C, C) int64`` on the inputs' device; rows = ground truth, columns = prediction.
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, labels are negative, non-integral or ``>= num_classes``.
+
+    Examples
+    --------
+    >>> confusion_matrix([1, 1, 0, 1, 0, 0], [1, 0, 0, 1, 0, 1]).tolist()
+    [[2, 1], [1, 2]]
+    """
+    target_t, preds_t, num_classes = prepare_pair(target, preds, num_classes, ignore_index)
+    if preds_t.device != target_t.device:
+        preds_t = preds_t.to(target_t.device)
+    return pair_counts(target_t.reshape(-1), preds_t.reshape(-1), num_classes, ignore_index)
+
+
+def slice_counts(
+    target: ArrayLike,
+    preds: ArrayLike,
+    num_classes: int | None = None,
+    axis: int = 0,
+    ignore_index: int | None = None,
+) -> torch.Tensor:
+    """Per-slice TP, FP and FN of every class along one axis.
+
+    Parameters
+    ----------
+    target, preds : array-like of int, same shape
+        Label maps with at least one dimension.
+    num_classes : int, optional
+        ``C``; inferred when ``None``.
+    axis : int
+        The axis whose index is the slice number.
+    ignore_index : int, optional
+        Target value excluded from every count.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(S, C, 3) int64``, ``S = shape[axis]``; last axis = (TP, FP, FN) of the class in that slice.
+    """
+    target_t, preds_t, num_classes = prepare_pair(target, preds, num_classes, ignore_index)
+    if preds_t.device != target_t.device:
+        preds_t = preds_t.to(target_t.device)
+    return slice_counts_of(target_t, preds_t, num_classes, axis, ignore_index)
+
+
+def prepare_pair(target, preds, num_classes, ignore_index):
+    """Validate a (target, preds) pair of label maps and resolve ``num_classes``.
+
+    Returns
+    -------
+    target, preds : torch.Tensor
+        Integer tensors of equal shape.
+    num_classes : int
+    """
+    target_t = as_labels(target, "target")
+    preds_t = as_labels(preds, "preds")
+    check_same_shape(target_t, preds_t)
+    num_classes = resolve_num_classes(num_classes, target_t, preds_t, ignore_index=ignore_index)
+    check_label_range(target_t, num_classes, "target", ignore_index)
+    check_label_range(preds_t, num_classes, "preds")
+    return target_t, preds_t, num_classes
+
+
+def pair_counts(target: torch.Tensor, preds: torch.Tensor, num_classes: int, ignore_index=None) -> torch.Tensor:
+    """Confusion matrix of two validated, flat label tensors (the counting kernel).
+
+    Parameters
+    ----------
+    target, preds : torch.Tensor
+        ``(N,)`` integer labels on one device, already checked to lie in ``0..C-1``
+        (target may also hold ``ignore_index``).
+    num_classes : int
+        ``C``.
+    ignore_index : int, optional
+        Target value excluded from the counts.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(C, C) int64``, rows = target.
+    """
+    pairs = num_classes * num_classes
+    bins = pairs + 1  # the last bin collects ignored voxels and is dropped
+    index_dtype = _index_dtype(bins)
+
+    def count(start: int) -> torch.Tensor:
+        chunk_target = target[start : start + CHUNK_VOXELS]
+        chunk_preds = preds[start : start + CHUNK_VOXELS]
+        index = chunk_target.to(index_dtype) * num_classes + chunk_preds.to(index_dtype)
+        if ignore_index is not None:
+            index = index.masked_fill(chunk_target == ignore_index, pairs)
+        return torch.bincount(index, minlength=bins)
+
+    counts = _sum_chunks(count, range(0, target.numel(), CHUNK_VOXELS), target.device, bins)
+    return counts[:pairs].view(num_classes, num_classes)
+
+
+def slice_counts_of(
+    target: torch.Tensor, preds: torch.Tensor, num_classes: int, axis: int, ignore_index=None
+) -> torch.Tensor:
+    """Per-slice (TP, FP, FN) of two validated label tensors (the kernel of :func:`slice_counts`).
+
+    Parameters
+    ----------
+    target, preds : torch.Tensor
+        Integer label tensors of equal shape on one device, labels in ``0..C-1``.
+    num_classes : int
+        ``C``.
+    axis : int
+        Slice axis.
+    ignore_index : int, optional
+        Target value excluded from the counts.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(S, C, 3) int64``.
+    """
+    target_m = target.movedim(axis, 0)
+    preds_m = preds.movedim(axis, 0)
+    n_slices = target_m.shape[0]
+    voxels_per_slice = math.prod(target_m.shape[1:])
+    step = max(1, CHUNK_VOXELS // max(voxels_per_slice, 1))
+
+    def count(start: int) -> torch.Tensor:
+        stop = min(start + step, n_slices)
+        return local_slice_counts(
+            target_m[start:stop].reshape(stop - start, voxels_per_slice),
+            preds_m[start:stop].reshape(stop - start, voxels_per_slice),
+            num_classes,
+            ignore_index,
+        )
+
+    starts = list(range(0, n_slices, step))
+    if not starts:
+        return torch.zeros((0, num_classes, 3), dtype=torch.int64, device=target.device)
+    return torch.cat(_map_chunks(count, starts, target.device), dim=0)
+
+
+def local_slice_counts(
+    target: torch.Tensor, preds: torch.Tensor, num_classes: int, ignore_index=None
+) -> torch.Tensor:
+    """(TP, FP, FN) per row and class of two ``(K, V)`` label tensors.
+
+    Parameters
+    ----------
+    target, preds : torch.Tensor
+        ``(K, V)`` integer labels: K slices of V voxels each.
+    num_classes : int
+        ``C``.
+    ignore_index : int, optional
+        Target value excluded from the counts.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(K, C, 3) int64``: TP, FP, FN of each class in each of the K slices.
+    """
+    n_slices = target.shape[0]
+    sentinel = n_slices * num_classes
+    bins = sentinel + 1
+    index_dtype = torch.int32 if bins < 2**31 else torch.int64
+    offsets = (torch.arange(n_slices, device=target.device, dtype=index_dtype) * num_classes)[:, None]
+    target_index = target.to(index_dtype) + offsets
+    preds_index = preds.to(index_dtype) + offsets
+    if ignore_index is not None:
+        ignored = target == ignore_index
+        target_index = target_index.masked_fill(ignored, sentinel)
+        preds_index = preds_index.masked_fill(ignored, sentinel)
+    hits_index = target_index.masked_fill(target != preds, sentinel)
+    gt = torch.bincount(target_index.reshape(-1), minlength=bins)[:sentinel]
+    predicted = torch.bincount(preds_index.reshape(-1), minlength=bins)[:sentinel]
+    tp = torch.bincount(hits_index.reshape(-1), minlength=bins)[:sentinel]
+    return torch.stack((tp, predicted - tp, gt - tp), dim=-1).view(n_slices, num_classes, 3)
+
+
+def _index_dtype(bins: int) -> torch.dtype:
+    """Smallest integer dtype that holds ``0 .. bins - 1``."""
+    if bins <= 256:
+        return torch.uint8
+    if bins <= 2**15:
+        return torch.int16
+    if bins <= 2**31:
+        return torch.int32
+    return torch.int64
+
+
+def _sum_chunks(count: Callable[[int], torch.Tensor], starts, device: torch.device, size: int) -> torch.Tensor:
+    total = torch.zeros(size, dtype=torch.int64, device=device)
+    for part in _map_chunks(count, list(starts), device):
+        total += part
+    return total
+
+
+def _map_chunks(count: Callable[[int], torch.Tensor], starts: list[int], device: torch.device):
+    """Apply ``count`` to every chunk start; CPU chunks run on torch's thread count in parallel.
+
+    torch's CPU ``bincount`` is single-threaded and releases the GIL, so a small thread pool
+    counts chunks concurrently; on a GPU the kernels are already parallel.
+    """
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads < 2 or len(starts) < 2:
+        return [count(start) for start in starts]
+    return list(_thread_pool(threads).map(count, starts))
+
+
+def _thread_pool(threads: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        if threads not in _pools:
+            _pools[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dice-engine")
+        return _pools[threads]

@@ -1,0 +1,138 @@
+"""Dice loss: hard (label maps, from a confusion matrix) and soft (class scores).
+
+Hard, on label maps (seed article 001): per class ``1 − (2TP + s) / (2TP + FP + FN + s)``.
+Soft, on class scores: per class ``1 − (2 Σ p·y + s) / (Σ p + Σ y + s)`` where ``p`` are the
+class probabilities and ``y`` the one-hot target, summed over every voxel of the batch. Both
+are averaged over the included classes, with smooth ``s = 1`` by default; with ``s = 0`` a class
+absent from both has no defined loss and is left out of the mean. The soft loss equals MONAI's
+``DiceLoss(smooth_nr=s, smooth_dr=s, batch=True)`` with ``softmax=True`` (several channels) or
+``sigmoid=True`` (one channel).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from dice_engine._inputs import ArrayLike, as_labels, as_tensor, check_label_range
+from dice_engine.confusion import confusion_matrix
+
+
+def hard_dice_loss(cm: ArrayLike, smooth: float = 1.0, include_background: bool = True) -> float:
+    """Dice loss of hard label maps from their confusion matrix.
+
+    Parameters
+    ----------
+    cm : array-like
+        ``(C, C)`` counts, rows = ground truth.
+    smooth : float
+        ``s`` in ``1 − (2TP + s) / (2TP + FP + FN + s)``.
+    include_background : bool
+        Include class 0 in the mean.
+
+    Returns
+    -------
+    float
+        Mean over included classes; NaN when none is defined (only possible with ``smooth = 0``).
+
+    Examples
+    --------
+    >>> round(hard_dice_loss([[2, 1], [1, 2]], include_background=False), 4)  # seed 001: 1 - 5/7
+    0.2857
+    """
+    cm_t = as_tensor(cm, "cm").to(torch.float64)
+    if cm_t.dim() != 2 or cm_t.shape[0] != cm_t.shape[1]:
+        raise ValueError(f"cm must be a square (C, C) matrix, got shape {tuple(cm_t.shape)}")
+    tp = torch.diagonal(cm_t)
+    sums = cm_t.sum(dim=0) + cm_t.sum(dim=1)  # 2TP + FP + FN
+    return _mean_loss(2 * tp, sums, smooth, include_background)
+
+
+def dice_loss(
+    scores: ArrayLike,
+    target: ArrayLike,
+    num_classes: int | None = None,
+    smooth: float = 1.0,
+    include_background: bool = True,
+    class_dim: int = 1,
+    from_logits: bool = True,
+) -> torch.Tensor:
+    """Dice loss of class scores (soft) or of a hard label map.
+
+    Parameters
+    ----------
+    scores : array-like
+        Either float class scores with one more dimension than ``target``, classes along
+        ``class_dim`` (``(N, C, ...)`` by default) — soft loss — or a label map of ``target``'s
+        shape — hard loss, as :func:`hard_dice_loss`.
+    target : array-like of int
+        Ground-truth labels, e.g. ``(N, ...)``.
+    num_classes : int, optional
+        ``C``; for scores it must equal the channel count (2 for a single binary channel).
+    smooth : float
+        ``s``, added to numerator and denominator.
+    include_background : bool
+        Include class 0 in the mean.
+    class_dim : int
+        Class axis of ``scores``.
+    from_logits : bool
+        Scores are logits (default): softmax over classes, or sigmoid for a single channel. False:
+        scores are already probabilities (a single channel = foreground probability).
+
+    Returns
+    -------
+    torch.Tensor
+        float64 scalar on the scores' device; differentiable with respect to float ``scores``.
+    """
+    scores_t = as_tensor(scores, "scores")
+    target_t = as_labels(target, "target")
+    if scores_t.dim() == target_t.dim():
+        cm = confusion_matrix(target_t, scores_t, num_classes)
+        return torch.tensor(hard_dice_loss(cm, smooth, include_background), dtype=torch.float64)
+    if scores_t.dim() != target_t.dim() + 1:
+        raise ValueError(
+            f"scores must have target's shape {tuple(target_t.shape)} (labels) or one more dimension "
+            f"(class scores), got {tuple(scores_t.shape)}"
+        )
+    if not scores_t.is_floating_point():
+        raise ValueError(f"class scores must be floating point, got {scores_t.dtype}")
+    if not bool(torch.isfinite(scores_t).all()):
+        raise ValueError("scores contain NaN or infinite values; check the model output")
+    probs = _probabilities(scores_t.movedim(class_dim, 1).to(torch.float64), from_logits)
+    channels = probs.shape[1]
+    if num_classes is not None and num_classes != channels:
+        raise ValueError(f"scores have {channels} classes along dim {class_dim}, but num_classes={num_classes}")
+    expected = (probs.shape[0], *probs.shape[2:])
+    if tuple(target_t.shape) != expected:
+        raise ValueError(f"target shape {tuple(target_t.shape)} does not match scores without classes {expected}")
+    check_label_range(target_t, channels, "target")
+    target_t = target_t.to(probs.device)
+    one_hot = torch.nn.functional.one_hot(target_t.long(), channels).movedim(-1, 1).to(probs.dtype)
+    reduce = [d for d in range(probs.dim()) if d != 1]
+    intersection = (probs * one_hot).sum(dim=reduce)
+    sums = probs.sum(dim=reduce) + one_hot.sum(dim=reduce)
+    return _mean_loss_tensor(2 * intersection, sums, smooth, include_background)
+
+
+def _probabilities(scores: torch.Tensor, from_logits: bool) -> torch.Tensor:
+    """``(N, C, ...)`` scores -> ``(N, C', ...)`` probabilities (a single channel becomes 2)."""
+    if scores.shape[1] == 1:
+        foreground = torch.sigmoid(scores) if from_logits else scores
+        return torch.cat((1 - foreground, foreground), dim=1)
+    return torch.softmax(scores, dim=1) if from_logits else scores
+
+
+def _mean_loss(numerator: torch.Tensor, denominator: torch.Tensor, smooth: float, include_background: bool):
+    return float(_mean_loss_tensor(numerator, denominator, smooth, include_background))
+
+
+def _mean_loss_tensor(numerator, denominator, smooth: float, include_background: bool) -> torch.Tensor:
+    if not include_background:
+        numerator, denominator = numerator[1:], denominator[1:]
+    if numerator.numel() == 0:
+        raise ValueError("no class left to average: include_background=False with a single class")
+    ratio = (numerator + smooth) / (denominator + smooth)
+    losses = 1 - ratio
+    defined = (denominator + smooth) > 0
+    if not bool(defined.any()):
+        return torch.tensor(float("nan"), dtype=torch.float64, device=numerator.device)
+    return losses[defined].mean()

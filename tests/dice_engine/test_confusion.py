@@ -1,0 +1,136 @@
+"""confusion_matrix and slice_counts against scikit-learn and numpy, plus bad input."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+import dice_engine as de
+from dice_engine import confusion as confusion_module
+
+from .conftest import INT_DTYPES, numpy_confusion
+
+
+def test_seed_003_worked_example_rows_are_ground_truth():
+    # seed 003: true [1,1,0,1,0,0], predicted [1,0,0,1,0,1] -> [[2, 1], [1, 2]]
+    cm = de.confusion_matrix(np.array([1, 1, 0, 1, 0, 0]), np.array([1, 0, 0, 1, 0, 1]))
+    assert cm.dtype == torch.int64
+    assert cm.tolist() == [[2, 1], [1, 2]]
+
+
+def test_rows_are_ground_truth_columns_prediction():
+    cm = de.confusion_matrix([2, 2, 2], [0, 0, 1], num_classes=3)
+    assert cm[2].tolist() == [2, 1, 0]
+    assert cm[:, 2].tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+@pytest.mark.parametrize("shape", [(97,), (13, 17), (5, 9, 11), (2, 3, 8, 8)])
+def test_matches_sklearn_for_every_int_dtype_and_dimension(rng, dtype, shape):
+    num_classes = 6
+    target = rng.integers(0, num_classes, shape).astype(dtype)
+    preds = rng.integers(0, num_classes, shape).astype(dtype)
+    target[target == 4] = 0  # class 4 absent from ground truth
+    preds[preds == 5] = 1  # class 5 absent from prediction
+    expected = sk_confusion_matrix(target.ravel(), preds.ravel(), labels=range(num_classes))
+    assert np.array_equal(de.confusion_matrix(target, preds, num_classes).numpy(), expected)
+    assert np.array_equal(de.confusion_matrix(torch.from_numpy(target.astype(np.int64)), preds, num_classes), expected)
+
+
+def test_class_absent_from_both_is_a_zero_row_and_column(rng):
+    target = rng.choice([0, 1, 3], size=500)
+    preds = rng.choice([0, 1, 3], size=500)
+    cm = de.confusion_matrix(target, preds, num_classes=4).numpy()
+    assert cm[2].sum() == 0 and cm[:, 2].sum() == 0
+    assert np.array_equal(cm, sk_confusion_matrix(target, preds, labels=range(4)))
+
+
+def test_num_classes_inferred_from_either_mask():
+    assert de.confusion_matrix([0, 1], [0, 4]).shape == (5, 5)
+    assert de.confusion_matrix([0, 0], [0, 0]).shape == (1, 1)
+
+
+def test_many_classes_beyond_uint8(rng):
+    num_classes = 300
+    target = rng.integers(0, num_classes, (40, 50)).astype(np.uint16)
+    preds = np.where(rng.random((40, 50)) < 0.7, target, rng.integers(0, num_classes, (40, 50))).astype(np.int32)
+    expected = sk_confusion_matrix(target.ravel(), preds.ravel(), labels=range(num_classes))
+    assert np.array_equal(de.confusion_matrix(target, preds, num_classes).numpy(), expected)
+
+
+def test_chunked_and_threaded_counting_equals_reference(rng, monkeypatch):
+    monkeypatch.setattr(confusion_module, "CHUNK_VOXELS", 97)  # many uneven chunks, counted in threads
+    target = rng.integers(0, 7, (9, 31, 29)).astype(np.uint8)
+    preds = rng.integers(0, 7, (9, 31, 29)).astype(np.uint8)
+    assert np.array_equal(de.confusion_matrix(target, preds, 7).numpy(), numpy_confusion(target, preds, 7))
+    for axis in range(3):
+        counts = de.slice_counts(target, preds, 7, axis=axis).numpy()
+        assert counts.sum(axis=0)[:, 0].tolist() == np.diag(numpy_confusion(target, preds, 7)).tolist()
+        assert np.array_equal(counts, _numpy_slice_counts(target, preds, 7, axis))
+
+
+@pytest.mark.parametrize("ignore_index", [255, 2])
+def test_ignore_index_excludes_target_voxels_from_every_count(rng, ignore_index):
+    target = rng.integers(0, 4, (20, 20)).astype(np.uint8)
+    preds = rng.integers(0, 4, (20, 20)).astype(np.uint8)
+    target[rng.random((20, 20)) < 0.2] = ignore_index
+    cm = de.confusion_matrix(target, preds, num_classes=4, ignore_index=ignore_index).numpy()
+    keep = target != ignore_index
+    assert np.array_equal(cm, sk_confusion_matrix(target[keep], preds[keep], labels=range(4)))
+    assert cm.sum() == keep.sum()
+    counts = de.slice_counts(target, preds, 4, axis=1, ignore_index=ignore_index).numpy()
+    assert np.array_equal(counts, _numpy_slice_counts(target, preds, 4, 1, ignore_index))
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1])
+def test_slice_counts_match_numpy(rng, axis):
+    target = rng.integers(0, 5, (6, 7, 8))
+    preds = rng.integers(0, 5, (6, 7, 8))
+    counts = de.slice_counts(target, preds, 5, axis=axis)
+    assert counts.shape == (target.shape[axis], 5, 3) and counts.dtype == torch.int64
+    assert np.array_equal(counts.numpy(), _numpy_slice_counts(target, preds, 5, axis % 3))
+
+
+def test_whole_number_float_label_maps_are_accepted():
+    cm = de.confusion_matrix(np.array([0.0, 1.0, 2.0]), np.array([0, 1, 1]))
+    assert cm.tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 0]]
+
+
+@pytest.mark.parametrize(
+    ("target", "preds", "kwargs", "message"),
+    [
+        ([0, 1, 2], [0, 1], {}, "same shape"),
+        ([0, 1, 5], [0, 1, 1], {"num_classes": 3}, "found label 5"),
+        ([0, 1, 1], [0, 1, 7], {"num_classes": 3}, "preds: found label 7"),
+        ([0, -1, 1], [0, 1, 1], {}, "labels must be >= 0, found -1"),
+        ([0.0, 0.4, 1.0], [0, 1, 1], {}, "not whole numbers"),
+        ([0.0, np.nan, 1.0], [0, 1, 1], {}, "NaN"),
+        ([0, 1], [0, 1], {"num_classes": 0}, "positive integer"),
+        (["a", "b"], [0, 1], {}, "numeric"),
+    ],
+    ids=["shape", "target_label_too_big", "pred_label_too_big", "negative", "probabilities", "nan", "zero_c", "str"],
+)
+def test_bad_input_gives_clear_value_error(target, preds, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        de.confusion_matrix(np.array(target), np.array(preds), **kwargs)
+
+
+def test_inputs_are_not_modified(rng):
+    target = rng.integers(0, 3, 50)
+    preds = rng.integers(0, 3, 50)
+    before = (target.copy(), preds.copy())
+    de.confusion_matrix(target, preds, ignore_index=2)
+    assert np.array_equal(target, before[0]) and np.array_equal(preds, before[1])
+
+
+def _numpy_slice_counts(target, preds, num_classes, axis, ignore_index=None):
+    target = np.moveaxis(np.asarray(target), axis, 0)
+    preds = np.moveaxis(np.asarray(preds), axis, 0)
+    out = np.zeros((target.shape[0], num_classes, 3), np.int64)
+    for s in range(target.shape[0]):
+        cm = numpy_confusion(target[s], preds[s], num_classes, ignore_index)
+        tp = np.diag(cm)
+        out[s, :, 0] = tp
+        out[s, :, 1] = cm.sum(axis=0) - tp
+        out[s, :, 2] = cm.sum(axis=1) - tp
+    return out
