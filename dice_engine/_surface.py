@@ -52,16 +52,12 @@ def union_box(first: Box | None, second: Box | None) -> Box | None:
         return second
     if second is None:
         return first
-    return tuple(
-        slice(min(a.start, b.start), max(a.stop, b.stop)) for a, b in zip(first, second, strict=True)
-    )
+    return tuple(slice(min(a.start, b.start), max(a.stop, b.stop)) for a, b in zip(first, second, strict=True))
 
 
 def grow_box(box: Box, margin: int, shape: Sequence[int]) -> Box:
     """``box`` widened by ``margin`` voxels on every side, clipped to an image of ``shape``."""
-    return tuple(
-        slice(max(s.start - margin, 0), min(s.stop + margin, n)) for s, n in zip(box, shape, strict=True)
-    )
+    return tuple(slice(max(s.start - margin, 0), min(s.stop + margin, n)) for s, n in zip(box, shape, strict=True))
 
 
 def label_boundary(labels: np.ndarray, box: Box) -> np.ndarray:
@@ -132,14 +128,13 @@ def surfaces_in_box(labels: np.ndarray, box: Box, wanted: np.ndarray) -> dict[in
     local, classes = local[keep], classes[keep]
     coords = np.unravel_index(local, boundary.shape)
     offsets = [b.start for b in box]
-    flat = np.ravel_multi_index(
-        tuple(c + o for c, o in zip(coords, offsets, strict=True)), labels.shape
-    ).astype(np.int64, copy=False)
+    flat = np.ravel_multi_index(tuple(c + o for c, o in zip(coords, offsets, strict=True)), labels.shape).astype(
+        np.int64, copy=False
+    )
     order = np.argsort(classes, kind="stable")
     flat, classes = flat[order], classes[order]
-    present, starts = np.unique(classes, return_index=True)
-    stops = [*starts[1:], classes.size]
-    return {int(c): flat[a:b] for c, a, b in zip(present, starts, stops, strict=True)}
+    present, starts, counts = np.unique(classes, return_index=True, return_counts=True)
+    return {int(c): flat[a : a + n] for c, a, n in zip(present, starts, counts, strict=True)}
 
 
 def class_surfaces(labels: np.ndarray, wanted: np.ndarray) -> dict[int, np.ndarray]:
