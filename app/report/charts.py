@@ -223,7 +223,7 @@ def paint_box_axis(painter: QPainter, rect: QRectF, axis: tuple[float, float], t
         x = axis[0] + (axis[1] - axis[0]) * step / 10
         draw_text(painter, QRectF(x - 5 * unit, rect.top(), 10 * unit, rect.height()), f"{step / 10:.1f}",
                   tick_font, MUTED_COLOR, Qt.AlignmentFlag.AlignCenter)
-    draw_text(painter, QRectF(rect.left(), rect.top(), axis[0] - rect.left() - 2 * unit, rect.height()),
+    draw_text(painter, QRectF(rect.left(), rect.top(), axis[0] - rect.left() - 6 * unit, rect.height()),
               "Dice", _font(base_font, 7.0, bold=True), TEXT_COLOR,
               Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     if threshold is not None:

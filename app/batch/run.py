@@ -1,0 +1,179 @@
+"""Run a batch: pair the files, score each case (in parallel workers if asked), write the summaries.
+
+Outputs in OUTDIR (each written atomically): ``cases/<case>.json`` per scored case, ``metrics.csv``,
+``summary.json``, ``summary.pdf``, ``errors.csv`` when a case failed, ``reports/<case>.pdf`` with
+``--reports``. Exit code 0, or :data:`EXIT_CASES_FAILED` when any case failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import multiprocessing
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.batch.pairing import CaseFiles, Pairing, pair_cases
+from app.batch.progress import ProgressBar
+from app.batch.summary import class_statistics, errors_csv, metrics_csv, summary_document
+from app.batch.worker import (
+    CASES_FOLDER,
+    REPORTS_FOLDER,
+    CaseJob,
+    CaseOutcome,
+    case_result_path,
+    init_worker_process,
+    load_case_result,
+    run_case,
+)
+from app.errors import InputError
+
+EXIT_CASES_FAILED = 3
+METRICS_FILE, SUMMARY_JSON, SUMMARY_PDF, ERRORS_FILE = "metrics.csv", "summary.json", "summary.pdf", "errors.csv"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """The ``dicelens batch`` arguments."""
+
+    gt_dir: str
+    pred_dir: str
+    out_dir: str
+    image_dir: str | None = None
+    labels: str | None = None
+    jobs: int = 1
+    reports: bool = False
+    resume: bool = False
+    threshold: float = 0.8
+    paper: str = "a4"
+    device: str | None = None
+
+
+def run_batch(options: BatchOptions, stream=None) -> int:
+    """Score the dataset and write every output; return 0 or :data:`EXIT_CASES_FAILED`.
+
+    Raises
+    ------
+    InputError
+        Bad folders, an unreadable label table, or nothing to pair (nothing is written then).
+    """
+    stream = stream if stream is not None else sys.stderr
+    _check_options(options)
+    pairing = pair_cases(options.gt_dir, options.pred_dir, options.image_dir)
+    out_dir = _output_folder(options.out_dir, options.reports)
+    _tell_unmatched(pairing, stream)
+    results: dict[str, dict] = {}
+    todo: list[CaseFiles] = []
+    for files in pairing.cases:
+        stored = load_case_result(out_dir, files, options.reports) if options.resume else None
+        if stored is not None:
+            results[files.name] = stored
+        else:
+            todo.append(files)
+    resumed = f", {len(results)} already scored (--resume)" if options.resume else ""
+    stream.write(f"dicelens batch: {len(pairing.cases)} cases{resumed}, {len(todo)} to score\n")
+    failures: list[tuple[str, str, str, str]] = []
+    progress = ProgressBar(len(todo), stream)
+    by_name = {files.name: files for files in todo}
+    for outcome in _outcomes(options, out_dir, todo):
+        files = by_name[outcome.name]
+        stored = load_case_result(out_dir, files, options.reports) if outcome.ok else None
+        if stored is None:
+            message = outcome.message or "the case's result file could not be read back"
+            failures.append((files.name, files.gt, files.pred, message))
+            with contextlib.suppress(FileNotFoundError):
+                case_result_path(out_dir, files.name).unlink()   # never resume from a stale result
+        else:
+            results[files.name] = stored
+        progress.advance(failed=stored is None)
+    progress.finish()
+    ordered = [results[files.name] for files in pairing.cases if files.name in results]
+    failures.sort()
+    _write_outputs(options, out_dir, ordered, failures, pairing)
+    _tell_result(out_dir, ordered, failures, stream)
+    return EXIT_CASES_FAILED if failures else 0
+
+
+def _check_options(options: BatchOptions) -> None:
+    if options.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {options.jobs}.")
+    if not 0.0 <= options.threshold <= 1.0:
+        raise InputError(f"--threshold must be a Dice value between 0 and 1, got {options.threshold}.")
+    if options.labels is not None:
+        from app.io import read_label_table
+
+        read_label_table(options.labels)  # a bad table is the user's error once, not every case's
+
+
+def _output_folder(path: str, reports: bool) -> Path:
+    out_dir = Path(path).resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out '{path}' is a file; give a folder for the batch outputs.")
+    try:
+        for folder in (CASES_FOLDER, REPORTS_FOLDER) if reports else (CASES_FOLDER,):
+            (out_dir / folder).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"--out '{path}': cannot create the output folder ({error.strerror}).") from None
+    return out_dir
+
+
+def _outcomes(options: BatchOptions, out_dir: Path, todo: list[CaseFiles]) -> Iterator[CaseOutcome]:
+    jobs = [CaseJob(files, str(out_dir), options.labels, options.reports, options.threshold, options.paper,
+                    options.device) for files in todo]
+    workers = min(options.jobs, len(jobs))
+    if workers <= 1:
+        yield from (run_case(job) for job in jobs)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker_process) as pool:
+        futures = [pool.submit(run_case, job) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],
+                   failures: list[tuple[str, str, str, str]], pairing: Pairing) -> None:
+    from app.io import write_text_atomic
+
+    unmatched = {"gt_only": pairing.gt_only, "pred_only": pairing.pred_only,
+                 "cases_without_image": pairing.cases_without_image, "ignored_files": pairing.ignored}
+    document = summary_document(results, failures, unmatched, options.threshold)
+    write_text_atomic(out_dir / METRICS_FILE, metrics_csv(results))
+    write_text_atomic(out_dir / SUMMARY_JSON,
+                      json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    if failures:
+        write_text_atomic(out_dir / ERRORS_FILE, errors_csv(failures))
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            (out_dir / ERRORS_FILE).unlink()   # an earlier run's failures were fixed
+    from app.report.dataset_pdf import write_dataset_report
+
+    created = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    write_dataset_report(document, class_statistics(results), out_dir / SUMMARY_PDF, paper=options.paper,
+                         source=f"ground truth {options.gt_dir} vs prediction {options.pred_dir}",
+                         created=created)
+
+
+def _tell_unmatched(pairing: Pairing, stream) -> None:
+    for label, paths in (("ground truth without a prediction", pairing.gt_only),
+                         ("prediction without a ground truth", pairing.pred_only),
+                         ("not an image file, ignored", pairing.ignored)):
+        if paths:
+            stream.write(f"dicelens batch: {len(paths)} {label}: {', '.join(Path(p).name for p in paths)}\n")
+    if pairing.cases_without_image:
+        stream.write(f"dicelens batch: {len(pairing.cases_without_image)} cases without an image: "
+                     f"{', '.join(pairing.cases_without_image)}\n")
+
+
+def _tell_result(out_dir: Path, results: list[dict], failures: list, stream) -> None:
+    stream.write(f"dicelens batch: {len(results)} cases scored, {len(failures)} failed; outputs in {out_dir}\n")
+    if failures:
+        stream.write(f"dicelens batch: see {out_dir / ERRORS_FILE} for the failed cases\n")

@@ -1,0 +1,135 @@
+"""Dataset outputs built from the per-case score documents: metrics.csv, summary.json, errors.csv.
+
+The per-case numbers are the score documents' (from :mod:`dice_engine` via :mod:`app.scoring`);
+this module only tabulates them and takes order statistics over cases (mean, median, std, min).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from app import __version__
+
+METRICS_COLUMNS = ("case", "index", "name", "dice", "iou", "precision", "recall", "tp", "fp", "fn",
+                   "gt_volume_ml", "pred_volume_ml")
+ERRORS_COLUMNS = ("case", "gt", "pred", "message")
+SUMMARY_CONVENTIONS = {
+    "per_class": "statistics over the cases in which the class's Dice is defined (present in the ground "
+                 "truth or the prediction); cases where it is undefined are left out and counted in "
+                 "cases_undefined",
+    "std": "population standard deviation (ddof = 0)",
+    "worst_case": "the case with the lowest Dice (first by name on ties)",
+    "per_case": "dice_mean_foreground of each case: mean of its defined foreground per-class Dice",
+}
+
+
+@dataclass(frozen=True)
+class ClassStatistics:
+    """Dice of one class over the dataset (None where no case defines it)."""
+
+    index: int
+    name: str
+    cases_defined: int
+    cases_undefined: int
+    mean: float | None
+    median: float | None
+    std: float | None
+    minimum: float | None
+    worst_case: str | None
+    quartiles: tuple[float, float, float, float, float] | None  # min, Q1, median, Q3, max (box plot)
+
+
+def metrics_csv(results: Sequence[dict]) -> str:
+    """One row per case and class with :data:`METRICS_COLUMNS`; empty cells for undefined values."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(METRICS_COLUMNS)
+    for result in results:
+        for entry in result["score"]["classes"]:
+            writer.writerow([result["case"], *("" if entry[key] is None else entry[key]
+                                               for key in METRICS_COLUMNS[1:])])
+    return buffer.getvalue()
+
+
+def errors_csv(failures: Sequence[tuple[str, str, str, str]]) -> str:
+    """``case,gt,pred,message`` rows for the cases that could not be scored."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ERRORS_COLUMNS)
+    writer.writerows(failures)
+    return buffer.getvalue()
+
+
+def class_statistics(results: Sequence[dict]) -> list[ClassStatistics]:
+    """Per-class Dice statistics over the cases, for every class index any case has."""
+    names: dict[int, str] = {}
+    values: dict[int, list[tuple[float, str]]] = {}
+    for result in results:
+        for entry in result["score"]["classes"]:
+            index = int(entry["index"])
+            names.setdefault(index, entry["name"])
+            values.setdefault(index, [])
+            if entry["dice"] is not None:
+                values[index].append((float(entry["dice"]), result["case"]))
+    return [_statistics(index, names[index], values[index], len(results) - len(values[index]))
+            for index in sorted(names)]
+
+
+def _statistics(index: int, name: str, pairs: list[tuple[float, str]], undefined: int) -> ClassStatistics:
+    if not pairs:
+        return ClassStatistics(index, name, 0, undefined, None, None, None, None, None, None)
+    dice = np.array([value for value, _ in pairs], dtype=np.float64)
+    worst_value, worst_case = min(pairs, key=lambda pair: (pair[0], pair[1]))
+    quartiles = tuple(float(q) for q in np.percentile(dice, [0, 25, 50, 75, 100]))
+    return ClassStatistics(index, name, len(pairs), undefined, float(dice.mean()), float(np.median(dice)),
+                           float(dice.std()), float(worst_value), worst_case, quartiles)
+
+
+def per_case_table(results: Sequence[dict]) -> list[dict]:
+    """``[{"case", "dice_mean_foreground", "worst_class", "worst_class_dice"}, ...]`` in case order."""
+    table = []
+    for result in results:
+        foreground = [e for e in result["score"]["classes"] if e["index"] != 0 and e["dice"] is not None]
+        worst = min(foreground, key=lambda e: e["dice"]) if foreground else None
+        table.append({"case": result["case"], "dice_mean_foreground": result["score"]["dice_mean_foreground"],
+                      "worst_class": None if worst is None else worst["name"],
+                      "worst_class_dice": None if worst is None else worst["dice"]})
+    return table
+
+
+def summary_document(results: Sequence[dict], failures: Sequence[tuple[str, str, str, str]],
+                     unmatched: dict[str, list[str]], threshold: float) -> dict:
+    """The ``summary.json`` document (undefined values are None)."""
+    statistics = class_statistics(results)
+    cases = per_case_table(results)
+    means = [(c["dice_mean_foreground"], c["case"]) for c in cases if c["dice_mean_foreground"] is not None]
+    return {
+        "dicelens_version": __version__,
+        "cases_scored": len(results),
+        "cases_failed": len(failures),
+        "failed": [{"case": case, "message": message} for case, _, _, message in failures],
+        "unmatched": unmatched,
+        "threshold": threshold,
+        "dice_mean_foreground": _overall(means),
+        "classes": [{"index": s.index, "name": s.name, "cases_defined": s.cases_defined,
+                     "cases_undefined": s.cases_undefined,
+                     "dice": {"mean": s.mean, "median": s.median, "std": s.std, "min": s.minimum,
+                              "worst_case": s.worst_case}} for s in statistics],
+        "cases": cases,
+        "conventions": SUMMARY_CONVENTIONS,
+    }
+
+
+def _overall(pairs: list[tuple[float, str]]) -> dict:
+    """Mean, median, std, min and worst case of the per-case mean foreground Dice."""
+    if not pairs:
+        return {"mean": None, "median": None, "std": None, "min": None, "worst_case": None}
+    values = np.array([value for value, _ in pairs], dtype=np.float64)
+    worst_value, worst_case = min(pairs, key=lambda pair: (pair[0], pair[1]))
+    return {"mean": float(values.mean()), "median": float(np.median(values)), "std": float(values.std()),
+            "min": float(worst_value), "worst_case": worst_case}

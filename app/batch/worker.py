@@ -1,0 +1,122 @@
+"""Score one case of a batch (in this process or a worker process) and persist its result.
+
+A case's result is ``OUTDIR/cases/<case>.json`` (written atomically), which ``--resume`` trusts and
+the summaries are built from. Every failure of a case becomes a message in its outcome, never an
+exception that would stop the batch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.batch.pairing import CaseFiles
+from app.errors import InputError
+
+CASES_FOLDER = "cases"
+REPORTS_FOLDER = "reports"
+
+
+@dataclass(frozen=True)
+class CaseJob:
+    """Everything a worker needs for one case (picklable for a process pool)."""
+
+    files: CaseFiles
+    out_dir: str
+    labels: str | None = None
+    make_report: bool = False
+    threshold: float = 0.8
+    paper: str = "a4"
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """How one case went: ``message`` is empty on success."""
+
+    name: str
+    message: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the case was scored (and reported, when asked)."""
+        return not self.message
+
+
+def case_result_path(out_dir: str | Path, name: str) -> Path:
+    """``OUTDIR/cases/<name>.json``."""
+    return Path(out_dir) / CASES_FOLDER / f"{name}.json"
+
+
+def case_report_path(out_dir: str | Path, name: str) -> Path:
+    """``OUTDIR/reports/<name>.pdf``."""
+    return Path(out_dir) / REPORTS_FOLDER / f"{name}.pdf"
+
+
+def init_worker_process() -> None:
+    """Process-pool initializer: one torch thread per worker (the workers share the cores), headless Qt."""
+    import torch
+
+    torch.set_num_threads(1)
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def run_case(job: CaseJob) -> CaseOutcome:
+    """Load, score (and report) one case; write its result file. Never raises for a bad case."""
+    start = time.perf_counter()
+    name = job.files.name
+    try:
+        _score_and_save(job)
+    except InputError as error:
+        return CaseOutcome(name, str(error), time.perf_counter() - start)
+    except Exception as error:  # one broken case must not stop the batch: it goes to errors.csv
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        return CaseOutcome(name, f"unexpected error {type(error).__name__}: {error} "
+                                 f"(at {Path(where.filename).name}:{where.lineno})", time.perf_counter() - start)
+    return CaseOutcome(name, "", time.perf_counter() - start)
+
+
+def _score_and_save(job: CaseJob) -> None:
+    from app.io import load_case, write_text_atomic
+    from app.scoring import score_case
+
+    files = job.files
+    case = load_case(files.gt, files.pred, image=files.image, labels=job.labels)
+    score = score_case(case, device=job.device)
+    report_path = None
+    if job.make_report:
+        from app.report.assemble import make_case_report
+        from app.report.pdf import write_case_report
+
+        report_path = case_report_path(job.out_dir, files.name)
+        report = make_case_report(case, score, case_name=files.name, threshold=job.threshold, device=job.device)
+        write_case_report(report, report_path, paper=job.paper)
+    result = {"case": files.name, "files": files_document(files), "report": None if report_path is None
+              else str(report_path), "score": score}
+    write_text_atomic(case_result_path(job.out_dir, files.name),
+                      json.dumps(result, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def files_document(files: CaseFiles) -> dict:
+    """The input paths of a case as stored in its result file (compared by ``--resume``)."""
+    return {"gt": files.gt, "pred": files.pred, "image": files.image}
+
+
+def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool) -> dict | None:
+    """The stored result of a case if it is complete and for the same input files, else None."""
+    path = case_result_path(out_dir, files.name)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(result, dict) or result.get("files") != files_document(files) or "score" not in result:
+        return None
+    if need_report and not case_report_path(out_dir, files.name).is_file():
+        return None
+    return result

@@ -1,0 +1,45 @@
+"""``dicelens batch``: score every case of a dataset, with progress, CSV/JSON/PDF summaries and resume."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.batch import BatchOptions, run_batch
+from app.report.content import DEFAULT_THRESHOLD
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``batch`` and its options."""
+    parser = subparsers.add_parser(
+        "batch",
+        help="score a dataset: GT and prediction folders paired by file name",
+        description="Pair ground-truth and prediction files by identical file name (images also as "
+                    "nnU-Net's NAME_0000.ext), score every case and write OUTDIR/metrics.csv, "
+                    "summary.json, summary.pdf (and errors.csv for cases that failed; exit code 3). "
+                    "--resume skips cases already scored.",
+    )
+    parser.add_argument("--gt-dir", required=True, metavar="DIR", help="folder of ground-truth masks")
+    parser.add_argument("--pred-dir", required=True, metavar="DIR", help="folder of predicted masks")
+    parser.add_argument("--image-dir", metavar="DIR", help="folder of images (NAME.ext or NAME_0000.ext)")
+    parser.add_argument("--labels", metavar="TABLE", help="label table used for every case")
+    parser.add_argument("--out", required=True, metavar="OUTDIR", help="output folder (created if needed)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel worker processes (default 1)")
+    parser.add_argument("--reports", action="store_true", help="also write OUTDIR/reports/<case>.pdf")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip cases whose result OUTDIR/cases/<case>.json is already complete")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="T",
+                        help="Dice threshold for the verdicts in the reports (default 0.8)")
+    parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size of the PDFs")
+    parser.add_argument("--device", metavar="DEV", help="cpu, cuda, cuda:1 or mps (default: best available)")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback on errors")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the batch; 0 when every case was scored, 3 when some failed (bad arguments raise InputError)."""
+    return run_batch(BatchOptions(gt_dir=args.gt_dir, pred_dir=args.pred_dir, out_dir=args.out,
+                                  image_dir=args.image_dir, labels=args.labels, jobs=args.jobs,
+                                  reports=args.reports, resume=args.resume, threshold=args.threshold,
+                                  paper=args.paper, device=args.device))
