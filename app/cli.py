@@ -18,7 +18,7 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
 # Sub-command modules, in the order ``dicelens --help`` lists them.
-COMMAND_MODULES: list[str] = ["app.commands.score", "app.commands.report"]
+COMMAND_MODULES: list[str] = ["app.commands.score", "app.commands.report", "app.commands.batch", "app.commands.view"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,4 +54,4 @@ def main(argv: list[str] | None = None) -> int:
 
 def _default_command() -> list[str]:
     """The sub-command run when none is given: the review window on the demo case once it exists."""
-    return ["--help"]
+    return ["view"]

@@ -1,0 +1,50 @@
+"""``dicelens view``: the review window on a case (the bundled demo case without --gt/--pred).
+
+``--screenshot OUT.png`` renders the whole window with every panel filled, without a display, and
+exits: for the README's picture, documentation and tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from app.errors import InputError
+
+PLANES = ("axial", "coronal", "sagittal")
+
+
+def add_parser(subparsers) -> None:
+    """Register ``view`` and its arguments."""
+    parser = subparsers.add_parser(
+        "view", help="open the review window (the demo case when no files are given)",
+        description="Review a segmentation: the image with ground truth and prediction overlaid, per-class "
+                    "Dice, confusion matrix and per-slice Dice. Without --gt/--pred the bundled demo case opens.")
+    parser.add_argument("--image", metavar="IMAGE", help="image the masks segment (for display)")
+    parser.add_argument("--gt", metavar="GT", help="ground-truth mask")
+    parser.add_argument("--pred", metavar="PRED", help="predicted mask")
+    parser.add_argument("--labels", metavar="TABLE", help="label table (names and colours)")
+    parser.add_argument("--resample", action="store_true",
+                        help="resample the prediction onto the ground-truth grid (nearest neighbour) if they differ")
+    parser.add_argument("--axis", choices=PLANES, help="plane to show (default: axial)")
+    parser.add_argument("--slice", type=int, metavar="N", help="slice index along that plane, 0-based "
+                        "(default: the middle slice)")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="render the window with metrics computed to this PNG without a display, then exit")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the window (or write the screenshot); returns the exit code."""
+    from app.qt.app_runner import run_view
+    from app.qt.demo_case import demo_case_paths
+
+    if (args.gt is None) != (args.pred is None):
+        raise InputError("give both --gt and --pred (or neither, to open the demo case).")
+    if args.gt is None:
+        if args.image is not None or args.labels is not None:
+            raise InputError("--image and --labels need --gt and --pred; without them the demo case opens.")
+        paths = demo_case_paths()
+    else:
+        paths = {"gt": args.gt, "pred": args.pred, "image": args.image, "labels": args.labels}
+    return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
+                    resample=args.resample)

@@ -1,0 +1,147 @@
+"""Start the review window for ``dicelens view``: interactively, or render one screenshot and exit.
+
+Screenshot mode runs without a display (Qt's offscreen platform), waits until the engine has
+published the case's metrics so every panel is filled, grabs the whole window into a PNG (written
+atomically) and returns. It uses throw-away settings, so the picture does not depend on the user's
+remembered layout or theme, and never opens a dialog.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from app.errors import InputError
+
+SCREENSHOT_SIZE = (1600, 1000)
+METRICS_TIMEOUT_S = 600.0
+
+
+def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_index: int | None = None,
+             screenshot: str | None = None, resample: bool = False,
+             size: tuple[int, int] = SCREENSHOT_SIZE) -> int:
+    """Open the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``) in the review window.
+
+    Parameters
+    ----------
+    paths : dict
+        Role -> path of the case's files.
+    plane : {"axial", "coronal", "sagittal"}, optional
+        Anatomical plane to show (from the image's direction cosines).
+    slice_index : int, optional
+        Slice along that plane's array axis, 0-based (default: the middle one).
+    screenshot : str, optional
+        Write a PNG of the whole window there and exit instead of running the window.
+    resample : bool
+        Resample the prediction onto the ground-truth grid when they differ.
+    size : (int, int)
+        Window size of the screenshot, pixels.
+
+    Returns
+    -------
+    int
+        Exit code.
+
+    Raises
+    ------
+    InputError
+        Unreadable or inconsistent files, a slice out of range, an unwritable screenshot path.
+    """
+    if screenshot is not None and not Path(screenshot).expanduser().resolve().parent.is_dir():
+        raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
+    from app.io import load_case
+
+    case = load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
+                     resample=resample)
+    if screenshot is not None and "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from app.qt.main_window import MainWindow
+    from app.qt.orientation import array_axis_for_plane
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName("DiceLens")
+    app.setApplicationName("DiceLens")
+    with tempfile.TemporaryDirectory(prefix="dicelens-screenshot-") as scratch:
+        settings = (QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
+                    if screenshot is not None else None)
+        window = MainWindow(settings=settings)
+        if screenshot is not None:
+            window.show_error = _print_error
+        window.show_case(case, title=f"{Path(paths['pred']).name} vs {Path(paths['gt']).name}")
+        window.case_paths = dict(paths)
+        if plane is not None:
+            window.state.set_axis(array_axis_for_plane(case.geometry.direction, plane))
+        if slice_index is not None:
+            count = window.state.slice_count()
+            if not 0 <= slice_index < count:
+                window.controller.shutdown()
+                raise InputError(f"--slice {slice_index} is outside the volume: this view has slices 0 to "
+                                 f"{count - 1}.")
+            window.state.set_slice(slice_index)
+        if screenshot is None:
+            window.show()
+            return app.exec()
+        window.resize(*size)
+        window.show()
+        try:
+            if not wait_for_metrics(window, METRICS_TIMEOUT_S):
+                print(f"dicelens: error: the metrics were not ready after {METRICS_TIMEOUT_S:.0f} s; "
+                      "no screenshot written.", file=sys.stderr)
+                return 1
+            save_screenshot(window, Path(screenshot))
+        finally:
+            window.close()
+    return 0
+
+
+def wait_for_metrics(window, timeout_s: float) -> bool:
+    """Run the event loop until the engine has published the current case's result (or time is up)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    controller = window.controller
+
+    def ready() -> bool:
+        result = controller.last_result
+        return result is not None and result.generation == controller.generation
+
+    deadline = time.monotonic() + timeout_s
+    while not ready() and time.monotonic() < deadline:
+        loop = QEventLoop()
+        controller.result_ready.connect(loop.quit)
+        controller.busy_changed.connect(loop.quit)
+        QTimer.singleShot(max(1, int((deadline - time.monotonic()) * 1000)), loop.quit)
+        loop.exec()
+        if not ready() and not controller.busy:
+            break  # the engine gave up (its warning says why)
+    return ready()
+
+
+def save_screenshot(window, path: Path) -> None:
+    """Grab ``window`` (after letting layouts settle) into PNG ``path``, atomically."""
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(3):
+        QApplication.processEvents()
+    pixmap = window.grab()
+    descriptor, temporary = tempfile.mkstemp(suffix=".png", dir=path.expanduser().resolve().parent)
+    os.close(descriptor)
+    try:
+        if not pixmap.save(temporary, "PNG"):
+            raise InputError(f"could not write the screenshot '{path}'.")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _print_error(message: str) -> None:
+    """Screenshot mode reports problems on stderr instead of in a dialog."""
+    print(f"dicelens: warning: {message}", file=sys.stderr)

@@ -1,0 +1,324 @@
+"""The review window: slice view in the centre, Dice table, confusion matrix and per-slice Dice in docks.
+
+The window owns the one :class:`~app.qt.review_state.ReviewState` and the
+:class:`~app.qt.engine_controller.EngineController`. Opening a case shows the image at once
+(``state.set_case``) and asks the engine for metrics (``controller.load``); panels fill in when the
+worker answers, with the busy indicator in the status bar meanwhile. A file that cannot be opened
+leaves the current case in place and is reported through :meth:`MainWindow.show_error` (a dialog;
+tests replace the method to read the message instead of blocking on it).
+
+Remembered in ``QSettings("DiceLens", "DiceLens")``: window geometry and dock layout, theme, last
+directory and recent cases.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QWidget
+
+from app.errors import InputError
+from app.io import load_case
+from app.qt.confusion_panel import ConfusionMatrixPanel
+from app.qt.demo_case import demo_case_paths
+from app.qt.dice_table import DiceTablePanel
+from app.qt.engine_controller import EngineController
+from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
+from app.qt.review_state import ReviewState
+from app.qt.shortcuts_help import shortcuts_html
+from app.qt.slice_plot import SliceDicePlotPanel
+from app.qt.slice_view import SliceView
+from app.qt.theme import DEFAULT_THEME, THEMES, apply_theme
+
+SETTINGS_ORGANIZATION = "DiceLens"
+SETTINGS_APPLICATION = "DiceLens"
+MAX_RECENT_CASES = 8
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    """DiceLens' main window.
+
+    Parameters
+    ----------
+    settings : QSettings, optional
+        Where layout, theme, last directory and recent cases are kept (default: the user's
+        ``DiceLens`` settings); tests pass a temporary file.
+    sync_engine : bool
+        Compute metrics inline instead of in the worker thread (tests).
+    """
+
+    def __init__(self, settings: QSettings | None = None, sync_engine: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or QSettings(SETTINGS_ORGANIZATION, SETTINGS_APPLICATION)
+        self.setWindowTitle("DiceLens")
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.state = ReviewState(self)
+        self.controller = EngineController(self, sync=sync_engine)
+        self.case_paths: dict[str, str | None] | None = None
+
+        self.slice_view = SliceView(self.state)
+        self.setCentralWidget(self.slice_view)
+        self.dice_table = DiceTablePanel(self.state, self.controller)
+        self.confusion_panel = ConfusionMatrixPanel(self.state, self.controller)
+        self.slice_plot = SliceDicePlotPanel(self.state, self.controller)
+        self.docks = {
+            "dice": self._add_dock("Dice", "dice_dock", self.dice_table, Qt.DockWidgetArea.RightDockWidgetArea),
+            "confusion": self._add_dock("Confusion matrix", "confusion_dock", self.confusion_panel,
+                                        Qt.DockWidgetArea.RightDockWidgetArea),
+            "slices": self._add_dock("Dice per slice", "slice_plot_dock", self.slice_plot,
+                                     Qt.DockWidgetArea.BottomDockWidgetArea),
+        }
+        self.resizeDocks([self.docks["dice"]], [560], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["slices"]], [200], Qt.Orientation.Vertical)
+
+        self._build_status_bar()
+        self.controller.result_ready.connect(self._on_result)
+        self.controller.busy_changed.connect(self._on_busy_changed)
+        self.controller.warning.connect(self.show_error)
+        self.controller.cell_located.connect(self._on_cell_located)
+        self._build_menus()
+        self._default_layout = self.saveState(LAYOUT_VERSION)
+        self.resize(1500, 950)
+        self._restore_settings()
+
+    # ---------------------------------------------------------------- layout
+    def _add_dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        self.device_label = QLabel("Engine: –")
+        self.compute_label = QLabel("")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.setMaximumHeight(14)
+        self.busy_bar.setVisible(False)
+        self.busy_bar.setToolTip("Computing metrics in the background")
+        status = self.statusBar()
+        status.addPermanentWidget(self.busy_bar)
+        status.addPermanentWidget(self.compute_label)
+        status.addPermanentWidget(self.device_label)
+
+    def _build_menus(self) -> None:
+        actions = self.slice_view.view_actions
+        file_menu = self.menuBar().addMenu("&File")
+        open_action = file_menu.addAction("&Open case…")
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self.open_case_dialog)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.triggered.connect(self._on_recent_triggered)
+        demo_action = file_menu.addAction("Open the &demo case")
+        demo_action.triggered.connect(self.open_demo_case)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self._refresh_recent_menu()
+
+        view_menu = self.menuBar().addMenu("&View")
+        for action in actions.planes.values():
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        for action in actions.modes.values():
+            view_menu.addAction(action)
+        for name in ("errors_all_classes", "show_gt", "show_pred", "more_opaque", "less_opaque"):
+            view_menu.addAction(actions.by_name[name])
+        view_menu.addSeparator()
+        window_menu = view_menu.addMenu("&Window / level")
+        window_menu.addAction(actions.by_name["auto_window"])
+        for action in actions.presets.values():
+            window_menu.addAction(action)
+        for name in ("previous_slice", "next_slice", "fit_view"):
+            view_menu.addAction(actions.by_name[name])
+        view_menu.addSeparator()
+        panels_menu = view_menu.addMenu("&Panels")
+        for dock in self.docks.values():
+            panels_menu.addAction(dock.toggleViewAction())
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_actions: dict[str, QAction] = {}
+        theme_group = QActionGroup(self)
+        for theme in THEMES:
+            action = theme_menu.addAction(theme.capitalize())
+            action.setCheckable(True)
+            action.setData(theme)
+            theme_group.addAction(action)
+            self.theme_actions[theme] = action
+        theme_group.triggered.connect(self._on_theme_triggered)
+        reset_action = view_menu.addAction("&Reset layout")
+        reset_action.triggered.connect(self.reset_layout)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        shortcuts_action = help_menu.addAction("&Keyboard shortcuts")
+        shortcuts_action.setShortcut(QKeySequence.StandardKey.HelpContents)
+        shortcuts_action.triggered.connect(self.show_shortcuts)
+
+    def reset_layout(self) -> None:
+        """Put every dock back where it starts."""
+        self.restoreState(self._default_layout, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+
+    # ------------------------------------------------------------ open cases
+    def open_case(self, gt: str, pred: str, image: str | None = None, labels: str | None = None,
+                  resample: bool = False) -> bool:
+        """Load and show a case; on bad input keep the current one and report why. Returns success."""
+        try:
+            case = load_case(gt, pred, image=image, labels=labels, resample=resample)
+        except InputError as error:
+            self.show_error(str(error))
+            return False
+        self.case_paths = {"image": image, "gt": gt, "pred": pred, "labels": labels}
+        self.show_case(case, title=f"{Path(pred).name} vs {Path(gt).name}")
+        self._remember_case(self.case_paths)
+        return True
+
+    def show_case(self, case, title: str = "") -> None:
+        """Show ``case`` now; its metrics follow from the engine."""
+        self.state.set_case(case)
+        self.controller.load(case)
+        self.setWindowTitle(f"DiceLens — {title}" if title else "DiceLens")
+        if case.messages:
+            self.statusBar().showMessage("; ".join(case.messages), 15000)
+
+    def open_demo_case(self) -> bool:
+        """Open the bundled demo case (see resources/demo/SOURCE.md)."""
+        try:
+            paths = demo_case_paths()
+        except InputError as error:
+            self.show_error(str(error))
+            return False
+        return self.open_case(**paths)
+
+    def open_case_dialog(self, prefilled: dict[str, str] | None = None) -> None:
+        """File → Open case: ask for the files, then open them."""
+        if prefilled is None:
+            prefilled = {role: path for role, path in (self.case_paths or {}).items() if path}
+        dialog = OpenCaseDialog(self._last_directory(), prefilled, self)
+        if dialog.exec() == OpenCaseDialog.DialogCode.Accepted:
+            paths = dialog.paths()
+            self.settings.setValue("files/last_directory", str(Path(paths["gt"]).parent))
+            self.open_case(paths["gt"], paths["pred"], image=paths["image"], labels=paths["labels"])
+
+    def open_dropped_files(self, paths: list[str]) -> None:
+        """Open dropped files: directly when their names say which is which, else via the dialog."""
+        roles, unassigned = assign_roles(paths)
+        if "gt" in roles and "pred" in roles and not unassigned:
+            self.open_case(roles["gt"], roles["pred"], image=roles.get("image"), labels=roles.get("labels"))
+        else:
+            self.open_case_dialog(prefilled=roles)
+
+    def dragEnterEvent(self, event) -> None:  # Qt override
+        """Accept drags of local files."""
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # Qt override
+        """Open dropped files (see :meth:`open_dropped_files`)."""
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_dropped_files(paths)
+
+    # -------------------------------------------------------- recent + state
+    def _recent_cases(self) -> list[dict[str, str | None]]:
+        try:
+            cases = json.loads(str(self.settings.value("files/recent_cases", "[]")))
+        except json.JSONDecodeError:
+            return []
+        return [case for case in cases if isinstance(case, dict) and case.get("gt") and case.get("pred")]
+
+    def _remember_case(self, paths: dict[str, str | None]) -> None:
+        absolute = {role: (str(Path(path).resolve()) if path else None) for role, path in paths.items()}
+        cases = [absolute] + [case for case in self._recent_cases() if case != absolute]
+        self.settings.setValue("files/recent_cases", json.dumps(cases[:MAX_RECENT_CASES]))
+        self.settings.setValue("files/last_directory", str(Path(absolute["gt"]).parent))
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for case in self._recent_cases():
+            action = self.recent_menu.addAction(f"{Path(case['pred']).name} vs {Path(case['gt']).name}")
+            action.setToolTip(case["gt"])
+            action.setData(json.dumps(case))
+        self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
+
+    def _on_recent_triggered(self, action: QAction) -> None:
+        case = json.loads(action.data())
+        self.open_case(case["gt"], case["pred"], image=case.get("image"), labels=case.get("labels"))
+
+    def _last_directory(self) -> str:
+        return str(self.settings.value("files/last_directory", str(Path.home())))
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        layout = self.settings.value("window/state")
+        if layout is not None:
+            self.restoreState(layout, LAYOUT_VERSION)
+        theme = str(self.settings.value("view/theme", DEFAULT_THEME))
+        self.set_theme(theme if theme in THEMES else DEFAULT_THEME)
+
+    def set_theme(self, theme: str) -> None:
+        """Switch to the ``"dark"`` or ``"light"`` theme and remember it."""
+        app = QApplication.instance()
+        if app is not None:
+            apply_theme(app, theme)
+        self.theme_actions[theme].setChecked(True)
+        self.settings.setValue("view/theme", theme)
+
+    def _on_theme_triggered(self, action: QAction) -> None:
+        self.set_theme(action.data())
+
+    def closeEvent(self, event) -> None:  # Qt override
+        """Remember the layout and stop the engine thread."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.settings.sync()
+        self.controller.shutdown()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------ engine news
+    def _on_result(self, result) -> None:
+        self.device_label.setText(f"Engine: {result.device_name}")
+        self.compute_label.setText(f"last computation {result.compute_ms:.0f} ms"
+                                   if math.isfinite(result.compute_ms) else "")
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.busy_bar.setVisible(busy)
+        if busy:
+            self.statusBar().showMessage("Computing metrics…")
+        else:
+            self.statusBar().clearMessage()
+
+    def _on_cell_located(self, gt_label: int, pred_label: int, axis: int, slice_index: int) -> None:
+        if slice_index < 0 and self.state.highlighted_cell == (gt_label, pred_label):
+            self.statusBar().showMessage(
+                f"No voxel has ground truth '{self.state.case.labels.name(gt_label)}' and prediction "
+                f"'{self.state.case.labels.name(pred_label)}'.", 8000)
+
+    # ------------------------------------------------------------- messages
+    def show_error(self, message: str) -> None:
+        """Tell the user something went wrong (modal dialog; tests replace this method)."""
+        QMessageBox.critical(self, "DiceLens", message)
+
+    def show_info(self, title: str, html: str) -> None:
+        """Show an informative rich-text message (modal dialog; tests replace this method)."""
+        box = QMessageBox(QMessageBox.Icon.NoIcon, title, html, QMessageBox.StandardButton.Close, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.exec()
+
+    def show_shortcuts(self) -> None:
+        """Help → Keyboard shortcuts."""
+        self.show_info("Keyboard shortcuts", shortcuts_html(self.slice_view.view_actions))

@@ -1,0 +1,38 @@
+"""The legend in the slice view's corner: what the overlay's colours and line styles mean right now."""
+
+from __future__ import annotations
+
+from html import escape
+
+from app.qt.overlay import ERROR_COLORS, OverlaySettings
+
+
+def _swatch(rgb: tuple[int, ...], text: str) -> str:
+    return f'<span style="color: rgb({rgb[0]}, {rgb[1]}, {rgb[2]});">&#9632;</span> {escape(text)}'
+
+
+def legend_html(settings: OverlaySettings, state) -> str:
+    """Rich text describing the overlay of ``settings`` (error map: its colours and which class)."""
+    if settings.mode == "errors":
+        case = state.case
+        if settings.errors_of_all_classes or case is None:
+            scope = "all classes"
+            names = ("true positive", "false positive", "false negative", "wrong class")
+        else:
+            scope = case.labels.name(state.selected_class)
+            names = ("true positive", "false positive", "false negative")
+        entries = [_swatch(ERROR_COLORS[name], name) for name in names]
+        return f"Errors of <b>{escape(scope)}</b>: " + "&nbsp; ".join(entries)
+    shown = []
+    if settings.mode == "filled":
+        if settings.show_pred:
+            shown.append(f"prediction filled ({round(settings.opacity * 100)} %)")
+        if settings.show_gt:
+            shown.append("ground truth outlined" if settings.show_pred else
+                         f"ground truth filled ({round(settings.opacity * 100)} %)")
+    else:
+        if settings.show_gt:
+            shown.append("ground truth: solid outline")
+        if settings.show_pred:
+            shown.append("prediction: dotted outline")
+    return escape(", ".join(shown) if shown else "masks hidden (G / P to show)")

@@ -1,0 +1,29 @@
+"""Help → Keyboard shortcuts: the slice view's actions and mouse bindings as one table."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtGui import QKeySequence
+
+MOUSE_BINDINGS = (
+    ("Wheel", "next / previous slice"),
+    ("Ctrl + wheel", "zoom"),
+    ("Left drag", "pan"),
+    ("Right drag", "window / level: left-right = width, up-down = level (as in 3D Slicer)"),
+    ("Hover", "voxel index, position in mm, intensity, ground-truth and predicted label (below the view)"),
+    ("Click a confusion-matrix cell", "highlight those voxels and jump to the slice with most of them"),
+)
+
+
+def shortcuts_html(view_actions) -> str:
+    """Rich-text table of every keyboard shortcut of ``view_actions`` and the mouse bindings."""
+    rows = []
+    for action in view_actions.by_name.values():
+        key = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        if key:
+            rows.append((key, action.text().replace("&", "")))
+    rows += list(MOUSE_BINDINGS)
+    body = "".join(f"<tr><td><b>{escape(key)}</b>&nbsp;&nbsp;</td><td>{escape(text)}</td></tr>"
+                   for key, text in rows)
+    return f"<table>{body}</table>"

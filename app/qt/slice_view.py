@@ -1,0 +1,374 @@
+"""The slice view: the image with ground truth and prediction overlaid, one slice at a time (pyqtgraph).
+
+Reads and changes the shared :class:`~app.qt.review_state.ReviewState` (case, axis, slice, selected
+class, highlighted cell) and renders only what a change touches: a new slice re-extracts three integer
+slices and re-colours them through label lookup tables; a window drag only changes the image levels; a
+highlight only redraws the highlight layer. Layout on screen (transposes, flips, pixel aspect in mm,
+edge letters) comes from :mod:`app.qt.orientation`; colours from :mod:`app.qt.overlay`.
+
+Mouse: wheel steps slices (Ctrl+wheel zooms), left-drag pans, right-drag changes the window as in
+3D Slicer. Keys are QAction shortcuts (:attr:`SliceView.view_actions`), which the main window also puts
+in its menus.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from app.qt import overlay, window_level
+from app.qt.orientation import DisplayFrame, display_frame, index_to_physical, screen_to_index, to_screen
+from app.qt.overlay_legend import legend_html
+from app.qt.slice_view_actions import SliceViewActions
+
+pg.setConfigOptions(imageAxisOrder="row-major")
+
+_LETTER_STYLE = "color: #ffd54f; background: transparent; font-weight: bold; font-size: 15px;"
+_INFO_STYLE = "color: #f0f0f0; background: rgba(0, 0, 0, 110); padding: 2px 4px; font-size: 12px;"
+_OPACITY_STEP = 0.1
+
+
+class SliceViewBox(pg.ViewBox):
+    """A ViewBox where the wheel steps slices and right-drag changes the window (Ctrl+wheel zooms)."""
+
+    wheel_stepped = Signal(int)
+    window_dragged = Signal(float, float)
+
+    def __init__(self) -> None:
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=0.01)
+        self._wheel_remainder = 0.0
+
+    def wheelEvent(self, ev, axis=None) -> None:
+        """Step one slice per wheel notch (120 units; trackpad deltas accumulate); zoom with Ctrl."""
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(ev, axis)
+            return
+        self._wheel_remainder += ev.delta() / 120.0
+        steps = math.trunc(self._wheel_remainder)
+        if steps:
+            self._wheel_remainder -= steps
+            self.wheel_stepped.emit(-steps)
+        ev.accept()
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        """Right-drag reports its screen-pixel motion as a window change; other buttons pan as usual."""
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            motion = ev.screenPos() - ev.lastScreenPos()
+            self.window_dragged.emit(float(motion.x()), float(motion.y()))
+            return
+        super().mouseDragEvent(ev, axis)
+
+
+class SliceView(QWidget):
+    """Image, overlays, slice slider and cursor readout of the case in ``state``.
+
+    Parameters
+    ----------
+    state : ReviewState
+        Shared selection; the view follows and changes it.
+
+    Signals
+    -------
+    overlay_settings_changed(OverlaySettings)
+    window_changed(Window)
+    """
+
+    overlay_settings_changed = Signal(object)
+    window_changed = Signal(object)
+
+    def __init__(self, state, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.settings = overlay.OverlaySettings()
+        self.window: window_level.Window | None = None
+        self.frame: DisplayFrame | None = None
+        self.highlight_mask: np.ndarray | None = None
+        self.readout_text = ""
+        self._colors = np.zeros((1, 3), dtype=np.uint8)
+        self._value_range = 1.0
+        self._gt_slice: np.ndarray | None = None
+        self._pred_slice: np.ndarray | None = None
+        self._hovered: tuple[int, int] | None = None
+        self._build_widgets()
+        state.case_changed.connect(self._on_case_changed)
+        state.axis_changed.connect(self._on_axis_changed)
+        state.slice_changed.connect(self._on_slice_changed)
+        state.selected_class_changed.connect(self._on_selected_class_changed)
+        state.highlighted_cell_changed.connect(self._on_highlighted_cell_changed)
+        self.view_actions = SliceViewActions(self)
+        for action in self.view_actions.by_name.values():
+            self.addAction(action)
+
+    # ----------------------------------------------------------------- widgets
+    def _build_widgets(self) -> None:
+        self.graphics = pg.GraphicsView(background="k")
+        self.view_box = SliceViewBox()
+        self.graphics.setCentralItem(self.view_box)
+        self.image_item = pg.ImageItem()
+        self.overlay_item = pg.ImageItem()
+        self.highlight_item = pg.ImageItem()
+        for depth, item in enumerate((self.image_item, self.overlay_item, self.highlight_item)):
+            item.setZValue(depth)
+            self.view_box.addItem(item)
+        self.view_box.wheel_stepped.connect(self.step_slice)
+        self.view_box.window_dragged.connect(self._on_window_dragged)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        self.edge_labels = {name: self._overlay_label(_LETTER_STYLE)
+                            for name in ("left", "right", "top", "bottom")}
+        self.info_label = self._overlay_label(_INFO_STYLE)
+        self.legend_label = QLabel()
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.slider.valueChanged.connect(self._on_slider_moved)
+        self.slice_label = QLabel("–")
+        self.slice_label.setMinimumWidth(90)
+        self.readout_label = QLabel(" ")
+        self.readout_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        slider_row = QHBoxLayout()
+        slider_row.addWidget(QLabel("Slice"))
+        slider_row.addWidget(self.slider, 1)
+        slider_row.addWidget(self.slice_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.legend_label)
+        layout.addLayout(slider_row)
+        layout.addWidget(self.readout_label)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def _overlay_label(self, style: str) -> QLabel:
+        label = QLabel(self.graphics)
+        label.setStyleSheet(style)
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        return label
+
+    def resizeEvent(self, event) -> None:
+        """Keep the edge letters and the slice info at the edges of the image area."""
+        super().resizeEvent(event)
+        self._place_overlay_labels()
+
+    def _place_overlay_labels(self) -> None:
+        width, height = self.graphics.width(), self.graphics.height()
+        for label in (*self.edge_labels.values(), self.info_label):
+            label.adjustSize()
+        left, right = self.edge_labels["left"], self.edge_labels["right"]
+        top, bottom = self.edge_labels["top"], self.edge_labels["bottom"]
+        left.move(6, (height - left.height()) // 2)
+        right.move(width - right.width() - 6, (height - right.height()) // 2)
+        top.move((width - top.width()) // 2, 4)
+        bottom.move((width - bottom.width()) // 2, height - bottom.height() - 4)
+        self.info_label.move(4, 4)
+
+    # ------------------------------------------------------------ state slots
+    def _on_case_changed(self, case) -> None:
+        self._colors = overlay.label_colors(case.labels, case.num_classes)
+        if case.image is None:
+            self.window = None
+        else:
+            self.window = (window_level.Window(255.0, 127.5) if case.image.ndim == 4
+                           else window_level.initial_window(case.image))
+            self._value_range = window_level.value_range(case.image)
+        self._hovered = None
+        self._on_axis_changed(self.state.axis)
+
+    def _on_axis_changed(self, axis: int) -> None:
+        case = self.state.case
+        if case is None:
+            return
+        geometry = case.geometry
+        self.frame = display_frame(geometry.direction, geometry.spacing_zyx, axis)
+        two_dimensional = case.gt.shape[0] == 1
+        for name, label in self.edge_labels.items():
+            label.setText("" if two_dimensional else getattr(self.frame, name))
+        count = self.state.slice_count()
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(count - 1, 0))
+        self.slider.setValue(self.state.slice_index)
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(count > 1)
+        self._render_slice()
+        rows = case.gt.shape[self.frame.row_axis]
+        cols = case.gt.shape[self.frame.col_axis]
+        rect = QRectF(0.0, 0.0, cols * self.frame.col_mm, rows * self.frame.row_mm)
+        for item in (self.image_item, self.overlay_item, self.highlight_item):
+            item.setRect(rect)
+        self.view_box.autoRange(padding=0.01)
+
+    def _on_slice_changed(self, index: int) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(index)
+        self.slider.blockSignals(False)
+        self._render_slice()
+
+    def _on_selected_class_changed(self, label: int) -> None:
+        if self.settings.mode == "errors" and not self.settings.errors_of_all_classes:
+            self._render_overlay()
+        self.legend_label.setText(legend_html(self.settings, self.state))
+
+    def _on_highlighted_cell_changed(self, cell) -> None:
+        self._render_highlight()
+
+    def _on_slider_moved(self, value: int) -> None:
+        self.state.set_slice(value)
+
+    # --------------------------------------------------------------- commands
+    def step_slice(self, steps: int) -> None:
+        """Move ``steps`` slices (negative: back), clamped to the volume."""
+        self.state.set_slice(self.state.slice_index + steps)
+
+    def next_slice(self) -> None:
+        """One slice forward (PageDown)."""
+        self.step_slice(1)
+
+    def previous_slice(self) -> None:
+        """One slice back (PageUp)."""
+        self.step_slice(-1)
+
+    def set_overlay_settings(self, settings: overlay.OverlaySettings) -> None:
+        """Show the overlay as ``settings`` say (mode, which masks, opacity, error-map scope)."""
+        if settings != self.settings:
+            self.settings = settings
+            self._render_overlay()
+            self.overlay_settings_changed.emit(settings)
+
+    def change_opacity(self, delta: float) -> None:
+        """Make filled labels more (positive ``delta``) or less opaque, within [0, 1]."""
+        opacity = round(min(max(self.settings.opacity + delta, 0.0), 1.0), 3)
+        self.set_overlay_settings(replace(self.settings, opacity=opacity))
+
+    def more_opaque(self) -> None:
+        """Opacity up one step (])."""
+        self.change_opacity(_OPACITY_STEP)
+
+    def less_opaque(self) -> None:
+        """Opacity down one step ([)."""
+        self.change_opacity(-_OPACITY_STEP)
+
+    def set_window(self, window: window_level.Window) -> None:
+        """Display intensities through ``window`` (ignored without an image)."""
+        if self.state.case is None or self.state.case.image is None:
+            return
+        self.window = window
+        self.image_item.setLevels(window.levels)
+        self._update_info()
+        self.window_changed.emit(window)
+
+    def apply_auto_window(self) -> None:
+        """Percentile window of the whole image (MR, microscopy)."""
+        case = self.state.case
+        if case is not None and case.image is not None and case.image.ndim == 3:
+            self.set_window(window_level.auto_window(case.image))
+
+    def apply_preset(self, name: str) -> None:
+        """A CT window preset from :data:`app.qt.window_level.CT_PRESETS`."""
+        self.set_window(window_level.Window(*window_level.CT_PRESETS[name]))
+
+    def fit_view(self) -> None:
+        """Zoom so the whole slice fits."""
+        self.view_box.autoRange(padding=0.01)
+
+    def _on_window_dragged(self, dx: float, dy: float) -> None:
+        if self.window is not None:
+            self.set_window(self.window.dragged(dx, dy, self._value_range))
+
+    # -------------------------------------------------------------- rendering
+    def _slice_of(self, volume: np.ndarray) -> np.ndarray:
+        """Current slice of ``volume`` (``(z, y, x)`` or ``(z, y, x, 3)``) laid out as on screen (a view)."""
+        index = [slice(None)] * volume.ndim
+        index[self.state.axis] = self.state.slice_index
+        return to_screen(volume[tuple(index)], self.frame)
+
+    def _render_slice(self) -> None:
+        """Re-extract and redraw everything that depends on the slice."""
+        case = self.state.case
+        if case is None or self.frame is None:
+            return
+        self._gt_slice = self._slice_of(case.gt)
+        self._pred_slice = self._slice_of(case.pred)
+        if case.image is None:
+            self.image_item.setImage(np.zeros(self._gt_slice.shape, dtype=np.uint8), levels=(0, 1))
+        else:
+            self.image_item.setImage(self._slice_of(case.image), autoLevels=False, levels=self.window.levels)
+        self._render_overlay()
+        self._render_highlight()
+        count = self.state.slice_count()
+        self.slice_label.setText(f"{self.state.slice_index} / {max(count - 1, 0)}")
+        self._update_info()
+        if self._hovered is not None:
+            self._update_readout(*self._hovered)
+
+    def _render_overlay(self) -> None:
+        if self._gt_slice is None:
+            return
+        rgba = overlay.compose(self._gt_slice, self._pred_slice, self.settings, self._colors,
+                               self.state.selected_class)
+        self.overlay_item.setImage(rgba, autoLevels=False, levels=None)
+        self.legend_label.setText(legend_html(self.settings, self.state))
+
+    def _render_highlight(self) -> None:
+        cell = self.state.highlighted_cell
+        if self._gt_slice is None or cell is None:
+            self.highlight_mask = None
+            self.highlight_item.clear()
+            return
+        self.highlight_mask, rgba = overlay.highlight(self._gt_slice, self._pred_slice, cell)
+        self.highlight_item.setImage(rgba, autoLevels=False, levels=None)
+
+    def _update_info(self) -> None:
+        if self.frame is None:
+            return
+        count = self.state.slice_count()
+        parts = [f"{self.frame.plane.capitalize()} slice {self.state.slice_index} (0–{max(count - 1, 0)})"]
+        if self.window is not None:
+            parts.append(f"W {self.window.width:.4g}  L {self.window.level:.4g}")
+        self.info_label.setText("   ".join(parts))
+        self._place_overlay_labels()
+
+    # ---------------------------------------------------------------- readout
+    def _on_mouse_moved(self, scene_pos) -> None:
+        if self.frame is None or self._gt_slice is None:
+            return
+        point = self.view_box.mapSceneToView(scene_pos)
+        row = math.floor(point.y() / self.frame.row_mm)
+        col = math.floor(point.x() / self.frame.col_mm)
+        rows, cols = self._gt_slice.shape
+        if 0 <= row < rows and 0 <= col < cols:
+            self._hovered = (row, col)
+            self._update_readout(row, col)
+        else:
+            self._hovered = None
+            self.readout_text = ""
+            self.readout_label.setText(" ")
+
+    def _update_readout(self, screen_row: int, screen_col: int) -> None:
+        """Describe the voxel under screen pixel ``(screen_row, screen_col)`` of the current slice."""
+        self.readout_text = describe_voxel(self.state.case, screen_to_index(
+            self.frame, self.state.slice_index, screen_row, screen_col, self.state.case.gt.shape))
+        self.readout_label.setText(self.readout_text)
+
+
+def describe_voxel(case, index_zyx: tuple[int, int, int]) -> str:
+    """One line for the cursor readout: voxel index, position in mm, intensity, GT and predicted label."""
+    geometry = case.geometry
+    z, y, x = index_zyx
+    position = index_to_physical(index_zyx, geometry.origin, geometry.spacing, geometry.direction)
+    parts = [f"voxel ({x}, {y}, {z})",
+             "(" + ", ".join(f"{v:.1f}" for v in position) + ") mm"]
+    if case.image is not None:
+        value = case.image[z, y, x]
+        parts.append("RGB (" + ", ".join(str(int(v)) for v in value) + ")" if np.ndim(value)
+                     else f"value {value.item():.6g}")
+    gt_label, pred_label = int(case.gt[z, y, x]), int(case.pred[z, y, x])
+    parts.append(f"GT: {case.labels.name(gt_label)} ({gt_label})")
+    parts.append(f"prediction: {case.labels.name(pred_label)} ({pred_label})")
+    return "   ".join(parts)
