@@ -1,0 +1,325 @@
+"""The confusion-matrix dock widget: a zoomable heatmap, rows = ground truth, columns = prediction.
+
+Clicking cell ``(i, j)`` highlights the voxels with GT = i predicted as j in the slice view (through
+the shared state) and asks the engine for the slice holding most of them, then jumps there.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Slot
+from PySide6.QtGui import QColor, QCursor, QFont, QFontMetricsF
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.qt.label_colors import class_names
+from app.qt.review_state import AXIS_NAMES
+
+MODE_COUNTS = "Counts"
+MODE_ROW_PERCENT = "Row %"
+MAX_TICK_NAME_CHARS = 18
+MAX_ANNOTATED_CLASSES = 12
+"""Cells carry their value as text up to this many classes; beyond, read values from the hover tooltip."""
+HINT = "Hover a cell for its counts; click it to highlight those voxels and jump to the slice with most."
+COLOR_MAP = "viridis"
+
+
+def nice_step(minimum: float) -> int:
+    """Smallest of 1, 2, 5, 10, 20, 50, ... that is at least ``minimum``."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= minimum:
+                return step * factor
+        step *= 10
+
+
+class ClassAxis(pg.AxisItem):
+    """Axis with one tick per class at the cell centre ``i + 0.5``, reading the class name.
+
+    Ticks are thinned to every 2nd, 5th, 10th, ... class when the names would overlap; zooming
+    in brings them back. A horizontal axis whose names do not fit side by side shows label values.
+    """
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        self.setStyle(textFillLimits=[(0, 1.0)])
+        self._names: list[str] = []
+        self._shows_label_values = False
+
+    def set_names(self, names: list[str]) -> None:
+        """Label the ticks with ``names`` (index = label value), shortened to a readable length."""
+        self._names = [
+            name if len(name) <= MAX_TICK_NAME_CHARS else name[: MAX_TICK_NAME_CHARS - 1] + "…" for name in names
+        ]
+        self.picture = None
+        self.update()
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):
+        count = len(self._names)
+        minVal, maxVal = sorted((minVal, maxVal))
+        if count == 0 or size <= 0 or maxVal - minVal <= 0:
+            return []
+        pixels_per_class = size / (maxVal - minVal)
+        metrics = QFontMetricsF(self.style.get("tickFont") or QFont())
+        if self.orientation in ("left", "right"):
+            self._shows_label_values = False
+            needed = metrics.height() * 1.3
+        else:
+            name_width = max(metrics.horizontalAdvance(name) for name in self._names) + 10
+            self._shows_label_values = name_width > pixels_per_class
+            needed = metrics.horizontalAdvance(str(count - 1)) + 10 if self._shows_label_values else name_width
+        step = nice_step(needed / pixels_per_class)
+        first = max(0, math.ceil((minVal - 0.5) / step) * step)
+        last = min(count - 1, math.floor(maxVal - 0.5))
+        return [(float(step), [label + 0.5 for label in range(first, last + 1, step)])]
+
+    def tickStrings(self, values, scale, spacing) -> list[str]:
+        labels = []
+        for value in values:
+            label = math.floor(value)
+            if not 0 <= label < len(self._names):
+                labels.append("")
+            else:
+                labels.append(str(label) if self._shows_label_values else self._names[label])
+        return labels
+
+
+class ConfusionMatrixPanel(QWidget):
+    """Heatmap of the confusion matrix with counts or row percentages, linear or log colours.
+
+    Parameters
+    ----------
+    state : app.qt.review_state.ReviewState
+        Shared selection: the panel sets ``highlighted_cell`` and the slice, and reads the axis.
+    controller : app.qt.engine_controller.EngineController
+        Source of the matrix (``result_ready``) and of cell locations (``cell_located``).
+    """
+
+    def __init__(self, state, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._controller = controller
+        self._confusion: np.ndarray | None = None
+        self._names: list[str] = []
+        self._annotations: list[pg.TextItem] = []
+
+        self.mode_box = QComboBox()
+        self.mode_box.addItems([MODE_ROW_PERCENT, MODE_COUNTS])
+        self.mode_box.setToolTip("Row %: each ground-truth row sums to 100 %. Counts: voxels.")
+        self.log_box = QCheckBox("Log colour")
+        self.log_box.setToolTip("Colour by log10(1 + value), so small confusions stay visible.")
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Show the whole matrix (mouse wheel zooms, drag pans)")
+        self.info_label = QLabel(HINT)
+        self.info_label.setWordWrap(True)
+
+        self._x_axis = ClassAxis("bottom")
+        self._y_axis = ClassAxis("left")
+        self.plot = pg.PlotWidget(axisItems={"bottom": self._x_axis, "left": self._y_axis})
+        plot_item = self.plot.getPlotItem()
+        plot_item.setLabel("left", "Ground-truth label (rows)")
+        plot_item.setLabel("bottom", "Predicted label (columns)")
+        plot_item.hideButtons()
+        self._view_box = plot_item.getViewBox()
+        self._view_box.invertY(True)
+        self._view_box.setMenuEnabled(False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get(COLOR_MAP))
+        plot_item.addItem(self.image)
+        self.color_bar = pg.ColorBarItem(colorMap=pg.colormap.get(COLOR_MAP), interactive=False, width=12)
+        self.color_bar.setImageItem(self.image, insert_in=plot_item)
+        self._highlight = QGraphicsRectItem(0, 0, 1, 1)
+        self._highlight.setPen(pg.mkPen(QColor(255, 60, 60), width=3))
+        self._highlight.setZValue(10)
+        self._highlight.setVisible(False)
+        self._view_box.addItem(self._highlight, ignoreBounds=True)
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.mode_box)
+        controls.addWidget(self.log_box)
+        controls.addStretch(1)
+        controls.addWidget(self.fit_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(controls)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.info_label)
+
+        self.mode_box.currentIndexChanged.connect(self._on_display_option_changed)
+        self.log_box.toggled.connect(self._on_display_option_changed)
+        self.fit_button.clicked.connect(self.fit)
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        state.case_changed.connect(self._on_case_changed)
+        state.highlighted_cell_changed.connect(self._on_highlighted_cell_changed)
+        controller.result_ready.connect(self._on_result)
+        controller.cell_located.connect(self._on_cell_located)
+        if controller.last_result is not None:
+            self._on_result(controller.last_result)
+
+    @property
+    def row_percent(self) -> bool:
+        """True when cells show row-normalised percentages, False for voxel counts."""
+        return self.mode_box.currentText() == MODE_ROW_PERCENT
+
+    def displayed_values(self) -> np.ndarray | None:
+        """``(C, C) float64`` values the colours stand for: counts or row % (NaN for rows without GT voxels)."""
+        if self._confusion is None:
+            return None
+        counts = self._confusion.astype(np.float64)
+        if not self.row_percent:
+            return counts
+        row_totals = counts.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(row_totals > 0, 100.0 * counts / row_totals, np.nan)
+
+    def cell_center_in_scene(self, gt_label: int, pred_label: int):
+        """Scene position of the centre of cell ``(gt_label, pred_label)`` (for tests and scripted clicks)."""
+        return self._view_box.mapViewToScene(pg.Point(pred_label + 0.5, gt_label + 0.5))
+
+    @Slot()
+    def fit(self) -> None:
+        """Show the whole matrix, and keep it fitted to the panel until the user zooms or pans."""
+        self._view_box.enableAutoRange()
+
+    @Slot(object)
+    def _on_case_changed(self, case) -> None:
+        self._confusion = None
+        self._names = class_names(case, case.num_classes)
+        self.image.clear()
+        self._clear_annotations()
+        self.info_label.setText(HINT)
+
+    @Slot(object)
+    def _on_result(self, result) -> None:
+        resized = self._confusion is None or self._confusion.shape != result.confusion.shape
+        self._confusion = result.confusion
+        if len(self._names) != result.num_classes:
+            self._names = class_names(self._state.case, result.num_classes)
+        if resized:
+            size = result.num_classes
+            self._x_axis.set_names(self._names)
+            self._y_axis.set_names(self._names)
+            self._view_box.setLimits(
+                xMin=-0.5, xMax=size + 0.5, yMin=-0.5, yMax=size + 0.5, minXRange=1, minYRange=1
+            )
+            self._clear_annotations()
+        self._redraw()
+        if resized:
+            self.fit()
+        self._on_highlighted_cell_changed(self._state.highlighted_cell)
+
+    @Slot()
+    def _on_display_option_changed(self) -> None:
+        if self._confusion is not None:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        values = self.displayed_values()
+        upper = 100.0 if self.row_percent else max(float(np.max(values)), 1.0)
+        shown, label = values, "row %" if self.row_percent else "voxels"
+        if self.log_box.isChecked():
+            shown, upper, label = np.log10(1.0 + values), math.log10(1.0 + upper), f"log10(1 + {label})"
+        self.image.setImage(shown, levels=(0.0, upper), autoLevels=False)
+        self.image.setRect(QRectF(0, 0, values.shape[1], values.shape[0]))
+        self.color_bar.setLevels((0.0, upper))
+        self.color_bar.axis.setLabel(label)
+        self._annotate(values, shown, upper)
+
+    def _annotate(self, values: np.ndarray, shown: np.ndarray, upper: float) -> None:
+        size = values.shape[0]
+        if size > MAX_ANNOTATED_CLASSES:
+            return
+        if not self._annotations:
+            for row in range(size):
+                for column in range(size):
+                    text = pg.TextItem(anchor=(0.5, 0.5))
+                    text.setPos(column + 0.5, row + 0.5)
+                    self._view_box.addItem(text, ignoreBounds=True)
+                    self._annotations.append(text)
+        for text, value, level in zip(self._annotations, values.ravel(), shown.ravel(), strict=True):
+            if math.isnan(value):
+                text.setText("")
+                continue
+            bright = level > 0.6 * upper  # viridis is light at the top: dark text there
+            text.setText(f"{value:.0f}%" if self.row_percent else f"{value:,.0f}")
+            text.setColor(QColor(20, 20, 20) if bright else QColor(235, 235, 235))
+
+    def _clear_annotations(self) -> None:
+        for text in self._annotations:
+            self._view_box.removeItem(text)
+        self._annotations = []
+
+    def _cell_at(self, scene_pos) -> tuple[int, int] | None:
+        if self._confusion is None or not self._view_box.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self._view_box.mapSceneToView(scene_pos)
+        row, column = math.floor(point.y()), math.floor(point.x())
+        size = self._confusion.shape[0]
+        return (row, column) if 0 <= row < size and 0 <= column < size else None
+
+    def describe_cell(self, gt_label: int, pred_label: int) -> str:
+        """One line about cell ``(gt_label, pred_label)``: both names, voxel count and share of the GT row."""
+        count = int(self._confusion[gt_label, pred_label])
+        row_total = int(self._confusion[gt_label].sum())
+        share = f"{100.0 * count / row_total:.1f} % of GT row" if row_total else "GT row is empty"
+        return (
+            f"GT {self._names[gt_label]} ({gt_label}) → predicted {self._names[pred_label]} ({pred_label}): "
+            f"{count:,} voxels, {share}"
+        )
+
+    @Slot(object)
+    def _on_mouse_moved(self, scene_pos) -> None:
+        cell = self._cell_at(scene_pos)
+        if cell is None:
+            self.info_label.setText(HINT)
+            QToolTip.hideText()
+            return
+        text = self.describe_cell(*cell)
+        self.info_label.setText(text)
+        QToolTip.showText(QCursor.pos(), text, self.plot)
+
+    @Slot(object)
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        cell = self._cell_at(event.scenePos())
+        if cell is None:
+            return
+        self._state.highlight_cell(cell)
+        self._controller.locate_cell(cell[0], cell[1], self._state.axis)
+
+    @Slot(object)
+    def _on_highlighted_cell_changed(self, cell) -> None:
+        size = 0 if self._confusion is None else self._confusion.shape[0]
+        visible = cell is not None and cell[0] < size and cell[1] < size
+        if visible:
+            self._highlight.setRect(QRectF(cell[1], cell[0], 1, 1))
+        self._highlight.setVisible(visible)
+
+    @Slot(int, int, int, int)
+    def _on_cell_located(self, gt_label: int, pred_label: int, axis: int, slice_index: int) -> None:
+        if (gt_label, pred_label) != self._state.highlighted_cell or axis != self._state.axis:
+            return  # an answer to an earlier click, or the axis changed meanwhile
+        if self._confusion is None or slice_index < 0:
+            self.info_label.setText(
+                f"No voxel has GT {self._names[gt_label]} predicted as {self._names[pred_label]}."
+            )
+            return
+        self._state.set_slice(slice_index)
+        self.info_label.setText(
+            f"{self.describe_cell(gt_label, pred_label)} — most on {AXIS_NAMES[axis]} slice {slice_index}"
+        )

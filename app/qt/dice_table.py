@@ -1,0 +1,151 @@
+"""The Dice table dock widget: per-class Dice, IoU, volumes and errors, with the foreground headline."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.qt.label_colors import class_colors, class_names
+from app.qt.table_model import UNDEFINED_DICE_TOOLTIP, UNDEFINED_TEXT, ClassMetricsModel, MetricSortProxy
+
+HEADLINE_TOOLTIP = (
+    "Mean Dice over the foreground classes (label 0, background, is not included).\n" + UNDEFINED_DICE_TOOLTIP
+)
+LOSS_TOOLTIP = (
+    "Dice loss on the hard masks: 1 − (2·TP + 1) / (2·TP + FP + FN + 1) per foreground class\n"
+    "(smooth = 1), averaged over the foreground classes."
+)
+
+
+class DiceTablePanel(QWidget):
+    """Per-class metrics of the current case; selecting a row selects that class everywhere.
+
+    Parameters
+    ----------
+    state : app.qt.review_state.ReviewState
+        Shared selection; the panel follows ``case_changed`` and ``selected_class_changed``.
+    controller : app.qt.engine_controller.EngineController
+        Source of the numbers (``result_ready``) and of the busy indicator (``busy_changed``).
+    """
+
+    def __init__(self, state, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._controller = controller
+        self.model = ClassMetricsModel(self)
+        self.proxy = MetricSortProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.mean_label = QLabel()
+        self.mean_label.setToolTip(HEADLINE_TOOLTIP)
+        self.mean_label.setTextFormat(Qt.TextFormat.RichText)
+        self.loss_label = QLabel()
+        self.loss_label.setToolTip(LOSS_TOOLTIP)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)  # indeterminate: moves while the engine computes
+        self.busy_bar.setMaximumWidth(80)
+        self.busy_bar.setMaximumHeight(12)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setToolTip("Computing the metrics…")
+        self.busy_bar.setVisible(controller.busy)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+
+        headline = QHBoxLayout()
+        headline.addWidget(self.mean_label)
+        headline.addStretch(1)
+        headline.addWidget(self.busy_bar)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(headline)
+        layout.addWidget(self.loss_label)
+        layout.addWidget(self.table)
+        self._show_headline(None)
+
+        self.table.selectionModel().selectionChanged.connect(self._on_rows_selected)
+        state.case_changed.connect(self._on_case_changed)
+        state.selected_class_changed.connect(self._on_class_selected)
+        controller.result_ready.connect(self._on_result)
+        controller.busy_changed.connect(self._on_busy_changed)
+        if state.case is not None:
+            self._on_case_changed(state.case)
+        if controller.last_result is not None:
+            self._on_result(controller.last_result)
+
+    @Slot(object)
+    def _on_case_changed(self, case) -> None:
+        self._set_classes(case, case.num_classes)
+        self._show_headline(None)
+
+    @Slot(object)
+    def _on_result(self, result) -> None:
+        if result.num_classes != self.model.rowCount():
+            self._set_classes(self._state.case, result.num_classes)
+        first = not self.model.has_metrics
+        self.model.set_metrics(result.metrics)
+        self._show_headline(result)
+        if first:
+            self.table.resizeColumnsToContents()
+
+    @Slot(bool)
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.busy_bar.setVisible(busy)
+
+    @Slot(int)
+    def _on_class_selected(self, label: int) -> None:
+        self._select_row(label)
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_rows_selected(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self._state.select_class(self.proxy.mapToSource(rows[0]).row())
+
+    def _set_classes(self, case, num_classes: int) -> None:
+        self.model.set_classes(class_names(case, num_classes), class_colors(case, num_classes))
+        self.table.resizeColumnsToContents()
+        self._select_row(self._state.selected_class)
+
+    def _select_row(self, label: int) -> None:
+        if not 0 <= label < self.model.rowCount():
+            self.table.clearSelection()
+            return
+        index = self.proxy.mapFromSource(self.model.index(label, 0))
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
+        self.table.scrollTo(index)
+
+    def _show_headline(self, result) -> None:
+        if result is None:
+            self.mean_label.setText("Mean foreground Dice: <b>…</b>")
+            self.loss_label.setText("Dice loss (hard, foreground, smooth 1): …")
+            return
+        left_out = f" · {result.n_undefined_foreground} undefined left out" if result.n_undefined_foreground else ""
+        if math.isnan(result.dice_mean_foreground):
+            mean = f"{UNDEFINED_TEXT} (no foreground class present)"
+        else:
+            mean = f"{result.dice_mean_foreground:.3f}"
+        self.mean_label.setText(f"Mean foreground Dice: <b>{mean}</b>{left_out}")
+        self.loss_label.setText(f"Dice loss (hard, foreground, smooth 1): {result.dice_loss_hard:.3f}")

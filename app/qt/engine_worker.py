@@ -1,0 +1,266 @@
+"""The engine worker: the only owner of :class:`dice_engine.LiveDice`, running in its own QThread.
+
+The worker's logic is the plain function :func:`process` of a :class:`WorkerState` and a request;
+it is tested without threads. :class:`EngineWorker` is the thin QObject that the controller moves to
+a QThread: it runs :func:`process` for each request and emits what it returns.
+
+Every request gets exactly one reply (an :class:`EngineResult`, a :class:`CellLocation`, an
+:class:`EngineFailure`, or ``None`` for an edit of an outdated case), so the controller can count
+requests in flight.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, Signal, Slot
+
+import dice_engine as de
+
+N_AXES = 3
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """Everything the panels show, as plain numpy data (safe to pass between threads).
+
+    Attributes
+    ----------
+    generation : int
+        Generation of the case load this result belongs to.
+    confusion : numpy.ndarray
+        ``(C, C) int64``, rows = ground truth, columns = prediction.
+    metrics : dice_engine.ClassMetrics
+        Per-class ``(C,)`` arrays: counts, Dice, IoU, volumes in ml (NaN where undefined).
+    dice_mean_foreground : float
+        Mean Dice of the foreground classes (1 .. C-1) with a defined Dice; NaN when none is defined.
+    n_undefined_foreground : int
+        Foreground classes left out of that mean because they are absent from both masks.
+    dice_loss_hard : float
+        ``1 - (2TP + 1) / (2TP + FP + FN + 1)`` per foreground class, averaged (hard masks, smooth 1).
+    slice_counts : tuple of numpy.ndarray
+        One array per axis 0, 1, 2 of the ``(z, y, x)`` volume: ``(S_axis, C, 3) int64`` holding
+        TP, FP, FN of each class in each slice.
+    device_name : str
+        ``"CPU"`` or the GPU's name.
+    compute_ms : float
+        Worker time spent producing this result, in milliseconds.
+    """
+
+    generation: int
+    confusion: np.ndarray
+    metrics: de.ClassMetrics
+    dice_mean_foreground: float
+    n_undefined_foreground: int
+    dice_loss_hard: float
+    slice_counts: tuple[np.ndarray, np.ndarray, np.ndarray]
+    device_name: str
+    compute_ms: float
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes ``C``."""
+        return int(self.confusion.shape[0])
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """Start over with a new case: a full reset under a new, higher generation.
+
+    Attributes
+    ----------
+    generation : int
+        The new generation.
+    gt, pred : numpy.ndarray
+        ``(z, y, x)`` integer label volumes of the same shape. The worker's :class:`LiveDice`
+        copies them onto its device; later changes reach it only as edits.
+    num_classes : int
+        Number of classes ``C``.
+    voxel_volume_ml : float or None
+        Volume of one voxel in ml, for the volume columns.
+    ignore_index : int or None
+        Ground-truth label meaning "not annotated", excluded from every count.
+    device : torch.device or str or None
+        Engine device; None lets dice_engine choose (cuda > mps > cpu).
+    """
+
+    generation: int
+    gt: np.ndarray
+    pred: np.ndarray
+    num_classes: int
+    voxel_volume_ml: float | None
+    ignore_index: int | None = None
+    device: torch.device | str | None = None
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """Apply mask edits in order, then publish one result.
+
+    ``deltas`` holds objects with attributes ``which`` (``"pred"`` or ``"gt"``), ``region`` (tuple of
+    slices into the ``(z, y, x)`` volume) and ``new_values`` (array of the region's shape): the
+    ``painted`` deltas of the edit model (DESIGN.md §3), several merged while the worker was busy.
+    """
+
+    generation: int
+    deltas: tuple
+
+
+@dataclass(frozen=True)
+class LocateRequest:
+    """Find the slice along ``axis`` holding most voxels with GT = ``gt_label`` and prediction = ``pred_label``."""
+
+    generation: int
+    gt_label: int
+    pred_label: int
+    axis: int
+
+
+@dataclass(frozen=True)
+class CellLocation:
+    """Answer to a :class:`LocateRequest`; ``slice_index`` is -1 when no voxel has that label pair."""
+
+    generation: int
+    gt_label: int
+    pred_label: int
+    axis: int
+    slice_index: int
+
+
+@dataclass(frozen=True)
+class EngineFailure:
+    """A request that failed; ``message`` says what went wrong, for the user."""
+
+    generation: int
+    message: str
+
+
+@dataclass
+class WorkerState:
+    """What the worker keeps between requests: the live engine of the current case."""
+
+    live: de.LiveDice | None = None
+    generation: int = -1
+    voxel_volume_ml: float | None = None
+
+
+def process(state: WorkerState, request) -> tuple[object, list[str]]:
+    """Run one request against ``state`` (updated in place).
+
+    Parameters
+    ----------
+    state : WorkerState
+        The worker's state; a :class:`LoadRequest` replaces its engine.
+    request : LoadRequest or EditRequest or LocateRequest
+
+    Returns
+    -------
+    reply : EngineResult or CellLocation or EngineFailure or None
+        None for an edit of an outdated generation (nothing to publish).
+    warnings : list of str
+        Messages for the user, e.g. that the GPU ran out of memory and the engine moved to the CPU.
+    """
+    started = time.perf_counter()
+    if isinstance(request, LoadRequest):
+        return _load(state, request, started)
+    if isinstance(request, EditRequest):
+        if request.generation != state.generation or state.live is None:
+            return None, []
+        device_before = state.live.device
+        try:
+            for delta in request.deltas:
+                state.live.apply_edit(delta.region, delta.new_values, which=delta.which)
+        except (ValueError, RuntimeError) as error:
+            return EngineFailure(request.generation, f"Could not apply the edit to the metrics: {error}"), []
+        return _result(state, request.generation, started), _fallback_warnings(device_before, state.live.device)
+    if isinstance(request, LocateRequest):
+        return _locate(state, request), []
+    raise TypeError(f"unknown engine request {type(request).__name__}")
+
+
+def _load(state: WorkerState, request: LoadRequest, started: float) -> tuple[object, list[str]]:
+    state.live = None  # free the previous case's tensors before allocating the new ones
+    state.generation = request.generation
+    state.voxel_volume_ml = request.voxel_volume_ml
+    try:
+        wanted = de.select_device(request.device)
+        state.live = de.LiveDice(
+            request.gt, request.pred, request.num_classes, device=wanted, ignore_index=request.ignore_index
+        )
+    except (ValueError, RuntimeError) as error:
+        return EngineFailure(request.generation, f"Could not compute the metrics of this case: {error}"), []
+    return _result(state, request.generation, started), _fallback_warnings(wanted, state.live.device)
+
+
+def _fallback_warnings(before: torch.device, after: torch.device) -> list[str]:
+    if before.type != "cpu" and after.type == "cpu":
+        return [
+            f"The GPU ({before}) ran out of memory for this case: "
+            "the metrics are now computed on the CPU (slower, same results)."
+        ]
+    return []
+
+
+def _result(state: WorkerState, generation: int, started: float) -> EngineResult:
+    live = state.live
+    confusion = live.confusion
+    mean, n_undefined = de.average_dice(confusion, average="macro", include_background=False)
+    return EngineResult(
+        generation=generation,
+        confusion=confusion.cpu().numpy(),
+        metrics=de.class_metrics(confusion, voxel_volume_ml=state.voxel_volume_ml),
+        dice_mean_foreground=float(mean),
+        n_undefined_foreground=int(n_undefined),
+        dice_loss_hard=float(de.hard_dice_loss(confusion, smooth=1.0, include_background=False)),
+        slice_counts=tuple(_numpy(live.slice_counts(axis)) for axis in range(N_AXES)),
+        device_name=live.device_name,
+        compute_ms=(time.perf_counter() - started) * 1000.0,
+    )
+
+
+def _numpy(values) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
+def _locate(state: WorkerState, request: LocateRequest) -> CellLocation:
+    if request.generation != state.generation or state.live is None:
+        slice_index = -1
+    else:
+        counts = _numpy(state.live.pair_slice_counts(request.gt_label, request.pred_label, request.axis))
+        slice_index = int(np.argmax(counts)) if counts.size and counts.max() > 0 else -1
+    return CellLocation(request.generation, request.gt_label, request.pred_label, request.axis, slice_index)
+
+
+class EngineWorker(QObject):
+    """Runs :func:`process` on the thread it lives in; the controller moves it to a QThread.
+
+    Signals
+    -------
+    replied(object)
+        The reply of each request (see :func:`process`), exactly one per request.
+    warning(str)
+        A message for the user, emitted before the reply it belongs to.
+    """
+
+    replied = Signal(object)
+    warning = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._state = WorkerState()
+
+    @Slot(object)
+    def handle(self, request) -> None:
+        """Process ``request`` and emit its warnings and reply; never raises into Qt's event loop."""
+        try:
+            reply, messages = process(self._state, request)
+        except Exception as error:  # the thread must survive anything the engine raises
+            reply, messages = EngineFailure(request.generation, f"The metrics engine failed: {error!r}"), []
+        for message in messages:
+            self.warning.emit(message)
+        self.replied.emit(reply)

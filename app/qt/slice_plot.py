@@ -1,0 +1,141 @@
+"""The per-slice Dice dock widget: Dice of the selected class in each slice along the current axis.
+
+Slices where the class is absent from both masks have undefined Dice and are drawn as gaps, not
+zeros. A vertical marker shows the current slice; clicking the plot or dragging the marker moves it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+import dice_engine as de
+from app.qt.label_colors import class_names
+from app.qt.review_state import AXIS_NAMES
+
+GAP_NOTE = "Gaps: slices where the class is absent from both masks (Dice undefined)."
+
+
+class SliceDicePlotPanel(QWidget):
+    """Dice per slice for ``state.selected_class`` along ``state.axis``, from ``result.slice_counts``.
+
+    Parameters
+    ----------
+    state : app.qt.review_state.ReviewState
+        Shared selection: class, axis and slice; clicking sets the slice.
+    controller : app.qt.engine_controller.EngineController
+        Source of the per-slice counts (``result_ready``).
+    """
+
+    def __init__(self, state, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._result = None
+        self._shown_range: tuple[int, int] | None = None
+        self.slice_dice: np.ndarray | None = None
+        """``(S,) float64`` Dice per slice as drawn, NaN where undefined; None before a result."""
+
+        self.title_label = QLabel()
+        self.note_label = QLabel(GAP_NOTE)
+        self.note_label.setWordWrap(True)
+        self.plot = pg.PlotWidget()
+        plot_item = self.plot.getPlotItem()
+        plot_item.setLabel("left", "Dice")
+        plot_item.showGrid(x=False, y=True, alpha=0.3)
+        plot_item.hideButtons()
+        plot_item.setMenuEnabled(False)
+        self._view_box = plot_item.getViewBox()
+        self._view_box.setMouseEnabled(x=True, y=False)
+        self._view_box.setLimits(yMin=-0.05, yMax=1.05)
+        self._view_box.setYRange(0.0, 1.0, padding=0.03)
+        self.curve = pg.PlotDataItem(
+            connect="finite", pen=pg.mkPen(QColor(90, 170, 255), width=2),
+            symbol="o", symbolSize=4, symbolPen=None, symbolBrush=QColor(90, 170, 255),
+        )
+        plot_item.addItem(self.curve)
+        self.marker = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen(QColor(255, 200, 60), width=2))
+        self.marker.setToolTip("Current slice: drag it, or click the plot, to change slice")
+        plot_item.addItem(self.marker, ignoreBounds=True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.note_label)
+
+        self.marker.sigPositionChanged.connect(self._on_marker_moved)
+        self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        state.case_changed.connect(self._on_case_changed)
+        state.selected_class_changed.connect(self._on_view_changed)
+        state.axis_changed.connect(self._on_view_changed)
+        state.slice_changed.connect(self._on_slice_changed)
+        controller.result_ready.connect(self._on_result)
+        self._redraw()
+        if controller.last_result is not None:
+            self._on_result(controller.last_result)
+
+    @Slot(object)
+    def _on_case_changed(self, case) -> None:
+        self._result = None
+        self._redraw()
+
+    @Slot(object)
+    def _on_result(self, result) -> None:
+        self._result = result
+        self._redraw()
+
+    @Slot(int)
+    def _on_view_changed(self, _value: int) -> None:
+        self._redraw()
+
+    @Slot(int)
+    def _on_slice_changed(self, index: int) -> None:
+        self.marker.setValue(index)
+
+    @Slot(object)
+    def _on_marker_moved(self, line) -> None:
+        self._state.set_slice(round(line.value()))
+
+    @Slot(object)
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if not self._view_box.sceneBoundingRect().contains(event.scenePos()):
+            return
+        self._state.set_slice(round(self._view_box.mapSceneToView(event.scenePos()).x()))
+
+    def _redraw(self) -> None:
+        state, axis = self._state, self._state.axis
+        label = state.selected_class
+        result = self._result
+        if result is None or not 0 <= label < result.num_classes:
+            self.slice_dice = None
+            self.curve.setData([], [])
+            self.title_label.setText("Dice per slice: waiting for the metrics…" if state.case else "Dice per slice")
+            self._show_slice_range(state.slice_count() if state.case else 1)
+            return
+        counts = torch.from_numpy(np.ascontiguousarray(result.slice_counts[axis][:, label, :]))
+        self.slice_dice = de.dice_from_counts(counts[:, 0], counts[:, 1], counts[:, 2]).numpy()
+        slices = np.arange(len(self.slice_dice))
+        self.curve.setData(slices, self.slice_dice)
+        name = class_names(state.case, result.num_classes)[label]
+        defined = int(np.count_nonzero(~np.isnan(self.slice_dice)))
+        self.title_label.setText(
+            f"Dice of <b>{name}</b> per {AXIS_NAMES[axis]} slice ({defined} of {len(slices)} slices defined)"
+        )
+        self._show_slice_range(len(slices))
+
+    def _show_slice_range(self, count: int) -> None:
+        """Fit the x axis to ``count`` slices, only when the axis or the count changed (keeps the zoom)."""
+        count = max(count, 1)
+        if self._shown_range != (self._state.axis, count):
+            self._shown_range = (self._state.axis, count)
+            self._view_box.setLimits(xMin=-0.5, xMax=count - 0.5)
+            self._view_box.setXRange(-0.5, count - 0.5, padding=0.01)
+            self.plot.getPlotItem().setLabel("bottom", f"{AXIS_NAMES[self._state.axis]} slice")
+            self.marker.setBounds((0, count - 1))
+        self.marker.setValue(self._state.slice_index)

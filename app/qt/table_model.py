@@ -1,0 +1,168 @@
+"""Table model of the per-class metrics, updated in place, and a proxy that sorts numbers with undefined last.
+
+The model has one row per class (row = label value) and never resets when only the numbers
+change: a new result emits ``dataChanged`` over the value columns, so the view's selection and
+scroll position survive every update.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+
+from app.qt.label_colors import swatch_icon
+
+SORT_ROLE = Qt.ItemDataRole.UserRole
+"""Role holding each cell's sort key: a number, a name, or None for undefined (sorted last)."""
+
+UNDEFINED_TEXT = "—"
+UNDEFINED_DICE_TOOLTIP = (
+    "Undefined: this class is absent from both the ground truth and the prediction here,\n"
+    "so Dice (and IoU) are 0/0. Undefined classes are left out of the averages, and the number\n"
+    "left out is shown. A class absent from the ground truth but predicted has Dice 0."
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: header, header tooltip, the ``ClassMetrics`` field shown and its number format."""
+
+    header: str
+    tooltip: str
+    field: str | None = None
+    number_format: str = ""
+
+
+COLUMNS = (
+    Column("#", "Label value"),
+    Column("Class", "Class name from the label table"),
+    Column("Dice", "2·TP / (2·TP + FP + FN)", "dice", ".3f"),
+    Column("IoU", "TP / (TP + FP + FN)", "iou", ".3f"),
+    Column("GT ml", "Ground-truth volume in millilitres", "gt_volume_ml", ".2f"),
+    Column("Pred ml", "Predicted volume in millilitres", "pred_volume_ml", ".2f"),
+    Column("ΔVol ml", "Predicted minus ground-truth volume in millilitres", "volume_difference_ml", "+.2f"),
+    Column("FP vox", "False-positive voxels: predicted as this class, another class in the ground truth",
+           "fp", ",d"),
+    Column("FN vox", "False-negative voxels: this class in the ground truth, predicted as another",
+           "fn", ",d"),
+)
+FIRST_VALUE_COLUMN = 2
+UNDEFINED_TOOLTIP_FIELDS = ("dice", "iou")
+
+
+class ClassMetricsModel(QAbstractTableModel):
+    """Per-class metrics table: one row per label ``0 .. C-1``, columns :data:`COLUMNS`."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._names: list[str] = []
+        self._icons: list = []
+        self._values: dict[str, np.ndarray] = {}
+
+    def set_classes(self, names: list[str], colors: list[tuple[int, int, int]]) -> None:
+        """Show classes ``names`` (index = label) with swatches ``colors``; clears the numbers (a reset)."""
+        if len(names) != len(colors):
+            raise ValueError(f"got {len(names)} class names but {len(colors)} colours")
+        self.beginResetModel()
+        self._names = list(names)
+        self._icons = [swatch_icon(color) for color in colors]
+        self._values = {}
+        self.endResetModel()
+
+    @property
+    def has_metrics(self) -> bool:
+        """True once :meth:`set_metrics` has filled the value columns."""
+        return bool(self._values)
+
+    def set_metrics(self, metrics) -> None:
+        """Show the numbers of ``metrics`` (a ``dice_engine.ClassMetrics``), updating cells in place.
+
+        Raises
+        ------
+        ValueError
+            If ``metrics`` has a different number of classes than the rows (call :meth:`set_classes` first).
+        """
+        values = {
+            column.field: np.asarray(getattr(metrics, column.field))
+            for column in COLUMNS
+            if column.field is not None and getattr(metrics, column.field) is not None
+        }
+        sizes = {len(array) for array in values.values()}
+        if sizes != {len(self._names)}:
+            raise ValueError(f"metrics for {sorted(sizes)} classes do not fit a table of {len(self._names)}")
+        self._values = values
+        self.dataChanged.emit(
+            self.index(0, FIRST_VALUE_COLUMN), self.index(len(self._names) - 1, len(COLUMNS) - 1)
+        )
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self._names)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].header
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section].tooltip
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, column = index.row(), COLUMNS[index.column()]
+        if index.column() == 0:
+            return row if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE) else None
+        if index.column() == 1:
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, SORT_ROLE):
+                return self._names[row]
+            return self._icons[row] if role == Qt.ItemDataRole.DecorationRole else None
+        value = self._value(column, row)
+        if role == SORT_ROLE:
+            return value
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column.field not in self._values:
+                return ""
+            return UNDEFINED_TEXT if value is None else format(value, column.number_format)
+        if role == Qt.ItemDataRole.ToolTipRole and value is None and column.field in UNDEFINED_TOOLTIP_FIELDS:
+            return UNDEFINED_DICE_TOOLTIP if column.field in self._values else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _value(self, column: Column, row: int) -> float | int | None:
+        array = self._values.get(column.field)
+        if array is None:
+            return None
+        value = array[row].item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value
+
+
+class MetricSortProxy(QSortFilterProxyModel):
+    """Sorts by :data:`SORT_ROLE`; undefined values (None) go last in both orders, ties keep label order."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+
+    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:
+        left_value, right_value = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        ascending = self.sortOrder() == Qt.SortOrder.AscendingOrder
+        if left_value is None or right_value is None:
+            if left_value is None and right_value is None:
+                return (left.row() < right.row()) == ascending
+            # Qt reverses the comparison for a descending sort: answer so that None ends last either way.
+            return (left_value is None) != ascending
+        if isinstance(left_value, str):
+            left_value, right_value = left_value.casefold(), right_value.casefold()
+        if left_value == right_value:
+            return (left.row() < right.row()) == ascending
+        return left_value < right_value
