@@ -53,16 +53,22 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     if screenshot is not None and not Path(screenshot).expanduser().resolve().parent.is_dir():
         raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
     from app.io import load_case
+    from app.qt.orientation import array_axis_for_plane
 
     case = load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
                      resample=resample)
+    axis = array_axis_for_plane(case.geometry.direction, plane) if plane is not None else None
+    if slice_index is not None:
+        count = case.gt.shape[axis if axis is not None else 0]
+        if not 0 <= slice_index < count:
+            raise InputError(f"--slice {slice_index} is outside the volume: this view has slices 0 to "
+                             f"{count - 1}.")
     if screenshot is not None and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from app.qt.main_window import MainWindow
-    from app.qt.orientation import array_axis_for_plane
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("DiceLens")
@@ -75,14 +81,9 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
             window.show_error = _print_error
         window.show_case(case, title=f"{Path(paths['pred']).name} vs {Path(paths['gt']).name}")
         window.case_paths = dict(paths)
-        if plane is not None:
-            window.state.set_axis(array_axis_for_plane(case.geometry.direction, plane))
+        if axis is not None:
+            window.state.set_axis(axis)
         if slice_index is not None:
-            count = window.state.slice_count()
-            if not 0 <= slice_index < count:
-                window.controller.shutdown()
-                raise InputError(f"--slice {slice_index} is outside the volume: this view has slices 0 to "
-                                 f"{count - 1}.")
             window.state.set_slice(slice_index)
         if screenshot is None:
             window.show()
