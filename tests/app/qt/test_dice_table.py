@@ -1,0 +1,135 @@
+"""The Dice table: values equal the engine's, in-place updates keep the selection, sorting, state sync."""
+
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from app.qt.dice_table import DiceTablePanel
+from app.qt.engine_controller import EngineController
+from app.qt.review_state import ReviewState
+from app.qt.table_model import COLUMNS, SORT_ROLE, UNDEFINED_TEXT
+from tests.app.qt.panels_cases import MaskDelta, many_label_case, organ_case
+
+COLUMN = {column.field or column.header: index for index, column in enumerate(COLUMNS)}
+
+
+@pytest.fixture
+def review(qtbot):
+    state, controller = ReviewState(), EngineController(sync=True, device="cpu")
+    panel = DiceTablePanel(state, controller)
+    qtbot.addWidget(panel)
+    case = organ_case()
+    state.set_case(case)
+    controller.load(case)
+    return state, controller, panel, case
+
+
+def cell(panel, label, column, role=Qt.ItemDataRole.DisplayRole):
+    return panel.model.data(panel.model.index(label, COLUMN[column]), role)
+
+
+def selected_labels(panel):
+    return [panel.proxy.mapToSource(index).row() for index in panel.table.selectionModel().selectedRows()]
+
+
+def test_every_value_is_the_engines_value_and_undefined_reads_as_a_dash_with_the_convention(review):
+    _, controller, panel, case = review
+    metrics = controller.last_result.metrics
+    assert panel.model.rowCount() == case.num_classes
+    for label in range(case.num_classes):
+        assert cell(panel, label, "Class") == case.labels.name(label)
+        for column in COLUMNS:
+            if column.field is None:
+                continue
+            expected = getattr(metrics, column.field)[label].item()
+            shown, key = cell(panel, label, column.field), cell(panel, label, column.field, SORT_ROLE)
+            if isinstance(expected, float) and math.isnan(expected):
+                assert shown == UNDEFINED_TEXT and key is None
+            else:
+                assert key == expected
+                assert shown == format(expected, column.number_format)
+    assert cell(panel, 5, "dice") == UNDEFINED_TEXT  # "never present" is absent from both masks
+    tooltip = cell(panel, 5, "dice", Qt.ItemDataRole.ToolTipRole)
+    assert "absent from both" in tooltip and "left out of the averages" in tooltip and "Dice 0" in tooltip
+    assert cell(panel, 1, "dice", Qt.ItemDataRole.ToolTipRole) is None
+
+
+def test_headline_shows_mean_foreground_dice_undefined_count_and_loss(review):
+    _, controller, panel, _ = review
+    result = controller.last_result
+    assert "Mean foreground Dice" in panel.mean_label.text()
+    assert f"{result.dice_mean_foreground:.3f}" in panel.mean_label.text()
+    assert "1 undefined left out" in panel.mean_label.text()
+    assert f"{result.dice_loss_hard:.3f}" in panel.loss_label.text()
+    assert "smooth 1" in panel.loss_label.text() and "foreground" in panel.loss_label.text()
+
+
+def test_a_new_result_updates_cells_in_place_and_the_selection_survives(qtbot, review):
+    state, controller, panel, case = review
+    state.select_class(3)
+    panel.table.sortByColumn(COLUMN["dice"], Qt.SortOrder.DescendingOrder)
+    assert selected_labels(panel) == [3]
+    resets, changes = [], []
+    panel.model.modelReset.connect(lambda: resets.append(1))
+    panel.model.dataChanged.connect(lambda top_left, bottom_right, roles: changes.append(1))
+
+    region = (slice(4, 11), slice(4, 10), slice(12, 18))
+    case.pred[region] = case.gt[region]  # the missed part of the kidney, corrected
+    controller.submit_delta(MaskDelta("pred", region, case.pred[region].copy()))
+
+    assert resets == [] and changes == [1]
+    assert selected_labels(panel) == [3] and state.selected_class == 3
+    assert cell(panel, 3, "dice", SORT_ROLE) == controller.last_result.metrics.dice[3]
+    assert controller.last_result.metrics.dice[3] > 0.9
+
+
+def test_selecting_a_row_selects_the_class_and_selecting_the_class_selects_the_row(qtbot, review):
+    state, _, panel, _ = review
+    panel.show()
+    row = panel.proxy.mapFromSource(panel.model.index(2, 0)).row()
+    rect = panel.table.visualRect(panel.proxy.index(row, 1))
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert state.selected_class == 2
+
+    state.select_class(4)
+    assert selected_labels(panel) == [4]
+
+
+@pytest.mark.parametrize("order", [Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder])
+def test_sorting_by_dice_is_numeric_with_undefined_last_in_both_orders(review, order):
+    _, controller, panel, _ = review
+    panel.table.sortByColumn(COLUMN["dice"], order)
+    shown = [panel.proxy.index(row, COLUMN["dice"]).data(SORT_ROLE) for row in range(panel.proxy.rowCount())]
+    assert shown[-1] is None and None not in shown[:-1]
+    dice = controller.last_result.metrics.dice
+    expected = sorted(dice[~np.isnan(dice)].tolist(), reverse=order == Qt.SortOrder.DescendingOrder)
+    assert shown[:-1] == expected
+
+
+def test_busy_indicator_follows_the_controller(review):
+    _, controller, panel, _ = review
+    panel.show()
+    assert not panel.busy_bar.isVisible()
+    controller.busy_changed.emit(True)
+    assert panel.busy_bar.isVisible()
+    controller.busy_changed.emit(False)
+    assert not panel.busy_bar.isVisible()
+
+
+def test_116_classes_fill_a_scrolling_table(qtbot):
+    state, controller = ReviewState(), EngineController(sync=True, device="cpu")
+    panel = DiceTablePanel(state, controller)
+    qtbot.addWidget(panel)
+    panel.resize(500, 400)
+    panel.show()
+    case = many_label_case()
+    state.set_case(case)
+    controller.load(case)
+    assert panel.model.rowCount() == 116
+    assert panel.table.verticalScrollBar().maximum() > 0
+    state.select_class(100)
+    assert selected_labels(panel) == [100]
+    row_rect = panel.table.visualRect(panel.proxy.mapFromSource(panel.model.index(100, 0)))
+    assert panel.table.viewport().rect().contains(row_rect.center())  # scrolled into view

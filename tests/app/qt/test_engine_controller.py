@@ -1,0 +1,145 @@
+"""The engine controller: generations, stale results dropped, merged deltas, the real worker thread."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, Slot
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+from app.qt.engine_controller import EngineController
+from tests.app.qt.panels_cases import MaskDelta, organ_case, random_deltas
+
+
+class Recorder(QObject):
+    """Collects what the controller emits (bound slots, as the panels connect)."""
+
+    def __init__(self, controller: EngineController) -> None:
+        super().__init__()
+        self.results, self.busy, self.located, self.warnings = [], [], [], []
+        controller.result_ready.connect(self.on_result)
+        controller.busy_changed.connect(self.on_busy)
+        controller.cell_located.connect(self.on_located)
+        controller.warning.connect(self.on_warning)
+
+    @Slot(object)
+    def on_result(self, result) -> None:
+        self.results.append(result)
+
+    @Slot(bool)
+    def on_busy(self, busy: bool) -> None:
+        self.busy.append(busy)
+
+    @Slot(int, int, int, int)
+    def on_located(self, gt_label, pred_label, axis, slice_index) -> None:
+        self.located.append((gt_label, pred_label, axis, slice_index))
+
+    @Slot(str)
+    def on_warning(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+@pytest.fixture
+def threaded_controller(qapp):
+    controller = EngineController(device="cpu")
+    yield controller
+    controller.shutdown()
+
+
+def sklearn_confusion(case):
+    return sk_confusion_matrix(case.gt.ravel(), case.pred.ravel(), labels=list(range(case.num_classes)))
+
+
+def test_sync_load_publishes_one_result_and_reports_busy_around_it(qapp):
+    controller = EngineController(sync=True, device="cpu")
+    recorder = Recorder(controller)
+    case = organ_case()
+
+    controller.load(case)
+
+    assert recorder.busy == [True, False]
+    assert [result.generation for result in recorder.results] == [1]
+    assert controller.last_result is recorder.results[0] and not controller.busy
+    np.testing.assert_array_equal(controller.last_result.confusion, sklearn_confusion(case))
+
+
+def test_sync_edits_are_exact_after_each_delta(qapp):
+    controller = EngineController(sync=True, device="cpu")
+    case = organ_case()
+    controller.load(case)
+    for delta in random_deltas(case, 10):
+        controller.submit_delta(delta)
+    np.testing.assert_array_equal(controller.last_result.confusion, sklearn_confusion(case))
+
+
+def test_locate_cell_answers_with_the_slice_holding_most_of_the_pair(qapp):
+    controller = EngineController(sync=True, device="cpu")
+    recorder = Recorder(controller)
+    case = organ_case()
+    controller.load(case)
+    hits = ((case.gt == 1) & (case.pred == 0)).sum(axis=(0, 2))  # slices along axis 1
+
+    controller.locate_cell(1, 0, 1)
+
+    assert recorder.located == [(1, 0, 1, int(np.argmax(hits)))]
+    with pytest.raises(ValueError, match="axis"):
+        controller.locate_cell(1, 0, 3)
+
+
+def test_a_failed_edit_becomes_a_warning_and_the_controller_is_free_again(qapp):
+    controller = EngineController(sync=True, device="cpu")
+    recorder = Recorder(controller)
+    controller.load(organ_case())
+
+    controller.submit_delta(MaskDelta("pred", (slice(0, 1),) * 3, np.zeros((2, 2, 2), np.uint8)))
+
+    assert len(recorder.warnings) == 1 and "shape" in recorder.warnings[0]
+    assert not controller.busy and len(recorder.results) == 1
+
+
+def test_real_thread_publishes_the_result_of_a_load(qtbot, threaded_controller):
+    case = organ_case()
+    with qtbot.waitSignal(threaded_controller.result_ready, timeout=20000) as blocker:
+        threaded_controller.load(case)
+    assert blocker.args[0].generation == 1
+    np.testing.assert_array_equal(blocker.args[0].confusion, sklearn_confusion(case))
+    qtbot.waitUntil(lambda: not threaded_controller.busy, timeout=5000)
+
+
+def test_a_result_of_an_older_case_is_dropped(qtbot, threaded_controller):
+    recorder = Recorder(threaded_controller)
+    first, second = organ_case(seed=0), organ_case(shape=(8, 16, 30), seed=5)
+
+    threaded_controller.load(first)
+    threaded_controller.load(second)  # before the first result can arrive: its reply is stale
+    qtbot.waitUntil(lambda: recorder.busy[-1:] == [False], timeout=20000)
+
+    assert [result.generation for result in recorder.results] == [2]
+    np.testing.assert_array_equal(recorder.results[0].confusion, sklearn_confusion(second))
+    assert recorder.busy == [True, False]
+
+
+def test_deltas_sent_while_the_worker_is_busy_are_merged_into_one_exact_result(qtbot, threaded_controller):
+    recorder = Recorder(threaded_controller)
+    case = organ_case()
+    with qtbot.waitSignal(threaded_controller.result_ready, timeout=20000):
+        threaded_controller.load(case)
+    qtbot.waitUntil(lambda: not threaded_controller.busy, timeout=5000)
+    recorder.results.clear()
+
+    for delta in random_deltas(case, 30):  # no event loop runs here: the first one keeps the worker busy
+        threaded_controller.submit_delta(delta)
+    qtbot.waitUntil(lambda: not threaded_controller.busy, timeout=20000)
+
+    assert len(recorder.results) == 2  # the first delta alone, then the other 29 together
+    np.testing.assert_array_equal(threaded_controller.last_result.confusion, sklearn_confusion(case))
+    fresh = EngineController(sync=True, device="cpu")
+    fresh.load(case)
+    for axis in range(3):
+        np.testing.assert_array_equal(
+            threaded_controller.last_result.slice_counts[axis], fresh.last_result.slice_counts[axis]
+        )
+
+
+def test_shutdown_twice_is_harmless(qapp):
+    controller = EngineController(device="cpu")
+    controller.shutdown()
+    controller.shutdown()
