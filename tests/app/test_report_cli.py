@@ -1,0 +1,155 @@
+"""``dicelens report`` end to end: the PDF's extracted text carries score's numbers, pages, images, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from app.cli import main
+from app.report.charts import compact_count
+from tests.app.report.casefiles import (
+    pdf_images,
+    pdf_page_size,
+    pdf_pages,
+    pdf_text,
+    write_case,
+    write_volume,
+)
+
+
+def _score_json(paths, tmp_path) -> dict:
+    out = tmp_path / "score.json"
+    assert main(["score", "--gt", str(paths["gt"]), "--pred", str(paths["pred"]), "--json", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def demo_like(tmp_path_factory):
+    """A 5-class case with image, its report (A4, notes with markup) and score's JSON."""
+    folder = tmp_path_factory.mktemp("report")
+    paths = write_case(folder, "liver_007", num_classes=5)
+    out, report_json = folder / "liver_007.pdf", folder / "liver_007.json"
+    code = main(["report", "--gt", str(paths["gt"]), "--pred", str(paths["pred"]), "--image", str(paths["image"]),
+                 "--out", str(out), "--json", str(report_json), "--reviewer", "Dr. <b>Ada</b> & Co",
+                 "--notes", "Check <i>segment 3</i>.\nSecond line.", "--threshold", "0.8"])
+    assert code == 0
+    return paths, out, json.loads(report_json.read_text()), _score_json(paths, folder)
+
+
+def test_report_text_has_every_per_class_number_of_score(demo_like):
+    _, out, _, score = demo_like
+    lines = pdf_text(out, layout=True).splitlines()
+    for entry in score["classes"]:
+        rows = [line.split() for line in lines if re.match(rf"\s*{entry['index']}\s+{entry['name']}\s", line)]
+        assert len(rows) >= 2, f"class {entry['index']}: expected a table and a confusion row, found {rows}"
+        confusion_cells = rows[1][1 + len(entry["name"].split()):]
+        assert confusion_cells == [compact_count(v) for v in score["confusion_matrix"][entry["index"]]]
+        expected = [f"{entry['dice']:.3f}", f"{entry['iou']:.3f}", f"{entry['gt_volume_ml']:.2f}",
+                    f"{entry['pred_volume_ml']:.2f}"]
+        cells = rows[0][1 + len(entry["name"].split()):]
+        assert cells[:4] == expected, (cells, expected)
+        assert cells[-2:] == [str(entry["fp"]), str(entry["fn"])]
+    text = pdf_text(out)
+    assert f"Mean foreground Dice: {score['dice_mean_foreground']:.3f}" in text
+
+
+def test_report_states_verdict_header_and_conventions(demo_like):
+    paths, out, document, score = demo_like
+    text = pdf_text(out)
+    below = [e for e in score["classes"] if e["index"] > 0 and e["dice"] is not None and e["dice"] < 0.8]
+    assert below, "the synthetic case must have a class below the threshold"
+    assert "QA verdict: Below threshold (0.80)" in text
+    for entry in below:
+        assert f"{entry['name']} ({entry['dice']:.3f})" in " ".join(text.split())
+    assert "not a diagnosis" in text
+    assert "undefined" in text and "Signature" in text and "Date" in text
+    for role in ("gt", "pred", "image"):
+        assert paths[role].name in text
+        assert document["score"]["inputs"][role]["sha256"][:12] in text
+    assert document["report"]["meets_threshold"] is False
+    assert document["score"]["classes"] == score["classes"]
+
+
+def test_user_text_is_printed_literally_not_interpreted(demo_like):
+    _, out, _, _ = demo_like
+    text = pdf_text(out)
+    assert "Dr. <b>Ada</b> & Co" in text
+    assert "Check <i>segment 3</i>." in text and "Second line." in text
+
+
+def test_page_numbers_count_and_embedded_snapshots(demo_like):
+    _, out, document, _ = demo_like
+    pages = pdf_pages(out)
+    text = pdf_text(out)
+    assert pages >= 2
+    for page in range(1, pages + 1):
+        assert f"page {page} of {pages}" in text
+    images = pdf_images(out)
+    assert len(images) == len(document["report"]["key_slices"]) > 0
+    assert all(row[8] == "image" for row in images), "snapshots must be embedded losslessly (Flate), not JPEG"
+    assert "A4" in pdf_page_size(out)
+
+
+def test_key_slices_are_the_worst_and_largest_error_slices(demo_like):
+    paths, _, document, _ = demo_like
+    import SimpleITK as sitk
+
+    gt = sitk.GetArrayFromImage(sitk.ReadImage(str(paths["gt"])))
+    pred = sitk.GetArrayFromImage(sitk.ReadImage(str(paths["pred"])))
+    for key in document["report"]["key_slices"]:
+        c = key["index"]
+        fp = ((pred == c) & (gt != c)).sum(axis=(1, 2))
+        fn = ((gt == c) & (pred != c)).sum(axis=(1, 2))
+        assert (key["fp"], key["fn"]) == (fp[key["slice"]], fn[key["slice"]])
+        if "largest error" in key["kinds"]:
+            assert fp[key["slice"]] + fn[key["slice"]] == (fp + fn).max()
+
+
+def test_letter_paper(tmp_path):
+    paths = write_case(tmp_path, num_classes=3, image=False)
+    out = tmp_path / "r.pdf"
+    assert main(["report", "--gt", str(paths["gt"]), "--pred", str(paths["pred"]), "--out", str(out),
+                 "--paper", "letter"]) == 0
+    assert "letter" in pdf_page_size(out).lower()
+
+
+def test_116_class_report_lists_every_class(tmp_path):
+    paths = write_case(tmp_path, "atlas", num_classes=116, shape=(4, 88, 88), image=False)
+    table = tmp_path / "labels.txt"
+    names = {i: f"Structure-{i:03d}-{'Left' if i % 2 else 'Right'}-Cortex" for i in range(1, 116)}
+    table.write_text("0 background\n" + "".join(f"{i} {n}\n" for i, n in names.items()))
+    out = tmp_path / "atlas.pdf"
+    assert main(["report", "--gt", str(paths["gt"]), "--pred", str(paths["pred"]), "--labels", str(table),
+                 "--out", str(out)]) == 0
+    text = pdf_text(out)
+    missing = [n for n in names.values() if n not in text]
+    assert not missing, f"{len(missing)} class names missing, e.g. {missing[:3]}"
+    assert pdf_pages(out) >= 4
+
+
+@pytest.mark.parametrize("problem", ["missing_gt", "corrupt_pred", "bad_threshold", "no_folder", "shape"])
+def test_bad_input_exits_2_and_leaves_no_file(tmp_path, capsys, problem):
+    paths = write_case(tmp_path, num_classes=3, image=False)
+    out = tmp_path / "r.pdf"
+    argv = ["report", "--gt", str(paths["gt"]), "--pred", str(paths["pred"]), "--out", str(out)]
+    expected = {"missing_gt": "does not exist", "corrupt_pred": "damaged", "bad_threshold": "--threshold",
+                "no_folder": "does not exist", "shape": "grid"}[problem]
+    if problem == "missing_gt":
+        argv[2] = str(tmp_path / "nope.nii.gz")
+    elif problem == "corrupt_pred":
+        paths["pred"].write_bytes(paths["pred"].read_bytes()[:200])
+    elif problem == "bad_threshold":
+        argv += ["--threshold", "1.5"]
+    elif problem == "no_folder":
+        argv[-1] = str(tmp_path / "missing" / "r.pdf")
+    elif problem == "shape":
+        import numpy as np
+        write_volume(np.zeros((3, 5, 5), np.uint8), paths["pred"])
+    before = set(tmp_path.iterdir())
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dicelens: error:") and "Traceback" not in err
+    assert expected.lower() in err.lower(), err
+    assert set(tmp_path.iterdir()) == before, "a failed report must leave no file behind"
