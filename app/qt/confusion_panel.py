@@ -32,8 +32,10 @@ MODE_ROW_PERCENT = "Row %"
 MAX_TICK_NAME_CHARS = 18
 MAX_ANNOTATED_CLASSES = 12
 """Cells carry their value as text up to this many classes; beyond, read values from the hover tooltip."""
-HINT = "Hover a cell for its counts; click it to highlight those voxels and jump to the slice with most."
+HINT = "Hover a cell for its counts · click it to highlight its voxels and go to the slice with most"
 COLOR_MAP = "viridis"
+FIT_PADDING = 0.03
+"""Margin around the fitted matrix, as a fraction of its size, so the edge classes' names are not clipped."""
 
 
 def nice_step(minimum: float) -> int:
@@ -136,6 +138,7 @@ class ConfusionMatrixPanel(QWidget):
         self._view_box = plot_item.getViewBox()
         self._view_box.invertY(True)
         self._view_box.setMenuEnabled(False)
+        self._view_box.setDefaultPadding(FIT_PADDING)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get(COLOR_MAP))
         plot_item.addItem(self.image)
@@ -213,8 +216,9 @@ class ConfusionMatrixPanel(QWidget):
             size = result.num_classes
             self._x_axis.set_names(self._names)
             self._y_axis.set_names(self._names)
+            margin = 0.5 + FIT_PADDING * size
             self._view_box.setLimits(
-                xMin=-0.5, xMax=size + 0.5, yMin=-0.5, yMax=size + 0.5, minXRange=1, minYRange=1
+                xMin=-margin, xMax=size + margin, yMin=-margin, yMax=size + margin, minXRange=1, minYRange=1
             )
             self._clear_annotations()
         self._redraw()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Slot
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -93,6 +93,9 @@ class DiceTablePanel(QWidget):
             self._on_case_changed(state.case)
         if controller.last_result is not None:
             self._on_result(controller.last_result)
+
+    def sizeHint(self) -> QSize:  # Qt override: room for about ten rows and every column
+        return QSize(560, 14 * self.table.verticalHeader().defaultSectionSize() + 60)
 
     @Slot(object)
     def _on_case_changed(self, case) -> None:

@@ -109,6 +109,13 @@ class EngineController(QObject):
             ``case.geometry.voxel_volume_ml``.
         ignore_index : int or None
             Ground-truth label excluded from every count.
+
+        Notes
+        -----
+        The worker copies the masks when it gets to this request, possibly after the user has
+        started editing them. That is still exact: an edit rewrites its region with its new values
+        and the engine counts the change against its own copy, so an edit the copy already holds
+        changes nothing, and one it does not hold is counted once.
         """
         self._generation += 1
         self._pending_deltas.clear()

@@ -17,7 +17,12 @@ import dice_engine as de
 from app.qt.label_colors import class_names
 from app.qt.review_state import AXIS_NAMES
 
-GAP_NOTE = "Gaps: slices where the class is absent from both masks (Dice undefined)."
+GAP_NOTE = "gaps: absent from both masks"
+GAP_TOOLTIP = (
+    "Dice = 2·TP / (2·TP + FP + FN) of the selected class in each slice. Gaps are slices where the class\n"
+    "is absent from both the ground truth and the prediction (Dice undefined); 0 means it is in one only.\n"
+    "Click the plot or drag the marker to go to a slice."
+)
 
 
 class SliceDicePlotPanel(QWidget):
@@ -40,9 +45,9 @@ class SliceDicePlotPanel(QWidget):
         """``(S,) float64`` Dice per slice as drawn, NaN where undefined; None before a result."""
 
         self.title_label = QLabel()
-        self.note_label = QLabel(GAP_NOTE)
-        self.note_label.setWordWrap(True)
+        self.title_label.setToolTip(GAP_TOOLTIP)
         self.plot = pg.PlotWidget()
+        self.plot.setToolTip(GAP_TOOLTIP)
         plot_item = self.plot.getPlotItem()
         plot_item.setLabel("left", "Dice")
         plot_item.showGrid(x=False, y=True, alpha=0.3)
@@ -65,7 +70,6 @@ class SliceDicePlotPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title_label)
         layout.addWidget(self.plot, 1)
-        layout.addWidget(self.note_label)
 
         self.marker.sigPositionChanged.connect(self._on_marker_moved)
         self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -125,7 +129,8 @@ class SliceDicePlotPanel(QWidget):
         name = class_names(state.case, result.num_classes)[label]
         defined = int(np.count_nonzero(~np.isnan(self.slice_dice)))
         self.title_label.setText(
-            f"Dice of <b>{name}</b> per {AXIS_NAMES[axis]} slice ({defined} of {len(slices)} slices defined)"
+            f"Dice of <b>{name}</b> per {AXIS_NAMES[axis]} slice: defined in {defined} of {len(slices)} "
+            f"slices ({GAP_NOTE})"
         )
         self._show_slice_range(len(slices))
 
