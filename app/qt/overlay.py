@@ -1,7 +1,7 @@
 """Mask overlays of one slice as RGBA pixels: filled labels, contours, the error map, the highlighted cell.
 
-Everything here is a lookup (label -> colour table indexed by the integer label slice) or a few
-whole-array comparisons, so a 512 x 512 slice renders in a few milliseconds. Qt-free (numpy only);
+Everything here is a lookup (packed-RGBA table indexed by the integer label slice) or a few
+whole-array comparisons, so a 512 x 512 slice renders in about a millisecond per layer. Qt-free (numpy only);
 the slice view hands the results to pyqtgraph.
 
 Overlay modes
@@ -18,6 +18,7 @@ Overlay modes
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,9 @@ HIGHLIGHT_RGBA = (255, 0, 255, 235)
 """Voxels of the highlighted confusion-matrix cell."""
 
 CONTOUR_ALPHA = 255
+
+_PIXEL = np.dtype("<u4")
+"""Packed RGBA pixel: little-endian uint32 whose bytes are R, G, B, A (viewed as ``(H, W, 4) uint8``)."""
 
 
 @dataclass(frozen=True)
@@ -88,22 +92,42 @@ def boundary(label_slice: np.ndarray) -> np.ndarray:
     return edge & (label_slice != 0)
 
 
+@functools.lru_cache(maxsize=8)
 def _dotted(shape: tuple[int, int]) -> np.ndarray:
-    """``(H, W) bool`` checkerboard of 2 x 2 blocks, for dotted outlines."""
+    """``(H, W) bool`` checkerboard of 2 x 2 blocks, for dotted outlines (cached per shape; read-only)."""
     rows = (np.arange(shape[0]) // 2)[:, None]
     cols = (np.arange(shape[1]) // 2)[None, :]
-    return (rows + cols) % 2 == 0
+    pattern = (rows + cols) % 2 == 0
+    pattern.flags.writeable = False
+    return pattern
 
 
-def _paint(rgba: np.ndarray, where: np.ndarray, colors: np.ndarray, labels: np.ndarray, alpha: int) -> None:
-    """Set ``rgba[where]`` to the colours of ``labels[where]`` with ``alpha``, in place."""
-    rgba[where, :3] = colors[labels[where]]
-    rgba[where, 3] = alpha
+def _packed(rgba) -> np.ndarray:
+    """RGBA rows ``(N, 4)`` (ints 0..255) as ``(N,) uint32`` whose little-endian bytes are R, G, B, A."""
+    rgba = np.asarray(rgba, dtype=np.uint32).reshape(-1, 4)
+    return (rgba[:, 0] | rgba[:, 1] << 8 | rgba[:, 2] << 16 | rgba[:, 3] << 24).astype(_PIXEL)
+
+
+def _label_lut(colors: np.ndarray, alpha: int) -> np.ndarray:
+    """``(C,) uint32`` packed colour of each label with ``alpha``; label 0 transparent."""
+    rgba = np.concatenate([colors, np.full((len(colors), 1), alpha, dtype=np.uint8)], axis=1)
+    lut = _packed(rgba)
+    lut[0] = 0
+    return lut
+
+
+def _as_rgba(pixels: np.ndarray) -> np.ndarray:
+    """``(H, W) uint32`` packed pixels as an ``(H, W, 4) uint8`` view."""
+    return pixels.view(np.uint8).reshape(*pixels.shape, 4)
+
 
 
 def compose(gt: np.ndarray, pred: np.ndarray, settings: OverlaySettings, colors: np.ndarray,
             selected_class: int) -> np.ndarray:
     """The overlay of one slice.
+
+    Every layer is a lookup of the integer label slice in a packed-RGBA table (one gather per layer),
+    so the cost does not depend on how many pixels are labelled.
 
     Parameters
     ----------
@@ -120,47 +144,53 @@ def compose(gt: np.ndarray, pred: np.ndarray, settings: OverlaySettings, colors:
     (H, W, 4) uint8
         RGBA, alpha 0 where nothing is drawn.
     """
-    rgba = np.zeros((*gt.shape, 4), dtype=np.uint8)
     if settings.mode == "errors":
-        _paint_errors(rgba, gt, pred, None if settings.errors_of_all_classes else selected_class)
-        return rgba
-    fill_alpha = round(settings.opacity * 255)
+        return _as_rgba(_errors(gt, pred, None if settings.errors_of_all_classes else selected_class))
+    pixels = np.zeros(gt.shape, dtype=_PIXEL)
     if settings.mode == "filled":
+        fill = _label_lut(colors, round(settings.opacity * 255))
         if settings.show_pred:
-            _paint(rgba, pred != 0, colors, pred, fill_alpha)
-        if settings.show_gt and settings.show_pred:
-            _paint(rgba, boundary(gt), colors, gt, CONTOUR_ALPHA)
+            pixels = _lookup(fill, pred)
+            if settings.show_gt:
+                _draw(pixels, boundary(gt), _label_lut(colors, CONTOUR_ALPHA), gt)
         elif settings.show_gt:
-            _paint(rgba, gt != 0, colors, gt, fill_alpha)
-        return rgba
+            pixels = _lookup(fill, gt)
+        return _as_rgba(pixels)
     if settings.show_pred:
         lighter = ((colors.astype(np.uint16) + 255) // 2).astype(np.uint8)
-        _paint(rgba, boundary(pred) & _dotted(pred.shape), lighter, pred, CONTOUR_ALPHA)
+        _draw(pixels, boundary(pred) & _dotted(pred.shape), _label_lut(lighter, CONTOUR_ALPHA), pred)
     if settings.show_gt:
-        _paint(rgba, boundary(gt), colors, gt, CONTOUR_ALPHA)
-    return rgba
+        _draw(pixels, boundary(gt), _label_lut(colors, CONTOUR_ALPHA), gt)
+    return _as_rgba(pixels)
 
 
-def _paint_errors(rgba: np.ndarray, gt: np.ndarray, pred: np.ndarray, label: int | None) -> None:
-    """Error map of class ``label`` (or all foreground classes when None) into ``rgba``, in place."""
+def _lookup(lut: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``lut[labels]`` (``np.take`` is about twice as fast as fancy indexing here)."""
+    return np.take(lut, labels, mode="clip")
+
+
+def _draw(pixels: np.ndarray, where: np.ndarray, lut: np.ndarray, labels: np.ndarray) -> None:
+    """Set ``pixels[where]`` to the packed colours of ``labels[where]``, in place (sparse: outlines)."""
+    pixels[where] = _lookup(lut, labels[where])
+
+
+# Error-map code of a pixel: 1 GT only (false negative), 2 prediction only (false positive),
+# 3 both (true positive), 7 both foreground but different classes (wrong class, all-classes map).
+_ERROR_CODES = {1: "false negative", 2: "false positive", 3: "true positive", 7: "wrong class"}
+_ERROR_LUT = np.zeros(8, dtype=_PIXEL)
+for _code, _name in _ERROR_CODES.items():
+    _ERROR_LUT[_code] = _packed(ERROR_COLORS[_name])[0]
+
+
+def _errors(gt: np.ndarray, pred: np.ndarray, label: int | None) -> np.ndarray:
+    """``(H, W) uint32`` packed error map of class ``label``, or of all foreground classes when None."""
     if label is None:
         gt_in, pred_in = gt != 0, pred != 0
-        agree = gt == pred
-        categories = {
-            "true positive": gt_in & agree,
-            "false positive": pred_in & ~gt_in,
-            "false negative": gt_in & ~pred_in,
-            "wrong class": gt_in & pred_in & ~agree,
-        }
+        wrong_class = gt_in & pred_in & (gt != pred)
+        code = gt_in.view(np.uint8) + 2 * pred_in.view(np.uint8) + 4 * wrong_class.view(np.uint8)
     else:
-        gt_in, pred_in = gt == label, pred == label
-        categories = {
-            "true positive": gt_in & pred_in,
-            "false positive": pred_in & ~gt_in,
-            "false negative": gt_in & ~pred_in,
-        }
-    for name, where in categories.items():
-        rgba[where] = ERROR_COLORS[name]
+        code = (gt == label).view(np.uint8) + 2 * (pred == label).view(np.uint8)
+    return _lookup(_ERROR_LUT, code)
 
 
 def highlight(gt: np.ndarray, pred: np.ndarray, cell: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -174,6 +204,4 @@ def highlight(gt: np.ndarray, pred: np.ndarray, cell: tuple[int, int]) -> tuple[
         :data:`HIGHLIGHT_RGBA` on ``mask``, transparent elsewhere.
     """
     mask = (gt == cell[0]) & (pred == cell[1])
-    rgba = np.zeros((*gt.shape, 4), dtype=np.uint8)
-    rgba[mask] = HIGHLIGHT_RGBA
-    return mask, rgba
+    return mask, _as_rgba(np.where(mask, _packed(HIGHLIGHT_RGBA)[0], np.zeros((), dtype=_PIXEL)))
