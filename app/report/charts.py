@@ -48,7 +48,10 @@ def paint_confusion(painter: QPainter, rect: QRectF, figure: ConfusionFigure, ba
     size = len(figure.indices)
     label_font = _font(base_font, 7.0 if size <= 8 else 6.0)
     cell_font = _font(base_font, 6.5 if size <= 8 else 5.0)
-    label_width = min(38 * unit, rect.width() * 0.3)
+    label_metrics = QFontMetricsF(label_font, painter.device())
+    longest = max((label_metrics.horizontalAdvance(f"{i} {n}") for i, n in zip(figure.indices, figure.names,
+                                                                               strict=True)), default=0.0)
+    label_width = min(38 * unit, rect.width() * 0.3, longest + 2 * unit)
     axis_title_height = 5 * unit
     margin = label_width + axis_title_height
     grid_side = min(rect.width() - margin, rect.height() - margin)

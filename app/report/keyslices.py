@@ -19,6 +19,10 @@ SERIES_MAX_CLASSES = 8
 MIN_CROP_PIXELS = 48
 CROP_MARGIN_FRACTION = 0.35
 
+# The worst-Dice slice is sought among slices holding at least this share of the class's largest
+# ground-truth cross-section.
+SUBSTANTIAL_FRACTION = 0.1
+
 KIND_WORST_DICE = "worst Dice"
 KIND_LARGEST_ERROR = "largest error"
 
@@ -145,15 +149,21 @@ def slice_series(results: PerSliceResults, overall_dice: Sequence[float | None],
 def choose_slices(results: PerSliceResults, class_index: int) -> list[tuple[int, tuple[str, ...]]]:
     """The slices to show for one class: ``[(slice, kinds), ...]``, at most two.
 
-    The worst-Dice slice is the slice with the lowest defined Dice (ties: the one with more
-    errors, then the lower index); the largest-error slice has the most FP + FN voxels (none when
-    the class has no error anywhere). When both are the same slice it is listed once with both kinds.
+    The worst-Dice slice is the slice with the lowest Dice among those where the class is
+    substantial in the ground truth (at least :data:`SUBSTANTIAL_FRACTION` of its largest
+    ground-truth cross-section; ties: more errors, then the lower index), so that a stray voxel on
+    an edge slice does not hide the real weak spot; a class absent from the ground truth falls back
+    to every slice with a defined Dice. The largest-error slice has the most FP + FN voxels (none
+    when the class has no error anywhere). When both are the same slice it is listed once.
     """
     dice = results.dice[:, class_index]
     errors = results.counts[:, class_index, 1] + results.counts[:, class_index, 2]
     defined = np.flatnonzero(~np.isnan(dice))
     if defined.size == 0:
         return []
+    gt_area = results.counts[:, class_index, 0] + results.counts[:, class_index, 2]
+    if gt_area.max() > 0:
+        defined = np.flatnonzero(gt_area >= max(1.0, SUBSTANTIAL_FRACTION * gt_area.max()))
     order = np.lexsort((defined, -errors[defined], dice[defined]))
     worst = int(defined[order[0]])
     chosen = [(worst, (KIND_WORST_DICE,))]

@@ -163,3 +163,15 @@ def test_key_slices_match_numpy_counts():
                                             ("dicom_dir", "dicom_dir"), ("a.b.mha", "a.b"), (".nii.gz", ".nii.gz")])
 def test_case_name_from_path(path, name):
     assert case_name_from_path(path) == name
+
+
+def test_worst_dice_slice_ignores_slivers_of_the_ground_truth():
+    tp = np.array([0, 90, 50, 45])
+    fn = np.array([1, 10, 30, 5])          # GT area 1, 100, 80, 50: slice 0 is a sliver (< 10 % of 100)
+    fp = np.array([0, 10, 40, 20])
+    counts = np.zeros((4, 2, 3), dtype=np.int64)
+    counts[:, 1] = np.stack([tp, fp, fn], axis=1)
+    dice = np.zeros((4, 2))
+    dice[:, 1] = 2 * tp / (2 * tp + fp + fn)
+    chosen = choose_slices(PerSliceResults(counts=counts, dice=dice, device="cpu"), 1)
+    assert chosen == [(2, (KIND_WORST_DICE, KIND_LARGEST_ERROR))]
