@@ -30,6 +30,10 @@ from dice_engine._surface import Box, distance_to_box, outside_box
 NSD_SLACK_MM = 1e-9
 # Relative and absolute safety margin when deciding that an edit cannot have reached a voxel.
 _KEEP_MARGIN = 1e-9
+# Grid offsets looked at before falling back to the k-d tree: the 26 shortest (the 3×3×3
+# neighbourhood on an isotropic grid), all within 3 of the finest voxel sizes.
+_OFFSET_COUNT = 26
+_OFFSET_REACH_VOXELS = 3
 
 
 def _points(flat: np.ndarray, shape: Sequence[int], spacing: np.ndarray) -> np.ndarray:
@@ -82,18 +86,64 @@ class SurfaceSide:
         self.distances[known[reach <= current * (1 + _KEEP_MARGIN) + _KEEP_MARGIN]] = np.nan
 
     def fill_distances(self, other: SurfaceSide, shape: Sequence[int], spacing: np.ndarray) -> None:
-        """Compute every unknown distance to ``other`` (which must not be empty)."""
+        """Compute every unknown distance to ``other`` (which must not be empty).
+
+        ``other``'s voxels are marked in a boolean grid over the box around both surfaces. A
+        voxel on both surfaces gets 0; the others look at the grid offsets nearest first
+        (:func:`nearest_offsets`): the first offset that hits is the exact distance, because every
+        shorter offset was looked at before. Voxels without a hit go to a k-d tree over ``other``.
+        """
         unknown = np.flatnonzero(np.isnan(self.distances))
         if unknown.size == 0:
             return
-        flat = self.flat[unknown]
-        position = np.minimum(np.searchsorted(other.flat, flat), other.flat.size - 1)
-        shared = other.flat[position] == flat
+        offsets, lengths = nearest_offsets(spacing)
+        margin = np.abs(offsets).max(axis=0, initial=0)
+        mine = np.unravel_index(self.flat[unknown], tuple(shape))
+        theirs = np.unravel_index(other.flat, tuple(shape))
+        low = [min(a.min(), b.min()) - m for a, b, m in zip(mine, theirs, margin.tolist(), strict=True)]
+        dims = tuple(
+            int(max(a.max(), b.max()) + m + 1 - lo)
+            for a, b, m, lo in zip(mine, theirs, margin.tolist(), low, strict=True)
+        )
+        grid = np.zeros(int(np.prod(dims)), dtype=bool)
+        grid[np.ravel_multi_index(tuple(c - lo for c, lo in zip(theirs, low, strict=True)), dims)] = True
+        local = np.ravel_multi_index(tuple(c - lo for c, lo in zip(mine, low, strict=True)), dims)
+        shared = grid[local]
         self.distances[unknown[shared]] = 0.0
-        query = unknown[~shared]
-        if query.size:
-            found, _ = other.tree(shape, spacing).query(_points(self.flat[query], shape, spacing), k=1)
-            self.distances[query] = found
+        unknown, local = unknown[~shared], local[~shared]
+        steps = offsets @ np.array([int(np.prod(dims[a + 1 :])) for a in range(len(dims))], dtype=np.int64)
+        for step, length in zip(steps.tolist(), lengths.tolist(), strict=True):
+            if unknown.size == 0:
+                break
+            hit = grid[local + step]
+            self.distances[unknown[hit]] = length
+            unknown, local = unknown[~hit], local[~hit]
+        if unknown.size:
+            found, _ = other.tree(shape, spacing).query(_points(self.flat[unknown], shape, spacing), k=1)
+            self.distances[unknown] = found
+
+
+def nearest_offsets(spacing: np.ndarray, count: int = _OFFSET_COUNT) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` shortest non-zero grid offsets, shortest first, with their lengths in mm.
+
+    Every offset shorter than the last one returned is among them (the list is a prefix of all
+    offsets sorted by length), which is what makes "first hit = nearest" exact.
+
+    Returns
+    -------
+    offsets : numpy.ndarray
+        ``(k, ndim)`` int64 voxel offsets, ``k <= count``.
+    lengths : numpy.ndarray
+        ``(k,)`` float64 lengths in mm, ascending.
+    """
+    reach = _OFFSET_REACH_VOXELS * spacing.min()
+    half = np.maximum(np.ceil(reach / spacing).astype(np.int64), 1)
+    axes = np.meshgrid(*[np.arange(-h, h + 1) for h in half.tolist()], indexing="ij")
+    offsets = np.stack([a.ravel() for a in axes], axis=1)
+    lengths = np.sqrt(((offsets * spacing) ** 2).sum(axis=1))
+    within = (lengths > 0) & (lengths <= reach)
+    order = np.argsort(lengths[within], kind="stable")[:count]
+    return offsets[within][order], lengths[within][order]
 
 
 def summarize(gt_to_pred: np.ndarray, pred_to_gt: np.ndarray, tolerances: Sequence[float]) -> np.ndarray:

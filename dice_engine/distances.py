@@ -34,7 +34,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dice_engine._inputs import ArrayLike, as_labels, check_label_range, check_same_shape, resolve_num_classes
+from dice_engine._inputs import (
+    ArrayLike,
+    as_labels,
+    check_label_range,
+    check_same_shape,
+    resolve_num_classes,
+)
 from dice_engine._surface import class_surfaces, grow_box, surfaces_in_box
 from dice_engine._surface_pair import SurfacePair
 
@@ -159,9 +165,7 @@ def _check_spacing(spacing: Sequence[float], ndim: int) -> np.ndarray:
     values = np.asarray(spacing, dtype=np.float64).reshape(-1)
     if values.size != ndim:
         axes = "(z, y, x)" if ndim == 3 else "(y, x)"
-        raise ValueError(
-            f"spacing must give one value per image axis {axes}, got {values.size} for a {ndim}D image"
-        )
+        raise ValueError(f"spacing must give one value per image axis {axes}, got {values.size} for a {ndim}D image")
     if not np.all(np.isfinite(values) & (values > 0)):
         raise ValueError(f"spacing must be finite and > 0 mm, got {tuple(values.tolist())}")
     return values
@@ -184,19 +188,21 @@ def _check_classes(classes: Iterable[int] | None, num_classes: int) -> tuple[int
     return chosen
 
 
-def _label_maps(
-    target: ArrayLike, preds: ArrayLike, num_classes: int | None
-) -> tuple[np.ndarray, np.ndarray, int]:
+def _label_maps(target: ArrayLike, preds: ArrayLike, num_classes: int | None) -> tuple[np.ndarray, np.ndarray, int]:
     gt, pred = as_labels(target, "target"), as_labels(preds, "preds")
     check_same_shape(gt, pred)
     if gt.ndim not in (2, 3):
-        raise ValueError(
-            f"target and preds must be 2D (y, x) or 3D (z, y, x) label maps, got shape {tuple(gt.shape)}"
-        )
-    num_classes = resolve_num_classes(num_classes, gt, pred)
-    check_label_range(gt, num_classes, "target")
-    check_label_range(pred, num_classes, "preds")
-    return gt.cpu().numpy(), pred.cpu().numpy(), num_classes
+        raise ValueError(f"target and preds must be 2D (y, x) or 3D (z, y, x) label maps, got shape {tuple(gt.shape)}")
+    gt, pred = gt.cpu().numpy(), pred.cpu().numpy()
+    largest = {"target": int(gt.max(initial=0)), "preds": int(pred.max(initial=0))}
+    num_classes = resolve_num_classes(num_classes) if num_classes is not None else max(largest.values()) + 1
+    for name, label in largest.items():
+        if label >= num_classes:
+            raise ValueError(
+                f"{name}: found label {label}, but num_classes={num_classes} allows labels "
+                f"0..{num_classes - 1}; pass a larger num_classes (or None to infer it)"
+            )
+    return gt, pred, num_classes
 
 
 class _Setup:
@@ -272,9 +278,7 @@ def surface_distances(
         spacing of the wrong length or not positive, negative tolerances, classes out of range.
     """
     setup = _Setup(target, preds, spacing, num_classes, classes, nsd_tolerances)
-    return _collect(
-        setup.pairs(), setup.num_classes, setup.gt.shape, setup.spacing, setup.tolerances, setup.classes
-    )
+    return _collect(setup.pairs(), setup.num_classes, setup.gt.shape, setup.spacing, setup.tolerances, setup.classes)
 
 
 class SurfaceDistanceState:
@@ -325,9 +329,7 @@ class SurfaceDistanceState:
         view.flags.writeable = False
         return view
 
-    def apply_edit(
-        self, region: tuple[slice, ...], new_values: ArrayLike, which: str = "pred"
-    ) -> tuple[int, ...]:
+    def apply_edit(self, region: tuple[slice, ...], new_values: ArrayLike, which: str = "pred") -> tuple[int, ...]:
         """Write ``new_values`` into ``region`` of one mask and update the surfaces it touches.
 
         Parameters
@@ -353,8 +355,7 @@ class SurfaceDistanceState:
             values = np.broadcast_to(values, tuple(s.stop - s.start for s in box))
         except ValueError as error:
             raise ValueError(
-                f"new_values of shape {values.shape} do not fit region of shape "
-                f"{tuple(s.stop - s.start for s in box)}"
+                f"new_values of shape {values.shape} do not fit region of shape {tuple(s.stop - s.start for s in box)}"
             ) from error
         old = labels[box]
         changed = old != values
@@ -396,11 +397,7 @@ def _check_which(which: str) -> str:
 
 
 def _check_region(region: tuple[slice, ...], shape: tuple[int, ...]) -> tuple[slice, ...]:
-    if (
-        not isinstance(region, tuple)
-        or len(region) != len(shape)
-        or not all(isinstance(s, slice) for s in region)
-    ):
+    if not isinstance(region, tuple) or len(region) != len(shape) or not all(isinstance(s, slice) for s in region):
         raise ValueError(f"region must be a tuple of {len(shape)} slices, got {region!r}")
     box = []
     for span, size in zip(region, shape, strict=True):

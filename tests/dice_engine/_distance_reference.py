@@ -41,9 +41,7 @@ def monai_figures(gt: np.ndarray, pred: np.ndarray, num_classes: int, spacing, t
             "assd": compute_average_surface_distance(
                 y_pred, y, include_background=True, symmetric=True, spacing=spacing
             ),
-            "nsd": compute_surface_dice(
-                y_pred, y, [tolerance] * num_classes, include_background=True, spacing=spacing
-            ),
+            "nsd": compute_surface_dice(y_pred, y, [tolerance] * num_classes, include_background=True, spacing=spacing),
         }
 
 
@@ -51,9 +49,7 @@ def monai_numpy(figures: dict) -> dict:
     return {k: v[0].double().numpy() for k, v in figures.items()}
 
 
-def brute_force_distances(
-    gt_mask: np.ndarray, pred_mask: np.ndarray, spacing
-) -> tuple[np.ndarray, np.ndarray]:
+def brute_force_distances(gt_mask: np.ndarray, pred_mask: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
     """Directed distances (GT surface -> pred surface, pred surface -> GT surface) in float64 mm."""
     edges_pred, edges_gt = get_mask_edges(pred_mask, gt_mask, crop=False)
     gt_points = np.argwhere(edges_gt) * np.asarray(spacing, dtype=np.float64)
