@@ -24,6 +24,9 @@ CLASS_FIELDS = ("index", "name", "dice", "iou", "precision", "recall", "specific
                 "gt_voxels", "pred_voxels", "gt_volume_ml", "pred_volume_ml", "volume_difference_ml")
 """Per-class fields, in the order of the JSON ``classes`` entries and of the CSV columns."""
 
+BACKGROUND_RUN = 2048
+"""Voxels per run checked for foreground before counting (see :func:`confusion_skipping_background`)."""
+
 _COUNT_FIELDS = ("tp", "fp", "fn", "gt_voxels", "pred_voxels")
 
 CONVENTIONS = {
@@ -85,12 +88,9 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         if case.scores is not None:
             num_classes = max(num_classes, case.scores.shape[0] if case.scores.shape[0] > 1 else 2)
 
-    def confusion_on(target_device: torch.device) -> torch.Tensor:
-        gt = torch.from_numpy(case.gt).to(target_device)
-        pred = torch.from_numpy(case.pred).to(target_device)
-        return de.confusion_matrix(gt, pred, num_classes, ignore_index).cpu()
-
-    cm, used = run_with_cpu_fallback(confusion_on, chosen)
+    cm, used = run_with_cpu_fallback(
+        lambda target_device: confusion_skipping_background(case.gt, case.pred, num_classes, ignore_index,
+                                                            target_device), chosen)
     metrics = de.class_metrics(cm, case.geometry.voxel_volume_ml)
     mean_foreground, _ = de.average_dice(cm, "macro", include_background=False)
     micro_foreground, _ = de.average_dice(cm, "micro", include_background=False)
@@ -121,6 +121,48 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         "messages": list(case.messages),
     })
     return document
+
+
+def confusion_skipping_background(gt: np.ndarray, pred: np.ndarray, num_classes: int,
+                                  ignore_index: int | None, device: torch.device) -> torch.Tensor:
+    """The engine's confusion matrix, fed only the stretches of voxels where either mask is not background.
+
+    Most of a CT is background in both masks, and those voxels can only be (0, 0) pairs. The flat
+    label maps are cut into runs of :data:`BACKGROUND_RUN` voxels; runs where both masks are all 0
+    are not handed to :func:`dice_engine.confusion_matrix` and are counted in ``cm[0, 0]`` instead
+    (or nowhere when 0 is the ``ignore_index``). The result is exactly the engine's matrix of the
+    whole volumes (tested), at a fraction of the cost.
+
+    Parameters
+    ----------
+    gt, pred : np.ndarray
+        Label maps of equal shape with labels >= 0 (as :class:`app.io.Case` holds them).
+    num_classes : int
+        ``C``.
+    ignore_index : int or None
+        Ground-truth value left out of every count.
+    device : torch.device
+        Where the engine counts.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(C, C) int64`` on the CPU, rows = ground truth.
+    """
+    flat_gt, flat_pred = gt.reshape(-1), pred.reshape(-1)
+    whole = flat_gt.size // BACKGROUND_RUN * BACKGROUND_RUN
+    gt_runs = flat_gt[:whole].reshape(-1, BACKGROUND_RUN)
+    pred_runs = flat_pred[:whole].reshape(-1, BACKGROUND_RUN)
+    busy = (gt_runs.max(axis=1, initial=0) > 0) | (pred_runs.max(axis=1, initial=0) > 0)
+    parts = ((gt_runs[busy].reshape(-1), pred_runs[busy].reshape(-1)), (flat_gt[whole:], flat_pred[whole:]))
+    cm = torch.zeros((num_classes, num_classes), dtype=torch.int64)
+    for gt_part, pred_part in parts:
+        if gt_part.size:
+            cm += de.confusion_matrix(torch.from_numpy(gt_part).to(device), torch.from_numpy(pred_part).to(device),
+                                      num_classes, ignore_index).cpu()
+    if ignore_index != 0:
+        cm[0, 0] += int(busy.size - np.count_nonzero(busy)) * BACKGROUND_RUN
+    return cm
 
 
 def _class_entries(case: Case, metrics: de.ClassMetrics) -> list[dict]:

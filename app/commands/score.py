@@ -9,7 +9,6 @@ import json
 import sys
 
 from app.io import load_case, write_text_atomic
-from app.scoring import CLASS_FIELDS, CONVENTIONS_LINE, score_case
 
 UNDEFINED = "—"
 
@@ -51,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     """Load, score and report one case; return the exit code (errors raise InputError)."""
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, probs=args.probs,
                      logits=args.logits, resample=args.resample, ignore_index=args.ignore_index)
+    # Imported here, after the inputs passed their checks: the engine pulls in torch (seconds to
+    # import), which a bad input should not have to wait for.
+    from app.scoring import score_case
+
     document = score_case(case, ignore_index=args.ignore_index, device=args.device)
     for message in document["messages"]:
         print(f"dicelens: note: {message}", file=sys.stderr)
@@ -61,17 +64,29 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         outputs.append((args.csv, format_csv(document)))
     if not outputs:
-        sys.stdout.write(format_table(document))
+        _write_stdout(format_table(document))
     for destination, text in outputs:
         if destination == "-":
-            sys.stdout.write(text)
+            _write_stdout(text)
         else:
             write_text_atomic(destination, text)
     return 0
 
 
+def _write_stdout(text: str) -> None:
+    """Print ``text``; as UTF-8 bytes when the console's encoding cannot hold it (e.g. LANG=C)."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
+
+
 def format_csv(document: dict) -> str:
     """One row per class with :data:`app.scoring.CLASS_FIELDS`; undefined values are empty cells."""
+    from app.scoring import CLASS_FIELDS
+
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CLASS_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -82,6 +97,8 @@ def format_csv(document: dict) -> str:
 
 def format_table(document: dict) -> str:
     """The aligned per-class table, the headline mean foreground Dice and the conventions line."""
+    from app.scoring import CONVENTIONS_LINE
+
     header = ("class", "name", "Dice", "IoU", "GT ml", "pred ml", "FP", "FN")
     rows = [(str(c["index"]), c["name"], _fixed(c["dice"], 4), _fixed(c["iou"], 4),
              _fixed(c["gt_volume_ml"], 3), _fixed(c["pred_volume_ml"], 3), str(c["fp"]), str(c["fn"]))

@@ -69,6 +69,7 @@ class _LoadedMask:
     read: ReadImage
     source: InputFile
     labels: np.ndarray
+    highest: int
     segment_table: LabelTable | None
 
 
@@ -122,7 +123,8 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
         messages += read.messages
         _require_on_grid(geometry, read.geometry, read.has_geometry, f"image '{image}'", loaded_gt)
     table = _label_table(labels, loaded_gt, loaded_pred, sources, messages)
-    num_classes = count_classes(loaded_gt.labels, loaded_pred.labels, table, ignore_index)
+    num_classes = count_classes(loaded_gt.labels, loaded_pred.labels, table, ignore_index,
+                                maxima=(loaded_gt.highest, loaded_pred.highest))
     scores, kind = None, None
     if probs is not None or logits is not None:
         kind, score_path = ("probs", probs) if probs is not None else ("logits", logits)
@@ -136,8 +138,8 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
                 messages=messages)
 
 
-def count_classes(gt: np.ndarray, pred: np.ndarray, table: LabelTable,
-                  ignore_index: int | None = None) -> int:
+def count_classes(gt: np.ndarray, pred: np.ndarray, table: LabelTable, ignore_index: int | None = None,
+                  *, maxima: tuple[int, int] | None = None) -> int:
     """``C``: largest label in either mask + 1 (GT's ``ignore_index`` left out), or the table's size.
 
     Parameters
@@ -148,11 +150,12 @@ def count_classes(gt: np.ndarray, pred: np.ndarray, table: LabelTable,
         Its entries count too (except one named for ``ignore_index``).
     ignore_index : int, optional
         Ground-truth value that is not a class.
+    maxima : (int, int), optional
+        The largest label of ``gt`` and of ``pred`` when already known (saves two passes).
     """
-    gt_max = int(gt.max()) if gt.size else 0
+    gt_max, pred_max = maxima if maxima is not None else (int(gt.max(initial=0)), int(pred.max(initial=0)))
     if ignore_index is not None and gt_max == ignore_index:
         gt_max = int(np.max(gt, where=gt != ignore_index, initial=0))
-    pred_max = int(pred.max()) if pred.size else 0
     table_size = max((i for i in table.indices() if i != ignore_index), default=-1) + 1
     return max(gt_max + 1, pred_max + 1, table_size)
 
@@ -164,8 +167,8 @@ def _load_mask(spec: str | Path, key: str) -> _LoadedMask:
     if read.format == SLICER_FORMAT:
         segment_table = segment_label_table(read.metadata, str(spec), read.components,
                                             read.image.GetDimension())
-    labels = label_array(read, role)
-    return _LoadedMask(read, _input_file(spec, read, _disk_dtype(read)), labels, segment_table)
+    labels, highest = label_array(read, role)
+    return _LoadedMask(read, _input_file(spec, read, _disk_dtype(read)), labels, highest, segment_table)
 
 
 def _load_image(spec: str | Path) -> tuple[ReadImage, InputFile, np.ndarray]:
@@ -210,7 +213,7 @@ def _case_geometry(gt: _LoadedMask, pred: _LoadedMask, resample: bool, messages:
     resampled = sitk.Resample(pred.read.image, gt.read.image, sitk.Transform(), sitk.sitkNearestNeighbor, 0,
                               pred.read.image.GetPixelID())
     pred.read.image = resampled
-    pred.labels = label_array(pred.read, pred_name)
+    pred.labels, pred.highest = label_array(pred.read, pred_name)
     messages.append(f"prediction resampled onto the ground-truth grid (nearest neighbour): it had "
                     f"{other.describe()}")
     return reference

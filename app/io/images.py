@@ -42,6 +42,8 @@ _FORMATS = (
 NUMPY_FORMAT = "NumPy"
 DICOM_FORMAT = "DICOM series"
 SERIES_SEPARATOR = "::"
+# SimpleITK raises RuntimeError; a message quoting binary header bytes surfaces as UnicodeDecodeError.
+_READER_ERRORS = (RuntimeError, UnicodeError)
 SUPPORTED_ENDINGS = ", ".join(ending for ending, _, _ in _FORMATS) + ", .npy, or a DICOM directory"
 
 
@@ -173,7 +175,7 @@ def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
     what = "NRRD" if format_name == "3D Slicer segmentation" else format_name
     try:
         reader.ReadImageInformation()
-    except RuntimeError:
+    except _READER_ERRORS:
         raise InputError(f"{role} '{path}' is not a readable {what} file (damaged, or a different format "
                          "with this name); check the file or export it again.") from None
     components = reader.GetNumberOfComponents()
@@ -183,7 +185,7 @@ def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
     verify_complete(path, what, voxel_bytes, vox_offset)
     try:
         image = reader.Execute()
-    except RuntimeError as error:
+    except _READER_ERRORS as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown reason"
         raise InputError(f"{role} '{path}' could not be read as {what} ({reason}); it is probably damaged: "
                          "export or copy it again.") from None
@@ -249,7 +251,7 @@ def _series_of_file(path: Path, role: str) -> str:
     try:
         reader.ReadImageInformation()
         return reader.GetMetaData("0020|000e").strip().rstrip("\0")
-    except RuntimeError:
+    except _READER_ERRORS:
         raise InputError(f"{role} '{path}' is not a readable DICOM file with a Series Instance "
                          "UID.") from None
 
@@ -280,7 +282,7 @@ def _read_dicom_series(directory: Path, series_uid: str | None, role: str) -> Re
     reader.SetFileNames([str(f) for f in files])
     try:
         image = reader.Execute()
-    except RuntimeError as error:
+    except _READER_ERRORS as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown reason"
         raise InputError(f"{role} '{directory}': DICOM series {chosen} could not be read ({reason}); "
                          "a file of the series is probably damaged.") from None

@@ -19,7 +19,7 @@ MAX_LABEL = 4095
 hundreds of labels fit; larger values are nearly always an intensity image or an instance map."""
 
 
-def label_array(read: ReadImage, role: str) -> np.ndarray:
+def label_array(read: ReadImage, role: str) -> tuple[np.ndarray, int]:
     """The mask's labels as a ``(z, y, x)`` array of the smallest integer type that holds them.
 
     Parameters
@@ -31,9 +31,11 @@ def label_array(read: ReadImage, role: str) -> np.ndarray:
 
     Returns
     -------
-    np.ndarray
+    labels : np.ndarray
         ``(z, y, x)`` ``uint8`` when every label < 256, else ``int16`` (labels <= MAX_LABEL);
         2D masks have ``z = 1``. A new array (never a view of SimpleITK memory).
+    highest : int
+        The largest label (found while validating; saves the caller another pass).
 
     Raises
     ------
@@ -44,8 +46,8 @@ def label_array(read: ReadImage, role: str) -> np.ndarray:
     if read.format == "JPEG":
         raise InputError(f"{role} is a JPEG: its lossy compression changes label values at the edges of "
                          "every region; save the mask as PNG (or NIfTI) instead.")
-    labels = _validated_labels(_single_channel(read, role), role)
-    return labels[np.newaxis] if labels.ndim == 2 else labels
+    labels, highest = _validated_labels(_single_channel(read, role), role)
+    return (labels[np.newaxis] if labels.ndim == 2 else labels), highest
 
 
 def intensity_array(read: ReadImage, role: str) -> np.ndarray:
@@ -120,9 +122,9 @@ def _rgb(packed: int) -> tuple[int, int, int]:
     return (packed >> 16, (packed >> 8) & 255, packed & 255)
 
 
-def _validated_labels(values: np.ndarray, role: str) -> np.ndarray:
+def _validated_labels(values: np.ndarray, role: str) -> tuple[np.ndarray, int]:
     if values.dtype == np.bool_:
-        return values.astype(np.uint8)
+        return values.astype(np.uint8), int(values.any())
     if values.dtype.kind == "f":
         if not np.isfinite(values).all():
             raise InputError(f"{role} contains NaN or infinite values; a mask must hold integer labels.")
@@ -152,5 +154,5 @@ def _validated_labels(values: np.ndarray, role: str) -> np.ndarray:
             "label per class; convert instance maps to classes first.")
     target = np.uint8 if highest < 256 else np.int16
     if values.dtype != target:
-        return values.astype(target)
-    return values if values.flags.owndata else values.copy()
+        return values.astype(target), highest
+    return (values if values.flags.owndata else values.copy()), highest
