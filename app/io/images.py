@@ -243,6 +243,31 @@ def _read_numpy(path: Path, role: str) -> ReadImage:
                      messages=[f"{role} '{path.name}' (.npy) has no spacing or origin"])
 
 
+def _require_even_slices(reader: sitk.ImageSeriesReader, image: sitk.Image, name: str) -> None:
+    """A series with a missing or duplicated file has uneven slice positions: refuse it.
+
+    The reader stacks whatever files it finds, so a lost slice would otherwise give a volume that is
+    one slice short with a wrong z spacing.
+    """
+    count = image.GetDepth()
+    if count < 3:
+        return
+    try:
+        positions = np.array([[float(v) for v in reader.GetMetaData(i, "0020|0032").split("\\")]
+                              for i in range(count)])
+    except (RuntimeError, ValueError):
+        return  # no Image Position (Patient) on every slice: nothing to check against
+    direction = np.array(image.GetDirection()).reshape(3, 3)
+    steps = np.diff(positions @ direction[:, 2])
+    typical = float(np.median(steps))
+    uneven = np.flatnonzero(np.abs(steps - typical) > 0.01 * abs(typical) + 1e-3)
+    if typical == 0 or uneven.size:
+        at = int(uneven[0]) if uneven.size else 0
+        raise InputError(f"{name}: slice positions are not evenly spaced (slices {at + 1} and {at + 2} are "
+                         f"{steps[at]:.4g} mm apart, the others {typical:.4g} mm): a file of the series is "
+                         "missing or duplicated. Export the complete series again.")
+
+
 def _series_of_file(path: Path, role: str) -> str:
     """The Series Instance UID of one DICOM file (its whole series is read)."""
     reader = sitk.ImageFileReader()
@@ -280,11 +305,13 @@ def _read_dicom_series(directory: Path, series_uid: str | None, role: str) -> Re
     files = [Path(name) for name in files_by_series[chosen]]
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames([str(f) for f in files])
+    reader.MetaDataDictionaryArrayUpdateOn()
     try:
         image = reader.Execute()
     except _READER_ERRORS as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown reason"
         raise InputError(f"{role} '{directory}': DICOM series {chosen} could not be read ({reason}); "
                          "a file of the series is probably damaged.") from None
+    _require_even_slices(reader, image, f"{role} '{directory}' (series {chosen})")
     return ReadImage(image, None, DICOM_FORMAT, True, files, details=f"series {chosen} ({len(files)} files)",
                      messages=messages)

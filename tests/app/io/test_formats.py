@@ -177,3 +177,20 @@ def test_labels_of_256_and_more_use_int16(tmp_path, rng):
     assert case.gt.dtype == np.int16
     assert case.num_classes == int(gt.max()) + 1
     np.testing.assert_array_equal(case.gt, gt)
+
+
+def test_dicom_series_with_a_missing_slice_is_refused(tmp_path, rng):
+    gt, _ = _pair(rng, (6, 16, 18))
+    write_dicom_series(tmp_path / "series", gt.astype(np.uint16))
+    write_volume(tmp_path / "pred.nii.gz", gt[:5])
+    (tmp_path / "series" / "slice003.dcm").unlink()
+    with pytest.raises(InputError, match=r"not evenly spaced \(slices 3 and 4 are 5 mm apart"):
+        load_case(tmp_path / "series", tmp_path / "pred.nii.gz")
+
+
+def test_single_dicom_file_reads_its_whole_series(tmp_path, rng):
+    gt, _ = _pair(rng, (4, 16, 18))
+    write_dicom_series(tmp_path / "series", gt.astype(np.uint16))
+    write_volume(tmp_path / "pred.nii.gz", gt)
+    case = load_case(tmp_path / "series" / "slice002.dcm", tmp_path / "pred.nii.gz")
+    np.testing.assert_array_equal(case.gt, gt)
