@@ -83,8 +83,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         window.case_paths = dict(paths)
         if axis is not None:
             window.state.set_axis(axis)
-        if slice_index is not None:
-            window.state.set_slice(slice_index)
+        window.state.set_slice(slice_index if slice_index is not None else window.state.slice_count() // 2)
         if screenshot is None:
             window.show()
             return app.exec()

@@ -38,6 +38,8 @@ SETTINGS_ORGANIZATION = "DiceLens"
 SETTINGS_APPLICATION = "DiceLens"
 MAX_RECENT_CASES = 8
 LAYOUT_VERSION = 1
+DEFAULT_SIZE = (1600, 1000)
+"""First-start window size, pixels (shrunk to fit smaller screens)."""
 
 
 class MainWindow(QMainWindow):
@@ -62,6 +64,7 @@ class MainWindow(QMainWindow):
         self.state = ReviewState(self)
         self.controller = EngineController(self, sync=sync_engine)
         self.case_paths: dict[str, str | None] | None = None
+        self._slice_plot_hidden_for_2d = False
 
         self.slice_view = SliceView(self.state)
         self.setCentralWidget(self.slice_view)
@@ -75,7 +78,7 @@ class MainWindow(QMainWindow):
             "slices": self._add_dock("Dice per slice", "slice_plot_dock", self.slice_plot,
                                      Qt.DockWidgetArea.BottomDockWidgetArea),
         }
-        self.resizeDocks([self.docks["dice"]], [560], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["dice"]], [680], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["slices"]], [200], Qt.Orientation.Vertical)
 
         self._build_status_bar()
@@ -85,7 +88,6 @@ class MainWindow(QMainWindow):
         self.controller.cell_located.connect(self._on_cell_located)
         self._build_menus()
         self._default_layout = self.saveState(LAYOUT_VERSION)
-        self.resize(1500, 950)
         self._restore_settings()
 
     # ---------------------------------------------------------------- layout
@@ -185,6 +187,13 @@ class MainWindow(QMainWindow):
 
     def show_case(self, case, title: str = "") -> None:
         """Show ``case`` now; its metrics follow from the engine."""
+        two_dimensional = case.gt.shape[0] == 1
+        if two_dimensional and not self.docks["slices"].isHidden():
+            self.docks["slices"].hide()  # one slice: nothing to plot
+            self._slice_plot_hidden_for_2d = True
+        elif not two_dimensional and self._slice_plot_hidden_for_2d:
+            self.docks["slices"].show()
+            self._slice_plot_hidden_for_2d = False
         self.state.set_case(case)
         self.controller.load(case)
         self.setWindowTitle(f"DiceLens — {title}" if title else "DiceLens")
@@ -262,8 +271,10 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        if geometry is None or not self.restoreGeometry(geometry):
+            available = self.screen().availableGeometry()
+            self.resize(min(DEFAULT_SIZE[0], int(available.width() * 0.95)),
+                        min(DEFAULT_SIZE[1], int(available.height() * 0.95)))
         layout = self.settings.value("window/state")
         if layout is not None:
             self.restoreState(layout, LAYOUT_VERSION)

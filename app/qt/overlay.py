@@ -62,7 +62,7 @@ class OverlaySettings:
     mode: str = "filled"
     show_gt: bool = True
     show_pred: bool = True
-    opacity: float = 0.45
+    opacity: float = 0.35
     errors_of_all_classes: bool = False
 
     def __post_init__(self) -> None:

@@ -28,9 +28,12 @@ from app.qt.slice_view_actions import SliceViewActions
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
-_LETTER_STYLE = "color: #ffd54f; background: transparent; font-weight: bold; font-size: 15px;"
+_LETTER_STYLE = ("color: #ffd54f; background: rgba(0, 0, 0, 140); padding: 0px 3px; font-weight: bold; "
+                 "font-size: 15px;")
 _INFO_STYLE = "color: #f0f0f0; background: rgba(0, 0, 0, 110); padding: 2px 4px; font-size: 12px;"
 _OPACITY_STEP = 0.1
+_FIT_PADDING = 0.04
+"""Margin around a fitted slice (fraction of its size), room for the edge letters."""
 
 
 class SliceViewBox(pg.ViewBox):
@@ -40,7 +43,7 @@ class SliceViewBox(pg.ViewBox):
     window_dragged = Signal(float, float)
 
     def __init__(self) -> None:
-        super().__init__(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=0.01)
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=_FIT_PADDING)
         self._wheel_remainder = 0.0
 
     def wheelEvent(self, ev, axis=None) -> None:
@@ -90,6 +93,8 @@ class SliceView(QWidget):
         self.frame: DisplayFrame | None = None
         self.highlight_mask: np.ndarray | None = None
         self.readout_text = ""
+        self.cursor_index: tuple[int, int, int] | None = None
+        """``(z, y, x)`` of the voxel last under the mouse (kept when it leaves; None after a case change)."""
         self._colors = np.zeros((1, 3), dtype=np.uint8)
         self._value_range = 1.0
         self._gt_slice: np.ndarray | None = None
@@ -134,7 +139,9 @@ class SliceView(QWidget):
         self.readout_label = QLabel(" ")
         self.readout_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        slider_row = QHBoxLayout()
+        self.slider_row = QWidget()
+        slider_row = QHBoxLayout(self.slider_row)
+        slider_row.setContentsMargins(0, 0, 0, 0)
         slider_row.addWidget(QLabel("Slice"))
         slider_row.addWidget(self.slider, 1)
         slider_row.addWidget(self.slice_label)
@@ -142,7 +149,7 @@ class SliceView(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.legend_label)
-        layout.addLayout(slider_row)
+        layout.addWidget(self.slider_row)
         layout.addWidget(self.readout_label)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -179,6 +186,7 @@ class SliceView(QWidget):
                            else window_level.initial_window(case.image))
             self._value_range = window_level.value_range(case.image)
         self._hovered = None
+        self.cursor_index = None
         self._on_axis_changed(self.state.axis)
 
     def _on_axis_changed(self, axis: int) -> None:
@@ -195,14 +203,14 @@ class SliceView(QWidget):
         self.slider.setRange(0, max(count - 1, 0))
         self.slider.setValue(self.state.slice_index)
         self.slider.blockSignals(False)
-        self.slider.setEnabled(count > 1)
+        self.slider_row.setVisible(not two_dimensional)
         self._render_slice()
         rows = case.gt.shape[self.frame.row_axis]
         cols = case.gt.shape[self.frame.col_axis]
         rect = QRectF(0.0, 0.0, cols * self.frame.col_mm, rows * self.frame.row_mm)
         for item in (self.image_item, self.overlay_item, self.highlight_item):
             item.setRect(rect)
-        self.view_box.autoRange(padding=0.01)
+        self.view_box.autoRange(padding=_FIT_PADDING)
 
     def _on_slice_changed(self, index: int) -> None:
         self.slider.blockSignals(True)
@@ -275,7 +283,7 @@ class SliceView(QWidget):
 
     def fit_view(self) -> None:
         """Zoom so the whole slice fits."""
-        self.view_box.autoRange(padding=0.01)
+        self.view_box.autoRange(padding=_FIT_PADDING)
 
     def _on_window_dragged(self, dx: float, dy: float) -> None:
         if self.window is not None:
@@ -328,7 +336,10 @@ class SliceView(QWidget):
         if self.frame is None:
             return
         count = self.state.slice_count()
-        parts = [f"{self.frame.plane.capitalize()} slice {self.state.slice_index} (0–{max(count - 1, 0)})"]
+        if self.state.case.gt.shape[0] == 1:
+            parts = ["2D image"]
+        else:
+            parts = [f"{self.frame.plane.capitalize()} slice {self.state.slice_index} (0–{max(count - 1, 0)})"]
         if self.window is not None:
             parts.append(f"W {self.window.width:.4g}  L {self.window.level:.4g}")
         self.info_label.setText("   ".join(parts))
@@ -352,8 +363,9 @@ class SliceView(QWidget):
 
     def _update_readout(self, screen_row: int, screen_col: int) -> None:
         """Describe the voxel under screen pixel ``(screen_row, screen_col)`` of the current slice."""
-        self.readout_text = describe_voxel(self.state.case, screen_to_index(
-            self.frame, self.state.slice_index, screen_row, screen_col, self.state.case.gt.shape))
+        self.cursor_index = screen_to_index(self.frame, self.state.slice_index, screen_row, screen_col,
+                                            self.state.case.gt.shape)
+        self.readout_text = describe_voxel(self.state.case, self.cursor_index)
         self.readout_label.setText(self.readout_text)
 
 

@@ -117,9 +117,16 @@ class SliceViewActions(QObject):
             self.planes[frame.plane].setChecked(True)
 
     def _on_plane_triggered(self, action: QAction) -> None:
+        """Show the chosen plane through the voxel last under the mouse (else its middle slice)."""
         state = self._view.state
-        if state.case is not None:
-            state.set_axis(array_axis_for_plane(state.case.geometry.direction, action.data()))
+        if state.case is None:
+            return
+        axis = array_axis_for_plane(state.case.geometry.direction, action.data())
+        if axis != state.axis:
+            cursor = self._view.cursor_index
+            target = cursor[axis] if cursor is not None else state.slice_count(axis) // 2
+            state.set_axis(axis)
+            state.set_slice(target)
 
     def _on_mode_triggered(self, action: QAction) -> None:
         self._view.set_overlay_settings(replace(self._view.settings, mode=action.data()))

@@ -199,4 +199,29 @@ def test_view_menu_switches_plane_by_anatomy(window, tmp_path):
     window.open_case(paths["gt"], paths["pred"])
     window.slice_view.view_actions.planes["sagittal"].trigger()
     assert window.state.axis == 2
+    assert window.state.slice_index == 9 // 2  # no voxel hovered yet: the middle slice
     assert window.slice_view.view_actions.planes["sagittal"].isChecked()
+    window.slice_view._update_readout(2, 5)  # hover screen pixel (row 2, column 5) of that slice
+    z, y, _x = window.slice_view.cursor_index
+    window.slice_view.view_actions.planes["coronal"].trigger()
+    assert (window.state.axis, window.state.slice_index) == (1, y)
+    window.slice_view.view_actions.planes["axial"].trigger()
+    assert (window.state.axis, window.state.slice_index) == (0, z)
+
+
+def test_2d_png_case_hides_the_per_slice_plot_until_a_volume_opens(window, tmp_path):
+    rng = np.random.default_rng(5)
+    gt = rng.integers(0, 3, size=(12, 16), dtype=np.uint8)
+    rgb = rng.integers(0, 256, size=(12, 16, 3), dtype=np.uint8)
+    sitk.WriteImage(sitk.GetImageFromArray(gt), str(tmp_path / "cells_gt.png"))
+    sitk.WriteImage(sitk.GetImageFromArray(np.roll(gt, 1, axis=1)), str(tmp_path / "cells_pred.png"))
+    sitk.WriteImage(sitk.GetImageFromArray(rgb, isVector=True), str(tmp_path / "cells.png"))
+    assert window.open_case(str(tmp_path / "cells_gt.png"), str(tmp_path / "cells_pred.png"),
+                            image=str(tmp_path / "cells.png"))
+    assert window.state.case.image.shape == (1, 12, 16, 3)
+    assert window.docks["slices"].isHidden()
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    paths = write_case(volume)
+    window.open_case(paths["gt"], paths["pred"])
+    assert not window.docks["slices"].isHidden()
