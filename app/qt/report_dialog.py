@@ -1,6 +1,7 @@
 """File → Export report: ask for reviewer, notes, threshold, paper and file, then write the case report.
 
-The PDF comes from the same code as ``dicelens report`` (:mod:`app.report`). Reviewer, notes,
+The PDF comes from the same code as ``dicelens report`` (:mod:`app.report`), written in a
+background thread (:class:`ReportExporter`) so the window stays responsive. Reviewer, notes,
 threshold, paper size and the last folder are remembered in QSettings (group ``report``).
 
 Wiring from the main window::
@@ -11,11 +12,12 @@ Wiring from the main window::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QObject, QSettings, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -187,30 +189,134 @@ def write_report(case, options: ReportOptions, *, case_name: str, score: dict | 
         raise InputError(f"could not write the report '{options.path}': {error}") from None
 
 
+class _ExportWorker(QObject):
+    """Builds and writes the report off the GUI thread (scoring, per-slice counts and painting take
+    seconds on a CT); answers with ``saved(path)`` or ``failed(message)``."""
+
+    saved = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, case, options: ReportOptions, case_name: str, score: dict | None,
+                 edits: Sequence[EditRecord]) -> None:
+        super().__init__()
+        self._job = (case, options, case_name, score, tuple(edits))
+
+    @Slot()
+    def run(self) -> None:
+        case, options, case_name, score, edits = self._job
+        try:
+            path = write_report(case, options, case_name=case_name, score=score, edits=edits)
+        except InputError as error:
+            self.failed.emit(str(error))
+        except Exception as error:  # shown to the user instead of vanishing with the thread
+            self.failed.emit(f"the report could not be made ({type(error).__name__}: {error})")
+        else:
+            self.saved.emit(str(path))
+
+
+class ReportExporter(QObject):
+    """Writes one report in a background thread; the GUI stays responsive meanwhile.
+
+    Signals
+    -------
+    saved(str)
+        The PDF's path, once it is complete on disk.
+    failed(str)
+        A message for the user.
+    """
+
+    saved = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: _ExportWorker | None = None
+
+    @property
+    def busy(self) -> bool:
+        """True while a report is being written."""
+        return self._thread is not None
+
+    def start(self, case, options: ReportOptions, *, case_name: str, score: dict | None = None,
+              edits: Sequence[EditRecord] = ()) -> None:
+        """Write the report of a snapshot of ``case`` (its masks are copied: editing may go on)."""
+        if self.busy:
+            raise RuntimeError("a report is already being written")
+        snapshot = dataclasses.replace(case, gt=case.gt.copy(), pred=case.pred.copy()) \
+            if dataclasses.is_dataclass(case) else case
+        self._thread = QThread()
+        self._worker = _ExportWorker(snapshot, options, case_name, score, edits)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.saved.connect(self._on_saved)
+        self._worker.failed.connect(self._on_failed)
+        self._thread.start()
+
+    @Slot(str)
+    def _on_saved(self, path: str) -> None:
+        self._stop()
+        self.saved.emit(path)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._stop()
+        self.failed.emit(message)
+
+    def _stop(self) -> None:
+        thread, self._thread, self._worker = self._thread, None, None
+        if thread is not None:
+            thread.quit()
+            thread.wait()
+
+
+class _ExportFeedback(QObject):
+    """Tells the user how the export went: status bar message or a warning dialog."""
+
+    def __init__(self, parent: QWidget | None, exporter: ReportExporter) -> None:
+        super().__init__(exporter)
+        self._window = parent
+        exporter.saved.connect(self.on_saved)
+        exporter.failed.connect(self.on_failed)
+
+    @Slot(str)
+    def on_saved(self, path: str) -> None:
+        QApplication.restoreOverrideCursor()
+        if self._window is not None and hasattr(self._window, "statusBar"):
+            self._window.statusBar().showMessage(f"Report saved: {path}", 8000)
+
+    @Slot(str)
+    def on_failed(self, message: str) -> None:
+        QApplication.restoreOverrideCursor()
+        QMessageBox.warning(self._window, "Export report", message)
+
+
 def export_case_report(parent: QWidget | None, case, *, case_name: str, score: dict | None = None,
-                       edits: Sequence[EditRecord] = (), settings: QSettings | None = None) -> Path | None:
-    """File → Export report: run the dialog, write the PDF, tell the user. Returns the path, or None.
+                       edits: Sequence[EditRecord] = (), settings: QSettings | None = None
+                       ) -> ReportExporter | None:
+    """File → Export report: run the dialog, then write the PDF in the background.
 
     Parameters
     ----------
     case : app.io.Case
-        The case as reviewed (its current masks).
+        The case as reviewed (its current masks; copied before the background work starts).
     score : dict, optional
         Its score document; computed with :func:`app.scoring.score_case` when None.
     edits : sequence of EditRecord
         The review's edits, listed in the report.
+
+    Returns
+    -------
+    ReportExporter or None
+        None when the user cancelled; else the running exporter (child of ``parent``): connect to
+        its ``saved`` / ``failed`` signals to follow it. The user is told either way (status bar
+        message, or a warning dialog on failure); a busy cursor shows meanwhile.
     """
     dialog = ReportDialog(case_name, settings, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
-    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    try:
-        path = write_report(case, dialog.options(), case_name=case_name, score=score, edits=edits)
-    except InputError as error:
-        QApplication.restoreOverrideCursor()
-        QMessageBox.warning(parent, "Export report", str(error))
-        return None
-    QApplication.restoreOverrideCursor()
-    if parent is not None and hasattr(parent, "statusBar"):
-        parent.statusBar().showMessage(f"Report saved: {path}", 8000)
-    return path
+    exporter = ReportExporter(parent)
+    _ExportFeedback(parent, exporter)
+    QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+    exporter.start(case, dialog.options(), case_name=case_name, score=score, edits=edits)
+    return exporter

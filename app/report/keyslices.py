@@ -109,21 +109,30 @@ class KeySlice:
 
 def per_slice_results(gt: np.ndarray, pred: np.ndarray, num_classes: int, device=None,
                       ignore_index: int | None = None) -> PerSliceResults:
-    """Per-slice TP/FP/FN and Dice along z from :class:`dice_engine.LiveDice`.
+    """Per-slice TP/FP/FN and Dice along z from :func:`dice_engine.slice_counts` / ``dice_from_counts``.
 
     Parameters
     ----------
     gt, pred : numpy.ndarray
         ``(z, y, x)`` integer label volumes of the same shape.
     device : str or torch.device, optional
-        Compute device (default: the engine's choice, GPU when there is one).
+        Compute device (default: the engine's choice, GPU when there is one; CPU after a GPU
+        out-of-memory error).
     """
-    import dice_engine as de
+    import torch
 
-    live = de.LiveDice(gt, pred, num_classes, device=device, ignore_index=ignore_index)
-    counts = _to_numpy(live.slice_counts(SLICE_AXIS)).astype(np.int64, copy=False)
-    dice = _to_numpy(live.slice_dice(SLICE_AXIS)).astype(np.float64, copy=False)
-    return PerSliceResults(counts=counts, dice=dice, device=live.device_name)
+    import dice_engine as de
+    from dice_engine.device import run_with_cpu_fallback
+
+    def compute(target_device):
+        target = torch.from_numpy(np.ascontiguousarray(gt)).to(target_device)
+        preds = torch.from_numpy(np.ascontiguousarray(pred)).to(target_device)
+        return de.slice_counts(target, preds, num_classes, axis=SLICE_AXIS, ignore_index=ignore_index).cpu()
+
+    counts, used = run_with_cpu_fallback(compute, de.select_device(device))
+    dice = de.dice_from_counts(counts[..., 0], counts[..., 1], counts[..., 2])
+    return PerSliceResults(counts=_to_numpy(counts).astype(np.int64, copy=False),
+                           dice=_to_numpy(dice).astype(np.float64, copy=False), device=de.device_name(used))
 
 
 def slice_series(results: PerSliceResults, overall_dice: Sequence[float | None], names: Sequence[str],

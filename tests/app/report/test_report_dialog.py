@@ -80,6 +80,34 @@ def test_export_case_report_runs_the_modal_dialog_and_writes(qtbot, settings, tm
             QTimer.singleShot(50, answer)
 
     QTimer.singleShot(0, answer)
-    path = export_case_report(None, case, case_name="c", settings=settings)
-    assert path == target and target.is_file()
-    assert "Reviewer" in pdf_text(target)
+    exporter = export_case_report(None, case, case_name="c", settings=settings)
+    assert exporter is not None and exporter.busy
+    case.pred[:] = 0   # the review goes on while the report is written: the report keeps the snapshot
+    with qtbot.waitSignal(exporter.saved, timeout=60_000) as saved:
+        pass
+    assert saved.args == [str(target)] and not exporter.busy
+    assert "Reviewer" in pdf_text(target) and "0.000 " not in pdf_text(target).split("Per-class")[0]
+
+
+def test_export_failure_is_reported_not_raised(qtbot, tmp_path, case):
+    from app.qt.report_dialog import ReportExporter, ReportOptions
+
+    exporter = ReportExporter()
+    options = ReportOptions("r", "", 0.8, "a4", str(tmp_path / "r.pdf"))
+    exporter.start(case, options, case_name="c", score={"classes": []})   # a score that does not fit the case
+    with qtbot.waitSignal(exporter.failed, timeout=60_000) as failed:
+        pass
+    assert "could not be made" in failed.args[0] and not (tmp_path / "r.pdf").exists()
+
+
+def test_cancel_writes_nothing(qtbot, settings, tmp_path, case):
+    def cancel():
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, ReportDialog):
+            dialog.reject()
+        else:
+            QTimer.singleShot(50, cancel)
+
+    QTimer.singleShot(0, cancel)
+    assert export_case_report(None, case, case_name="c", settings=settings) is None
+    assert not list(tmp_path.glob("*.pdf"))
