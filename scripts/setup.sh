@@ -5,7 +5,8 @@
 #   bash scripts/setup.sh test     # the application and the test extra (reference libraries)
 #
 # What it does, in order:
-#   1. the Qt system libraries (apt-get, only those missing; root or sudo needed only then);
+#   1. the Qt system libraries, and poppler-utils for the tests (apt-get, only those missing;
+#      root or sudo needed only then);
 #   2. a virtual environment .venv that can see the system's packages, so a torch that is
 #      already installed (a CUDA build, say) is used and never replaced;
 #   3. torch only if none is importable: the CPU build where there is no NVIDIA GPU;
@@ -16,17 +17,19 @@ cd "$(dirname "$0")/.."
 want=${1:-app}
 python=${PYTHON:-python3}
 
-qt_libs=(libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfreetype6 libfontconfig1 libdbus-1-3
-         libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0)
+system_packages=(libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfreetype6 libfontconfig1 libdbus-1-3
+                 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0)
+# The report tests read the PDFs back with pdftotext / pdfinfo / pdfimages.
+[[ $want == test ]] && system_packages+=(poppler-utils)
 if command -v dpkg >/dev/null 2>&1; then
   missing=()
-  for lib in "${qt_libs[@]}"; do
-    dpkg -s "$lib" >/dev/null 2>&1 || missing+=("$lib")
+  for package in "${system_packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   if ((${#missing[@]})); then
     sudo=""
     [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    echo "setup: installing Qt system libraries: ${missing[*]}"
+    echo "setup: installing system packages: ${missing[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
