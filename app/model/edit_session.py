@@ -1,0 +1,428 @@
+"""The editable masks of a case: tools write labels, listeners hear every change as a :class:`Delta`.
+
+The session edits the very arrays the viewer shows (``case.gt`` / ``case.pred``), in place. A view
+turns mouse events into three calls (DESIGN.md §3)::
+
+    session.begin_stroke(point_zyx, axis)     # mouse press: a dab at the point
+    session.paint_segment(point_zyx)          # mouse move: the brush swept from the last point to this one
+    session.end_stroke()                      # mouse release: the drag becomes one undo step
+
+Every call that changes voxels emits ``painted(delta)`` at once (so the metrics follow the drag);
+``end_stroke``, :meth:`~EditSession.fill`, :meth:`~EditSession.fill_polygon`, undo and redo emit
+``history_changed()`` when the undo/redo lists or the modified flags change. Completed steps, undos
+and redos are appended to the journal (when one is attached) before those calls return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.model.brush import Footprint, capsule, check_axis, check_point, check_volume
+from app.model.delta import Delta, Listeners, check_which, frozen_copy
+from app.model.fill import connected_region, polygon_region
+from app.model.history import DEFAULT_BUDGET_BYTES, History, Step, bounding_region, make_step
+from app.model.journal import Journal, JournalRecord
+
+DEFAULT_BRUSH_RADIUS_MM = 3.0
+
+
+@dataclass
+class _Stroke:
+    """A drag in progress: what it paints and the voxels it has changed so far."""
+
+    which: str
+    label: int
+    axis: int
+    last_point: np.ndarray
+    description: str
+    indices: list[np.ndarray] = field(default_factory=list)
+    old_values: list[np.ndarray] = field(default_factory=list)
+
+
+class EditSession:
+    """Tools, undo history and journal over a case's ground-truth and predicted masks.
+
+    Parameters
+    ----------
+    gt, pred : np.ndarray
+        ``(z, y, x)`` integer label maps of equal shape, C-contiguous and writable: edited in place.
+    spacing_zyx : tuple of 3 float
+        Voxel spacing ``(z, y, x)`` in mm (brush radii are in mm).
+    num_classes : int
+        ``C``: labels painted must be below it (the metric engine counts classes ``0..C-1``).
+    history_budget_bytes : int
+        Memory budget of the undo history (default 512 MB).
+    journal : Journal, optional
+        Where completed steps are made durable; None: no journal (see :class:`CaseEditor`).
+
+    Attributes
+    ----------
+    painted : Listeners
+        ``callback(delta: Delta)`` after every change of a mask (each brush segment, fill, polygon,
+        undo, redo, replayed journal record).
+    history_changed : Listeners
+        ``callback()`` when a step was committed, undone or redone, the journal replayed, or a
+        modified flag changed: refresh undo/redo actions, the modified marker, the Dice history.
+    history : History
+        The undo/redo steps (``history.budget_bytes`` is the memory budget setting).
+    journal : Journal or None
+        The attached journal.
+    journal_error : str or None
+        Why journalling stopped (a disk error while appending); editing goes on without it.
+    """
+
+    def __init__(self, gt: np.ndarray, pred: np.ndarray, spacing_zyx, num_classes: int, *,
+                 history_budget_bytes: int = DEFAULT_BUDGET_BYTES, journal: Journal | None = None) -> None:
+        self._masks = {"gt": _editable(gt, "gt"), "pred": _editable(pred, "pred")}
+        if gt.shape != pred.shape:
+            raise ValueError(f"ground truth {gt.shape} and prediction {pred.shape} must have the same shape")
+        self.shape, self._spacing = check_volume(gt.shape, spacing_zyx)
+        self._flat = {which: mask.reshape(-1) for which, mask in self._masks.items()}
+        if not isinstance(num_classes, int | np.integer) or num_classes < 1:
+            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+        self.num_classes = int(num_classes)
+        self.history = History(history_budget_bytes)
+        self.journal = journal
+        self.journal_error: str | None = None
+        self.painted = Listeners()
+        self.history_changed = Listeners()
+        self._active_label = 1 if self.num_classes > 1 else 0
+        self._target = "pred"
+        self._protected = np.zeros(0, dtype=np.int64)
+        self.background_only = False
+        self._radius_mm = DEFAULT_BRUSH_RADIUS_MM
+        self.brush_sphere = False
+        self._stroke: _Stroke | None = None
+        self._next_id = 1
+        self._saved_state: dict[str, int | None] = {"pred": None, "gt": None}
+
+    # ------------------------------------------------------------------ settings
+    def mask(self, which: str) -> np.ndarray:
+        """The ``(z, y, x)`` array of ``"pred"`` or ``"gt"`` (the caller's array; read it, edit through tools)."""
+        return self._masks[check_which(which)]
+
+    @property
+    def spacing_zyx(self) -> tuple[float, float, float]:
+        """Voxel spacing ``(z, y, x)`` in mm."""
+        return (float(self._spacing[0]), float(self._spacing[1]), float(self._spacing[2]))
+
+    @property
+    def active_label(self) -> int:
+        """The label the brush, fill and polygon write (0..C-1; the eraser writes 0)."""
+        return self._active_label
+
+    @active_label.setter
+    def active_label(self, label: int) -> None:
+        self._active_label = self._check_label(label)
+
+    @property
+    def target(self) -> str:
+        """The mask the tools edit: ``"pred"`` (default) or ``"gt"``; fixed for a stroke at its start."""
+        return self._target
+
+    @target.setter
+    def target(self, which: str) -> None:
+        self._target = check_which(which)
+
+    @property
+    def protected_labels(self) -> frozenset[int]:
+        """Labels that no tool overwrites (the eraser included)."""
+        return frozenset(int(v) for v in self._protected)
+
+    @protected_labels.setter
+    def protected_labels(self, labels) -> None:
+        values = sorted({int(v) for v in labels})
+        self._protected = np.asarray(values, dtype=np.int64)
+
+    @property
+    def brush_radius_mm(self) -> float:
+        """Brush radius in mm (> 0); the brush covers at least one voxel (see :func:`~app.model.brush.capsule`)."""
+        return self._radius_mm
+
+    @brush_radius_mm.setter
+    def brush_radius_mm(self, radius: float) -> None:
+        radius = float(radius)
+        if not (np.isfinite(radius) and radius > 0):
+            raise ValueError(f"the brush radius must be a positive number of mm, got {radius!r}")
+        self._radius_mm = radius
+
+    # ------------------------------------------------------------------ tools
+    @property
+    def stroke_active(self) -> bool:
+        """Whether a drag is in progress (between :meth:`begin_stroke` and :meth:`end_stroke`)."""
+        return self._stroke is not None
+
+    def begin_stroke(self, point_zyx, axis: int, *, erase: bool = False) -> Delta | None:
+        """Start a drag with a dab of the brush at ``point_zyx``.
+
+        Parameters
+        ----------
+        point_zyx : sequence of 3 float
+            Continuous index coordinates (voxel centres at integers); the slice along ``axis``
+            that holds the point is the stroke's slice (2D brush).
+        axis : {0, 1, 2}
+            The axis of the slice shown.
+        erase : bool
+            Eraser: write background (0) instead of :attr:`active_label`.
+
+        Returns
+        -------
+        Delta or None
+            The change (also emitted to ``painted``); None when nothing changed.
+        """
+        self.end_stroke()
+        point = check_point(point_zyx)
+        label = 0 if erase else self._active_label
+        description = "eraser" if erase else f"brush {label}"
+        self._stroke = _Stroke(self._target, label, check_axis(axis), point, description)
+        return self.paint_segment(point)
+
+    def paint_segment(self, point_zyx) -> Delta | None:
+        """Sweep the brush from the last point of the drag to ``point_zyx`` (no gaps), then move there.
+
+        Raises
+        ------
+        ValueError
+            No drag in progress (call :meth:`begin_stroke` first).
+        """
+        stroke = self._stroke
+        if stroke is None:
+            raise ValueError("no stroke in progress: call begin_stroke() before paint_segment()")
+        point = check_point(point_zyx)
+        footprint = capsule(self.shape, self._spacing, stroke.last_point, point, self._radius_mm,
+                            axis=None if self.brush_sphere else stroke.axis)
+        stroke.last_point = point
+        return self._write(footprint, stroke)
+
+    def end_stroke(self) -> Step | None:
+        """Finish the drag: its changes become one undo step, journalled before this returns.
+
+        Returns
+        -------
+        Step or None
+            The committed step; None when no drag was in progress or it changed nothing.
+        """
+        stroke, self._stroke = self._stroke, None
+        if stroke is None or not stroke.indices:
+            return None
+        indices = np.concatenate(stroke.indices)
+        old_values = np.concatenate(stroke.old_values)
+        # The stroke's label is fixed and only voxels differing from it are written, so each voxel
+        # appears once, and its new value is the stroke's label.
+        new_values = np.full_like(old_values, stroke.label)
+        step = make_step(self._next_id, stroke.which, self.shape, indices, old_values, new_values,
+                         stroke.description)
+        self._next_id += 1
+        self.history.push(step)
+        self._append_to_journal(JournalRecord("step", step.id, step.which, step.indices, step.old_values,
+                                              step.new_values, step.description))
+        self.history_changed.emit()
+        return step
+
+    def fill(self, point_zyx, axis: int, *, erase: bool = False) -> Delta | None:
+        """Flood-fill the 4-connected region of the clicked label on the slice (one undo step).
+
+        The region is taken in the edit target; protected labels and "background only" apply.
+        Returns the change (None when nothing changed).
+        """
+        self.end_stroke()
+        footprint = connected_region(self._masks[self._target], point_zyx, axis)
+        label = 0 if erase else self._active_label
+        return self._single_step(footprint, axis, label, f"fill {label}")
+
+    def fill_polygon(self, points_zyx, axis: int, *, erase: bool = False) -> Delta | None:
+        """Fill the voxels inside a polygon / lasso outline on the slice (one undo step).
+
+        ``points_zyx`` is ``(N, 3)``; see :func:`~app.model.fill.polygon_region`. Returns the change
+        (None when nothing changed).
+        """
+        self.end_stroke()
+        footprint = polygon_region(self.shape, points_zyx, axis)
+        label = 0 if erase else self._active_label
+        return self._single_step(footprint, axis, label, f"polygon {label}")
+
+    def label_at(self, point_zyx, which: str | None = None) -> int | None:
+        """Label of the voxel holding ``point_zyx`` in ``which`` (default: the edit target); None outside.
+
+        For the label picker (Ctrl+click).
+        """
+        mask = self._masks[check_which(which) if which is not None else self._target]
+        index = tuple(int(np.floor(v + 0.5)) for v in check_point(point_zyx))
+        if not all(0 <= i < s for i, s in zip(index, self.shape, strict=True)):
+            return None
+        return int(mask[index])
+
+    # ------------------------------------------------------------------ history
+    @property
+    def can_undo(self) -> bool:
+        """Whether :meth:`undo` would change something (a drag in progress counts: it ends first)."""
+        return self.history.can_undo or (self._stroke is not None and bool(self._stroke.indices))
+
+    @property
+    def can_redo(self) -> bool:
+        """Whether :meth:`redo` would change something."""
+        return self.history.can_redo and not (self._stroke is not None and self._stroke.indices)
+
+    def undo(self) -> Delta | None:
+        """Undo the last step (a drag in progress is ended first); emits its inverse delta."""
+        self.end_stroke()
+        step = self.history.take_undo()
+        if step is None:
+            return None
+        delta = self._write_values(step.which, step.region, step.indices, step.old_values, "undo")
+        self._append_to_journal(JournalRecord("undo", step.id, step.which, step.indices, step.new_values,
+                                              step.old_values, step.description))
+        self.history_changed.emit()
+        return delta
+
+    def redo(self) -> Delta | None:
+        """Redo the last undone step; emits its delta."""
+        self.end_stroke()
+        step = self.history.take_redo()
+        if step is None:
+            return None
+        delta = self._write_values(step.which, step.region, step.indices, step.new_values, "redo")
+        self._append_to_journal(JournalRecord("redo", step.id, step.which, step.indices, step.old_values,
+                                              step.new_values, step.description))
+        self.history_changed.emit()
+        return delta
+
+    # ------------------------------------------------------------------ saved state
+    def is_modified(self, which: str) -> bool:
+        """Whether ``which`` differs from its state at the last :meth:`mark_saved` (or at the start)."""
+        return self.history.state_id(which) != self._saved_state[check_which(which)]
+
+    @property
+    def modified(self) -> bool:
+        """Whether either mask is modified (for the title's marker and the close question)."""
+        return self.is_modified("pred") or self.is_modified("gt")
+
+    def mark_saved(self, which: str) -> None:
+        """Record that ``which`` as it is now is what is on disk."""
+        self.end_stroke()
+        self._saved_state[check_which(which)] = self.history.state_id(which)
+        self.history_changed.emit()
+
+    # ------------------------------------------------------------------ journal replay
+    def replay(self, records: list[JournalRecord]) -> tuple[int, list[str]]:
+        """Apply journal records to the masks and rebuild the undo history (crash recovery).
+
+        Every record writes its recorded values (emitting a ``"recover"`` delta), so the masks
+        end exactly as they were after the last journalled event. Records are not journalled again.
+
+        Returns
+        -------
+        tuple of (int, list of str)
+            Records applied, and warnings (a record that does not fit this case stops the replay).
+        """
+        self.end_stroke()
+        applied = 0
+        for record in records:
+            problem = self._replay_problem(record)
+            if problem is not None:
+                return applied, [f"journal record {applied + 1} ({record.kind}) does not fit this case "
+                                 f"({problem}); it and the {len(records) - applied - 1} records after it "
+                                 "were not replayed."]
+            self._replay_one(record)
+            applied += 1
+        if applied:
+            self.history_changed.emit()
+        return applied, []
+
+    # ------------------------------------------------------------------ internals
+    def _replay_one(self, record: JournalRecord) -> None:
+        if record.kind == "clear_redo":
+            self.history.clear_redo()
+            return
+        region = bounding_region(record.indices, self.shape)
+        values = record.new_values.astype(self._masks[record.which].dtype)
+        self._write_values(record.which, region, record.indices, values, "recover")
+        if record.kind == "step":
+            self.history.push(make_step(record.step_id, record.which, self.shape, record.indices,
+                                        record.old_values, values, record.description))
+        elif record.kind == "undo" and self.history.undo_steps and self.history.undo_steps[-1].id == record.step_id:
+            self.history.take_undo()
+        elif record.kind == "redo" and self.history.redo_steps and self.history.redo_steps[-1].id == record.step_id:
+            self.history.take_redo()
+        self._next_id = max(self._next_id, record.step_id + 1)
+
+    def _replay_problem(self, record: JournalRecord) -> str | None:
+        if record.kind == "clear_redo":
+            return None
+        size = int(np.prod(self.shape))
+        indices = record.indices
+        if indices.size == 0 or int(indices.min()) < 0 or int(indices.max()) >= size:
+            return f"voxel indices outside a volume of {size} voxels"
+        if record.new_values.size != indices.size or record.old_values.size != indices.size:
+            return "values do not match the indices"
+        if record.new_values.size and (int(record.new_values.min()) < 0
+                                       or int(record.new_values.max()) >= self.num_classes):
+            return f"labels outside 0..{self.num_classes - 1}"
+        return None
+
+    def _single_step(self, footprint: Footprint | None, axis: int, label: int, description: str) -> Delta | None:
+        self._stroke = _Stroke(self._target, self._check_label(label), check_axis(axis), np.zeros(3), description)
+        delta = self._write(footprint, self._stroke)
+        self.end_stroke()
+        return delta
+
+    def _write(self, footprint: Footprint | None, stroke: _Stroke) -> Delta | None:
+        """Write the stroke's label on the footprint where the protection rules allow; emit the delta."""
+        if footprint is None:
+            return None
+        region = footprint.region
+        current = self._masks[stroke.which][region]  # a view: writing it writes the mask
+        allowed = footprint.mask & (current != stroke.label)
+        if self._protected.size:
+            allowed &= ~np.isin(current, self._protected)
+        if self.background_only and stroke.label != 0:
+            allowed &= current == 0
+        local = np.nonzero(allowed)
+        if local[0].size == 0:
+            return None
+        old_region = frozen_copy(current)
+        global_index = tuple(axis_index + part.start for axis_index, part in zip(local, region, strict=True))
+        stroke.indices.append(np.ravel_multi_index(global_index, self.shape))
+        stroke.old_values.append(old_region[local])
+        current[local] = stroke.label
+        delta = Delta(stroke.which, region, old_region, frozen_copy(current), "paint")
+        self.painted.emit(delta)
+        return delta
+
+    def _write_values(self, which: str, region, indices: np.ndarray, values: np.ndarray, kind: str) -> Delta:
+        mask = self._masks[which]
+        old_region = frozen_copy(mask[region])
+        self._flat[which][indices] = values
+        delta = Delta(which, region, old_region, frozen_copy(mask[region]), kind)
+        self.painted.emit(delta)
+        return delta
+
+    def _append_to_journal(self, record: JournalRecord) -> None:
+        if self.journal is None or self.journal_error is not None:
+            return
+        try:
+            self.journal.append(record)
+        except OSError as error:
+            self.journal_error = (f"the edit journal '{self.journal.path}' cannot be written "
+                                  f"({error.strerror or error}); edits from now on are not protected "
+                                  "against a crash: save soon.")
+
+    def _check_label(self, label) -> int:
+        if not isinstance(label, int | np.integer) or not 0 <= label < self.num_classes:
+            raise ValueError(f"a label must be a whole number in 0..{self.num_classes - 1}, got {label!r}")
+        for which, mask in self._masks.items():
+            if label > np.iinfo(mask.dtype).max:
+                raise ValueError(f"label {label} does not fit the {which} mask's pixel type {mask.dtype}")
+        return int(label)
+
+
+def _editable(mask: np.ndarray, which: str) -> np.ndarray:
+    """``mask`` when it can be edited in place: a writable, C-contiguous 3D integer array."""
+    if not isinstance(mask, np.ndarray) or mask.ndim != 3 or mask.dtype.kind not in "iu":
+        raise ValueError(f"the {which} mask must be a (z, y, x) integer numpy array, got "
+                         f"{getattr(mask, 'shape', None)} {getattr(mask, 'dtype', type(mask).__name__)}")
+    if not (mask.flags.c_contiguous and mask.flags.writeable):
+        raise ValueError(f"the {which} mask must be a writable C-contiguous array to be edited in place")
+    return mask
