@@ -117,6 +117,7 @@ class ConfusionMatrixPanel(QWidget):
         self._confusion: np.ndarray | None = None
         self._names: list[str] = []
         self._annotations: list[pg.TextItem] = []
+        self._color_scale: tuple[float, str] | None = None
 
         self.mode_box = QComboBox()
         self.mode_box.addItems([MODE_ROW_PERCENT, MODE_COUNTS])
@@ -127,6 +128,7 @@ class ConfusionMatrixPanel(QWidget):
         self.fit_button.setToolTip("Show the whole matrix (mouse wheel zooms, drag pans)")
         self.info_label = QLabel(HINT)
         self.info_label.setWordWrap(True)
+        self.info_label.setMinimumHeight(2 * self.info_label.fontMetrics().lineSpacing())  # no jumps on wrap
 
         self._x_axis = ClassAxis("bottom")
         self._y_axis = ClassAxis("left")
@@ -209,6 +211,8 @@ class ConfusionMatrixPanel(QWidget):
     @Slot(object)
     def _on_result(self, result) -> None:
         resized = self._confusion is None or self._confusion.shape != result.confusion.shape
+        if not resized and np.array_equal(self._confusion, result.confusion):
+            return  # e.g. an edit that rewrote voxels with the labels they had: nothing to redraw
         self._confusion = result.confusion
         if len(self._names) != result.num_classes:
             self._names = class_names(self._state.case, result.num_classes)
@@ -239,8 +243,10 @@ class ConfusionMatrixPanel(QWidget):
             shown, upper, label = np.log10(1.0 + values), math.log10(1.0 + upper), f"log10(1 + {label})"
         self.image.setImage(shown, levels=(0.0, upper), autoLevels=False)
         self.image.setRect(QRectF(0, 0, values.shape[1], values.shape[0]))
-        self.color_bar.setLevels((0.0, upper))
-        self.color_bar.axis.setLabel(label)
+        if self._color_scale != (upper, label):  # re-labelling the bar's axis costs a relayout
+            self._color_scale = (upper, label)
+            self.color_bar.setLevels((0.0, upper))
+            self.color_bar.axis.setLabel(label)
         self._annotate(values, shown, upper)
 
     def _annotate(self, values: np.ndarray, shown: np.ndarray, upper: float) -> None:
@@ -255,12 +261,12 @@ class ConfusionMatrixPanel(QWidget):
                     self._view_box.addItem(text, ignoreBounds=True)
                     self._annotations.append(text)
         for text, value, level in zip(self._annotations, values.ravel(), shown.ravel(), strict=True):
-            if math.isnan(value):
-                text.setText("")
-                continue
+            string = "" if math.isnan(value) else f"{value:.0f}%" if self.row_percent else f"{value:,.0f}"
             bright = level > 0.6 * upper  # viridis is light at the top: dark text there
-            text.setText(f"{value:.0f}%" if self.row_percent else f"{value:,.0f}")
-            text.setColor(QColor(20, 20, 20) if bright else QColor(235, 235, 235))
+            if (string, bright) != getattr(text, "shown", None):  # setText re-lays out the item: only on change
+                text.shown = (string, bright)
+                text.setText(string)
+                text.setColor(QColor(20, 20, 20) if bright else QColor(235, 235, 235))
 
     def _clear_annotations(self) -> None:
         for text in self._annotations:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Slot
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,6 +22,8 @@ from app.qt.table_model import UNDEFINED_DICE_TOOLTIP, UNDEFINED_TEXT, ClassMetr
 HEADLINE_TOOLTIP = (
     "Mean Dice over the foreground classes (label 0, background, is not included).\n" + UNDEFINED_DICE_TOOLTIP
 )
+BUSY_DELAY_MS = 250
+"""The busy indicator appears only when a computation takes longer than this (a case load, not a brush dab)."""
 LOSS_TOOLTIP = (
     "Dice loss on the hard masks: 1 − (2·TP + 1) / (2·TP + FP + FN + 1) per foreground class\n"
     "(smooth = 1), averaged over the foreground classes."
@@ -58,7 +60,12 @@ class DiceTablePanel(QWidget):
         self.busy_bar.setMaximumHeight(12)
         self.busy_bar.setTextVisible(False)
         self.busy_bar.setToolTip("Computing the metrics…")
-        self.busy_bar.setVisible(controller.busy)
+        self.busy_bar.setVisible(False)
+        self._busy = False
+        self._busy_timer = QTimer(self)
+        self._busy_timer.setSingleShot(True)
+        self._busy_timer.setInterval(BUSY_DELAY_MS)
+        self._busy_timer.timeout.connect(self._show_busy)
 
         self.table = QTableView()
         self.table.setModel(self.proxy)
@@ -89,6 +96,7 @@ class DiceTablePanel(QWidget):
         state.selected_class_changed.connect(self._on_class_selected)
         controller.result_ready.connect(self._on_result)
         controller.busy_changed.connect(self._on_busy_changed)
+        self._on_busy_changed(controller.busy)
         if state.case is not None:
             self._on_case_changed(state.case)
         if controller.last_result is not None:
@@ -114,7 +122,19 @@ class DiceTablePanel(QWidget):
 
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
-        self.busy_bar.setVisible(busy)
+        self._busy = busy
+        if busy:
+            if not self.busy_bar.isVisibleTo(self) and not self._busy_timer.isActive():
+                self._busy_timer.start()
+        else:
+            self._busy_timer.stop()
+            if self.busy_bar.isVisibleTo(self):
+                self.busy_bar.setVisible(False)
+
+    @Slot()
+    def _show_busy(self) -> None:
+        if self._busy:
+            self.busy_bar.setVisible(True)
 
     @Slot(int)
     def _on_class_selected(self, label: int) -> None:

@@ -24,9 +24,12 @@ def class_names(case, num_classes: int) -> list[str]:
     list of str
         ``C`` names, index = label value.
     """
-    if case is None:
-        return [f"label {i}" for i in range(num_classes)]
-    return [case.labels.name(i) for i in range(num_classes)]
+    return [class_name(case, i) for i in range(num_classes)]
+
+
+def class_name(case, label: int) -> str:
+    """Name of ``label`` from the case's label table, ``"label i"`` without a case."""
+    return f"label {label}" if case is None else case.labels.name(label)
 
 
 def class_colors(case, num_classes: int) -> list[tuple[int, int, int]]:

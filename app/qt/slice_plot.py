@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 import dice_engine as de
-from app.qt.label_colors import class_names
+from app.qt.label_colors import class_name
 from app.qt.review_state import AXIS_NAMES
 
 GAP_NOTE = "gaps: absent from both masks"
@@ -41,6 +41,7 @@ class SliceDicePlotPanel(QWidget):
         self._state = state
         self._result = None
         self._shown_range: tuple[int, int] | None = None
+        self._drawn: tuple[int, int, np.ndarray] | None = None  # axis, class and counts on the plot
         self.slice_dice: np.ndarray | None = None
         """``(S,) float64`` Dice per slice as drawn, NaN where undefined; None before a result."""
 
@@ -117,16 +118,22 @@ class SliceDicePlotPanel(QWidget):
         label = state.selected_class
         result = self._result
         if result is None or not 0 <= label < result.num_classes:
+            self._drawn = None
             self.slice_dice = None
             self.curve.setData([], [])
             self.title_label.setText("Dice per slice: waiting for the metrics…" if state.case else "Dice per slice")
             self._show_slice_range(state.slice_count() if state.case else 1)
             return
-        counts = torch.from_numpy(np.ascontiguousarray(result.slice_counts[axis][:, label, :]))
-        self.slice_dice = de.dice_from_counts(counts[:, 0], counts[:, 1], counts[:, 2]).numpy()
+        counts = np.ascontiguousarray(result.slice_counts[axis][:, label, :])
+        drawn = self._drawn
+        if drawn is not None and drawn[:2] == (axis, label) and np.array_equal(drawn[2], counts):
+            return  # an edit elsewhere: this class's curve is unchanged, skip the redraw
+        self._drawn = (axis, label, counts)
+        tp, fp, fn = torch.from_numpy(counts).unbind(dim=1)
+        self.slice_dice = de.dice_from_counts(tp, fp, fn).numpy()
         slices = np.arange(len(self.slice_dice))
         self.curve.setData(slices, self.slice_dice)
-        name = class_names(state.case, result.num_classes)[label]
+        name = class_name(state.case, label)
         defined = int(np.count_nonzero(~np.isnan(self.slice_dice)))
         self.title_label.setText(
             f"Dice of <b>{name}</b> per {AXIS_NAMES[axis]} slice: defined in {defined} of {len(slices)} "

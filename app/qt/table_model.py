@@ -93,10 +93,21 @@ class ClassMetricsModel(QAbstractTableModel):
         sizes = {len(array) for array in values.values()}
         if sizes != {len(self._names)}:
             raise ValueError(f"metrics for {sorted(sizes)} classes do not fit a table of {len(self._names)}")
+        changed = self._changed_rows(values)
         self._values = values
-        self.dataChanged.emit(
-            self.index(0, FIRST_VALUE_COLUMN), self.index(len(self._names) - 1, len(COLUMNS) - 1)
-        )
+        last_column = len(COLUMNS) - 1
+        for first, last in _runs(changed):
+            self.dataChanged.emit(self.index(first, FIRST_VALUE_COLUMN), self.index(last, last_column))
+
+    def _changed_rows(self, values: dict[str, np.ndarray]) -> np.ndarray:
+        """Rows whose numbers differ from those shown (every row the first time): only they repaint."""
+        if self._values.keys() != values.keys():
+            return np.arange(len(self._names))
+        changed = np.zeros(len(self._names), bool)
+        for key, new in values.items():
+            old = self._values[key]
+            changed |= (old != new) & ~(np.isnan(old) & np.isnan(new)) if new.dtype.kind == "f" else old != new
+        return np.flatnonzero(changed)
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self._names)
@@ -144,6 +155,16 @@ class ClassMetricsModel(QAbstractTableModel):
         if isinstance(value, float) and math.isnan(value):
             return None
         return value
+
+
+def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` of each run of consecutive values in sorted ``rows``."""
+    if rows.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    starts = np.concatenate(([rows[0]], rows[breaks + 1]))
+    ends = np.concatenate((rows[breaks], [rows[-1]]))
+    return [(int(first), int(last)) for first, last in zip(starts, ends, strict=True)]
 
 
 class MetricSortProxy(QSortFilterProxyModel):

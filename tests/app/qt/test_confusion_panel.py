@@ -126,3 +126,14 @@ def test_the_panel_reads_116_classes(qtbot):
     controller.load(case)
     assert panel.image.image.shape == (116, 116)
     assert "Frontal_Sup" in panel.describe_cell(3, 3)
+
+
+def test_small_matrices_write_each_cells_value_in_it(review):
+    _, controller, panel, _ = review
+    confusion = controller.last_result.confusion
+    texts = [text.textItem.toPlainText() for text in panel._annotations]
+    assert texts[3 * 6 + 0] == f"{100 * confusion[3, 0] / confusion[3].sum():.0f}%"
+    assert texts[5 * 6:] == [""] * 6  # the row of a class without GT voxels is empty, not 0 %
+    panel.mode_box.setCurrentText("Counts")
+    texts = [text.textItem.toPlainText() for text in panel._annotations]
+    assert texts == [f"{count:,}" for count in confusion.ravel()]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app.qt.dice_table import DiceTablePanel
+from app.qt.dice_table import BUSY_DELAY_MS, DiceTablePanel
 from app.qt.engine_controller import EngineController
 from app.qt.review_state import ReviewState
 from app.qt.table_model import COLUMNS, SORT_ROLE, UNDEFINED_TEXT
@@ -71,15 +71,25 @@ def test_a_new_result_updates_cells_in_place_and_the_selection_survives(qtbot, r
     state.select_class(3)
     panel.table.sortByColumn(COLUMN["dice"], Qt.SortOrder.DescendingOrder)
     assert selected_labels(panel) == [3]
-    resets, changes = [], []
+    resets, changed_rows = [], []
     panel.model.modelReset.connect(lambda: resets.append(1))
-    panel.model.dataChanged.connect(lambda top_left, bottom_right, roles: changes.append(1))
+    panel.model.dataChanged.connect(
+        lambda top_left, bottom_right, roles: changed_rows.extend(range(top_left.row(), bottom_right.row() + 1))
+    )
+    before = controller.last_result.metrics
 
     region = (slice(4, 11), slice(4, 10), slice(12, 18))
     case.pred[region] = case.gt[region]  # the missed part of the kidney, corrected
     controller.submit_delta(MaskDelta("pred", region, case.pred[region].copy()))
 
-    assert resets == [] and changes == [1]
+    assert resets == []
+    after = controller.last_result.metrics
+    differs = np.zeros(case.num_classes, bool)
+    for column in COLUMNS[2:]:
+        old, new = getattr(before, column.field), getattr(after, column.field)
+        differs |= ~np.isclose(old, new, equal_nan=True, rtol=0, atol=0)
+    assert 3 in changed_rows and 1 not in changed_rows  # the kidney changed, the liver did not
+    assert sorted(changed_rows) == np.flatnonzero(differs).tolist()  # only changed rows repaint
     assert selected_labels(panel) == [3] and state.selected_class == 3
     assert cell(panel, 3, "dice", SORT_ROLE) == controller.last_result.metrics.dice[3]
     assert controller.last_result.metrics.dice[3] > 0.9
@@ -108,12 +118,16 @@ def test_sorting_by_dice_is_numeric_with_undefined_last_in_both_orders(review, o
     assert shown[:-1] == expected
 
 
-def test_busy_indicator_follows_the_controller(review):
+def test_busy_indicator_shows_for_long_computations_only(qtbot, review):
     _, controller, panel, _ = review
     panel.show()
+    controller.busy_changed.emit(True)  # e.g. a brush dab: done before the delay, no flicker
+    controller.busy_changed.emit(False)
+    qtbot.wait(BUSY_DELAY_MS + 150)
     assert not panel.busy_bar.isVisible()
-    controller.busy_changed.emit(True)
-    assert panel.busy_bar.isVisible()
+
+    controller.busy_changed.emit(True)  # e.g. a case load
+    qtbot.waitUntil(panel.busy_bar.isVisible, timeout=BUSY_DELAY_MS + 2000)
     controller.busy_changed.emit(False)
     assert not panel.busy_bar.isVisible()
 
