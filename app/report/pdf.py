@@ -186,7 +186,7 @@ def _row_painter(doc: PdfDocument, row: ClassRow, name_lines: list[str], widths:
 
 def _confusion(doc: PdfDocument, report: CaseReport) -> None:
     figure = report.confusion
-    side = min(doc.width, doc.mm(150))
+    side = min(doc.width, doc.mm(150), doc.mm(60 + 15 * len(figure.indices)))
     doc.heading("Confusion matrix", min_following_mm=side / doc.mm(1) + 10)
     if figure.is_subset:
         shown, total = len(figure.indices) - 1, figure.total_classes - 1
@@ -219,6 +219,7 @@ def _key_slices(doc: PdfDocument, report: CaseReport) -> None:
     if not report.key_slices:
         return
     snapshots = list(report.key_slices)
+    single_slice = report.slice_series is None
     per_row = SNAPSHOTS_PER_ROW_MANY if len(snapshots) > MANY_SNAPSHOTS else SNAPSHOTS_PER_ROW
     gap = doc.mm(4)
     cell_width = (doc.width - gap * (per_row - 1)) / per_row
@@ -235,8 +236,9 @@ def _key_slices(doc: PdfDocument, report: CaseReport) -> None:
                 left = rect.left() + i * (cell_width + gap)
                 paint_key_slice(painter, QRectF(left, rect.top(), cell_width, cell_width), key_slice,
                                 doc.font(7), doc.mm(1))
+                where = "" if single_slice else f"slice {key_slice.slice_index}: "
                 lines = (f"{key_slice.class_index} {key_slice.class_name}",
-                         f"slice {key_slice.slice_index}: {' and '.join(key_slice.kinds)}",
+                         f"{where}{' and '.join(key_slice.kinds)}",
                          f"Dice {fmt(key_slice.dice)}, FP {key_slice.fp}, FN {key_slice.fn} voxels")
                 caption = "\n".join(doc.elided(line, caption_font, cell_width) for line in lines)
                 caption_rect = QRectF(left, rect.top() + cell_width + doc.mm(0.8), cell_width, caption_height)
