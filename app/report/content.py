@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -184,7 +184,6 @@ class CaseReport:
     notes: str = ""
     messages: tuple[str, ...] = ()
     conventions: str = CONVENTIONS
-    extra: dict = field(default_factory=dict)
 
 
 def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequence[KeySlice] = (),

@@ -119,11 +119,6 @@ class PdfDocument:
         """Height left on the current page."""
         return self.height - self.y
 
-    @property
-    def page_count(self) -> int:
-        """Pages laid out so far."""
-        return len(self._pages)
-
     def new_page(self) -> None:
         """Continue on a fresh page."""
         self._pages.append([])
