@@ -159,7 +159,8 @@ def process(state: WorkerState, request) -> tuple[object, list[str]]:
     Returns
     -------
     reply : EngineResult or CellLocation or EngineFailure or None
-        None for an edit of an outdated generation (nothing to publish).
+        None for an edit of an outdated generation (nothing to publish). An edit request always
+        publishes a result; a delta the engine rejects is left out and reported in ``warnings``.
     warnings : list of str
         Messages for the user, e.g. that the GPU ran out of memory and the engine moved to the CPU.
     """
@@ -169,13 +170,16 @@ def process(state: WorkerState, request) -> tuple[object, list[str]]:
     if isinstance(request, EditRequest):
         if request.generation != state.generation or state.live is None:
             return None, []
-        device_before = state.live.device
-        try:
-            for delta in request.deltas:
+        messages = []
+        for delta in request.deltas:
+            try:
                 state.live.apply_edit(delta.region, delta.new_values, which=delta.which)
-        except (ValueError, RuntimeError) as error:
-            return EngineFailure(request.generation, f"Could not apply the edit to the metrics: {error}"), []
-        return _result(state, request.generation, started), _fallback_warnings(device_before, state.live.device)
+            except (ValueError, RuntimeError) as error:  # the engine checks before it changes anything
+                messages.append(
+                    f"An edit could not be counted ({error}). The metrics leave it out and may differ "
+                    "from the masks until the case is opened again."
+                )
+        return _result(state, request.generation, started), messages
     if isinstance(request, LocateRequest):
         return _locate(state, request), []
     raise TypeError(f"unknown engine request {type(request).__name__}")

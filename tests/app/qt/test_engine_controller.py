@@ -84,15 +84,30 @@ def test_locate_cell_answers_with_the_slice_holding_most_of_the_pair(qapp):
         controller.locate_cell(1, 0, 3)
 
 
-def test_a_failed_edit_becomes_a_warning_and_the_controller_is_free_again(qapp):
+def test_a_rejected_edit_becomes_a_warning_and_the_controller_is_free_again(qapp):
     controller = EngineController(sync=True, device="cpu")
     recorder = Recorder(controller)
-    controller.load(organ_case())
+    case = organ_case()
+    controller.load(case)
 
     controller.submit_delta(MaskDelta("pred", (slice(0, 1),) * 3, np.zeros((2, 2, 2), np.uint8)))
 
     assert len(recorder.warnings) == 1 and "shape" in recorder.warnings[0]
-    assert not controller.busy and len(recorder.results) == 1
+    assert not controller.busy and len(recorder.results) == 2
+    np.testing.assert_array_equal(recorder.results[-1].confusion, sklearn_confusion(case))
+
+
+def test_a_case_the_engine_cannot_load_becomes_a_warning_without_a_result(qapp):
+    controller = EngineController(sync=True, device="cpu")
+    recorder = Recorder(controller)
+    case = organ_case()
+    case.num_classes = 3  # labels up to 4 do not fit
+
+    controller.load(case)
+
+    assert recorder.results == [] and controller.last_result is None
+    assert len(recorder.warnings) == 1 and "Could not compute the metrics" in recorder.warnings[0]
+    assert recorder.busy == [True, False]
 
 
 def test_real_thread_publishes_the_result_of_a_load(qtbot, threaded_controller):

@@ -123,17 +123,21 @@ def test_an_edit_of_an_older_generation_is_ignored():
     np.testing.assert_array_equal(current.confusion, loaded.confusion)
 
 
-def test_a_bad_edit_is_reported_as_a_failure_and_the_state_survives():
+def test_a_rejected_delta_is_left_out_with_a_warning_and_the_others_are_counted():
     case = organ_case()
     state = WorkerState()
-    loaded, _ = process(state, load_request(case))
-    wrong_shape = MaskDelta("pred", (slice(0, 2), slice(0, 4), slice(0, 4)), np.zeros((3, 3, 3), np.uint8))
+    process(state, load_request(case))
+    region = (slice(0, 2), slice(0, 4), slice(0, 4))
+    wrong_shape = MaskDelta("pred", region, np.zeros((3, 3, 3), np.uint8))
+    out_of_range = MaskDelta("pred", region, np.full((2, 4, 4), 9, np.uint8))
+    good = MaskDelta("pred", region, np.full((2, 4, 4), 2, np.uint8))
+    case.pred[region] = 2
 
-    reply, _ = process(state, EditRequest(1, (wrong_shape,)))
+    reply, warnings = process(state, EditRequest(1, (wrong_shape, good, out_of_range)))
 
-    assert isinstance(reply, EngineFailure) and "shape" in reply.message
-    again, _ = process(state, EditRequest(1, ()))
-    np.testing.assert_array_equal(again.confusion, loaded.confusion)
+    assert isinstance(reply, EngineResult)
+    np.testing.assert_array_equal(reply.confusion, sklearn_confusion(case))
+    assert len(warnings) == 2 and "shape" in warnings[0] and "could not be counted" in warnings[1]
 
 
 def test_a_case_the_engine_rejects_is_a_failure_not_an_exception():
