@@ -16,7 +16,7 @@ import SimpleITK as sitk
 
 from app.errors import InputError
 from app.io.geometry import Geometry, require_same_grid
-from app.io.images import ReadImage, read_image, sha256_of
+from app.io.images import ReadImage, numpy_dtype, read_image, sha256_of
 from app.io.labels import LabelEntry, LabelTable, read_label_table
 from app.io.masks import intensity_array, label_array
 from app.io.scores import read_scores
@@ -180,7 +180,7 @@ def _load_image(spec: str | Path) -> tuple[ReadImage, InputFile, np.ndarray]:
 def _disk_dtype(read: ReadImage) -> str:
     if read.image is None:
         return str(read.array.dtype)
-    return str(sitk.GetArrayViewFromImage(read.image).dtype)
+    return str(numpy_dtype(read.image.GetPixelID(), read.components))
 
 
 def _input_file(spec: str | Path, read: ReadImage, dtype: str) -> InputFile:

@@ -163,9 +163,9 @@ def _image_io(format_name: str) -> str:
     return next(io for _, name, io in _FORMATS if name == format_name)
 
 
-def _pixel_bytes(pixel_id: int, components: int) -> int:
-    """Bytes per pixel of a SimpleITK pixel type."""
-    return sitk.GetArrayViewFromImage(sitk.Image([1, 1], pixel_id, components)).itemsize * components
+def numpy_dtype(pixel_id: int, components: int = 1) -> np.dtype:
+    """The numpy dtype of one component of a SimpleITK pixel type (from a 1x1 probe image)."""
+    return sitk.GetArrayViewFromImage(sitk.Image([1, 1], pixel_id, components)).dtype
 
 
 def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
@@ -179,7 +179,7 @@ def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
         raise InputError(f"{role} '{path}' is not a readable {what} file (damaged, or a different format "
                          "with this name); check the file or export it again.") from None
     components = reader.GetNumberOfComponents()
-    voxel_bytes = math.prod(reader.GetSize()) * _pixel_bytes(reader.GetPixelID(), components)
+    voxel_bytes = math.prod(reader.GetSize()) * numpy_dtype(reader.GetPixelID(), components).itemsize * components
     metadata = {key: reader.GetMetaData(key) for key in reader.GetMetaDataKeys()}
     vox_offset = int(float(metadata.get("vox_offset", 0))) if what == "NIfTI" else None
     verify_complete(path, what, voxel_bytes, vox_offset)

@@ -19,6 +19,37 @@ MAX_LABEL = 4095
 hundreds of labels fit; larger values are nearly always an intensity image or an instance map."""
 
 
+class _ImageBuffer:
+    """Exposes a SimpleITK image's pixel buffer to numpy as a writable array, keeping the image alive.
+
+    ``sitk.GetArrayFromImage`` copies the pixels (for a CT-sized mask that copy, mostly page faults
+    on the new memory, costs nearly as much as decompressing the file) and ``GetArrayViewFromImage``
+    is read-only and dies with the image. Through numpy's ``__array_interface__`` protocol the array
+    instead refers to the image's own buffer, and this object, the array's ``base``, holds the image
+    so the buffer lives exactly as long as the array. The image is private to this object (nothing
+    else reads or resizes it), so writing through the array is safe.
+    """
+
+    def __init__(self, image: sitk.Image) -> None:
+        view = sitk.GetArrayViewFromImage(image)  # also makes the buffer unique to this image
+        interface = dict(view.__array_interface__)
+        interface["data"] = (interface["data"][0], False)  # (address, read-only flag)
+        self.__array_interface__ = interface
+        self._image = image
+
+
+def pixels_of(image: sitk.Image) -> np.ndarray:
+    """The image's pixels as a writable numpy array sharing its memory (no copy).
+
+    Returns
+    -------
+    np.ndarray
+        ``(z, y, x)`` or ``(y, x)`` (plus a trailing channel axis for multi-component images), the
+        image's pixel type.
+    """
+    return np.asarray(_ImageBuffer(image))
+
+
 def label_array(read: ReadImage, role: str) -> tuple[np.ndarray, int]:
     """The mask's labels as a ``(z, y, x)`` array of the smallest integer type that holds them.
 
@@ -33,7 +64,7 @@ def label_array(read: ReadImage, role: str) -> tuple[np.ndarray, int]:
     -------
     labels : np.ndarray
         ``(z, y, x)`` ``uint8`` when every label < 256, else ``int16`` (labels <= MAX_LABEL);
-        2D masks have ``z = 1``. A new array (never a view of SimpleITK memory).
+        2D masks have ``z = 1``. Writable; it may share the read image's memory (nothing else uses it).
     highest : int
         The largest label (found while validating; saves the caller another pass).
 
@@ -62,7 +93,7 @@ def intensity_array(read: ReadImage, role: str) -> np.ndarray:
         array = read.array
         return array[np.newaxis] if array.ndim == 2 else array
     components = read.components
-    array = sitk.GetArrayFromImage(read.image)
+    array = pixels_of(read.image)
     if components == 1:
         return array[np.newaxis] if array.ndim == 2 else array
     if components in (3, 4) and read.image.GetDimension() == 2:
@@ -81,9 +112,9 @@ def _single_channel(read: ReadImage, role: str) -> np.ndarray:
         raise InputError(f"{role} is {read.image.GetDimension()}D; a mask must be 2D or 3D with one label "
                          "per voxel.")
     components = read.components
+    pixels = pixels_of(read.image)
     if components == 1:
-        return sitk.GetArrayFromImage(read.image)
-    pixels = sitk.GetArrayViewFromImage(read.image)
+        return pixels
     if read.palette is not None:
         return _palette_indices(pixels[..., :3], read.palette, role)
     channels = pixels[..., :3] if components == 4 else pixels
@@ -153,6 +184,4 @@ def _validated_labels(values: np.ndarray, role: str) -> tuple[np.ndarray, int]:
             "intensity image or an instance map (one label per object). Pass a semantic label map with one "
             "label per class; convert instance maps to classes first.")
     target = np.uint8 if highest < 256 else np.int16
-    if values.dtype != target:
-        return values.astype(target), highest
-    return (values if values.flags.owndata else values.copy()), highest
+    return (values if values.dtype == target else values.astype(target)), highest

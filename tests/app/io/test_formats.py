@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -193,4 +195,16 @@ def test_single_dicom_file_reads_its_whole_series(tmp_path, rng):
     write_dicom_series(tmp_path / "series", gt.astype(np.uint16))
     write_volume(tmp_path / "pred.nii.gz", gt)
     case = load_case(tmp_path / "series" / "slice002.dcm", tmp_path / "pred.nii.gz")
+    np.testing.assert_array_equal(case.gt, gt)
+
+
+def test_arrays_share_the_read_buffer_yet_are_writable_and_outlive_the_image(tmp_path, rng):
+    gt, pred = _pair(rng, (3, 10, 12))
+    write_volume(tmp_path / "gt.nii.gz", gt)
+    write_volume(tmp_path / "pred.nii.gz", pred)
+    case = load_case(tmp_path / "gt.nii.gz", tmp_path / "pred.nii.gz")
+    gc.collect()
+    assert case.pred.flags.writeable and case.pred.flags.c_contiguous
+    case.pred[0, 0, :] = 4
+    np.testing.assert_array_equal(case.pred[1:], pred[1:])
     np.testing.assert_array_equal(case.gt, gt)
