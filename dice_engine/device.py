@@ -55,7 +55,10 @@ def select_device(preferred: str | torch.device | None = None) -> torch.device:
 def device_name(device: torch.device) -> str:
     """Human-readable name: ``"CPU"``, the GPU's marketing name, or ``"Apple MPS"``."""
     if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
+        try:
+            return torch.cuda.get_device_name(device)
+        except (AssertionError, RuntimeError):  # a build or driver that cannot name it
+            return f"CUDA device {device.index or 0}"
     if device.type == "mps":
         return "Apple MPS"
     return "CPU"
