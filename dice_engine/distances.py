@@ -218,6 +218,12 @@ class _Setup:
     def __init__(self, target, preds, spacing, num_classes, classes, nsd_tolerances):
         self.gt, self.pred, self.num_classes = _label_maps(target, preds, num_classes)
         self.spacing = _check_spacing(spacing, self.gt.ndim)
+        self.input_shape = self.gt.shape
+        # A (1, y, x) volume is a 2D image (app.io loads 2D images so): measured in 3D, every voxel
+        # would touch the image border above and below, i.e. lie on the surface.
+        self.single_slice = self.gt.ndim == 3 and self.gt.shape[0] == 1
+        if self.single_slice:
+            self.gt, self.pred, self.spacing = self.gt[0], self.pred[0], self.spacing[1:]
         self.classes = _check_classes(classes, self.num_classes)
         self.tolerances = _check_tolerances(nsd_tolerances)
         self.wanted = np.zeros(self.num_classes, dtype=bool)
@@ -263,7 +269,9 @@ def surface_distances(
     preds : numpy.ndarray or torch.Tensor
         Predicted label map, same shape.
     spacing : sequence of float
-        Voxel size in mm per axis, in the arrays' axis order: ``(z, y, x)`` or ``(y, x)``.
+        Voxel size in mm per axis, in the arrays' axis order: ``(z, y, x)`` or ``(y, x)``. A
+        ``(1, y, x)`` volume is measured as the 2D image it is, with spacing ``(y, x)`` (in 3D
+        every voxel of a one-slice volume would lie on the surface).
     num_classes : int, optional
         ``C``; inferred as the largest label + 1 when None.
     classes : iterable of int, optional
@@ -313,6 +321,8 @@ class SurfaceDistanceState:
         nsd_tolerances: float | Iterable[float] = (1.0,),
     ) -> None:
         setup = _Setup(target, preds, spacing, num_classes, classes, nsd_tolerances)
+        self._input_shape = setup.input_shape
+        self._single_slice = setup.single_slice
         dtype = np.promote_types(
             np.promote_types(setup.gt.dtype, setup.pred.dtype), np.min_scalar_type(setup.num_classes - 1)
         )
@@ -320,7 +330,7 @@ class SurfaceDistanceState:
         self._pairs = setup.pairs()
         self._wanted = setup.wanted
         self.num_classes = setup.num_classes
-        self.spacing = setup.spacing
+        self._spacing = setup.spacing
         self.classes = setup.classes
         self.tolerances = setup.tolerances
         self._stale: set[int] = set(self.classes)
@@ -332,7 +342,7 @@ class SurfaceDistanceState:
 
     def mask(self, which: str) -> np.ndarray:
         """Read-only view of the state's current ``"gt"`` or ``"pred"`` label map."""
-        view = self._masks[_check_which(which)].view()
+        view = self._masks[_check_which(which)].reshape(self._input_shape)
         view.flags.writeable = False
         return view
 
@@ -354,7 +364,7 @@ class SurfaceDistanceState:
             The computed classes whose voxels changed (now stale).
         """
         labels = self._masks[_check_which(which)]
-        box = _check_region(region, labels.shape)
+        box = _check_region(region, self._input_shape)
         checked = as_labels(new_values, "new_values")
         check_label_range(checked, self.num_classes, "new_values")
         values = checked.cpu().numpy()
@@ -364,6 +374,10 @@ class SurfaceDistanceState:
             raise ValueError(
                 f"new_values of shape {values.shape} do not fit region of shape {tuple(s.stop - s.start for s in box)}"
             ) from error
+        if values.size == 0:
+            return ()
+        if self._single_slice:
+            box, values = box[1:], values[0]
         old = labels[box]
         changed = old != values
         if not changed.any():
@@ -379,7 +393,7 @@ class SurfaceDistanceState:
         found = surfaces_in_box(labels, reach, wanted)
         empty = np.zeros(0, dtype=np.int64)
         for c in touched.tolist():
-            self._pairs[c].replace_in_box(which, reach, found.get(c, empty), labels.shape, self.spacing)
+            self._pairs[c].replace_in_box(which, reach, found.get(c, empty), labels.shape, self._spacing)
         self._stale.update(touched.tolist())
         return tuple(touched.tolist())
 
@@ -389,7 +403,7 @@ class SurfaceDistanceState:
             self._pairs,
             self.num_classes,
             self._masks["gt"].shape,
-            self.spacing,
+            self._spacing,
             self.tolerances,
             self.classes,
         )

@@ -278,3 +278,11 @@ def test_nearest_offsets_are_every_offset_up_to_the_longest_one_shortest_first(s
     shorter = grid[(all_lengths > 0) & (all_lengths < lengths[-1])]
     assert {tuple(o) for o in shorter} <= {tuple(o) for o in offsets}
     np.testing.assert_allclose(lengths, np.sqrt(((offsets * np.array(spacing)) ** 2).sum(axis=1)))
+
+
+def test_one_slice_volume_is_measured_as_the_2d_image_it_is():
+    gt, pred = random_pair((37, 41), 4, 40)
+    flat = surface_distances(gt, pred, (0.78, 1.3), nsd_tolerances=(1.0, 2.0))
+    volume = surface_distances(gt[None], pred[None], (5.0, 0.78, 1.3), nsd_tolerances=(1.0, 2.0))
+    for name in (*FIGURES, "nsd"):
+        np.testing.assert_array_equal(getattr(volume, name), getattr(flat, name), err_msg=name)

@@ -167,3 +167,16 @@ def test_any_edit_sequence_matches_from_scratch(case):
         masks[which][region] = label
     expected = surface_distances(masks["gt"], masks["pred"], spacing, 4, range(4))
     assert_same_result(state.results(), expected)
+
+
+def test_one_slice_volume_takes_3d_regions_and_matches_2d():
+    rng = np.random.default_rng(11)
+    gt, pred = blobs((1, 30, 28), 4, rng), blobs((1, 30, 28), 4, rng)
+    state = SurfaceDistanceState(gt, pred, (5.0, 0.78, 1.3))
+    for _ in range(8):
+        region, values = random_edit(rng, gt.shape, 4)
+        state.apply_edit(region, values)
+        pred[region] = values
+    assert state.mask("pred").shape == (1, 30, 28)
+    np.testing.assert_array_equal(state.mask("pred"), pred)
+    assert_same_result(state.results(), surface_distances(gt[0], pred[0], (0.78, 1.3)))
