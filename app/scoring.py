@@ -24,6 +24,12 @@ CLASS_FIELDS = ("index", "name", "dice", "iou", "precision", "recall", "specific
                 "gt_voxels", "pred_voxels", "gt_volume_ml", "pred_volume_ml", "volume_difference_ml")
 """Per-class fields, in the order of the JSON ``classes`` entries and of the CSV columns."""
 
+SOFT_LOSS_MAX_SCORES = 1 << 26
+"""Largest number of class-score values (C x voxels) the soft Dice loss is computed for. The engine's
+``dice_loss`` holds several float64 copies of the scores and a one-hot target at once (about 40 bytes
+per value, ~2.7 GB at this limit); larger cases get ``soft: null`` and a message rather than running
+out of memory."""
+
 BACKGROUND_RUN = 2048
 """Voxels per run checked for foreground before counting (see :func:`confusion_skipping_background`)."""
 
@@ -92,6 +98,14 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         lambda target_device: confusion_skipping_background(case.gt, case.pred, num_classes, ignore_index,
                                                             target_device), chosen)
     metrics = de.class_metrics(cm, case.geometry.voxel_volume_ml)
+    messages = list(case.messages)
+    soft_loss = None
+    if case.scores is not None:
+        if case.scores.size <= SOFT_LOSS_MAX_SCORES:
+            soft_loss = _number(_soft_dice_loss(case, ignore_index, used))
+        else:
+            messages.append(f"soft Dice loss not computed: {case.scores.shape[0]} classes x {case.gt.size} voxels "
+                            f"is more class scores than DiceLens handles at once ({SOFT_LOSS_MAX_SCORES})")
     mean_foreground, _ = de.average_dice(cm, "macro", include_background=False)
     micro_foreground, _ = de.average_dice(cm, "micro", include_background=False)
     document = {
@@ -103,7 +117,7 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         "dice_micro_foreground": _number(micro_foreground),
         "dice_loss": {
             "hard": _number(de.hard_dice_loss(cm, smooth=SMOOTH, include_background=True)),
-            "soft": _number(_soft_dice_loss(case, ignore_index, used)) if case.scores is not None else None,
+            "soft": soft_loss,
             "soft_from": case.scores_kind,
             "smooth": SMOOTH,
             "include_background": True,
@@ -118,7 +132,7 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         "geometry": case.geometry.as_dict(),
         "inputs": {key: source.as_dict() for key, source in case.sources.items()},
         "device": f"{used} ({de.device_name(used)})",
-        "messages": list(case.messages),
+        "messages": messages,
     })
     return document
 

@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+import app.scoring
 import dice_engine as de
-from app.scoring import BACKGROUND_RUN, confusion_skipping_background
+from app.io import load_case
+from app.scoring import BACKGROUND_RUN, confusion_skipping_background, score_case
+from tests.app.io.conftest import write_volume
 
 CPU = torch.device("cpu")
 
@@ -39,3 +42,16 @@ def test_int16_labels_and_a_volume_smaller_than_one_run():
     pred = np.array([[[0, 300, 1]]], np.int16)
     found = confusion_skipping_background(gt, pred, 301, None, CPU)
     assert found[0, 0] == 1 and found[300, 300] == 1 and found[2, 1] == 1 and int(found.sum()) == 3
+
+
+def test_soft_loss_beyond_the_memory_limit_is_null_with_a_message(tmp_path, monkeypatch):
+    gt = np.zeros((2, 4, 5), np.uint8)
+    gt[0, 1:3, 1:4] = 1
+    write_volume(tmp_path / "gt.nii.gz", gt)
+    np.save(tmp_path / "logits.npy", np.zeros((2, *gt.shape), np.float32))
+    case = load_case(tmp_path / "gt.nii.gz", tmp_path / "gt.nii.gz", logits=tmp_path / "logits.npy")
+    assert score_case(case, device="cpu")["dice_loss"]["soft"] is not None
+    monkeypatch.setattr(app.scoring, "SOFT_LOSS_MAX_SCORES", 10)
+    document = score_case(case, device="cpu")
+    assert document["dice_loss"]["soft"] is None
+    assert any("soft Dice loss not computed" in m for m in document["messages"])
