@@ -9,6 +9,8 @@ free, so a fast brush drag costs one engine call per result shown, not one per m
 
 from __future__ import annotations
 
+import atexit
+
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from app.qt.engine_worker import (
@@ -23,6 +25,19 @@ from app.qt.engine_worker import (
 
 SHUTDOWN_WAIT_MS = 5000
 """How long :meth:`EngineController.shutdown` waits for a running computation to finish."""
+
+_running_threads: set[QThread] = set()
+"""Worker threads not yet shut down. Holding them here means a controller dropped without
+:meth:`~EngineController.shutdown` cannot destroy a running QThread (which aborts the process);
+they are stopped at interpreter exit instead."""
+
+
+@atexit.register
+def _stop_running_threads() -> None:
+    for thread in list(_running_threads):
+        thread.quit()
+        thread.wait(SHUTDOWN_WAIT_MS)
+    _running_threads.clear()
 
 
 class EngineController(QObject):
@@ -87,6 +102,7 @@ class EngineController(QObject):
         self._worker.replied.connect(self._on_reply, connection)
         self._worker.warning.connect(self._on_warning, connection)
         if self._thread is not None:
+            _running_threads.add(self._thread)
             self._thread.start()
 
     @property
@@ -161,6 +177,7 @@ class EngineController(QObject):
             return
         self._thread.quit()
         self._thread.wait(SHUTDOWN_WAIT_MS)
+        _running_threads.discard(self._thread)
         self._thread = None
 
     def _send(self, request) -> None:

@@ -1,5 +1,10 @@
 """The engine controller: generations, stale results dropped, merged deltas, the real worker thread."""
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Slot
@@ -158,3 +163,25 @@ def test_shutdown_twice_is_harmless(qapp):
     controller = EngineController(device="cpu")
     controller.shutdown()
     controller.shutdown()
+
+
+def test_a_controller_dropped_without_shutdown_does_not_abort_the_process():
+    script = textwrap.dedent("""
+        import gc
+        from PySide6.QtWidgets import QApplication
+        from app.qt.engine_controller import EngineController
+        from tests.app.qt.panels_cases import organ_case
+        app = QApplication([])
+        controller = EngineController(device="cpu")
+        controller.load(organ_case())
+        del controller
+        gc.collect()
+        print("done")
+    """)
+    root = Path(__file__).resolve().parents[3]
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"},
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "done" and "Destroyed while thread" not in completed.stderr
