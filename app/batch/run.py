@@ -141,7 +141,7 @@ def _outcomes(options: BatchOptions, out_dir: Path, todo: list[CaseFiles]) -> It
 
 def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],
                    failures: list[tuple[str, str, str, str]], pairing: Pairing) -> None:
-    from app.io import write_text_atomic
+    from app.io import LabelTable, read_label_table, write_text_atomic
 
     unmatched = {"gt_only": pairing.gt_only, "pred_only": pairing.pred_only,
                  "cases_without_image": pairing.cases_without_image, "ignored_files": pairing.ignored}
@@ -157,9 +157,10 @@ def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],
     from app.report.dataset_pdf import write_dataset_report
 
     created = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    table = read_label_table(options.labels) if options.labels is not None else LabelTable()
     write_dataset_report(document, class_statistics(results), out_dir / SUMMARY_PDF, paper=options.paper,
                          source=f"ground truth {options.gt_dir} vs prediction {options.pred_dir}",
-                         created=created)
+                         created=created, color_of=table.color)
 
 
 def _tell_unmatched(pairing: Pairing, stream) -> None:

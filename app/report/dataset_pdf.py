@@ -3,7 +3,7 @@ the worst cases, the per-class statistics table, and the cases that failed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QLineF, QRectF, Qt
@@ -20,7 +20,8 @@ BOX_ROW_MM = 5.0
 
 
 def write_dataset_report(document: dict, statistics: Sequence, path: str | Path, paper: str = "a4",
-                         source: str = "", created: str = "") -> Path:
+                         source: str = "", created: str = "",
+                         color_of: Callable[[int], tuple[int, int, int]] = generated_color) -> Path:
     """Write ``summary.pdf``.
 
     Parameters
@@ -31,12 +32,14 @@ def write_dataset_report(document: dict, statistics: Sequence, path: str | Path,
         Per-class statistics with box-plot quartiles.
     source : str
         The folders compared, for the header.
+    color_of : callable
+        Class index -> ``(r, g, b)`` (the label table's colours when there is one).
     """
     doc = PdfDocument(path, paper=paper, title="DiceLens dataset summary",
                       footer_left=f"DiceLens {__version__} \u00b7 dataset QA summary")
     try:
         _header(doc, document, source, created)
-        _box_plot(doc, statistics, document.get("threshold"))
+        _box_plot(doc, statistics, document.get("threshold"), color_of)
         _worst_cases(doc, document)
         _class_table(doc, statistics)
         _failures(doc, document)
@@ -77,7 +80,7 @@ def _header(doc: PdfDocument, document: dict, source: str, created: str) -> None
                       f"{threshold:.2f} (QA threshold; not a diagnosis).", doc.font(9))
 
 
-def _box_plot(doc: PdfDocument, statistics: Sequence, threshold: float | None) -> None:
+def _box_plot(doc: PdfDocument, statistics: Sequence, threshold: float | None, color_of) -> None:
     shown = [s for s in statistics if s.index != 0]
     if not shown:
         return
@@ -98,7 +101,7 @@ def _box_plot(doc: PdfDocument, statistics: Sequence, threshold: float | None) -
         label = f"{stat.index} {stat.name}"
 
         def paint(painter: QPainter, rect: QRectF, stat=stat, label=label) -> None:
-            charts.paint_box_row(painter, rect, label, generated_color(stat.index), stat.quartiles, axis,
+            charts.paint_box_row(painter, rect, label, color_of(stat.index), stat.quartiles, axis,
                                  doc.font(8), doc.mm(1))
             if threshold is not None:
                 x = axis[0] + (axis[1] - axis[0]) * threshold

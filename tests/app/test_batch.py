@@ -41,14 +41,16 @@ def scored(tmp_path_factory):
     """A 3-case dataset scored once with --reports; returns (root, out, exit code, score JSON by case)."""
     root = tmp_path_factory.mktemp("batch")
     gt_dir, pred_dir, image_dir = _dataset(root)
+    labels = root / "labels.txt"
+    labels.write_text("0 background\n1 liver\n2 right kidney\n")
     out = root / "out"
     code = main(["batch", "--gt-dir", str(gt_dir), "--pred-dir", str(pred_dir), "--image-dir", str(image_dir),
-                 "--out", str(out), "--reports"])
+                 "--labels", str(labels), "--out", str(out), "--reports"])
     scores = {}
     for name in CASES:
         target = root / f"{name}.json"
         assert main(["score", "--gt", str(gt_dir / f"{name}.nii.gz"), "--pred", str(pred_dir / f"{name}.nii.gz"),
-                     "--json", str(target)]) == 0
+                     "--labels", str(labels), "--json", str(target)]) == 0
         scores[name] = json.loads(target.read_text())
     return root, out, code, scores
 
@@ -130,6 +132,7 @@ def test_summary_pdf_and_case_reports(scored):
     _, out, _, scores = scored
     text = pdf_text(out / "summary.pdf")
     assert "Dataset summary" in text and "Dice per class over the cases" in text
+    assert "1 liver" in text and "2 right kidney" in text and "3 label 3" in text
     for name, score in scores.items():
         assert name in text
         assert (out / "reports" / f"{name}.pdf").is_file()
