@@ -18,7 +18,8 @@ from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from app.qt import overlay, window_level
@@ -205,11 +206,11 @@ class SliceView(QWidget):
         self.slider.blockSignals(False)
         self.slider_row.setVisible(not two_dimensional)
         self._render_slice()
-        rows = case.gt.shape[self.frame.row_axis]
-        cols = case.gt.shape[self.frame.col_axis]
-        rect = QRectF(0.0, 0.0, cols * self.frame.col_mm, rows * self.frame.row_mm)
+        # One image pixel = one voxel of col_mm x row_mm (set as a scale, not ImageItem.setRect, which
+        # depends on the image an item holds at the time and so breaks for the empty highlight layer).
+        pixel_size = QTransform.fromScale(self.frame.col_mm, self.frame.row_mm)
         for item in (self.image_item, self.overlay_item, self.highlight_item):
-            item.setRect(rect)
+            item.setTransform(pixel_size)
         self.view_box.autoRange(padding=_FIT_PADDING)
 
     def _on_slice_changed(self, index: int) -> None:

@@ -110,12 +110,13 @@ def test_anisotropic_voxels_keep_their_millimetre_aspect(view):
     spacing = (0.78, 0.78, 6.5)  # x, y, z
     case = make_case(shape=(10, 20, 30), spacing=spacing)
     view.state.set_case(case)
+    view.state.highlight_cell((1, 1))
     for axis, (width_mm, height_mm) in {0: (30 * 0.78, 20 * 0.78), 1: (30 * 0.78, 10 * 6.5),
                                         2: (20 * 0.78, 10 * 6.5)}.items():
         view.state.set_axis(axis)
-        rect = view.image_item.mapRectToParent(view.image_item.boundingRect())
-        assert rect.width() == pytest.approx(width_mm)
-        assert rect.height() == pytest.approx(height_mm)
+        for item in (view.image_item, view.overlay_item, view.highlight_item):
+            rect = item.mapRectToParent(item.boundingRect())
+            assert (rect.width(), rect.height()) == (pytest.approx(width_mm), pytest.approx(height_mm))
     assert view.view_box.state["aspectLocked"] == 1.0
 
 
@@ -157,6 +158,8 @@ def test_highlighted_cell_marks_exactly_its_voxels_on_every_slice(view):
     view.state.set_axis(1)
     np.testing.assert_array_equal(view.highlight_mask,
                                   shown_slice((case.gt == 1) & (case.pred == 2), view))
+    drawn_at = view.highlight_item.mapRectToParent(view.highlight_item.boundingRect())
+    assert drawn_at == view.image_item.mapRectToParent(view.image_item.boundingRect())
     view.state.highlight_cell(None)
     assert view.highlight_mask is None
 
