@@ -101,6 +101,20 @@ def test_json_values_match_numpy_including_absent_classes(case_files, capsys):
     assert "absent_from_both" in document["conventions"]
 
 
+def test_json_field_names_are_the_documented_contract(case_files, capsys):
+    tmp_path, _, _ = case_files
+    document = _json(["score", "--gt", str(tmp_path / "gt.nii.gz"), "--pred", str(tmp_path / "pred.nii.gz")], capsys)
+    assert set(document) == {"dicelens_version", "num_classes", "classes", "confusion_matrix", "dice_mean_foreground",
+                             "dice_micro_foreground", "dice_loss", "undefined_classes", "conventions", "geometry",
+                             "inputs", "device", "messages"}
+    required = {"index", "name", "dice", "iou", "precision", "recall", "tp", "fp", "fn", "gt_voxels", "pred_voxels",
+                "gt_volume_ml", "pred_volume_ml", "volume_difference_ml"}
+    assert all(required <= set(entry) for entry in document["classes"])
+    assert set(document["geometry"]) == {"size", "spacing", "origin", "direction"}
+    assert set(document["inputs"]["gt"]) >= {"path", "sha256"}
+    assert set(document["dice_loss"]) >= {"hard", "soft", "smooth"}
+
+
 def test_soft_dice_loss_and_ignore_index_match_numpy(case_files, capsys):
     tmp_path, gt, pred = case_files
     gt_ignored = gt.copy()
