@@ -108,6 +108,7 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
     if probs is not None and logits is not None:
         raise InputError("give class scores either as probabilities (--probs) or as logits (--logits), "
                          "not both.")
+    given_table = read_label_table(labels) if labels is not None else None  # small: fail before big reads
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="dicelens-load") as pool:
         gt_job = pool.submit(_load_mask, gt, "gt")
         pred_job = pool.submit(_load_mask, pred, "pred")
@@ -122,7 +123,7 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
         read, sources["image"], image_array = loaded_image
         messages += read.messages
         _require_on_grid(geometry, read.geometry, read.has_geometry, f"image '{image}'", loaded_gt)
-    table = _label_table(labels, loaded_gt, loaded_pred, sources, messages)
+    table = _label_table(labels, given_table, loaded_gt, loaded_pred, sources, messages)
     num_classes = count_classes(loaded_gt.labels, loaded_pred.labels, table, ignore_index,
                                 maxima=(loaded_gt.highest, loaded_pred.highest))
     scores, kind = None, None
@@ -228,11 +229,11 @@ def _require_on_grid(reference: Geometry, geometry: Geometry, has_geometry: bool
                          f"{reference.shape_zyx}.")
 
 
-def _label_table(labels: str | Path | None, gt: _LoadedMask, pred: _LoadedMask,
+def _label_table(labels: str | Path | None, table: LabelTable | None, gt: _LoadedMask, pred: _LoadedMask,
                  sources: dict[str, InputFile], messages: list[str]) -> LabelTable:
+    """The given table, else the .seg.nrrd's segments, else a palette PNG's colours, else an empty table."""
     segment_table = gt.segment_table or pred.segment_table
-    if labels is not None:
-        table = read_label_table(labels)
+    if table is not None:
         sources["labels"] = InputFile(str(labels), sha256_of([Path(labels)]), table.source_format)
         if segment_table is not None:
             messages.append(f"label names from '{labels}' (the .seg.nrrd segment names were not used)")
