@@ -48,6 +48,14 @@ def nice_step(minimum: float) -> int:
         step *= 10
 
 
+def elide_middle(name: str, max_chars: int) -> str:
+    """``name`` shortened to ``max_chars`` by an ellipsis in the middle, keeping the end (``…_L`` / ``…_R``)."""
+    if len(name) <= max_chars:
+        return name
+    head = (max_chars - 1) // 2
+    return name[:head] + "…" + name[len(name) - (max_chars - 1 - head):]
+
+
 class ClassAxis(pg.AxisItem):
     """Axis with one tick per class at the cell centre ``i + 0.5``, reading the class name.
 
@@ -62,10 +70,8 @@ class ClassAxis(pg.AxisItem):
         self._shows_label_values = False
 
     def set_names(self, names: list[str]) -> None:
-        """Label the ticks with ``names`` (index = label value), shortened to a readable length."""
-        self._names = [
-            name if len(name) <= MAX_TICK_NAME_CHARS else name[: MAX_TICK_NAME_CHARS - 1] + "…" for name in names
-        ]
+        """Label the ticks with ``names`` (index = label value), long ones shortened in the middle."""
+        self._names = [elide_middle(name, MAX_TICK_NAME_CHARS) for name in names]
         self.picture = None
         self.update()
 
@@ -151,6 +157,12 @@ class ConfusionMatrixPanel(QWidget):
         self._highlight.setZValue(10)
         self._highlight.setVisible(False)
         self._view_box.addItem(self._highlight, ignoreBounds=True)
+        self._selected_row, self._selected_column = QGraphicsRectItem(), QGraphicsRectItem()
+        for outline in (self._selected_row, self._selected_column):  # the class selected in the table
+            outline.setPen(pg.mkPen(QColor(255, 255, 255, 150), width=1, style=Qt.PenStyle.DashLine))
+            outline.setZValue(9)
+            outline.setVisible(False)
+            self._view_box.addItem(outline, ignoreBounds=True)
 
         controls = QHBoxLayout()
         controls.addWidget(self.mode_box)
@@ -170,6 +182,7 @@ class ConfusionMatrixPanel(QWidget):
         self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         state.case_changed.connect(self._on_case_changed)
         state.highlighted_cell_changed.connect(self._on_highlighted_cell_changed)
+        state.selected_class_changed.connect(self._on_class_selected)
         controller.result_ready.connect(self._on_result)
         controller.cell_located.connect(self._on_cell_located)
         if controller.last_result is not None:
@@ -229,6 +242,7 @@ class ConfusionMatrixPanel(QWidget):
         if resized:
             self.fit()
         self._on_highlighted_cell_changed(self._state.highlighted_cell)
+        self._on_class_selected(self._state.selected_class)
 
     @Slot()
     def _on_display_option_changed(self) -> None:
@@ -319,6 +333,16 @@ class ConfusionMatrixPanel(QWidget):
         if visible:
             self._highlight.setRect(QRectF(cell[1], cell[0], 1, 1))
         self._highlight.setVisible(visible)
+
+    @Slot(int)
+    def _on_class_selected(self, label: int) -> None:
+        size = 0 if self._confusion is None else self._confusion.shape[0]
+        visible = 0 <= label < size
+        if visible:
+            self._selected_row.setRect(QRectF(0, label, size, 1))
+            self._selected_column.setRect(QRectF(label, 0, 1, size))
+        self._selected_row.setVisible(visible)
+        self._selected_column.setVisible(visible)
 
     @Slot(int, int, int, int)
     def _on_cell_located(self, gt_label: int, pred_label: int, axis: int, slice_index: int) -> None:

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QApplication
 
-from app.qt.confusion_panel import ClassAxis, ConfusionMatrixPanel, nice_step
+from app.qt.confusion_panel import ClassAxis, ConfusionMatrixPanel, elide_middle, nice_step
 from app.qt.engine_controller import EngineController
 from app.qt.review_state import ReviewState
 from tests.app.qt.panels_cases import many_label_case, organ_case
@@ -89,6 +89,19 @@ def test_the_highlight_rectangle_follows_the_state(review):
     assert not panel._highlight.isVisible()
 
 
+def test_the_selected_class_row_and_column_are_outlined(review):
+    state, _, panel, _ = review
+    state.select_class(2)
+    assert panel._selected_row.isVisible() and panel._selected_row.rect().getRect() == (0, 2, 6, 1)
+    assert panel._selected_column.rect().getRect() == (2, 0, 1, 6)
+
+
+def test_long_names_keep_their_start_and_their_side_suffix():
+    assert elide_middle("ParaHippocampal_2_L", 18) == "ParaHipp…ampal_2_L"
+    assert len(elide_middle("ParaHippocampal_2_L", 18)) == 18
+    assert elide_middle("Precentral_L", 18) == "Precentral_L"
+
+
 def test_nice_steps():
     assert [nice_step(x) for x in (0.2, 1, 1.5, 3, 7, 11, 40, 51)] == [1, 1, 2, 5, 10, 20, 50, 100]
 
@@ -113,7 +126,7 @@ def test_crowded_class_axes_thin_their_ticks_so_labels_do_not_overlap(qapp, orie
     if orientation == "left":
         everything = axis.tickStrings([label + 0.5 for label in range(116)], 1.0, 1.0)
         long_names = [i for i, name in enumerate(names) if len(name) > 18]
-        assert long_names and all(everything[i] == names[i][:17] + "…" for i in long_names)
+        assert long_names and all(everything[i] == elide_middle(names[i], 18) for i in long_names)
         assert all(everything[i] == names[i] for i in range(116) if i not in long_names)
 
 
