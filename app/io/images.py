@@ -21,10 +21,11 @@ import SimpleITK as sitk
 from app.errors import InputError
 from app.io.geometry import Geometry
 from app.io.integrity import verify_complete
+from app.io.segnrrd import SLICER_FORMAT, segment_label_table
 
 # (file name ending, format name, SimpleITK ImageIO); longest endings first.
 _FORMATS = (
-    (".seg.nrrd", "3D Slicer segmentation", "NrrdImageIO"),
+    (".seg.nrrd", SLICER_FORMAT, "NrrdImageIO"),
     (".nii.gz", "NIfTI", "NiftiImageIO"),
     (".nii", "NIfTI", "NiftiImageIO"),
     (".nrrd", "NRRD", "NrrdImageIO"),
@@ -172,12 +173,19 @@ def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     reader.SetImageIO(_image_io(format_name))
-    what = "NRRD" if format_name == "3D Slicer segmentation" else format_name
+    what = "NRRD" if format_name == SLICER_FORMAT else format_name
     try:
         reader.ReadImageInformation()
     except _READER_ERRORS:
         raise InputError(f"{role} '{path}' is not a readable {what} file (damaged, or a different format "
                          "with this name); check the file or export it again.") from None
+    if reader.GetDimension() not in (2, 3):
+        if format_name == SLICER_FORMAT:  # several layers stored as a 4D array: say what to do about it
+            metadata = {key: reader.GetMetaData(key) for key in reader.GetMetaDataKeys()}
+            segment_label_table(metadata, str(path), reader.GetNumberOfComponents(), reader.GetDimension())
+        size = "x".join(str(n) for n in reader.GetSize())
+        raise InputError(f"{role} '{path}' is {reader.GetDimension()}D ({size}); DiceLens reads 2D and 3D images "
+                         "(one label per voxel): pass a single volume, e.g. one time point or one channel.")
     components = reader.GetNumberOfComponents()
     voxel_bytes = math.prod(reader.GetSize()) * numpy_dtype(reader.GetPixelID(), components).itemsize * components
     metadata = {key: reader.GetMetaData(key) for key in reader.GetMetaDataKeys()}
@@ -189,13 +197,13 @@ def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown reason"
         raise InputError(f"{role} '{path}' could not be read as {what} ({reason}); it is probably damaged: "
                          "export or copy it again.") from None
-    files = [path, *_detached_data_files(path, metadata)]
+    files = [path, *_detached_data_files(path)]
     palette = _png_palette(path) if format_name == "PNG" and components > 1 else None
     return ReadImage(image, None, format_name, True, files,
                      metadata=metadata if what == "NRRD" else {}, palette=palette)
 
 
-def _detached_data_files(path: Path, metadata: dict[str, str]) -> list[Path]:
+def _detached_data_files(path: Path) -> list[Path]:
     """The data file of a ``.nhdr``/``.mhd`` header, so it is part of the input's hash."""
     if path.suffix.lower() not in (".nhdr", ".mhd"):
         return []

@@ -157,3 +157,10 @@ def test_npz_with_unexpected_arrays(files):
     np.savez(tmp_path / "two.npz", a=np.zeros(2), b=np.zeros(2))
     with pytest.raises(InputError, match=r"'probabilities'"):
         load_case(gt_path, pred_path, probs=tmp_path / "two.npz")
+
+
+def test_4d_volume_is_refused(files):
+    tmp_path, _, _, gt_path, _ = files
+    sitk.WriteImage(sitk.Image([14, 12, 4, 2], sitk.sitkUInt8), str(tmp_path / "series4d.nii.gz"))
+    with pytest.raises(InputError, match=r"series4d.nii.gz' is 4D \(14x12x4x2\)"):
+        load_case(gt_path, tmp_path / "series4d.nii.gz")

@@ -74,3 +74,15 @@ def test_saving_back_keeps_segment_names(tmp_path, rng):
     np.testing.assert_array_equal(again.gt, edited)
     assert again.labels.name(3) == "left kidney"
     assert not any(key.endswith("_Extent") for key in again.sources["gt"].metadata)
+
+
+def test_4d_multi_layer_segmentation_gets_the_layer_advice(tmp_path, rng):
+    image = sitk.Image([10, 10, 4, 2], sitk.sitkUInt8)
+    for number, (name, colour, label) in enumerate(SEGMENTS[:2]):
+        image.SetMetaData(f"Segment{number}_Name", name)
+        image.SetMetaData(f"Segment{number}_Layer", str(number))
+        image.SetMetaData(f"Segment{number}_LabelValue", str(label))
+    sitk.WriteImage(image, str(tmp_path / "layers.seg.nrrd"), useCompression=True)
+    write_volume(tmp_path / "pred.nii.gz", np.zeros((4, 10, 10), np.uint8))
+    with pytest.raises(InputError, match=r"2 layers.*Segmentations module"):
+        load_case(tmp_path / "layers.seg.nrrd", tmp_path / "pred.nii.gz")
