@@ -153,3 +153,15 @@ def test_bad_input_exits_2_and_leaves_no_file(tmp_path, capsys, problem):
     assert err.startswith("dicelens: error:") and "Traceback" not in err
     assert expected.lower() in err.lower(), err
     assert set(tmp_path.iterdir()) == before, "a failed report must leave no file behind"
+
+
+def test_long_notes_flow_over_pages_line_by_line(tmp_path):
+    paths = write_case(tmp_path, num_classes=2, shape=(3, 24, 24), image=False)
+    notes = "\n".join(f"note line {i:03d}: finding described in words" for i in range(160))
+    out = tmp_path / "notes.pdf"
+    assert main(["report", "--gt", str(paths["gt"]), "--pred", str(paths["pred"]), "--out", str(out),
+                 "--notes", notes]) == 0
+    text = pdf_text(out)
+    assert all(f"note line {i:03d}: finding described in words" in text for i in range(160))
+    pages = pdf_pages(out)
+    assert pages >= 4 and f"page {pages} of {pages}" in text
