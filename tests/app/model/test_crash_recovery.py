@@ -125,7 +125,7 @@ def test_sigkill_at_random_moments_recovers_every_completed_stroke(tmp_path, edi
     reference = ReferenceRun()
     recovered, start_action, progress = 0, 0, []
     for run in range(KILLS):
-        at_start, done = editor_server.run_until_killed(journal_dir, start_action, chooser.uniform(0.0, 0.12),
+        at_start, done = editor_server.run_until_killed(journal_dir, start_action, chooser.uniform(0.005, 0.2),
                                                         tmp_path / f"run{run}.txt")
         assert at_start == recovered, "the child recovered a different number of records"
         contents = Journal(journal_dir).read()
@@ -143,4 +143,4 @@ def test_sigkill_at_random_moments_recovers_every_completed_stroke(tmp_path, edi
         progress.append(applied - recovered)
         recovered, start_action = applied, expected.next_action
     assert recovered > KILLS, f"the children completed too few strokes to test anything: {progress}"
-    assert sum(1 for p in progress if p > 0) >= KILLS // 2, progress
+    assert sum(1 for p in progress if p > 0) >= KILLS // 3, progress

@@ -3,6 +3,8 @@ one drag is one undo step, undo/redo restore exactly, the history stays within i
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dice_engine as de
 from app.model.edit_session import EditSession
@@ -258,3 +260,48 @@ def test_strokes_that_change_nothing_make_no_step():
     assert session.begin_stroke((1, 5, 5), 0) is None
     assert session.end_stroke() is None
     assert recorder.deltas == [] and recorder.history_events == 0 and not session.can_undo
+
+
+_operations = st.lists(st.one_of(
+    st.tuples(st.just("stroke"), st.sampled_from(["pred", "gt"]), st.integers(0, C - 1), st.integers(0, 2),
+              st.lists(st.tuples(st.floats(-2, 5), st.floats(-2, 14), st.floats(-2, 14)), min_size=1, max_size=4),
+              st.floats(0.3, 4.0), st.booleans()),
+    st.tuples(st.just("fill"), st.sampled_from(["pred", "gt"]), st.integers(0, C - 1), st.integers(0, 2),
+              st.tuples(st.floats(0, 3), st.floats(0, 11), st.floats(0, 11))),
+    st.just(("undo",)),
+    st.just(("redo",)),
+), max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_operations, st.sets(st.integers(0, C - 1), max_size=2), st.booleans())
+def test_any_edit_sequence_keeps_deltas_exact_and_undo_all_restores_the_start(operations, protected, background_only):
+    rng = np.random.default_rng(0)
+    gt = rng.integers(0, C, size=(4, 12, 12), dtype=np.uint8)
+    pred = rng.integers(0, C, size=(4, 12, 12), dtype=np.uint8)
+    start = gt.copy(), pred.copy()
+    live = de.LiveDice(gt, pred, num_classes=C, device="cpu")
+    session = EditSession(gt, pred, (1.5, 1.0, 0.8), C)
+    session.painted.connect(lambda d: live.apply_edit(d.region, d.new_values, which=d.which))
+    session.protected_labels = protected
+    session.background_only = background_only
+    for operation in operations:
+        if operation[0] in ("stroke", "fill"):
+            session.target, session.active_label = operation[1], operation[2]
+        if operation[0] == "stroke":
+            _, _, _, axis, points, radius, sphere = operation
+            session.brush_radius_mm, session.brush_sphere = radius, sphere
+            _drag(session, points, axis=axis)
+        elif operation[0] == "fill":
+            session.fill(operation[4], operation[3])
+        else:
+            getattr(session, operation[0])()
+    assert live.confusion.tolist() == de.confusion_matrix(gt, pred, num_classes=C).tolist()
+    for which, before in (("gt", start[0]), ("pred", start[1])):
+        untouchable = np.isin(before, list(protected))
+        np.testing.assert_array_equal(session.mask(which)[untouchable], before[untouchable])
+    while session.undo() is not None:
+        pass
+    np.testing.assert_array_equal(gt, start[0])
+    np.testing.assert_array_equal(pred, start[1])
+    assert not session.modified
