@@ -18,7 +18,7 @@ from app.errors import InputError
 from app.io.geometry import Geometry, require_same_grid
 from app.io.images import ReadImage, numpy_dtype, read_image, sha256_of
 from app.io.labels import LabelEntry, LabelTable, read_label_table
-from app.io.masks import intensity_array, label_array
+from app.io.masks import MAX_LABEL, intensity_array, label_array
 from app.io.scores import read_scores
 from app.io.segnrrd import SLICER_FORMAT, segment_label_table
 from app.io.sources import InputFile
@@ -109,6 +109,9 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
         raise InputError("give class scores either as probabilities (--probs) or as logits (--logits), "
                          "not both.")
     given_table = read_label_table(labels) if labels is not None else None  # small: fail before big reads
+    if given_table is not None and given_table.size - 1 > MAX_LABEL:
+        raise InputError(f"label table '{labels}' names label {given_table.size - 1}; DiceLens accepts labels up "
+                         f"to {MAX_LABEL}. Remove the entries beyond the labels your masks use.")
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="dicelens-load") as pool:
         gt_job = pool.submit(_load_mask, gt, "gt")
         pred_job = pool.submit(_load_mask, pred, "pred")

@@ -164,3 +164,10 @@ def test_4d_volume_is_refused(files):
     sitk.WriteImage(sitk.Image([14, 12, 4, 2], sitk.sitkUInt8), str(tmp_path / "series4d.nii.gz"))
     with pytest.raises(InputError, match=r"series4d.nii.gz' is 4D \(14x12x4x2\)"):
         load_case(gt_path, tmp_path / "series4d.nii.gz")
+
+
+def test_label_table_naming_an_absurd_label_is_refused_before_reading(files):
+    tmp_path, _, _, gt_path, pred_path = files
+    (tmp_path / "names.txt").write_text("1 liver\n70000 everything\n")
+    with pytest.raises(InputError, match=r"names label 70000"):
+        load_case(gt_path, pred_path, labels=tmp_path / "names.txt")
