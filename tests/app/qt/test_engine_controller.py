@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Slot
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from app.qt.engine_controller import EngineController
@@ -157,6 +157,38 @@ def test_deltas_sent_while_the_worker_is_busy_are_merged_into_one_exact_result(q
         np.testing.assert_array_equal(
             threaded_controller.last_result.slice_counts[axis], fresh.last_result.slice_counts[axis]
         )
+
+
+def test_edits_queued_for_a_case_are_dropped_when_another_case_opens(qtbot, threaded_controller):
+    recorder = Recorder(threaded_controller)
+    first, second = organ_case(seed=0), organ_case(seed=7)
+    with qtbot.waitSignal(threaded_controller.result_ready, timeout=20000):
+        threaded_controller.load(first)
+    qtbot.waitUntil(lambda: not threaded_controller.busy, timeout=5000)
+
+    for delta in random_deltas(first, 5):  # one goes to the worker, four wait
+        threaded_controller.submit_delta(delta)
+    threaded_controller.load(second)
+    qtbot.waitUntil(lambda: not threaded_controller.busy, timeout=20000)
+
+    assert recorder.results[-1].generation == 2
+    np.testing.assert_array_equal(threaded_controller.last_result.confusion, sklearn_confusion(second))
+
+
+def test_a_drag_of_many_small_edits_with_the_event_loop_running_stays_exact(qtbot, threaded_controller):
+    recorder = Recorder(threaded_controller)
+    case = organ_case()
+    with qtbot.waitSignal(threaded_controller.result_ready, timeout=20000):
+        threaded_controller.load(case)
+    deltas = random_deltas(case, 100, seed=11)
+
+    for delta in deltas:
+        threaded_controller.submit_delta(delta)
+        QCoreApplication.processEvents()  # results arrive while the drag goes on
+    qtbot.waitUntil(lambda: not threaded_controller.busy, timeout=20000)
+
+    assert 2 <= len(recorder.results) <= 101
+    np.testing.assert_array_equal(threaded_controller.last_result.confusion, sklearn_confusion(case))
 
 
 def test_shutdown_twice_is_harmless(qapp):
