@@ -1,9 +1,10 @@
 """The review window: slice view in the centre, Dice table, confusion matrix and per-slice Dice in docks.
 
 The window owns the one :class:`~app.qt.review_state.ReviewState` and the
-:class:`~app.qt.engine_controller.EngineController`. Opening a case shows the image at once
-(``state.set_case``) and asks the engine for metrics (``controller.load``); panels fill in when the
-worker answers, with the busy indicator in the status bar meanwhile. A file that cannot be opened
+:class:`~app.qt.engine_controller.EngineController`. Files opened from the GUI are read in a
+background thread (:class:`~app.qt.case_loader.CaseLoader`); the loaded case is shown at once
+(``state.set_case``) and the engine asked for its metrics (``controller.load``); panels fill in when
+the worker answers, with the busy indicator in the status bar meanwhile. A file that cannot be opened
 leaves the current case in place and is reported through :meth:`MainWindow.show_error` (a dialog;
 tests replace the method to read the message instead of blocking on it).
 
@@ -22,7 +23,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QWidget
 
 from app.errors import InputError
-from app.io import load_case
+from app.qt.case_loader import CaseLoader
 from app.qt.confusion_panel import ConfusionMatrixPanel
 from app.qt.demo_case import demo_case_paths
 from app.qt.dice_table import DiceTablePanel
@@ -50,11 +51,11 @@ class MainWindow(QMainWindow):
     settings : QSettings, optional
         Where layout, theme, last directory and recent cases are kept (default: the user's
         ``DiceLens`` settings); tests pass a temporary file.
-    sync_engine : bool
-        Compute metrics inline instead of in the worker thread (tests).
+    synchronous : bool
+        Load cases and compute metrics inline instead of in background threads (tests).
     """
 
-    def __init__(self, settings: QSettings | None = None, sync_engine: bool = False,
+    def __init__(self, settings: QSettings | None = None, synchronous: bool = False,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or QSettings(SETTINGS_ORGANIZATION, SETTINGS_APPLICATION)
@@ -62,8 +63,14 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.state = ReviewState(self)
-        self.controller = EngineController(self, sync=sync_engine)
+        self.controller = EngineController(self, sync=synchronous)
+        self.case_loader = CaseLoader(self, synchronous=synchronous)
+        self.case_loader.loaded.connect(self._on_case_loaded)
+        self.case_loader.failed.connect(self._on_case_failed)
         self.case_paths: dict[str, str | None] | None = None
+        self._open_request = 0
+        self._requested_paths: dict[str, str | None] = {}
+        self._opening = False
         self._slice_plot_hidden_for_2d = False
 
         self.slice_view = SliceView(self.state)
@@ -173,17 +180,31 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ open cases
     def open_case(self, gt: str, pred: str, image: str | None = None, labels: str | None = None,
-                  resample: bool = False) -> bool:
-        """Load and show a case; on bad input keep the current one and report why. Returns success."""
-        try:
-            case = load_case(gt, pred, image=image, labels=labels, resample=resample)
-        except InputError as error:
-            self.show_error(str(error))
-            return False
-        self.case_paths = {"image": image, "gt": gt, "pred": pred, "labels": labels}
-        self.show_case(case, title=f"{Path(pred).name} vs {Path(gt).name}")
+                  resample: bool = False) -> None:
+        """Load a case in the background and show it; on bad input keep the current one and say why."""
+        self._open_request += 1
+        self._requested_paths = {"image": image, "gt": gt, "pred": pred, "labels": labels}
+        self._opening = True
+        self._update_busy()
+        self.statusBar().showMessage(f"Opening {Path(pred).name} vs {Path(gt).name}…")
+        self.case_loader.load(self._open_request, self._requested_paths, resample)
+
+    def _on_case_loaded(self, request: int, case) -> None:
+        if request != self._open_request:
+            return  # a later open superseded this one
+        self._opening = False
+        self.case_paths = self._requested_paths
+        gt_name, pred_name = Path(self.case_paths["gt"]).name, Path(self.case_paths["pred"]).name
+        self.show_case(case, title=f"{pred_name} vs {gt_name}")
+        self._update_busy()
         self._remember_case(self.case_paths)
-        return True
+
+    def _on_case_failed(self, request: int, message: str) -> None:
+        if request != self._open_request:
+            return
+        self._opening = False
+        self._update_busy()
+        self.show_error(message)
 
     def show_case(self, case, title: str = "") -> None:
         """Show ``case`` now; its metrics follow from the engine."""
@@ -200,14 +221,14 @@ class MainWindow(QMainWindow):
         if case.messages:
             self.statusBar().showMessage("; ".join(case.messages), 15000)
 
-    def open_demo_case(self) -> bool:
+    def open_demo_case(self) -> None:
         """Open the bundled demo case (see resources/demo/SOURCE.md)."""
         try:
             paths = demo_case_paths()
         except InputError as error:
             self.show_error(str(error))
-            return False
-        return self.open_case(**paths)
+            return
+        self.open_case(**paths)
 
     def open_case_dialog(self, prefilled: dict[str, str] | None = None) -> None:
         """File → Open case: ask for the files, then open them."""
@@ -297,6 +318,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.settings.sync()
+        self.case_loader.shutdown()
         self.controller.shutdown()
         super().closeEvent(event)
 
@@ -307,11 +329,14 @@ class MainWindow(QMainWindow):
                                    if math.isfinite(result.compute_ms) else "")
 
     def _on_busy_changed(self, busy: bool) -> None:
-        self.busy_bar.setVisible(busy)
         if busy:
             self.statusBar().showMessage("Computing metrics…")
-        else:
+        elif not self._opening:
             self.statusBar().clearMessage()
+        self._update_busy()
+
+    def _update_busy(self) -> None:
+        self.busy_bar.setVisible(self._opening or self.controller.busy)
 
     def _on_cell_located(self, gt_label: int, pred_label: int, axis: int, slice_index: int) -> None:
         if slice_index < 0 and self.state.highlighted_cell == (gt_label, pred_label):

@@ -40,7 +40,7 @@ def settings(tmp_path):
 
 
 def make_window(qtbot, settings):
-    main_window = MainWindow(settings=settings, sync_engine=True)
+    main_window = MainWindow(settings=settings, synchronous=True)
     main_window.errors = []
     main_window.show_error = main_window.errors.append
     qtbot.addWidget(main_window)
@@ -60,7 +60,7 @@ def window(qtbot, settings, monkeypatch):
 
 def test_opening_a_case_shows_it_and_fills_the_panels(window, tmp_path):
     paths = write_case(tmp_path)
-    assert window.open_case(paths["gt"], paths["pred"], image=paths["image"], labels=paths["labels"])
+    window.open_case(paths["gt"], paths["pred"], image=paths["image"], labels=paths["labels"])
     case = window.state.case
     assert case.gt.shape == (6, 8, 9) and case.labels.name(2) == "tumour"
     result = window.controller.last_result
@@ -83,10 +83,12 @@ def test_bad_file_reports_the_cli_message_and_keeps_the_previous_case(window, tm
     broken.write_bytes(b"this is not a NIfTI file at all")
     with pytest.raises(InputError) as cli_error:
         load_case(paths["gt"], str(broken))
-    assert not window.open_case(paths["gt"], str(broken))
+    window.open_case(paths["gt"], str(broken))
     assert window.errors == [str(cli_error.value)]
     assert window.state.case is previous
+    assert window.case_paths["pred"] == paths["pred"]
     assert window.controller.last_result.generation == window.controller.generation
+    assert not window.busy_bar.isVisibleTo(window)
 
 
 def test_class_selection_and_matrix_cell_highlight_and_jump(window, tmp_path):
@@ -216,8 +218,8 @@ def test_2d_png_case_hides_the_per_slice_plot_until_a_volume_opens(window, tmp_p
     sitk.WriteImage(sitk.GetImageFromArray(gt), str(tmp_path / "cells_gt.png"))
     sitk.WriteImage(sitk.GetImageFromArray(np.roll(gt, 1, axis=1)), str(tmp_path / "cells_pred.png"))
     sitk.WriteImage(sitk.GetImageFromArray(rgb, isVector=True), str(tmp_path / "cells.png"))
-    assert window.open_case(str(tmp_path / "cells_gt.png"), str(tmp_path / "cells_pred.png"),
-                            image=str(tmp_path / "cells.png"))
+    window.open_case(str(tmp_path / "cells_gt.png"), str(tmp_path / "cells_pred.png"),
+                     image=str(tmp_path / "cells.png"))
     assert window.state.case.image.shape == (1, 12, 16, 3)
     assert window.docks["slices"].isHidden()
     volume = tmp_path / "volume"
@@ -225,3 +227,22 @@ def test_2d_png_case_hides_the_per_slice_plot_until_a_volume_opens(window, tmp_p
     paths = write_case(volume)
     window.open_case(paths["gt"], paths["pred"])
     assert not window.docks["slices"].isHidden()
+
+
+def test_case_loads_in_the_background_and_only_the_latest_open_is_shown(qtbot, settings, tmp_path, monkeypatch):
+    monkeypatch.setattr("app.qt.main_window.apply_theme", lambda app, theme: None)
+    window = MainWindow(settings=settings)  # real background loading and engine thread
+    qtbot.addWidget(window)
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    paths_a, paths_b = write_case(first), write_case(second, seed=1)
+    window.open_case(paths_a["gt"], paths_a["pred"])
+    window.open_case(paths_b["gt"], paths_b["pred"])  # supersedes the first
+    assert window.busy_bar.isVisibleTo(window)
+    qtbot.waitUntil(lambda: window.case_paths is not None and window.controller.last_result is not None
+                    and window.controller.last_result.generation == window.controller.generation, timeout=30000)
+    assert window.case_paths["gt"] == paths_b["gt"]
+    np.testing.assert_array_equal(window.state.case.gt, load_case(paths_b["gt"], paths_b["pred"]).gt)
+    qtbot.waitUntil(lambda: not window.busy_bar.isVisibleTo(window), timeout=30000)
+    window.close()
