@@ -2,10 +2,10 @@
 
 A :class:`SurfacePair` holds, for one class, the GT and the prediction surface voxels (sorted
 flat indices) and, for each of them, the exact Euclidean distance in mm to the nearest voxel of
-the other surface, or NaN while unknown. Distances are found with a k-d tree over the other
-surface's voxel centres (scaled by the spacing), so the cost follows the number of surface
-voxels, not the size of the class's bounding box; voxels lying on both surfaces get 0 without a
-query.
+the other surface, or NaN while unknown. Voxels lying on both surfaces get 0; most others find
+the other surface at one of the shortest grid offsets (looked at shortest first, so the first
+hit is exact); the rest query a k-d tree over the other surface's voxel centres in mm. The cost
+follows the number of surface voxels, not the volume of the class's bounding box.
 
 Edits keep what they cannot have changed: after surface ``S`` changed inside a box ``B``,
 
