@@ -72,6 +72,11 @@ class CaseEditor:
     recovery : RecoveryOffer or None
         Set when the journal holds edits of an earlier session; until :meth:`recover` or
         :meth:`discard_recovery` is called, new edits are not journalled.
+
+    Notes
+    -----
+    When the same case is being edited in another window or process (its journal is locked), no
+    recovery is offered, nothing is journalled, and ``session.journal_error`` says why.
     """
 
     def __init__(self, case: Case, *, data_dir: str | Path | None = None, journal: bool = True,
@@ -82,7 +87,11 @@ class CaseEditor:
                                    history_budget_bytes=history_budget_bytes)
         self._journal = journal_for(case.sources, data_dir, self._info()) if journal else None
         self.recovery: RecoveryOffer | None = None
-        if self._journal is not None and self._journal.has_records():
+        if self._journal is not None and self._journal.in_use():
+            self.session.journal_error = ("this case is open for editing in another DiceLens window; edits "
+                                          "made here are not journalled against a crash.")
+            self._journal = None
+        elif self._journal is not None and self._journal.has_records():
             self.recovery = RecoveryOffer(self._journal.path, self._journal.path.stat().st_size,
                                           str(self._journal.read_info().get("started", "")))
         else:

@@ -21,6 +21,7 @@ import struct
 import sys
 import tempfile
 import zlib
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,11 +29,17 @@ import numpy as np
 
 from app.model.delta import check_which
 
+try:  # POSIX advisory locks; without them (Windows) two processes are not kept apart
+    import fcntl
+except ImportError:  # pragma: no cover - exercised on Windows only
+    fcntl = None
+
 MAGIC = b"DLJR"
 _PREFIX = struct.Struct("<4sQI")  # magic, payload length, CRC-32
 _HEADER_LENGTH = struct.Struct("<I")
 JOURNAL_FILE = "journal.bin"
 INFO_FILE = "case.json"
+LOCK_FILE = "journal.lock"
 RECORD_KINDS = ("step", "undo", "redo", "clear_redo")
 """``step``: a new stroke; ``undo`` / ``redo``: a step applied backwards / forwards again (values as
 written); ``clear_redo``: the redo list was forgotten (written when the journal is compacted)."""
@@ -133,11 +140,31 @@ class Journal:
         self.directory = Path(directory)
         self.info = info
         self._stream = None
+        self._lock = None
 
     @property
     def path(self) -> Path:
         """The journal file."""
         return self.directory / JOURNAL_FILE
+
+    def in_use(self) -> bool:
+        """Whether another process (or another :class:`Journal` object) is appending to this journal now.
+
+        The appender holds an advisory lock on ``journal.lock`` until :meth:`close`; the operating
+        system releases it when that process dies, so a crashed session's journal is not in use.
+        """
+        if fcntl is None or self._lock is not None:
+            return False
+        try:
+            with open(self.directory / LOCK_FILE, "a") as probe:
+                try:
+                    fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(probe.fileno(), fcntl.LOCK_UN)
+        except OSError:
+            return False
+        return False
 
     def has_records(self) -> bool:
         """Whether the journal file exists and is not empty (there may be something to recover)."""
@@ -178,7 +205,8 @@ class Journal:
         Raises
         ------
         OSError
-            The journal cannot be written (disk full, permissions).
+            The journal cannot be written (disk full, permissions), or another process is
+            appending to it (:meth:`in_use`).
         """
         if self._stream is None:
             self._open_for_append()
@@ -231,14 +259,19 @@ class Journal:
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def close(self) -> None:
-        """Close the file kept open for appending (appending again reopens it)."""
+        """Close the file kept open for appending and release the lock (appending again reopens it)."""
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+        if self._lock is not None:
+            with suppress(OSError):
+                self._lock.close()  # closing the descriptor releases the flock
+            self._lock = None
 
     def _open_for_append(self) -> None:
         created = not self.directory.exists()
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._acquire_lock()
         if self.info is not None and not (self.directory / INFO_FILE).exists():
             self.write_info(self.info)
         valid_bytes = self.read().valid_bytes
@@ -248,6 +281,18 @@ class Journal:
             self._stream.seek(valid_bytes)
         if created or valid_bytes == 0:
             _fsync_directory(self.directory)
+
+
+    def _acquire_lock(self) -> None:
+        if fcntl is None or self._lock is not None:
+            return
+        lock = open(self.directory / LOCK_FILE, "a")  # held until close()
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise OSError(f"another DiceLens window is editing this case and writing '{self.path}'") from None
+        self._lock = lock
 
 
 def _record_at(data: bytes, offset: int) -> tuple[JournalRecord | None, int, str | None]:

@@ -42,6 +42,12 @@ def _load(paths):
     return load_case(*paths)
 
 
+def _crash(editor):
+    """The process dies: nothing is saved; the operating system closes its files and releases its locks."""
+    if editor.journal is not None:
+        editor.journal.close()
+
+
 def _edit(session, seed):
     """A mixed editing session: strokes on both masks, fill, polygon, eraser, undo and redo."""
     rng = np.random.default_rng(seed)
@@ -67,7 +73,7 @@ def test_a_crashed_session_is_recovered_from_the_journal(case_files, tmp_path):
     _edit(editor.session, 1)
     edited_gt, edited_pred = editor.case.gt.copy(), editor.case.pred.copy()
     undo_ids = [s.id for s in editor.session.history.undo_steps]
-    # The process dies here: no save, no close.
+    _crash(editor)
     reopened = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
     assert reopened.recovery is not None and reopened.recovery.size_bytes > 0 and reopened.recovery.written
     assert not np.array_equal(reopened.case.pred, edited_pred)
@@ -78,6 +84,7 @@ def test_a_crashed_session_is_recovered_from_the_journal(case_files, tmp_path):
     assert reopened.session.is_modified("pred") and reopened.session.is_modified("gt")
     reopened.session.undo()  # the recovered history works, and is journalled again
     after_undo = reopened.case.pred.copy(), reopened.case.gt.copy()
+    _crash(reopened)
     third = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
     third.recover()
     np.testing.assert_array_equal(third.case.pred, after_undo[0])
@@ -95,6 +102,7 @@ def test_a_damaged_tail_is_skipped_with_a_warning_on_recovery(case_files, tmp_pa
         session.end_stroke()
         states.append(editor.case.pred.copy())
     path = editor.journal.path
+    _crash(editor)
     path.write_bytes(path.read_bytes()[:-5])  # the last record was cut short
     reopened = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
     warnings = reopened.recover()
@@ -106,6 +114,7 @@ def test_declining_recovery_deletes_the_journal(case_files, tmp_path):
     editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
     editor.session.begin_stroke((2, 5, 5), 0)
     editor.session.end_stroke()
+    _crash(editor)
     reopened = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
     original_pred = reopened.case.pred.copy()
     reopened.discard_recovery()
@@ -149,7 +158,7 @@ def test_saving_one_mask_keeps_the_other_masks_unsaved_edits_recoverable(case_fi
     editor.save("gt")
     assert session.is_modified("pred") and not session.is_modified("gt")
     edited_pred, saved_gt = editor.case.pred.copy(), editor.case.gt.copy()
-    # Crash; the ground truth on disk is now the saved one.
+    _crash(editor)  # the ground truth on disk is now the saved one
     reopened = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
     np.testing.assert_array_equal(reopened.case.gt, saved_gt)
     assert reopened.recovery is not None
@@ -158,6 +167,21 @@ def test_saving_one_mask_keeps_the_other_masks_unsaved_edits_recoverable(case_fi
     np.testing.assert_array_equal(reopened.case.gt, saved_gt)
     assert reopened.session.is_modified("pred") and not reopened.session.is_modified("gt")
     assert not reopened.session.can_redo
+
+
+def test_a_case_open_in_two_windows_is_journalled_by_the_first_only(case_files, tmp_path):
+    first = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    first.session.begin_stroke((2, 5, 5), 0)
+    first.session.end_stroke()
+    second = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    assert second.recovery is None and second.journal is None
+    assert "another DiceLens window" in second.session.journal_error
+    second.session.begin_stroke((2, 9, 9), 0)
+    second.session.end_stroke()
+    assert len(first.journal.read().records) == 1
+    first.close()
+    third = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    assert third.recovery is not None, "closed without saving: its edits are offered for recovery"
 
 
 def test_save_as_writes_a_new_file_and_follows_it(case_files, tmp_path):
