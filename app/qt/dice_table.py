@@ -165,7 +165,7 @@ class DiceTablePanel(QWidget):
             self.mean_label.setText("Mean foreground Dice: <b>…</b>")
             self.loss_label.setText("Dice loss (hard, foreground, smooth 1): …")
             return
-        left_out = f" · {result.n_undefined_foreground} undefined left out" if result.n_undefined_foreground else ""
+        left_out = f" · {result.n_undefined_foreground} undefined left out"
         if math.isnan(result.dice_mean_foreground):
             mean = f"{UNDEFINED_TEXT} (no foreground class present)"
         else:
