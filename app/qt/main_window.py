@@ -215,6 +215,8 @@ class MainWindow(QMainWindow):
         elif not two_dimensional and self._slice_plot_hidden_for_2d:
             self.docks["slices"].show()
             self._slice_plot_hidden_for_2d = False
+        if two_dimensional:
+            self.state.set_axis(0)  # a 2D image has only the one (axial) slice
         self.state.set_case(case)
         self.controller.load(case)
         self.setWindowTitle(f"DiceLens — {title}" if title else "DiceLens")

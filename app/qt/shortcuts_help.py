@@ -7,12 +7,12 @@ from html import escape
 from PySide6.QtGui import QKeySequence
 
 MOUSE_BINDINGS = (
-    ("Wheel", "next / previous slice"),
-    ("Ctrl + wheel", "zoom"),
-    ("Left drag", "pan"),
-    ("Right drag", "window / level: left-right = width, up-down = level (as in 3D Slicer)"),
-    ("Hover", "voxel index, position in mm, intensity, ground-truth and predicted label (below the view)"),
-    ("Click a confusion-matrix cell", "highlight those voxels and jump to the slice with most of them"),
+    ("Wheel", "Next / previous slice"),
+    ("Ctrl + wheel", "Zoom"),
+    ("Left drag", "Pan"),
+    ("Right drag", "Window / level: left-right = width, up-down = level (as in 3D Slicer)"),
+    ("Hover", "Voxel index, position in mm, intensity, ground-truth and predicted label (below the view)"),
+    ("Click a confusion-matrix cell", "Highlight those voxels and jump to the slice with most of them"),
 )
 
 

@@ -222,11 +222,16 @@ def test_2d_png_case_hides_the_per_slice_plot_until_a_volume_opens(window, tmp_p
                      image=str(tmp_path / "cells.png"))
     assert window.state.case.image.shape == (1, 12, 16, 3)
     assert window.docks["slices"].isHidden()
+    assert window.slice_view.image_item.image.shape == (12, 16, 3)
     volume = tmp_path / "volume"
     volume.mkdir()
     paths = write_case(volume)
     window.open_case(paths["gt"], paths["pred"])
     assert not window.docks["slices"].isHidden()
+    window.slice_view.view_actions.planes["sagittal"].trigger()
+    window.open_case(str(tmp_path / "cells_gt.png"), str(tmp_path / "cells_pred.png"))
+    assert window.state.axis == 0  # a 2D image is shown as its one slice, whatever the previous plane
+    assert window.slice_view.overlay_item.image.shape[:2] == (12, 16)
 
 
 def test_case_loads_in_the_background_and_only_the_latest_open_is_shown(qtbot, settings, tmp_path, monkeypatch):
