@@ -164,9 +164,18 @@ def _image_io(format_name: str) -> str:
     return next(io for _, name, io in _FORMATS if name == format_name)
 
 
+def _probe(pixel_id: int, components: int) -> np.ndarray:
+    """The pixels of a 1x1 image of this pixel type (complex types have 2 components implicitly)."""
+    try:
+        probe = sitk.Image([1, 1], pixel_id, components)
+    except RuntimeError:
+        probe = sitk.Image([1, 1], pixel_id)
+    return sitk.GetArrayViewFromImage(probe)
+
+
 def numpy_dtype(pixel_id: int, components: int = 1) -> np.dtype:
-    """The numpy dtype of one component of a SimpleITK pixel type (from a 1x1 probe image)."""
-    return sitk.GetArrayViewFromImage(sitk.Image([1, 1], pixel_id, components)).dtype
+    """The numpy dtype of one component of a SimpleITK pixel type."""
+    return _probe(pixel_id, components).dtype
 
 
 def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
@@ -187,10 +196,10 @@ def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
         raise InputError(f"{role} '{path}' is {reader.GetDimension()}D ({size}); DiceLens reads 2D and 3D images "
                          "(one label per voxel): pass a single volume, e.g. one time point or one channel.")
     components = reader.GetNumberOfComponents()
-    voxel_bytes = math.prod(reader.GetSize()) * numpy_dtype(reader.GetPixelID(), components).itemsize * components
+    voxel_bytes = math.prod(reader.GetSize()) * _probe(reader.GetPixelID(), components).nbytes
     metadata = {key: reader.GetMetaData(key) for key in reader.GetMetaDataKeys()}
     vox_offset = int(float(metadata.get("vox_offset", 0))) if what == "NIfTI" else None
-    verify_complete(path, what, voxel_bytes, vox_offset)
+    verify_complete(path, what, voxel_bytes, vox_offset, name=f"{role} '{path}'")
     try:
         image = reader.Execute()
     except _READER_ERRORS as error:
@@ -290,7 +299,15 @@ def _series_of_file(path: Path, role: str) -> str:
 
 
 def _read_dicom_series(directory: Path, series_uid: str | None, role: str) -> ReadImage:
-    series_ids = list(sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(directory)))
+    if not any(path.is_file() for path in directory.iterdir()):
+        raise InputError(f"{role} '{directory}' is an empty directory; pass a directory of DICOM files or an image "
+                         "file.")
+    warnings_shown = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # "No Series were found" is reported below, in words
+    try:
+        series_ids = list(sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(directory)))
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(warnings_shown)
     if not series_ids:
         raise InputError(f"{role} '{directory}' holds no DICOM series; pass a directory of DICOM files "
                          "or an image file.")

@@ -32,7 +32,8 @@ class IncompleteFile(Exception):
     """Internal: the payload is shorter than promised or damaged (becomes an InputError)."""
 
 
-def verify_complete(path: Path, format_name: str, expected_bytes: int, vox_offset: int | None = None) -> None:
+def verify_complete(path: Path, format_name: str, expected_bytes: int, vox_offset: int | None = None,
+                    name: str | None = None) -> None:
     """Raise :class:`InputError` when ``path`` holds less pixel data than its header promises.
 
     Parameters
@@ -45,7 +46,10 @@ def verify_complete(path: Path, format_name: str, expected_bytes: int, vox_offse
         Uncompressed pixel bytes the header describes (voxels x components x bytes per component).
     vox_offset : int, optional
         NIfTI only: where the voxels start in the (uncompressed) file.
+    name : str, optional
+        How messages name the file (default: its path in quotes).
     """
+    name = name or f"'{path}'"
     checks = {"NIfTI": lambda: _verify_nifti(path, expected_bytes, vox_offset or 0),
               "NRRD": lambda: _verify_nrrd(path, expected_bytes),
               "MetaImage": lambda: _verify_metaimage(path, expected_bytes),
@@ -58,10 +62,10 @@ def verify_complete(path: Path, format_name: str, expected_bytes: int, vox_offse
     try:
         check()
     except IncompleteFile as problem:
-        raise InputError(f"'{path}' is damaged or incomplete: {problem}. DiceLens does not score partial "
+        raise InputError(f"{name} is damaged or incomplete: {problem}. DiceLens does not score partial "
                          "data; export or copy the file again.") from None
     except (OSError, struct.error, ValueError) as error:
-        raise InputError(f"'{path}' could not be checked as a {format_name} file ({error}); it is "
+        raise InputError(f"{name} could not be checked as a {format_name} file ({error}); it is "
                          "probably damaged: export or copy it again.") from None
 
 

@@ -91,9 +91,14 @@ def intensity_array(read: ReadImage, role: str) -> np.ndarray:
     """
     if read.image is None:
         array = read.array
+    else:
+        array = pixels_of(read.image)
+    if array.dtype.kind not in "buif":
+        raise InputError(f"{role} has pixel type {array.dtype}; DiceLens shows real-valued (greyscale or RGB) "
+                         "images.")
+    if read.image is None:
         return array[np.newaxis] if array.ndim == 2 else array
     components = read.components
-    array = pixels_of(read.image)
     if components == 1:
         return array[np.newaxis] if array.ndim == 2 else array
     if components in (3, 4) and read.image.GetDimension() == 2:

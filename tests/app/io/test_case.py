@@ -171,3 +171,14 @@ def test_label_table_naming_an_absurd_label_is_refused_before_reading(files):
     (tmp_path / "names.txt").write_text("1 liver\n70000 everything\n")
     with pytest.raises(InputError, match=r"names label 70000"):
         load_case(gt_path, pred_path, labels=tmp_path / "names.txt")
+
+
+def test_complex_pixels_are_neither_masks_nor_images(files):
+    tmp_path, _, _, gt_path, pred_path = files
+    complex_image = sitk.Image([14, 12, 4], sitk.sitkComplexFloat32)
+    complex_image.CopyInformation(sitk.ReadImage(str(gt_path)))
+    sitk.WriteImage(complex_image, str(tmp_path / "complex.nrrd"))
+    with pytest.raises(InputError, match=r"pixel type complex64; a mask must hold integer labels"):
+        load_case(gt_path, tmp_path / "complex.nrrd")
+    with pytest.raises(InputError, match=r"pixel type complex64; DiceLens shows real-valued"):
+        load_case(gt_path, pred_path, image=tmp_path / "complex.nrrd")

@@ -151,3 +151,23 @@ def test_bit_flip_inside_a_gzip_stream(pair):
     path.write_bytes(bytes(data))
     message = _load_bad(tmp_path, path, gt)
     assert "damaged" in message or "not a readable" in message
+
+
+@pytest.mark.parametrize("ending", [".nii", ".nrrd", ".mha"])
+def test_header_without_any_data(pair, ending):
+    tmp_path, gt = pair
+    path = write_volume(tmp_path / f"pred{ending}", gt, compress=False)
+    data = path.read_bytes()
+    header_ends = {".nii": 352, ".nrrd": data.find(b"\n\n") + 2, ".mha": data.find(b"LOCAL\n") + 6}
+    header_end = header_ends[ending]
+    path.write_bytes(data[:header_end])
+    assert "promises" in _load_bad(tmp_path, path, gt)
+
+
+def test_empty_file_and_empty_directory(pair):
+    tmp_path, gt = pair
+    (tmp_path / "pred.nii.gz").write_bytes(b"")
+    assert "not a readable NIfTI file" in _load_bad(tmp_path, tmp_path / "pred.nii.gz", gt)
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(InputError, match=r"nothing' is an empty directory"):
+        load_case(tmp_path / "good.nii.gz", tmp_path / "nothing")

@@ -78,7 +78,7 @@ def test_saving_back_keeps_segment_names(tmp_path, rng):
 
 def test_4d_multi_layer_segmentation_gets_the_layer_advice(tmp_path, rng):
     image = sitk.Image([10, 10, 4, 2], sitk.sitkUInt8)
-    for number, (name, colour, label) in enumerate(SEGMENTS[:2]):
+    for number, (name, _, label) in enumerate(SEGMENTS[:2]):
         image.SetMetaData(f"Segment{number}_Name", name)
         image.SetMetaData(f"Segment{number}_Layer", str(number))
         image.SetMetaData(f"Segment{number}_LabelValue", str(label))
