@@ -85,7 +85,10 @@ class MainWindow(QMainWindow):
             "slices": self._add_dock("Dice per slice", "slice_plot_dock", self.slice_plot,
                                      Qt.DockWidgetArea.BottomDockWidgetArea),
         }
-        self.resizeDocks([self.docks["dice"]], [680], Qt.Orientation.Horizontal)
+        # The right column (table, matrix) runs the full height; the slice plot sits under the view only.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.docks["dice"]], [770], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["dice"], self.docks["confusion"]], [380, 560], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["slices"]], [200], Qt.Orientation.Vertical)
 
         self._build_status_bar()
