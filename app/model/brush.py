@@ -96,9 +96,9 @@ def capsule(shape_zyx, spacing_zyx, start_zyx, end_zyx, radius_mm: float,
         Segment end points, continuous index coordinates (voxel centres at integers). A single
         dab is a segment with equal ends.
     radius_mm : float
-        Brush radius in mm (> 0). It is raised to half the coarsest spacing of the painted axes,
-        so the thinnest stroke is still continuous (one voxel per step along its main direction);
-        the voxels holding the two end points are always covered.
+        Brush radius in mm (> 0). Whatever the radius, the voxels along the segment's centre line
+        (the nearest voxel to points at most one voxel apart, end points included) are covered
+        too, so the thinnest brush draws a continuous one-voxel line and a click always paints.
     axis : {0, 1, 2} or None
         2D brush: a disc on the slice along ``axis`` that holds ``start_zyx`` (the end point is
         projected onto that slice). None: a 3D sphere (capsule in all three axes).
@@ -122,7 +122,7 @@ def capsule(shape_zyx, spacing_zyx, start_zyx, end_zyx, radius_mm: float,
         start[axis] = end[axis] = index
         painted_axes.remove(axis)
         bounds[axis] = slice(index, index + 1)
-    radius = max(float(radius_mm), 0.5 * float(spacing[painted_axes].max()))
+    radius = float(radius_mm)
     for k in painted_axes:
         reach = radius / spacing[k]
         low = max(int(np.floor(min(start[k], end[k]) - reach)), 0)
@@ -132,8 +132,7 @@ def capsule(shape_zyx, spacing_zyx, start_zyx, end_zyx, radius_mm: float,
         bounds[k] = slice(low, high)
     region: Region = (bounds[0], bounds[1], bounds[2])
     mask = _within_segment(region, spacing, start, end, radius)
-    for point in (start, end):
-        _cover_voxel_of(mask, region, point)
+    _cover_centre_line(mask, region, start, end)
     if not mask.any():
         return None
     return Footprint(region, mask)
@@ -165,12 +164,17 @@ def _within_segment(region: Region, spacing: np.ndarray, start: np.ndarray, end:
     return np.broadcast_to(distance_squared <= radius * radius, tuple(p.stop - p.start for p in region)).copy()
 
 
-def _cover_voxel_of(mask: np.ndarray, region: Region, point: np.ndarray) -> None:
-    """Set the voxel holding ``point`` (nearest centre) in ``mask`` when it lies in the region."""
-    local = []
-    for k, part in enumerate(region):
-        index = int(np.floor(point[k] + 0.5)) - part.start
-        if not 0 <= index < part.stop - part.start:
-            return
-        local.append(index)
-    mask[tuple(local)] = True
+def _cover_centre_line(mask: np.ndarray, region: Region, start: np.ndarray, end: np.ndarray) -> None:
+    """Set, in ``mask``, the voxels nearest to points of segment start-end at most one voxel apart.
+
+    Consecutive points differ by at most one voxel along every axis, so the voxels form a
+    connected line (8-connected on a slice, 26-connected in 3D) from the start's voxel to the end's.
+    """
+    steps = int(np.ceil(np.abs(end - start).max())) + 1
+    points = start + np.linspace(0.0, 1.0, steps)[:, None] * (end - start)
+    voxels = np.floor(points + 0.5).astype(np.int64)
+    lows = np.array([part.start for part in region])
+    highs = np.array([part.stop for part in region])
+    inside = np.all((voxels >= lows) & (voxels < highs), axis=1)
+    local = voxels[inside] - lows
+    mask[local[:, 0], local[:, 1], local[:, 2]] = True

@@ -274,6 +274,7 @@ class EditSession:
         delta = self._write_values(step.which, step.region, step.indices, step.old_values, "undo")
         self._append_to_journal(JournalRecord("undo", step.id, step.which, step.indices, step.new_values,
                                               step.old_values, step.description))
+        self.painted.emit(delta)
         self.history_changed.emit()
         return delta
 
@@ -286,6 +287,7 @@ class EditSession:
         delta = self._write_values(step.which, step.region, step.indices, step.new_values, "redo")
         self._append_to_journal(JournalRecord("redo", step.id, step.which, step.indices, step.old_values,
                                               step.new_values, step.description))
+        self.painted.emit(delta)
         self.history_changed.emit()
         return delta
 
@@ -338,7 +340,7 @@ class EditSession:
             return
         region = bounding_region(record.indices, self.shape)
         values = record.new_values.astype(self._masks[record.which].dtype)
-        self._write_values(record.which, region, record.indices, values, "recover")
+        self.painted.emit(self._write_values(record.which, region, record.indices, values, "recover"))
         if record.kind == "step":
             self.history.push(make_step(record.step_id, record.which, self.shape, record.indices,
                                         record.old_values, values, record.description))
@@ -392,12 +394,11 @@ class EditSession:
         return delta
 
     def _write_values(self, which: str, region, indices: np.ndarray, values: np.ndarray, kind: str) -> Delta:
+        """Write ``values`` at flat ``indices`` of one mask; return the delta (the caller emits it)."""
         mask = self._masks[which]
         old_region = frozen_copy(mask[region])
         self._flat[which][indices] = values
-        delta = Delta(which, region, old_region, frozen_copy(mask[region]), kind)
-        self.painted.emit(delta)
-        return delta
+        return Delta(which, region, old_region, frozen_copy(mask[region]), kind)
 
     def _append_to_journal(self, record: JournalRecord) -> None:
         if self.journal is None or self.journal_error is not None:

@@ -111,6 +111,15 @@ def test_a_tiny_brush_still_paints_the_voxel_under_the_cursor():
     assert covered[2, 5, 5], "the voxel holding the point (nearest centre) is painted"
 
 
+def test_the_thinnest_brush_draws_a_one_voxel_line():
+    shape = (1, 40, 60)
+    covered = _full(capsule(shape, (1.0, 0.5, 2.0), (0, 3.2, 2.4), (0, 30.6, 51.1), 0.01, axis=0), shape)[0]
+    columns = covered.sum(axis=0)
+    assert set(columns[2:52]) == {1} and columns[:2].sum() == 0 and columns[52:].sum() == 0
+    _, components = ndimage.label(covered, structure=np.ones((3, 3)))
+    assert components == 1
+
+
 def test_footprints_are_clipped_to_the_volume():
     shape = (2, 10, 10)
     footprint = disc(shape, (1.0, 1.0, 1.0), (0, 0.0, 0.0), 3.0, axis=0)
