@@ -26,14 +26,34 @@ UNDEFINED_DICE_TOOLTIP = (
 )
 
 
+def millilitres(value: float, signed: bool = False) -> str:
+    """A volume in ml with at least 3 significant digits up to 3 decimals: 8751.9, 7.52, 0.070, 0.001.
+
+    Small structures (a 2D image's label, a lesion) keep readable digits instead of "0.00".
+    """
+    if value == 0:
+        return "0"
+    decimals = min(3, max(1, 2 - math.floor(math.log10(abs(value)))))
+    return format(value, f"{'+' if signed else ''}.{decimals}f")
+
+
 @dataclass(frozen=True)
 class Column:
-    """One table column: header, header tooltip, the ``ClassMetrics`` field shown and its number format."""
+    """One table column: header, header tooltip, the ``ClassMetrics`` field shown and its number format.
+
+    ``number_format`` is a :func:`format` spec, or ``"ml"`` / ``"+ml"`` for :func:`millilitres`.
+    """
 
     header: str
     tooltip: str
     field: str | None = None
     number_format: str = ""
+
+    def format(self, value: float | int) -> str:
+        """``value`` as shown in this column."""
+        if self.number_format.endswith("ml"):
+            return millilitres(value, signed=self.number_format.startswith("+"))
+        return format(value, self.number_format)
 
 
 COLUMNS = (
@@ -41,9 +61,9 @@ COLUMNS = (
     Column("Class", "Class name from the label table"),
     Column("Dice", "2·TP / (2·TP + FP + FN)", "dice", ".3f"),
     Column("IoU", "TP / (TP + FP + FN)", "iou", ".3f"),
-    Column("GT ml", "Ground-truth volume in millilitres", "gt_volume_ml", ".2f"),
-    Column("Pred ml", "Predicted volume in millilitres", "pred_volume_ml", ".2f"),
-    Column("ΔVol ml", "Predicted minus ground-truth volume in millilitres", "volume_difference_ml", "+.2f"),
+    Column("GT ml", "Ground-truth volume in millilitres", "gt_volume_ml", "ml"),
+    Column("Pred ml", "Predicted volume in millilitres", "pred_volume_ml", "ml"),
+    Column("ΔVol ml", "Predicted minus ground-truth volume in millilitres", "volume_difference_ml", "+ml"),
     Column("FP vox", "False-positive voxels: predicted as this class, another class in the ground truth",
            "fp", ",d"),
     Column("FN vox", "False-negative voxels: this class in the ground truth, predicted as another",
@@ -140,7 +160,7 @@ class ClassMetricsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if column.field not in self._values:
                 return ""
-            return UNDEFINED_TEXT if value is None else format(value, column.number_format)
+            return UNDEFINED_TEXT if value is None else column.format(value)
         if role == Qt.ItemDataRole.ToolTipRole and value is None and column.field in UNDEFINED_TOOLTIP_FIELDS:
             return UNDEFINED_DICE_TOOLTIP if column.field in self._values else None
         if role == Qt.ItemDataRole.TextAlignmentRole:

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from app.qt.dice_table import BUSY_DELAY_MS, DiceTablePanel
 from app.qt.engine_controller import EngineController
 from app.qt.review_state import ReviewState
-from app.qt.table_model import COLUMNS, SORT_ROLE, UNDEFINED_TEXT
+from app.qt.table_model import COLUMNS, SORT_ROLE, UNDEFINED_TEXT, millilitres
 from tests.app.qt.panels_cases import MaskDelta, many_label_case, organ_case
 
 COLUMN = {column.field or column.header: index for index, column in enumerate(COLUMNS)}
@@ -49,11 +49,21 @@ def test_every_value_is_the_engines_value_and_undefined_reads_as_a_dash_with_the
                 assert shown == UNDEFINED_TEXT and key is None
             else:
                 assert key == expected
-                assert shown == format(expected, column.number_format)
+                assert shown == column.format(expected)
     assert cell(panel, 5, "dice") == UNDEFINED_TEXT  # "never present" is absent from both masks
     tooltip = cell(panel, 5, "dice", Qt.ItemDataRole.ToolTipRole)
     assert "absent from both" in tooltip and "left out of the averages" in tooltip and "Dice 0" in tooltip
     assert cell(panel, 1, "dice", Qt.ItemDataRole.ToolTipRole) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "signed", "text"),
+    [(8751.94, False, "8751.9"), (288.734, False, "288.7"), (7.524, False, "7.52"), (0.07, False, "0.070"),
+     (0.001, False, "0.001"), (0.0004, False, "0.000"), (0.0, False, "0"), (-0.001, True, "-0.001"),
+     (229.69, True, "+229.7"), (0.05, True, "+0.050")],
+)
+def test_volumes_keep_three_significant_digits_for_small_structures(value, signed, text):
+    assert millilitres(value, signed) == text
 
 
 def test_headline_shows_mean_foreground_dice_undefined_count_and_loss(review):
