@@ -27,6 +27,15 @@ def _font(base: QFont, size_pt: float, bold: bool = False) -> QFont:
     return font
 
 
+def readable_on_white(color: tuple[int, int, int]) -> QColor:
+    """The class colour, darkened when it is too light to see as a thin line on white paper."""
+    qcolor = QColor(*color)
+    luminance = (0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]) / 255
+    if luminance > 0.6:
+        qcolor = qcolor.darker(100 + round(250 * (luminance - 0.6)))
+    return qcolor
+
+
 def compact_count(value: int) -> str:
     """Voxel count in at most 5 characters: ``812``, ``35.2k``, ``1.24M``."""
     value = int(value)
@@ -128,7 +137,7 @@ def paint_slice_plot(painter: QPainter, rect: QRectF, series: SliceSeries, thres
     painter.setPen(threshold_pen)
     painter.drawLine(QLineF(plot.left(), y_at(threshold), plot.right(), y_at(threshold)))
     for k, color in enumerate(series.colors):
-        painter.setPen(QPen(QColor(*color), 0.35 * unit))
+        painter.setPen(QPen(readable_on_white(color), 0.35 * unit))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(_series_path(series.dice[:, k], x_at, y_at, dot_radius=0.4 * unit))
     painter.setPen(QPen(AXIS_COLOR, 0.2 * unit))
@@ -137,7 +146,7 @@ def paint_slice_plot(painter: QPainter, rect: QRectF, series: SliceSeries, thres
     row_height = 3.8 * unit
     for k, (index, name, color) in enumerate(zip(series.indices, series.names, series.colors, strict=True)):
         y = plot.top() + k * row_height
-        painter.fillRect(QRectF(legend_left, y + 1.2 * unit, 4 * unit, 1.2 * unit), QColor(*color))
+        painter.fillRect(QRectF(legend_left, y + 1.2 * unit, 4 * unit, 1.2 * unit), readable_on_white(color))
         draw_text(painter, QRectF(legend_left + 5 * unit, y, legend_width - 6 * unit, row_height),
                   f"{index} {name}", tick_font)
     y = plot.top() + len(series.indices) * row_height

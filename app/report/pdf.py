@@ -186,7 +186,7 @@ def _row_painter(doc: PdfDocument, row: ClassRow, name_lines: list[str], widths:
 
 def _confusion(doc: PdfDocument, report: CaseReport) -> None:
     figure = report.confusion
-    side = min(doc.width, doc.mm(150), doc.mm(60 + 15 * len(figure.indices)))
+    side = min(doc.width, doc.mm(150), doc.mm(50 + 12 * len(figure.indices)))
     doc.heading("Confusion matrix", min_following_mm=side / doc.mm(1) + 10)
     if figure.is_subset:
         shown, total = len(figure.indices) - 1, figure.total_classes - 1

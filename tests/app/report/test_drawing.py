@@ -62,3 +62,11 @@ def test_unknown_paper_is_rejected():
     assert paper_size_id("Letter") != paper_size_id("a4")
     with pytest.raises(ValueError, match="a4, letter"):
         paper_size_id("a3")
+
+
+def test_light_class_colours_are_darkened_for_lines_on_paper():
+    from app.report.charts import readable_on_white
+
+    assert readable_on_white((30, 60, 200)).getRgb()[:3] == (30, 60, 200)
+    yellow = readable_on_white((240, 228, 66)).getRgb()[:3]
+    assert max(yellow) < 170 and yellow[0] > yellow[2]   # darker, still yellow-ish
