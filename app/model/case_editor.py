@@ -40,13 +40,19 @@ class RecoveryOffer:
         The journal file.
     size_bytes : int
         Its size.
-    written : str
+    started : str
         When the journal was started (ISO 8601, UTC), or "" when unknown.
+    strokes : int
+        Intact records of strokes, fills and polygons (undo and redo records not counted).
+    damaged : bool
+        Whether the journal ends with a damaged record (recovery will skip it with a warning).
     """
 
     journal_path: Path
     size_bytes: int
-    written: str
+    started: str
+    strokes: int
+    damaged: bool
 
 
 class CaseEditor:
@@ -92,8 +98,11 @@ class CaseEditor:
                                           "made here are not journalled against a crash.")
             self._journal = None
         elif self._journal is not None and self._journal.has_records():
+            contents = self._journal.read()
             self.recovery = RecoveryOffer(self._journal.path, self._journal.path.stat().st_size,
-                                          str(self._journal.read_info().get("started", "")))
+                                          str(self._journal.read_info().get("started", "")),
+                                          sum(record.kind == "step" for record in contents.records),
+                                          bool(contents.warnings))
         else:
             self._attach_journal()
 

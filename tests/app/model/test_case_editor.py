@@ -49,33 +49,39 @@ def _crash(editor):
 
 
 def _edit(session, seed):
-    """A mixed editing session: strokes on both masks, fill, polygon, eraser, undo and redo."""
+    """A mixed editing session: strokes on both masks, fill, polygon, eraser, undo and redo.
+
+    Returns the number of steps committed."""
     rng = np.random.default_rng(seed)
+    committed = 0
     for i in range(10):
         session.target = "gt" if i % 4 == 1 else "pred"
         session.active_label = int(rng.integers(1, C))
         session.begin_stroke(rng.uniform(0, 24, 3) * (0.2, 1, 1), i % 3, erase=i % 5 == 4)
         for _ in range(3):
             session.paint_segment(rng.uniform(0, 24, 3) * (0.2, 1, 1))
-        session.end_stroke()
+        committed += session.end_stroke() is not None
         if i % 4 == 3:
             session.undo()
-    session.fill((2, 10, 10), 0)
-    session.fill_polygon([(3, 1, 1), (3, 1, 20), (3, 15, 9)], 0)
+    committed += session.fill((2, 10, 10), 0) is not None
+    committed += session.fill_polygon([(3, 1, 1), (3, 1, 20), (3, 15, 9)], 0) is not None
     session.undo()
     session.undo()
     session.redo()
+    return committed
 
 
 def test_a_crashed_session_is_recovered_from_the_journal(case_files, tmp_path):
     editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
     assert editor.recovery is None
-    _edit(editor.session, 1)
+    committed = _edit(editor.session, 1)
     edited_gt, edited_pred = editor.case.gt.copy(), editor.case.pred.copy()
     undo_ids = [s.id for s in editor.session.history.undo_steps]
     _crash(editor)
     reopened = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
-    assert reopened.recovery is not None and reopened.recovery.size_bytes > 0 and reopened.recovery.written
+    offer = reopened.recovery
+    assert offer is not None and offer.size_bytes > 0 and offer.started and not offer.damaged
+    assert offer.strokes == committed >= 8
     assert not np.array_equal(reopened.case.pred, edited_pred)
     assert reopened.recover() == []
     np.testing.assert_array_equal(reopened.case.pred, edited_pred)
@@ -105,6 +111,7 @@ def test_a_damaged_tail_is_skipped_with_a_warning_on_recovery(case_files, tmp_pa
     _crash(editor)
     path.write_bytes(path.read_bytes()[:-5])  # the last record was cut short
     reopened = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    assert reopened.recovery.damaged and reopened.recovery.strokes == 2
     warnings = reopened.recover()
     assert len(warnings) == 1 and "damaged record" in warnings[0]
     np.testing.assert_array_equal(reopened.case.pred, states[1])
