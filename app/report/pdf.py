@@ -223,7 +223,7 @@ def _key_slices(doc: PdfDocument, report: CaseReport) -> None:
     per_row = SNAPSHOTS_PER_ROW_MANY if len(snapshots) > MANY_SNAPSHOTS else SNAPSHOTS_PER_ROW
     gap = doc.mm(4)
     cell_width = (doc.width - gap * (per_row - 1)) / per_row
-    caption_font = doc.font(7)
+    caption_font = doc.font(7 if per_row == SNAPSHOTS_PER_ROW else 6.5)
     caption_height = doc.metrics(caption_font).lineSpacing() * 3.2
     row_height = cell_width + caption_height + doc.mm(3)
     doc.heading("Key slices", min_following_mm=row_height / doc.mm(1) + 12)
@@ -238,7 +238,7 @@ def _key_slices(doc: PdfDocument, report: CaseReport) -> None:
                                 doc.font(7), doc.mm(1))
                 where = "" if single_slice else f"slice {key_slice.slice_index}: "
                 lines = (f"{key_slice.class_index} {key_slice.class_name}",
-                         f"{where}{' and '.join(key_slice.kinds)}",
+                         f"{where}{' & '.join(key_slice.kinds)}",
                          f"Dice {fmt(key_slice.dice)}, FP {key_slice.fp}, FN {key_slice.fn} voxels")
                 caption = "\n".join(doc.elided(line, caption_font, cell_width) for line in lines)
                 caption_rect = QRectF(left, rect.top() + cell_width + doc.mm(0.8), cell_width, caption_height)
