@@ -78,6 +78,8 @@ class EditSession:
         self._masks = {"gt": _editable(gt, "gt"), "pred": _editable(pred, "pred")}
         if gt.shape != pred.shape:
             raise ValueError(f"ground truth {gt.shape} and prediction {pred.shape} must have the same shape")
+        if np.shares_memory(gt, pred):
+            raise ValueError("the ground truth and the prediction share memory: editing one would edit both")
         self.shape, self._spacing = check_volume(gt.shape, spacing_zyx)
         self._flat = {which: mask.reshape(-1) for which, mask in self._masks.items()}
         if not isinstance(num_classes, int | np.integer) or num_classes < 1:
@@ -322,7 +324,7 @@ class EditSession:
         self.end_stroke()
         applied = 0
         for record in records:
-            problem = self._replay_problem(record)
+            problem = record.problem(self.shape, self.num_classes)
             if problem is not None:
                 return applied, [f"journal record {applied + 1} ({record.kind}) does not fit this case "
                                  f"({problem}); it and the {len(records) - applied - 1} records after it "
@@ -349,20 +351,6 @@ class EditSession:
         elif record.kind == "redo" and self.history.redo_steps and self.history.redo_steps[-1].id == record.step_id:
             self.history.take_redo()
         self._next_id = max(self._next_id, record.step_id + 1)
-
-    def _replay_problem(self, record: JournalRecord) -> str | None:
-        if record.kind == "clear_redo":
-            return None
-        size = int(np.prod(self.shape))
-        indices = record.indices
-        if indices.size == 0 or int(indices.min()) < 0 or int(indices.max()) >= size:
-            return f"voxel indices outside a volume of {size} voxels"
-        if record.new_values.size != indices.size or record.old_values.size != indices.size:
-            return "values do not match the indices"
-        if record.new_values.size and (int(record.new_values.min()) < 0
-                                       or int(record.new_values.max()) >= self.num_classes):
-            return f"labels outside 0..{self.num_classes - 1}"
-        return None
 
     def _single_step(self, footprint: Footprint | None, axis: int, label: int, description: str) -> Delta | None:
         self._stroke = _Stroke(self._target, self._check_label(label), check_axis(axis), np.zeros(3), description)

@@ -87,6 +87,19 @@ class JournalRecord:
         length = struct.pack("<Q", len(payload))
         return MAGIC + length + struct.pack("<I", zlib.crc32(length + payload)) + payload
 
+    def problem(self, shape_zyx: tuple[int, int, int], num_classes: int) -> str | None:
+        """Why this record cannot apply to masks of ``shape_zyx`` with ``num_classes`` labels; None if it can."""
+        if self.kind == "clear_redo":
+            return None
+        size = int(np.prod(shape_zyx))
+        if self.indices.size == 0 or int(self.indices.min()) < 0 or int(self.indices.max()) >= size:
+            return f"voxel indices outside a volume of {size} voxels"
+        if not self.indices.size == self.old_values.size == self.new_values.size:
+            return "values do not match the indices"
+        if int(self.new_values.min()) < 0 or int(self.new_values.max()) >= num_classes:
+            return f"labels outside 0..{num_classes - 1}"
+        return None
+
     @classmethod
     def decode(cls, payload: bytes) -> JournalRecord:
         """Parse a payload whose checksum matched; ValueError when its contents do not add up."""

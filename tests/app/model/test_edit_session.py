@@ -245,6 +245,8 @@ def test_invalid_use_is_refused_with_clear_messages():
         session.target = "image"
     with pytest.raises(ValueError, match="same shape"):
         EditSession(gt, pred[:2].copy(), SPACING, C)
+    with pytest.raises(ValueError, match="share memory"):
+        EditSession(pred, pred, SPACING, C)
     with pytest.raises(ValueError, match="C-contiguous"):
         EditSession(gt, np.asfortranarray(pred), SPACING, C)
     with pytest.raises(ValueError, match="pixel type"):

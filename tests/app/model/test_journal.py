@@ -110,3 +110,15 @@ def test_the_case_key_depends_on_paths_and_contents(tmp_path):
     assert key != case_key({**sources, "gt": _Source("b/gt.nii.gz", "1" * 64)})
     assert key == case_key({**sources, "image": _Source("a/ct.nii.gz", "4" * 64)})
     assert journal_for(sources, tmp_path).directory == tmp_path / "journal" / key
+
+
+def test_a_journal_that_cannot_be_written_stops_journalling_not_editing(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the journal folder should be")
+    gt = np.zeros((2, 5, 5), np.uint8)
+    session = EditSession(gt, gt.copy(), (1.0, 1.0, 1.0), 4, journal=Journal(blocker))
+    session.begin_stroke((0, 2, 2), 0)
+    assert session.end_stroke() is not None and session.can_undo
+    assert session.journal_error and "cannot be written" in session.journal_error
+    session.undo()
+    assert session.mask("pred").sum() == 0
