@@ -143,4 +143,6 @@ def test_sigkill_at_random_moments_recovers_every_completed_stroke(tmp_path, edi
         progress.append(applied - recovered)
         recovered, start_action = applied, expected.next_action
     assert recovered > KILLS, f"the children completed too few strokes to test anything: {progress}"
+    assert {r.kind for r in contents.records} == {"step", "undo", "redo"}
+    assert {r.which for r in contents.records} == {"pred", "gt"}
     assert sum(1 for p in progress if p > 0) >= KILLS // 3, progress
