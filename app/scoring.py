@@ -31,7 +31,7 @@ per value, ~2.7 GB at this limit); larger cases get ``soft: null`` and a message
 out of memory."""
 
 BACKGROUND_RUN = 2048
-"""Voxels per run checked for foreground before counting (see :func:`confusion_skipping_background`)."""
+"""Voxels per run dropped wholesale when all background (see :func:`confusion_skipping_background`)."""
 
 _COUNT_FIELDS = ("tp", "fp", "fn", "gt_voxels", "pred_voxels")
 
@@ -139,13 +139,15 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
 
 def confusion_skipping_background(gt: np.ndarray, pred: np.ndarray, num_classes: int,
                                   ignore_index: int | None, device: torch.device) -> torch.Tensor:
-    """The engine's confusion matrix, fed only the stretches of voxels where either mask is not background.
+    """The engine's confusion matrix, fed only the voxels where either mask is not background.
 
-    Most of a CT is background in both masks, and those voxels can only be (0, 0) pairs. The flat
-    label maps are cut into runs of :data:`BACKGROUND_RUN` voxels; runs where both masks are all 0
-    are not handed to :func:`dice_engine.confusion_matrix` and are counted in ``cm[0, 0]`` instead
-    (or nowhere when 0 is the ``ignore_index``). The result is exactly the engine's matrix of the
-    whole volumes (tested), at a fraction of the cost.
+    Most of a CT is background in both masks, and those voxels can only be (0, 0) pairs. They are
+    found in two cheap steps: the flat label maps are cut into runs of :data:`BACKGROUND_RUN`
+    voxels and runs that are all 0 in both masks are dropped wholesale (one max per run); the
+    remaining runs are compacted voxel by voxel. Only the compacted voxels go to
+    :func:`dice_engine.confusion_matrix`; the dropped ones are counted in ``cm[0, 0]`` (or nowhere
+    when 0 is the ``ignore_index``). The result is exactly the engine's matrix of the whole volumes
+    (tested), at a fraction of the cost.
 
     Parameters
     ----------
@@ -163,20 +165,29 @@ def confusion_skipping_background(gt: np.ndarray, pred: np.ndarray, num_classes:
     torch.Tensor
         ``(C, C) int64`` on the CPU, rows = ground truth.
     """
-    flat_gt, flat_pred = gt.reshape(-1), pred.reshape(-1)
+    gt_kept, pred_kept = _non_background_voxels(gt.reshape(-1), pred.reshape(-1))
+    cm = torch.zeros((num_classes, num_classes), dtype=torch.int64)
+    if gt_kept.size:
+        cm += de.confusion_matrix(torch.from_numpy(gt_kept).to(device), torch.from_numpy(pred_kept).to(device),
+                                  num_classes, ignore_index).cpu()
+    if ignore_index != 0:
+        cm[0, 0] += gt.size - gt_kept.size
+    return cm
+
+
+def _non_background_voxels(flat_gt: np.ndarray, flat_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(K,)`` labels of both maps at the K voxels where either is non-zero, in order."""
     whole = flat_gt.size // BACKGROUND_RUN * BACKGROUND_RUN
     gt_runs = flat_gt[:whole].reshape(-1, BACKGROUND_RUN)
     pred_runs = flat_pred[:whole].reshape(-1, BACKGROUND_RUN)
     busy = (gt_runs.max(axis=1, initial=0) > 0) | (pred_runs.max(axis=1, initial=0) > 0)
-    parts = ((gt_runs[busy].reshape(-1), pred_runs[busy].reshape(-1)), (flat_gt[whole:], flat_pred[whole:]))
-    cm = torch.zeros((num_classes, num_classes), dtype=torch.int64)
-    for gt_part, pred_part in parts:
-        if gt_part.size:
-            cm += de.confusion_matrix(torch.from_numpy(gt_part).to(device), torch.from_numpy(pred_part).to(device),
-                                      num_classes, ignore_index).cpu()
-    if ignore_index != 0:
-        cm[0, 0] += int(busy.size - np.count_nonzero(busy)) * BACKGROUND_RUN
-    return cm
+    pieces = ((gt_runs[busy].reshape(-1), pred_runs[busy].reshape(-1)), (flat_gt[whole:], flat_pred[whole:]))
+    kept_gt, kept_pred = [], []
+    for gt_piece, pred_piece in pieces:
+        labelled = (gt_piece | pred_piece) != 0
+        kept_gt.append(gt_piece[labelled])
+        kept_pred.append(pred_piece[labelled])
+    return np.concatenate(kept_gt), np.concatenate(kept_pred)
 
 
 def _class_entries(case: Case, metrics: de.ClassMetrics) -> list[dict]:
