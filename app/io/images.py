@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ DICOM_FORMAT = "DICOM series"
 SERIES_SEPARATOR = "::"
 # SimpleITK raises RuntimeError; a message quoting binary header bytes surfaces as UnicodeDecodeError.
 _READER_ERRORS = (RuntimeError, UnicodeError)
+_GLOBAL_WARNINGS_LOCK = threading.Lock()
 SUPPORTED_ENDINGS = ", ".join(ending for ending, _, _ in _FORMATS) + ", .npy, or a DICOM directory"
 
 
@@ -302,12 +304,13 @@ def _read_dicom_series(directory: Path, series_uid: str | None, role: str) -> Re
     if not any(path.is_file() for path in directory.iterdir()):
         raise InputError(f"{role} '{directory}' is an empty directory; pass a directory of DICOM files or an image "
                          "file.")
-    warnings_shown = sitk.ProcessObject.GetGlobalWarningDisplay()
-    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # "No Series were found" is reported below, in words
-    try:
-        series_ids = list(sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(directory)))
-    finally:
-        sitk.ProcessObject.SetGlobalWarningDisplay(warnings_shown)
+    with _GLOBAL_WARNINGS_LOCK:  # masks load in parallel threads; the switch is process-wide
+        warnings_shown = sitk.ProcessObject.GetGlobalWarningDisplay()
+        sitk.ProcessObject.SetGlobalWarningDisplay(False)  # "No Series were found" is reported below, in words
+        try:
+            series_ids = list(sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(directory)))
+        finally:
+            sitk.ProcessObject.SetGlobalWarningDisplay(warnings_shown)
     if not series_ids:
         raise InputError(f"{role} '{directory}' holds no DICOM series; pass a directory of DICOM files "
                          "or an image file.")

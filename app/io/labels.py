@@ -215,7 +215,7 @@ def _build(lines, pattern: re.Pattern, make_entry, source_format: str) -> LabelT
 
 def _itksnap_entry(match: re.Match) -> LabelEntry:
     index, r, g, b = (int(match.group(k)) for k in (1, 2, 3, 4))
-    return LabelEntry(index, match.group(8), (r, g, b))
+    return LabelEntry(index, match.group(8).replace('\\"', '"'), (r, g, b))
 
 
 def _slicer_entry(match: re.Match) -> LabelEntry:

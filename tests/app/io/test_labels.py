@@ -48,6 +48,7 @@ def test_itksnap_label_description(tmp_path):
     assert table.name(1) == "Left lung"
     assert table.color(1) == (255, 0, 0)
     assert table.name(14) == "Aorta" and table.size == 15
+    assert table.name(2) == 'Liver (segment "IV")'
 
 
 def test_slicer_colour_table(tmp_path):
