@@ -31,7 +31,6 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 
 _LETTER_STYLE = ("color: #ffd54f; background: rgba(0, 0, 0, 140); padding: 0px 3px; font-weight: bold; "
                  "font-size: 15px;")
-_INFO_STYLE = "color: #f0f0f0; background: rgba(0, 0, 0, 110); padding: 2px 4px; font-size: 12px;"
 _OPACITY_STEP = 0.1
 _FIT_PADDING = 0.04
 """Margin around a fitted slice (fraction of its size), room for the edge letters."""
@@ -128,7 +127,12 @@ class SliceView(QWidget):
 
         self.edge_labels = {name: self._overlay_label(_LETTER_STYLE)
                             for name in ("left", "right", "top", "bottom")}
-        self.info_label = self._overlay_label(_INFO_STYLE)
+        # Drawn in the scene (not a QLabel over it) so that changing it each slice costs no extra paint.
+        self.info_item = pg.TextItem(anchor=(0, 0), color="#f0f0f0", fill=pg.mkBrush(0, 0, 0, 150))
+        self.info_item.setZValue(1000)
+        self.info_item.setPos(4, 4)
+        self.graphics.scene().addItem(self.info_item)
+        self.info_text = ""
         self.legend_label = QLabel()
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
 
@@ -161,13 +165,13 @@ class SliceView(QWidget):
         return label
 
     def resizeEvent(self, event) -> None:
-        """Keep the edge letters and the slice info at the edges of the image area."""
+        """Keep the edge letters at the edges of the image area."""
         super().resizeEvent(event)
         self._place_overlay_labels()
 
     def _place_overlay_labels(self) -> None:
         width, height = self.graphics.width(), self.graphics.height()
-        for label in (*self.edge_labels.values(), self.info_label):
+        for label in self.edge_labels.values():
             label.adjustSize()
         left, right = self.edge_labels["left"], self.edge_labels["right"]
         top, bottom = self.edge_labels["top"], self.edge_labels["bottom"]
@@ -175,7 +179,6 @@ class SliceView(QWidget):
         right.move(width - right.width() - 6, (height - right.height()) // 2)
         top.move((width - top.width()) // 2, 4)
         bottom.move((width - bottom.width()) // 2, height - bottom.height() - 4)
-        self.info_label.move(4, 4)
 
     # ------------------------------------------------------------ state slots
     def _on_case_changed(self, case) -> None:
@@ -199,6 +202,7 @@ class SliceView(QWidget):
         two_dimensional = case.gt.shape[0] == 1
         for name, label in self.edge_labels.items():
             label.setText("" if two_dimensional else getattr(self.frame, name))
+        self._place_overlay_labels()
         count = self.state.slice_count()
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(count - 1, 0))
@@ -343,8 +347,8 @@ class SliceView(QWidget):
             parts = [f"{self.frame.plane.capitalize()} slice {self.state.slice_index} (0–{max(count - 1, 0)})"]
         if self.window is not None:
             parts.append(f"W {self.window.width:.4g}  L {self.window.level:.4g}")
-        self.info_label.setText("   ".join(parts))
-        self._place_overlay_labels()
+        self.info_text = "   ".join(parts)
+        self.info_item.setText(self.info_text)
 
     # ---------------------------------------------------------------- readout
     def _on_mouse_moved(self, scene_pos) -> None:

@@ -192,7 +192,7 @@ def test_right_drag_changes_window_and_presets_apply(view):
     assert tuple(view.image_item.levels) == pytest.approx(view.window.levels)
     view.view_actions.presets["Lung"].trigger()
     assert (view.window.width, view.window.level) == (1500, -600)
-    assert "W 1500" in view.info_label.text()
+    assert "W 1500" in view.info_text
 
 
 def test_rgb_2d_image_is_shown_in_colour_with_one_slice(view):
@@ -200,7 +200,7 @@ def test_rgb_2d_image_is_shown_in_colour_with_one_slice(view):
     view.state.set_case(case)
     assert view.image_item.image.shape == (6, 8, 3)
     assert view.slider_row.isHidden()
-    assert view.info_label.text().startswith("2D image")
+    assert view.info_text.startswith("2D image")
     assert all(label.text() == "" for label in view.edge_labels.values())
     assert not view.view_actions.planes["coronal"].isEnabled()
     assert "RGB (" in describe_voxel(case, (0, 1, 2))
