@@ -119,8 +119,6 @@ def serve() -> None:
     prints ``pid P`` and, once that process has ended, ``status S`` (the negated signal number when a
     signal ended it, else its exit code).
     """
-    from scipy import ndimage  # noqa: F401 - the fill tool's lazy import, done once before forking
-
     print("serving", flush=True)
     for line in sys.stdin:
         _, journal_dir, start_action, output = line.split()
