@@ -102,7 +102,9 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
     soft_loss = None
     if case.scores is not None:
         if case.scores.size <= SOFT_LOSS_MAX_SCORES:
-            soft_loss = _number(_soft_dice_loss(case, ignore_index, used))
+            loss, _ = run_with_cpu_fallback(lambda target_device: _soft_dice_loss(case, ignore_index, target_device),
+                                            used)
+            soft_loss = _number(loss)
         else:
             messages.append(f"soft Dice loss not computed: {case.scores.shape[0]} classes x {case.gt.size} voxels "
                             f"is more class scores than DiceLens handles at once ({SOFT_LOSS_MAX_SCORES})")
