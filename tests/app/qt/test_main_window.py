@@ -251,3 +251,15 @@ def test_case_loads_in_the_background_and_only_the_latest_open_is_shown(qtbot, s
     np.testing.assert_array_equal(window.state.case.gt, load_case(paths_b["gt"], paths_b["pred"]).gt)
     qtbot.waitUntil(lambda: not window.busy_bar.isVisibleTo(window), timeout=30000)
     window.close()
+
+
+def test_layout_is_remembered_between_sessions(window, settings, qtbot):
+    window.show()
+    window.docks["confusion"].hide()
+    window.close()
+    assert settings.value("window/state") is not None
+    reopened = make_window(qtbot, settings)
+    reopened.show()
+    assert reopened.docks["confusion"].isHidden()
+    assert not reopened.docks["dice"].isHidden()
+    reopened.close()
