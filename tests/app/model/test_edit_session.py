@@ -61,6 +61,9 @@ def test_each_delta_exactly_describes_the_change():
         np.testing.assert_array_equal(delta.old_values, shadow[delta.region])
         shadow[delta.region] = delta.new_values
         assert not delta.new_values.flags.writeable
+        changed = delta.old_values != delta.new_values
+        for axis in range(3):  # the region is the tight box of the changed voxels
+            assert np.take(changed, 0, axis=axis).any() and np.take(changed, -1, axis=axis).any()
     np.testing.assert_array_equal(shadow, pred)
     assert (pred != before).sum() > 0 and np.all(pred[pred != before] == 2)
     np.testing.assert_array_equal(gt, _masks()[0])
