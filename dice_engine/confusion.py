@@ -27,6 +27,9 @@ from dice_engine._inputs import (
 CHUNK_VOXELS = 1 << 22
 """Voxels counted per chunk: bounds the temporary index tensors to a few tens of MB."""
 
+PER_SLICE_CONFUSION_BINS = 1 << 21
+"""Largest ``S × C × C`` counted as per-slice confusion matrices in one pass (16 MB of int64)."""
+
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 
@@ -156,6 +159,11 @@ def slice_counts_of(
 ) -> torch.Tensor:
     """Per-slice (TP, FP, FN) of two validated label tensors (the kernel of :func:`slice_counts`).
 
+    When ``S × C × C`` is small (up to :data:`PER_SLICE_CONFUSION_BINS`), one ``bincount`` of
+    ``slice * C² + target * C + preds`` over contiguous chunks gives per-slice confusion
+    matrices, whatever the axis (no transposed copies); otherwise three narrower bincounts
+    per chunk count TP, ground-truth and predicted voxels per (slice, class).
+
     Parameters
     ----------
     target, preds : torch.Tensor
@@ -172,9 +180,14 @@ def slice_counts_of(
     torch.Tensor
         ``(S, C, 3) int64``.
     """
+    axis %= max(target.dim(), 1)
+    n_slices = target.shape[axis]
+    if n_slices * num_classes * num_classes <= PER_SLICE_CONFUSION_BINS:
+        per_slice = _per_slice_confusion(target, preds, num_classes, axis, ignore_index)
+        tp = torch.diagonal(per_slice, dim1=1, dim2=2)
+        return torch.stack((tp, per_slice.sum(dim=1) - tp, per_slice.sum(dim=2) - tp), dim=-1)
     target_m = target.movedim(axis, 0)
     preds_m = preds.movedim(axis, 0)
-    n_slices = target_m.shape[0]
     voxels_per_slice = math.prod(target_m.shape[1:])
     step = max(1, CHUNK_VOXELS // max(voxels_per_slice, 1))
 
@@ -191,6 +204,37 @@ def slice_counts_of(
     if not starts:
         return torch.zeros((0, num_classes, 3), dtype=torch.int64, device=target.device)
     return torch.cat(_map_chunks(count, starts, target.device), dim=0)
+
+
+def _per_slice_confusion(
+    target: torch.Tensor, preds: torch.Tensor, num_classes: int, axis: int, ignore_index=None
+) -> torch.Tensor:
+    """``(S, C, C) int64`` confusion matrix of every slice along ``axis`` (rows = target)."""
+    n_slices = target.shape[axis]
+    pairs = num_classes * num_classes
+    sentinel = n_slices * pairs
+    index_dtype = torch.int32 if sentinel < 2**31 - 1 else torch.int64
+    target = target.contiguous()
+    preds = preds.contiguous()
+    rows = max(1, CHUNK_VOXELS // max(math.prod(target.shape[1:]), 1))
+    offset_shape = [1] * target.dim()
+    offset_shape[axis] = -1
+
+    def count(start: int) -> torch.Tensor:
+        chunk_target = target[start : start + rows]
+        chunk_preds = preds[start : start + rows]
+        positions = torch.arange(chunk_target.shape[axis], device=target.device, dtype=index_dtype)
+        if axis == 0:
+            positions = positions + start
+        index = chunk_target.to(index_dtype) * num_classes + chunk_preds.to(index_dtype)
+        index += (positions * pairs).view(offset_shape)
+        if ignore_index is not None:
+            index = index.masked_fill(chunk_target == ignore_index, sentinel)
+        return torch.bincount(index.reshape(-1), minlength=sentinel + 1)
+
+    starts = list(range(0, target.shape[0], rows)) if target.numel() else []
+    counts = _sum_chunks(count, starts, target.device, sentinel + 1)
+    return counts[:sentinel].view(n_slices, num_classes, num_classes)
 
 
 def local_slice_counts(

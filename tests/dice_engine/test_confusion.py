@@ -70,7 +70,7 @@ def test_chunked_and_threaded_counting_equals_reference(rng, monkeypatch):
 
 
 @pytest.mark.parametrize("ignore_index", [255, 2])
-def test_ignore_index_excludes_target_voxels_from_every_count(rng, ignore_index):
+def test_ignore_index_excludes_target_voxels_from_every_count(rng, monkeypatch, ignore_index):
     target = rng.integers(0, 4, (20, 20)).astype(np.uint8)
     preds = rng.integers(0, 4, (20, 20)).astype(np.uint8)
     target[rng.random((20, 20)) < 0.2] = ignore_index
@@ -78,12 +78,20 @@ def test_ignore_index_excludes_target_voxels_from_every_count(rng, ignore_index)
     keep = target != ignore_index
     assert np.array_equal(cm, sk_confusion_matrix(target[keep], preds[keep], labels=range(4)))
     assert cm.sum() == keep.sum()
-    counts = de.slice_counts(target, preds, 4, axis=1, ignore_index=ignore_index).numpy()
-    assert np.array_equal(counts, _numpy_slice_counts(target, preds, 4, 1, ignore_index))
+    for axis in (0, 1):
+        counts = de.slice_counts(target, preds, 4, axis=axis, ignore_index=ignore_index).numpy()
+        assert np.array_equal(counts, _numpy_slice_counts(target, preds, 4, axis, ignore_index))
+    monkeypatch.setattr(confusion_module, "PER_SLICE_CONFUSION_BINS", 0)  # the narrow kernel too
+    for axis in (0, 1):
+        counts = de.slice_counts(target, preds, 4, axis=axis, ignore_index=ignore_index).numpy()
+        assert np.array_equal(counts, _numpy_slice_counts(target, preds, 4, axis, ignore_index))
 
 
+@pytest.mark.parametrize("per_slice_bins", [confusion_module.PER_SLICE_CONFUSION_BINS, 0], ids=["one_pass", "narrow"])
 @pytest.mark.parametrize("axis", [0, 1, 2, -1])
-def test_slice_counts_match_numpy(rng, axis):
+def test_slice_counts_match_numpy(rng, monkeypatch, axis, per_slice_bins):
+    monkeypatch.setattr(confusion_module, "PER_SLICE_CONFUSION_BINS", per_slice_bins)
+    monkeypatch.setattr(confusion_module, "CHUNK_VOXELS", 50)  # several chunks, in threads
     target = rng.integers(0, 5, (6, 7, 8))
     preds = rng.integers(0, 5, (6, 7, 8))
     counts = de.slice_counts(target, preds, 5, axis=axis)
