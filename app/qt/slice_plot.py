@@ -18,11 +18,19 @@ from app.qt.label_colors import class_name
 from app.qt.review_state import AXIS_NAMES
 
 GAP_NOTE = "gaps: absent from both masks"
+CURVE_COLOR = QColor(90, 170, 255)
 GAP_TOOLTIP = (
     "Dice = 2·TP / (2·TP + FP + FN) of the selected class in each slice. Gaps are slices where the class\n"
     "is absent from both the ground truth and the prediction (Dice undefined); 0 means it is in one only.\n"
     "Click the plot or drag the marker to go to a slice."
 )
+
+
+def isolated_points(values: np.ndarray) -> np.ndarray:
+    """``(S,) bool``: finite values whose neighbours (or the array's ends) are both NaN."""
+    finite = np.isfinite(values)
+    padded = np.concatenate(([False], finite, [False]))
+    return finite & ~padded[:-2] & ~padded[2:]
 
 
 class SliceDicePlotPanel(QWidget):
@@ -58,11 +66,12 @@ class SliceDicePlotPanel(QWidget):
         self._view_box.setMouseEnabled(x=True, y=False)
         self._view_box.setLimits(yMin=-0.05, yMax=1.05)
         self._view_box.setYRange(0.0, 1.0, padding=0.03)
-        self.curve = pg.PlotDataItem(
-            connect="finite", pen=pg.mkPen(QColor(90, 170, 255), width=2),
-            symbol="o", symbolSize=4, symbolPen=None, symbolBrush=QColor(90, 170, 255),
-        )
+        self.curve = pg.PlotDataItem(connect="finite", pen=pg.mkPen(CURVE_COLOR, width=2))
         plot_item.addItem(self.curve)
+        # A defined slice between two gaps has no line to either side: a dot shows it (dots on
+        # every slice would cost more to paint than the rest of the plot).
+        self.isolated = pg.ScatterPlotItem(size=6, pen=None, brush=CURVE_COLOR)
+        plot_item.addItem(self.isolated)
         self.marker = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen(QColor(255, 200, 60), width=2))
         self.marker.setToolTip("Current slice: drag it, or click the plot, to change slice")
         plot_item.addItem(self.marker, ignoreBounds=True)
@@ -121,6 +130,7 @@ class SliceDicePlotPanel(QWidget):
             self._drawn = None
             self.slice_dice = None
             self.curve.setData([], [])
+            self.isolated.setData([], [])
             self.title_label.setText("Dice per slice: waiting for the metrics…" if state.case else "Dice per slice")
             self._show_slice_range(state.slice_count() if state.case else 1)
             return
@@ -133,6 +143,8 @@ class SliceDicePlotPanel(QWidget):
         self.slice_dice = de.dice_from_counts(tp, fp, fn).numpy()
         slices = np.arange(len(self.slice_dice))
         self.curve.setData(slices, self.slice_dice)
+        alone = isolated_points(self.slice_dice)
+        self.isolated.setData(slices[alone], self.slice_dice[alone])
         name = class_name(state.case, label)
         defined = int(np.count_nonzero(~np.isnan(self.slice_dice)))
         self.title_label.setText(

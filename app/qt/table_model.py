@@ -16,7 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from app.qt.label_colors import swatch_icon
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
-"""Role holding each cell's sort key: a number, a name, or None for undefined (sorted last)."""
+"""Role holding each cell's sort key: a number, a case-folded name, or None for undefined (sorted last)."""
 
 UNDEFINED_TEXT = "—"
 UNDEFINED_DICE_TOOLTIP = (
@@ -69,18 +69,31 @@ COLUMNS = (
     Column("FN vox", "False-negative voxels: this class in the ground truth, predicted as another",
            "fn", ",d"),
 )
+NAME_COLUMN = 1
 FIRST_VALUE_COLUMN = 2
 UNDEFINED_TOOLTIP_FIELDS = ("dice", "iou")
+DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
+TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+SORT_ROLE_VALUE = int(SORT_ROLE.value)
+RIGHT_ALIGNED = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
 class ClassMetricsModel(QAbstractTableModel):
-    """Per-class metrics table: one row per label ``0 .. C-1``, columns :data:`COLUMNS`."""
+    """Per-class metrics table: one row per label ``0 .. C-1``, columns :data:`COLUMNS`.
+
+    Each cell's text and sort key are computed when its numbers change, not when Qt asks: a view
+    asks for about seven roles per visible cell on every repaint.
+    """
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._names: list[str] = []
         self._icons: list = []
         self._values: dict[str, np.ndarray] = {}
+        self._texts: list[list[str]] = []
+        self._keys: list[list] = []
 
     def set_classes(self, names: list[str], colors: list[tuple[int, int, int]]) -> None:
         """Show classes ``names`` (index = label) with swatches ``colors``; clears the numbers (a reset)."""
@@ -90,6 +103,9 @@ class ClassMetricsModel(QAbstractTableModel):
         self._names = list(names)
         self._icons = [swatch_icon(color) for color in colors]
         self._values = {}
+        blank = len(COLUMNS) - FIRST_VALUE_COLUMN
+        self._texts = [[str(label), name] + [""] * blank for label, name in enumerate(self._names)]
+        self._keys = [[label, name.casefold()] + [None] * blank for label, name in enumerate(self._names)]
         self.endResetModel()
 
     @property
@@ -115,9 +131,23 @@ class ClassMetricsModel(QAbstractTableModel):
             raise ValueError(f"metrics for {sorted(sizes)} classes do not fit a table of {len(self._names)}")
         changed = self._changed_rows(values)
         self._values = values
+        for row in changed.tolist():
+            self._fill_row(row)
         last_column = len(COLUMNS) - 1
         for first, last in _runs(changed):
             self.dataChanged.emit(self.index(first, FIRST_VALUE_COLUMN), self.index(last, last_column))
+
+    def _fill_row(self, row: int) -> None:
+        for number, column in enumerate(COLUMNS[FIRST_VALUE_COLUMN:], start=FIRST_VALUE_COLUMN):
+            array = self._values.get(column.field)
+            value = None if array is None else array[row].item()
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            self._keys[row][number] = value
+            if array is None:
+                self._texts[row][number] = ""
+            else:
+                self._texts[row][number] = UNDEFINED_TEXT if value is None else column.format(value)
 
     def _changed_rows(self, values: dict[str, np.ndarray]) -> np.ndarray:
         """Rows whose numbers differ from those shown (every row the first time): only they repaint."""
@@ -135,46 +165,38 @@ class ClassMetricsModel(QAbstractTableModel):
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+    def headerData(self, section, orientation, role=DISPLAY):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == DISPLAY:
             return COLUMNS[section].header
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == TOOLTIP:
             return COLUMNS[section].tooltip
         return None
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=DISPLAY):
+        # Called for every visible cell and role on each repaint: plain int comparisons and lookups only.
         if not index.isValid():
             return None
-        row, column = index.row(), COLUMNS[index.column()]
-        if index.column() == 0:
-            return row if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE) else None
-        if index.column() == 1:
-            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, SORT_ROLE):
-                return self._names[row]
-            return self._icons[row] if role == Qt.ItemDataRole.DecorationRole else None
-        value = self._value(column, row)
-        if role == SORT_ROLE:
-            return value
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column.field not in self._values:
-                return ""
-            return UNDEFINED_TEXT if value is None else column.format(value)
-        if role == Qt.ItemDataRole.ToolTipRole and value is None and column.field in UNDEFINED_TOOLTIP_FIELDS:
-            return UNDEFINED_DICE_TOOLTIP if column.field in self._values else None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == DISPLAY:
+            return self._texts[index.row()][index.column()]
+        if role == ALIGNMENT:
+            return RIGHT_ALIGNED if index.column() != NAME_COLUMN else None
+        if role == SORT_ROLE_VALUE:
+            return self._keys[index.row()][index.column()]
+        if role == DECORATION:
+            return self._icons[index.row()] if index.column() == NAME_COLUMN else None
+        if role == TOOLTIP:
+            return self._tooltip(index.row(), index.column())
         return None
 
-    def _value(self, column: Column, row: int) -> float | int | None:
-        array = self._values.get(column.field)
-        if array is None:
-            return None
-        value = array[row].item()
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        return value
+    def _tooltip(self, row: int, column: int) -> str | None:
+        if column == NAME_COLUMN:
+            return self._names[row]
+        field = COLUMNS[column].field
+        if field in UNDEFINED_TOOLTIP_FIELDS and field in self._values and self._keys[row][column] is None:
+            return UNDEFINED_DICE_TOOLTIP
+        return None
 
 
 def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
@@ -202,8 +224,6 @@ class MetricSortProxy(QSortFilterProxyModel):
                 return (left.row() < right.row()) == ascending
             # Qt reverses the comparison for a descending sort: answer so that None ends last either way.
             return (left_value is None) != ascending
-        if isinstance(left_value, str):
-            left_value, right_value = left_value.casefold(), right_value.casefold()
         if left_value == right_value:
             return (left.row() < right.row()) == ascending
         return left_value < right_value

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.qt.engine_controller import EngineController
 from app.qt.review_state import ReviewState
-from app.qt.slice_plot import SliceDicePlotPanel
+from app.qt.slice_plot import SliceDicePlotPanel, isolated_points
 from tests.app.qt.panels_cases import MaskDelta, organ_case
 
 
@@ -48,6 +48,23 @@ def test_tumour_dice_per_slice_has_zeros_for_false_positives_and_gaps_where_abse
     np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
     assert panel.curve.opts["connect"] == "finite"
     assert "tumour" in panel.title_label.text() and "axial" in panel.title_label.text()
+
+
+def test_a_defined_slice_between_gaps_gets_a_dot():
+    nan = np.nan
+    values = np.array([0.5, nan, 0.7, nan, nan, 0.1, 0.2, nan, 0.9])
+    assert isolated_points(values).tolist() == [True, False, True, False, False, False, False, False, True]
+
+
+def test_isolated_slices_are_drawn_as_dots(review):
+    state, controller, panel, case = review
+    state.select_class(4)
+    region = (slice(13, 14), slice(0, 2), slice(0, 2))
+    case.pred[region] = 4  # a stray tumour prediction alone in slice 13
+    controller.submit_delta(MaskDelta("pred", region, case.pred[region].copy()))
+    x, y = panel.isolated.getData()
+    assert x.tolist() == [13] and y.tolist() == [0.0]
+    assert np.flatnonzero(isolated_points(numpy_slice_dice(case, 4, 0))).tolist() == [13]
 
 
 @pytest.mark.parametrize("axis", [1, 2])
