@@ -263,3 +263,17 @@ def test_layout_is_remembered_between_sessions(window, settings, qtbot):
     assert reopened.docks["confusion"].isHidden()
     assert not reopened.docks["dice"].isHidden()
     reopened.close()
+
+
+def test_open_case_dialog_needs_gt_and_pred_and_returns_the_fields(qtbot):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.qt.open_case_dialog import OpenCaseDialog
+
+    dialog = OpenCaseDialog("/data", {"gt": "/data/gt.nii.gz"})
+    qtbot.addWidget(dialog)
+    open_button = dialog.buttons.button(QDialogButtonBox.StandardButton.Open)
+    assert not open_button.isEnabled()
+    dialog.fields["pred"].setText("  /data/pred.nii.gz ")
+    assert open_button.isEnabled()
+    assert dialog.paths() == {"image": None, "gt": "/data/gt.nii.gz", "pred": "/data/pred.nii.gz", "labels": None}
