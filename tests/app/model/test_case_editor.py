@@ -225,3 +225,22 @@ def test_live_dice_equals_the_score_of_the_saved_masks_after_undo_and_redo(case_
     for entry in scored["classes"]:
         expected = dice[entry["index"]]
         assert (entry["dice"] is None and np.isnan(expected)) or entry["dice"] == pytest.approx(expected, abs=0)
+
+
+@pytest.mark.parametrize("name", ["corrected.mhd", "corrected.nii.gz"])
+def test_edits_after_a_save_as_are_recovered_when_the_saved_file_is_reopened(case_files, tmp_path, name):
+    editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    session = editor.session
+    session.begin_stroke((2, 5, 5), 0)
+    session.end_stroke()
+    written = editor.save("pred", tmp_path / name)
+    session.active_label = 3
+    session.begin_stroke((3, 12, 4), 0)
+    session.paint_segment((3, 12, 20))
+    session.end_stroke()
+    edited = editor.case.pred.copy()
+    _crash(editor)
+    reopened = CaseEditor(load_case(case_files[0], written), data_dir=tmp_path / "data")
+    assert reopened.recovery is not None, "the journal is found under the saved file's key"
+    assert reopened.recover() == []
+    np.testing.assert_array_equal(reopened.case.pred, edited)
