@@ -122,7 +122,9 @@ class CaseEditor:
         if self.recovery is None:
             return []
         contents = self._journal.read()
-        _, replay_warnings = self.session.replay(contents.records)
+        applied, replay_warnings = self.session.replay(contents.records)
+        if applied < len(contents.records):  # keep only what was applied, so new records follow it
+            self._journal.rewrite(contents.records[:applied])
         self.recovery = None
         self._attach_journal()
         return contents.warnings + replay_warnings

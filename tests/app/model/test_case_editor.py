@@ -9,6 +9,7 @@ import SimpleITK as sitk
 import dice_engine as de
 from app.io import load_case
 from app.model.case_editor import CaseEditor
+from app.model.journal import JournalRecord
 from app.scoring import score_case
 
 C = 4
@@ -244,3 +245,22 @@ def test_edits_after_a_save_as_are_recovered_when_the_saved_file_is_reopened(cas
     assert reopened.recovery is not None, "the journal is found under the saved file's key"
     assert reopened.recover() == []
     np.testing.assert_array_equal(reopened.case.pred, edited)
+
+
+def test_journal_records_that_do_not_fit_are_dropped_so_later_edits_stay_recoverable(case_files, tmp_path):
+    editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    editor.session.begin_stroke((2, 5, 5), 0)
+    editor.session.end_stroke()
+    editor.journal.append(JournalRecord("step", 99, "pred", np.array([10**9], np.uint32),
+                                        np.array([0], np.uint8), np.array([1], np.uint8)))
+    _crash(editor)
+    reopened = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    warnings = reopened.recover()
+    assert len(warnings) == 1 and "does not fit" in warnings[0]
+    reopened.session.begin_stroke((3, 15, 15), 0)
+    reopened.session.end_stroke()
+    expected = reopened.case.pred.copy()
+    _crash(reopened)
+    third = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    assert third.recover() == []
+    np.testing.assert_array_equal(third.case.pred, expected)
