@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from app.errors import InputError
+from resources import DEMO_DIRECTORY
 
-DEMO_DIRECTORY = Path(__file__).resolve().parents[2] / "resources" / "demo"
 _DEMO_FILES = {"image": "image.nii.gz", "gt": "gt.nii.gz", "pred": "pred.nii.gz", "labels": "labels.txt"}
 
 
