@@ -186,22 +186,34 @@ def _check_tolerances(nsd_tolerances: float | Iterable[float]) -> tuple[float, .
     return tolerances
 
 
-def _check_classes(classes: Iterable[int] | None, num_classes: int) -> tuple[int, ...]:
+def _check_classes(classes: Iterable[int] | None, num_classes: int, ignore_index: int | None) -> tuple[int, ...]:
     if classes is None:
-        return tuple(range(1, num_classes))
-    chosen = tuple(sorted({int(c) for c in classes}))
-    if chosen and (chosen[0] < 0 or chosen[-1] >= num_classes):
-        raise ValueError(f"classes must lie in 0..{num_classes - 1}, got {chosen}")
-    return chosen
+        chosen = tuple(range(1, num_classes))
+    else:
+        chosen = tuple(sorted({int(c) for c in classes}))
+        if chosen and (chosen[0] < 0 or chosen[-1] >= num_classes):
+            raise ValueError(f"classes must lie in 0..{num_classes - 1}, got {chosen}")
+    return tuple(c for c in chosen if c != ignore_index)
 
 
-def _label_maps(target: ArrayLike, preds: ArrayLike, num_classes: int | None) -> tuple[np.ndarray, np.ndarray, int]:
+def _check_ignore_index(ignore_index: int | None) -> int | None:
+    if ignore_index is None:
+        return None
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)) or ignore_index < 0:
+        raise ValueError(f"ignore_index must be a label value >= 0 or None, got {ignore_index!r}")
+    return int(ignore_index)
+
+
+def _label_maps(
+    target: ArrayLike, preds: ArrayLike, num_classes: int | None, ignore_index: int | None
+) -> tuple[np.ndarray, np.ndarray, int]:
     gt, pred = as_labels(target, "target"), as_labels(preds, "preds")
     check_same_shape(gt, pred)
     if gt.ndim not in (2, 3):
         raise ValueError(f"target and preds must be 2D (y, x) or 3D (z, y, x) label maps, got shape {tuple(gt.shape)}")
     gt, pred = gt.cpu().numpy(), pred.cpu().numpy()
-    largest = {"target": int(gt.max(initial=0)), "preds": int(pred.max(initial=0))}
+    annotated = gt if ignore_index is None else gt[gt != ignore_index]
+    largest = {"target": int(annotated.max(initial=0)), "preds": int(pred.max(initial=0))}
     num_classes = resolve_num_classes(num_classes) if num_classes is not None else max(largest.values()) + 1
     for name, label in largest.items():
         if label >= num_classes:
@@ -213,27 +225,47 @@ def _label_maps(target: ArrayLike, preds: ArrayLike, num_classes: int | None) ->
 
 
 class _Setup:
-    """Validated inputs shared by :func:`surface_distances` and :class:`SurfaceDistanceState`."""
+    """Validated inputs shared by :func:`surface_distances` and :class:`SurfaceDistanceState`.
 
-    def __init__(self, target, preds, spacing, num_classes, classes, nsd_tolerances):
-        self.gt, self.pred, self.num_classes = _label_maps(target, preds, num_classes)
-        self.spacing = _check_spacing(spacing, self.gt.ndim)
-        self.input_shape = self.gt.shape
+    With an ``ignore_index``, voxels whose GT label is ``ignore_index`` are relabelled ``C`` (a
+    value no class has) in both measured maps ``gt`` / ``pred``: they belong to no class's mask,
+    as MONAI's ``ignore_index`` masking zeroes every channel there. ``raw_gt`` / ``raw_pred``
+    keep the labels as given.
+    """
+
+    def __init__(self, target, preds, spacing, num_classes, classes, nsd_tolerances, ignore_index):
+        self.ignore_index = _check_ignore_index(ignore_index)
+        self.raw_gt, self.raw_pred, self.num_classes = _label_maps(target, preds, num_classes, self.ignore_index)
+        self.spacing = _check_spacing(spacing, self.raw_gt.ndim)
+        self.input_shape = self.raw_gt.shape
         # A (1, y, x) volume is a 2D image (app.io loads 2D images so): measured in 3D, every voxel
         # would touch the image border above and below, i.e. lie on the surface.
-        self.single_slice = self.gt.ndim == 3 and self.gt.shape[0] == 1
+        self.single_slice = self.raw_gt.ndim == 3 and self.raw_gt.shape[0] == 1
         if self.single_slice:
-            self.gt, self.pred, self.spacing = self.gt[0], self.pred[0], self.spacing[1:]
-        self.classes = _check_classes(classes, self.num_classes)
+            self.raw_gt, self.raw_pred, self.spacing = self.raw_gt[0], self.raw_pred[0], self.spacing[1:]
+        self.classes = _check_classes(classes, self.num_classes, self.ignore_index)
         self.tolerances = _check_tolerances(nsd_tolerances)
-        self.wanted = np.zeros(self.num_classes, dtype=bool)
+        self.wanted = np.zeros(self.num_classes + 1, dtype=bool)  # index C: ignored voxels
         self.wanted[list(self.classes)] = True
+        self.void = self.num_classes
+        self.gt, self.pred = self.raw_gt, self.raw_pred
+        if self.ignore_index is not None:
+            ignored = self.raw_gt == self.ignore_index
+            if ignored.any():
+                dtype = label_dtype(self.raw_gt, self.raw_pred, self.num_classes)
+                self.gt = np.where(ignored, self.void, self.raw_gt).astype(dtype, copy=False)
+                self.pred = np.where(ignored, self.void, self.raw_pred).astype(dtype, copy=False)
 
     def pairs(self) -> dict[int, SurfacePair]:
         empty = np.zeros(0, dtype=np.int64)
         gt_surfaces = class_surfaces(self.gt, self.wanted)
         pred_surfaces = class_surfaces(self.pred, self.wanted)
         return {c: SurfacePair(gt_surfaces.get(c, empty), pred_surfaces.get(c, empty)) for c in self.classes}
+
+
+def label_dtype(gt: np.ndarray, pred: np.ndarray, largest: int) -> np.dtype:
+    """Integer dtype holding every label of ``gt`` and ``pred`` and the value ``largest``."""
+    return np.promote_types(np.promote_types(gt.dtype, pred.dtype), np.min_scalar_type(largest))
 
 
 def _collect(pairs: dict[int, SurfacePair], num_classes: int, shape, spacing, tolerances, classes):
@@ -258,6 +290,7 @@ def surface_distances(
     num_classes: int | None = None,
     classes: Iterable[int] | None = None,
     nsd_tolerances: float | Iterable[float] = (1.0,),
+    ignore_index: int | None = None,
 ) -> SurfaceDistanceResult:
     """Per-class HD, HD95, pooled HD95, ASSD and NSD between two label maps, in mm.
 
@@ -279,6 +312,9 @@ def surface_distances(
         ``include_background=False``); pass ``range(C)`` to include background 0.
     nsd_tolerances : float or iterable of float
         NSD tolerances ``τ`` in mm, ``T`` of them (default 1 mm).
+    ignore_index : int, optional
+        A GT label meaning "not annotated": voxels with this GT label belong to no class in
+        either map (MONAI's ``ignore_index`` masking), and class ``ignore_index`` is not computed.
 
     Returns
     -------
@@ -292,7 +328,7 @@ def surface_distances(
         Shapes differ, not 2D/3D, non-integral or negative labels, labels ``>= num_classes``,
         spacing of the wrong length or not positive, negative tolerances, classes out of range.
     """
-    setup = _Setup(target, preds, spacing, num_classes, classes, nsd_tolerances)
+    setup = _Setup(target, preds, spacing, num_classes, classes, nsd_tolerances, ignore_index)
     return _collect(setup.pairs(), setup.num_classes, setup.gt.shape, setup.spacing, setup.tolerances, setup.classes)
 
 
@@ -307,7 +343,7 @@ class SurfaceDistanceState:
 
     Parameters
     ----------
-    target, preds, spacing, num_classes, classes, nsd_tolerances
+    target, preds, spacing, num_classes, classes, nsd_tolerances, ignore_index
         As :func:`surface_distances`.
     """
 
@@ -319,14 +355,18 @@ class SurfaceDistanceState:
         num_classes: int | None = None,
         classes: Iterable[int] | None = None,
         nsd_tolerances: float | Iterable[float] = (1.0,),
+        ignore_index: int | None = None,
     ) -> None:
-        setup = _Setup(target, preds, spacing, num_classes, classes, nsd_tolerances)
+        setup = _Setup(target, preds, spacing, num_classes, classes, nsd_tolerances, ignore_index)
         self._input_shape = setup.input_shape
         self._single_slice = setup.single_slice
-        dtype = np.promote_types(
-            np.promote_types(setup.gt.dtype, setup.pred.dtype), np.min_scalar_type(setup.num_classes - 1)
-        )
-        self._masks = {"gt": setup.gt.astype(dtype), "pred": setup.pred.astype(dtype)}
+        self._ignore_index = setup.ignore_index
+        self._void = setup.void
+        dtype = label_dtype(setup.raw_gt, setup.raw_pred, setup.num_classes)
+        self._masks = {"gt": setup.raw_gt.astype(dtype), "pred": setup.raw_pred.astype(dtype)}
+        self._measured = self._masks
+        if self._ignore_index is not None:
+            self._measured = {"gt": setup.gt.astype(dtype), "pred": setup.pred.astype(dtype)}
         self._pairs = setup.pairs()
         self._wanted = setup.wanted
         self.num_classes = setup.num_classes
@@ -354,19 +394,20 @@ class SurfaceDistanceState:
         region : tuple of slice
             One slice per axis (step 1), as used to index the mask.
         new_values : numpy.ndarray or torch.Tensor
-            Labels broadcastable to the region's shape, each in ``0..C-1``.
+            Labels broadcastable to the region's shape, each in ``0..C-1`` (or ``ignore_index``
+            in a GT edit).
         which : {"pred", "gt"}
             The mask edited.
 
         Returns
         -------
         tuple of int
-            The computed classes whose voxels changed (now stale).
+            The computed classes whose voxels changed in either measured map (now stale).
         """
-        labels = self._masks[_check_which(which)]
+        raw = self._masks[_check_which(which)]
         box = _check_region(region, self._input_shape)
         checked = as_labels(new_values, "new_values")
-        check_label_range(checked, self.num_classes, "new_values")
+        check_label_range(checked, self.num_classes, "new_values", self._ignore_index if which == "gt" else None)
         values = checked.cpu().numpy()
         try:
             values = np.broadcast_to(values, tuple(s.stop - s.start for s in box))
@@ -378,31 +419,44 @@ class SurfaceDistanceState:
             return ()
         if self._single_slice:
             box, values = box[1:], values[0]
-        old = labels[box]
-        changed = old != values
-        if not changed.any():
-            return ()
-        touched = np.union1d(old[changed], values[changed]).astype(np.intp)
+        # Ignored GT voxels leave both measured maps, so a GT edit can change the prediction's too.
+        sides = ("gt", "pred") if which == "gt" and self._ignore_index is not None else (which,)
+        before = {side: self._measured[side][box].copy() for side in sides}
+        raw[box] = values
+        if self._ignore_index is not None:
+            ignored = self._masks["gt"][box] == self._ignore_index
+            for side in sides:
+                self._measured[side][box] = np.where(ignored, self._void, self._masks[side][box])
+        touched = set()
+        for side in sides:
+            touched.update(self._update_surfaces(side, box, before[side]))
+        self._stale.update(touched)
+        return tuple(sorted(touched))
+
+    def _update_surfaces(self, side: str, box: tuple[slice, ...], before: np.ndarray) -> list[int]:
+        """Refresh the ``side`` surfaces of computed classes whose measured labels in ``box`` changed."""
+        labels = self._measured[side]
+        after = labels[box]
+        changed = before != after
+        touched = np.union1d(before[changed], after[changed]).astype(np.intp)
         touched = touched[self._wanted[touched]]
-        labels[box] = values
         if touched.size == 0:
-            return ()
+            return []
         reach = grow_box(box, 1, labels.shape)
         wanted = np.zeros_like(self._wanted)
         wanted[touched] = True
         found = surfaces_in_box(labels, reach, wanted)
         empty = np.zeros(0, dtype=np.int64)
         for c in touched.tolist():
-            self._pairs[c].replace_in_box(which, reach, found.get(c, empty), labels.shape, self._spacing)
-        self._stale.update(touched.tolist())
-        return tuple(touched.tolist())
+            self._pairs[c].replace_in_box(side, reach, found.get(c, empty), labels.shape, self._spacing)
+        return touched.tolist()
 
     def results(self) -> SurfaceDistanceResult:
         """Current figures of every computed class (recomputing the stale ones)."""
         result = _collect(
             self._pairs,
             self.num_classes,
-            self._masks["gt"].shape,
+            self._measured["gt"].shape,
             self._spacing,
             self.tolerances,
             self.classes,

@@ -92,3 +92,30 @@ def with_thin_and_tiny_objects(labels: np.ndarray, rng: np.random.Generator, lab
     for _ in range(3):
         out[tuple(int(rng.integers(0, n)) for n in out.shape)] = label
     return out
+
+
+def monai_metric_classes(
+    gt: np.ndarray, pred: np.ndarray, num_classes: int, spacing, tolerance: float, ignore_index: int
+) -> dict:
+    """MONAI's metric classes with ``ignore_index`` (they mask ignored GT voxels out of every channel)."""
+    from monai.metrics import HausdorffDistanceMetric, SurfaceDistanceMetric, compute_surface_dice
+
+    y, y_pred = one_hot(gt, num_classes), one_hot(pred, num_classes)
+    spacing = list(spacing)
+    common = {"include_background": True, "ignore_index": ignore_index, "reduction": "none"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        figures = {
+            "hausdorff": HausdorffDistanceMetric(**common)(y_pred, y, spacing=spacing),
+            "hausdorff95": HausdorffDistanceMetric(percentile=95, **common)(y_pred, y, spacing=spacing),
+            "assd": SurfaceDistanceMetric(symmetric=True, **common)(y_pred, y, spacing=spacing),
+            "nsd": compute_surface_dice(
+                y_pred,
+                y,
+                [tolerance] * num_classes,
+                include_background=True,
+                spacing=spacing,
+                ignore_index=ignore_index,
+            ),
+        }
+    return monai_numpy(figures)

@@ -14,6 +14,7 @@ from ._distance_reference import (
     blobs,
     brute_force_figures,
     monai_figures,
+    monai_metric_classes,
     monai_numpy,
     one_hot,
     with_thin_and_tiny_objects,
@@ -286,3 +287,33 @@ def test_one_slice_volume_is_measured_as_the_2d_image_it_is():
     volume = surface_distances(gt[None], pred[None], (5.0, 0.78, 1.3), nsd_tolerances=(1.0, 2.0))
     for name in (*FIGURES, "nsd"):
         np.testing.assert_array_equal(getattr(volume, name), getattr(flat, name), err_msg=name)
+
+
+@pytest.mark.parametrize(("shape", "spacing"), [((9, 22, 20), (5.0, 0.7, 0.7)), ((37, 41), (0.78, 1.3))])
+def test_ignore_index_leaves_unannotated_voxels_out_of_every_mask_like_monai(shape, spacing):
+    gt, pred = random_pair(shape, 5, 50)
+    ignored = 4
+    ours = surface_distances(gt, pred, spacing, classes=range(5), nsd_tolerances=(2.0,), ignore_index=ignored)
+    assert ours.classes == (0, 1, 2, 3) and np.isnan(ours.hausdorff[ignored])
+    theirs = monai_metric_classes(gt, pred, 5, spacing, 2.0, ignored)
+    for name, rtol in MONAI_RTOL.items():
+        np.testing.assert_allclose(getattr(ours, name)[:4], theirs[name][:4], rtol=rtol, atol=1e-6, err_msg=name)
+    np.testing.assert_allclose(ours.nsd[:4, 0], theirs["nsd"][:4], rtol=1e-6, atol=1e-7)
+    annotated = gt != ignored
+    for c in range(4):
+        expected = brute_force_figures((gt == c) & annotated, (pred == c) & annotated, spacing, (2.0,))
+        assert ours.assd[c] == pytest.approx(expected["assd"], abs=1e-9)
+        assert ours.hausdorff95_pooled[c] == pytest.approx(expected["hausdorff95_pooled"], abs=1e-9)
+
+
+def test_ignore_index_may_be_a_value_outside_the_classes():
+    gt, pred = random_pair((7, 15, 15), 3, 51)
+    marked = gt.copy()
+    marked[2:4, 3:9, 3:9] = 255
+    ours = surface_distances(marked, pred, (5.0, 0.7, 0.7), num_classes=3, ignore_index=255)
+    pred_masked = np.where(marked == 255, 3, pred)  # 3: a label of no computed class
+    gt_masked = np.where(marked == 255, 3, marked)
+    expected = surface_distances(gt_masked, pred_masked, (5.0, 0.7, 0.7), num_classes=4, classes=(1, 2))
+    np.testing.assert_array_equal(ours.assd[1:], expected.assd[1:3])
+    with pytest.raises(ValueError, match="ignore_index"):
+        surface_distances(gt, pred, (5.0, 0.7, 0.7), ignore_index=-1)

@@ -180,3 +180,23 @@ def test_one_slice_volume_takes_3d_regions_and_matches_2d():
     assert state.mask("pred").shape == (1, 30, 28)
     np.testing.assert_array_equal(state.mask("pred"), pred)
     assert_same_result(state.results(), surface_distances(gt[0], pred[0], (0.78, 1.3)))
+
+
+def test_edits_with_ignore_index_match_from_scratch():
+    rng = np.random.default_rng(99)
+    shape, spacing = (7, 20, 18), (5.0, 0.7, 0.7)
+    gt, pred = blobs(shape, 4, rng), blobs(shape, 4, rng)
+    gt[gt == 3] = 9  # 9 = "not annotated"
+    state = SurfaceDistanceState(gt, pred, spacing, num_classes=4, classes=range(4), ignore_index=9)
+    masks = {"gt": gt.copy(), "pred": pred.copy()}
+    for step in range(30):
+        which = "gt" if step % 2 else "pred"
+        region, values = random_edit(rng, shape, 4)
+        if which == "gt":
+            values = np.where(values == 3, 9, values)  # GT edits also mark voxels "not annotated"
+        state.apply_edit(region, values, which=which)
+        masks[which][region] = values
+        if step % 4 == 3:
+            expected = surface_distances(masks["gt"], masks["pred"], spacing, 4, range(4), ignore_index=9)
+            assert_same_result(state.results(), expected)
+    np.testing.assert_array_equal(state.mask("gt"), masks["gt"])
