@@ -30,8 +30,6 @@ SOFT_LOSS_MAX_SCORES = 1 << 26
 per value, ~2.7 GB at this limit); larger cases get ``soft: null`` and a message rather than running
 out of memory."""
 
-BACKGROUND_RUN = 2048
-"""Voxels per run dropped wholesale when all background (see :func:`confusion_skipping_background`)."""
 
 _COUNT_FIELDS = ("tp", "fp", "fn", "gt_voxels", "pred_voxels")
 
@@ -43,8 +41,8 @@ CONVENTIONS = {
     "absent_from_ground_truth": "a class absent from the ground truth but predicted has Dice 0",
     "dice_mean_foreground": "mean of the defined per-class Dice of classes 1..C-1 (background left out)",
     "dice_micro_foreground": "2ΣTP / (2ΣTP + ΣFP + ΣFN) over classes 1..C-1",
-    "dice_loss": "hard: mean over all classes of 1 - (2TP + s) / (2TP + FP + FN + s); soft: the same with "
-                 "Σp·y, Σp, Σy of the class probabilities (softmax of logits)",
+    "dice_loss": "hard: mean over the foreground classes 1..C-1 of 1 - (2TP + s) / (2TP + FP + FN + s); "
+                 "soft: the same with Σp·y, Σp, Σy of the class probabilities (softmax of logits)",
     "confusion_matrix": "rows = ground truth class, columns = predicted class, voxel counts",
     "volumes": "ml = voxel count x voxel spacing product (mm³) / 1000",
     "ignore_index": "ground-truth voxels with this value are left out of every count",
@@ -94,9 +92,8 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         if case.scores is not None:
             num_classes = max(num_classes, case.scores.shape[0] if case.scores.shape[0] > 1 else 2)
 
-    cm, used = run_with_cpu_fallback(
-        lambda target_device: confusion_skipping_background(case.gt, case.pred, num_classes, ignore_index,
-                                                            target_device), chosen)
+    cm, used = run_with_cpu_fallback(lambda target_device: _confusion(case, num_classes, ignore_index, target_device),
+                                     chosen)
     metrics = de.class_metrics(cm, case.geometry.voxel_volume_ml)
     messages = list(case.messages)
     soft_loss = None
@@ -118,11 +115,11 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         "dice_mean_foreground": _number(mean_foreground),
         "dice_micro_foreground": _number(micro_foreground),
         "dice_loss": {
-            "hard": _number(de.hard_dice_loss(cm, smooth=SMOOTH, include_background=True)),
+            "hard": _number(de.hard_dice_loss(cm, smooth=SMOOTH, include_background=False)),
             "soft": soft_loss,
             "soft_from": case.scores_kind,
             "smooth": SMOOTH,
-            "include_background": True,
+            "include_background": False,
         },
         "undefined_classes": [int(i) for i in np.flatnonzero(np.isnan(metrics.dice))],
     }
@@ -139,57 +136,11 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
     return document
 
 
-def confusion_skipping_background(gt: np.ndarray, pred: np.ndarray, num_classes: int,
-                                  ignore_index: int | None, device: torch.device) -> torch.Tensor:
-    """The engine's confusion matrix, fed only the voxels where either mask is not background.
-
-    Most of a CT is background in both masks, and those voxels can only be (0, 0) pairs. They are
-    found in two cheap steps: the flat label maps are cut into runs of :data:`BACKGROUND_RUN`
-    voxels and runs that are all 0 in both masks are dropped wholesale (one max per run); the
-    remaining runs are compacted voxel by voxel. Only the compacted voxels go to
-    :func:`dice_engine.confusion_matrix`; the dropped ones are counted in ``cm[0, 0]`` (or nowhere
-    when 0 is the ``ignore_index``). The result is exactly the engine's matrix of the whole volumes
-    (tested), at a fraction of the cost.
-
-    Parameters
-    ----------
-    gt, pred : np.ndarray
-        Label maps of equal shape with labels >= 0 (as :class:`app.io.Case` holds them).
-    num_classes : int
-        ``C``.
-    ignore_index : int or None
-        Ground-truth value left out of every count.
-    device : torch.device
-        Where the engine counts.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(C, C) int64`` on the CPU, rows = ground truth.
-    """
-    gt_kept, pred_kept = _non_background_voxels(gt.reshape(-1), pred.reshape(-1))
-    cm = torch.zeros((num_classes, num_classes), dtype=torch.int64)
-    if gt_kept.size:
-        cm += de.confusion_matrix(torch.from_numpy(gt_kept).to(device), torch.from_numpy(pred_kept).to(device),
-                                  num_classes, ignore_index).cpu()
-    if ignore_index != 0:
-        cm[0, 0] += gt.size - gt_kept.size
-    return cm
-
-
-def _non_background_voxels(flat_gt: np.ndarray, flat_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(K,)`` labels of both maps at the K voxels where either is non-zero, in order."""
-    whole = flat_gt.size // BACKGROUND_RUN * BACKGROUND_RUN
-    gt_runs = flat_gt[:whole].reshape(-1, BACKGROUND_RUN)
-    pred_runs = flat_pred[:whole].reshape(-1, BACKGROUND_RUN)
-    busy = (gt_runs.max(axis=1, initial=0) > 0) | (pred_runs.max(axis=1, initial=0) > 0)
-    pieces = ((gt_runs[busy].reshape(-1), pred_runs[busy].reshape(-1)), (flat_gt[whole:], flat_pred[whole:]))
-    kept_gt, kept_pred = [], []
-    for gt_piece, pred_piece in pieces:
-        labelled = (gt_piece | pred_piece) != 0
-        kept_gt.append(gt_piece[labelled])
-        kept_pred.append(pred_piece[labelled])
-    return np.concatenate(kept_gt), np.concatenate(kept_pred)
+def _confusion(case: Case, num_classes: int, ignore_index: int | None, device: torch.device) -> torch.Tensor:
+    """The engine's ``(C, C) int64`` confusion matrix of the case's masks, on the CPU."""
+    gt = torch.from_numpy(case.gt).to(device)
+    pred = torch.from_numpy(case.pred).to(device)
+    return de.confusion_matrix(gt, pred, num_classes, ignore_index).cpu()
 
 
 def _class_entries(case: Case, metrics: de.ClassMetrics) -> list[dict]:
@@ -211,7 +162,7 @@ def _soft_dice_loss(case: Case, ignore_index: int | None, device: torch.device) 
         keep = target != ignore_index
         scores, target = scores[:, keep], target[keep]
     loss = de.dice_loss(scores.unsqueeze(0).to(device), target.unsqueeze(0).to(device), smooth=SMOOTH,
-                        include_background=True, class_dim=1, from_logits=case.scores_kind == "logits")
+                        include_background=False, class_dim=1, from_logits=case.scores_kind == "logits")
     return float(loss)
 
 

@@ -120,7 +120,7 @@ def format_table(document: dict) -> str:
              f"(macro over {defined} foreground class{'es' if defined != 1 else ''} with defined "
              f"Dice{left_out})",
              f"Micro foreground Dice: {_fixed(document['dice_micro_foreground'], 4)}   "
-             f"Dice loss (all classes, smooth {loss['smooth']:g}): hard {_fixed(loss['hard'], 4)}{soft}"]
+             f"Dice loss (foreground, smooth {loss['smooth']:g}): hard {_fixed(loss['hard'], 4)}{soft}"]
     if "ignore_index" in document:
         lines.append(f"Ignored: ground-truth label {document['ignore_index']} "
                      f"({document['ignored_voxels']} voxels left out of every count)")

@@ -109,7 +109,7 @@ def _summary(doc: PdfDocument, report: CaseReport) -> None:
     if summary.dice_micro_foreground is not None:
         details.append(f"pooled (micro) foreground Dice {fmt(summary.dice_micro_foreground)}")
     if summary.dice_loss_hard is not None:
-        details.append(f"hard Dice loss (all classes) {fmt(summary.dice_loss_hard, 4)}")
+        details.append(f"hard Dice loss (foreground) {fmt(summary.dice_loss_hard, 4)}")
     if details:
         doc.paragraph("; ".join(details) + ".", doc.font(8.5), MUTED_COLOR)
     doc.space(2)

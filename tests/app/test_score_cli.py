@@ -91,9 +91,9 @@ def test_json_values_match_numpy_including_absent_classes(case_files, capsys):
     assert document["dice_mean_foreground"] == pytest.approx(np.mean(foreground))
     tp, fp, fn = (sum(c[k] for c in reference[1:]) for k in ("tp", "fp", "fn"))
     assert document["dice_micro_foreground"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
-    hard = np.mean([1 - (2 * c["tp"] + 1) / (2 * c["tp"] + c["fp"] + c["fn"] + 1) for c in reference])
+    hard = np.mean([1 - (2 * c["tp"] + 1) / (2 * c["tp"] + c["fp"] + c["fn"] + 1) for c in reference[1:]])
     assert document["dice_loss"] == {"hard": pytest.approx(hard), "soft": None, "soft_from": None,
-                                     "smooth": 1.0, "include_background": True}
+                                     "smooth": 1.0, "include_background": False}
     assert document["geometry"]["spacing"] == pytest.approx(list(ANISOTROPIC_SPACING))
     assert set(document["inputs"]) == {"gt", "pred", "labels"}
     assert len(document["inputs"]["gt"]["sha256"]) == 64
@@ -135,7 +135,7 @@ def test_soft_dice_loss_and_ignore_index_match_numpy(case_files, capsys):
     probs /= probs.sum(axis=0, keepdims=True)
     one_hot = np.stack([(gt_ignored == c) for c in range(7)])
     p, y = probs[:, keep], one_hot[:, keep]
-    soft = np.mean(1 - (2 * (p * y).sum(axis=1) + 1) / (p.sum(axis=1) + y.sum(axis=1) + 1))
+    soft = np.mean((1 - (2 * (p * y).sum(axis=1) + 1) / (p.sum(axis=1) + y.sum(axis=1) + 1))[1:])  # foreground
     assert document["dice_loss"]["soft"] == pytest.approx(soft, rel=1e-6)
     assert document["dice_loss"]["soft_from"] == "logits"
 

@@ -142,3 +142,16 @@ def _numpy_slice_counts(target, preds, num_classes, axis, ignore_index=None):
         out[s, :, 1] = cm.sum(axis=0) - tp
         out[s, :, 2] = cm.sum(axis=1) - tp
     return out
+
+
+@pytest.mark.parametrize("ignore_index", [None, 0, 3])
+def test_background_runs_skipped_on_mostly_empty_volumes_are_counted_exactly(rng, monkeypatch, ignore_index):
+    monkeypatch.setattr(confusion_module, "BACKGROUND_RUN", 64)
+    monkeypatch.setattr(confusion_module, "CHUNK_VOXELS", 64 * 37 + 11)  # chunks with a ragged tail
+    target = np.zeros((7, 41, 53), np.uint8)
+    preds = np.zeros((7, 41, 53), np.uint8)
+    target[2:4, 10:20, 5:30] = rng.integers(0, 5, (2, 10, 25))
+    preds[3:5, 12:22, 8:33] = rng.integers(0, 5, (2, 10, 25))
+    target[6, 40, 52] = 4  # a labelled voxel in the very last (tail) position
+    expected = numpy_confusion(target, preds, 5, ignore_index)
+    assert np.array_equal(de.confusion_matrix(target, preds, 5, ignore_index).numpy(), expected)
