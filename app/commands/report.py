@@ -11,9 +11,7 @@ from pathlib import Path
 
 from app.errors import InputError
 from app.io import load_case, write_text_atomic
-from app.report.assemble import make_case_report, report_document
 from app.report.content import DEFAULT_THRESHOLD, case_name_from_path
-from app.scoring import score_case
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -62,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
         check_writable_output(Path(args.json), "--json")
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, resample=args.resample,
                      ignore_index=args.ignore_index)
+    # Imported only now: they load torch (seconds), which `dicelens --help` or a bad input need not wait for.
+    from app.report.assemble import make_case_report, report_document
+    from app.scoring import score_case
+
     score = score_case(case, ignore_index=args.ignore_index, device=args.device)
     for message in score.get("messages", []):
         print(f"dicelens: note: {message}", file=sys.stderr)
