@@ -4,11 +4,19 @@ Pure compute on torch and numpy (never Qt, SimpleITK or the app). The functional
 (:func:`confusion_matrix`, :func:`dice_from_confusion`, :func:`class_metrics`, ...) is stateless;
 :class:`LiveDice` holds a confusion matrix and per-slice counts and updates them exactly per edit.
 Conventions are those of DESIGN.md §4 (rows = ground truth; Dice undefined — NaN — for a class
-absent from both masks, 0 for a class predicted but absent from the ground truth).
+absent from both masks, 0 for a class predicted but absent from the ground truth). Surface
+distances (:func:`surface_distances`, :class:`SurfaceDistanceState`) follow MONAI's definitions,
+in millimetres, undefined when either mask of a class is empty.
 """
 
 from dice_engine.confusion import confusion_matrix, slice_counts
 from dice_engine.device import DeviceFallbackWarning, device_name, select_device
+from dice_engine.distances import (
+    SURFACE_DISTANCE_CONVENTIONS,
+    SurfaceDistanceResult,
+    SurfaceDistanceState,
+    surface_distances,
+)
 from dice_engine.live import LiveDice
 from dice_engine.loss import dice_loss, hard_dice_loss
 from dice_engine.metrics import (
@@ -21,9 +29,12 @@ from dice_engine.metrics import (
 )
 
 __all__ = [
+    "SURFACE_DISTANCE_CONVENTIONS",
     "ClassMetrics",
     "DeviceFallbackWarning",
     "LiveDice",
+    "SurfaceDistanceResult",
+    "SurfaceDistanceState",
     "average_dice",
     "class_metrics",
     "confusion_matrix",
@@ -35,4 +46,5 @@ __all__ = [
     "hard_dice_loss",
     "select_device",
     "slice_counts",
+    "surface_distances",
 ]
