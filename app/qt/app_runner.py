@@ -65,11 +65,15 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
                              f"{count - 1}.")
     if screenshot is not None and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    import torch
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from app.qt.main_window import MainWindow
 
+    # One intra-op thread: on few cores torch's thread pool costs more per small brush edit than it
+    # saves (measured 2x slower edits on 2 cores, see REQUESTS.md), and it competes with the GUI thread.
+    torch.set_num_threads(1)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("DiceLens")
     app.setApplicationName("DiceLens")

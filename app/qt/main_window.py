@@ -6,7 +6,9 @@ background thread (:class:`~app.qt.case_loader.CaseLoader`); the loaded case is 
 (``state.set_case``) and the engine asked for its metrics (``controller.load``); panels fill in when
 the worker answers, with the busy indicator in the status bar meanwhile. A file that cannot be opened
 leaves the current case in place and is reported through :meth:`MainWindow.show_error` (a dialog;
-tests replace the method to read the message instead of blocking on it).
+tests replace the method to read the message instead of blocking on it). Editing (tools, toolbar, Dice
+history, saving, recovery, the unsaved-edits question, report export) is wired by
+:class:`~app.qt.edit_workflow.EditWorkflow`; its questions use the replaceable ``ask_*`` methods.
 
 Remembered in ``QSettings("DiceLens", "DiceLens")``: window geometry and dock layout, theme, last
 directory and recent cases.
@@ -20,13 +22,26 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QWidget,
+)
 
 from app.errors import InputError
 from app.qt.case_loader import CaseLoader
 from app.qt.confusion_panel import ConfusionMatrixPanel
 from app.qt.demo_case import demo_case_paths
+from app.qt.dice_history import DiceHistoryPanel
 from app.qt.dice_table import DiceTablePanel
+from app.qt.edit_toolbar import EditToolbar
+from app.qt.edit_tools import EditTools
+from app.qt.edit_workflow import EditWorkflow
 from app.qt.engine_controller import EngineController
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
 from app.qt.review_state import ReviewState
@@ -53,11 +68,15 @@ class MainWindow(QMainWindow):
         ``DiceLens`` settings); tests pass a temporary file.
     synchronous : bool
         Load cases and compute metrics inline instead of in background threads (tests).
+    edit_data_dir : str or Path, optional
+        Base of the user data directory holding the edit journals (default: the platform's, or
+        ``$DICELENS_DATA_DIR``).
     """
 
     def __init__(self, settings: QSettings | None = None, synchronous: bool = False,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, edit_data_dir=None) -> None:
         super().__init__(parent)
+        self.edit_data_dir = edit_data_dir
         self.settings = settings or QSettings(SETTINGS_ORGANIZATION, SETTINGS_APPLICATION)
         self.setWindowTitle("DiceLens")
         self.setAcceptDrops(True)
@@ -90,6 +109,14 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["dice"]], [770], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["dice"], self.docks["confusion"]], [380, 560], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["slices"]], [200], Qt.Orientation.Vertical)
+        self.edit_tools = EditTools(self.slice_view)
+        self.edit_toolbar = EditToolbar(self.edit_tools, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.edit_toolbar)
+        self.dice_history = DiceHistoryPanel(self.state, self.controller)
+        self.docks["history"] = self._add_dock("Dice history", "dice_history_dock", self.dice_history,
+                                               Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.docks["slices"], self.docks["history"], Qt.Orientation.Horizontal)
+        self.edits = EditWorkflow(self, self.edit_tools, self.edit_toolbar, self.dice_history)
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)
@@ -133,10 +160,21 @@ class MainWindow(QMainWindow):
         demo_action = file_menu.addAction("Open the &demo case")
         demo_action.triggered.connect(self.open_demo_case)
         file_menu.addSeparator()
+        for name in ("save_pred", "save_gt", "save_pred_as", "save_gt_as"):
+            file_menu.addAction(self.edits.file_actions[name])
+        file_menu.addSeparator()
+        file_menu.addAction(self.edits.file_actions["export_report"])
+        file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         self._refresh_recent_menu()
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        for name, action in self.edit_toolbar.actions_by_name.items():
+            edit_menu.addAction(action)
+            if name in ("tool_polygon", "bigger_brush", "background_only"):
+                edit_menu.addSeparator()
 
         view_menu = self.menuBar().addMenu("&View")
         for action in actions.planes.values():
@@ -184,7 +222,12 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ open cases
     def open_case(self, gt: str, pred: str, image: str | None = None, labels: str | None = None,
                   resample: bool = False) -> None:
-        """Load a case in the background and show it; on bad input keep the current one and say why."""
+        """Load a case in the background and show it; on bad input keep the current one and say why.
+
+        Unsaved edits of the current case are asked about first (nothing happens on Cancel).
+        """
+        if not self.edits.confirm_discard():
+            return
         self._open_request += 1
         self._requested_paths = {"image": image, "gt": gt, "pred": pred, "labels": labels}
         self._opening = True
@@ -220,9 +263,10 @@ class MainWindow(QMainWindow):
             self._slice_plot_hidden_for_2d = False
         if two_dimensional:
             self.state.set_axis(0)  # a 2D image has only the one (axial) slice
+        self.edits.open_case(case)  # recovery (if any) happens before the view and the engine see the masks
         self.state.set_case(case)
         self.controller.load(case)
-        self.setWindowTitle(f"DiceLens — {title}" if title else "DiceLens")
+        self.setWindowTitle(f"DiceLens — {title}[*]" if title else "DiceLens[*]")
         if case.messages:
             self.statusBar().showMessage("; ".join(case.messages), 15000)
 
@@ -319,7 +363,11 @@ class MainWindow(QMainWindow):
         self.set_theme(action.data())
 
     def closeEvent(self, event) -> None:  # Qt override
-        """Remember the layout and stop the engine thread."""
+        """Ask about unsaved edits (Cancel keeps the window open), remember the layout, stop the engine thread."""
+        if not self.edits.confirm_discard():
+            event.ignore()
+            return
+        self.edits.close_case()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.settings.sync()
@@ -354,6 +402,25 @@ class MainWindow(QMainWindow):
         """Tell the user something went wrong (modal dialog; tests replace this method)."""
         QMessageBox.critical(self, "DiceLens", message)
 
+    def ask_unsaved_changes(self, message: str) -> str:
+        """Save / Discard / Cancel for unsaved edits: ``"save"``, ``"discard"`` or ``"cancel"`` (tests replace)."""
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(self, "Unsaved edits", message, buttons.Save | buttons.Discard | buttons.Cancel,
+                                      buttons.Save)
+        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
+
+    def ask_recovery(self, message: str) -> bool:
+        """Whether to replay a crashed session's journal (tests replace this method)."""
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(self, "Recover unsaved edits", message, buttons.Yes | buttons.No, buttons.Yes)
+        return answer == buttons.Yes
+
+    def ask_save_path(self, which: str, current: str) -> str | None:
+        """Where to save mask ``which`` ("Save as"); None when cancelled (tests replace this method)."""
+        title = "Save prediction as" if which == "pred" else "Save ground truth as"
+        path, _ = QFileDialog.getSaveFileName(self, title, current)
+        return path or None
+
     def show_info(self, title: str, html: str) -> None:
         """Show an informative rich-text message (modal dialog; tests replace this method)."""
         box = QMessageBox(QMessageBox.Icon.NoIcon, title, html, QMessageBox.StandardButton.Close, self)
@@ -362,4 +429,5 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         """Help → Keyboard shortcuts."""
-        self.show_info("Keyboard shortcuts", shortcuts_html(self.slice_view.view_actions))
+        self.show_info("Keyboard shortcuts", shortcuts_html(self.slice_view.view_actions,
+                                                            self.edit_toolbar.actions_by_name))

@@ -1,4 +1,4 @@
-"""Help → Keyboard shortcuts: the slice view's actions and mouse bindings as one table."""
+"""Help → Keyboard shortcuts: the slice view's and the edit toolbar's actions and the mouse bindings as one table."""
 
 from __future__ import annotations
 
@@ -9,17 +9,23 @@ from PySide6.QtGui import QKeySequence
 MOUSE_BINDINGS = (
     ("Wheel", "Next / previous slice"),
     ("Ctrl + wheel", "Zoom"),
-    ("Left drag", "Pan"),
+    ("Left drag", "Pan (Navigate tool); with Brush / Eraser: paint, one drag = one undo step; "
+                  "with Polygon: draw a lasso, release fills it"),
+    ("Left click", "Fill tool: flood-fill the clicked region of the slice"),
+    ("Ctrl + click", "Label picker: the clicked label becomes the active label"),
+    ("Middle drag, or Space + left drag", "Pan while an edit tool is active"),
     ("Right drag", "Window / level: left-right = width, up-down = level (as in 3D Slicer)"),
     ("Hover", "Voxel index, position in mm, intensity, ground-truth and predicted label (below the view)"),
     ("Click a confusion-matrix cell", "Highlight those voxels and jump to the slice with most of them"),
 )
 
 
-def shortcuts_html(view_actions) -> str:
-    """Rich-text table of every keyboard shortcut of ``view_actions`` and the mouse bindings."""
+def shortcuts_html(view_actions, edit_actions: dict | None = None) -> str:
+    """Rich-text table of every keyboard shortcut of ``view_actions``, ``edit_actions`` (name -> QAction) and
+    the mouse bindings."""
     rows = []
-    for action in view_actions.by_name.values():
+    actions = list(view_actions.by_name.values()) + list((edit_actions or {}).values())
+    for action in actions:
         key = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         if key:
             rows.append((key, action.text().replace("&", "")))

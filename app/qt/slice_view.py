@@ -6,9 +6,10 @@ slices and re-colours them through label lookup tables; a window drag only chang
 highlight only redraws the highlight layer. Layout on screen (transposes, flips, pixel aspect in mm,
 edge letters) comes from :mod:`app.qt.orientation`; colours from :mod:`app.qt.overlay`.
 
-Mouse: wheel steps slices (Ctrl+wheel zooms), left-drag pans, right-drag changes the window as in
-3D Slicer. Keys are QAction shortcuts (:attr:`SliceView.view_actions`), which the main window also puts
-in its menus.
+Mouse: wheel steps slices (Ctrl+wheel zooms), left-drag pans (with an edit tool active, left-drag paints
+and middle-drag or Space + left-drag pans; see :mod:`app.qt.edit_tools`), right-drag changes the window as
+in 3D Slicer. An edit re-renders only its tile (:meth:`SliceView.update_region`). Keys are QAction
+shortcuts (:attr:`SliceView.view_actions`), which the main window also puts in its menus.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from app.qt import overlay, window_level
+from app.qt.edit_tile import render_highlight_tile, render_tile, screen_rect
 from app.qt.orientation import DisplayFrame, display_frame, index_to_physical, screen_to_index, to_screen
 from app.qt.overlay_legend import legend_html
 from app.qt.slice_view_actions import SliceViewActions
@@ -100,6 +102,12 @@ class SliceView(QWidget):
         self._gt_slice: np.ndarray | None = None
         self._pred_slice: np.ndarray | None = None
         self._hovered: tuple[int, int] | None = None
+        self._overlay_rgba: np.ndarray | None = None
+        self._highlight_rgba: np.ndarray | None = None
+        self.overlay_renders = 0
+        """Whole-slice overlay compositions so far (slice, mode or class changes)."""
+        self.tile_renders = 0
+        """Painted tiles re-rendered so far (:meth:`update_region`)."""
         self._build_widgets()
         state.case_changed.connect(self._on_case_changed)
         state.axis_changed.connect(self._on_axis_changed)
@@ -323,10 +331,32 @@ class SliceView(QWidget):
     def _render_overlay(self) -> None:
         if self._gt_slice is None:
             return
-        rgba = overlay.compose(self._gt_slice, self._pred_slice, self.settings, self._colors,
-                               self.state.selected_class)
-        self.overlay_item.setImage(rgba, autoLevels=False, levels=None)
+        self._overlay_rgba = overlay.compose(self._gt_slice, self._pred_slice, self.settings, self._colors,
+                                             self.state.selected_class)
+        self.overlay_renders += 1
+        self.overlay_item.setImage(self._overlay_rgba, autoLevels=False, levels=None)
         self.legend_label.setText(legend_html(self.settings, self.state))
+
+    def update_region(self, region) -> None:
+        """Re-render the overlay (and highlight) only where an edit of box ``region`` ``(z, y, x)`` shows.
+
+        Nothing happens when the box does not cross the slice shown (a 3D brush's other slices).
+        The slices shown are views of the case's masks, so they already hold the edit.
+        """
+        if self._overlay_rgba is None or self.frame is None:
+            return
+        rect = screen_rect(self.frame, region, self.state.slice_index, self.state.case.gt.shape)
+        if rect is None:
+            return
+        render_tile(self._overlay_rgba, self._gt_slice, self._pred_slice, rect, self.settings, self._colors,
+                    self.state.selected_class)
+        self.tile_renders += 1
+        self.overlay_item.setImage(self._overlay_rgba, autoLevels=False, levels=None)
+        cell = self.state.highlighted_cell
+        if cell is not None and self.highlight_mask is not None:
+            render_highlight_tile(self.highlight_mask, self._highlight_rgba, self._gt_slice, self._pred_slice,
+                                  rect, cell)
+            self.highlight_item.setImage(self._highlight_rgba, autoLevels=False, levels=None)
 
     def _render_highlight(self) -> None:
         cell = self.state.highlighted_cell
@@ -334,8 +364,8 @@ class SliceView(QWidget):
             self.highlight_mask = None
             self.highlight_item.clear()
             return
-        self.highlight_mask, rgba = overlay.highlight(self._gt_slice, self._pred_slice, cell)
-        self.highlight_item.setImage(rgba, autoLevels=False, levels=None)
+        self.highlight_mask, self._highlight_rgba = overlay.highlight(self._gt_slice, self._pred_slice, cell)
+        self.highlight_item.setImage(self._highlight_rgba, autoLevels=False, levels=None)
 
     def _update_info(self) -> None:
         if self.frame is None:

@@ -1,0 +1,233 @@
+"""The edit toolbar: tools, brush radius, 3D brush, active label, edit target, protections, undo/redo.
+
+The toolbar holds the edit settings and applies them to the session of each opened case
+(:meth:`EditToolbar.set_bridge`), so they survive opening another case. The edit target
+(prediction by default, or ground truth) is always visible here and in the brush outline's style.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QMenu, QSlider, QToolBar, QToolButton
+
+from app.qt.edit_tools import TOOLS
+from app.qt.label_colors import class_colors, class_names, swatch_icon
+
+TOOL_TEXT = {"navigate": ("&Navigate", "N", "No editing: left-drag pans"),
+             "brush": ("&Brush", "B", "Paint the active label (round brush, radius in mm)"),
+             "eraser": ("&Eraser", "X", "Paint background (label 0)"),
+             "fill": ("&Fill", "K", "Flood-fill the clicked connected region of the slice"),
+             "polygon": ("&Polygon / lasso", "L", "Drag an outline; release fills inside it")}
+TARGETS = (("pred", "Edit: prediction"), ("gt", "Edit: ground truth"))
+GT_TARGET_STYLE = "QComboBox { font-weight: bold; color: #ffb74d; }"
+"""The ground truth as edit target is shown in orange bold (editing it changes the reference)."""
+RADIUS_RANGE_MM = (0.25, 50.0)
+RADIUS_STEP_MM = 0.5
+
+
+class EditToolbar(QToolBar):
+    """Toolbar of the slice view's :class:`~app.qt.edit_tools.EditTools`.
+
+    Attributes
+    ----------
+    tool_actions : dict of str to QAction
+        One checkable action per tool (exclusive).
+    actions_by_name : dict of str to QAction
+        Every action with a shortcut (tools, undo, redo, brush size, 3D, background only), for the
+        Edit menu and Help → Keyboard shortcuts.
+    """
+
+    def __init__(self, tools, parent=None) -> None:
+        super().__init__("Edit", parent)
+        self.setObjectName("edit_toolbar")
+        self.tools = tools
+        self.bridge = None
+        self.actions_by_name: dict[str, QAction] = {}
+        self.tool_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for tool in TOOLS:
+            text, key, tip = TOOL_TEXT[tool]
+            action = self._action(f"tool_{tool}", text, key, tip, checkable=True)
+            action.setData(tool)
+            group.addAction(action)
+            self.addAction(action)
+            self.tool_actions[tool] = action
+        self.tool_actions["navigate"].setChecked(True)
+        group.triggered.connect(self._on_tool_triggered)
+        tools.tool_changed.connect(self._on_tool_changed)
+        tools.label_picked.connect(self._on_label_picked)
+        self.addSeparator()
+
+        self.addWidget(QLabel(" Radius "))
+        self.radius_spin = QDoubleSpinBox()
+        self.radius_spin.setRange(*RADIUS_RANGE_MM)
+        self.radius_spin.setSingleStep(RADIUS_STEP_MM)
+        self.radius_spin.setSuffix(" mm")
+        self.radius_spin.setValue(3.0)
+        self.radius_spin.setToolTip("Brush radius in millimetres (- / = to change)")
+        self.radius_slider = QSlider(Qt.Orientation.Horizontal)
+        self.radius_slider.setRange(1, int(RADIUS_RANGE_MM[1] / RADIUS_STEP_MM))
+        self.radius_slider.setMaximumWidth(110)
+        self.radius_slider.setValue(round(3.0 / RADIUS_STEP_MM))
+        self.radius_slider.valueChanged.connect(self._on_radius_slider)
+        self.radius_spin.valueChanged.connect(self._on_radius_changed)
+        self.addWidget(self.radius_slider)
+        self.addWidget(self.radius_spin)
+        self._action("smaller_brush", "Smaller brush", "-", "Brush radius down", slot=self.smaller_brush)
+        self._action("bigger_brush", "Bigger brush", "=", "Brush radius up", slot=self.bigger_brush)
+        self.sphere_action = self._action("sphere", "3D", "Shift+B", "3D brush: a sphere across slices "
+                                          "instead of a disc on the slice", checkable=True, slot=self._apply)
+        self.addAction(self.sphere_action)
+        self.addSeparator()
+
+        self.label_combo = QComboBox()
+        self.label_combo.setToolTip("Active label (Ctrl+click a voxel to pick its label)")
+        self.label_combo.setMinimumContentsLength(14)
+        self.label_combo.currentIndexChanged.connect(self._apply)
+        self.addWidget(self.label_combo)
+        self.target_combo = QComboBox()
+        for which, text in TARGETS:
+            self.target_combo.addItem(text, which)
+        self.target_combo.setToolTip("Which mask the tools edit. Brush outline: solid = prediction, "
+                                     "dashed = ground truth.")
+        self.target_combo.currentIndexChanged.connect(self._apply)
+        self.addWidget(self.target_combo)
+        self.protect_menu = QMenu("Protected labels", self)
+        self.protect_menu.triggered.connect(self._apply)
+        self.protect_button = QToolButton()
+        self.protect_button.setText("Protect")
+        self.protect_button.setToolTip("Labels that no tool overwrites (the eraser included)")
+        self.protect_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.protect_button.setMenu(self.protect_menu)
+        self.addWidget(self.protect_button)
+        self.background_only_action = self._action(
+            "background_only", "Over background only", "Shift+O", "Paint only where the mask is background",
+            checkable=True, slot=self._apply)
+        self.addAction(self.background_only_action)
+        self.addSeparator()
+        self.undo_action = self._action("undo", "&Undo", QKeySequence.StandardKey.Undo, "Undo the last edit",
+                                        slot=self._on_undo)
+        self.redo_action = self._action("redo", "&Redo", "Ctrl+Shift+Z", "Redo the last undone edit",
+                                        slot=self._on_redo)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
+        self.set_bridge(None, None)
+
+    def _action(self, name, text, key, tip, checkable=False, slot=None) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(key))
+        action.setToolTip(f"{tip} ({QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)})")
+        action.setCheckable(checkable)
+        if slot is not None:
+            action.triggered.connect(slot)
+        self.actions_by_name[name] = action
+        return action
+
+    # -------------------------------------------------------------- binding
+    def set_bridge(self, bridge, case) -> None:
+        """Edit ``case`` through ``bridge`` (None: no case; everything disabled)."""
+        if self.bridge is not None:
+            self.bridge.history_changed.disconnect(self._update_history_actions)
+        self.bridge = bridge
+        self.label_combo.blockSignals(True)
+        previous = self.label_combo.currentData()
+        self.label_combo.clear()
+        self.protect_menu.clear()
+        if case is not None:
+            names, colors = class_names(case, case.num_classes), class_colors(case, case.num_classes)
+            for label, (name, rgb) in enumerate(zip(names, colors, strict=True)):
+                self.label_combo.addItem(swatch_icon(rgb), f"{label} {name}", label)
+                action = self.protect_menu.addAction(swatch_icon(rgb), f"{label} {name}")
+                action.setCheckable(True)
+                action.setData(label)
+            default = previous if isinstance(previous, int) and previous < case.num_classes else min(
+                1, case.num_classes - 1)
+            self.label_combo.setCurrentIndex(default)
+        self.label_combo.blockSignals(False)
+        for widget in [*self.findChildren(QComboBox), self.radius_spin, self.radius_slider, self.protect_button]:
+            widget.setEnabled(bridge is not None)
+        for action in self.actions_by_name.values():
+            action.setEnabled(bridge is not None)
+        if bridge is not None:
+            bridge.history_changed.connect(self._update_history_actions)
+        self.tools.set_bridge(bridge)
+        self._apply()
+
+    @Slot()
+    def _apply(self) -> None:
+        """Push the toolbar's settings into the session and the brush outline."""
+        which = self.target_combo.currentData()
+        self.target_combo.setStyleSheet(GT_TARGET_STYLE if which == "gt" else "")
+        if self.bridge is not None:
+            session = self.bridge.session
+            session.brush_radius_mm = self.radius_spin.value()
+            session.brush_sphere = self.sphere_action.isChecked()
+            session.target = which
+            session.background_only = self.background_only_action.isChecked()
+            session.protected_labels = [a.data() for a in self.protect_menu.actions() if a.isChecked()]
+            if self.label_combo.currentIndex() >= 0:
+                session.active_label = self.label_combo.currentData()
+        self.tools.refresh_cursor()
+        self._update_history_actions()
+
+    @Slot()
+    def _update_history_actions(self) -> None:
+        session = self.bridge.session if self.bridge is not None else None
+        self.undo_action.setEnabled(session is not None and session.can_undo)
+        self.redo_action.setEnabled(session is not None and session.can_redo)
+
+    # -------------------------------------------------------------- commands
+    def set_target(self, which: str) -> None:
+        """Edit ``"pred"`` or ``"gt"``."""
+        self.target_combo.setCurrentIndex(self.target_combo.findData(which))
+
+    def set_label(self, label: int) -> None:
+        """Make ``label`` the active label."""
+        self.label_combo.setCurrentIndex(self.label_combo.findData(label))
+
+    @Slot()
+    def smaller_brush(self) -> None:
+        """Brush radius down one step."""
+        self.radius_spin.setValue(self.radius_spin.value() - RADIUS_STEP_MM)
+
+    @Slot()
+    def bigger_brush(self) -> None:
+        """Brush radius up one step."""
+        self.radius_spin.setValue(self.radius_spin.value() + RADIUS_STEP_MM)
+
+    @Slot(float)
+    def _on_radius_changed(self, value: float) -> None:
+        self.radius_slider.blockSignals(True)
+        self.radius_slider.setValue(max(1, round(value / RADIUS_STEP_MM)))
+        self.radius_slider.blockSignals(False)
+        self._apply()
+
+    @Slot(int)
+    def _on_radius_slider(self, value: int) -> None:
+        self.radius_spin.setValue(value * RADIUS_STEP_MM)
+
+    @Slot(QAction)
+    def _on_tool_triggered(self, action: QAction) -> None:
+        self.tools.set_tool(action.data())
+
+    @Slot(str)
+    def _on_tool_changed(self, tool: str) -> None:
+        self.tool_actions[tool].setChecked(True)
+
+    @Slot(int)
+    def _on_label_picked(self, label: int) -> None:
+        self.set_label(label)
+
+    @Slot()
+    def _on_undo(self) -> None:
+        self.tools.finish_drag()
+        if self.bridge is not None:
+            self.bridge.undo()
+
+    @Slot()
+    def _on_redo(self) -> None:
+        self.tools.finish_drag()
+        if self.bridge is not None:
+            self.bridge.redo()

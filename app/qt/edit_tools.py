@@ -1,0 +1,212 @@
+"""Edit tools of the slice view: mouse events become edit-model calls, nothing else (DESIGN.md §3).
+
+Left button, with a tool chosen:
+
+- **brush** / **eraser**: press = ``begin_stroke`` (a dab), every move = ``paint_segment`` from the last
+  point to this one (the model interpolates: no gaps on fast drags), release = ``end_stroke`` (one
+  undo step).
+- **fill**: click = 2D flood fill of the clicked connected region of the slice.
+- **polygon**: press, drag a lasso outline, release = fill inside it.
+- **Ctrl + click** (any tool): label picker, the clicked label of the edited mask becomes the active label.
+
+Navigation stays available: with the *navigate* tool left-drag pans; with any tool, middle-drag or
+Space + left-drag pans; right-drag is always window/level; the wheel steps slices.
+
+Coordinates: the slice view's ViewBox is in millimetres (pixel ``(row, col)`` covers
+``[row * row_mm, (row + 1) * row_mm)``); the model takes continuous ``(z, y, x)`` array-index points with
+voxel centres at integers (:func:`view_to_index`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+
+from app.qt.brush_cursor import BACKGROUND_COLOR, BrushCursor, LassoPath, outline_pen
+from app.qt.orientation import DisplayFrame
+
+TOOLS = ("navigate", "brush", "eraser", "fill", "polygon")
+"""Tool names; ``navigate`` = no editing (left-drag pans)."""
+_PAINTING_TOOLS = ("brush", "eraser")
+
+
+def view_to_index(frame: DisplayFrame, slice_index: int, x_mm: float, y_mm: float, shape_zyx) -> np.ndarray:
+    """Continuous ``(z, y, x)`` index point ``(3,) float64`` of view position ``(x_mm, y_mm)`` on the slice.
+
+    Voxel centres are at integers; the slice's coordinate is ``slice_index``. Flips and transposes of
+    the screen layout are undone (see :mod:`app.qt.orientation`).
+    """
+    row = y_mm / frame.row_mm - 0.5
+    col = x_mm / frame.col_mm - 0.5
+    if frame.flip_rows:
+        row = shape_zyx[frame.row_axis] - 1 - row
+    if frame.flip_cols:
+        col = shape_zyx[frame.col_axis] - 1 - col
+    point = np.zeros(3, dtype=np.float64)
+    point[frame.array_axis] = slice_index
+    point[frame.row_axis] = row
+    point[frame.col_axis] = col
+    return point
+
+
+class EditTools(QObject):
+    """Turns the slice view's left-button mouse events into calls on the current :class:`EditBridge`.
+
+    Parameters
+    ----------
+    view : app.qt.slice_view.SliceView
+        The view; an event filter is installed on its graphics view and viewport.
+
+    Signals
+    -------
+    tool_changed(str)
+        The current tool (one of :data:`TOOLS`).
+    label_picked(int)
+        Ctrl+click picked this label as the active label.
+    """
+
+    tool_changed = Signal(str)
+    label_picked = Signal(int)
+
+    def __init__(self, view) -> None:
+        super().__init__(view)
+        self.view = view
+        self.bridge = None
+        self.tool = "navigate"
+        self._dragging: str | None = None  # the tool of the drag in progress
+        self._lasso_points: list[np.ndarray] = []
+        self._space_held = False
+        self.cursor = BrushCursor()
+        self.lasso = LassoPath()
+        view.view_box.addItem(self.cursor, ignoreBounds=True)
+        view.view_box.addItem(self.lasso, ignoreBounds=True)
+        self._viewport = view.graphics.viewport()
+        view.graphics.installEventFilter(self)
+        self._viewport.installEventFilter(self)
+        self._viewport.setMouseTracking(True)
+
+    # -------------------------------------------------------------- settings
+    def set_bridge(self, bridge) -> None:
+        """Edit through ``bridge`` (an :class:`~app.qt.edit_bridge.EditBridge`), or nothing when None."""
+        self.finish_drag()
+        self.bridge = bridge
+        self.refresh_cursor()
+
+    def set_tool(self, tool: str) -> None:
+        """Choose a tool (one of :data:`TOOLS`); a drag in progress is finished first."""
+        if tool not in TOOLS:
+            raise ValueError(f"tool must be one of {', '.join(TOOLS)}, got {tool!r}")
+        if tool != self.tool:
+            self.finish_drag()
+            self.tool = tool
+            self.refresh_cursor()
+            self.tool_changed.emit(tool)
+
+    def refresh_cursor(self) -> None:
+        """Redraw the brush outline after a change of tool, label, target or radius."""
+        session = self.bridge.session if self.bridge is not None else None
+        if session is None or self.tool not in _PAINTING_TOOLS:
+            self.cursor.hide()
+            return
+        self.cursor.set_radius(session.brush_radius_mm)
+        self.cursor.set_style(self.label_color(session.active_label), session.target, self.tool == "eraser")
+
+    def label_color(self, label: int) -> tuple[int, int, int]:
+        """Display colour of ``label`` in the current case (light grey for background)."""
+        case = self.view.state.case
+        if case is None or label == 0:
+            return BACKGROUND_COLOR
+        return tuple(int(v) for v in case.labels.color(label))
+
+    # -------------------------------------------------- mouse, in view mm
+    def press(self, position: QPointF, modifiers=Qt.KeyboardModifier.NoModifier) -> bool:
+        """Left-button press at view position ``position`` (mm); True when a tool used it."""
+        if self.bridge is None or self.view.frame is None:
+            return False
+        point = self._point(position)
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            self._pick_label(point)
+            return True
+        if self.tool == "navigate" or self._space_held:
+            return False
+        axis = self.view.state.axis
+        if self.tool in _PAINTING_TOOLS:
+            self._dragging = self.tool
+            self.bridge.begin_stroke(point, axis, erase=self.tool == "eraser")
+        elif self.tool == "fill":
+            self.bridge.fill(point, axis)
+        elif self.tool == "polygon":
+            self._dragging = "polygon"
+            self._lasso_points = [point]
+            session = self.bridge.session
+            self.lasso.start(position, outline_pen(self.label_color(session.active_label), session.target))
+        return True
+
+    def move(self, position: QPointF) -> bool:
+        """Mouse move to ``position`` (mm): the outline follows; a drag paints or extends the lasso."""
+        if self.tool in _PAINTING_TOOLS and self.bridge is not None:
+            self.cursor.move_to(position)
+        if self._dragging is None:
+            return False
+        point = self._point(position)
+        if self._dragging in _PAINTING_TOOLS:
+            self.bridge.paint_segment(point)
+        else:
+            self._lasso_points.append(point)
+            self.lasso.add(position)
+        return True
+
+    def release(self, position: QPointF) -> bool:
+        """Left-button release: the drag ends (one undo step), a lasso is filled."""
+        if self._dragging is None:
+            return False
+        self.move(position)
+        self.finish_drag()
+        return True
+
+    def finish_drag(self) -> None:
+        """End a drag in progress (release, tool or case change, focus lost)."""
+        dragging, self._dragging = self._dragging, None
+        if dragging in _PAINTING_TOOLS and self.bridge is not None:
+            self.bridge.end_stroke()
+        elif dragging == "polygon":
+            points, self._lasso_points = self._lasso_points, []
+            self.lasso.finish()
+            if self.bridge is not None and len(points) >= 3:
+                self.bridge.fill_polygon(np.stack(points), self.view.state.axis)
+
+    def _point(self, position: QPointF) -> np.ndarray:
+        state = self.view.state
+        return view_to_index(self.view.frame, state.slice_index, position.x(), position.y(), state.case.gt.shape)
+
+    def _pick_label(self, point: np.ndarray) -> None:
+        label = self.bridge.session.label_at(point)
+        if label is not None:
+            self.bridge.session.active_label = label
+            self.refresh_cursor()
+            self.label_picked.emit(label)
+
+    # ------------------------------------------------------------ Qt events
+    def eventFilter(self, watched, event) -> bool:  # Qt override
+        """Route left-button mouse events of the viewport to the tools; track the Space key for panning."""
+        kind = event.type()
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+                self._space_held = kind == QEvent.Type.KeyPress
+            return False
+        if watched is not self._viewport:
+            return False
+        if kind == QEvent.Type.Leave:
+            self.cursor.hide()
+            return False
+        if kind not in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease):
+            return False
+        position = self.view.view_box.mapSceneToView(self.view.graphics.mapToScene(event.position().toPoint()))
+        if kind == QEvent.Type.MouseMove:
+            self.move(position)
+            return self._dragging is not None
+        if event.button() != Qt.MouseButton.LeftButton:
+            return False
+        if kind == QEvent.Type.MouseButtonPress:
+            return self.press(position, event.modifiers())
+        return self.release(position)

@@ -1,0 +1,210 @@
+"""Editing in the review window: opening a case for editing, recovery, saving, the unsaved-edits question, report.
+
+One :class:`EditWorkflow` per main window. For each case shown it opens a
+:class:`~app.model.case_editor.CaseEditor` (journal, recovery, save) and an
+:class:`~app.qt.edit_bridge.EditBridge`, and wires the bridge (DESIGN.md §3)::
+
+    bridge.painted        -> EngineController.submit_delta   (queued to the worker, merged while busy)
+    bridge.region_changed -> SliceView.update_region         (only the painted tile is re-rendered)
+    bridge.edit_completed -> DiceHistoryPanel.add_edit       (one point per action)
+    bridge.history_changed-> the title's modified marker, undo/redo actions
+
+Questions go through the window's replaceable methods (``ask_unsaved_changes``, ``ask_recovery``,
+``ask_save_path``, ``show_error``), so tests answer them without dialogs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtGui import QAction, QKeySequence
+
+from app.errors import InputError
+from app.model.case_editor import CaseEditor
+from app.qt.edit_bridge import MASK_NAMES, EditBridge
+
+
+def recovery_message(offer) -> str:
+    """The question asked when a case's journal holds edits of a session that did not end normally."""
+    started = f" (session started {offer.started})" if offer.started else ""
+    text = (f"DiceLens found {offer.strokes} edit{'s' if offer.strokes != 1 else ''} of this case that were "
+            f"never saved{started}: the previous session did not end normally.")
+    if offer.damaged:
+        text += " The journal's last record is damaged (a write cut short) and will be skipped."
+    return text + "\n\nRecover these edits?"
+
+
+class EditWorkflow(QObject):
+    """The editing side of :class:`~app.qt.main_window.MainWindow`.
+
+    Parameters
+    ----------
+    window : MainWindow
+        Provides ``state``, ``controller``, ``slice_view``, the ask/show methods and ``edit_data_dir``.
+    tools : EditTools
+    toolbar : EditToolbar
+    history_panel : DiceHistoryPanel
+
+    Attributes
+    ----------
+    editor : CaseEditor or None
+    bridge : EditBridge or None
+    file_actions : dict of str to QAction
+        ``save_pred``, ``save_gt``, ``save_pred_as``, ``save_gt_as``, ``export_report``.
+    """
+
+    def __init__(self, window, tools, toolbar, history_panel) -> None:
+        super().__init__(window)
+        self.window = window
+        self.tools = tools
+        self.toolbar = toolbar
+        self.history_panel = history_panel
+        self.editor: CaseEditor | None = None
+        self.bridge: EditBridge | None = None
+        self.file_actions: dict[str, QAction] = {}
+        for which in ("pred", "gt"):
+            key = "Ctrl+S" if which == "pred" else "Ctrl+Alt+S"
+            self._file_action(f"save_{which}", f"&Save {MASK_NAMES[which]}", key, self.save_pred
+                              if which == "pred" else self.save_gt)
+            self._file_action(f"save_{which}_as", f"Save {MASK_NAMES[which]} &as…", None, self.save_pred_as
+                              if which == "pred" else self.save_gt_as)
+        self._file_action("export_report", "&Export report…", "Ctrl+Shift+E", self.export_report)
+        self._update_actions()
+
+    def _file_action(self, name: str, text: str, key: str | None, slot) -> None:
+        action = QAction(text, self)
+        if key:
+            action.setShortcut(QKeySequence(key))
+        action.triggered.connect(slot)
+        self.file_actions[name] = action
+
+    # --------------------------------------------------------------- cases
+    def open_case(self, case) -> None:
+        """Open ``case`` for editing, offering recovery first; call before the window shows it.
+
+        A recovered journal is replayed into the masks before the view and the engine see them, so
+        the first metrics already include the recovered edits (and the Dice history starts there).
+        """
+        self.close_case()
+        window = self.window
+        self.editor = CaseEditor(case, data_dir=window.edit_data_dir)
+        if self.editor.recovery is not None:
+            self._offer_recovery()
+        self.bridge = EditBridge(self.editor, case.labels.name, self)
+        self.bridge.painted.connect(window.controller.submit_delta)
+        self.bridge.region_changed.connect(window.slice_view.update_region)
+        self.bridge.edit_completed.connect(self.history_panel.add_edit)
+        self.bridge.history_changed.connect(self._on_history_changed)
+        if self.editor.session.journal_error:
+            window.statusBar().showMessage(self.editor.session.journal_error, 15000)
+        self.toolbar.set_bridge(self.bridge, case)
+        self._on_history_changed()
+
+    def _offer_recovery(self) -> None:
+        offer = self.editor.recovery
+        if not self.window.ask_recovery(recovery_message(offer)):
+            self.editor.discard_recovery()
+            return
+        warnings = self.editor.recover()
+        self.window.statusBar().showMessage(f"Recovered {offer.strokes} edit(s) from the journal.", 15000)
+        if warnings:
+            self.window.show_error("\n".join(warnings))
+
+    def close_case(self) -> None:
+        """Stop editing the current case (unsaved edits stay in its journal unless discarded first)."""
+        self.tools.finish_drag()
+        if self.bridge is not None:
+            self.bridge.detach()
+            self.bridge.deleteLater()
+        if self.editor is not None:
+            self.editor.close()
+        self.editor = self.bridge = None
+        self.toolbar.set_bridge(None, None)
+        self._update_actions()
+
+    def confirm_discard(self) -> bool:
+        """Before closing the window or opening another case: ask about unsaved edits. False = cancel."""
+        self.tools.finish_drag()
+        if self.editor is None or not self.editor.session.modified:
+            return True
+        unsaved = [MASK_NAMES[w] for w in ("pred", "gt") if self.editor.session.is_modified(w)]
+        answer = self.window.ask_unsaved_changes(
+            f"The {' and the '.join(unsaved)} of this case {'have' if len(unsaved) > 1 else 'has'} unsaved edits.")
+        if answer == "save":
+            return all(self.save(which) for which in ("pred", "gt") if self.editor.session.is_modified(which))
+        if answer == "discard":
+            self.editor.discard_journal()
+            return True
+        return False
+
+    # -------------------------------------------------------------- saving
+    def save(self, which: str, path: str | None = None) -> bool:
+        """Save mask ``which`` (to ``path``: save as) through the model: atomic, source format and geometry."""
+        if self.editor is None:
+            return False
+        try:
+            written = self.editor.save(which, path)
+        except (InputError, OSError) as error:
+            self.window.show_error(f"The {MASK_NAMES[which]} was not saved: {error}")
+            return False
+        self.window.statusBar().showMessage(f"Saved the {MASK_NAMES[which]}: {written}", 10000)
+        self._on_history_changed()
+        return True
+
+    def save_as(self, which: str) -> bool:
+        """Ask where, then save mask ``which`` there."""
+        if self.editor is None:
+            return False
+        path = self.window.ask_save_path(which, self.editor.case.sources[which].path)
+        return bool(path) and self.save(which, path)
+
+    @Slot()
+    def save_pred(self) -> None:
+        """File → Save prediction."""
+        self.save("pred")
+
+    @Slot()
+    def save_gt(self) -> None:
+        """File → Save ground truth."""
+        self.save("gt")
+
+    @Slot()
+    def save_pred_as(self) -> None:
+        """File → Save prediction as…"""
+        self.save_as("pred")
+
+    @Slot()
+    def save_gt_as(self) -> None:
+        """File → Save ground truth as…"""
+        self.save_as("gt")
+
+    # -------------------------------------------------------------- report
+    @Slot()
+    def export_report(self):
+        """File → Export report…: the PDF of the case as reviewed, listing this review's edits."""
+        from app.qt.report_dialog import export_case_report
+
+        if self.editor is None:
+            return None
+        self.tools.finish_drag()
+        case = self.editor.case
+        name = Path(case.sources["pred"].path).name if "pred" in case.sources else "case"
+        for suffix in (".gz", ".nii", ".nrrd", ".mha", ".mhd", ".png", ".tif", ".tiff", ".npy"):
+            name = name.removesuffix(suffix)
+        return export_case_report(self.window, case, case_name=name, score=None,
+                                  edits=self.history_panel.edit_records(), settings=self.window.settings)
+
+    # ------------------------------------------------------------- updates
+    @Slot()
+    def _on_history_changed(self) -> None:
+        modified = self.editor is not None and self.editor.session.modified
+        self.window.setWindowModified(modified)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        session = self.editor.session if self.editor is not None else None
+        for which in ("pred", "gt"):
+            self.file_actions[f"save_{which}"].setEnabled(session is not None and session.is_modified(which))
+            self.file_actions[f"save_{which}_as"].setEnabled(session is not None)
+        self.file_actions["export_report"].setEnabled(session is not None)
