@@ -26,18 +26,19 @@ from app.qt.engine_worker import (
 SHUTDOWN_WAIT_MS = 5000
 """How long :meth:`EngineController.shutdown` waits for a running computation to finish."""
 
-_running_threads: set[QThread] = set()
-"""Worker threads not yet shut down. Holding them here means a controller dropped without
-:meth:`~EngineController.shutdown` cannot destroy a running QThread (which aborts the process);
-they are stopped at interpreter exit instead."""
+_running_workers: dict[QThread, EngineWorker] = {}
+"""Worker threads not yet stopped, with their workers. A controller dropped without
+:meth:`~EngineController.shutdown` must not destroy either while the thread runs (destroying a
+running QThread aborts the process; deleting the worker under its own slot crashes it), so they
+are held here and stopped at interpreter exit."""
 
 
 @atexit.register
-def _stop_running_threads() -> None:
-    for thread in list(_running_threads):
+def _stop_running_workers() -> None:
+    for thread in list(_running_workers):
         thread.quit()
-        thread.wait(SHUTDOWN_WAIT_MS)
-    _running_threads.clear()
+        if thread.wait(SHUTDOWN_WAIT_MS):
+            del _running_workers[thread]
 
 
 class EngineController(QObject):
@@ -94,7 +95,6 @@ class EngineController(QObject):
             self._thread = QThread()
             self._thread.setObjectName("dicelens-engine")
             self._worker.moveToThread(self._thread)
-            self._thread.finished.connect(self._worker.deleteLater)
             app = QCoreApplication.instance()
             if app is not None:
                 app.aboutToQuit.connect(self.shutdown)
@@ -102,7 +102,7 @@ class EngineController(QObject):
         self._worker.replied.connect(self._on_reply, connection)
         self._worker.warning.connect(self._on_warning, connection)
         if self._thread is not None:
-            _running_threads.add(self._thread)
+            _running_workers[self._thread] = self._worker
             self._thread.start()
 
     @property
@@ -176,9 +176,9 @@ class EngineController(QObject):
         if self._thread is None:
             return
         self._thread.quit()
-        self._thread.wait(SHUTDOWN_WAIT_MS)
-        _running_threads.discard(self._thread)
-        self._thread = None
+        if self._thread.wait(SHUTDOWN_WAIT_MS):
+            del _running_workers[self._thread]  # stopped: thread and worker may now be destroyed
+        self._thread = None  # still computing: left to the interpreter-exit hook
 
     def _send(self, request) -> None:
         self._in_flight += 1

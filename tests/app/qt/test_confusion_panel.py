@@ -73,7 +73,7 @@ def test_the_answer_for_an_earlier_click_does_not_move_the_slice(review):
 def test_hovering_a_cell_names_both_classes_with_count_and_row_share(qtbot, review):
     _, controller, panel, _ = review
     qtbot.mouseMove(panel.plot.viewport(), view_position(panel, 3, 0))
-    qtbot.waitUntil(lambda: "kidney" in panel.info_label.text(), timeout=2000)
+    qtbot.waitUntil(lambda: "kidney" in panel.info_label.text(), timeout=5000)
     confusion = controller.last_result.confusion
     text = panel.info_label.text()
     assert "GT kidney (3)" in text and "predicted background (0)" in text

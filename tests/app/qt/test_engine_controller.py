@@ -205,10 +205,10 @@ def test_a_controller_dropped_without_shutdown_does_not_abort_the_process():
         from tests.app.qt.panels_cases import organ_case
         app = QApplication([])
         controller = EngineController(device="cpu")
-        controller.load(organ_case())
+        controller.load(organ_case(shape=(60, 96, 96)))  # still computing when dropped
         del controller
         gc.collect()
-        print("done")
+        print("done", flush=True)
     """)
     root = Path(__file__).resolve().parents[3]
     completed = subprocess.run(
