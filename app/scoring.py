@@ -13,6 +13,7 @@ import torch
 
 import dice_engine as de
 from app import __version__
+from app.distance_options import DEFAULT_NSD_TOLERANCES, check_nsd_tolerances
 from app.errors import InputError
 from app.io import Case, count_classes
 from dice_engine.device import run_with_cpu_fallback
@@ -48,11 +49,22 @@ CONVENTIONS = {
     "ignore_index": "ground-truth voxels with this value are left out of every count",
 }
 
+DISTANCE_FIELDS = ("hausdorff_mm", "hausdorff95_mm", "hausdorff95_pooled_mm", "assd_mm")
+"""Per-class surface-distance fields in mm (with ``--distances``), before the ``nsd`` dict."""
+
+DISTANCE_CONVENTIONS = {
+    **de.SURFACE_DISTANCE_CONVENTIONS,
+    "classes": "computed for the foreground classes 1..C-1 (null for the background and for ignore_index)",
+    "distances_mean_foreground": "mean of each figure over the foreground classes where it is defined; "
+                                 "n_undefined counts the classes left out (absent from either mask)",
+}
+
 CONVENTIONS_LINE = ("Dice = 2TP/(2TP+FP+FN). A class absent from both masks is undefined (—) and left out "
                     "of means; a class predicted but absent from the ground truth scores 0.")
 
 
-def score_case(case: Case, *, ignore_index: int | None = None, device: str | None = None) -> dict:
+def score_case(case: Case, *, ignore_index: int | None = None, device: str | None = None,
+               distances: bool = False, nsd_tolerances=DEFAULT_NSD_TOLERANCES) -> dict:
     """Score a case: per-class metrics, averages, Dice loss, confusion matrix and provenance.
 
     Parameters
@@ -63,6 +75,10 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         Ground-truth value meaning "not annotated": those voxels are left out of every count.
     device : str, optional
         ``"cpu"``, ``"cuda"``, ``"mps"``...; default: the engine's choice (CUDA > MPS > CPU).
+    distances : bool
+        Also compute the surface distances (:func:`dice_engine.surface_distances`, on the CPU).
+    nsd_tolerances : sequence of float
+        NSD tolerances in mm (with ``distances``).
 
     Returns
     -------
@@ -73,15 +89,20 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         ``dice_loss`` (``hard``, ``soft`` or None, ``smooth``, ``include_background``),
         ``undefined_classes``, ``ignore_index`` and ``ignored_voxels`` (only when given),
         ``conventions``, ``geometry``, ``inputs`` (path, sha256, format per input), ``device``,
-        ``messages``.
+        ``messages``. With ``distances``, every class entry also has :data:`DISTANCE_FIELDS` and
+        ``nsd`` (``{"1.0": value}``, keyed by tolerance in mm), and the document has
+        ``nsd_tolerances_mm``, ``distances_mean_foreground`` (same keys plus ``n_defined`` and
+        ``n_undefined``) and ``conventions["surface_distances"]``; without it none of these keys.
 
     Raises
     ------
     InputError
-        An unavailable device or a negative ``ignore_index``.
+        An unavailable device, a negative ``ignore_index`` or an NSD tolerance that is not > 0.
     """
     if ignore_index is not None and ignore_index < 0:
         raise InputError(f"--ignore-index must be a label value >= 0, got {ignore_index}.")
+    if distances:
+        nsd_tolerances = check_nsd_tolerances(nsd_tolerances, "nsd_tolerances")
     try:
         chosen = de.select_device(device)
     except ValueError as error:
@@ -126,14 +147,39 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
     if ignore_index is not None:
         document["ignore_index"] = ignore_index
         document["ignored_voxels"] = int(case.gt.size - int(cm.sum()))
+    conventions = dict(CONVENTIONS)
+    if distances:
+        _add_distances(document, case, num_classes, ignore_index, nsd_tolerances)
+        conventions["surface_distances"] = dict(DISTANCE_CONVENTIONS)
     document.update({
-        "conventions": dict(CONVENTIONS),
+        "conventions": conventions,
         "geometry": case.geometry.as_dict(),
         "inputs": {key: source.as_dict() for key, source in case.sources.items()},
         "device": f"{used} ({de.device_name(used)})",
         "messages": messages,
     })
     return document
+
+
+def _add_distances(document: dict, case: Case, num_classes: int, ignore_index: int | None,
+                   nsd_tolerances: tuple[float, ...]) -> None:
+    """Add the engine's surface distances to the class entries and the foreground means to ``document``."""
+    result = de.surface_distances(case.gt, case.pred, case.geometry.spacing_zyx, num_classes=num_classes,
+                                  nsd_tolerances=nsd_tolerances, ignore_index=ignore_index)
+    for entry in document["classes"]:
+        entry.update(result.class_record(entry["index"]))
+    document["nsd_tolerances_mm"] = list(result.tolerances)
+    document["distances_mean_foreground"] = result.foreground_means()
+
+
+def has_distances(document: dict) -> bool:
+    """True when ``document`` was scored with ``distances=True``."""
+    return "nsd_tolerances_mm" in document
+
+
+def nsd_keys(document: dict) -> list[str]:
+    """The keys of the ``nsd`` dicts of ``document`` (tolerances in mm as strings), [] without distances."""
+    return [str(float(t)) for t in document.get("nsd_tolerances_mm", [])]
 
 
 def _confusion(case: Case, num_classes: int, ignore_index: int | None, device: torch.device) -> torch.Tensor:

@@ -8,6 +8,7 @@ import io
 import json
 import sys
 
+from app.distance_options import add_distance_arguments, distance_options
 from app.io import load_case, write_text_atomic
 
 UNDEFINED = "—"
@@ -38,6 +39,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="resample the prediction onto the ground-truth grid (nearest neighbour) "
                              "when they differ")
     parser.add_argument("--device", metavar="DEV", help="cpu, cuda, cuda:1 or mps (default: best available)")
+    add_distance_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write the JSON document to OUT ('-' for stdout)")
     parser.add_argument("--csv", metavar="OUT", help="write one row per class to OUT ('-' for stdout)")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -48,13 +50,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Load, score and report one case; return the exit code (errors raise InputError)."""
+    distances, tolerances = distance_options(args)
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, probs=args.probs,
                      logits=args.logits, resample=args.resample, ignore_index=args.ignore_index)
     # Imported here, after the inputs passed their checks: the engine pulls in torch (seconds to
     # import), which a bad input should not have to wait for.
     from app.scoring import score_case
 
-    document = score_case(case, ignore_index=args.ignore_index, device=args.device)
+    document = score_case(case, ignore_index=args.ignore_index, device=args.device, distances=distances,
+                          nsd_tolerances=tolerances)
     for message in document["messages"]:
         print(f"dicelens: note: {message}", file=sys.stderr)
     outputs = []
@@ -84,25 +88,46 @@ def _write_stdout(text: str) -> None:
 
 
 def format_csv(document: dict) -> str:
-    """One row per class with :data:`app.scoring.CLASS_FIELDS`; undefined values are empty cells."""
-    from app.scoring import CLASS_FIELDS
+    """One row per class with :data:`app.scoring.CLASS_FIELDS`; undefined values are empty cells.
 
+    A document scored with distances gets the columns :data:`app.scoring.DISTANCE_FIELDS` and
+    ``nsd_<tolerance>`` (``nsd_1.0``...) after those.
+    """
+    from app.scoring import CLASS_FIELDS, DISTANCE_FIELDS, has_distances, nsd_keys
+
+    tolerances = nsd_keys(document)
+    fields = list(CLASS_FIELDS)
+    if has_distances(document):
+        fields += [*DISTANCE_FIELDS, *(f"nsd_{key}" for key in tolerances)]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CLASS_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for entry in document["classes"]:
-        writer.writerow({key: "" if entry[key] is None else entry[key] for key in CLASS_FIELDS})
+        row = {key: entry[key] for key in fields if key in entry}
+        row.update({f"nsd_{key}": entry["nsd"][key] for key in tolerances})
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
     return buffer.getvalue()
 
 
 def format_table(document: dict) -> str:
-    """The aligned per-class table, the headline mean foreground Dice and the conventions line."""
-    from app.scoring import CONVENTIONS_LINE
+    """The aligned per-class table, the headline mean foreground Dice and the conventions line.
 
+    A document scored with distances gets HD95 and ASSD columns, a line of their foreground means
+    and a line stating their definitions.
+    """
+    from app.scoring import CONVENTIONS_LINE, has_distances
+
+    distances = has_distances(document)
     header = ("class", "name", "Dice", "IoU", "GT ml", "pred ml", "FP", "FN")
-    rows = [(str(c["index"]), c["name"], _fixed(c["dice"], 4), _fixed(c["iou"], 4),
-             _fixed(c["gt_volume_ml"], 3), _fixed(c["pred_volume_ml"], 3), str(c["fp"]), str(c["fn"]))
-            for c in document["classes"]]
+    if distances:
+        header += ("HD95 mm", "ASSD mm")
+    rows = []
+    for c in document["classes"]:
+        row = (str(c["index"]), c["name"], _fixed(c["dice"], 4), _fixed(c["iou"], 4),
+               _fixed(c["gt_volume_ml"], 3), _fixed(c["pred_volume_ml"], 3), str(c["fp"]), str(c["fn"]))
+        if distances:
+            row += (_fixed(c["hausdorff95_mm"], 2), _fixed(c["assd_mm"], 2))
+        rows.append(row)
     widths = [max(len(row[k]) for row in [header, *rows]) for k in range(len(header))]
     left_aligned = {1}
 
@@ -121,11 +146,28 @@ def format_table(document: dict) -> str:
              f"Dice{left_out})",
              f"Micro foreground Dice: {_fixed(document['dice_micro_foreground'], 4)}   "
              f"Dice loss (foreground, smooth {loss['smooth']:g}): hard {_fixed(loss['hard'], 4)}{soft}"]
+    if distances:
+        lines.append(_distance_means_line(document["distances_mean_foreground"]))
     if "ignore_index" in document:
         lines.append(f"Ignored: ground-truth label {document['ignore_index']} "
                      f"({document['ignored_voxels']} voxels left out of every count)")
     lines.append(CONVENTIONS_LINE)
+    if distances:
+        lines.append(DISTANCES_LINE)
     return "\n".join(lines) + "\n"
+
+
+DISTANCES_LINE = ("HD95 = larger of the two directed 95th percentiles of surface distances (MONAI); ASSD = mean "
+                  "of both directions' surface distances; in mm between surface-voxel centres. Undefined (—) "
+                  "when the class is absent from either mask; background not computed.")
+
+
+def _distance_means_line(means: dict) -> str:
+    nsd = ", ".join(f"NSD@{float(key):g}mm {_fixed(value, 4)}" for key, value in means["nsd"].items())
+    left_out = f"; {means['n_undefined']} absent from a mask left out" if means["n_undefined"] else ""
+    return (f"Mean foreground surface distances: HD {_fixed(means['hausdorff_mm'], 2)} mm, "
+            f"HD95 {_fixed(means['hausdorff95_mm'], 2)} mm, ASSD {_fixed(means['assd_mm'], 2)} mm, {nsd} "
+            f"(over {means['n_defined']} class{'es' if means['n_defined'] != 1 else ''}{left_out})")
 
 
 def _fixed(value: float | None, digits: int) -> str:
