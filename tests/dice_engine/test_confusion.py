@@ -144,7 +144,7 @@ def _numpy_slice_counts(target, preds, num_classes, axis, ignore_index=None):
     return out
 
 
-@pytest.mark.parametrize("ignore_index", [None, 0, 3])
+@pytest.mark.parametrize("ignore_index", [None, 0, 3, 255])
 def test_background_runs_skipped_on_mostly_empty_volumes_are_counted_exactly(rng, monkeypatch, ignore_index):
     monkeypatch.setattr(confusion_module, "BACKGROUND_RUN", 64)
     monkeypatch.setattr(confusion_module, "CHUNK_VOXELS", 64 * 37 + 11)  # chunks with a ragged tail
@@ -153,5 +153,19 @@ def test_background_runs_skipped_on_mostly_empty_volumes_are_counted_exactly(rng
     target[2:4, 10:20, 5:30] = rng.integers(0, 5, (2, 10, 25))
     preds[3:5, 12:22, 8:33] = rng.integers(0, 5, (2, 10, 25))
     target[6, 40, 52] = 4  # a labelled voxel in the very last (tail) position
+    if ignore_index == 255:
+        target[0, :4] = 255
     expected = numpy_confusion(target, preds, 5, ignore_index)
     assert np.array_equal(de.confusion_matrix(target, preds, 5, ignore_index).numpy(), expected)
+
+
+@pytest.mark.parametrize("fill", [0.0, 0.0005, 0.05, 1.0])
+def test_background_skipping_at_every_label_density(monkeypatch, fill):
+    monkeypatch.setattr(confusion_module, "BACKGROUND_RUN", 32)
+    rng = np.random.default_rng(int(fill * 1e4))
+    target = np.zeros((3, 17, 37), np.uint8)
+    preds = np.zeros((3, 17, 37), np.uint8)
+    for labels in (target, preds):
+        where = rng.random(labels.shape) < fill
+        labels[where] = rng.integers(1, 5, int(where.sum()))
+    assert np.array_equal(de.confusion_matrix(target, preds, 5).numpy(), numpy_confusion(target, preds, 5))
