@@ -123,7 +123,7 @@ class ConfusionMatrixPanel(QWidget):
         self._confusion: np.ndarray | None = None
         self._names: list[str] = []
         self._annotations: list[pg.TextItem] = []
-        self._color_scale: tuple[float, str] | None = None
+        self._color_label: str | None = None
 
         self.mode_box = QComboBox()
         self.mode_box.addItems([MODE_ROW_PERCENT, MODE_COUNTS])
@@ -257,9 +257,9 @@ class ConfusionMatrixPanel(QWidget):
             shown, upper, label = np.log10(1.0 + values), math.log10(1.0 + upper), f"log10(1 + {label})"
         self.image.setImage(shown, levels=(0.0, upper), autoLevels=False)
         self.image.setRect(QRectF(0, 0, values.shape[1], values.shape[0]))
-        if self._color_scale != (upper, label):  # re-labelling the bar's axis costs a relayout
-            self._color_scale = (upper, label)
-            self.color_bar.setLevels((0.0, upper))
+        self.color_bar.setLevels((0.0, upper))
+        if self._color_label != label:  # re-labelling the bar's axis costs a relayout: only on change
+            self._color_label = label
             self.color_bar.axis.setLabel(label)
         self._annotate(values, shown, upper)
 
