@@ -1,4 +1,4 @@
-"""The Dice table dock widget: per-class Dice, IoU, volumes and errors, with the foreground headline."""
+"""The Dice table dock widget: per-class Dice, IoU, volumes, errors and surface distances, with the headlines."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.qt.label_colors import class_colors, class_names
-from app.qt.table_model import UNDEFINED_DICE_TOOLTIP, UNDEFINED_TEXT, ClassMetricsModel, MetricSortProxy
+from app.qt.table_model import (
+    STALE_TEXT,
+    UNDEFINED_DICE_TOOLTIP,
+    UNDEFINED_TEXT,
+    ClassMetricsModel,
+    MetricSortProxy,
+)
 
 HEADLINE_TOOLTIP = (
     "Mean Dice over the foreground classes (label 0, background, is not included).\n" + UNDEFINED_DICE_TOOLTIP
@@ -27,6 +33,12 @@ BUSY_DELAY_MS = 250
 LOSS_TOOLTIP = (
     "Dice loss on the hard masks: 1 − (2·TP + 1) / (2·TP + FP + FN + 1) per foreground class\n"
     "(smooth = 1), averaged over the foreground classes."
+)
+DISTANCES_TOOLTIP = (
+    "Means over the foreground classes present in both masks (the others are undefined and left out).\n"
+    "HD95: larger of the two directed 95th percentiles of surface distances; ASSD: mean of both\n"
+    "directions' surface distances; in mm between surface-voxel centres (MONAI's definitions).\n"
+    "Recomputed in the background once edits settle."
 )
 
 
@@ -38,7 +50,8 @@ class DiceTablePanel(QWidget):
     state : app.qt.review_state.ReviewState
         Shared selection; the panel follows ``case_changed`` and ``selected_class_changed``.
     controller : app.qt.engine_controller.EngineController
-        Source of the numbers (``result_ready``) and of the busy indicator (``busy_changed``).
+        Source of the numbers (``result_ready``), the surface distances (``distances_ready``,
+        ``distances_stale``) and the busy indicator (``busy_changed``).
     """
 
     def __init__(self, state, controller, parent: QWidget | None = None) -> None:
@@ -54,6 +67,8 @@ class DiceTablePanel(QWidget):
         self.mean_label.setTextFormat(Qt.TextFormat.RichText)
         self.loss_label = QLabel()
         self.loss_label.setToolTip(LOSS_TOOLTIP)
+        self.distance_label = QLabel()
+        self.distance_label.setToolTip(DISTANCES_TOOLTIP)
         self.busy_bar = QProgressBar()
         self.busy_bar.setRange(0, 0)  # indeterminate: moves while the engine computes
         self.busy_bar.setMaximumWidth(80)
@@ -88,27 +103,48 @@ class DiceTablePanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(headline)
         layout.addWidget(self.loss_label)
+        layout.addWidget(self.distance_label)
         layout.addWidget(self.table)
         self._show_headline(None)
+        self._show_distance_headline(None)
 
         self.table.selectionModel().selectionChanged.connect(self._on_rows_selected)
         state.case_changed.connect(self._on_case_changed)
         state.selected_class_changed.connect(self._on_class_selected)
         controller.result_ready.connect(self._on_result)
         controller.busy_changed.connect(self._on_busy_changed)
+        controller.distances_ready.connect(self._on_distances)
+        controller.distances_stale.connect(self._on_distances_stale)
         self._on_busy_changed(controller.busy)
         if state.case is not None:
             self._on_case_changed(state.case)
         if controller.last_result is not None:
             self._on_result(controller.last_result)
+        if controller.distances.last_update is not None:
+            self._on_distances(controller.distances.last_update)
 
     def sizeHint(self) -> QSize:  # Qt override: room for about ten rows and every column
-        return QSize(560, 14 * self.table.verticalHeader().defaultSectionSize() + 60)
+        return QSize(700, 14 * self.table.verticalHeader().defaultSectionSize() + 80)
 
     @Slot(object)
     def _on_case_changed(self, case) -> None:
         self._set_classes(case, case.num_classes)
         self._show_headline(None)
+        self._show_distance_headline(None)
+
+    @Slot(object)
+    def _on_distances(self, update) -> None:
+        result = update.result
+        if result is not None and len(result.hausdorff95) != self.model.rowCount():
+            return  # computed for another class table; the next load brings the right one
+        self.model.set_distances(result, update.stale, unavailable=update.message)
+        self._show_distance_headline(update)
+
+    @Slot(object)
+    def _on_distances_stale(self, stale) -> None:
+        self.model.mark_distances_stale(stale)
+        if self.model.stale_distance_classes:
+            self.distance_label.setEnabled(False)
 
     @Slot(object)
     def _on_result(self, result) -> None:
@@ -159,6 +195,28 @@ class DiceTablePanel(QWidget):
         flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
         self.table.selectionModel().setCurrentIndex(index, flags)
         self.table.scrollTo(index)
+
+    def _show_distance_headline(self, update) -> None:
+        """Foreground means of HD95 and ASSD (the engine's ``foreground_means``), greyed while outdated."""
+        if update is None:
+            self.distance_label.setText(f"Mean foreground HD95 / ASSD: {STALE_TEXT} (computing)")
+            self.distance_label.setEnabled(False)
+            return
+        if update.result is None:
+            self.distance_label.setText(f"Mean foreground HD95 / ASSD: {UNDEFINED_TEXT} (not available)")
+            self.distance_label.setToolTip(update.message or DISTANCES_TOOLTIP)
+            self.distance_label.setEnabled(True)
+            return
+        means = update.result.foreground_means()
+
+        def mm(value) -> str:
+            return UNDEFINED_TEXT if value is None else f"{value:.2f} mm"
+
+        left_out = f" · {means['n_undefined']} undefined left out"
+        self.distance_label.setText(f"Mean foreground HD95 {mm(means['hausdorff95_mm'])} · "
+                                    f"ASSD {mm(means['assd_mm'])}{left_out}")
+        self.distance_label.setToolTip(DISTANCES_TOOLTIP)
+        self.distance_label.setEnabled(not update.stale)
 
     def _show_headline(self, result) -> None:
         if result is None:

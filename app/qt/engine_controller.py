@@ -13,6 +13,7 @@ import atexit
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
+from app.qt.distance_controller import DistanceController
 from app.qt.engine_worker import (
     CellLocation,
     EditRequest,
@@ -65,6 +66,11 @@ class EngineController(QObject):
     warning(str)
         A message for the user: the GPU ran out of memory and the engine moved to the CPU, or a
         computation failed.
+    distances_ready(object)
+        A :class:`~app.qt.distance_controller.DistanceUpdate`: surface distances of the current case,
+        recomputed on their own thread once edits settle (see :attr:`distances`).
+    distances_stale(object)
+        ``frozenset`` of classes whose shown surface distances an edit has made outdated.
 
     Attributes
     ----------
@@ -76,6 +82,8 @@ class EngineController(QObject):
     busy_changed = Signal(bool)
     cell_located = Signal(int, int, int, int)
     warning = Signal(str)
+    distances_ready = Signal(object)
+    distances_stale = Signal(object)
     _request = Signal(object)
 
     def __init__(self, parent: QObject | None = None, sync: bool = False, device=None) -> None:
@@ -104,6 +112,9 @@ class EngineController(QObject):
         if self._thread is not None:
             _running_workers[self._thread] = self._worker
             self._thread.start()
+        self.distances = DistanceController(self, sync=sync)
+        self.distances.distances_ready.connect(self.distances_ready)
+        self.distances.distances_stale.connect(self.distances_stale)
 
     @property
     def generation(self) -> int:
@@ -147,6 +158,7 @@ class EngineController(QObject):
                 device=self._device,
             )
         )
+        self.distances.load(case, ignore_index, generation=self._generation)
 
     def submit_delta(self, delta) -> None:
         """Update the metrics for one mask edit.
@@ -155,6 +167,7 @@ class EngineController(QObject):
         ``new_values`` (array of the region's shape), and must not be changed afterwards. While the
         worker is busy, deltas wait and then go together, in order, as one request and one result.
         """
+        self.distances.submit_delta(delta)
         self._pending_deltas.append(delta)
         if self._in_flight == 0:
             self._flush_deltas()
@@ -173,6 +186,7 @@ class EngineController(QObject):
     @Slot()
     def shutdown(self) -> None:
         """Stop the worker thread after its current request (window close). Safe to call twice."""
+        self.distances.shutdown()
         if self._thread is None:
             return
         self._thread.quit()

@@ -2,7 +2,9 @@
 
 The model has one row per class (row = label value) and never resets when only the numbers
 change: a new result emits ``dataChanged`` over the value columns, so the view's selection and
-scroll position survive every update.
+scroll position survive every update. The overlap columns follow the Dice engine's results; the
+surface-distance columns (HD95, ASSD) follow the slower distance results, and show a class's last
+value greyed while an edit has made it outdated.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor
 
 from app.qt.label_colors import swatch_icon
 
@@ -24,6 +27,14 @@ UNDEFINED_DICE_TOOLTIP = (
     "so Dice (and IoU) are 0/0. Undefined classes are left out of the averages, and the number\n"
     "left out is shown. A class absent from the ground truth but predicted has Dice 0."
 )
+UNDEFINED_DISTANCE_TOOLTIP = (
+    "Undefined: this class is absent from the ground truth or from the prediction, so there is\n"
+    "no surface to measure from (never 0, which would read as a perfect boundary)."
+)
+NOT_COMPUTED_DISTANCE_TOOLTIP = "Surface distances are computed for the foreground classes only."
+STALE_TEXT = "…"
+STALE_TOOLTIP = "Updating: an edit changed this class; the distance is recomputed once the edits settle."
+STALE_COLOR = QColor(128, 128, 128)
 
 
 def millilitres(value: float, signed: bool = False) -> str:
@@ -42,12 +53,15 @@ class Column:
     """One table column: header, header tooltip, the ``ClassMetrics`` field shown and its number format.
 
     ``number_format`` is a :func:`format` spec, or ``"ml"`` / ``"+ml"`` for :func:`millilitres`.
+    ``source`` says where ``field`` is read: ``"metrics"`` (``dice_engine.ClassMetrics``) or
+    ``"distances"`` (``dice_engine.SurfaceDistanceResult``).
     """
 
     header: str
     tooltip: str
     field: str | None = None
     number_format: str = ""
+    source: str = "metrics"
 
     def format(self, value: float | int) -> str:
         """``value`` as shown in this column."""
@@ -68,14 +82,24 @@ COLUMNS = (
            "fp", ",d"),
     Column("FN vox", "False-negative voxels: this class in the ground truth, predicted as another",
            "fn", ",d"),
+    Column("HD95 mm", "95th-percentile Hausdorff distance in mm: the larger of the two directed 95th\n"
+           "percentiles of surface-voxel distances (MONAI's definition). Greyed while updating.",
+           "hausdorff95", ".2f", "distances"),
+    Column("ASSD mm", "Average symmetric surface distance in mm: mean distance of the surface voxels\n"
+           "of each mask to the other's surface, both directions pooled. Greyed while updating.",
+           "assd", ".2f", "distances"),
 )
 NAME_COLUMN = 1
 FIRST_VALUE_COLUMN = 2
+FIRST_DISTANCE_COLUMN = next(number for number, column in enumerate(COLUMNS) if column.source == "distances")
+LAST_METRIC_COLUMN = FIRST_DISTANCE_COLUMN - 1
 UNDEFINED_TOOLTIP_FIELDS = ("dice", "iou")
 DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
 TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
 ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+STALE_BRUSH = QBrush(STALE_COLOR)
 SORT_ROLE_VALUE = int(SORT_ROLE.value)
 RIGHT_ALIGNED = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
@@ -94,6 +118,10 @@ class ClassMetricsModel(QAbstractTableModel):
         self._values: dict[str, np.ndarray] = {}
         self._texts: list[list[str]] = []
         self._keys: list[list] = []
+        self._distances: dict[str, np.ndarray] = {}
+        self._computed: frozenset[int] = frozenset()
+        self._stale: frozenset[int] = frozenset()
+        self._distance_tooltips: list[str | None] = []
 
     def set_classes(self, names: list[str], colors: list[tuple[int, int, int]]) -> None:
         """Show classes ``names`` (index = label) with swatches ``colors``; clears the numbers (a reset)."""
@@ -103,9 +131,12 @@ class ClassMetricsModel(QAbstractTableModel):
         self._names = list(names)
         self._icons = [swatch_icon(color) for color in colors]
         self._values = {}
-        blank = len(COLUMNS) - FIRST_VALUE_COLUMN
-        self._texts = [[str(label), name] + [""] * blank for label, name in enumerate(self._names)]
-        self._keys = [[label, name.casefold()] + [None] * blank for label, name in enumerate(self._names)]
+        self._distances, self._computed, self._stale = {}, frozenset(), frozenset(range(len(self._names)))
+        blank = FIRST_DISTANCE_COLUMN - FIRST_VALUE_COLUMN
+        waiting = [STALE_TEXT] * (len(COLUMNS) - FIRST_DISTANCE_COLUMN)
+        self._texts = [[str(label), name] + [""] * blank + waiting for label, name in enumerate(self._names)]
+        self._keys = [[label, name.casefold()] + [None] * (len(COLUMNS) - 2) for label, name in enumerate(self._names)]
+        self._distance_tooltips = ["Computing the surface distances…"] * len(self._names)
         self.endResetModel()
 
     @property
@@ -123,7 +154,7 @@ class ClassMetricsModel(QAbstractTableModel):
         """
         values = {
             column.field: np.asarray(getattr(metrics, column.field))
-            for column in COLUMNS
+            for column in COLUMNS[:FIRST_DISTANCE_COLUMN]
             if column.field is not None and getattr(metrics, column.field) is not None
         }
         sizes = {len(array) for array in values.values()}
@@ -133,12 +164,77 @@ class ClassMetricsModel(QAbstractTableModel):
         self._values = values
         for row in changed.tolist():
             self._fill_row(row)
-        last_column = len(COLUMNS) - 1
         for first, last in _runs(changed):
-            self.dataChanged.emit(self.index(first, FIRST_VALUE_COLUMN), self.index(last, last_column))
+            self.dataChanged.emit(self.index(first, FIRST_VALUE_COLUMN), self.index(last, LAST_METRIC_COLUMN))
+
+    def set_distances(self, result, stale=frozenset(), unavailable: str = "") -> None:
+        """Show the surface distances of ``result`` (a ``dice_engine.SurfaceDistanceResult``), in place.
+
+        Parameters
+        ----------
+        result : SurfaceDistanceResult or None
+            ``(C,)`` float64 ``hausdorff95`` and ``assd`` in mm (NaN: undefined or not computed)
+            and the computed ``classes``; None when the distances are not available.
+        stale : iterable of int
+            Classes edited since ``result`` was computed: shown greyed with an "updating" tooltip.
+        unavailable : str
+            With ``result`` None: why (the cells' tooltip).
+        """
+        if result is None:
+            self._distances, self._computed = {}, frozenset()
+            self._distance_tooltips = [unavailable or "Surface distances are not available."] * len(self._names)
+        else:
+            fields = [column.field for column in COLUMNS[FIRST_DISTANCE_COLUMN:]]
+            values = {field: np.asarray(getattr(result, field), dtype=np.float64) for field in fields}
+            if {len(array) for array in values.values()} != {len(self._names)}:
+                raise ValueError(f"distances for {len(values[fields[0]])} classes do not fit a table of "
+                                 f"{len(self._names)}")
+            self._distances, self._computed = values, frozenset(int(c) for c in result.classes)
+        self._stale = frozenset(int(c) for c in stale) if result is not None else frozenset()
+        self._refresh_distance_rows(range(len(self._names)))
+
+    def mark_distances_stale(self, stale) -> None:
+        """Grey the distances of classes ``stale`` (edited, being recomputed); others keep their look."""
+        stale = frozenset(int(c) for c in stale if 0 <= int(c) < len(self._names))
+        if not self._distances:
+            return
+        changed = sorted(stale.symmetric_difference(self._stale))
+        self._stale = stale
+        self._refresh_distance_rows(changed)
+
+    def _refresh_distance_rows(self, rows) -> None:
+        rows = np.asarray(list(rows), dtype=np.int64)
+        for row in rows.tolist():
+            self._fill_distance_row(row)
+        for first, last in _runs(rows):
+            self.dataChanged.emit(self.index(first, FIRST_DISTANCE_COLUMN), self.index(last, len(COLUMNS) - 1))
+
+    def _fill_distance_row(self, row: int) -> None:
+        stale = row in self._stale
+        for number, column in enumerate(COLUMNS[FIRST_DISTANCE_COLUMN:], start=FIRST_DISTANCE_COLUMN):
+            if not self._distances:
+                self._keys[row][number], self._texts[row][number] = None, ""
+                continue
+            value = float(self._distances[column.field][row])
+            defined = not math.isnan(value)
+            self._keys[row][number] = value if defined else None
+            if defined:
+                self._texts[row][number] = column.format(value)
+            else:
+                self._texts[row][number] = STALE_TEXT if stale else UNDEFINED_TEXT
+        if not self._distances:
+            return
+        if stale:
+            self._distance_tooltips[row] = STALE_TOOLTIP
+        elif row not in self._computed:
+            self._distance_tooltips[row] = NOT_COMPUTED_DISTANCE_TOOLTIP
+        elif math.isnan(float(self._distances["hausdorff95"][row])):
+            self._distance_tooltips[row] = UNDEFINED_DISTANCE_TOOLTIP
+        else:
+            self._distance_tooltips[row] = None
 
     def _fill_row(self, row: int) -> None:
-        for number, column in enumerate(COLUMNS[FIRST_VALUE_COLUMN:], start=FIRST_VALUE_COLUMN):
+        for number, column in enumerate(COLUMNS[FIRST_VALUE_COLUMN:FIRST_DISTANCE_COLUMN], start=FIRST_VALUE_COLUMN):
             array = self._values.get(column.field)
             value = None if array is None else array[row].item()
             if isinstance(value, float) and math.isnan(value):
@@ -186,13 +282,23 @@ class ClassMetricsModel(QAbstractTableModel):
             return self._keys[index.row()][index.column()]
         if role == DECORATION:
             return self._icons[index.row()] if index.column() == NAME_COLUMN else None
+        if role == FOREGROUND:
+            stale = index.column() >= FIRST_DISTANCE_COLUMN and index.row() in self._stale
+            return STALE_BRUSH if stale else None
         if role == TOOLTIP:
             return self._tooltip(index.row(), index.column())
         return None
 
+    @property
+    def stale_distance_classes(self) -> frozenset[int]:
+        """Classes whose shown surface distances are outdated (greyed)."""
+        return self._stale
+
     def _tooltip(self, row: int, column: int) -> str | None:
         if column == NAME_COLUMN:
             return self._names[row]
+        if column >= FIRST_DISTANCE_COLUMN:
+            return self._distance_tooltips[row]
         field = COLUMNS[column].field
         if field in UNDEFINED_TOOLTIP_FIELDS and field in self._values and self._keys[row][column] is None:
             return UNDEFINED_DICE_TOOLTIP

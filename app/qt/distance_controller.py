@@ -1,0 +1,243 @@
+"""Surface distances that follow the edits: debounced background recomputation, stale marking, generations.
+
+The :class:`DistanceController` lives in the GUI thread, beside the Dice engine controller, and owns a
+:class:`~app.qt.distance_worker.DistanceWorker` in its own low-priority QThread. A case load computes
+every class at once. A mask edit marks the classes it touched as stale at once (``distances_stale``)
+and waits: only when no edit has come for :data:`DEBOUNCE_MS` (the stroke has settled) are the
+collected edits sent, in one request, and only the touched classes recomputed. At most one request is
+in flight; edits arriving meanwhile wait for the next. Replies carry the generation (case load) and
+revision (request) they answer; outdated ones are dropped. Nothing here blocks a stroke.
+"""
+
+from __future__ import annotations
+
+import atexit
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
+
+from app.qt.distance_worker import (
+    DistanceEditRequest,
+    DistanceFailure,
+    DistanceLoadRequest,
+    DistanceReply,
+    DistanceWorker,
+)
+
+DEBOUNCE_MS = 400
+"""Edits are sent once no further edit has arrived for this long."""
+SHUTDOWN_WAIT_MS = 5000
+
+_running_workers: dict[QThread, DistanceWorker] = {}
+"""Threads not yet stopped, with their workers, held until stopped (as in engine_controller: destroying
+a running QThread aborts the process, deleting a worker under its own slot crashes it)."""
+
+
+@atexit.register
+def _stop_running_workers() -> None:
+    for thread in list(_running_workers):
+        thread.quit()
+        if thread.wait(SHUTDOWN_WAIT_MS):
+            del _running_workers[thread]
+
+
+@dataclass(frozen=True)
+class DistanceUpdate:
+    """What the panels show after a reply.
+
+    Attributes
+    ----------
+    generation : int
+        The case load it belongs to.
+    result : dice_engine.SurfaceDistanceResult or None
+        Per-class figures in mm (NaN where undefined or not computed); None when the distances
+        could not be computed (``message`` says why).
+    stale : frozenset of int
+        Classes edited since the edits this result includes: their figures are outdated.
+    message : str
+        Why ``result`` is None, else empty.
+    """
+
+    generation: int
+    result: object | None
+    stale: frozenset[int]
+    message: str = ""
+
+
+class DistanceController(QObject):
+    """Keeps the surface distances of the current case up to date in the background.
+
+    Parameters
+    ----------
+    parent : QObject or None
+    sync : bool
+        Run the worker inline (tests): a load is answered before :meth:`load` returns, edits when
+        the debounce timer fires or :meth:`flush` is called.
+
+    Signals
+    -------
+    distances_ready(object)
+        A :class:`DistanceUpdate` of the current generation.
+    distances_stale(object)
+        ``frozenset`` of the classes whose shown figures are outdated (grows with each edit).
+    warning(str)
+        A message for the user when the distances cannot be computed (once per case).
+    """
+
+    distances_ready = Signal(object)
+    distances_stale = Signal(object)
+    warning = Signal(str)
+    _request = Signal(object)
+
+    def __init__(self, parent: QObject | None = None, sync: bool = False) -> None:
+        super().__init__(parent)
+        self.last_update: DistanceUpdate | None = None
+        self._generation = 0
+        self._revision = 0
+        self._in_flight = 0
+        self._num_classes = 0
+        self._ignore_index: int | None = None
+        self._pending: list = []
+        self._pending_classes: set[int] = set()
+        self._stale: set[int] = set()
+        self._settled = False
+        self._failed = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self._on_settled)
+        self._worker = DistanceWorker()
+        self._thread: QThread | None = None
+        if sync:
+            connection = Qt.ConnectionType.DirectConnection
+        else:
+            connection = Qt.ConnectionType.QueuedConnection
+            self._thread = QThread()
+            self._thread.setObjectName("dicelens-distances")
+            self._worker.moveToThread(self._thread)
+            app = QCoreApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(self.shutdown)
+        self._request.connect(self._worker.handle, connection)
+        self._worker.replied.connect(self._on_reply, connection)
+        if self._thread is not None:
+            _running_workers[self._thread] = self._worker
+            self._thread.start(QThread.Priority.LowPriority)
+
+    @property
+    def stale_classes(self) -> frozenset[int]:
+        """Classes whose last published figures are outdated (every computed class before the first)."""
+        return frozenset(self._stale)
+
+    @property
+    def pending(self) -> bool:
+        """True while edits wait to be sent or a request is in flight."""
+        return bool(self._pending) or self._in_flight > 0
+
+    def load(self, case, ignore_index: int | None = None, generation: int | None = None) -> None:
+        """Compute the distances of ``case`` from scratch.
+
+        Parameters
+        ----------
+        case : app.io.Case
+            Uses ``gt``, ``pred`` (``(z, y, x)``), ``num_classes`` and ``geometry.spacing_zyx``. The
+            worker copies the masks when it gets to the request; edits made before that are exact
+            all the same, as for the Dice engine (an edit rewrites its region with its new values).
+        ignore_index : int or None
+            Ground-truth label meaning "not annotated".
+        generation : int, optional
+            The engine controller's generation of this load (default: one more than the last).
+        """
+        self._generation = self._generation + 1 if generation is None else int(generation)
+        self._timer.stop()
+        self._pending, self._pending_classes, self._settled, self._failed = [], set(), False, False
+        self._num_classes = int(case.num_classes)
+        self._ignore_index = ignore_index
+        self._stale = {c for c in range(1, self._num_classes) if c != ignore_index}
+        self.last_update = None
+        self._send(DistanceLoadRequest(self._generation, self._revision + 1, case.gt, case.pred,
+                                       tuple(float(s) for s in case.geometry.spacing_zyx), self._num_classes,
+                                       ignore_index))
+
+    def submit_delta(self, delta) -> None:
+        """Note one mask edit: mark the classes it touched stale now, recompute once edits settle.
+
+        ``delta`` has ``which``, ``region``, ``new_values`` and, from the edit model, ``old_values``
+        (without them, or for a ground-truth edit with an ``ignore_index``, every class is marked).
+        """
+        if self._failed or self._num_classes == 0:
+            return
+        touched = self._touched_classes(delta)
+        self._pending.append(delta)
+        self._pending_classes |= touched
+        newly_stale = touched - self._stale
+        self._stale |= touched
+        self._settled = False
+        self._timer.start()
+        if newly_stale:
+            self.distances_stale.emit(frozenset(self._stale))
+
+    def flush(self) -> None:
+        """Send the waiting edits now instead of after the debounce delay."""
+        self._timer.stop()
+        self._on_settled()
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop the worker thread after its current request. Safe to call twice."""
+        self._timer.stop()
+        if self._thread is None:
+            return
+        self._thread.quit()
+        if self._thread.wait(SHUTDOWN_WAIT_MS):
+            del _running_workers[self._thread]
+        self._thread = None  # still computing: left to the interpreter-exit hook
+
+    def _touched_classes(self, delta) -> set[int]:
+        computed = {c for c in range(1, self._num_classes) if c != self._ignore_index}
+        old = getattr(delta, "old_values", None)
+        if old is None or (delta.which == "gt" and self._ignore_index is not None):
+            return computed
+        old, new = np.broadcast_arrays(np.asarray(old), np.asarray(delta.new_values))
+        changed = old != new
+        labels = np.concatenate((old[changed], new[changed])).astype(np.int64, copy=False)
+        labels = labels[(labels >= 0) & (labels < self._num_classes)]
+        present = np.flatnonzero(np.bincount(labels, minlength=self._num_classes)).tolist()
+        return computed.intersection(present)
+
+    @Slot()
+    def _on_settled(self) -> None:
+        self._settled = True
+        self._send_pending()
+
+    def _send_pending(self) -> None:
+        if not (self._settled and self._pending and self._in_flight == 0):
+            return
+        deltas, self._pending, self._pending_classes, self._settled = tuple(self._pending), [], set(), False
+        self._send(DistanceEditRequest(self._generation, self._revision + 1, deltas))
+
+    def _send(self, request) -> None:
+        self._revision = request.revision
+        self._in_flight += 1
+        self._request.emit(request)
+
+    @Slot(object)
+    def _on_reply(self, reply) -> None:
+        self._in_flight -= 1
+        if reply.generation == self._generation and reply.revision == self._revision:
+            if isinstance(reply, DistanceReply):
+                self._stale = set(self._pending_classes)
+                self._publish(DistanceUpdate(self._generation, reply.result, frozenset(self._stale)))
+            elif isinstance(reply, DistanceFailure):
+                self._failed = True
+                self._pending, self._pending_classes, self._stale = [], set(), set()
+                self._timer.stop()
+                if reply.message:
+                    self.warning.emit(reply.message)
+                self._publish(DistanceUpdate(self._generation, None, frozenset(), reply.message))
+        self._send_pending()
+
+    def _publish(self, update: DistanceUpdate) -> None:
+        self.last_update = update
+        self.distances_ready.emit(update)

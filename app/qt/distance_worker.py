@@ -1,0 +1,157 @@
+"""The surface-distance worker: sole owner of :class:`dice_engine.SurfaceDistanceState`, in its own QThread.
+
+Surface distances cost up to seconds per case (Dice costs milliseconds), so they run on a second
+worker thread: the Dice worker is never queued behind them. As for the Dice worker, the logic is
+the plain function :func:`process` of a :class:`DistanceWorkerState` and a request, tested without
+threads, and :class:`DistanceWorker` is the thin QObject that runs it. Every request gets exactly
+one reply: a :class:`DistanceReply` or a :class:`DistanceFailure`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+import dice_engine as de
+
+
+@dataclass(frozen=True)
+class DistanceLoadRequest:
+    """Start over with a new case.
+
+    Attributes
+    ----------
+    generation : int
+        The case load this request belongs to (the engine controller's generation).
+    revision : int
+        Increases with every request of the controller; a reply answers one revision.
+    gt, pred : numpy.ndarray
+        ``(z, y, x)`` integer label volumes (copied by the engine state when it is built).
+    spacing_zyx : tuple of float
+        Voxel size in mm in array axis order.
+    num_classes : int
+        ``C``.
+    ignore_index : int or None
+        Ground-truth label meaning "not annotated".
+    """
+
+    generation: int
+    revision: int
+    gt: np.ndarray
+    pred: np.ndarray
+    spacing_zyx: tuple[float, float, float]
+    num_classes: int
+    ignore_index: int | None = None
+
+
+@dataclass(frozen=True)
+class DistanceEditRequest:
+    """Apply mask edits in order (objects with ``which``, ``region``, ``new_values``), then recompute.
+
+    Only the classes the edits touched are recomputed (:meth:`dice_engine.SurfaceDistanceState.results`).
+    """
+
+    generation: int
+    revision: int
+    deltas: tuple
+
+
+@dataclass(frozen=True)
+class DistanceReply:
+    """The figures of every computed class after a request.
+
+    Attributes
+    ----------
+    generation, revision : int
+        Of the request answered.
+    result : dice_engine.SurfaceDistanceResult
+        ``(C,)`` float64 arrays in mm (NaN where undefined or not computed) and ``(C, T)`` NSD.
+    recomputed : tuple of int
+        Classes that were stale and recomputed for this reply.
+    compute_ms : float
+        Worker time for the request, in milliseconds.
+    """
+
+    generation: int
+    revision: int
+    result: de.SurfaceDistanceResult
+    recomputed: tuple[int, ...]
+    compute_ms: float
+
+
+@dataclass(frozen=True)
+class DistanceFailure:
+    """A request that could not be answered; ``message`` is for the user (empty: already told)."""
+
+    generation: int
+    revision: int
+    message: str
+
+
+@dataclass
+class DistanceWorkerState:
+    """The surface-distance state of the current case (None before a load or after a failure)."""
+
+    distances: de.SurfaceDistanceState | None = None
+    generation: int = -1
+
+
+def process(state: DistanceWorkerState, request) -> DistanceReply | DistanceFailure:
+    """Run one request against ``state`` (updated in place) and return its reply."""
+    started = time.perf_counter()
+    if isinstance(request, DistanceLoadRequest):
+        state.distances, state.generation = None, request.generation
+        try:
+            state.distances = de.SurfaceDistanceState(request.gt, request.pred, request.spacing_zyx,
+                                                      num_classes=request.num_classes,
+                                                      ignore_index=request.ignore_index)
+        except (ValueError, MemoryError) as error:
+            return DistanceFailure(request.generation, request.revision,
+                                   f"Surface distances could not be computed for this case: {error}")
+    elif isinstance(request, DistanceEditRequest):
+        if request.generation != state.generation or state.distances is None:
+            return DistanceFailure(request.generation, request.revision, "")
+        try:
+            for delta in request.deltas:
+                state.distances.apply_edit(delta.region, delta.new_values, which=delta.which)
+        except (ValueError, MemoryError) as error:
+            state.distances = None  # its masks no longer follow the case: show nothing rather than wrong numbers
+            return DistanceFailure(request.generation, request.revision,
+                                   f"Surface distances stopped following the edits ({error}); they are not "
+                                   "shown until the case is opened again.")
+    else:
+        raise TypeError(f"unknown distance request {type(request).__name__}")
+    recomputed = state.distances.stale_classes
+    result = state.distances.results()
+    return DistanceReply(request.generation, request.revision, result, recomputed,
+                         (time.perf_counter() - started) * 1000.0)
+
+
+class DistanceWorker(QObject):
+    """Runs :func:`process` on the thread it lives in.
+
+    Signals
+    -------
+    replied(object)
+        The reply of each request, exactly one per request.
+    """
+
+    replied = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._state = DistanceWorkerState()
+
+    @Slot(object)
+    def handle(self, request) -> None:
+        """Process ``request`` and emit its reply; never raises into Qt's event loop."""
+        try:
+            reply = process(self._state, request)
+        except Exception as error:  # the thread must survive anything the engine raises
+            self._state.distances = None
+            reply = DistanceFailure(request.generation, request.revision,
+                                    f"The surface-distance computation failed: {error!r}")
+        self.replied.emit(reply)
