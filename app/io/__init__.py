@@ -9,7 +9,7 @@ from app.io.geometry import Geometry
 from app.io.labels import LabelEntry, LabelTable, generated_color, read_label_table
 from app.io.scores import read_scores
 from app.io.sources import InputFile
-from app.io.writing import save_mask, write_text_atomic
+from app.io.writing import describe_saved, save_mask, write_text_atomic
 
 __all__ = [
     "Case",
@@ -18,6 +18,7 @@ __all__ = [
     "LabelEntry",
     "LabelTable",
     "count_classes",
+    "describe_saved",
     "generated_color",
     "load_case",
     "read_label_table",

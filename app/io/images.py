@@ -208,10 +208,19 @@ def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown reason"
         raise InputError(f"{role} '{path}' could not be read as {what} ({reason}); it is probably damaged: "
                          "export or copy it again.") from None
-    files = [path, *_detached_data_files(path)]
+    files = source_files(path)
     palette = _png_palette(path) if format_name == "PNG" and components > 1 else None
     return ReadImage(image, None, format_name, True, files,
                      metadata=metadata if what == "NRRD" else {}, palette=palette)
+
+
+def source_files(path: str | Path) -> list[Path]:
+    """The files an image at ``path`` consists of: itself, plus the data file of a ``.nhdr``/``.mhd`` header.
+
+    Their bytes, in this order, are what an input's sha256 covers (:func:`sha256_of`).
+    """
+    path = Path(path)
+    return [path, *_detached_data_files(path)]
 
 
 def _detached_data_files(path: Path) -> list[Path]:

@@ -8,6 +8,7 @@ reader never sees one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -17,7 +18,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from app.errors import InputError
-from app.io.images import DICOM_FORMAT, NUMPY_FORMAT, format_of
+from app.io.images import DICOM_FORMAT, NUMPY_FORMAT, format_of, sha256_of, source_files
 from app.io.sources import InputFile
 
 _KEEP_COMPRESSED = ("NRRD", "3D Slicer segmentation", "MetaImage")
@@ -37,6 +38,17 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     with _atomic_directory(path) as temporary:
         (temporary / path.name).write_text(text, encoding="utf-8")
     return path
+
+
+def describe_saved(like: InputFile, written: str | Path) -> InputFile:
+    """The :class:`InputFile` of a mask just written by :func:`save_mask` in place of ``like``.
+
+    Hashed exactly as :func:`app.io.load_case` hashes an input (a ``.mhd``/``.nhdr`` header with its
+    data file), so the written file, reopened, is recognised as the same input.
+    """
+    files = source_files(written)
+    return dataclasses.replace(like, path=str(written), sha256=sha256_of(files), format=format_of(written),
+                               files=tuple(str(f) for f in files))
 
 
 def save_mask(array_zyx: np.ndarray, path: str | Path, like: InputFile) -> Path:

@@ -17,13 +17,11 @@ from the journal (the whole journal when nothing else is unsaved).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.io import Case, save_mask
-from app.io.images import _detached_data_files, format_of, sha256_of  # see REQUESTS.md: make it public
+from app.io import Case, describe_saved, save_mask
 from app.model.delta import MASKS, check_which
 from app.model.edit_session import EditSession
 from app.model.history import DEFAULT_BUDGET_BYTES
@@ -161,12 +159,8 @@ class CaseEditor:
         source = self.case.sources[which]
         written = save_mask(self.session.mask(which), Path(path) if path is not None else Path(source.path),
                             like=source)
-        # Hashed as load_case hashes it (a .mhd/.nhdr header with its data file), so that reopening
-        # the written file finds this case's journal under the same key.
-        files = [written, *_detached_data_files(written)]
-        self.case.sources[which] = dataclasses.replace(
-            source, path=str(written), sha256=sha256_of(files), format=format_of(written),
-            files=tuple(str(f) for f in files))
+        # Hashed as load_case hashes it, so that reopening the written file finds this case's journal.
+        self.case.sources[which] = describe_saved(source, written)
         self.session.mark_saved(which)
         self._move_journal()
         return written
