@@ -51,6 +51,8 @@ class BatchOptions:
     threshold: float = 0.8
     paper: str = "a4"
     device: str | None = None
+    nsd_tolerances: tuple[float, ...] | None = None
+    """Surface distances with these NSD tolerances in mm (``--distances``); None: no distances."""
 
 
 def run_batch(options: BatchOptions, stream=None) -> int:
@@ -69,7 +71,7 @@ def run_batch(options: BatchOptions, stream=None) -> int:
     results: dict[str, dict] = {}
     todo: list[CaseFiles] = []
     for files in pairing.cases:
-        stored = load_case_result(out_dir, files, options.reports) if options.resume else None
+        stored = load_case_result(out_dir, files, options.reports, options.nsd_tolerances) if options.resume else None
         if stored is not None:
             results[files.name] = stored
         else:
@@ -81,7 +83,7 @@ def run_batch(options: BatchOptions, stream=None) -> int:
     by_name = {files.name: files for files in todo}
     for outcome in _outcomes(options, out_dir, todo):
         files = by_name[outcome.name]
-        stored = load_case_result(out_dir, files, options.reports) if outcome.ok else None
+        stored = load_case_result(out_dir, files, options.reports, options.nsd_tolerances) if outcome.ok else None
         if stored is None:
             message = outcome.message or "the case's result file could not be read back"
             failures.append((files.name, files.gt, files.pred, message))
@@ -123,7 +125,7 @@ def _output_folder(path: str, reports: bool) -> Path:
 
 def _outcomes(options: BatchOptions, out_dir: Path, todo: list[CaseFiles]) -> Iterator[CaseOutcome]:
     jobs = [CaseJob(files, str(out_dir), options.labels, options.reports, options.threshold, options.paper,
-                    options.device) for files in todo]
+                    options.device, options.nsd_tolerances) for files in todo]
     workers = min(options.jobs, len(jobs))
     if workers <= 1:
         yield from (run_case(job) for job in jobs)
@@ -145,8 +147,8 @@ def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],
 
     unmatched = {"gt_only": pairing.gt_only, "pred_only": pairing.pred_only,
                  "cases_without_image": pairing.cases_without_image, "ignored_files": pairing.ignored}
-    document = summary_document(results, failures, unmatched, options.threshold)
-    write_text_atomic(out_dir / METRICS_FILE, metrics_csv(results))
+    document = summary_document(results, failures, unmatched, options.threshold, options.nsd_tolerances)
+    write_text_atomic(out_dir / METRICS_FILE, metrics_csv(results, options.nsd_tolerances))
     write_text_atomic(out_dir / SUMMARY_JSON,
                       json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     if failures:

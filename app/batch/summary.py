@@ -17,6 +17,8 @@ from app import __version__
 
 METRICS_COLUMNS = ("case", "index", "name", "dice", "iou", "precision", "recall", "tp", "fp", "fn",
                    "gt_volume_ml", "pred_volume_ml")
+DISTANCE_COLUMNS = ("hausdorff_mm", "hausdorff95_mm", "hausdorff95_pooled_mm", "assd_mm")
+"""With ``--distances``: appended to :data:`METRICS_COLUMNS`, then one ``nsd_<tolerance>`` column each."""
 ERRORS_COLUMNS = ("case", "gt", "pred", "message")
 SUMMARY_CONVENTIONS = {
     "per_class": "statistics over the cases in which the class's Dice is defined (present in the ground "
@@ -25,6 +27,16 @@ SUMMARY_CONVENTIONS = {
     "std": "population standard deviation (ddof = 0)",
     "worst_case": "the case with the lowest Dice (first by name on ties)",
     "per_case": "dice_mean_foreground of each case: mean of its defined foreground per-class Dice",
+}
+DISTANCE_SUMMARY_CONVENTIONS = {
+    "per_class_distances": "hausdorff95_mm, assd_mm and nsd statistics over the cases in which the class's "
+                           "surface distances are defined (the class in both masks); worst_case is the case "
+                           "with the largest distance or the lowest NSD",
+    "per_case_distances": "hausdorff95_mean_foreground_mm / assd_mean_foreground_mm of each case: mean over "
+                          "its foreground classes with defined distances",
+    "surface_distances": "definitions as in each case's score conventions (MONAI's): HD95 = larger of the two "
+                         "directed 95th percentiles of surface distances, ASSD = mean of both directions' "
+                         "surface distances pooled, in mm",
 }
 
 
@@ -44,15 +56,23 @@ class ClassStatistics:
     quartiles: tuple[float, float, float, float, float] | None  # min, Q1, median, Q3, max (box plot)
 
 
-def metrics_csv(results: Sequence[dict]) -> str:
-    """One row per case and class with :data:`METRICS_COLUMNS`; empty cells for undefined values."""
+def metrics_csv(results: Sequence[dict], nsd_tolerances: Sequence[float] | None = None) -> str:
+    """One row per case and class with :data:`METRICS_COLUMNS`; empty cells for undefined values.
+
+    With ``nsd_tolerances`` (a ``--distances`` run), :data:`DISTANCE_COLUMNS` and ``nsd_<tolerance>``
+    columns follow, read from the score documents (which hold them at those tolerances).
+    """
+    keys = [str(float(t)) for t in nsd_tolerances] if nsd_tolerances is not None else None
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(METRICS_COLUMNS)
+    writer.writerow(METRICS_COLUMNS if keys is None else
+                    (*METRICS_COLUMNS, *DISTANCE_COLUMNS, *(f"nsd_{key}" for key in keys)))
     for result in results:
         for entry in result["score"]["classes"]:
-            writer.writerow([result["case"], *("" if entry[key] is None else entry[key]
-                                               for key in METRICS_COLUMNS[1:])])
+            values = [entry[key] for key in METRICS_COLUMNS[1:]]
+            if keys is not None:
+                values += [entry[key] for key in DISTANCE_COLUMNS] + [entry["nsd"][key] for key in keys]
+            writer.writerow([result["case"], *("" if value is None else value for value in values)])
     return buffer.getvalue()
 
 
@@ -103,12 +123,18 @@ def per_case_table(results: Sequence[dict]) -> list[dict]:
 
 
 def summary_document(results: Sequence[dict], failures: Sequence[tuple[str, str, str, str]],
-                     unmatched: dict[str, list[str]], threshold: float) -> dict:
-    """The ``summary.json`` document (undefined values are None)."""
+                     unmatched: dict[str, list[str]], threshold: float,
+                     nsd_tolerances: Sequence[float] | None = None) -> dict:
+    """The ``summary.json`` document (undefined values are None).
+
+    With ``nsd_tolerances`` (a ``--distances`` run) each class also gets ``hausdorff95_mm``,
+    ``assd_mm`` and ``nsd`` statistics over the cases, each case its mean foreground HD95 and ASSD,
+    and the document ``distances_mean_foreground`` over the cases.
+    """
     statistics = class_statistics(results)
     cases = per_case_table(results)
     means = [(c["dice_mean_foreground"], c["case"]) for c in cases if c["dice_mean_foreground"] is not None]
-    return {
+    document = {
         "dicelens_version": __version__,
         "cases_scored": len(results),
         "cases_failed": len(failures),
@@ -123,6 +149,50 @@ def summary_document(results: Sequence[dict], failures: Sequence[tuple[str, str,
         "cases": cases,
         "conventions": SUMMARY_CONVENTIONS,
     }
+    if nsd_tolerances is not None:
+        _add_distance_summary(document, results, [str(float(t)) for t in nsd_tolerances])
+    return document
+
+
+def _add_distance_summary(document: dict, results: Sequence[dict], nsd_keys: list[str]) -> None:
+    """Per-class distance statistics over the cases, per-case means and the dataset means."""
+    for entry in document["classes"]:
+        index = entry["index"]
+        per_case = [(result["case"], _class_entry(result, index)) for result in results]
+        per_case = [(case, e) for case, e in per_case if e is not None and e.get("hausdorff95_mm") is not None]
+        entry["cases_distances_defined"] = len(per_case)
+        for key in ("hausdorff95_mm", "assd_mm"):
+            entry[key] = _order_statistics([(e[key], case) for case, e in per_case], worst_is_largest=True)
+        entry["nsd"] = {tolerance: _order_statistics([(e["nsd"][tolerance], case) for case, e in per_case
+                                                      if e["nsd"][tolerance] is not None], worst_is_largest=False)
+                        for tolerance in nsd_keys}
+    by_case = {result["case"]: result["score"].get("distances_mean_foreground") or {} for result in results}
+    for row in document["cases"]:
+        means = by_case.get(row["case"], {})
+        row["hausdorff95_mean_foreground_mm"] = means.get("hausdorff95_mm")
+        row["assd_mean_foreground_mm"] = means.get("assd_mm")
+    document["distances_mean_foreground"] = {
+        key: _order_statistics([(row[f"{key}_mean_foreground_mm"], row["case"]) for row in document["cases"]
+                                if row[f"{key}_mean_foreground_mm"] is not None], worst_is_largest=True)
+        for key in ("hausdorff95", "assd")
+    }
+    document["conventions"] = {**document["conventions"], **DISTANCE_SUMMARY_CONVENTIONS}
+
+
+def _class_entry(result: dict, index: int) -> dict | None:
+    classes = result["score"]["classes"]
+    return classes[index] if index < len(classes) and classes[index]["index"] == index else None
+
+
+def _order_statistics(pairs: list[tuple[float, str]], worst_is_largest: bool) -> dict:
+    """Mean, median, std (ddof 0), the worst value and its case (first by name on ties); None when empty."""
+    if not pairs:
+        return {"mean": None, "median": None, "std": None, "worst": None, "worst_case": None}
+    values = np.array([value for value, _ in pairs], dtype=np.float64)
+    sign = -1.0 if worst_is_largest else 1.0
+    worst_value, worst_case = min(pairs, key=lambda pair: (sign * pair[0], pair[1]))
+    return {"mean": float(values.mean()), "median": float(np.median(values)), "std": float(values.std()),
+            "worst": float(worst_value), "worst_case": worst_case}
 
 
 def _overall(pairs: list[tuple[float, str]]) -> dict:

@@ -32,6 +32,7 @@ class CaseJob:
     threshold: float = 0.8
     paper: str = "a4"
     device: str | None = None
+    nsd_tolerances: tuple[float, ...] | None = None   # surface distances with these tolerances; None: none
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,9 @@ def _score_and_save(job: CaseJob) -> None:
 
     files = job.files
     case = load_case(files.gt, files.pred, image=files.image, labels=job.labels)
-    score = score_case(case, device=job.device)
+    distances = job.nsd_tolerances is not None
+    score = score_case(case, device=job.device, distances=distances,
+                       nsd_tolerances=job.nsd_tolerances if distances else (1.0,))
     report_path = None
     if job.make_report:
         from app.report.assemble import make_case_report
@@ -108,8 +111,13 @@ def files_document(files: CaseFiles) -> dict:
     return {"gt": files.gt, "pred": files.pred, "image": files.image}
 
 
-def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool) -> dict | None:
-    """The stored result of a case if it is complete and for the same input files, else None."""
+def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool,
+                     nsd_tolerances: tuple[float, ...] | None = None) -> dict | None:
+    """The stored result of a case if it is complete and for the same input files, else None.
+
+    With ``nsd_tolerances`` (a ``--distances`` run) a result must hold surface distances at
+    exactly those tolerances; one scored without them is not reused.
+    """
     path = case_result_path(out_dir, files.name)
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
@@ -118,5 +126,7 @@ def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool) -
     if not isinstance(result, dict) or result.get("files") != files_document(files) or "score" not in result:
         return None
     if need_report and not case_report_path(out_dir, files.name).is_file():
+        return None
+    if nsd_tolerances is not None and result["score"].get("nsd_tolerances_mm") != list(nsd_tolerances):
         return None
     return result

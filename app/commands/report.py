@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from app.distance_options import add_distance_arguments, distance_options
 from app.errors import InputError
 from app.io import load_case, write_text_atomic
 from app.report.content import DEFAULT_THRESHOLD, case_name_from_path
@@ -21,8 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="write a PDF quality report of one case (table, verdict, confusion matrix, key slices)",
         description="Score a predicted mask against the ground truth and write a PDF report: header with "
                     "input checksums, mean foreground Dice and a verdict against a threshold, per-class "
-                    "table, confusion matrix, Dice per slice, key-slice snapshots, notes and a signature "
-                    "line. Runs headless.",
+                    "table (with HD95 and ASSD surface distances unless --no-distances), confusion matrix, "
+                    "Dice per slice, key-slice snapshots, notes and a signature line. Runs headless.",
     )
     parser.add_argument("--gt", required=True, metavar="GT", help="ground-truth mask")
     parser.add_argument("--pred", required=True, metavar="PRED", help="predicted mask")
@@ -43,6 +44,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="ground-truth label meaning 'not annotated', left out of every count")
     parser.add_argument("--resample", action="store_true",
                         help="resample the prediction onto the ground-truth grid when they differ")
+    add_distance_arguments(parser, default_on=True)
     parser.add_argument("--device", metavar="DEV", help="cpu, cuda, cuda:1 or mps (default: best available)")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the full traceback on errors")
@@ -54,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     """Load, score and write the report (and JSON); errors raise InputError and leave no file behind."""
     if not 0.0 <= args.threshold <= 1.0:
         raise InputError(f"--threshold must be a Dice value between 0 and 1, got {args.threshold}.")
+    distances, tolerances = distance_options(args)
     out = Path(args.out)
     check_writable_output(out, "--out")
     if args.json:
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from app.report.assemble import make_case_report, report_document
     from app.scoring import score_case
 
-    score = score_case(case, ignore_index=args.ignore_index, device=args.device)
+    score = score_case(case, ignore_index=args.ignore_index, device=args.device, distances=distances,
+                       nsd_tolerances=tolerances)
     for message in score.get("messages", []):
         print(f"dicelens: note: {message}", file=sys.stderr)
     report = make_case_report(case, score, case_name=args.case or case_name_from_path(args.gt),

@@ -36,6 +36,14 @@ CONVENTIONS = (
     "(background, label 0, excluded) with a defined Dice. Volumes are voxel counts \u00d7 voxel volume "
     "(1 ml = 1000 mm\u00b3). This is a quality-assurance comparison of two segmentations, not a diagnosis."
 )
+DISTANCE_CONVENTIONS = (
+    "Surface distances (MONAI's definitions), in mm between the centres of surface voxels (voxels of a class "
+    "with a face neighbour outside it), with the image spacing: HD95 = the larger of the two directed 95th "
+    "percentiles of surface distances (ground truth to prediction, prediction to ground truth); ASSD = the "
+    "mean of both directions' surface distances pooled. Undefined (\u2014) when the class is absent from "
+    "the ground truth or from the prediction (never 0, which would read as a perfect boundary); not "
+    "computed for the background. Means are over the foreground classes where they are defined."
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,9 @@ class Summary:
         Mean Dice over foreground classes with a defined Dice (None when there is none).
     n_foreground_defined, n_undefined : int
         Foreground classes in the mean; classes left out because their Dice is undefined.
+    distances_mean_foreground : dict or None
+        The score's ``distances_mean_foreground`` (``hausdorff95_mm``, ``assd_mm``..., ``n_defined``,
+        ``n_undefined``) when it was scored with surface distances.
     threshold : float
         The Dice every foreground class must reach.
     below_threshold : tuple of str
@@ -86,6 +97,7 @@ class Summary:
     threshold: float
     below_threshold: tuple[str, ...]
     meets_threshold: bool
+    distances_mean_foreground: dict | None = None
 
     @property
     def verdict(self) -> str:
@@ -118,6 +130,8 @@ class ClassRow:
     fp: int
     fn: int
     below_threshold: bool
+    hausdorff95_mm: float | None = None
+    assd_mm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +198,7 @@ class CaseReport:
     notes: str = ""
     messages: tuple[str, ...] = ()
     conventions: str = CONVENTIONS
+    has_distances: bool = False
 
 
 def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequence[KeySlice] = (),
@@ -212,6 +227,7 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
         raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
     classes = score["classes"]
     rows = tuple(_class_row(entry, labels, threshold) for entry in classes)
+    has_distances = "distances_mean_foreground" in score
     created = created or _dt.datetime.now().astimezone()
     header = Header(
         case_name=case_name,
@@ -232,6 +248,8 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
         edits=tuple(edits),
         notes=notes,
         messages=tuple(messages),
+        conventions=CONVENTIONS + (" " + DISTANCE_CONVENTIONS if has_distances else ""),
+        has_distances=has_distances,
     )
 
 
@@ -282,6 +300,8 @@ def _class_row(entry: dict, labels, threshold: float) -> ClassRow:
         fp=int(entry["fp"]),
         fn=int(entry["fn"]),
         below_threshold=index != 0 and dice is not None and dice < threshold,
+        hausdorff95_mm=entry.get("hausdorff95_mm"),
+        assd_mm=entry.get("assd_mm"),
     )
 
 
@@ -306,6 +326,7 @@ def _summary(score: dict, rows: Sequence[ClassRow], threshold: float) -> Summary
         threshold=threshold,
         below_threshold=tuple(f"{row.name} ({row.dice:.3f})" for row in below),
         meets_threshold=bool(foreground) and not below,
+        distances_mean_foreground=score.get("distances_mean_foreground"),
     )
 
 

@@ -27,11 +27,17 @@ RULE_COLOR = QColor(200, 200, 200)
 SNAPSHOTS_PER_ROW = 3
 SNAPSHOTS_PER_ROW_MANY = 4   # when there are more than MANY_SNAPSHOTS snapshots
 MANY_SNAPSHOTS = 24
+CONFUSION_MIN_SHRINK = 0.85   # the confusion figure may shrink to this share of its size to stay on the page
 
-# Per-class table: (title, width in mm, right-aligned)
+# Per-class table: (title, width in mm, right-aligned); the class column takes the width left over.
 _COLUMNS = (("", 5.0, False), ("#", 9.0, True), ("class", 52.0, False), ("Dice", 14.0, True),
             ("IoU", 14.0, True), ("GT ml", 18.0, True), ("pred ml", 18.0, True), ("vol. diff %", 20.0, True),
             ("FP vox", 16.0, True), ("FN vox", 16.0, True))
+# With surface distances: narrower columns and two more, HD95 and ASSD in mm (the class column keeps ~33 mm on A4).
+_COLUMNS_WITH_DISTANCES = (("", 5.0, False), ("#", 7.0, True), ("class", 30.0, False), ("Dice", 12.0, True),
+                           ("IoU", 12.0, True), ("GT ml", 16.0, True), ("pred ml", 16.0, True),
+                           ("vol. diff %", 17.0, True), ("FP vox", 14.0, True), ("FN vox", 14.0, True),
+                           ("HD95", 16.0, True), ("ASSD", 16.0, True))
 
 
 def fmt(value: float | None, decimals: int = 3) -> str:
@@ -54,7 +60,7 @@ def write_case_report(report: CaseReport, path: str | Path, paper: str = "a4") -
     try:
         _title_and_header(doc, report)
         _summary(doc, report)
-        _class_table(doc, report.rows)
+        _class_table(doc, report.rows, report.has_distances)
         _confusion(doc, report)
         _slice_plot(doc, report)
         _key_slices(doc, report)
@@ -110,6 +116,11 @@ def _summary(doc: PdfDocument, report: CaseReport) -> None:
         details.append(f"pooled (micro) foreground Dice {fmt(summary.dice_micro_foreground)}")
     if summary.dice_loss_hard is not None:
         details.append(f"hard Dice loss (foreground) {fmt(summary.dice_loss_hard, 4)}")
+    means = summary.distances_mean_foreground
+    if means is not None:
+        left_out = f"; {means['n_undefined']} undefined left out" if means.get("n_undefined") else ""
+        details.append(f"mean foreground HD95 {fmt(means.get('hausdorff95_mm'), 2)} mm, ASSD "
+                       f"{fmt(means.get('assd_mm'), 2)} mm (over {means.get('n_defined', 0)} classes{left_out})")
     if details:
         doc.paragraph("; ".join(details) + ".", doc.font(8.5), MUTED_COLOR)
     doc.space(2)
@@ -130,10 +141,11 @@ def _summary(doc: PdfDocument, report: CaseReport) -> None:
         doc.paragraph(f"Note: {message}", doc.font(8.5), TEXT_COLOR)
 
 
-def _class_table(doc: PdfDocument, rows: Sequence[ClassRow]) -> None:
+def _class_table(doc: PdfDocument, rows: Sequence[ClassRow], distances: bool = False) -> None:
     doc.heading("Per-class results", min_following_mm=20)
     font, header_font = doc.font(8), doc.font(7.5, bold=True)
-    widths = [doc.mm(w) for _, w, _ in _COLUMNS]
+    columns = _COLUMNS_WITH_DISTANCES if distances else _COLUMNS
+    widths = [doc.mm(w) for _, w, _ in columns]
     widths[2] += doc.width - sum(widths)
     line_height = doc.metrics(font).lineSpacing()
     header_height = line_height * 1.5
@@ -141,7 +153,7 @@ def _class_table(doc: PdfDocument, rows: Sequence[ClassRow]) -> None:
     def paint_header(painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, HEADER_ROW_COLOR)
         x = rect.left()
-        for (title, _, right), width in zip(_COLUMNS, widths, strict=True):
+        for (title, _, right), width in zip(columns, widths, strict=True):
             align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
             draw_text(painter, QRectF(x + doc.mm(0.8), rect.top(), width - doc.mm(1.6), rect.height()), title,
                       header_font, align=align | Qt.AlignmentFlag.AlignVCenter)
@@ -156,15 +168,19 @@ def _class_table(doc: PdfDocument, rows: Sequence[ClassRow]) -> None:
         if doc.remaining < height:
             doc.new_page()
             doc.add_block(header_height, paint_header)
-        doc.add_block(height, _row_painter(doc, row, name_lines, widths, font))
+        doc.add_block(height, _row_painter(doc, row, name_lines, widths, font, columns))
+    distance_note = (" HD95, ASSD: surface distances in mm (see Conventions); \u2014 also when the class is absent "
+                     "from either mask." if distances else "")
     doc.paragraph(f"Rows shaded: foreground classes below the threshold. {DASH} = undefined. "
-                  "vol. diff % = 100 \u00d7 (predicted \u2212 GT volume) / GT volume.",
+                  "vol. diff % = 100 \u00d7 (predicted \u2212 GT volume) / GT volume." + distance_note,
                   doc.font(7, italic=True), MUTED_COLOR)
 
 
-def _row_painter(doc: PdfDocument, row: ClassRow, name_lines: list[str], widths: list[float], font):
+def _row_painter(doc: PdfDocument, row: ClassRow, name_lines: list[str], widths: list[float], font, columns):
     cells = ["", str(row.index), "\n".join(name_lines), fmt(row.dice), fmt(row.iou), fmt(row.gt_volume_ml, 2),
              fmt(row.pred_volume_ml, 2), fmt_percent(row.volume_difference_percent), str(row.fp), str(row.fn)]
+    if len(columns) == len(_COLUMNS_WITH_DISTANCES):
+        cells += [fmt(row.hausdorff95_mm, 2), fmt(row.assd_mm, 2)]
     color = MUTED_COLOR if row.index == 0 else TEXT_COLOR
 
     def paint(painter: QPainter, rect: QRectF) -> None:
@@ -175,7 +191,7 @@ def _row_painter(doc: PdfDocument, row: ClassRow, name_lines: list[str], widths:
         swatch = QRectF(rect.left() + doc.mm(1), rect.top() + doc.mm(1), doc.mm(3), doc.mm(2.6))
         painter.fillRect(swatch, QColor(*row.color))
         x = rect.left()
-        for text, (_, _, right), width in zip(cells, _COLUMNS, widths, strict=True):
+        for text, (_, _, right), width in zip(cells, columns, widths, strict=True):
             horizontal = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
             align = horizontal | Qt.AlignmentFlag.AlignTop
             cell = QRectF(x + doc.mm(0.8), rect.top() + doc.mm(0.5), width - doc.mm(1.6), rect.height())
@@ -187,6 +203,10 @@ def _row_painter(doc: PdfDocument, row: ClassRow, name_lines: list[str], widths:
 def _confusion(doc: PdfDocument, report: CaseReport) -> None:
     figure = report.confusion
     side = min(doc.width, doc.mm(150), doc.mm(50 + 12 * len(figure.indices)))
+    # Shrink the figure a little rather than leave most of a page empty (heading and caption take ~22 mm).
+    room = doc.remaining - doc.mm(22 + (6 if figure.is_subset else 0))
+    if side > room >= CONFUSION_MIN_SHRINK * side:
+        side = room
     doc.heading("Confusion matrix", min_following_mm=side / doc.mm(1) + 10)
     if figure.is_subset:
         shown, total = len(figure.indices) - 1, figure.total_classes - 1

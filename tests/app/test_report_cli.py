@@ -21,7 +21,8 @@ from tests.app.report.casefiles import (
 
 def _score_json(paths, tmp_path) -> dict:
     out = tmp_path / "score.json"
-    assert main(["score", "--gt", str(paths["gt"]), "--pred", str(paths["pred"]), "--json", str(out)]) == 0
+    assert main(["score", "--gt", str(paths["gt"]), "--pred", str(paths["pred"]), "--distances",
+                 "--json", str(out)]) == 0
     return json.loads(out.read_text())
 
 
@@ -50,7 +51,9 @@ def test_report_text_has_every_per_class_number_of_score(demo_like):
                     f"{entry['pred_volume_ml']:.2f}"]
         cells = rows[0][1 + len(entry["name"].split()):]
         assert cells[:4] == expected, (cells, expected)
-        assert cells[-2:] == [str(entry["fp"]), str(entry["fn"])]
+        assert cells[-4:-2] == [str(entry["fp"]), str(entry["fn"])]
+        distances = [entry[key] for key in ("hausdorff95_mm", "assd_mm")]   # surface distances by default
+        assert cells[-2:] == ["\u2014" if value is None else f"{value:.2f}" for value in distances]
     text = pdf_text(out)
     assert f"Mean foreground Dice: {score['dice_mean_foreground']:.3f}" in text
 
@@ -165,3 +168,24 @@ def test_long_notes_flow_over_pages_line_by_line(tmp_path):
     assert all(f"note line {i:03d}: finding described in words" in text for i in range(160))
     pages = pdf_pages(out)
     assert pages >= 4 and f"page {pages} of {pages}" in text
+
+
+def test_report_states_surface_distance_means_and_definitions_unless_left_out(demo_like, tmp_path):
+    paths, out, document, score = demo_like
+    text = " ".join(pdf_text(out).split())
+    means = score["distances_mean_foreground"]
+    assert f"mean foreground HD95 {means['hausdorff95_mm']:.2f} mm, ASSD {means['assd_mm']:.2f} mm" in text
+    assert "larger of the two directed 95th percentiles" in text and "HD95, ASSD: surface distances in mm" in text
+    assert document["score"]["classes"][1]["hausdorff95_mm"] == pytest.approx(score["classes"][1]["hausdorff95_mm"])
+    plain = tmp_path / "plain.pdf"
+    assert main(["report", "--gt", str(paths["gt"]), "--pred", str(paths["pred"]), "--out", str(plain),
+                 "--no-distances"]) == 0
+    plain_text = pdf_text(plain)
+    assert "HD95" not in plain_text and "ASSD" not in plain_text
+
+
+def test_report_refuses_a_tolerance_with_no_distances(demo_like, tmp_path, capsys):
+    paths = demo_like[0]
+    code = main(["report", "--gt", str(paths["gt"]), "--pred", str(paths["pred"]), "--out", str(tmp_path / "x.pdf"),
+                 "--no-distances", "--nsd-tolerance", "2"])
+    assert code == 2 and "--no-distances" in capsys.readouterr().err and not (tmp_path / "x.pdf").exists()
