@@ -20,7 +20,7 @@ import json
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -38,7 +38,7 @@ from app.qt.case_loader import CaseLoader
 from app.qt.confusion_panel import ConfusionMatrixPanel
 from app.qt.demo_case import demo_case_paths
 from app.qt.dice_history import DiceHistoryPanel
-from app.qt.dice_table import DiceTablePanel
+from app.qt.dice_table import BUSY_DELAY_MS, DiceTablePanel
 from app.qt.edit_toolbar import EditToolbar
 from app.qt.edit_tools import EditTools
 from app.qt.edit_workflow import EditWorkflow
@@ -138,6 +138,13 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         self.device_label = QLabel("Engine: –")
         self.compute_label = QLabel("")
+        metrics = self.compute_label.fontMetrics()
+        self.compute_label.setMinimumWidth(metrics.horizontalAdvance("last computation 00000 ms"))
+        self._engine_busy_shown = False
+        self._busy_timer = QTimer(self)
+        self._busy_timer.setSingleShot(True)
+        self._busy_timer.setInterval(BUSY_DELAY_MS)
+        self._busy_timer.timeout.connect(self._show_engine_busy)
         self.busy_bar = QProgressBar()
         self.busy_bar.setRange(0, 0)
         self.busy_bar.setMaximumWidth(120)
@@ -382,14 +389,29 @@ class MainWindow(QMainWindow):
                                    if math.isfinite(result.compute_ms) else "")
 
     def _on_busy_changed(self, busy: bool) -> None:
+        # A brush segment makes the engine busy for milliseconds: announcing each one would re-lay out
+        # and repaint the status bar twice per segment, so only computations outlasting the delay show.
         if busy:
-            self.statusBar().showMessage("Computing metrics…")
-        elif not self._opening:
-            self.statusBar().clearMessage()
+            if not self._busy_timer.isActive():
+                self._busy_timer.start()
+            return
+        self._busy_timer.stop()
+        if self._engine_busy_shown:
+            self._engine_busy_shown = False
+            if not self._opening:
+                self.statusBar().clearMessage()
         self._update_busy()
 
+    def _show_engine_busy(self) -> None:
+        if self.controller.busy:
+            self._engine_busy_shown = True
+            self.statusBar().showMessage("Computing metrics…")
+            self._update_busy()
+
     def _update_busy(self) -> None:
-        self.busy_bar.setVisible(self._opening or self.controller.busy)
+        visible = self._opening or (self.controller.busy and self._engine_busy_shown)
+        if visible != self.busy_bar.isVisibleTo(self):
+            self.busy_bar.setVisible(visible)
 
     def _on_cell_located(self, gt_label: int, pred_label: int, axis: int, slice_index: int) -> None:
         if slice_index < 0 and self.state.highlighted_cell == (gt_label, pred_label):
