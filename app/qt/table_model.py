@@ -82,10 +82,10 @@ COLUMNS = (
            "fp", ",d"),
     Column("FN vox", "False-negative voxels: this class in the ground truth, predicted as another",
            "fn", ",d"),
-    Column("HD95 mm", "95th-percentile Hausdorff distance in mm: the larger of the two directed 95th\n"
+    Column("HD95", "95th-percentile Hausdorff distance in mm: the larger of the two directed 95th\n"
            "percentiles of surface-voxel distances (MONAI's definition). Greyed while updating.",
            "hausdorff95", ".2f", "distances"),
-    Column("ASSD mm", "Average symmetric surface distance in mm: mean distance of the surface voxels\n"
+    Column("ASSD", "Average symmetric surface distance in mm: mean distance of the surface voxels\n"
            "of each mask to the other's surface, both directions pooled. Greyed while updating.",
            "assd", ".2f", "distances"),
 )
