@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.qt.label_colors import class_name
@@ -72,13 +73,17 @@ class DiceHistoryPanel(QWidget):
         self.plot.setLabel("left", "Dice")
         self.plot.setYRange(0.0, 1.0)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.addLegend(offset=(6, 6))
-        self.mean_curve = self.plot.plot([], [], pen=MEAN_PEN, symbol="o", symbolSize=5, name="mean foreground")
-        self.class_curve = self.plot.plot([], [], symbol="o", symbolSize=5, name="selected class")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.getPlotItem().hideButtons()
+        self.mean_curve = self.plot.plot([], [], pen=MEAN_PEN, symbol="o", symbolSize=5)
+        self.class_curve = self.plot.plot([], [], symbol="o", symbolSize=5)
+        self.legend_label = QLabel()
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
         self.caption = QLabel("No edits yet: paint with a tool to see what each correction does.")
         self.caption.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.legend_label)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.caption)
         state.case_changed.connect(self._on_case_changed)
@@ -147,10 +152,11 @@ class DiceHistoryPanel(QWidget):
         self.class_curve.setPen(pg.mkPen(rgb, width=CLASS_PEN_WIDTH))
         self.class_curve.setSymbolBrush(pg.mkBrush(rgb))
         self.class_curve.setData(steps, selected, connect="finite")
-        legend = self.plot.plotItem.legend
-        if legend is not None:
-            legend.removeItem(self.class_curve)
-            legend.addItem(self.class_curve, f"{label} {class_name(case, label)}")
+        self.plot.setXRange(-0.25, max(len(self.points) - 1, 1) + 0.25, padding=0)
+        self.plot.setYRange(0.0, 1.0, padding=0.02)
+        swatch = "#" + "".join(f"{v:02x}" for v in rgb)
+        self.legend_label.setText(f"<span style='color:#f0f0f0'>━ mean foreground</span> &nbsp; "
+                                  f"<span style='color:{swatch}'>━ {label} {escape(class_name(case, label))}</span>")
         self.caption.setText(self._caption())
 
     def _caption(self) -> str:
