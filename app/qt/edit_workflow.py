@@ -15,8 +15,6 @@ Questions go through the window's replaceable methods (``ask_unsaved_changes``, 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction, QKeySequence
 
@@ -184,14 +182,13 @@ class EditWorkflow(QObject):
     def export_report(self):
         """File → Export report…: the PDF of the case as reviewed, listing this review's edits."""
         from app.qt.report_dialog import export_case_report
+        from app.report.content import case_name_from_path
 
         if self.editor is None:
             return None
         self.tools.finish_drag()
         case = self.editor.case
-        name = Path(case.sources["pred"].path).name if "pred" in case.sources else "case"
-        for suffix in (".gz", ".nii", ".nrrd", ".mha", ".mhd", ".png", ".tif", ".tiff", ".npy"):
-            name = name.removesuffix(suffix)
+        name = case_name_from_path(case.sources["pred"].path) if "pred" in case.sources else "case"
         return export_case_report(self.window, case, case_name=name, score=None,
                                   edits=self.history_panel.edit_records(), settings=self.window.settings)
 

@@ -1,5 +1,7 @@
 """Shared helpers of the editing tests: a small case on disk, a window editing it, drags, the table's numbers."""
 
+from unittest.mock import patch
+
 import numpy as np
 import SimpleITK as sitk
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
@@ -38,7 +40,8 @@ def write_case(folder, seed=0, shape=SHAPE):
 def open_window(qtbot, folder, paths, synchronous=True, recover=True):
     """A window (own settings and journal folder) showing the case at ``paths``; questions are recorded."""
     settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, synchronous=synchronous, edit_data_dir=folder / "userdata")
+    with patch("app.qt.main_window.apply_theme"):   # style sheets make every test slow; not what is tested
+        window = MainWindow(settings=settings, synchronous=synchronous, edit_data_dir=folder / "userdata")
     window.errors, window.questions, window.recovery_questions = [], [], []
     window.answer, window.recover_answer = "cancel", recover
     window.show_error = window.errors.append
