@@ -120,6 +120,8 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=15, help="mouse moves per drag (default 15)")
     parser.add_argument("--slices", type=int, default=300, help="axial slices of the 512 x 512 case (default 300)")
     parser.add_argument("--radius", type=float, default=4.0, help="brush radius in mm (default 4)")
+    parser.add_argument("--no-style-sheet", action="store_true",
+                        help="drop the theme's style sheet (shows what qdarkstyle costs in painting)")
     args = parser.parse_args()
 
     import torch
@@ -140,6 +142,8 @@ def main() -> None:
         settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings, edit_data_dir=folder / "userdata")
         window.ask_unsaved_changes = lambda message: "discard"
+        if args.no_style_sheet:
+            app.setStyleSheet("")
         window.resize(1600, 1000)
         window.show()
         waiter = ResultWaiter(window.controller)
@@ -202,7 +206,8 @@ def main() -> None:
     latencies_a, engine_a = np.asarray(latencies), np.asarray(engine_ms)
     median, p95 = float(np.median(latencies_a)), float(np.percentile(latencies_a, 95))
     engine_median = float(np.median(engine_a))
-    print(f"segments painted: {painted_segments}; brush radius {args.radius} mm")
+    print(f"segments painted: {painted_segments}; brush radius {args.radius} mm; "
+          f"{'no style sheet' if args.no_style_sheet else 'default (dark) theme style sheet'}")
     print(f"segment -> table on screen: median {median:.1f} ms, p95 {p95:.1f} ms, max {latencies_a.max():.1f} ms "
           f"(goal median <= {GOAL_MEDIAN_MS:.0f}, p95 <= {GOAL_P95_MS:.0f})")
     print(f"engine (worker compute): median {engine_median:.1f} ms, p95 {np.percentile(engine_a, 95):.1f} ms "

@@ -34,6 +34,8 @@ MAX_ANNOTATED_CLASSES = 12
 """Cells carry their value as text up to this many classes; beyond, read values from the hover tooltip."""
 HINT = "Hover a cell for its counts · click it to highlight its voxels and go to the slice with most"
 COLOR_MAP = "viridis"
+COLOR_STEPS = 256
+"""Colour resolution of the heatmap for deciding whether a result changes what is drawn."""
 FIT_PADDING = 0.03
 """Margin around the fitted matrix, as a fraction of its size, so the edge classes' names are not clipped."""
 
@@ -124,6 +126,7 @@ class ConfusionMatrixPanel(QWidget):
         self._names: list[str] = []
         self._annotations: list[pg.TextItem] = []
         self._color_label: str | None = None
+        self._drawn_key: tuple | None = None
 
         self.mode_box = QComboBox()
         self.mode_box.addItems([MODE_ROW_PERCENT, MODE_COUNTS])
@@ -216,6 +219,7 @@ class ConfusionMatrixPanel(QWidget):
     @Slot(object)
     def _on_case_changed(self, case) -> None:
         self._confusion = None
+        self._drawn_key = None
         self._names = class_names(case, case.num_classes)
         self.image.clear()
         self._clear_annotations()
@@ -238,6 +242,7 @@ class ConfusionMatrixPanel(QWidget):
                 xMin=-margin, xMax=size + margin, yMin=-margin, yMax=size + margin, minXRange=1, minYRange=1
             )
             self._clear_annotations()
+            self._drawn_key = None
         self._redraw()
         if resized:
             self.fit()
@@ -255,6 +260,13 @@ class ConfusionMatrixPanel(QWidget):
         shown, label = values, "row %" if self.row_percent else "voxels"
         if self.log_box.isChecked():
             shown, upper, label = np.log10(1.0 + values), math.log10(1.0 + upper), f"log10(1 + {label})"
+        # A brush segment in a large volume rarely changes what is drawn (row % rounded, colours to 1/256
+        # of the range): then skip repainting the heatmap and its 100+ text items (stroke latency).
+        drawn = (label, upper, self._cell_texts(values),
+                 np.floor(np.nan_to_num(shown, nan=-1.0) / upper * COLOR_STEPS).astype(np.int64).tobytes())
+        if drawn == self._drawn_key:
+            return
+        self._drawn_key = drawn
         self.image.setImage(shown, levels=(0.0, upper), autoLevels=False)
         self.image.setRect(QRectF(0, 0, values.shape[1], values.shape[0]))
         self.color_bar.setLevels((0.0, upper))
@@ -262,6 +274,13 @@ class ConfusionMatrixPanel(QWidget):
             self._color_label = label
             self.color_bar.axis.setLabel(label)
         self._annotate(values, shown, upper)
+
+    def _cell_texts(self, values: np.ndarray) -> tuple[str, ...]:
+        """The annotation of every cell as drawn (none above :data:`MAX_ANNOTATED_CLASSES`)."""
+        if values.shape[0] > MAX_ANNOTATED_CLASSES:
+            return ()
+        return tuple("" if math.isnan(value) else f"{value:.0f}%" if self.row_percent else f"{value:,.0f}"
+                     for value in values.ravel())
 
     def _annotate(self, values: np.ndarray, shown: np.ndarray, upper: float) -> None:
         size = values.shape[0]

@@ -185,3 +185,27 @@ def test_shortcuts_help_lists_the_edit_keys(window):
     window.show_shortcuts()
     assert "Ctrl+Z" in shown[0] and "Ctrl+Shift+Z" in shown[0] and "Brush" in shown[0]
     assert "Space + left drag" in shown[0]
+
+
+def test_matrix_is_redrawn_only_when_an_edit_changes_what_it_shows(window):
+    from dataclasses import replace
+
+    panel = window.confusion_panel
+    assert panel.row_percent
+    result = window.controller.last_result
+    large = result.confusion * 100_000                     # as in a CT-sized volume
+    panel._on_result(replace(result, confusion=large))
+    drawn = panel.image.image
+    one_voxel = large.copy()
+    one_voxel[1, 1] -= 1
+    one_voxel[1, 2] += 1
+    panel._on_result(replace(result, confusion=one_voxel))
+    assert panel.image.image is drawn                       # nothing visible changed: no repaint
+    assert panel.describe_cell(1, 2) != ""                  # tooltips read the new counts
+    np.testing.assert_array_equal(panel._confusion, one_voxel)
+    many = one_voxel.copy()
+    many[1, 2] += many[1, 1] // 2
+    many[1, 1] -= many[1, 1] // 2
+    panel._on_result(replace(result, confusion=many))
+    assert panel.image.image is not drawn
+    np.testing.assert_allclose(panel.image.image, panel.displayed_values(), equal_nan=True)
