@@ -209,3 +209,37 @@ def test_matrix_is_redrawn_only_when_an_edit_changes_what_it_shows(window):
     panel._on_result(replace(result, confusion=many))
     assert panel.image.image is not drawn
     np.testing.assert_allclose(panel.image.image, panel.displayed_values(), equal_nan=True)
+
+
+def test_3d_brush_paints_neighbouring_slices_and_the_shown_slice_stays_exact(window):
+    case = window.state.case
+    toolbar = window.edit_toolbar
+    toolbar.tool_actions["brush"].trigger()
+    toolbar.sphere_action.trigger()
+    toolbar.set_label(2)
+    toolbar.radius_spin.setValue(3.0)                      # slices are 2.5 mm apart: the sphere reaches 1 more
+    before = case.pred.copy()
+    z = window.state.slice_index
+    drag(window, [(10, 10), (10, 11)])
+    changed_slices = set(np.nonzero(case.pred != before)[0].tolist())
+    assert {z - 1, z, z + 1} <= changed_slices
+    assert window.slice_view.overlay_item.image is not None
+    shown = window.slice_view.overlay_item.image.copy()
+    window.slice_view._render_overlay()
+    np.testing.assert_array_equal(shown, window.slice_view.overlay_item.image)
+
+
+def test_space_and_left_drag_pans_instead_of_painting(window):
+    from PySide6.QtTest import QTest
+
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    before = window.state.case.pred.copy()
+    centre = window.slice_view.view_box.viewRect().center()
+    graphics = window.slice_view.graphics
+    QTest.keyPress(graphics, Qt.Key.Key_Space)
+    drag(window, [(5, 5), (5, 9), (5, 13), (5, 17)])
+    QTest.keyRelease(graphics, Qt.Key.Key_Space)
+    np.testing.assert_array_equal(window.state.case.pred, before)
+    assert window.slice_view.view_box.viewRect().center() != centre
+    drag(window, [(5, 5), (5, 9)])                         # Space released: painting again
+    assert (window.state.case.pred != before).any()
