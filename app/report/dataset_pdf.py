@@ -1,5 +1,6 @@
 """The dataset report of ``dicelens batch`` (``summary.pdf``): headline, per-class box plot of Dice,
-the worst cases, the per-class statistics table, and the cases that failed."""
+the worst cases, the per-class statistics table (and surface distances with ``--distances``), and
+the cases that failed."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def write_dataset_report(document: dict, statistics: Sequence, path: str | Path,
         _box_plot(doc, statistics, document.get("threshold"), color_of)
         _worst_cases(doc, document)
         _class_table(doc, statistics)
+        _distance_table(doc, document)
         _failures(doc, document)
         doc.heading("Conventions", size_pt=9, min_following_mm=12)
         for text in document.get("conventions", {}).values():
@@ -78,6 +80,12 @@ def _header(doc: PdfDocument, document: dict, source: str, created: str) -> None
                     and case["worst_class_dice"] < threshold)
         doc.paragraph(f"{below} of {len(document['cases'])} cases have a foreground class below Dice "
                       f"{threshold:.2f} (QA threshold; not a diagnosis).", doc.font(9))
+    distances = document.get("distances_mean_foreground")
+    if distances is not None:
+        hd95, assd = distances["hausdorff95"], distances["assd"]
+        doc.paragraph(f"Mean foreground surface distances over cases: HD95 {fmt(hd95['mean'], 2)} mm (largest "
+                      f"{fmt(hd95['worst'], 2)} mm in {hd95['worst_case'] or DASH}), ASSD {fmt(assd['mean'], 2)} mm.",
+                      doc.font(9))
 
 
 def _box_plot(doc: PdfDocument, statistics: Sequence, threshold: float | None, color_of) -> None:
@@ -130,6 +138,23 @@ def _class_table(doc: PdfDocument, statistics: Sequence) -> None:
              s.worst_case or DASH) for s in statistics])
     doc.paragraph("cases: cases in which the class's Dice is defined. std: population standard deviation.",
                   doc.font(7, italic=True), MUTED_COLOR)
+
+
+def _distance_table(doc: PdfDocument, document: dict) -> None:
+    """Per-class HD95 and ASSD over the cases, when the batch ran with ``--distances``."""
+    if "distances_mean_foreground" not in document:
+        return
+    rows = [entry for entry in document["classes"] if entry["index"] != 0]
+    doc.heading("Per-class surface distances over the cases (mm)", min_following_mm=25)
+    _table(doc, (("#", 0.06, True), ("class", 0.25, False), ("cases", 0.08, True), ("HD95 mean", 0.11, True),
+                 ("median", 0.09, True), ("largest", 0.09, True), ("ASSD mean", 0.11, True), ("median", 0.09, True),
+                 ("worst case", 0.12, False)),
+           [(str(e["index"]), e["name"], str(e["cases_distances_defined"]), fmt(e["hausdorff95_mm"]["mean"], 2),
+             fmt(e["hausdorff95_mm"]["median"], 2), fmt(e["hausdorff95_mm"]["worst"], 2),
+             fmt(e["assd_mm"]["mean"], 2), fmt(e["assd_mm"]["median"], 2), e["hausdorff95_mm"]["worst_case"] or DASH)
+            for e in rows])
+    doc.paragraph("cases: cases in which the class is in both masks (otherwise its distances are undefined). "
+                  "worst case: the case with the largest HD95.", doc.font(7, italic=True), MUTED_COLOR)
 
 
 def _failures(doc: PdfDocument, document: dict) -> None:

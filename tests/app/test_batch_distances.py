@@ -82,6 +82,9 @@ def test_summary_json_has_distance_statistics_over_cases(dataset):
     overall = [scores[c]["distances_mean_foreground"]["hausdorff95_mm"] for c in CASES]
     assert summary["distances_mean_foreground"]["hausdorff95"]["mean"] == pytest.approx(np.mean(overall))
     assert "per_class_distances" in summary["conventions"]
+    pdf = " ".join(pdf_text(root / "out" / "summary.pdf").split())
+    assert "Per-class surface distances over the cases" in pdf
+    assert f"HD95 {summary['distances_mean_foreground']['hausdorff95']['mean']:.2f} mm" in pdf
 
 
 def test_without_distances_outputs_are_unchanged_and_resume_rescores_for_distances(dataset):
