@@ -176,3 +176,20 @@ def test_table_greys_the_edited_class_while_updating_then_shows_the_new_value(qt
     assert shown(panel, 3, HD95) == f"{expected.hausdorff95[3]:.2f}" != before
     assert shown(panel, 3, HD95, Qt.ItemDataRole.ForegroundRole) is None
     assert panel.distance_label.isEnabled()
+
+
+def test_an_edit_the_distances_cannot_follow_blanks_them_with_the_reason(qtbot, table):
+    controller, panel, case = table
+    region = (slice(0, 1), slice(0, 2), slice(0, 2))
+    bad = Delta("pred", region, frozen_copy(case.pred[region]), frozen_copy(np.full((1, 2, 2), 99, np.uint8)))
+    updates = []
+    controller.distances_ready.connect(updates.append)
+    controller.submit_delta(bad)     # label 99 does not exist in this 6-class case
+    controller.distances.flush()
+    assert len(updates) == 1 and updates[0].result is None and "stopped following the edits" in updates[0].message
+    assert shown(panel, 1, HD95) == "" and "not available" in panel.distance_label.text()
+    assert "stopped following the edits" in shown(panel, 1, HD95, Qt.ItemDataRole.ToolTipRole)
+    controller.submit_delta(fix_kidney(case))   # nothing more is sent until the case is opened again
+    assert not controller.distances.pending
+    controller.load(case)
+    assert controller.distances.last_update.result is not None
