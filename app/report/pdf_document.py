@@ -28,6 +28,7 @@ from PySide6.QtGui import (
     QTextLayout,
     QTextOption,
 )
+from PySide6.QtWidgets import QApplication
 
 RESOLUTION_DPI = 300
 FONT_FAMILY = "DejaVu Sans"
@@ -40,12 +41,16 @@ PaintOp = Callable[[QPainter, QRectF], None]
 
 
 def ensure_gui_application() -> QGuiApplication:
-    """The running Q(Gui)Application, or a new offscreen one for headless use (command line, workers)."""
+    """The running Qt application, or a new offscreen one for headless use (command line, workers).
+
+    A new one is a QApplication, not a bare QGuiApplication: a process that later shows widgets (the
+    review window after a report, or a test session) aborts if the first application lacks widgets.
+    """
     app = QGuiApplication.instance()
     if app is None:
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QGuiApplication(["dicelens"])
+        app = QApplication(["dicelens"])
     return app
 
 
