@@ -171,6 +171,8 @@ def write_report(case, options: ReportOptions, *, case_name: str, score: dict | 
                  edits: Sequence[EditRecord] = ()) -> Path:
     """Write the report of ``case`` as chosen in the dialog (scores it first when ``score`` is None).
 
+    Like ``dicelens report``, the report includes the surface distances (HD95, ASSD) by default.
+
     Raises
     ------
     InputError
@@ -180,7 +182,7 @@ def write_report(case, options: ReportOptions, *, case_name: str, score: dict | 
     from app.report.pdf import write_case_report
     from app.scoring import score_case
 
-    score = score if score is not None else score_case(case)
+    score = score if score is not None else score_case(case, distances=True)
     report = make_case_report(case, score, case_name=case_name, reviewer=options.reviewer, notes=options.notes,
                               threshold=options.threshold, edits=edits)
     try:
