@@ -189,12 +189,15 @@ class EditTools(QObject):
     # ------------------------------------------------------------ Qt events
     def eventFilter(self, watched, event) -> bool:  # Qt override
         """Route left-button mouse events of the viewport to the tools; track the Space key for panning."""
+        viewport = getattr(self, "_viewport", None)
+        if viewport is None:  # the Python side is being torn down (interpreter exit): let Qt handle it
+            return False
         kind = event.type()
         if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
                 self._space_held = kind == QEvent.Type.KeyPress
             return False
-        if watched is not self._viewport:
+        if watched is not viewport:
             return False
         if kind == QEvent.Type.Leave:
             self.cursor.hide()

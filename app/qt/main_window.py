@@ -25,7 +25,6 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -39,6 +38,7 @@ from app.qt.confusion_panel import ConfusionMatrixPanel
 from app.qt.demo_case import demo_case_paths
 from app.qt.dice_history import DiceHistoryPanel
 from app.qt.dice_table import BUSY_DELAY_MS, DiceTablePanel
+from app.qt.edit_questions import EditQuestions
 from app.qt.edit_toolbar import EditToolbar
 from app.qt.edit_tools import EditTools
 from app.qt.edit_workflow import EditWorkflow
@@ -58,7 +58,7 @@ DEFAULT_SIZE = (1600, 1000)
 """First-start window size, pixels (shrunk to fit smaller screens)."""
 
 
-class MainWindow(QMainWindow):
+class MainWindow(EditQuestions, QMainWindow):
     """DiceLens' main window.
 
     Parameters
@@ -423,25 +423,6 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         """Tell the user something went wrong (modal dialog; tests replace this method)."""
         QMessageBox.critical(self, "DiceLens", message)
-
-    def ask_unsaved_changes(self, message: str) -> str:
-        """Save / Discard / Cancel for unsaved edits: ``"save"``, ``"discard"`` or ``"cancel"`` (tests replace)."""
-        buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(self, "Unsaved edits", message, buttons.Save | buttons.Discard | buttons.Cancel,
-                                      buttons.Save)
-        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
-
-    def ask_recovery(self, message: str) -> bool:
-        """Whether to replay a crashed session's journal (tests replace this method)."""
-        buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(self, "Recover unsaved edits", message, buttons.Yes | buttons.No, buttons.Yes)
-        return answer == buttons.Yes
-
-    def ask_save_path(self, which: str, current: str) -> str | None:
-        """Where to save mask ``which`` ("Save as"); None when cancelled (tests replace this method)."""
-        title = "Save prediction as" if which == "pred" else "Save ground truth as"
-        path, _ = QFileDialog.getSaveFileName(self, title, current)
-        return path or None
 
     def show_info(self, title: str, html: str) -> None:
         """Show an informative rich-text message (modal dialog; tests replace this method)."""

@@ -25,9 +25,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from app.qt import overlay, window_level
 from app.qt.edit_tile import render_highlight_tile, render_tile, screen_rect
-from app.qt.orientation import DisplayFrame, display_frame, index_to_physical, screen_to_index, to_screen
+from app.qt.orientation import DisplayFrame, display_frame, screen_to_index, to_screen
 from app.qt.overlay_legend import legend_html
 from app.qt.slice_view_actions import SliceViewActions
+from app.qt.voxel_readout import describe_voxel
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
@@ -403,19 +404,3 @@ class SliceView(QWidget):
         self.readout_text = describe_voxel(self.state.case, self.cursor_index)
         self.readout_label.setText(self.readout_text)
 
-
-def describe_voxel(case, index_zyx: tuple[int, int, int]) -> str:
-    """One line for the cursor readout: voxel index, position in mm, intensity, GT and predicted label."""
-    geometry = case.geometry
-    z, y, x = index_zyx
-    position = index_to_physical(index_zyx, geometry.origin, geometry.spacing, geometry.direction)
-    parts = [f"voxel ({x}, {y}, {z})",
-             "(" + ", ".join(f"{v:.1f}" for v in position) + ") mm"]
-    if case.image is not None:
-        value = case.image[z, y, x]
-        parts.append("RGB (" + ", ".join(str(int(v)) for v in value) + ")" if np.ndim(value)
-                     else f"value {value.item():.6g}")
-    gt_label, pred_label = int(case.gt[z, y, x]), int(case.pred[z, y, x])
-    parts.append(f"GT: {case.labels.name(gt_label)} ({gt_label})")
-    parts.append(f"prediction: {case.labels.name(pred_label)} ({pred_label})")
-    return "   ".join(parts)
