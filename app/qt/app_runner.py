@@ -83,6 +83,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         window = MainWindow(settings=settings)
         if screenshot is not None:
             window.show_error = _print_error
+            window.edits.journal = False  # no recovery question, and a crashed session's journal stays as it is
         window.show_case(case, title=f"{Path(paths['pred']).name} vs {Path(paths['gt']).name}")
         window.case_paths = dict(paths)
         if axis is not None:

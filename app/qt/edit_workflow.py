@@ -50,17 +50,20 @@ class EditWorkflow(QObject):
     bridge : EditBridge or None
     file_actions : dict of str to QAction
         ``save_pred``, ``save_gt``, ``save_pred_as``, ``save_gt_as``, ``export_report``.
+    journal : bool
+        Journal edits and offer recovery (default True). Screenshot mode turns it off, so that rendering
+        a picture never asks a question nor touches a journal of unsaved edits.
     """
 
     def __init__(self, window, tools, toolbar, history_panel) -> None:
         super().__init__(window)
-        self.window = window
         self.tools = tools
         self.toolbar = toolbar
         self.history_panel = history_panel
         self.editor: CaseEditor | None = None
         self.bridge: EditBridge | None = None
         self.file_actions: dict[str, QAction] = {}
+        self.journal = True
         for which in ("pred", "gt"):
             key = "Ctrl+S" if which == "pred" else "Ctrl+Alt+S"
             self._file_action(f"save_{which}", f"&Save {MASK_NAMES[which]}", key, self.save_pred
@@ -77,6 +80,12 @@ class EditWorkflow(QObject):
         action.triggered.connect(slot)
         self.file_actions[name] = action
 
+    @property
+    def window(self):
+        """The main window (the Qt parent; not kept as a Python attribute, which would make a reference
+        cycle that only the garbage collector breaks, possibly from another thread)."""
+        return self.parent()
+
     # --------------------------------------------------------------- cases
     def open_case(self, case) -> None:
         """Open ``case`` for editing, offering recovery first; call before the window shows it.
@@ -86,7 +95,7 @@ class EditWorkflow(QObject):
         """
         self.close_case()
         window = self.window
-        self.editor = CaseEditor(case, data_dir=window.edit_data_dir)
+        self.editor = CaseEditor(case, data_dir=window.edit_data_dir, journal=self.journal)
         if self.editor.recovery is not None:
             self._offer_recovery()
         self.bridge = EditBridge(self.editor, case.labels.name, self)

@@ -37,25 +37,32 @@ def write_case(folder, seed=0, shape=SHAPE):
     return paths
 
 
+class Answers:
+    """What a test answers to the window's questions, and what it was asked (kept off the window: closures
+    over the window would make reference cycles, collected later from any thread, which crashes Qt)."""
+
+    def __init__(self, recover: bool) -> None:
+        self.errors, self.questions, self.recovery_questions = [], [], []
+        self.answer, self.recover_answer = "cancel", recover
+
+    def ask_unsaved_changes(self, message):
+        self.questions.append(message)
+        return self.answer
+
+    def ask_recovery(self, message):
+        self.recovery_questions.append(message)
+        return self.recover_answer
+
+
 def open_window(qtbot, folder, paths, synchronous=True, recover=True):
-    """A window (own settings and journal folder) showing the case at ``paths``; questions are recorded."""
+    """A window (own settings and journal folder) showing the case at ``paths``; questions go to ``window.answers``."""
     settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
     with patch("app.qt.main_window.apply_theme"):   # style sheets make every test slow; not what is tested
         window = MainWindow(settings=settings, synchronous=synchronous, edit_data_dir=folder / "userdata")
-    window.errors, window.questions, window.recovery_questions = [], [], []
-    window.answer, window.recover_answer = "cancel", recover
-    window.show_error = window.errors.append
-
-    def ask_unsaved_changes(message):
-        window.questions.append(message)
-        return window.answer
-
-    def ask_recovery(message):
-        window.recovery_questions.append(message)
-        return window.recover_answer
-
-    window.ask_unsaved_changes = ask_unsaved_changes
-    window.ask_recovery = ask_recovery
+    answers = window.answers = Answers(recover)
+    window.show_error = answers.errors.append
+    window.ask_unsaved_changes = answers.ask_unsaved_changes
+    window.ask_recovery = answers.ask_recovery
     qtbot.addWidget(window)
     window.resize(1200, 800)
     window.show()

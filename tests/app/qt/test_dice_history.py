@@ -12,7 +12,7 @@ from tests.app.qt.editing_cases import drag, open_window, write_case
 def window(qtbot, tmp_path):
     win = open_window(qtbot, tmp_path, write_case(tmp_path))
     yield win
-    win.answer = "discard"
+    win.answers.answer = "discard"
     win.close()
 
 
@@ -68,9 +68,9 @@ def test_a_new_case_starts_a_new_history(window, qtbot, tmp_path):
     window.edit_toolbar.tool_actions["brush"].trigger()
     drag(window, [(3, 3), (3, 9)])
     assert len(window.dice_history.points) == 2
-    window.answer = "discard"
+    window.answers.answer = "discard"
     other = tmp_path / "other"
     other.mkdir()
     paths = write_case(other, seed=3)
     window.open_case(paths["gt"], paths["pred"], image=paths["image"], labels=paths["labels"])
-    assert window.questions and len(window.dice_history.points) == 1
+    assert window.answers.questions and len(window.dice_history.points) == 1

@@ -38,7 +38,7 @@ def assert_table_matches_masks(window):
 def window(qtbot, tmp_path):
     win = open_window(qtbot, tmp_path, write_case(tmp_path))
     yield win
-    win.answer = "discard"
+    win.answers.answer = "discard"
     win.close()
 
 

@@ -40,5 +40,5 @@ def test_table_updates_during_the_drag_with_the_engine_thread(qtbot, tmp_path):
     # One Dice-history point for the drag, taken once the engine had answered every segment.
     qtbot.waitUntil(lambda: len(window.dice_history.points) == 2, timeout=10_000)
     assert window.dice_history.points[-1].mean_dice == window.controller.last_result.dice_mean_foreground
-    window.answer = "discard"
+    window.answers.answer = "discard"
     window.close()

@@ -24,7 +24,7 @@ def paths(tmp_path):
 def window(qtbot, tmp_path, paths):
     win = open_window(qtbot, tmp_path, paths)
     yield win
-    win.answer = "discard"
+    win.answers.answer = "discard"
     win.close()
 
 
@@ -52,7 +52,7 @@ def test_table_equals_dicelens_score_on_the_saved_and_reloaded_masks(window, pat
     window.edits.file_actions["save_pred"].trigger()
     assert window.isWindowModified()                        # the ground truth is still unsaved
     window.edits.file_actions["save_gt"].trigger()
-    assert not window.isWindowModified() and not window.errors
+    assert not window.isWindowModified() and not window.answers.errors
     reloaded = load_case(paths["gt"], paths["pred"], image=paths["image"], labels=paths["labels"])
     np.testing.assert_array_equal(reloaded.pred, window.state.case.pred)
     np.testing.assert_array_equal(reloaded.gt, window.state.case.gt)
@@ -86,19 +86,20 @@ def test_unsaved_edits_question_cancel_discard_save(window, paths, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     other_paths = write_case(other, seed=4)
-    window.answer = "cancel"
+    window.answers.answer = "cancel"
     window.open_case(other_paths["gt"], other_paths["pred"])
-    assert window.state.case is edited and "prediction of this case has unsaved edits" in window.questions[-1]
+    assert window.state.case is edited and "prediction of this case has unsaved edits" in window.answers.questions[-1]
     assert window.close() is False and window.isVisible()   # closing asks too; Cancel keeps the window
-    window.answer = "save"
+    window.answers.answer = "save"
     window.open_case(other_paths["gt"], other_paths["pred"])
     assert window.state.case is not edited
     np.testing.assert_array_equal(load_case(paths["gt"], paths["pred"]).pred, edited.pred)
     drag(window, [(2, 2), (2, 8)])
-    window.answer = "discard"
-    questions = len(window.questions)
+    window.answers.answer = "discard"
+    questions = len(window.answers.questions)
     window.open_case(paths["gt"], paths["pred"])
-    assert len(window.questions) == questions + 1 and not window.recovery_questions   # discarded: no journal
+    assert len(window.answers.questions) == questions + 1
+    assert not window.answers.recovery_questions   # discarded: no journal, no recovery offer
 
 
 def test_recovery_offer_replays_the_journal_of_a_session_that_did_not_end(qtbot, tmp_path, paths):
@@ -110,15 +111,15 @@ def test_recovery_offer_replays_the_journal_of_a_session_that_did_not_end(qtbot,
     first.edits.editor.close()   # as after a crash: the journal stays, nothing saved
     first.edits.editor = None
     second = open_window(qtbot, tmp_path, paths, recover=True)
-    assert "found 2 edits of this case" in second.recovery_questions[0]
+    assert "found 2 edits of this case" in second.answers.recovery_questions[0]
     np.testing.assert_array_equal(second.state.case.pred, edited)
     assert second.isWindowModified()
     cm = np.bincount(second.state.case.gt.ravel().astype(int) * 4 + edited.ravel(), minlength=16).reshape(4, 4)
     np.testing.assert_array_equal(second.controller.last_result.confusion, cm)   # metrics include them
-    second.answer = "discard"
+    second.answers.answer = "discard"
     second.close()
     third = open_window(qtbot, tmp_path, paths, recover=True)
-    assert not third.recovery_questions                                  # discarded on close
+    assert not third.answers.recovery_questions                                  # discarded on close
     np.testing.assert_array_equal(third.state.case.pred, load_case(paths["gt"], paths["pred"]).pred)
     third.close()
 
@@ -130,7 +131,7 @@ def test_declining_recovery_starts_clean(qtbot, tmp_path, paths):
     first.edits.editor.close()
     first.edits.editor = None
     second = open_window(qtbot, tmp_path, paths, recover=False)
-    assert second.recovery_questions and not second.isWindowModified()
+    assert second.answers.recovery_questions and not second.isWindowModified()
     np.testing.assert_array_equal(second.state.case.pred, load_case(paths["gt"], paths["pred"]).pred)
     second.close()
 
@@ -161,3 +162,19 @@ def test_export_report_lists_the_edits_of_this_review(window, qtbot, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(target), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "brush 2 (tumour), prediction" in text and "undo brush 2 (tumour), prediction" in text
+
+
+def test_screenshot_mode_neither_asks_nor_touches_a_journal_of_unsaved_edits(qtbot, tmp_path, paths, monkeypatch):
+    from app.qt.app_runner import run_view
+
+    monkeypatch.setenv("DICELENS_DATA_DIR", str(tmp_path / "userdata"))
+    first = open_window(qtbot, tmp_path, paths)
+    first.edit_toolbar.tool_actions["brush"].trigger()
+    drag(first, [(2, 2), (2, 8)])
+    first.edits.editor.close()
+    first.edits.editor = None
+    assert run_view(paths, screenshot=str(tmp_path / "shot.png")) == 0
+    assert (tmp_path / "shot.png").stat().st_size > 0
+    later = open_window(qtbot, tmp_path, paths, recover=True)
+    assert "found 1 edit of this case" in later.answers.recovery_questions[0]
+    later.close()
