@@ -243,3 +243,25 @@ def test_space_and_left_drag_pans_instead_of_painting(window):
     assert window.slice_view.view_box.viewRect().center() != centre
     drag(window, [(5, 5), (5, 9)])                         # Space released: painting again
     assert (window.state.case.pred != before).any()
+
+
+def test_keyboard_undo_redo_and_tool_keys(window, qtbot):
+    from PySide6.QtTest import QTest
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    target = window.slice_view.graphics
+    QTest.keyClick(target, Qt.Key.Key_B)
+    assert window.edit_tools.tool == "brush"
+    original = window.state.case.pred.copy()
+    drag(window, [(4, 4), (4, 14)])
+    painted = window.state.case.pred.copy()
+    QTest.keyClick(target, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(window.state.case.pred, original)
+    QTest.keyClick(target, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    np.testing.assert_array_equal(window.state.case.pred, painted)
+    radius = window.edit_toolbar.radius_spin.value()
+    QTest.keyClick(target, Qt.Key.Key_Equal)
+    assert window.edit_toolbar.radius_spin.value() == radius + 0.5
+    QTest.keyClick(target, Qt.Key.Key_N)
+    assert window.edit_tools.tool == "navigate"
