@@ -27,6 +27,8 @@ from app.report.content import EditRecord
 
 MEAN_PEN = pg.mkPen((240, 240, 240), width=2)
 CLASS_PEN_WIDTH = 2
+MIN_Y_SPAN = 0.02
+"""Smallest Dice range shown, so a 0.001 change is visible but noise is not magnified without bound."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,6 @@ class DiceHistoryPanel(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "edit")
         self.plot.setLabel("left", "Dice")
-        self.plot.setYRange(0.0, 1.0)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.getPlotItem().hideButtons()
@@ -153,7 +154,7 @@ class DiceHistoryPanel(QWidget):
         self.class_curve.setSymbolBrush(pg.mkBrush(rgb))
         self.class_curve.setData(steps, selected, connect="finite")
         self.plot.setXRange(-0.25, max(len(self.points) - 1, 1) + 0.25, padding=0)
-        self.plot.setYRange(0.0, 1.0, padding=0.02)
+        self.plot.setYRange(*_y_range(np.concatenate([means, selected])), padding=0)
         swatch = "#" + "".join(f"{v:02x}" for v in rgb)
         self.legend_label.setText(f"<span style='color:#f0f0f0'>━ mean foreground</span> &nbsp; "
                                   f"<span style='color:{swatch}'>━ {label} {escape(class_name(case, label))}</span>")
@@ -166,6 +167,18 @@ class DiceHistoryPanel(QWidget):
         change = f"{first:.3f} → {last:.3f}" if math.isfinite(first) and math.isfinite(last) else "undefined"
         last_edit = self.points[-1].edit.description
         return f"{len(self.points) - 1} edits · mean foreground Dice {change} · last: {last_edit}"
+
+
+def _y_range(values: np.ndarray) -> tuple[float, float]:
+    """Dice axis around the plotted values (edits move Dice by thousandths: 0..1 would flatten them),
+    at least :data:`MIN_Y_SPAN` tall, within [0, 1]."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    low, high = float(finite.min()), float(finite.max())
+    pad = max((MIN_Y_SPAN - (high - low)) / 2, 0.0) + 0.1 * (high - low)
+    low, high = max(low - pad, 0.0), min(high + pad, 1.0)
+    return (low, high) if high > low else (0.0, 1.0)
 
 
 def _defined(value: float) -> float | None:

@@ -74,3 +74,12 @@ def test_a_new_case_starts_a_new_history(window, qtbot, tmp_path):
     paths = write_case(other, seed=3)
     window.open_case(paths["gt"], paths["pred"], image=paths["image"], labels=paths["labels"])
     assert window.answers.questions and len(window.dice_history.points) == 1
+
+
+def test_dice_axis_zooms_to_the_values_so_small_changes_show(window):
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    drag(window, [(3, 3), (3, 9)])
+    low, high = window.dice_history.plot.getPlotItem().viewRange()[1]
+    values = [v for p in window.dice_history.points for v in (p.mean_dice, p.dice[1])]
+    assert 0.0 <= low <= min(values) and max(values) <= high <= 1.0
+    assert high - low < 0.5
