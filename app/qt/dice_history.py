@@ -75,6 +75,7 @@ class DiceHistoryPanel(QWidget):
         self.plot.setLabel("left", "Dice")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)   # Dice as 0.93, not "930 (x0.001)"
         self.plot.getPlotItem().hideButtons()
         self.mean_curve = self.plot.plot([], [], pen=MEAN_PEN, symbol="o", symbolSize=5)
         self.class_curve = self.plot.plot([], [], symbol="o", symbolSize=5)
