@@ -56,6 +56,9 @@ MAX_RECENT_CASES = 8
 LAYOUT_VERSION = 1
 DEFAULT_SIZE = (1600, 1000)
 """First-start window size, pixels (shrunk to fit smaller screens)."""
+DICE_DOCK_WIDTH = 880
+"""First-start width of the right column, pixels: every Dice table column, HD95 and ASSD included, without
+a horizontal scrollbar."""
 
 
 class MainWindow(EditQuestions, QMainWindow):
@@ -106,7 +109,7 @@ class MainWindow(EditQuestions, QMainWindow):
         }
         # The right column (table, matrix) runs the full height; the slice plot sits under the view only.
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([self.docks["dice"]], [770], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["dice"]], [DICE_DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["dice"], self.docks["confusion"]], [380, 560], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["slices"]], [200], Qt.Orientation.Vertical)
         self.edit_tools = EditTools(self.slice_view)
@@ -116,6 +119,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.docks["history"] = self._add_dock("Dice history", "dice_history_dock", self.dice_history,
                                                Qt.DockWidgetArea.BottomDockWidgetArea)
         self.splitDockWidget(self.docks["slices"], self.docks["history"], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["slices"], self.docks["history"]], [500, 210], Qt.Orientation.Horizontal)
         self.edits = EditWorkflow(self, self.edit_tools, self.edit_toolbar, self.dice_history)
 
         self._build_status_bar()

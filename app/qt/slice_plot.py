@@ -55,6 +55,7 @@ class SliceDicePlotPanel(QWidget):
 
         self.title_label = QLabel()
         self.title_label.setToolTip(GAP_TOOLTIP)
+        self.title_label.setWordWrap(True)  # long titles wrap instead of widening the bottom docks
         self.plot = pg.PlotWidget()
         self.plot.setToolTip(GAP_TOOLTIP)
         plot_item = self.plot.getPlotItem()
