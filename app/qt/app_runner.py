@@ -1,7 +1,7 @@
 """Start the review window for ``dicelens view``: interactively, or render one screenshot and exit.
 
-Screenshot mode runs without a display (Qt's offscreen platform), waits until the engine has
-published the case's metrics so every panel is filled, grabs the whole window into a PNG (written
+Screenshot mode runs without a display (Qt's offscreen platform), waits until the engines have
+published the case's metrics and surface distances so every panel is filled, grabs the whole window into a PNG (written
 atomically) and returns. It uses throw-away settings, so the picture does not depend on the user's
 remembered layout or theme, and never opens a dialog.
 """
@@ -106,24 +106,39 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
 
 
 def wait_for_metrics(window, timeout_s: float) -> bool:
-    """Run the event loop until the engine has published the current case's result (or time is up)."""
+    """Run the event loop until the current case's Dice result and surface distances are published.
+
+    Returns False when time is up first, or when an engine stopped working without publishing (its
+    warning says why). A distance computation that failed still publishes (figures "not available").
+    """
     from PySide6.QtCore import QEventLoop, QTimer
 
     controller = window.controller
 
-    def ready() -> bool:
+    def dice_ready() -> bool:
         result = controller.last_result
         return result is not None and result.generation == controller.generation
+
+    def distances_ready() -> bool:
+        update = controller.distances.last_update
+        return update is not None and update.generation == controller.generation
+
+    def ready() -> bool:
+        return dice_ready() and distances_ready()
+
+    def still_computing() -> bool:
+        return (not dice_ready() and controller.busy) or (not distances_ready() and controller.distances.pending)
 
     deadline = time.monotonic() + timeout_s
     while not ready() and time.monotonic() < deadline:
         loop = QEventLoop()
         controller.result_ready.connect(loop.quit)
         controller.busy_changed.connect(loop.quit)
+        controller.distances_ready.connect(loop.quit)
         QTimer.singleShot(max(1, int((deadline - time.monotonic()) * 1000)), loop.quit)
         loop.exec()
-        if not ready() and not controller.busy:
-            break  # the engine gave up (its warning says why)
+        if not ready() and not still_computing():
+            break  # an engine gave up (its warning says why)
     return ready()
 
 
