@@ -6,7 +6,7 @@ on the window to answer without a dialog, like ``show_error``.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 
 class EditQuestions:
@@ -30,3 +30,9 @@ class EditQuestions:
         title = "Save prediction as" if which == "pred" else "Save ground truth as"
         path, _ = QFileDialog.getSaveFileName(self, title, current)
         return path or None
+
+    def ask_undo_budget(self, current_mb: int) -> int | None:
+        """Memory for undo/redo in MB; None when cancelled (tests replace this method)."""
+        value, accepted = QInputDialog.getInt(self, "Undo memory", "Memory kept for undo and redo (MB):",
+                                              current_mb, 16, 1 << 20, 64)
+        return value if accepted else None

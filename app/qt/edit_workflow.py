@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from app.errors import InputError
 from app.model.case_editor import CaseEditor
+from app.model.history import DEFAULT_BUDGET_BYTES
 from app.qt.edit_bridge import MASK_NAMES, EditBridge
 
 
@@ -31,6 +32,9 @@ def recovery_message(offer) -> str:
     if offer.damaged:
         text += " The journal's last record is damaged (a write cut short) and will be skipped."
     return text + "\n\nRecover these edits?"
+
+
+UNDO_BUDGET_SETTING = "editing/undo_budget_mb"
 
 
 class EditWorkflow(QObject):
@@ -71,6 +75,10 @@ class EditWorkflow(QObject):
             self._file_action(f"save_{which}_as", f"Save {MASK_NAMES[which]} &as…", None, self.save_pred_as
                               if which == "pred" else self.save_gt_as)
         self._file_action("export_report", "&Export report…", "Ctrl+Shift+E", self.export_report)
+        budget_action = QAction("Undo &memory…", toolbar)
+        budget_action.setToolTip("How much memory undo/redo may keep; beyond it the oldest steps are dropped")
+        budget_action.triggered.connect(self.choose_undo_budget)
+        toolbar.actions_by_name["undo_budget"] = budget_action  # listed in the Edit menu
         self._update_actions()
 
     def _file_action(self, name: str, text: str, key: str | None, slot) -> None:
@@ -95,7 +103,8 @@ class EditWorkflow(QObject):
         """
         self.close_case()
         window = self.window
-        self.editor = CaseEditor(case, data_dir=window.edit_data_dir, journal=self.journal)
+        self.editor = CaseEditor(case, data_dir=window.edit_data_dir, journal=self.journal,
+                                 history_budget_bytes=self.undo_budget_mb() * 2**20)
         if self.editor.recovery is not None:
             self._offer_recovery()
         self.bridge = EditBridge(self.editor, case.labels.name, self)
@@ -203,6 +212,25 @@ class EditWorkflow(QObject):
 
     # ------------------------------------------------------------- updates
     @Slot()
+    def undo_budget_mb(self) -> int:
+        """The undo memory budget in MB (setting ``editing/undo_budget_mb``, default 512)."""
+        value = self.window.settings.value(UNDO_BUDGET_SETTING, DEFAULT_BUDGET_BYTES // 2**20)
+        try:
+            return max(int(value), 1)
+        except (TypeError, ValueError):
+            return DEFAULT_BUDGET_BYTES // 2**20
+
+    @Slot()
+    def choose_undo_budget(self) -> None:
+        """Ask for the undo memory budget, remember it, and apply it to the case being edited."""
+        megabytes = self.window.ask_undo_budget(self.undo_budget_mb())
+        if megabytes is None:
+            return
+        self.window.settings.setValue(UNDO_BUDGET_SETTING, int(megabytes))
+        if self.editor is not None:
+            self.editor.session.history.budget_bytes = int(megabytes) * 2**20  # drops oldest steps at once
+            self._on_history_changed()
+
     def _on_history_changed(self) -> None:
         modified = self.editor is not None and self.editor.session.modified
         self.window.setWindowModified(modified)

@@ -178,3 +178,24 @@ def test_screenshot_mode_neither_asks_nor_touches_a_journal_of_unsaved_edits(qtb
     later = open_window(qtbot, tmp_path, paths, recover=True)
     assert "found 1 edit of this case" in later.answers.recovery_questions[0]
     later.close()
+
+
+def test_undo_memory_budget_is_a_remembered_setting_applied_at_once(window, qtbot, tmp_path, paths):
+    session = window.edits.editor.session
+    assert session.history.budget_bytes == 512 * 2**20  # the default
+    paint_and_correct(window)
+    assert session.history.can_undo
+    asked = []
+    window.ask_undo_budget = lambda current: asked.append(current) or None  # cancelled: nothing changes
+    window.edit_toolbar.actions_by_name["undo_budget"].trigger()
+    assert asked == [512] and session.history.budget_bytes == 512 * 2**20
+    window.ask_undo_budget = lambda current: 16
+    window.edit_toolbar.actions_by_name["undo_budget"].trigger()
+    assert session.history.budget_bytes == 16 * 2**20
+    assert window.settings.value("editing/undo_budget_mb") in (16, "16")
+    window.answers.answer = "discard"
+    window.close()
+    reopened = open_window(qtbot, tmp_path, paths)  # same settings file: the budget is remembered
+    assert reopened.edits.editor.session.history.budget_bytes == 16 * 2**20
+    reopened.answers.answer = "discard"
+    reopened.close()
