@@ -10,6 +10,8 @@ tests replace the method to read the message instead of blocking on it). Editing
 history, saving, recovery, the unsaved-edits question, report export) is wired by
 :class:`~app.qt.edit_workflow.EditWorkflow`; its questions use the replaceable ``ask_*`` methods.
 
+The menu bar is arranged by :func:`~app.qt.window_menus.build_menus`.
+
 Remembered in ``QSettings("DiceLens", "DiceLens")``: window geometry and dock layout, theme, last
 directory and recent cases.
 """
@@ -21,7 +23,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -49,6 +51,7 @@ from app.qt.shortcuts_help import shortcuts_html
 from app.qt.slice_plot import SliceDicePlotPanel
 from app.qt.slice_view import SliceView
 from app.qt.theme import DEFAULT_THEME, THEMES, apply_theme
+from app.qt.window_menus import build_menus
 
 SETTINGS_ORGANIZATION = "DiceLens"
 SETTINGS_APPLICATION = "DiceLens"
@@ -127,7 +130,11 @@ class MainWindow(EditQuestions, QMainWindow):
         self.controller.busy_changed.connect(self._on_busy_changed)
         self.controller.warning.connect(self.show_error)
         self.controller.cell_located.connect(self._on_cell_located)
-        self._build_menus()
+        menus = build_menus(self)
+        self.recent_menu, self.theme_actions = menus.recent_menu, menus.theme_actions
+        self.recent_menu.triggered.connect(self._on_recent_triggered)
+        menus.theme_group.triggered.connect(self._on_theme_triggered)
+        self._refresh_recent_menu()
         self._default_layout = self.saveState(LAYOUT_VERSION)
         self._restore_settings()
 
@@ -159,70 +166,6 @@ class MainWindow(EditQuestions, QMainWindow):
         status.addPermanentWidget(self.busy_bar)
         status.addPermanentWidget(self.compute_label)
         status.addPermanentWidget(self.device_label)
-
-    def _build_menus(self) -> None:
-        actions = self.slice_view.view_actions
-        file_menu = self.menuBar().addMenu("&File")
-        open_action = file_menu.addAction("&Open case…")
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self.open_case_dialog)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.triggered.connect(self._on_recent_triggered)
-        demo_action = file_menu.addAction("Open the &demo case")
-        demo_action.triggered.connect(self.open_demo_case)
-        file_menu.addSeparator()
-        for name in ("save_pred", "save_gt", "save_pred_as", "save_gt_as"):
-            file_menu.addAction(self.edits.file_actions[name])
-        file_menu.addSeparator()
-        file_menu.addAction(self.edits.file_actions["export_report"])
-        file_menu.addSeparator()
-        quit_action = file_menu.addAction("&Quit")
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        self._refresh_recent_menu()
-
-        edit_menu = self.menuBar().addMenu("&Edit")
-        for name, action in self.edit_toolbar.actions_by_name.items():
-            edit_menu.addAction(action)
-            if name in ("tool_polygon", "bigger_brush", "background_only"):
-                edit_menu.addSeparator()
-
-        view_menu = self.menuBar().addMenu("&View")
-        for action in actions.planes.values():
-            view_menu.addAction(action)
-        view_menu.addSeparator()
-        for action in actions.modes.values():
-            view_menu.addAction(action)
-        for name in ("errors_all_classes", "show_gt", "show_pred", "more_opaque", "less_opaque"):
-            view_menu.addAction(actions.by_name[name])
-        view_menu.addSeparator()
-        window_menu = view_menu.addMenu("&Window / level")
-        window_menu.addAction(actions.by_name["auto_window"])
-        for action in actions.presets.values():
-            window_menu.addAction(action)
-        for name in ("previous_slice", "next_slice", "fit_view"):
-            view_menu.addAction(actions.by_name[name])
-        view_menu.addSeparator()
-        panels_menu = view_menu.addMenu("&Panels")
-        for dock in self.docks.values():
-            panels_menu.addAction(dock.toggleViewAction())
-        theme_menu = view_menu.addMenu("&Theme")
-        self.theme_actions: dict[str, QAction] = {}
-        theme_group = QActionGroup(self)
-        for theme in THEMES:
-            action = theme_menu.addAction(theme.capitalize())
-            action.setCheckable(True)
-            action.setData(theme)
-            theme_group.addAction(action)
-            self.theme_actions[theme] = action
-        theme_group.triggered.connect(self._on_theme_triggered)
-        reset_action = view_menu.addAction("&Reset layout")
-        reset_action.triggered.connect(self.reset_layout)
-
-        help_menu = self.menuBar().addMenu("&Help")
-        shortcuts_action = help_menu.addAction("&Keyboard shortcuts")
-        shortcuts_action.setShortcut(QKeySequence.StandardKey.HelpContents)
-        shortcuts_action.triggered.connect(self.show_shortcuts)
 
     def reset_layout(self) -> None:
         """Put every dock back where it starts."""
