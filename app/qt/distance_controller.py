@@ -11,11 +11,10 @@ revision (request) they answer; outdated ones are dropped. Nothing here blocks a
 
 from __future__ import annotations
 
-import atexit
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from app.qt.distance_worker import (
     DistanceEditRequest,
@@ -24,22 +23,10 @@ from app.qt.distance_worker import (
     DistanceReply,
     DistanceWorker,
 )
+from app.qt.worker_thread import WorkerThread
 
 DEBOUNCE_MS = 400
 """Edits are sent once no further edit has arrived for this long."""
-SHUTDOWN_WAIT_MS = 5000
-
-_running_workers: dict[QThread, DistanceWorker] = {}
-"""Threads not yet stopped, with their workers, held until stopped (as in engine_controller: destroying
-a running QThread aborts the process, deleting a worker under its own slot crashes it)."""
-
-
-@atexit.register
-def _stop_running_workers() -> None:
-    for thread in list(_running_workers):
-        thread.quit()
-        if thread.wait(SHUTDOWN_WAIT_MS):
-            del _running_workers[thread]
 
 
 @dataclass(frozen=True)
@@ -108,22 +95,10 @@ class DistanceController(QObject):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._on_settled)
         self._worker = DistanceWorker()
-        self._thread: QThread | None = None
-        if sync:
-            connection = Qt.ConnectionType.DirectConnection
-        else:
-            connection = Qt.ConnectionType.QueuedConnection
-            self._thread = QThread()
-            self._thread.setObjectName("dicelens-distances")
-            self._worker.moveToThread(self._thread)
-            app = QCoreApplication.instance()
-            if app is not None:
-                app.aboutToQuit.connect(self.shutdown)
-        self._request.connect(self._worker.handle, connection)
-        self._worker.replied.connect(self._on_reply, connection)
-        if self._thread is not None:
-            _running_workers[self._thread] = self._worker
-            self._thread.start(QThread.Priority.LowPriority)
+        self._runner = WorkerThread(self._worker, "dicelens-distances", sync, stop_on_quit=self.shutdown)
+        self._request.connect(self._worker.handle, self._runner.connection)
+        self._worker.replied.connect(self._on_reply, self._runner.connection)
+        self._runner.start(QThread.Priority.LowPriority)
 
     @property
     def stale_classes(self) -> frozenset[int]:
@@ -187,12 +162,7 @@ class DistanceController(QObject):
     def shutdown(self) -> None:
         """Stop the worker thread after its current request. Safe to call twice."""
         self._timer.stop()
-        if self._thread is None:
-            return
-        self._thread.quit()
-        if self._thread.wait(SHUTDOWN_WAIT_MS):
-            del _running_workers[self._thread]
-        self._thread = None  # still computing: left to the interpreter-exit hook
+        self._runner.stop()
 
     def _touched_classes(self, delta) -> set[int]:
         computed = {c for c in range(1, self._num_classes) if c != self._ignore_index}

@@ -9,9 +9,7 @@ free, so a fast brush drag costs one engine call per result shown, not one per m
 
 from __future__ import annotations
 
-import atexit
-
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from app.qt.distance_controller import DistanceController
 from app.qt.engine_worker import (
@@ -23,23 +21,7 @@ from app.qt.engine_worker import (
     LoadRequest,
     LocateRequest,
 )
-
-SHUTDOWN_WAIT_MS = 5000
-"""How long :meth:`EngineController.shutdown` waits for a running computation to finish."""
-
-_running_workers: dict[QThread, EngineWorker] = {}
-"""Worker threads not yet stopped, with their workers. A controller dropped without
-:meth:`~EngineController.shutdown` must not destroy either while the thread runs (destroying a
-running QThread aborts the process; deleting the worker under its own slot crashes it), so they
-are held here and stopped at interpreter exit."""
-
-
-@atexit.register
-def _stop_running_workers() -> None:
-    for thread in list(_running_workers):
-        thread.quit()
-        if thread.wait(SHUTDOWN_WAIT_MS):
-            del _running_workers[thread]
+from app.qt.worker_thread import WorkerThread
 
 
 class EngineController(QObject):
@@ -95,26 +77,20 @@ class EngineController(QObject):
         self._pending_deltas: list = []
         self._busy = False
         self._worker = EngineWorker()
-        self._thread: QThread | None = None
-        if sync:
-            connection = Qt.ConnectionType.DirectConnection
-        else:
-            connection = Qt.ConnectionType.QueuedConnection
-            self._thread = QThread()
-            self._thread.setObjectName("dicelens-engine")
-            self._worker.moveToThread(self._thread)
-            app = QCoreApplication.instance()
-            if app is not None:
-                app.aboutToQuit.connect(self.shutdown)
+        self._runner = WorkerThread(self._worker, "dicelens-engine", sync, stop_on_quit=self.shutdown)
+        connection = self._runner.connection
         self._request.connect(self._worker.handle, connection)
         self._worker.replied.connect(self._on_reply, connection)
         self._worker.warning.connect(self._on_warning, connection)
-        if self._thread is not None:
-            _running_workers[self._thread] = self._worker
-            self._thread.start()
+        self._runner.start()
         self.distances = DistanceController(self, sync=sync)
         self.distances.distances_ready.connect(self.distances_ready)
         self.distances.distances_stale.connect(self.distances_stale)
+
+    @property
+    def _thread(self):
+        """The worker's running QThread; None when synchronous or after :meth:`shutdown`."""
+        return self._runner.thread
 
     @property
     def generation(self) -> int:
@@ -187,12 +163,7 @@ class EngineController(QObject):
     def shutdown(self) -> None:
         """Stop the worker thread after its current request (window close). Safe to call twice."""
         self.distances.shutdown()
-        if self._thread is None:
-            return
-        self._thread.quit()
-        if self._thread.wait(SHUTDOWN_WAIT_MS):
-            del _running_workers[self._thread]  # stopped: thread and worker may now be destroyed
-        self._thread = None  # still computing: left to the interpreter-exit hook
+        self._runner.stop()
 
     def _send(self, request) -> None:
         self._in_flight += 1
