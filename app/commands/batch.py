@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.batch import BatchOptions, run_batch
+from app.commands.case_arguments import add_run_arguments
 from app.distance_options import add_distance_arguments, distance_options
 from app.report.content import DEFAULT_THRESHOLD
 
@@ -33,9 +34,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="Dice threshold for the verdicts in the reports (default 0.8)")
     parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size of the PDFs")
     add_distance_arguments(parser)
-    parser.add_argument("--device", metavar="DEV", help="cpu, cuda, cuda:1 or mps (default: best available)")
-    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the full traceback on errors")
+    add_run_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from app.commands.case_arguments import add_case_arguments, add_run_arguments
 from app.distance_options import add_distance_arguments, distance_options
 from app.errors import InputError
 from app.io import load_case, write_text_atomic
@@ -25,10 +26,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "table (with HD95 and ASSD surface distances unless --no-distances), confusion matrix, "
                     "Dice per slice, key-slice snapshots, notes and a signature line. Runs headless.",
     )
-    parser.add_argument("--gt", required=True, metavar="GT", help="ground-truth mask")
-    parser.add_argument("--pred", required=True, metavar="PRED", help="predicted mask")
-    parser.add_argument("--image", metavar="IMG", help="the image, shown under the key-slice contours")
-    parser.add_argument("--labels", metavar="TABLE", help="label table (names and colours)")
+    add_case_arguments(parser, image_help="the image, shown under the key-slice contours",
+                       labels_help="label table (names and colours)",
+                       resample_help="resample the prediction onto the ground-truth grid when they differ")
     parser.add_argument("--out", required=True, metavar="REPORT.pdf", help="the PDF to write")
     parser.add_argument("--case", metavar="NAME",
                         help="case name in the title (default: from the GT file name)")
@@ -40,14 +40,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size (default a4)")
     parser.add_argument("--json", metavar="OUT", help="also write the report's data (verdict, key slices, "
                                                       "score) as JSON")
-    parser.add_argument("--ignore-index", type=int, metavar="K",
-                        help="ground-truth label meaning 'not annotated', left out of every count")
-    parser.add_argument("--resample", action="store_true",
-                        help="resample the prediction onto the ground-truth grid when they differ")
     add_distance_arguments(parser, default_on=True)
-    parser.add_argument("--device", metavar="DEV", help="cpu, cuda, cuda:1 or mps (default: best available)")
-    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the full traceback on errors")
+    add_run_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 

@@ -8,6 +8,7 @@ import io
 import json
 import sys
 
+from app.commands.case_arguments import add_case_arguments, add_run_arguments
 from app.distance_options import add_distance_arguments, distance_options
 from app.io import load_case, write_text_atomic
 
@@ -24,26 +25,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     ".seg.nrrd), MetaImage, DICOM directory (DIR::SERIES_UID picks a series), PNG, "
                     "TIFF, BMP, .npy.",
     )
-    parser.add_argument("--gt", required=True, metavar="GT", help="ground-truth mask")
-    parser.add_argument("--pred", required=True, metavar="PRED", help="predicted mask")
-    parser.add_argument("--image", metavar="IMG", help="the image (checked to lie on the masks' grid)")
-    parser.add_argument("--labels", metavar="TABLE",
-                        help="label table: ITK-SNAP, 3D Slicer colour table, nnU-Net dataset.json, "
-                             "or 'index name' lines")
+    add_case_arguments(parser, image_help="the image (checked to lie on the masks' grid)",
+                       labels_help="label table: ITK-SNAP, 3D Slicer colour table, nnU-Net dataset.json, "
+                                   "or 'index name' lines")
     scores = parser.add_mutually_exclusive_group()
     scores.add_argument("--probs", metavar="F", help="class probabilities (C, z, y, x): nnU-Net .npz or .npy")
     scores.add_argument("--logits", metavar="F", help="class logits (C, z, y, x): .npz or .npy")
-    parser.add_argument("--ignore-index", type=int, metavar="K",
-                        help="ground-truth label meaning 'not annotated', left out of every count")
-    parser.add_argument("--resample", action="store_true",
-                        help="resample the prediction onto the ground-truth grid (nearest neighbour) "
-                             "when they differ")
-    parser.add_argument("--device", metavar="DEV", help="cpu, cuda, cuda:1 or mps (default: best available)")
+    add_run_arguments(parser)
     add_distance_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write the JSON document to OUT ('-' for stdout)")
     parser.add_argument("--csv", metavar="OUT", help="write one row per class to OUT ('-' for stdout)")
-    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the full traceback on errors")
     parser.set_defaults(func=run)
     return parser
 
