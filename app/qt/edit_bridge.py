@@ -133,26 +133,23 @@ class EditBridge(QObject):
     def undo(self) -> None:
         """Undo the last step (a drag in progress is finished first)."""
         self.end_stroke()
-        steps = self.session.history.undo_steps
-        if not steps:
-            return
-        step = steps[-1]
-        self._voxels_in_action = 0
-        if self.session.undo() is not None:
-            self._complete(step.which, f"undo {self._step_text(step.description)}")
+        self._replay("undo", self.session.history.undo_steps, self.session.undo)
 
     def redo(self) -> None:
         """Redo the last undone step."""
         self.end_stroke()
-        steps = self.session.history.redo_steps
+        self._replay("redo", self.session.history.redo_steps, self.session.redo)
+
+    # ------------------------------------------------------------- internals
+    def _replay(self, verb: str, steps: tuple, apply) -> None:
+        """Apply the last of ``steps`` with ``apply`` (the session's undo or redo) and report it as ``verb``."""
         if not steps:
             return
         step = steps[-1]
         self._voxels_in_action = 0
-        if self.session.redo() is not None:
-            self._complete(step.which, f"redo {self._step_text(step.description)}")
+        if apply() is not None:
+            self._complete(step.which, f"{verb} {self._step_text(step.description)}")
 
-    # ------------------------------------------------------------- internals
     def _run_single(self, description: str, tool, *args, **kwargs) -> None:
         self._voxels_in_action = 0
         which = self.session.target
