@@ -28,6 +28,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--axis", choices=PLANES, help="plane to show (default: axial)")
     parser.add_argument("--slice", type=int, metavar="N", help="slice index along that plane, 0-based "
                         "(default: the middle slice)")
+    parser.add_argument("--overlay", choices=("filled", "contours", "errors"),
+                        help="overlay to start with (default: filled); 'errors' is the error map (TP/FP/FN) of "
+                             "every foreground class")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="render the window with metrics computed to this PNG without a display, then exit")
     parser.set_defaults(func=run)
@@ -47,4 +50,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         paths = {"gt": args.gt, "pred": args.pred, "image": args.image, "labels": args.labels}
     return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
-                    resample=args.resample)
+                    resample=args.resample, overlay_mode=args.overlay)

@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from app.errors import InputError
@@ -22,7 +23,7 @@ METRICS_TIMEOUT_S = 600.0
 
 def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_index: int | None = None,
              screenshot: str | None = None, resample: bool = False,
-             size: tuple[int, int] = SCREENSHOT_SIZE) -> int:
+             size: tuple[int, int] = SCREENSHOT_SIZE, overlay_mode: str | None = None) -> int:
     """Open the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``) in the review window.
 
     Parameters
@@ -39,6 +40,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         Resample the prediction onto the ground-truth grid when they differ.
     size : (int, int)
         Window size of the screenshot, pixels.
+    overlay_mode : {"filled", "contours", "errors"}, optional
+        Overlay to start with (default: the view's, filled); the error map shows every foreground class.
 
     Returns
     -------
@@ -86,6 +89,10 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
             window.edits.journal = False  # no recovery question, and a crashed session's journal stays as it is
         window.show_case(case, title=f"{Path(paths['pred']).name} vs {Path(paths['gt']).name}")
         window.case_paths = dict(paths)
+        if overlay_mode is not None:
+            view = window.slice_view
+            view.set_overlay_settings(replace(view.settings, mode=overlay_mode,
+                                              errors_of_all_classes=overlay_mode == "errors"))
         if axis is not None:
             window.state.set_axis(axis)
         window.state.set_slice(slice_index if slice_index is not None else window.state.slice_count() // 2)

@@ -80,3 +80,14 @@ def test_unreadable_file_exits_2_without_opening_a_window(case_files, tmp_path, 
                      str(tmp_path / "x.png")]) == 2
     assert "broken.nii.gz" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("mode", ["contours", "errors"])
+def test_overlay_option_starts_the_view_in_that_mode(case_files, tmp_path, monkeypatch, mode):
+    seen = []
+    monkeypatch.setattr("app.qt.app_runner.save_screenshot",
+                        lambda window, path: seen.append(window.slice_view.settings))
+    code = cli.main(["view", "--gt", case_files["gt"], "--pred", case_files["pred"], "--overlay", mode,
+                     "--screenshot", str(tmp_path / "shot.png")])
+    assert code == 0 and seen[0].mode == mode
+    assert seen[0].errors_of_all_classes == (mode == "errors")
