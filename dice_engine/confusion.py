@@ -28,6 +28,9 @@ from dice_engine._inputs import (
 CHUNK_VOXELS = 1 << 22
 """Voxels counted per chunk: bounds the temporary index tensors to a few tens of MB."""
 
+SMALL_VOXELS = 1 << 16
+"""Up to this many voxels on the CPU, the counting kernels use numpy (lower per-call cost than torch)."""
+
 BACKGROUND_RUN = 2048
 """Voxels per run when skipping runs that are background in both masks (see _drop_background_runs)."""
 
@@ -144,6 +147,12 @@ def pair_counts(target: torch.Tensor, preds: torch.Tensor, num_classes: int, ign
     """
     pairs = num_classes * num_classes
     bins = pairs + 1  # the last bin collects ignored voxels and is dropped
+    if _is_small_on_cpu(target):
+        index = target.numpy().astype(np.intp) * num_classes + preds.numpy()
+        if ignore_index is not None:
+            index[target.numpy() == ignore_index] = pairs
+        counts = np.bincount(index.reshape(-1), minlength=bins)[:pairs]
+        return torch.from_numpy(counts.astype(np.int64, copy=False)).view(num_classes, num_classes)
     index_dtype = _index_dtype(bins)
 
     def count(start: int) -> torch.Tensor:
@@ -266,6 +275,8 @@ def local_slice_counts(
     n_slices = target.shape[0]
     sentinel = n_slices * num_classes
     bins = sentinel + 1
+    if _is_small_on_cpu(target):
+        return torch.from_numpy(_local_slice_counts_numpy(target.numpy(), preds.numpy(), num_classes, ignore_index))
     index_dtype = torch.int32 if bins < 2**31 else torch.int64
     offsets = (torch.arange(n_slices, device=target.device, dtype=index_dtype) * num_classes)[:, None]
     target_index = target.to(index_dtype) + offsets
@@ -279,6 +290,28 @@ def local_slice_counts(
     predicted = torch.bincount(preds_index.reshape(-1), minlength=bins)[:sentinel]
     tp = torch.bincount(hits_index.reshape(-1), minlength=bins)[:sentinel]
     return torch.stack((tp, predicted - tp, gt - tp), dim=-1).view(n_slices, num_classes, 3)
+
+
+def _is_small_on_cpu(labels: torch.Tensor) -> bool:
+    """Few voxels on the CPU (a brush edit): numpy's per-call cost is far below torch's there."""
+    return labels.device.type == "cpu" and labels.numel() <= SMALL_VOXELS
+
+
+def _local_slice_counts_numpy(target: np.ndarray, preds: np.ndarray, num_classes: int, ignore_index) -> np.ndarray:
+    """:func:`local_slice_counts` of ``(K, V)`` numpy labels: ``(K, C, 3) int64``."""
+    n_slices = target.shape[0]
+    sentinel = n_slices * num_classes
+    offsets = (np.arange(n_slices, dtype=np.intp) * num_classes)[:, None]
+    target_index = target.astype(np.intp) + offsets
+    preds_index = preds.astype(np.intp) + offsets
+    if ignore_index is not None:
+        ignored = target == ignore_index
+        target_index[ignored] = sentinel
+        preds_index[ignored] = sentinel
+    hits_index = np.where(target == preds, target_index, sentinel)
+    gt, predicted, tp = (np.bincount(index.reshape(-1), minlength=sentinel + 1)[:sentinel].astype(np.int64)
+                         for index in (target_index, preds_index, hits_index))
+    return np.stack((tp, predicted - tp, gt - tp), axis=-1).reshape(n_slices, num_classes, 3)
 
 
 def _drop_background_runs(target: torch.Tensor, preds: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:

@@ -11,6 +11,7 @@ absent from both has no defined loss and is left out of the mean. The soft loss 
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from dice_engine._inputs import ArrayLike, as_labels, as_tensor, check_label_range
@@ -39,12 +40,19 @@ def hard_dice_loss(cm: ArrayLike, smooth: float = 1.0, include_background: bool 
     >>> round(hard_dice_loss([[2, 1], [1, 2]], include_background=False), 4)  # seed 001: 1 - 5/7
     0.2857
     """
-    cm_t = as_tensor(cm, "cm").to(torch.float64)
-    if cm_t.dim() != 2 or cm_t.shape[0] != cm_t.shape[1]:
-        raise ValueError(f"cm must be a square (C, C) matrix, got shape {tuple(cm_t.shape)}")
-    tp = torch.diagonal(cm_t)
-    sums = cm_t.sum(dim=0) + cm_t.sum(dim=1)  # 2TP + FP + FN
-    return _mean_loss(2 * tp, sums, smooth, include_background)
+    matrix = as_tensor(cm, "cm").detach().to("cpu").numpy().astype(np.float64)  # small: numpy is cheaper
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"cm must be a square (C, C) matrix, got shape {matrix.shape}")
+    numerator = 2 * np.diagonal(matrix)
+    denominator = matrix.sum(axis=0) + matrix.sum(axis=1)  # 2TP + FP + FN
+    if not include_background:
+        numerator, denominator = numerator[1:], denominator[1:]
+    if numerator.size == 0:
+        raise ValueError("no class left to average: include_background=False with a single class")
+    defined = (denominator + smooth) > 0
+    if not defined.any():
+        return float("nan")
+    return float(np.mean(1 - (numerator[defined] + smooth) / (denominator[defined] + smooth)))
 
 
 def dice_loss(
@@ -119,10 +127,6 @@ def _probabilities(scores: torch.Tensor, from_logits: bool) -> torch.Tensor:
         foreground = torch.sigmoid(scores) if from_logits else scores
         return torch.cat((1 - foreground, foreground), dim=1)
     return torch.softmax(scores, dim=1) if from_logits else scores
-
-
-def _mean_loss(numerator: torch.Tensor, denominator: torch.Tensor, smooth: float, include_background: bool):
-    return float(_mean_loss_tensor(numerator, denominator, smooth, include_background))
 
 
 def _mean_loss_tensor(numerator, denominator, smooth: float, include_background: bool) -> torch.Tensor:

@@ -102,28 +102,25 @@ def class_metrics(cm: ArrayLike, voxel_volume_ml: float | None = None) -> ClassM
         Dice, IoU = TP/(TP+FP+FN), precision = TP/(TP+FP), recall = TP/(TP+FN),
         specificity = TN/(TN+FP), counts and volumes, each ``(C,)``.
     """
-    cm_t = _as_confusion(cm).to("cpu", torch.int64)
-    tp, fp, fn = _tp_fp_fn(cm_t)
-    total = cm_t.sum()
+    tp, fp, fn, total = _counts(cm)
     tn = total - tp - fp - fn
-    as_np = _to_numpy
     volumes: dict[str, np.ndarray | None] = {}
     if voxel_volume_ml is not None:
-        gt_ml = as_np(tp + fn) * float(voxel_volume_ml)
-        pred_ml = as_np(tp + fp) * float(voxel_volume_ml)
+        gt_ml = (tp + fn) * float(voxel_volume_ml)
+        pred_ml = (tp + fp) * float(voxel_volume_ml)
         volumes = {"gt_volume_ml": gt_ml, "pred_volume_ml": pred_ml, "volume_difference_ml": pred_ml - gt_ml}
     return ClassMetrics(
-        tp=as_np(tp),
-        fp=as_np(fp),
-        fn=as_np(fn),
-        tn=as_np(tn),
-        gt_voxels=as_np(tp + fn),
-        pred_voxels=as_np(tp + fp),
-        dice=as_np(dice_from_counts(tp, fp, fn)),
-        iou=as_np(_ratio(tp, tp + fp + fn)),
-        precision=as_np(_ratio(tp, tp + fp)),
-        recall=as_np(_ratio(tp, tp + fn)),
-        specificity=as_np(_ratio(tn, tn + fp)),
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        tn=tn,
+        gt_voxels=tp + fn,
+        pred_voxels=tp + fp,
+        dice=_ratio(2 * tp, 2 * tp + fp + fn),
+        iou=_ratio(tp, tp + fp + fn),
+        precision=_ratio(tp, tp + fp),
+        recall=_ratio(tp, tp + fn),
+        specificity=_ratio(tn, tn + fp),
         **volumes,
     )
 
@@ -150,11 +147,11 @@ def average_dice(cm: ArrayLike, average: str = "macro", include_background: bool
     """
     if average not in ("macro", "micro", "weighted"):
         raise ValueError(f"average must be 'macro', 'micro' or 'weighted', got {average!r}")
-    tp, fp, fn = (x.to(torch.float64) for x in _tp_fp_fn(_as_confusion(cm)))
+    tp, fp, fn = (x.astype(np.float64) for x in _counts(cm)[:3])
     if not include_background:
         tp, fp, fn = tp[1:], fp[1:], fn[1:]
-    dice = dice_from_counts(tp, fp, fn)
-    defined = ~torch.isnan(dice)
+    dice = _ratio(2 * tp, 2 * tp + fp + fn)
+    defined = ~np.isnan(dice)
     n_undefined = int((~defined).sum())
     return _average(tp, fp, fn, dice, defined, average), n_undefined
 
@@ -279,11 +276,18 @@ def _tp_fp_fn(cm: torch.Tensor):
     return tp, cm.sum(dim=0) - tp, cm.sum(dim=1) - tp
 
 
-def _ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
-    num = numerator.to(torch.float64)
-    den = denominator.to(torch.float64)
-    return torch.where(den > 0, num / den.clamp(min=1), torch.nan)
+def _counts(cm: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.int64]:
+    """TP, FP, FN (``(C,) int64``) and the voxel total of a confusion matrix, as numpy.
+
+    The matrix is small: numpy's per-operation cost is a fraction of torch's, which matters when
+    the scores are recomputed after every brush segment.
+    """
+    matrix = _as_confusion(cm).detach().to("cpu").numpy().astype(np.int64)
+    tp = np.diagonal(matrix).copy()
+    return tp, matrix.sum(axis=0) - tp, matrix.sum(axis=1) - tp, matrix.sum()
 
 
-def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().to("cpu").numpy().copy()
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator`` as float64, NaN where the denominator is 0."""
+    return np.divide(numerator, denominator, out=np.full(np.shape(numerator), np.nan), where=denominator > 0,
+                     dtype=np.float64)

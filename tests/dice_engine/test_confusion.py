@@ -60,6 +60,7 @@ def test_many_classes_beyond_uint8(rng):
 
 def test_chunked_and_threaded_counting_equals_reference(rng, monkeypatch):
     monkeypatch.setattr(confusion_module, "CHUNK_VOXELS", 97)  # many uneven chunks, counted in threads
+    monkeypatch.setattr(confusion_module, "SMALL_VOXELS", 0)  # the torch kernels, not the small-input numpy ones
     target = rng.integers(0, 7, (9, 31, 29)).astype(np.uint8)
     preds = rng.integers(0, 7, (9, 31, 29)).astype(np.uint8)
     assert np.array_equal(de.confusion_matrix(target, preds, 7).numpy(), numpy_confusion(target, preds, 7))
@@ -82,6 +83,7 @@ def test_ignore_index_excludes_target_voxels_from_every_count(rng, monkeypatch, 
         counts = de.slice_counts(target, preds, 4, axis=axis, ignore_index=ignore_index).numpy()
         assert np.array_equal(counts, _numpy_slice_counts(target, preds, 4, axis, ignore_index))
     monkeypatch.setattr(confusion_module, "PER_SLICE_CONFUSION_BINS", 0)  # the narrow kernel too
+    monkeypatch.setattr(confusion_module, "SMALL_VOXELS", 0)  # in torch, not numpy
     for axis in (0, 1):
         counts = de.slice_counts(target, preds, 4, axis=axis, ignore_index=ignore_index).numpy()
         assert np.array_equal(counts, _numpy_slice_counts(target, preds, 4, axis, ignore_index))

@@ -70,6 +70,32 @@ def test_incremental_edits_with_ignore_index(seed, edits):
     assert torch.equal(live.slice_counts(0), slices[0])
 
 
+@pytest.mark.parametrize("small_voxels", [0, 1 << 16], ids=["torch_kernels", "numpy_kernels"])
+def test_seeded_edits_equal_recomputation_with_either_counting_kernel(monkeypatch, small_voxels):
+    from dice_engine import confusion as confusion_module
+
+    monkeypatch.setattr(confusion_module, "SMALL_VOXELS", small_voxels)
+    rng = np.random.default_rng(small_voxels)
+    target = rng.choice([0, 1, 2, 3, 255], SHAPE).astype(np.uint8)
+    preds = rng.integers(0, NUM_CLASSES, SHAPE).astype(np.uint8)
+    live = de.LiveDice(target, preds, NUM_CLASSES, device="cpu", ignore_index=255)
+    for axis in range(3):
+        live.slice_counts(axis)
+    for step in range(40):
+        which = "gt" if step % 3 == 0 else "pred"
+        start = [int(rng.integers(0, size)) for size in SHAPE]
+        region = tuple(slice(a, int(rng.integers(a, size + 1))) for a, size in zip(start, SHAPE, strict=True))
+        shape = tuple(r.stop - r.start for r in region)
+        labels = [0, 1, 2, 3, 255] if which == "gt" else [0, 1, 2, 3]
+        values = rng.choice(labels, shape).astype(np.uint8)
+        live.apply_edit(region, values, which)
+        (preds if which == "pred" else target)[region] = values
+    cm, slices = _expected(target, preds, 255)
+    assert torch.equal(live.confusion, cm)
+    for axis in range(3):
+        assert torch.equal(live.slice_counts(axis), slices[axis])
+
+
 def test_caller_arrays_are_not_modified():
     target = np.zeros((2, 3), np.uint8)
     preds = np.zeros((2, 3), np.uint8)
