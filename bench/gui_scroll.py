@@ -147,6 +147,7 @@ def main() -> None:
     view.close()
 
     window = MainWindow(settings=_scratch_settings())
+    window.edits.journal = False  # a synthetic case without files: nothing to journal, and paging edits nothing
     window.resize(1600, 1000)
     window.show()
     window.show_case(case, title="synthetic CT")
