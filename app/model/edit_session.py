@@ -271,24 +271,20 @@ class EditSession:
         """Undo the last step (a drag in progress is ended first); emits its inverse delta."""
         self.end_stroke()
         step = self.history.take_undo()
-        if step is None:
-            return None
-        delta = self._write_values(step.which, step.region, step.indices, step.old_values, "undo")
-        self._append_to_journal(JournalRecord("undo", step.id, step.which, step.indices, step.new_values,
-                                              step.old_values, step.description))
-        self.painted.emit(delta)
-        self.history_changed.emit()
-        return delta
+        return None if step is None else self._replay(step, "undo")
 
     def redo(self) -> Delta | None:
         """Redo the last undone step; emits its delta."""
         self.end_stroke()
         step = self.history.take_redo()
-        if step is None:
-            return None
-        delta = self._write_values(step.which, step.region, step.indices, step.new_values, "redo")
-        self._append_to_journal(JournalRecord("redo", step.id, step.which, step.indices, step.old_values,
-                                              step.new_values, step.description))
+        return None if step is None else self._replay(step, "redo")
+
+    def _replay(self, step, kind: str) -> Delta:
+        """Write ``step``'s old values (undo) or new values (redo) back, journal it and tell the listeners."""
+        written, replaced = (step.new_values, step.old_values) if kind == "redo" else (step.old_values, step.new_values)
+        delta = self._write_values(step.which, step.region, step.indices, written, kind)
+        self._append_to_journal(JournalRecord(kind, step.id, step.which, step.indices, replaced, written,
+                                              step.description))
         self.painted.emit(delta)
         self.history_changed.emit()
         return delta
