@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.errors import InputError
-from app.report.content import IMAGE_ENDINGS, case_name_from_path
+from app.io import READABLE_ENDINGS
+from app.report.content import case_name_from_path
 
 NNUNET_CHANNEL_SUFFIX = "_0000"
 
@@ -44,7 +45,7 @@ def dataset_entries(folder: Path) -> tuple[dict[str, Path], list[str]]:
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
-        if path.is_dir() or path.name.lower().endswith(IMAGE_ENDINGS):
+        if path.is_dir() or path.name.lower().endswith(READABLE_ENDINGS):
             entries[path.name] = path
         else:
             ignored.append(path.name)

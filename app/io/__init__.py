@@ -6,12 +6,14 @@ and geometry; :func:`read_label_table` and :func:`read_scores` read the optional
 
 from app.io.case import Case, count_classes, load_case
 from app.io.geometry import Geometry
+from app.io.images import READABLE_ENDINGS
 from app.io.labels import LabelEntry, LabelTable, generated_color, read_label_table
 from app.io.scores import read_scores
 from app.io.sources import InputFile
 from app.io.writing import describe_saved, save_mask, write_text_atomic
 
 __all__ = [
+    "READABLE_ENDINGS",
     "Case",
     "Geometry",
     "InputFile",

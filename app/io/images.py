@@ -48,6 +48,8 @@ SERIES_SEPARATOR = "::"
 _READER_ERRORS = (RuntimeError, UnicodeError)
 _GLOBAL_WARNINGS_LOCK = threading.Lock()
 SUPPORTED_ENDINGS = ", ".join(ending for ending, _, _ in _FORMATS) + ", .npy, or a DICOM directory"
+READABLE_ENDINGS = tuple(sorted({ending for ending, _, _ in _FORMATS} | {".npy"}, key=len, reverse=True))
+"""Every file name ending :func:`read_image` understands, longest first (``.seg.nrrd`` before ``.nrrd``)."""
 
 
 @dataclass

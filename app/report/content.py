@@ -17,15 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from app import __version__
+from app.io import READABLE_ENDINGS
 from app.report.keyslices import KeySlice, SliceSeries
 
 DEFAULT_THRESHOLD = 0.80
 # Confusion figures with more classes than this show only the classes with the most confusion.
 CONFUSION_MAX_CLASSES = 12
 SHA256_SHORT = 12
-# File endings app.io reads, longest first (a case name is the file name without one of them).
-IMAGE_ENDINGS = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".npy", ".png", ".tiff",
-                 ".tif", ".jpeg", ".jpg", ".bmp", ".dcm")
 # The verdict names at most this many failing classes (worst first); the table shades them all.
 VERDICT_MAX_LISTED = 10
 
@@ -279,7 +277,7 @@ def confusion_figure(matrix, names: Sequence[str],
 def case_name_from_path(path: str | Path) -> str:
     """A case name from a file or directory name without its image extension(s)."""
     name = Path(path).name
-    for suffix in IMAGE_ENDINGS:
+    for suffix in READABLE_ENDINGS:
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return name
