@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up DiceLens in ./.venv on a fresh Debian/Ubuntu machine (or any machine with Python >= 3.10).
+# Set up DiceLens in ./.venv on a fresh Debian/Ubuntu machine (or any machine with Python >= 3.11).
 #
 #   bash scripts/setup.sh          # the application
 #   bash scripts/setup.sh test     # the application and the test extra (reference libraries)
@@ -33,6 +33,12 @@ if command -v dpkg >/dev/null 2>&1; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+fi
+
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "setup: DiceLens needs Python >= 3.11; '$python' is $("$python" --version 2>&1)." >&2
+  echo "setup: install python3.11 (or newer) and run: PYTHON=python3.11 bash scripts/setup.sh $want" >&2
+  exit 2
 fi
 
 if [[ ! -x .venv/bin/python ]]; then
