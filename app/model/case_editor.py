@@ -97,6 +97,10 @@ class CaseEditor:
             self._journal = None
         elif self._journal is not None and self._journal.has_records():
             contents = self._journal.read()
+            if not _changes_anything(contents.records):  # e.g. a stroke and its undo, then a crash
+                self._journal.clear()
+                self._attach_journal()
+                return
             self.recovery = RecoveryOffer(self._journal.path, self._journal.path.stat().st_size,
                                           str(self._journal.read_info().get("started", "")),
                                           sum(record.kind == "step" for record in contents.records),
@@ -171,8 +175,16 @@ class CaseEditor:
             self._journal.clear()
 
     def close(self) -> None:
-        """Release the journal file; unsaved edits stay in it for the next opening to recover."""
-        if self._journal is not None:
+        """Release the journal file; unsaved edits stay in it for the next opening to recover.
+
+        With nothing unsaved (no edit, everything saved, or every edit undone) the journal is deleted,
+        so that a normal close is never followed by a recovery offer.
+        """
+        if self._journal is None:
+            return
+        if self.recovery is None and not self.session.modified:
+            self._journal.clear()
+        else:
             self._journal.close()
 
     def _attach_journal(self) -> None:
@@ -200,3 +212,24 @@ class CaseEditor:
             "sources": {role: {"path": self.case.sources[role].path, "sha256": self.case.sources[role].sha256}
                         for role in MASKS},
         }
+
+
+def _changes_anything(records: list[JournalRecord]) -> bool:
+    """Whether replaying ``records`` would leave a mask different from the file (a step not undone).
+
+    Undo writes back exactly the values its step replaced, so the masks equal the files on disk
+    when every step of the journal ends up undone (on the redo list or forgotten by ``clear_redo``).
+    """
+    undo: list[int] = []
+    redo: list[int] = []
+    for record in records:
+        if record.kind == "step":
+            undo.append(record.step_id)
+            redo.clear()
+        elif record.kind == "undo" and undo and undo[-1] == record.step_id:
+            redo.append(undo.pop())
+        elif record.kind == "redo" and redo and redo[-1] == record.step_id:
+            undo.append(redo.pop())
+        elif record.kind == "clear_redo":
+            redo.clear()
+    return bool(undo)

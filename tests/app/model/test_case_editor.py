@@ -264,3 +264,39 @@ def test_journal_records_that_do_not_fit_are_dropped_so_later_edits_stay_recover
     third = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
     assert third.recover() == []
     np.testing.assert_array_equal(third.case.pred, expected)
+
+
+def test_closing_with_nothing_unsaved_deletes_the_journal(case_files, tmp_path):
+    editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    session = editor.session
+    session.begin_stroke((2, 10, 10), 0)
+    session.end_stroke()
+    session.undo()
+    assert editor.journal.has_records() and not session.modified
+    editor.close()
+    assert not editor.journal.directory.exists()
+    assert CaseEditor(_load(case_files), data_dir=tmp_path / "data").recovery is None
+    unsaved = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    unsaved.session.begin_stroke((2, 10, 10), 0)
+    unsaved.session.end_stroke()
+    unsaved.close()                                      # unsaved edits stay for the next opening
+    assert CaseEditor(_load(case_files), data_dir=tmp_path / "data").recovery.strokes == 1
+
+
+def test_a_crashed_journal_that_changes_nothing_is_not_offered(case_files, tmp_path):
+    editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    session = editor.session
+    for start in ((2, 10, 10), (1, 5, 5)):
+        session.begin_stroke(start, 0)
+        session.end_stroke()
+    session.undo()
+    session.undo()
+    session.redo()
+    session.undo()
+    _crash(editor)
+    reopened = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    assert reopened.recovery is None and not reopened.journal.directory.exists()
+    reopened.session.begin_stroke((2, 10, 10), 0)   # journalling goes on as usual
+    reopened.session.end_stroke()
+    _crash(reopened)
+    assert CaseEditor(_load(case_files), data_dir=tmp_path / "data").recovery.strokes == 1

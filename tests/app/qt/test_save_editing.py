@@ -199,3 +199,33 @@ def test_undo_memory_budget_is_a_remembered_setting_applied_at_once(window, qtbo
     assert reopened.edits.editor.session.history.budget_bytes == 16 * 2**20
     reopened.answers.answer = "discard"
     reopened.close()
+
+
+def test_a_normal_quit_after_a_stroke_and_its_undo_leaves_nothing_to_recover(qtbot, tmp_path, paths):
+    first = open_window(qtbot, tmp_path, paths)
+    first.edit_toolbar.tool_actions["brush"].trigger()
+    drag(first, [(2, 2), (2, 8)])
+    first.edit_toolbar.undo_action.trigger()
+    for plane in ("coronal", "sagittal", "axial"):
+        first.slice_view.view_actions.planes[plane].trigger()
+    assert not first.isWindowModified()
+    first.close()                                   # File → Quit (Ctrl+Q) runs window.close
+    assert not first.answers.questions              # nothing unsaved: nothing asked
+    again = open_window(qtbot, tmp_path, paths, recover=True)
+    assert not again.answers.recovery_questions
+    again.close()
+
+
+def test_quitting_with_unsaved_edits_asks_and_cancel_keeps_them(qtbot, tmp_path, paths):
+    first = open_window(qtbot, tmp_path, paths)
+    first.edit_toolbar.tool_actions["brush"].trigger()
+    drag(first, [(2, 2), (2, 8)])
+    drag(first, [(9, 2), (9, 8)])
+    first.edit_toolbar.undo_action.trigger()        # one stroke still unsaved
+    first.answers.answer = "cancel"
+    assert first.close() is False and "prediction of this case has unsaved edits" in first.answers.questions[-1]
+    first.answers.answer = "discard"
+    assert first.close() is True
+    again = open_window(qtbot, tmp_path, paths, recover=True)
+    assert not again.answers.recovery_questions
+    again.close()
