@@ -1,8 +1,8 @@
 """Atomic writes: masks in their source's format and geometry, and text outputs (JSON, CSV).
 
-Everything is first written under a temporary name in the destination's directory and then moved
-into place with :func:`os.replace`, so a failure never leaves a half-written file behind and a
-reader never sees one.
+Everything is first written under a temporary name in the destination's directory, ``os.fsync``'ed,
+then moved into place with :func:`os.replace`, and the directory is fsync'ed, so a failure (or a
+crash, or power loss) never leaves a half-written file behind and a reader never sees one.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -40,18 +42,20 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     return path
 
 
-def describe_saved(like: InputFile, written: str | Path) -> InputFile:
+def describe_saved(like: InputFile, written: str | Path, sha256: str | None = None) -> InputFile:
     """The :class:`InputFile` of a mask just written by :func:`save_mask` in place of ``like``.
 
     Hashed exactly as :func:`app.io.load_case` hashes an input (a ``.mhd``/``.nhdr`` header with its
-    data file), so the written file, reopened, is recognised as the same input.
+    data file), so the written file, reopened, is recognised as the same input. ``sha256``: the hash
+    already taken of the same bytes (by ``before_replace`` in :func:`save_mask`), not taken again.
     """
     files = source_files(written)
-    return dataclasses.replace(like, path=str(written), sha256=sha256_of(files), format=format_of(written),
-                               files=tuple(str(f) for f in files))
+    return dataclasses.replace(like, path=str(written), sha256=sha256 or sha256_of(files),
+                               format=format_of(written), files=tuple(str(f) for f in files))
 
 
-def save_mask(array_zyx: np.ndarray, path: str | Path, like: InputFile) -> Path:
+def save_mask(array_zyx: np.ndarray, path: str | Path, like: InputFile,
+              before_replace: Callable[[Path], None] | None = None) -> Path:
     """Write a label map with the grid and pixel type of the input it was read from.
 
     Parameters
@@ -65,6 +69,11 @@ def save_mask(array_zyx: np.ndarray, path: str | Path, like: InputFile) -> Path:
         The source mask (``case.sources["pred"]``): its geometry, pixel type and, for ``.seg.nrrd``,
         its segment names and colours are written with the data. Labels that do not fit the source's
         pixel type are written in the smallest type that holds them.
+    before_replace : callable, optional
+        Called with the written file (complete and fsync'ed, under ``path``'s name in a temporary
+        folder beside it) just before it replaces ``path``: the edit journal is moved there, so that
+        a crash at any moment leaves either the old file and its journal or the new file and its own.
+        An exception from it cancels the save.
 
     Returns
     -------
@@ -85,7 +94,7 @@ def save_mask(array_zyx: np.ndarray, path: str | Path, like: InputFile) -> Path:
         raise InputError(f"the mask has shape {tuple(array_zyx.shape)} but '{like.path}' has "
                          f"{like.geometry.shape_zyx} (z, y, x); it cannot be written with that file's grid.")
     labels = _pixel_type(array_zyx, like.dtype, target_format)
-    with _atomic_directory(path) as temporary:
+    with _atomic_directory(path, before_replace) as temporary:
         destination = temporary / path.name
         if target_format == NUMPY_FORMAT:
             np.save(destination, labels[0] if _is_2d(like, labels) else labels)
@@ -129,12 +138,12 @@ def _pixel_type(array_zyx: np.ndarray, source_dtype: str | None, target_format: 
 
 
 @contextlib.contextmanager
-def _atomic_directory(path: Path):
+def _atomic_directory(path: Path, before_replace: Callable[[Path], None] | None = None):
     """A temporary directory next to ``path``; files written into it are moved into place on success.
 
     Writers that produce a header and a data file (``.nhdr``, ``.mhd``) reference the data file by
     name, so both are written under their final names in the temporary directory and moved together
-    (data files first, the header last).
+    (data files first, the header last). Each is fsync'ed before it is moved, and the directory after.
     """
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
@@ -147,6 +156,27 @@ def _atomic_directory(path: Path):
         yield temporary
         produced = sorted(temporary.iterdir(), key=lambda f: f.name == path.name)
         for written in produced:
+            _fsync_file(written)
+        if before_replace is not None:
+            before_replace(temporary / path.name)
+        for written in produced:
             os.replace(written, directory / written.name)
+        _fsync_directory(directory)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as stream:
+        os.fsync(stream.fileno())
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the renames in ``directory`` durable (POSIX; a no-op where directories cannot be opened)."""
+    if sys.platform.startswith("win"):
+        return
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

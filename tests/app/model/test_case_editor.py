@@ -2,6 +2,9 @@
 journal cleared), and exactness: the live Dice fed with every delta equals `dicelens score` on the
 saved files."""
 
+import os
+import shutil
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -300,3 +303,25 @@ def test_a_crashed_journal_that_changes_nothing_is_not_offered(case_files, tmp_p
     reopened.session.end_stroke()
     _crash(reopened)
     assert CaseEditor(_load(case_files), data_dir=tmp_path / "data").recovery.strokes == 1
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names descriptors through /proc (Linux)")
+def test_saving_fsyncs_the_file_then_renames_then_fsyncs_the_folder_then_deletes_the_journal(
+        case_files, tmp_path, monkeypatch):
+    editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    editor.session.begin_stroke((2, 10, 10), 0)
+    editor.session.end_stroke()
+    old_journal = editor.journal.directory
+    events = []
+    real_fsync, real_replace, real_rmtree = os.fsync, os.replace, shutil.rmtree
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+                        or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace", str(b))) or real_replace(a, b))
+    monkeypatch.setattr(shutil, "rmtree", lambda p, **k: events.append(("rmtree", str(p))) or real_rmtree(p, **k))
+    editor.save("pred")
+    pred, folder = str(case_files[1]), str(case_files[1].parent)
+    replaced = events.index(("replace", pred))
+    assert any(kind == "fsync" and path.endswith("/pred.nii.gz") and path != pred
+               for kind, path in events[:replaced]), events          # the temporary file, before the rename
+    assert ("fsync", folder) in events[replaced:]                     # the folder, after it
+    assert events.index(("rmtree", str(old_journal))) > events.index(("fsync", folder), replaced)

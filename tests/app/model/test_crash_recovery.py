@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.io import load_case
+from app.model.case_editor import CaseEditor
 from app.model.journal import Journal
-from tests.app.model import crash_worker
+from tests.app.model import crash_worker, save_crash_worker
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKER = Path(crash_worker.__file__)
@@ -168,3 +170,59 @@ def test_sigkill_at_random_moments_recovers_every_completed_stroke(tmp_path, edi
     # Most kills right after a first half tear the record (a slow machine may finish the pause first).
     assert len([run for run in torn if run % 2]) >= KILLS // 4, torn
     print(f"{KILLS} kills, {len(torn)} torn records, {recovered} records recovered in the end")
+
+
+SAVE_WORKER = Path(save_crash_worker.__file__)
+
+
+def test_sigkill_at_every_step_of_a_save_loses_no_edit(tmp_path):
+    """Kill the editor at each file-system step of File → Save (and once with the new file torn in
+    half): the prediction file on disk is always whole (the old one or the new one), and reopening
+    the case with the journal always gives back every edit of both masks."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    server = subprocess.Popen([sys.executable, str(SAVE_WORKER)], cwd=ROOT, env=env, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert server.stdout.readline() == "serving\n"
+    outcomes = []
+    try:
+        for kill_at in range(60):
+            folder = tmp_path / f"kill{kill_at}"
+            folder.mkdir()
+            save_crash_worker.write_case(folder)
+            original = load_case(str(folder / "gt.nii.gz"), str(folder / "pred.nii.gz"))
+            output = folder / "events.txt"
+            server.stdin.write(f"run {folder} {kill_at} {output}\n")
+            server.stdin.flush()
+            status = server.stdout.readline().split()
+            text = output.read_text()
+            assert "error" not in text, text[-500:]
+            edited = {which: np.load(folder / f"edited_{which}.npy") for which in ("pred", "gt")}
+            if text.endswith("saved\n"):
+                assert status == ["status", "0"] and kill_at > 3, text
+                break
+            assert status == ["status", str(-signal.SIGKILL)], (status, text[-300:])
+            event = re.findall(r"^event \d+ (.*)$", text, flags=re.MULTILINE)[-1]
+            visible = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+            assert visible == ["data", "edited_gt.npy", "edited_pred.npy", "events.txt", "gt.nii.gz", "pred.nii.gz"]
+            on_disk = load_case(str(folder / "gt.nii.gz"), str(folder / "pred.nii.gz"))  # never half a file
+            if np.array_equal(on_disk.pred, original.pred):
+                state = "old file"
+            else:
+                np.testing.assert_array_equal(on_disk.pred, edited["pred"])
+                state = "new file"
+            np.testing.assert_array_equal(on_disk.gt, original.gt)
+            editor = CaseEditor(on_disk, data_dir=folder / "data")
+            assert editor.recovery is not None, f"killed at {event}: the unsaved ground truth edits were lost"
+            assert editor.recover() == []
+            for which in ("pred", "gt"):
+                np.testing.assert_array_equal(editor.session.mask(which), edited[which], err_msg=event)
+            assert editor.session.is_modified("gt") and editor.session.is_modified("pred") == (state == "old file")
+            editor.close()
+            outcomes.append((event, state, sum(p.name.startswith(".") for p in folder.iterdir())))
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
+    states = [state for _, state, _ in outcomes]
+    assert "old file" in states and "new file" in states and any(e == "torn-write" for e, _, _ in outcomes)
+    for event, state, hidden in outcomes:
+        print(f"killed at {event:<60} -> {state}, {hidden} hidden temporary folder(s) left")
