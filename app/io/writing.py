@@ -21,6 +21,7 @@ import SimpleITK as sitk
 
 from app.errors import InputError
 from app.io.images import DICOM_FORMAT, NUMPY_FORMAT, format_of, sha256_of, source_files
+from app.io.nifti_header import copy_kept_fields, read_header
 from app.io.sources import InputFile
 
 _KEEP_COMPRESSED = ("NRRD", "3D Slicer segmentation", "MetaImage")
@@ -110,6 +111,8 @@ def save_mask(array_zyx: np.ndarray, path: str | Path, like: InputFile,
             except RuntimeError as error:
                 reason = str(error).strip().splitlines()[-1]
                 raise InputError(f"could not write '{path}' ({reason}).") from None
+            if target_format == like.format == "NIfTI" and (header := read_header(like.path)) is not None:
+                copy_kept_fields(header, destination)  # transform codes, intent, description, units
     return path
 
 
