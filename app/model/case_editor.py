@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.errors import InputError
 from app.io import Case, describe_saved, save_mask
 from app.io.images import sha256_of, source_files
 from app.model.delta import MASKS, check_which
@@ -173,21 +175,28 @@ class CaseEditor:
         Raises
         ------
         InputError
-            The destination cannot be written (format, directory, pixel type); nothing changed.
+            The destination cannot be written (format, directory, pixel type), or it is another input
+            of this case (the other mask, the image, the label table); nothing changed.
         """
         check_which(which)
         self.session.end_stroke()
         source = self.case.sources[which]
+        destination = Path(path) if path is not None else Path(source.path)
+        clash = self.other_input_at(which, destination)
+        if clash is not None:
+            raise InputError(f"'{destination}' is the {clash} of this case; saving the "
+                             f"{'prediction' if which == 'pred' else 'ground truth'} there would replace it. "
+                             "Choose another file (File → Save as…).")
         moves: list[_JournalMove] = []
 
         def move_journal_first(written: Path) -> None:
             # The journal of the saved case is complete before the file is replaced (see _JournalMove).
             sha256 = sha256_of(source_files(written))
-            moves.append(self._prepare_journal_move(which, sha256, Path(path or source.path)))
+            moves.append(self._prepare_journal_move(which, sha256, destination))
 
         try:
-            written = save_mask(self.session.mask(which), Path(path) if path is not None else Path(source.path),
-                                like=source, before_replace=move_journal_first)
+            written = save_mask(self.session.mask(which), destination, like=source,
+                                before_replace=move_journal_first)
         except BaseException:
             if moves and moves[0].new is not None and moves[0].new.directory != moves[0].old.directory:
                 moves[0].new.clear()  # the file was not replaced: the old journal still holds everything
@@ -198,6 +207,21 @@ class CaseEditor:
         if moves:
             self._finish_journal_move(moves[0])
         return written
+
+    def other_input_at(self, which: str, destination: str | Path) -> str | None:
+        """Which other input of the case ``destination`` is (``"ground truth"``, ``"image"``...), or None.
+
+        Compared as files (device and inode: symbolic links, ``./`` and hard links are seen
+        through), else as resolved paths when ``destination`` does not exist yet.
+        """
+        names = {"gt": "ground truth", "pred": "prediction", "image": "image", "labels": "label table"}
+        for role, source in self.case.sources.items():
+            if role == which:
+                continue
+            for file in {source.path, *source.files}:
+                if _same_file(destination, file):
+                    return names.get(role, f"{role} input")
+        return None
 
     def discard_journal(self) -> None:
         """Delete the journal (the user closes the case and throws its unsaved edits away)."""
@@ -262,6 +286,13 @@ class CaseEditor:
             "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "sources": {role: {"path": sources[role].path, "sha256": sources[role].sha256} for role in MASKS},
         }
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _changes_anything(records: list[JournalRecord]) -> bool:

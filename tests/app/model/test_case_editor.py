@@ -10,6 +10,7 @@ import pytest
 import SimpleITK as sitk
 
 import dice_engine as de
+from app.errors import InputError
 from app.io import load_case
 from app.model.case_editor import CaseEditor
 from app.model.journal import JournalRecord
@@ -325,3 +326,25 @@ def test_saving_fsyncs_the_file_then_renames_then_fsyncs_the_folder_then_deletes
                for kind, path in events[:replaced]), events          # the temporary file, before the rename
     assert ("fsync", folder) in events[replaced:]                     # the folder, after it
     assert events.index(("rmtree", str(old_journal))) > events.index(("fsync", folder), replaced)
+
+
+def test_saving_over_another_input_of_the_case_is_refused(case_files, tmp_path):
+    gt_path, pred_path = case_files
+    gt_bytes = gt_path.read_bytes()
+    (tmp_path / "links").mkdir()
+    os.symlink(gt_path, tmp_path / "links" / "gt-link.nii.gz")
+    os.link(gt_path, tmp_path / "links" / "gt-hard.nii.gz")
+    editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    editor.session.begin_stroke((2, 10, 10), 0)
+    editor.session.end_stroke()
+    for target in (gt_path, tmp_path / "links" / ".." / "gt.nii.gz", tmp_path / "links" / "gt-link.nii.gz",
+                   tmp_path / "links" / "gt-hard.nii.gz"):
+        with pytest.raises(InputError, match="is the ground truth of this case"):
+            editor.save("pred", target)
+    assert gt_path.read_bytes() == gt_bytes and editor.session.is_modified("pred")
+    same = CaseEditor(load_case(pred_path, pred_path), data_dir=tmp_path / "data2")   # one file, both roles
+    same.session.begin_stroke((2, 10, 10), 0)
+    same.session.end_stroke()
+    with pytest.raises(InputError, match="is the ground truth of this case"):
+        same.save("pred")
+    assert editor.save("pred") == pred_path                   # its own file is fine

@@ -53,6 +53,12 @@ class Answers:
         self.recovery_questions.append(message)
         return self.recover_answer
 
+    replace_answer = "replace"
+
+    def ask_replace_input(self, which, path):
+        self.replace_questions = [*getattr(self, "replace_questions", []), (which, path)]
+        return self.replace_answer
+
 
 def open_window(qtbot, folder, paths, synchronous=True, recover=True):
     """A window (own settings and journal folder) showing the case at ``paths``; questions go to ``window.answers``."""
@@ -63,6 +69,7 @@ def open_window(qtbot, folder, paths, synchronous=True, recover=True):
     window.show_error = answers.errors.append
     window.ask_unsaved_changes = answers.ask_unsaved_changes
     window.ask_recovery = answers.ask_recovery
+    window.ask_replace_input = answers.ask_replace_input
     qtbot.addWidget(window)
     window.resize(1200, 800)
     window.show()

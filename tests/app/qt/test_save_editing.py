@@ -229,3 +229,50 @@ def test_quitting_with_unsaved_edits_asks_and_cancel_keeps_them(qtbot, tmp_path,
     again = open_window(qtbot, tmp_path, paths, recover=True)
     assert not again.answers.recovery_questions
     again.close()
+
+
+def test_save_asks_once_per_mask_before_replacing_the_input_file(window, paths, tmp_path):
+    original = (tmp_path / "pred.nii.gz").read_bytes()
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    drag(window, [(2, 2), (2, 8)])
+    window.answers.replace_answer = "cancel"
+    window.edits.file_actions["save_pred"].trigger()
+    assert window.answers.replace_questions == [("pred", paths["pred"])]
+    assert (tmp_path / "pred.nii.gz").read_bytes() == original and window.isWindowModified()
+    window.answers.replace_answer = "replace"
+    window.edits.file_actions["save_pred"].trigger()
+    assert len(window.answers.replace_questions) == 2 and not window.isWindowModified()
+    np.testing.assert_array_equal(load_case(paths["gt"], paths["pred"]).pred, window.state.case.pred)
+    drag(window, [(9, 2), (9, 8)])
+    window.edits.file_actions["save_pred"].trigger()          # remembered for this case
+    window.edit_toolbar.set_target("gt")
+    drag(window, [(12, 2), (12, 8)])
+    window.edits.file_actions["save_gt"].trigger()            # the ground truth is another file: asked
+    assert window.answers.replace_questions[2:] == [("gt", paths["gt"])] and not window.isWindowModified()
+    window.open_case(paths["gt"], paths["pred"])
+    window.edit_toolbar.set_target("pred")
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    drag(window, [(20, 2), (20, 8)])
+    assert window.isWindowModified()
+    window.edits.file_actions["save_pred"].trigger()          # another opening: asked again
+    assert len(window.answers.replace_questions) == 4
+
+
+def test_the_replace_question_offers_save_as_and_save_as_refuses_another_input(window, paths, tmp_path):
+    gt_bytes = (tmp_path / "gt.nii.gz").read_bytes()
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    drag(window, [(2, 2), (2, 8)])
+    window.answers.replace_answer = "save_as"
+    window.ask_save_path = lambda which, current: str(tmp_path / "." / "gt.nii.gz")
+    window.edits.file_actions["save_pred"].trigger()
+    assert "is the ground truth of this case" in window.answers.errors[-1]
+    assert (tmp_path / "gt.nii.gz").read_bytes() == gt_bytes and window.isWindowModified()
+    corrected = tmp_path / "corrected.nii.gz"
+    window.ask_save_path = lambda which, current: str(corrected)
+    window.edits.file_actions["save_pred"].trigger()
+    assert corrected.exists() and not window.isWindowModified()
+    drag(window, [(9, 2), (9, 8)])
+    questions = len(window.answers.replace_questions)
+    window.edits.file_actions["save_pred"].trigger()          # writes the file chosen, without asking
+    assert len(window.answers.replace_questions) == questions
+    np.testing.assert_array_equal(load_case(paths["gt"], str(corrected)).pred, window.state.case.pred)
