@@ -51,12 +51,14 @@ class EditQuestions:
     def ask_save_path(self, which: str, current: str) -> str | None:
         """Where to save mask ``which`` ("Save as"), offering the source's format; None when cancelled.
 
-        A name without a known ending gets the source's ending (tests replace this method).
+        Suggests ``<source>_edited<ending>`` beside the source; a name without a known ending gets the
+        source's ending (tests replace this method).
         """
         title = "Save prediction as" if which == "pred" else "Save ground truth as"
         ending = source_ending(current)
         filters = f"Same format as the source (*{ending});;All files (*)" if ending else "All files (*)"
-        path, _ = QFileDialog.getSaveFileName(self, title, current, filters)
+        suggested = f"{current[:-len(ending)]}_edited{ending}" if ending else current  # never the input itself
+        path, _ = QFileDialog.getSaveFileName(self, title, suggested, filters)
         if path and ending and source_ending(path) is None:
             path += ending
         return path or None

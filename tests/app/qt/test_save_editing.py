@@ -276,3 +276,10 @@ def test_the_replace_question_offers_save_as_and_save_as_refuses_another_input(w
     window.edits.file_actions["save_pred"].trigger()          # writes the file chosen, without asking
     assert len(window.answers.replace_questions) == questions
     np.testing.assert_array_equal(load_case(paths["gt"], str(corrected)).pred, window.state.case.pred)
+
+
+def test_save_as_keeps_the_source_format_ending():
+    from app.qt.edit_questions import source_ending
+
+    assert source_ending("/data/case.seg.nrrd") == ".seg.nrrd" and source_ending("p.NII.GZ") == ".nii.gz"
+    assert source_ending("/data/corrected") is None
