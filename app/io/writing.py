@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -151,6 +153,7 @@ def _atomic_directory(path: Path, before_replace: Callable[[Path], None] | None 
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"cannot write '{path}': the directory '{directory}' does not exist.")
+    _remove_stale_temporaries(directory, path.name)
     try:
         temporary = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory))
     except OSError as error:
@@ -167,6 +170,22 @@ def _atomic_directory(path: Path, before_replace: Callable[[Path], None] | None 
         _fsync_directory(directory)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+STALE_AFTER_S = 3600
+"""A temporary folder of an earlier write of the same file older than this was left by a killed process."""
+
+
+def _remove_stale_temporaries(directory: Path, name: str) -> None:
+    """Delete the temporary folders that killed writes of ``name`` left in ``directory`` (an hour old:
+    a write in progress in another process is never touched)."""
+    pattern = re.compile(re.escape(f".{name}.") + r"[a-z0-9_]{8}\.tmp")
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for candidate in directory.iterdir():
+            if pattern.fullmatch(candidate.name) and candidate.is_dir() and not candidate.is_symlink() \
+                    and now - candidate.stat().st_mtime > STALE_AFTER_S:
+                shutil.rmtree(candidate, ignore_errors=True)
 
 
 def _fsync_file(path: Path) -> None:

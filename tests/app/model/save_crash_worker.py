@@ -65,8 +65,8 @@ class KillSwitch:
                     result = original(*args, **kwargs)
                     self.event("torn-write", torn_file=str(args[1]))
                     return result
-                target = Path(args[0]).name if args and isinstance(args[0], str | Path) else "(descriptor)"
-                self.event(f"{name} {target}")
+                target = args[0] if args and isinstance(args[0], str | Path) else _descriptor_path(args)
+                self.event(f"{name} {Path(target).name}")
                 return original(*args, **kwargs)
 
             setattr(owner, name, wrapper)
@@ -75,6 +75,14 @@ class KillSwitch:
             wrap(os, name)
         wrap(shutil, "rmtree")
         wrap(sitk, "WriteImage", torn=True)
+
+
+def _descriptor_path(args) -> str:
+    """What an ``os.fsync`` descriptor refers to (a file, a folder), for the event's name."""
+    try:
+        return os.readlink(f"/proc/self/fd/{args[0]}")
+    except (OSError, IndexError, TypeError):
+        return "(descriptor)"
 
 
 def main(folder: Path, kill_at: int, out) -> None:
