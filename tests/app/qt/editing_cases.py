@@ -44,6 +44,7 @@ class Answers:
     def __init__(self, recover: bool) -> None:
         self.errors, self.questions, self.recovery_questions = [], [], []
         self.answer, self.recover_answer = "cancel", recover
+        self.replace_questions, self.replace_answer = [], "replace"   # Save over the opened file: Replace
 
     def ask_unsaved_changes(self, message):
         self.questions.append(message)
@@ -53,10 +54,8 @@ class Answers:
         self.recovery_questions.append(message)
         return self.recover_answer
 
-    replace_answer = "replace"
-
     def ask_replace_input(self, which, path):
-        self.replace_questions = [*getattr(self, "replace_questions", []), (which, path)]
+        self.replace_questions.append((which, path))
         return self.replace_answer
 
 
