@@ -12,20 +12,39 @@ Typical use by the GUI::
 
 Saving writes through :func:`app.io.save_mask` (the source's format, grid and pixel type,
 atomically), then updates ``case.sources`` to the written file and drops the saved mask's records
-from the journal (the whole journal when nothing else is unsaved).
+from the journal (the whole journal when nothing else is unsaved). The order makes a crash at any
+moment of a save lose nothing: the new file is written and fsync'ed under a temporary name; the
+journal of the case as it will be after the save (the other mask's unsaved records, under the new
+case key) is written; the file replaces its destination; only then is the old journal deleted. So
+either the old file and its complete journal, or the new file and its journal, are on disk.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.errors import InputError
 from app.io import Case, describe_saved, save_mask
+from app.io.images import sha256_of, source_files
 from app.model.delta import MASKS, check_which
 from app.model.edit_session import EditSession
 from app.model.history import DEFAULT_BUDGET_BYTES
 from app.model.journal import Journal, JournalRecord, journal_for
+
+
+@dataclass(frozen=True)
+class _JournalMove:
+    """A save's journal hand-over: ``old`` holds every record until the saved file is in place;
+    ``new`` (None: journalling is off or failed) is the saved case's journal, written first."""
+
+    sha256: str
+    old: Journal | None
+    new: Journal | None
+    kept: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,10 @@ class CaseEditor:
             self._journal = None
         elif self._journal is not None and self._journal.has_records():
             contents = self._journal.read()
+            if not _changes_anything(contents.records):  # e.g. a stroke and its undo, then a crash
+                self._journal.clear()
+                self._attach_journal()
+                return
             self.recovery = RecoveryOffer(self._journal.path, self._journal.path.stat().st_size,
                                           str(self._journal.read_info().get("started", "")),
                                           sum(record.kind == "step" for record in contents.records),
@@ -152,18 +175,53 @@ class CaseEditor:
         Raises
         ------
         InputError
-            The destination cannot be written (format, directory, pixel type); nothing changed.
+            The destination cannot be written (format, directory, pixel type), or it is another input
+            of this case (the other mask, the image, the label table); nothing changed.
         """
         check_which(which)
         self.session.end_stroke()
         source = self.case.sources[which]
-        written = save_mask(self.session.mask(which), Path(path) if path is not None else Path(source.path),
-                            like=source)
+        destination = Path(path) if path is not None else Path(source.path)
+        clash = self.other_input_at(which, destination)
+        if clash is not None:
+            raise InputError(f"'{destination}' is the {clash} of this case; saving the "
+                             f"{'prediction' if which == 'pred' else 'ground truth'} there would replace it. "
+                             "Choose another file (File → Save as…).")
+        moves: list[_JournalMove] = []
+
+        def move_journal_first(written: Path) -> None:
+            # The journal of the saved case is complete before the file is replaced (see _JournalMove).
+            sha256 = sha256_of(source_files(written))
+            moves.append(self._prepare_journal_move(which, sha256, destination))
+
+        try:
+            written = save_mask(self.session.mask(which), destination, like=source,
+                                before_replace=move_journal_first)
+        except BaseException:
+            if moves and moves[0].new is not None and moves[0].new.directory != moves[0].old.directory:
+                moves[0].new.clear()  # the file was not replaced: the old journal still holds everything
+            raise
         # Hashed as load_case hashes it, so that reopening the written file finds this case's journal.
-        self.case.sources[which] = describe_saved(source, written)
+        self.case.sources[which] = describe_saved(source, written, moves[0].sha256 if moves else None)
         self.session.mark_saved(which)
-        self._move_journal()
+        if moves:
+            self._finish_journal_move(moves[0])
         return written
+
+    def other_input_at(self, which: str, destination: str | Path) -> str | None:
+        """Which other input of the case ``destination`` is (``"ground truth"``, ``"image"``...), or None.
+
+        Compared as files (device and inode: symbolic links, ``./`` and hard links are seen
+        through), else as resolved paths when ``destination`` does not exist yet.
+        """
+        names = {"gt": "ground truth", "pred": "prediction", "image": "image", "labels": "label table"}
+        for role, source in self.case.sources.items():
+            if role == which:
+                continue
+            for file in {source.path, *source.files}:
+                if _same_file(destination, file):
+                    return names.get(role, f"{role} input")
+        return None
 
     def discard_journal(self) -> None:
         """Delete the journal (the user closes the case and throws its unsaved edits away)."""
@@ -171,32 +229,88 @@ class CaseEditor:
             self._journal.clear()
 
     def close(self) -> None:
-        """Release the journal file; unsaved edits stay in it for the next opening to recover."""
-        if self._journal is not None:
+        """Release the journal file; unsaved edits stay in it for the next opening to recover.
+
+        With nothing unsaved (no edit, everything saved, or every edit undone) the journal is deleted,
+        so that a normal close is never followed by a recovery offer.
+        """
+        if self._journal is None:
+            return
+        if self.recovery is None and not self.session.modified:
+            self._journal.clear()
+        else:
             self._journal.close()
 
     def _attach_journal(self) -> None:
         if self._journal is not None:
             self.session.journal = self._journal
 
-    def _move_journal(self) -> None:
-        """After a save: journal under the new case key, keeping only the other mask's unsaved records."""
-        if self._journal is None or self.recovery is not None:
+    def _prepare_journal_move(self, which: str, sha256: str, destination: Path) -> _JournalMove:
+        """Before a saved file replaces its destination: write the journal it will belong to.
+
+        That journal (under the case key of the sources after the save) keeps only the other mask's
+        unsaved records. Until the file is replaced, the old journal still holds everything.
+        """
+        move = _JournalMove(sha256, self._journal, None)
+        if self._journal is None or self.recovery is not None or self.session.journal_error is not None:
+            return move
+        self._journal.close()
+        sources = dict(self.case.sources)
+        sources[which] = dataclasses.replace(sources[which], path=str(destination), sha256=sha256)
+        unsaved = [w for w in MASKS if w != which and self.session.is_modified(w)]
+        kept = [record for record in self._journal.read().records if record.which in unsaved]
+        new_journal = journal_for(sources, self._data_dir, self._info(sources))
+        try:
+            if kept:
+                new_journal.rewrite([*kept, JournalRecord("clear_redo", -1)])
+            elif new_journal.directory != self._journal.directory:
+                new_journal.clear()  # a journal left there by an earlier save cut short is stale now
+        except OSError as error:
+            self.session.journal_error = (f"the edit journal '{new_journal.path}' cannot be written "
+                                          f"({error.strerror or error}); edits are no longer journalled.")
+            return move
+        return _JournalMove(sha256, self._journal, new_journal, bool(kept))
+
+    def _finish_journal_move(self, move: _JournalMove) -> None:
+        """After the saved file replaced its destination: drop the old journal, journal into the new one."""
+        if move.new is None:
             return
-        old_journal = self._journal
-        old_journal.close()
-        unsaved = [which for which in MASKS if self.session.is_modified(which)]
-        kept = [record for record in old_journal.read().records if record.which in unsaved]
-        self._journal = journal_for(self.case.sources, self._data_dir, self._info())
-        if kept:
-            self._journal.rewrite([*kept, JournalRecord("clear_redo", -1)])
-        if self._journal.directory != old_journal.directory or not kept:
-            old_journal.clear()
+        if move.new.directory != move.old.directory or not move.kept:
+            move.old.clear()
+        self._journal = move.new
         self._attach_journal()
 
-    def _info(self) -> dict:
+    def _info(self, sources: dict | None = None) -> dict:
+        sources = self.case.sources if sources is None else sources
         return {
             "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "sources": {role: {"path": self.case.sources[role].path, "sha256": self.case.sources[role].sha256}
-                        for role in MASKS},
+            "sources": {role: {"path": sources[role].path, "sha256": sources[role].sha256} for role in MASKS},
         }
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _changes_anything(records: list[JournalRecord]) -> bool:
+    """Whether replaying ``records`` would leave a mask different from the file (a step not undone).
+
+    Undo writes back exactly the values its step replaced, so the masks equal the files on disk
+    when every step of the journal ends up undone (on the redo list or forgotten by ``clear_redo``).
+    """
+    undo: list[int] = []
+    redo: list[int] = []
+    for record in records:
+        if record.kind == "step":
+            undo.append(record.step_id)
+            redo.clear()
+        elif record.kind == "undo" and undo and undo[-1] == record.step_id:
+            redo.append(undo.pop())
+        elif record.kind == "redo" and redo and redo[-1] == record.step_id:
+            undo.append(redo.pop())
+        elif record.kind == "clear_redo":
+            redo.clear()
+    return bool(undo)

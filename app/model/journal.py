@@ -6,9 +6,11 @@ and ``case.json`` (which files the journal belongs to). ``journal.bin`` is a seq
     b"DLJR" | payload length (uint64 LE) | CRC-32 of length + payload (uint32 LE) | payload
     payload = JSON header length (uint32 LE) | JSON header (UTF-8) | indices | old values | new values
 
-Each record is written with one ``write``, flushed and ``os.fsync``'ed before the edit counts as
-done. Reading stops at the first record that is incomplete or fails its checksum (a write cut short
-by a crash): the records before it are returned with a warning, never an exception.
+Each record is written, flushed and ``os.fsync``'ed before the edit counts as done. A crash (or a
+kill, or power loss) can still leave a record half-written: reading stops at the first record that
+is incomplete or fails its checksum, returns every record before it with a warning (never an
+exception), and the next append cuts the torn tail off first. ``tests/app/model/test_crash_recovery.py``
+kills editing processes between the two halves of a split record write to prove it.
 """
 
 from __future__ import annotations
@@ -223,9 +225,13 @@ class Journal:
         """
         if self._stream is None:
             self._open_for_append()
-        self._stream.write(record.encode())
+        self._write_record(record.encode())
         self._stream.flush()
         os.fsync(self._stream.fileno())
+
+    def _write_record(self, data: bytes) -> None:
+        """Write one encoded record to the open journal file (the crash test splits this write in two)."""
+        self._stream.write(data)
 
     def rewrite(self, records: list[JournalRecord]) -> None:
         """Replace the journal by ``records`` atomically (temporary file, fsync, rename)."""

@@ -6,7 +6,16 @@ on the window to answer without a dialog, like ``show_error``.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from app.io import READABLE_ENDINGS
+
+
+def source_ending(path: str) -> str | None:
+    """The image ending of ``path`` (``".nii.gz"``, ``".seg.nrrd"``, ``".nrrd"``...), None when it has none."""
+    lower = path.lower()
+    return max((e for e in READABLE_ENDINGS if lower.endswith(e)), key=len, default=None)
 
 
 class EditQuestions:
@@ -25,10 +34,33 @@ class EditQuestions:
         answer = QMessageBox.question(self, "Recover unsaved edits", message, buttons.Yes | buttons.No, buttons.Yes)
         return answer == buttons.Yes
 
+    def ask_replace_input(self, which: str, path: str) -> str:
+        """Before Save first writes over an input: ``"replace"``, ``"save_as"`` or ``"cancel"`` (tests replace)."""
+        name = "prediction" if which == "pred" else "ground truth"
+        box = QMessageBox(QMessageBox.Icon.Warning, "Replace the input file?",
+                          f"Save will replace {path}\n\nThis is the {name} file this case was opened from; "
+                          "its current contents will be lost.", parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        save_as = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(save_as)
+        box.exec()
+        return {replace: "replace", save_as: "save_as"}.get(box.clickedButton(), "cancel")
+
     def ask_save_path(self, which: str, current: str) -> str | None:
-        """Where to save mask ``which`` ("Save as"); None when cancelled (tests replace this method)."""
+        """Where to save mask ``which`` ("Save as"), offering the source's format; None when cancelled.
+
+        Suggests ``<source>_edited<ending>`` beside the source; a name without a known ending gets the
+        source's ending (tests replace this method).
+        """
         title = "Save prediction as" if which == "pred" else "Save ground truth as"
-        path, _ = QFileDialog.getSaveFileName(self, title, current)
+        ending = source_ending(current)
+        filters = f"Same format as the source (*{ending});;All files (*)" if ending else "All files (*)"
+        suggested = f"{current[:-len(ending)]}_edited{ending}" if ending else current  # never the input itself
+        path, _ = QFileDialog.getSaveFileName(self, title, suggested, filters)
+        if path and ending and source_ending(path) is None:
+            path += ending
         return path or None
 
     def ask_undo_budget(self, current_mb: int) -> int | None:

@@ -2,7 +2,7 @@
 
 One :class:`EditWorkflow` per main window. For each case shown it opens a
 :class:`~app.model.case_editor.CaseEditor` (journal, recovery, save) and an
-:class:`~app.qt.edit_bridge.EditBridge`, and wires the bridge (DESIGN.md §3)::
+:class:`~app.qt.edit_bridge.EditBridge`, and wires the bridge (docs/architecture.md)::
 
     bridge.painted        -> EngineController.submit_delta   (queued to the worker, merged while busy)
     bridge.region_changed -> SliceView.update_region         (only the painted tile is re-rendered)
@@ -10,7 +10,7 @@ One :class:`EditWorkflow` per main window. For each case shown it opens a
     bridge.history_changed-> the title's modified marker, undo/redo actions
 
 Questions go through the window's replaceable methods (``ask_unsaved_changes``, ``ask_recovery``,
-``ask_save_path``, ``show_error``), so tests answer them without dialogs.
+``ask_replace_input``, ``ask_save_path``, ``show_error``), so tests answer them without dialogs.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class EditWorkflow(QObject):
         self.bridge: EditBridge | None = None
         self.file_actions: dict[str, QAction] = {}
         self.journal = True
+        self._replace_confirmed: set[str] = set()  # masks whose source file Save may replace (asked)
         for which in ("pred", "gt"):
             key = "Ctrl+S" if which == "pred" else "Ctrl+Alt+S"
             self._file_action(f"save_{which}", f"&Save {MASK_NAMES[which]}", key, self.save_pred
@@ -103,6 +104,7 @@ class EditWorkflow(QObject):
         """
         self.close_case()
         window = self.window
+        self._replace_confirmed = set()
         self.editor = CaseEditor(case, data_dir=window.edit_data_dir, journal=self.journal,
                                  history_budget_bytes=self.undo_budget_mb() * 2**20)
         if self.editor.recovery is not None:
@@ -156,20 +158,34 @@ class EditWorkflow(QObject):
 
     # -------------------------------------------------------------- saving
     def save(self, which: str, path: str | None = None) -> bool:
-        """Save mask ``which`` (to ``path``: save as) through the model: atomic, source format and geometry."""
+        """Save mask ``which`` (to ``path``: save as) through the model: atomic, source format and geometry.
+
+        Saving over the file the mask was opened from is asked first, once per mask of the case
+        ("Save will replace …": Replace / Save as… / Cancel); Replace is remembered for the case.
+        """
         if self.editor is None:
             return False
+        if path is None and which not in self._replace_confirmed:
+            answer = self.window.ask_replace_input(which, self.editor.case.sources[which].path)
+            if answer == "save_as":
+                return self.save_as(which)
+            if answer != "replace":
+                return False
+            self._replace_confirmed.add(which)
         try:
             written = self.editor.save(which, path)
         except (InputError, OSError) as error:
             self.window.show_error(f"The {MASK_NAMES[which]} was not saved: {error}")
             return False
+        if path is not None:
+            self._replace_confirmed.add(which)  # from now on Save writes the file chosen here
         self.window.statusBar().showMessage(f"Saved the {MASK_NAMES[which]}: {written}", 10000)
         self._on_history_changed()
         return True
 
     def save_as(self, which: str) -> bool:
-        """Ask where, then save mask ``which`` there."""
+        """Ask where, then save mask ``which`` there (the dialog offers the source's format; another
+        input of the case is refused by the model with a message)."""
         if self.editor is None:
             return False
         path = self.window.ask_save_path(which, self.editor.case.sources[which].path)

@@ -80,26 +80,49 @@ def perform(session: EditSession, index: int, pause: float = 0.0) -> None:
         session.end_stroke()
 
 
-class CountingJournal(Journal):
-    """A real journal that also counts the records appended by this process."""
+TEAR_PAUSE_S = 0.03
+"""How long a torn write waits between its two halves (the test kills the editor there)."""
 
-    def __init__(self, directory: Path, already: int) -> None:
+
+class CountingJournal(Journal):
+    """A real journal that also counts the records appended by this process.
+
+    With ``out`` given, every record is written in two ``write`` calls split at a random byte: the
+    first half is flushed to the file, ``half N`` is reported on ``out`` (N = the record's number),
+    and the second half follows :data:`TEAR_PAUSE_S` later, so a kill in between tears the record.
+    """
+
+    def __init__(self, directory: Path, already: int, out=None) -> None:
         super().__init__(directory)
         self.count = already
+        self.out = out
 
     def append(self, record) -> None:
         super().append(record)
         self.count += 1
 
+    def _write_record(self, data: bytes) -> None:
+        if self.out is None:
+            super()._write_record(data)
+            return
+        split = int(np.random.default_rng([SEED, self.count]).integers(1, len(data)))
+        self._stream.write(data[:split])
+        self._stream.flush()
+        print(f"half {self.count + 1} at {split} of {len(data)}", file=self.out, flush=True)
+        time.sleep(TEAR_PAUSE_S)
+        self._stream.write(data[split:])
 
-def main(journal_dir: str, start_action: int, out) -> None:
-    """Recover ``journal_dir``, say ``ready K`` on ``out``, then edit and report each fsync'ed record."""
+
+def main(journal_dir: str, start_action: int, out, tear: bool = False) -> None:
+    """Recover ``journal_dir``, say ``ready K`` on ``out``, then edit and report each fsync'ed record.
+
+    With ``tear``, every record write is split in two (see :class:`CountingJournal`)."""
     contents = Journal(journal_dir).read()
     session = make_session()
     applied, warnings = session.replay(contents.records)
     if warnings or applied != len(contents.records):
         raise SystemExit(f"replay failed: {warnings}")
-    journal = CountingJournal(Path(journal_dir), applied)
+    journal = CountingJournal(Path(journal_dir), applied, out if tear else None)
     session.journal = journal
     print(f"ready {applied}", file=out, flush=True)
     for index in range(start_action, start_action + MAX_ACTIONS):
@@ -113,7 +136,7 @@ def main(journal_dir: str, start_action: int, out) -> None:
 
 
 def serve() -> None:
-    """Fork one editing process per ``run JOURNAL_DIR START_ACTION OUTPUT_FILE`` line read from stdin.
+    """Fork one editing process per ``run JOURNAL_DIR START_ACTION OUTPUT_FILE TEAR`` line read from stdin.
 
     Imports happen once here, so each editing process starts in milliseconds. For each run this
     prints ``pid P`` and, once that process has ended, ``status S`` (the negated signal number when a
@@ -121,13 +144,13 @@ def serve() -> None:
     """
     print("serving", flush=True)
     for line in sys.stdin:
-        _, journal_dir, start_action, output = line.split()
+        _, journal_dir, start_action, output, tear = line.split()
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
                 with open(output, "w") as out:
-                    main(journal_dir, int(start_action), out)
+                    main(journal_dir, int(start_action), out, tear == "1")
             except BaseException as error:  # report anything to the test through the output file
                 with open(output, "a") as out:
                     print(f"error {error!r}", file=out, flush=True)

@@ -2,11 +2,15 @@
 journal cleared), and exactness: the live Dice fed with every delta equals `dicelens score` on the
 saved files."""
 
+import os
+import shutil
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
 import dice_engine as de
+from app.errors import InputError
 from app.io import load_case
 from app.model.case_editor import CaseEditor
 from app.model.journal import JournalRecord
@@ -264,3 +268,83 @@ def test_journal_records_that_do_not_fit_are_dropped_so_later_edits_stay_recover
     third = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
     assert third.recover() == []
     np.testing.assert_array_equal(third.case.pred, expected)
+
+
+def test_closing_with_nothing_unsaved_deletes_the_journal(case_files, tmp_path):
+    editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    session = editor.session
+    session.begin_stroke((2, 10, 10), 0)
+    session.end_stroke()
+    session.undo()
+    assert editor.journal.has_records() and not session.modified
+    editor.close()
+    assert not editor.journal.directory.exists()
+    assert CaseEditor(_load(case_files), data_dir=tmp_path / "data").recovery is None
+    unsaved = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    unsaved.session.begin_stroke((2, 10, 10), 0)
+    unsaved.session.end_stroke()
+    unsaved.close()                                      # unsaved edits stay for the next opening
+    assert CaseEditor(_load(case_files), data_dir=tmp_path / "data").recovery.strokes == 1
+
+
+def test_a_crashed_journal_that_changes_nothing_is_not_offered(case_files, tmp_path):
+    editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    session = editor.session
+    for start in ((2, 10, 10), (1, 5, 5)):
+        session.begin_stroke(start, 0)
+        session.end_stroke()
+    session.undo()
+    session.undo()
+    session.redo()
+    session.undo()
+    _crash(editor)
+    reopened = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    assert reopened.recovery is None and not reopened.journal.directory.exists()
+    reopened.session.begin_stroke((2, 10, 10), 0)   # journalling goes on as usual
+    reopened.session.end_stroke()
+    _crash(reopened)
+    assert CaseEditor(_load(case_files), data_dir=tmp_path / "data").recovery.strokes == 1
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names descriptors through /proc (Linux)")
+def test_saving_fsyncs_the_file_then_renames_then_fsyncs_the_folder_then_deletes_the_journal(
+        case_files, tmp_path, monkeypatch):
+    editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    editor.session.begin_stroke((2, 10, 10), 0)
+    editor.session.end_stroke()
+    old_journal = editor.journal.directory
+    events = []
+    real_fsync, real_replace, real_rmtree = os.fsync, os.replace, shutil.rmtree
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+                        or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace", str(b))) or real_replace(a, b))
+    monkeypatch.setattr(shutil, "rmtree", lambda p, **k: events.append(("rmtree", str(p))) or real_rmtree(p, **k))
+    editor.save("pred")
+    pred, folder = str(case_files[1]), str(case_files[1].parent)
+    replaced = events.index(("replace", pred))
+    assert any(kind == "fsync" and path.endswith("/pred.nii.gz") and path != pred
+               for kind, path in events[:replaced]), events          # the temporary file, before the rename
+    assert ("fsync", folder) in events[replaced:]                     # the folder, after it
+    assert events.index(("rmtree", str(old_journal))) > events.index(("fsync", folder), replaced)
+
+
+def test_saving_over_another_input_of_the_case_is_refused(case_files, tmp_path):
+    gt_path, pred_path = case_files
+    gt_bytes = gt_path.read_bytes()
+    (tmp_path / "links").mkdir()
+    os.symlink(gt_path, tmp_path / "links" / "gt-link.nii.gz")
+    os.link(gt_path, tmp_path / "links" / "gt-hard.nii.gz")
+    editor = CaseEditor(_load(case_files), data_dir=tmp_path / "data")
+    editor.session.begin_stroke((2, 10, 10), 0)
+    editor.session.end_stroke()
+    for target in (gt_path, tmp_path / "links" / ".." / "gt.nii.gz", tmp_path / "links" / "gt-link.nii.gz",
+                   tmp_path / "links" / "gt-hard.nii.gz"):
+        with pytest.raises(InputError, match="is the ground truth of this case"):
+            editor.save("pred", target)
+    assert gt_path.read_bytes() == gt_bytes and editor.session.is_modified("pred")
+    same = CaseEditor(load_case(pred_path, pred_path), data_dir=tmp_path / "data2")   # one file, both roles
+    same.session.begin_stroke((2, 10, 10), 0)
+    same.session.end_stroke()
+    with pytest.raises(InputError, match="is the ground truth of this case"):
+        same.save("pred")
+    assert editor.save("pred") == pred_path                   # its own file is fine

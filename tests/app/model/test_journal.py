@@ -122,3 +122,34 @@ def test_a_journal_that_cannot_be_written_stops_journalling_not_editing(tmp_path
     assert session.journal_error and "cannot be written" in session.journal_error
     session.undo()
     assert session.mask("pred").sum() == 0
+
+
+def test_a_last_record_torn_at_every_byte_keeps_every_complete_stroke(tmp_path):
+    gt = np.zeros((3, 8, 9), np.uint8)
+    reference = EditSession(gt, gt.copy(), (1.0, 1.0, 1.0), 4, journal=Journal(tmp_path / "whole"))
+    for row, label in ((1, 1), (4, 2), (6, 3)):
+        reference.active_label = label
+        reference.begin_stroke((1, row, 1), 0)
+        reference.paint_segment((1, row, 7))
+        reference.end_stroke()
+        if row == 4:
+            after_two = reference.mask("pred").copy()
+    reference.journal.close()
+    data = reference.journal.path.read_bytes()
+    intact = Journal(tmp_path / "whole").read()
+    last_start = intact.valid_bytes - len(intact.records[-1].encode())
+    assert intact.warnings == [] and len(intact.records) == 3
+    torn = Journal(tmp_path / "torn")
+    torn.directory.mkdir()
+    for cut in range(last_start, len(data)):
+        torn.path.write_bytes(data[:cut])
+        contents = torn.read()
+        assert len(contents.records) == 2 and contents.valid_bytes == last_start, cut
+        assert len(contents.warnings) == (cut > last_start), cut
+        session = EditSession(gt, gt.copy(), (1.0, 1.0, 1.0), 4)
+        assert session.replay(contents.records) == (2, [])
+        np.testing.assert_array_equal(session.mask("pred"), after_two)
+        assert len(session.history.undo_steps) == 2
+    torn.append(intact.records[-1])   # the next session appends after the last complete record
+    assert [r.step_id for r in torn.read().records] == [r.step_id for r in intact.records]
+    assert torn.read().warnings == [] and torn.path.read_bytes() == data

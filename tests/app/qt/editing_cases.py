@@ -44,6 +44,7 @@ class Answers:
     def __init__(self, recover: bool) -> None:
         self.errors, self.questions, self.recovery_questions = [], [], []
         self.answer, self.recover_answer = "cancel", recover
+        self.replace_questions, self.replace_answer = [], "replace"   # Save over the opened file: Replace
 
     def ask_unsaved_changes(self, message):
         self.questions.append(message)
@@ -52,6 +53,10 @@ class Answers:
     def ask_recovery(self, message):
         self.recovery_questions.append(message)
         return self.recover_answer
+
+    def ask_replace_input(self, which, path):
+        self.replace_questions.append((which, path))
+        return self.replace_answer
 
 
 def open_window(qtbot, folder, paths, synchronous=True, recover=True):
@@ -63,6 +68,7 @@ def open_window(qtbot, folder, paths, synchronous=True, recover=True):
     window.show_error = answers.errors.append
     window.ask_unsaved_changes = answers.ask_unsaved_changes
     window.ask_recovery = answers.ask_recovery
+    window.ask_replace_input = answers.ask_replace_input
     qtbot.addWidget(window)
     window.resize(1200, 800)
     window.show()

@@ -199,3 +199,87 @@ def test_undo_memory_budget_is_a_remembered_setting_applied_at_once(window, qtbo
     assert reopened.edits.editor.session.history.budget_bytes == 16 * 2**20
     reopened.answers.answer = "discard"
     reopened.close()
+
+
+def test_a_normal_quit_after_a_stroke_and_its_undo_leaves_nothing_to_recover(qtbot, tmp_path, paths):
+    first = open_window(qtbot, tmp_path, paths)
+    first.edit_toolbar.tool_actions["brush"].trigger()
+    drag(first, [(2, 2), (2, 8)])
+    first.edit_toolbar.undo_action.trigger()
+    for plane in ("coronal", "sagittal", "axial"):
+        first.slice_view.view_actions.planes[plane].trigger()
+    assert not first.isWindowModified()
+    first.close()                                   # File → Quit (Ctrl+Q) runs window.close
+    assert not first.answers.questions              # nothing unsaved: nothing asked
+    again = open_window(qtbot, tmp_path, paths, recover=True)
+    assert not again.answers.recovery_questions
+    again.close()
+
+
+def test_quitting_with_unsaved_edits_asks_and_cancel_keeps_them(qtbot, tmp_path, paths):
+    first = open_window(qtbot, tmp_path, paths)
+    first.edit_toolbar.tool_actions["brush"].trigger()
+    drag(first, [(2, 2), (2, 8)])
+    drag(first, [(9, 2), (9, 8)])
+    first.edit_toolbar.undo_action.trigger()        # one stroke still unsaved
+    first.answers.answer = "cancel"
+    assert first.close() is False and "prediction of this case has unsaved edits" in first.answers.questions[-1]
+    first.answers.answer = "discard"
+    assert first.close() is True
+    again = open_window(qtbot, tmp_path, paths, recover=True)
+    assert not again.answers.recovery_questions
+    again.close()
+
+
+def test_save_asks_once_per_mask_before_replacing_the_input_file(window, paths, tmp_path):
+    original = (tmp_path / "pred.nii.gz").read_bytes()
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    drag(window, [(2, 2), (2, 8)])
+    window.answers.replace_answer = "cancel"
+    window.edits.file_actions["save_pred"].trigger()
+    assert window.answers.replace_questions == [("pred", paths["pred"])]
+    assert (tmp_path / "pred.nii.gz").read_bytes() == original and window.isWindowModified()
+    window.answers.replace_answer = "replace"
+    window.edits.file_actions["save_pred"].trigger()
+    assert len(window.answers.replace_questions) == 2 and not window.isWindowModified()
+    np.testing.assert_array_equal(load_case(paths["gt"], paths["pred"]).pred, window.state.case.pred)
+    drag(window, [(9, 2), (9, 8)])
+    window.edits.file_actions["save_pred"].trigger()          # remembered for this case
+    window.edit_toolbar.set_target("gt")
+    drag(window, [(12, 2), (12, 8)])
+    window.edits.file_actions["save_gt"].trigger()            # the ground truth is another file: asked
+    assert window.answers.replace_questions[2:] == [("gt", paths["gt"])] and not window.isWindowModified()
+    window.open_case(paths["gt"], paths["pred"])
+    window.edit_toolbar.set_target("pred")
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    drag(window, [(20, 2), (20, 8)])
+    assert window.isWindowModified()
+    window.edits.file_actions["save_pred"].trigger()          # another opening: asked again
+    assert len(window.answers.replace_questions) == 4
+
+
+def test_the_replace_question_offers_save_as_and_save_as_refuses_another_input(window, paths, tmp_path):
+    gt_bytes = (tmp_path / "gt.nii.gz").read_bytes()
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    drag(window, [(2, 2), (2, 8)])
+    window.answers.replace_answer = "save_as"
+    window.ask_save_path = lambda which, current: str(tmp_path / "." / "gt.nii.gz")
+    window.edits.file_actions["save_pred"].trigger()
+    assert "is the ground truth of this case" in window.answers.errors[-1]
+    assert (tmp_path / "gt.nii.gz").read_bytes() == gt_bytes and window.isWindowModified()
+    corrected = tmp_path / "corrected.nii.gz"
+    window.ask_save_path = lambda which, current: str(corrected)
+    window.edits.file_actions["save_pred"].trigger()
+    assert corrected.exists() and not window.isWindowModified()
+    drag(window, [(9, 2), (9, 8)])
+    questions = len(window.answers.replace_questions)
+    window.edits.file_actions["save_pred"].trigger()          # writes the file chosen, without asking
+    assert len(window.answers.replace_questions) == questions
+    np.testing.assert_array_equal(load_case(paths["gt"], str(corrected)).pred, window.state.case.pred)
+
+
+def test_save_as_keeps_the_source_format_ending():
+    from app.qt.edit_questions import source_ending
+
+    assert source_ending("/data/case.seg.nrrd") == ".seg.nrrd" and source_ending("p.NII.GZ") == ".nii.gz"
+    assert source_ending("/data/corrected") is None
