@@ -74,7 +74,7 @@ def report_document(report: CaseReport, score: dict, pdf_path: str | Path | None
             "below_threshold": [{"index": row.index, "name": row.name, "dice": row.dice}
                                 for row in report.rows if row.below_threshold],
             "key_slices": [{"index": k.class_index, "name": k.class_name, "axis": "z",
-                            "slice": k.slice_index, "kinds": list(k.kinds), "dice": k.dice,
+                            "plane": k.plane, "slice": k.slice_index, "kinds": list(k.kinds), "dice": k.dice,
                             "fp": k.fp, "fn": k.fn} for k in report.key_slices],
             "edits": [{"mask": e.mask, "voxels_changed": e.voxels_changed, "dice_before": e.dice_before,
                        "dice_after": e.dice_after, "description": e.description} for e in report.edits],

@@ -256,7 +256,7 @@ def _key_slices(doc: PdfDocument, report: CaseReport) -> None:
                 left = rect.left() + i * (cell_width + gap)
                 paint_key_slice(painter, QRectF(left, rect.top(), cell_width, cell_width), key_slice,
                                 doc.font(7), doc.mm(1))
-                where = "" if single_slice else f"slice {key_slice.slice_index}: "
+                where = "" if single_slice else f"{key_slice.plane} slice {key_slice.slice_index}: "
                 lines = (f"{key_slice.class_index} {key_slice.class_name}",
                          f"{where}{' & '.join(key_slice.kinds)}",
                          f"Dice {fmt(key_slice.dice)}, FP {key_slice.fp}, FN {key_slice.fn} voxels")
