@@ -13,7 +13,8 @@ from app.commands.case_arguments import add_case_arguments, add_run_arguments
 from app.distance_options import add_distance_arguments, distance_options
 from app.errors import InputError
 from app.io import load_case, write_text_atomic
-from app.report.content import DEFAULT_THRESHOLD, case_name_from_path
+from app.report.case_name import report_case_name
+from app.report.content import DEFAULT_THRESHOLD
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -31,7 +32,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        resample_help="resample the prediction onto the ground-truth grid when they differ")
     parser.add_argument("--out", required=True, metavar="REPORT.pdf", help="the PDF to write")
     parser.add_argument("--case", metavar="NAME",
-                        help="case name in the title (default: from the GT file name)")
+                        help="case name in the title (default: the dataset case id shared by the GT and prediction "
+                             "file names, e.g. case_0001, else their common stem, else the GT's folder)")
     parser.add_argument("--reviewer", default="", metavar="NAME",
                         help="reviewer's name, printed in the header")
     parser.add_argument("--notes", default="", metavar="TEXT", help="reviewer's notes (plain text)")
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                        nsd_tolerances=tolerances)
     for message in score.get("messages", []):
         print(f"dicelens: note: {message}", file=sys.stderr)
-    report = make_case_report(case, score, case_name=args.case or case_name_from_path(args.gt),
+    report = make_case_report(case, score, case_name=args.case or report_case_name(args.gt, args.pred, args.image),
                               reviewer=args.reviewer, notes=args.notes, threshold=args.threshold,
                               device=args.device, ignore_index=args.ignore_index)
     from app.report.pdf import write_case_report  # Qt is loaded only once there is a report to draw

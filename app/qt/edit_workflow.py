@@ -200,13 +200,14 @@ class EditWorkflow(QObject):
     def export_report(self):
         """File → Export report…: the PDF of the case as reviewed, listing this review's edits."""
         from app.qt.report_dialog import export_case_report
-        from app.report.content import case_name_from_path
+        from app.report.case_name import report_case_name
 
         if self.editor is None:
             return None
         self.tools.finish_drag()
         case = self.editor.case
-        name = case_name_from_path(case.sources["pred"].path) if "pred" in case.sources else "case"
+        name = report_case_name(*(case.sources[role].path if role in case.sources else None
+                                  for role in ("gt", "pred", "image")))
         return export_case_report(self.window, case, case_name=name, score=None,
                                   edits=self.history_panel.edit_records(), settings=self.window.settings)
 
