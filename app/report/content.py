@@ -19,6 +19,7 @@ import numpy as np
 from app import __version__
 from app.io import READABLE_ENDINGS
 from app.report.keyslices import KeySlice, SliceSeries
+from app.report.selection import KeySliceChoice
 
 DEFAULT_THRESHOLD = 0.80
 # Confusion figures with more classes than this show only the classes with the most confusion.
@@ -197,13 +198,15 @@ class CaseReport:
     messages: tuple[str, ...] = ()
     conventions: str = CONVENTIONS
     has_distances: bool = False
+    key_slice_choice: KeySliceChoice | None = None
 
 
 def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequence[KeySlice] = (),
                       slice_series: SliceSeries | None = None, reviewer: str = "", notes: str = "",
                       threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
                       device: str = "", messages: Sequence[str] = (),
-                      created: _dt.datetime | None = None) -> CaseReport:
+                      created: _dt.datetime | None = None,
+                      key_slice_choice: KeySliceChoice | None = None) -> CaseReport:
     """Assemble a :class:`CaseReport` from a score document and the per-slice selections.
 
     Parameters
@@ -220,11 +223,11 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
         Dice every foreground class must reach for "meets threshold"; in [0, 1].
     edits : sequence of EditRecord
         Review edits, when exported from the GUI.
+    key_slice_choice : KeySliceChoice, optional
+        Which classes have key slices and why (:func:`app.report.selection.choose_key_slice_classes`).
     """
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+    rows = class_rows(score, labels, threshold)
     classes = score["classes"]
-    rows = tuple(_class_row(entry, labels, threshold) for entry in classes)
     has_distances = "distances_mean_foreground" in score
     created = created or _dt.datetime.now().astimezone()
     header = Header(
@@ -248,7 +251,15 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
         messages=tuple(messages),
         conventions=CONVENTIONS + (" " + DISTANCE_CONVENTIONS if has_distances else ""),
         has_distances=has_distances,
+        key_slice_choice=key_slice_choice,
     )
+
+
+def class_rows(score: dict, labels, threshold: float = DEFAULT_THRESHOLD) -> tuple[ClassRow, ...]:
+    """The per-class table rows of a score document (``labels`` supplies colours; ``threshold`` in [0, 1])."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+    return tuple(_class_row(entry, labels, threshold) for entry in score["classes"])
 
 
 def confusion_figure(matrix, names: Sequence[str],

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from app.report import charts
 from app.report.content import CaseReport, ClassRow
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, PdfDocument, draw_text
+from app.report.selection import reason_text
 from app.report.snapshot import GT_CONTOUR_COLOR, PRED_CONTOUR_COLOR, paint_key_slice
 
 DASH = "\u2014"
@@ -244,9 +245,15 @@ def _key_slices(doc: PdfDocument, report: CaseReport) -> None:
     gap = doc.mm(4)
     cell_width = (doc.width - gap * (per_row - 1)) / per_row
     caption_font = doc.font(7 if per_row == SNAPSHOTS_PER_ROW else 6.5)
-    caption_height = doc.metrics(caption_font).lineSpacing() * 3.2
+    caption_lines = 3 if report.key_slice_choice is None else 4
+    caption_height = doc.metrics(caption_font).lineSpacing() * (caption_lines + 0.2)
     row_height = cell_width + caption_height + doc.mm(3)
-    doc.heading("Key slices", min_following_mm=row_height / doc.mm(1) + 12)
+    doc.heading("Key slices", min_following_mm=row_height / doc.mm(1) + 20)
+    choice = report.key_slice_choice
+    if choice is not None:
+        doc.paragraph(choice.explanation, doc.font(8), TEXT_COLOR)
+        doc.space(1)
+    rows_by_index = {row.index: row for row in report.rows}
     doc.add_block(doc.mm(5), _legend_painter(doc))
     for start in range(0, len(snapshots), per_row):
         row = snapshots[start: start + per_row]
@@ -257,9 +264,11 @@ def _key_slices(doc: PdfDocument, report: CaseReport) -> None:
                 paint_key_slice(painter, QRectF(left, rect.top(), cell_width, cell_width), key_slice,
                                 doc.font(7), doc.mm(1))
                 where = "" if single_slice else f"{key_slice.plane} slice {key_slice.slice_index}: "
-                lines = (f"{key_slice.class_index} {key_slice.class_name}",
+                why = () if choice is None else (reason_text(choice, rows_by_index[key_slice.class_index]),)
+                lines = (f"{key_slice.class_index} {key_slice.class_name}", *why,
                          f"{where}{' & '.join(key_slice.kinds)}",
-                         f"Dice {fmt(key_slice.dice)}, FP {key_slice.fp}, FN {key_slice.fn} voxels")
+                         f"{'on this slice: ' if why and not single_slice else ''}Dice {fmt(key_slice.dice)}, "
+                         f"FP {key_slice.fp}, FN {key_slice.fn} voxels")
                 caption = "\n".join(doc.elided(line, caption_font, cell_width) for line in lines)
                 caption_rect = QRectF(left, rect.top() + cell_width + doc.mm(0.8), cell_width, caption_height)
                 draw_text(painter, caption_rect, caption, caption_font,
