@@ -161,7 +161,7 @@ class CaseEditor:
                             like=source)
         # Hashed as load_case hashes it, so that reopening the written file finds this case's journal.
         self.case.sources[which] = describe_saved(source, written)
-        self.session.mark_saved(which)
+        self.session.mark_saved(which, Path(written).name)
         self._move_journal()
         return written
 

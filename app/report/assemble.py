@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.report.content import DEFAULT_THRESHOLD, CaseReport, EditRecord, build_case_report, class_rows
 from app.report.keyslices import key_slices_for_case, per_slice_results, slice_series
+from app.report.provenance import ARRAY_HASH_VERSION, scored_masks
 from app.report.selection import choose_key_slice_classes
 
 
@@ -47,6 +48,7 @@ def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", n
         labels=case.labels,
         key_slices=key_slices_for_case(case, results, names, choice.classes),
         key_slice_choice=choice,
+        masks=scored_masks(case, edits),
         slice_series=series,
         reviewer=reviewer,
         notes=notes,
@@ -87,8 +89,12 @@ def report_document(report: CaseReport, score: dict, pdf_path: str | Path | None
                 "classes": list(choice.classes), "failing": choice.failing,
                 "reasons": {str(index): list(why) for index, why in choice.reasons.items()},
                 "hd95_limit_mm": choice.hd95_limit_mm, "explanation": choice.explanation},
-            "edits": [{"mask": e.mask, "voxels_changed": e.voxels_changed, "dice_before": e.dice_before,
-                       "dice_after": e.dice_after, "description": e.description} for e in report.edits],
+            "edits": [{"mask": e.mask, "kind": e.kind, "voxels_changed": e.voxels_changed,
+                       "dice_before": e.dice_before, "dice_after": e.dice_after, "description": e.description}
+                      for e in report.edits],
+            "masks": [{"mask": m.which, "array_sha256": m.array_sha256, "array_hash": ARRAY_HASH_VERSION,
+                       "dtype": m.dtype, "shape": list(m.shape), "edited": m.edited, "unsaved": m.unsaved}
+                      for m in report.masks],
         },
         "score": score,
     }

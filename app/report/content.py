@@ -19,6 +19,7 @@ import numpy as np
 from app import __version__
 from app.io import READABLE_ENDINGS
 from app.report.keyslices import KeySlice, SliceSeries
+from app.report.provenance import ScoredMask
 from app.report.selection import KeySliceChoice
 
 DEFAULT_THRESHOLD = 0.80
@@ -162,7 +163,7 @@ class ConfusionFigure:
 
 @dataclass(frozen=True)
 class EditRecord:
-    """One edit made during the review, as the GUI passes it in.
+    """One entry of the review's edit list, as the GUI passes it in (:mod:`app.report.review`).
 
     Attributes
     ----------
@@ -171,9 +172,13 @@ class EditRecord:
     voxels_changed : int
         Voxels whose label changed.
     dice_before, dice_after : float or None
-        Mean foreground Dice before and after the edit (None when undefined).
+        Mean foreground Dice before and after the edit (None when undefined or not known).
     description : str
         What was done, e.g. ``"brush, label 3 liver, slice 41"`` (drawn as plain text).
+    kind : str
+        ``"edit"``, ``"undo"``, ``"redo"``, ``"recovered"`` (replayed from a crash journal of an
+        earlier session), ``"saved"`` (the mask was written; ``description`` names the file) or
+        ``"unsaved"`` (closing entry: the mask had unsaved edits when the report was made).
     """
 
     mask: str
@@ -181,6 +186,7 @@ class EditRecord:
     dice_before: float | None
     dice_after: float | None
     description: str = ""
+    kind: str = "edit"
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,23 @@ class CaseReport:
     conventions: str = CONVENTIONS
     has_distances: bool = False
     key_slice_choice: KeySliceChoice | None = None
+    masks: tuple[ScoredMask, ...] = ()
+
+    def mask(self, which: str) -> ScoredMask | None:
+        """The scored ``"gt"`` or ``"pred"`` mask's checksum and edit state (None when not given)."""
+        return next((mask for mask in self.masks if mask.which == which), None)
+
+    @property
+    def edit_statement(self) -> str:
+        """Which masks were edited during the review and whether the edits are saved ("" when none)."""
+        parts = [f"the {_MASK_NAMES[m.which]} ({'NOT SAVED' if m.unsaved else 'saved'})"
+                 for m in self.masks if m.edited or m.unsaved]
+        if not parts:
+            return ""
+        text = "Edited during this review: " + " and ".join(parts) + ". The scores compare the masks as edited."
+        if any(m.unsaved for m in self.masks):
+            text += " Unsaved masks are identified by the checksum of the scored array, not by a file."
+        return text
 
 
 def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequence[KeySlice] = (),
@@ -206,7 +229,8 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
                       threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
                       device: str = "", messages: Sequence[str] = (),
                       created: _dt.datetime | None = None,
-                      key_slice_choice: KeySliceChoice | None = None) -> CaseReport:
+                      key_slice_choice: KeySliceChoice | None = None,
+                      masks: Sequence[ScoredMask] = ()) -> CaseReport:
     """Assemble a :class:`CaseReport` from a score document and the per-slice selections.
 
     Parameters
@@ -225,6 +249,8 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
         Review edits, when exported from the GUI.
     key_slice_choice : KeySliceChoice, optional
         Which classes have key slices and why (:func:`app.report.selection.choose_key_slice_classes`).
+    masks : sequence of ScoredMask
+        Checksums and edit state of the scored arrays (:func:`app.report.provenance.scored_masks`).
     """
     rows = class_rows(score, labels, threshold)
     classes = score["classes"]
@@ -252,6 +278,7 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
         conventions=CONVENTIONS + (" " + DISTANCE_CONVENTIONS if has_distances else ""),
         has_distances=has_distances,
         key_slice_choice=key_slice_choice,
+        masks=tuple(masks),
     )
 
 
@@ -345,6 +372,7 @@ def _hard_loss(dice_loss) -> float | None:
     return dice_loss
 
 
+_MASK_NAMES = {"gt": "ground truth", "pred": "prediction"}
 _ROLE_NAMES = {"image": "image", "gt": "ground truth", "pred": "prediction", "labels": "label table",
                "scores": "class scores", "probs": "probabilities", "logits": "logits"}
 

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from app.report import charts
 from app.report.content import CaseReport, ClassRow
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, PdfDocument, draw_text
+from app.report.pdf_review import edit_notice, edits_section, input_pairs
 from app.report.selection import reason_text
 from app.report.snapshot import GT_CONTOUR_COLOR, PRED_CONTOUR_COLOR, paint_key_slice
 
@@ -65,7 +66,7 @@ def write_case_report(report: CaseReport, path: str | Path, paper: str = "a4") -
         _confusion(doc, report)
         _slice_plot(doc, report)
         _key_slices(doc, report)
-        _edits(doc, report)
+        edits_section(doc, report, fmt)
         _notes_conventions_signature(doc, report)
     except BaseException:
         doc.discard()
@@ -82,10 +83,9 @@ def _title_and_header(doc: PdfDocument, report: CaseReport) -> None:
              ("Software", f"DiceLens {header.version}, computed on {header.device or 'cpu'}")]
     if header.geometry_text:
         pairs.append(("Image grid", header.geometry_text))
-    for line in header.inputs:
-        checksum = f"   sha256 {line.sha256_short}\u2026" if line.sha256_short else ""
-        pairs.append((line.role.capitalize(), f"{line.name}{checksum}"))
+    pairs.extend(input_pairs(report))
     _key_value_lines(doc, pairs)
+    edit_notice(doc, report)
 
 
 def _key_value_lines(doc: PdfDocument, pairs: Sequence[tuple[str, str]]) -> None:
@@ -292,19 +292,6 @@ def _legend_painter(doc: PdfDocument):
         draw_text(painter, QRectF(x, rect.top(), rect.right() - x, rect.height()),
                   "Letters: patient directions (R/L, A/P, S/I). Bar: scale.", font, MUTED_COLOR)
     return paint
-
-
-def _edits(doc: PdfDocument, report: CaseReport) -> None:
-    if not report.edits:
-        return
-    doc.heading("Edits made during the review", min_following_mm=15)
-    for number, edit in enumerate(report.edits, start=1):
-        which = "prediction" if edit.mask == "pred" else "ground truth" if edit.mask == "gt" else edit.mask
-        text = (f"{number}. {which}: {edit.voxels_changed} voxels changed; mean foreground Dice "
-                f"{fmt(edit.dice_before)} \u2192 {fmt(edit.dice_after)}")
-        if edit.description:
-            text += f" ({edit.description})"
-        doc.paragraph(text, doc.font(8.5))
 
 
 def _notes_conventions_signature(doc: PdfDocument, report: CaseReport) -> None:
