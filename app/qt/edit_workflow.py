@@ -211,7 +211,8 @@ class EditWorkflow(QObject):
         name = report_case_name(*(case.sources[role].path if role in case.sources else None
                                   for role in ("gt", "pred", "image")))
         session = self.editor.session
-        edits = review_edit_records(session.review_log, session.is_modified, self.history_panel.edit_records())
+        edits = review_edit_records(session.review_log, session.is_modified, self.history_panel.edit_records(),
+                                    case.labels.name)
         return export_case_report(self.window, case, case_name=name, score=None, edits=edits,
                                   settings=self.window.settings)
 

@@ -295,7 +295,13 @@ def _legend_painter(doc: PdfDocument):
 
 
 def _notes_conventions_signature(doc: PdfDocument, report: CaseReport) -> None:
-    doc.heading("Reviewer notes", min_following_mm=12)
+    # Notes, conventions and the signature line stay on one page when they fit one: a signature
+    # alone on the last page would be detached from what it signs.
+    text_height = sum(doc.metrics(font).lineSpacing() * len(doc.wrap_lines(text, font, doc.width))
+                      for text, font in ((report.notes.strip() or "(none)", doc.font(9)),
+                                         (report.conventions, doc.font(7.5))))
+    together_mm = text_height / doc.mm(1) + 50
+    doc.heading("Reviewer notes", min_following_mm=together_mm if together_mm < 200 else 12)
     doc.paragraph(report.notes.strip() or "(none)", doc.font(9),
                   TEXT_COLOR if report.notes.strip() else MUTED_COLOR)
     doc.heading("Conventions", size_pt=9, min_following_mm=12)

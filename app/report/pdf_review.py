@@ -31,8 +31,9 @@ def input_pairs(report: CaseReport) -> list[tuple[str, str]]:
         if mask is None:
             pairs.append((line.role.capitalize(), f"{line.name}   {file_sum}".rstrip()))
             continue
-        array = (f"scored array sha256 {mask.array_sha256[:SHORT]}\u2026 ({mask.dtype}, "
-                 + " \u00d7 ".join(str(n) for n in mask.shape) + ")")
+        shape = " \u00d7 ".join(str(n) for n in mask.shape)
+        axes = " \u00d7 ".join("zyx"[-len(mask.shape):]) if len(mask.shape) <= 3 else "array axes"
+        array = f"scored array sha256 {mask.array_sha256[:SHORT]}\u2026 ({mask.dtype}, {shape} = {axes})"
         if mask.unsaved:
             text = (f"{line.name}: EDITED IN THIS REVIEW AND NOT SAVED; {array}. The file on disk "
                     f"({file_sum or 'no checksum'}) is not what was scored.")

@@ -20,7 +20,8 @@ _LIVE_KINDS = ("edit", "undo", "redo")
 
 
 def review_edit_records(review_log: Sequence, is_modified: Callable[[str], bool],
-                        dice_records: Sequence[EditRecord] = ()) -> list[EditRecord]:
+                        dice_records: Sequence[EditRecord] = (),
+                        label_name: Callable[[int], str] | None = None) -> list[EditRecord]:
     """Every edit of the review as :class:`EditRecord`, in order, then the unsaved-mask records.
 
     Parameters
@@ -33,6 +34,8 @@ def review_edit_records(review_log: Sequence, is_modified: Callable[[str], bool]
         The Dice history's records of the actions made in this window, in order: their Dice before
         and after and their descriptions (with label names) are used for the matching log events
         (same mask and voxel count, in order); events without a match have no Dice (None).
+    label_name : callable, optional
+        ``label -> name``, to name the label in the other events' descriptions (``"brush 1 (liver)"``).
     """
     records = []
     pending = list(dice_records)
@@ -46,10 +49,18 @@ def review_edit_records(review_log: Sequence, is_modified: Callable[[str], bool]
             voxels_changed=int(event.voxels),
             dice_before=None if match is None else match.dice_before,
             dice_after=None if match is None else match.dice_after,
-            description=event.description if match is None else match.description,
+            description=_described(event.description, label_name) if match is None else match.description,
             kind=event.kind,
         ))
     records.extend(EditRecord(mask=which, voxels_changed=0, dice_before=None, dice_after=None,
                               description="edited and not saved when this report was made", kind=UNSAVED_KIND)
                    for which in MASKS if is_modified(which))
     return records
+
+
+def _described(description: str, label_name: Callable[[int], str] | None) -> str:
+    """``"brush 3"`` as ``"brush 3 (kidney)"`` when ``label_name`` is given (other text unchanged)."""
+    head, _, label = description.rpartition(" ")
+    if label_name is None or not head or not label.isdigit():
+        return description
+    return f"{description} ({'background' if int(label) == 0 else label_name(int(label))})"

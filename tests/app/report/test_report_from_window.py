@@ -35,6 +35,8 @@ def export(window, qtbot, target: Path) -> str:
     with qtbot.waitSignal(exporter.saved, timeout=60_000):
         pass
     text = subprocess.run(["pdftotext", str(target), "-"], capture_output=True, text=True, check=True).stdout
+    pages = text.split("\f")
+    assert any("Reviewer notes" in page and "Signature" in page for page in pages), "signature detached"
     return " ".join(text.split())
 
 
@@ -77,6 +79,7 @@ def test_report_after_recovery_save_and_unsaved_edits_of_both_masks(qtbot, tmp_p
     assert f"(sha256 {saved_pred_sha[:12]}\u2026) is not what was scored" in text
     edits = text[text.index("Edits made during the review"):]
     assert "1. prediction (recovered from the crash journal of an earlier session)" in edits
+    assert "(brush 1 (liver))" in edits
     assert "2. prediction: " in edits and "brush 2 (tumour), prediction" in edits
     assert "prediction saved to pred.nii.gz" in edits
     assert "3. ground truth: " in edits and "brush 3 (kidney), ground truth" in edits
