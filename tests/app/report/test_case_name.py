@@ -34,3 +34,19 @@ def test_report_case_name(gt, pred, image, name):
                                             ("lung_042_label", "lung_042"), ("label", "label")])
 def test_dataset_id(stem, case):
     assert dataset_id(stem) == case
+
+
+def test_batch_reports_are_titled_with_the_case_name(tmp_path):
+    from app.cli import main
+    from tests.app.report.casefiles import pdf_text, synthetic_masks, write_volume
+
+    for folder in ("gt", "pred"):
+        (tmp_path / folder).mkdir()
+    gt, pred = synthetic_masks(3, shape=(3, 24, 24))
+    write_volume(gt, tmp_path / "gt" / "BraTS-GLI-00001-000-seg.nii.gz")
+    write_volume(pred, tmp_path / "pred" / "BraTS-GLI-00001-000-seg.nii.gz")
+    assert main(["batch", "--gt-dir", str(tmp_path / "gt"), "--pred-dir", str(tmp_path / "pred"),
+                 "--out", str(tmp_path / "out"), "--reports"]) == 0
+    report = next((tmp_path / "out" / "reports").glob("*.pdf"))
+    lines = [line.strip() for line in pdf_text(report).splitlines() if line.strip()]
+    assert lines[:2] == ["Segmentation quality report", "BraTS-GLI-00001-000"]
