@@ -290,7 +290,8 @@ def _legend_painter(doc: PdfDocument):
             draw_text(painter, QRectF(x + doc.mm(10.5), rect.top(), doc.mm(42), rect.height()), label, font)
             x += doc.mm(50)
         draw_text(painter, QRectF(x, rect.top(), rect.right() - x, rect.height()),
-                  "Letters: patient directions (R/L, A/P, S/I). Bar: scale.", font, MUTED_COLOR)
+                  "Oriented as in the review window; letters: patient directions. Bar: scale.", font,
+                  MUTED_COLOR)
     return paint
 
 
