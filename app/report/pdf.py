@@ -290,8 +290,7 @@ def _legend_painter(doc: PdfDocument):
             draw_text(painter, QRectF(x + doc.mm(10.5), rect.top(), doc.mm(42), rect.height()), label, font)
             x += doc.mm(50)
         draw_text(painter, QRectF(x, rect.top(), rect.right() - x, rect.height()),
-                  "Oriented as in the review window; letters: patient directions. Bar: scale.", font,
-                  MUTED_COLOR)
+                  "Oriented as in the window; letters: patient directions.", font, MUTED_COLOR)
     return paint
 
 
