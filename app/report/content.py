@@ -214,8 +214,7 @@ class CaseReport:
     @property
     def edit_statement(self) -> str:
         """Which masks were edited during the review and whether the edits are saved ("" when none)."""
-        parts = [f"the {_MASK_NAMES[m.which]} ({'NOT SAVED' if m.unsaved else 'saved'})"
-                 for m in self.masks if m.edited or m.unsaved]
+        parts = [f"the {_MASK_NAMES[m.which]} ({m.edit_state})" for m in self.masks if m.edit_state]
         if not parts:
             return ""
         text = "Edited during this review: " + " and ".join(parts) + ". The scores compare the masks as edited."

@@ -37,8 +37,11 @@ def input_pairs(report: CaseReport) -> list[tuple[str, str]]:
         if mask.unsaved:
             text = (f"{line.name}: EDITED IN THIS REVIEW AND NOT SAVED; {array}. The file on disk "
                     f"({file_sum or 'no checksum'}) is not what was scored.")
-        elif mask.edited:
+        elif mask.saved:
             text = f"{line.name}   file {file_sum} (edited in this review, then saved); {array}"
+        elif mask.edited:
+            text = (f"{line.name}   file {file_sum} (edits in this review undone: the file holds the scored "
+                    f"mask); {array}")
         else:
             text = f"{line.name}   file {file_sum}; {array}"
         pairs.append((line.role.capitalize(), text))

@@ -17,6 +17,8 @@ import numpy as np
 ARRAY_HASH_VERSION = "dicelens-array-v1"
 CHANGE_KINDS = ("edit", "undo", "redo", "recovered")
 """Edit-record kinds that change a mask (see :class:`app.report.content.EditRecord`)."""
+SAVED_KIND = "saved"
+"""Edit-record kind of a save during the review."""
 UNSAVED_KIND = "unsaved"
 """Edit-record kind closing the list: that mask had unsaved edits when the report was made."""
 _CHUNK_BYTES = 64 * 2**20
@@ -66,6 +68,8 @@ class ScoredMask:
         Whether it was changed during the review (edits, undos, redos or recovered edits).
     unsaved : bool
         Whether it had unsaved edits when the report was made: the file on disk is not what was scored.
+    saved : bool
+        Whether it was saved during the review.
     """
 
     which: str
@@ -74,6 +78,16 @@ class ScoredMask:
     shape: tuple[int, ...]
     edited: bool = False
     unsaved: bool = False
+    saved: bool = False
+
+    @property
+    def edit_state(self) -> str:
+        """``"NOT SAVED"``, ``"saved"``, ``"edits undone"`` (edited, yet equal to its file) or ``""``."""
+        if self.unsaved:
+            return "NOT SAVED"
+        if self.saved:
+            return "saved"
+        return "edits undone" if self.edited else ""
 
 
 def scored_masks(case, edits: Sequence = ()) -> tuple[ScoredMask, ScoredMask]:
@@ -88,7 +102,8 @@ def scored_masks(case, edits: Sequence = ()) -> tuple[ScoredMask, ScoredMask]:
     """
     edited = {edit.mask for edit in edits if edit.kind in CHANGE_KINDS}
     unsaved = {edit.mask for edit in edits if edit.kind == UNSAVED_KIND}
+    saved = {edit.mask for edit in edits if edit.kind == SAVED_KIND}
     return tuple(ScoredMask(which=which, array_sha256=array_sha256(array), dtype=str(array.dtype),
                             shape=tuple(int(n) for n in array.shape), edited=which in edited,
-                            unsaved=which in unsaved)
+                            unsaved=which in unsaved, saved=which in saved)
                  for which, array in (("gt", case.gt), ("pred", case.pred)))

@@ -57,7 +57,8 @@ def test_log_keeps_recovered_saved_and_dropped_edits_of_both_masks():
 
     masks = {m.which: m for m in scored_masks(_arrays(session), records)}
     assert masks["gt"].edited and masks["gt"].unsaved
-    assert masks["pred"].edited and not masks["pred"].unsaved
+    assert masks["pred"].edited and not masks["pred"].unsaved and masks["pred"].edit_state == "saved"
+    assert masks["gt"].edit_state == "NOT SAVED"
 
 
 def test_edit_undone_back_to_the_saved_state_is_not_unsaved():
@@ -68,3 +69,4 @@ def test_edit_undone_back_to_the_saved_state_is_not_unsaved():
     assert [r.kind for r in records] == ["edit", "undo"]               # listed, but the mask equals its file
     masks = {m.which: m for m in scored_masks(_arrays(session), records)}
     assert masks["pred"].edited and not masks["pred"].unsaved and not masks["gt"].edited
+    assert masks["pred"].edit_state == "edits undone" and masks["gt"].edit_state == ""
