@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.orientation import display_frame, to_screen
+from app.window_level import initial_window
 
 # Slices are taken along array axis 0 (z), as the window opens a case; laid out as the window does.
 SLICE_AXIS = 0
@@ -271,18 +272,14 @@ def _window(first: int, last: int, length: int, limit: int) -> slice:
 
 
 def intensity_window(image: np.ndarray | None) -> tuple[float, float] | None:
-    """Display window ``(low, high)`` of a scalar image: its 1st and 99th percentiles (sampled).
+    """Display window ``(black, white)`` of a scalar image: the one the review window opens it with
+    (:func:`app.window_level.initial_window`: a CT soft-tissue preset, else a percentile window).
 
     None for RGB images (shown as they are) and when there is no image.
     """
     if image is None or image.ndim == 4:
         return None
-    flat = image.reshape(-1)
-    step = max(1, flat.size // 2_000_000)
-    low, high = np.percentile(flat[::step].astype(np.float64), [1.0, 99.0])
-    if high <= low:
-        high = low + 1.0
-    return float(low), float(high)
+    return initial_window(image).levels
 
 
 def _scaled(crop: np.ndarray | None, window) -> np.ndarray | None:

@@ -55,6 +55,7 @@ def test_key_slice_equals_the_windows_slice(view, direction, letters):
     assert {key.class_index for key in keys} == {1, 2}
     view.state.set_case(case)
     window = intensity_window(case.image)
+    assert window == view.window.levels                    # the image opens with the same window
     for key in keys:
         view.state.set_slice(key.slice_index)
         rows, cols = key.crop
@@ -80,3 +81,10 @@ def test_ras_stored_key_slice_is_the_lps_one_turned_180_degrees():
     np.testing.assert_array_equal(key_ras.gt, key_lps.gt)
     np.testing.assert_array_equal(key_ras.image, key_lps.image)
     assert key_ras.orientation == key_lps.orientation
+
+
+def test_ct_key_slices_open_on_the_windows_soft_tissue_preset(view):
+    case = marked_case(LPS)
+    case.image = (case.image.astype(np.int16) * 10 - 1024).astype(np.int16)   # Hounsfield-like
+    view.state.set_case(case)
+    assert intensity_window(case.image) == view.window.levels == (-160.0, 240.0)
