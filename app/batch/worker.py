@@ -95,10 +95,12 @@ def _score_and_save(job: CaseJob) -> None:
     report_path = None
     if job.make_report:
         from app.report.assemble import make_case_report
+        from app.report.case_name import report_case_name
         from app.report.pdf import write_case_report
 
         report_path = case_report_path(job.out_dir, files.name)
-        report = make_case_report(case, score, case_name=files.name, threshold=job.threshold, device=job.device)
+        title = report_case_name(files.gt, files.pred, files.image)
+        report = make_case_report(case, score, case_name=title, threshold=job.threshold, device=job.device)
         write_case_report(report, report_path, paper=job.paper)
     result = {"case": files.name, "files": files_document(files), "report": None if report_path is None
               else str(report_path), "score": score}

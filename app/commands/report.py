@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ from app.commands.case_arguments import add_case_arguments, add_run_arguments
 from app.distance_options import add_distance_arguments, distance_options
 from app.errors import InputError
 from app.io import load_case, write_text_atomic
-from app.report.content import DEFAULT_THRESHOLD, case_name_from_path
+from app.report.case_name import report_case_name
+from app.report.content import DEFAULT_THRESHOLD
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -31,12 +33,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        resample_help="resample the prediction onto the ground-truth grid when they differ")
     parser.add_argument("--out", required=True, metavar="REPORT.pdf", help="the PDF to write")
     parser.add_argument("--case", metavar="NAME",
-                        help="case name in the title (default: from the GT file name)")
+                        help="case name in the title (default: the dataset case id shared by the GT and prediction "
+                             "file names, e.g. case_0001, else their common stem, else the GT's folder)")
     parser.add_argument("--reviewer", default="", metavar="NAME",
                         help="reviewer's name, printed in the header")
     parser.add_argument("--notes", default="", metavar="TEXT", help="reviewer's notes (plain text)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="T",
                         help="Dice every foreground class must reach for 'meets threshold' (default 0.8)")
+    parser.add_argument("--hd95-limit", type=float, metavar="MM",
+                        help="classes whose HD95 exceeds MM millimetres also get key slices (as do classes "
+                             "below the threshold and missed or invented structures)")
     parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size (default a4)")
     parser.add_argument("--json", metavar="OUT", help="also write the report's data (verdict, key slices, "
                                                       "score) as JSON")
@@ -51,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.threshold <= 1.0:
         raise InputError(f"--threshold must be a Dice value between 0 and 1, got {args.threshold}.")
     distances, tolerances = distance_options(args)
+    if args.hd95_limit is not None and not (math.isfinite(args.hd95_limit) and args.hd95_limit > 0):
+        raise InputError(f"--hd95-limit must be a positive number of millimetres, got {args.hd95_limit}.")
+    if args.hd95_limit is not None and not distances:
+        raise InputError("--hd95-limit needs the surface distances; leave out --no-distances.")
     out = Path(args.out)
     check_writable_output(out, "--out")
     if args.json:
@@ -65,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
                        nsd_tolerances=tolerances)
     for message in score.get("messages", []):
         print(f"dicelens: note: {message}", file=sys.stderr)
-    report = make_case_report(case, score, case_name=args.case or case_name_from_path(args.gt),
+    report = make_case_report(case, score, case_name=args.case or report_case_name(args.gt, args.pred, args.image),
                               reviewer=args.reviewer, notes=args.notes, threshold=args.threshold,
-                              device=args.device, ignore_index=args.ignore_index)
+                              device=args.device, ignore_index=args.ignore_index, hd95_limit_mm=args.hd95_limit)
     from app.report.pdf import write_case_report  # Qt is loaded only once there is a report to draw
 
     write_case_report(report, out, paper=args.paper)

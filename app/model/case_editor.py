@@ -203,7 +203,7 @@ class CaseEditor:
             raise
         # Hashed as load_case hashes it, so that reopening the written file finds this case's journal.
         self.case.sources[which] = describe_saved(source, written, moves[0].sha256 if moves else None)
-        self.session.mark_saved(which)
+        self.session.mark_saved(which, Path(written).name)
         if moves:
             self._finish_journal_move(moves[0])
         return written

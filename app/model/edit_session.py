@@ -24,6 +24,7 @@ from app.model.delta import Delta, Listeners, check_which, frozen_copy
 from app.model.fill import connected_region, polygon_region
 from app.model.history import DEFAULT_BUDGET_BYTES, History, Step, bounding_region, make_step
 from app.model.journal import Journal, JournalRecord
+from app.model.review_log import ReviewEvent
 
 DEFAULT_BRUSH_RADIUS_MM = 3.0
 
@@ -71,6 +72,8 @@ class EditSession:
         The attached journal.
     journal_error : str or None
         Why journalling stopped (a disk error while appending); editing goes on without it.
+    review_log : list of ReviewEvent
+        Every edit, undo, redo, recovered record and save of this session, in order (for the report).
     """
 
     def __init__(self, gt: np.ndarray, pred: np.ndarray, spacing_zyx, num_classes: int, *,
@@ -99,6 +102,7 @@ class EditSession:
         self._stroke: _Stroke | None = None
         self._next_id = 1
         self._saved_state: dict[str, int | None] = {"pred": None, "gt": None}
+        self.review_log: list[ReviewEvent] = []
 
     # ------------------------------------------------------------------ settings
     def mask(self, which: str) -> np.ndarray:
@@ -218,6 +222,7 @@ class EditSession:
                          stroke.description)
         self._next_id += 1
         self.history.push(step)
+        self.review_log.append(ReviewEvent("edit", step.which, step.voxel_count, step.description))
         self._append_to_journal(JournalRecord("step", step.id, step.which, step.indices, step.old_values,
                                               step.new_values, step.description))
         self.history_changed.emit()
@@ -283,6 +288,7 @@ class EditSession:
         """Write ``step``'s old values (undo) or new values (redo) back, journal it and tell the listeners."""
         written, replaced = (step.new_values, step.old_values) if kind == "redo" else (step.old_values, step.new_values)
         delta = self._write_values(step.which, step.region, step.indices, written, kind)
+        self.review_log.append(ReviewEvent(kind, step.which, step.voxel_count, f"{kind} {step.description}"))
         self._append_to_journal(JournalRecord(kind, step.id, step.which, step.indices, replaced, written,
                                               step.description))
         self.painted.emit(delta)
@@ -299,10 +305,11 @@ class EditSession:
         """Whether either mask is modified (for the title's marker and the close question)."""
         return self.is_modified("pred") or self.is_modified("gt")
 
-    def mark_saved(self, which: str) -> None:
-        """Record that ``which`` as it is now is what is on disk."""
+    def mark_saved(self, which: str, file_name: str = "") -> None:
+        """Record that ``which`` as it is now is what is on disk (in ``file_name``, for the review log)."""
         self.end_stroke()
         self._saved_state[check_which(which)] = self.history.state_id(which)
+        self.review_log.append(ReviewEvent("saved", which, 0, file_name))
         self.history_changed.emit()
 
     # ------------------------------------------------------------------ journal replay
@@ -339,6 +346,8 @@ class EditSession:
         region = bounding_region(record.indices, self.shape)
         values = record.new_values.astype(self._masks[record.which].dtype)
         self.painted.emit(self._write_values(record.which, region, record.indices, values, "recover"))
+        description = record.description if record.kind == "step" else f"{record.kind} {record.description}"
+        self.review_log.append(ReviewEvent("recovered", record.which, int(record.indices.size), description))
         if record.kind == "step":
             self.history.push(make_step(record.step_id, record.which, self.shape, record.indices,
                                         record.old_values, values, record.description))

@@ -214,17 +214,23 @@ class EditWorkflow(QObject):
     # -------------------------------------------------------------- report
     @Slot()
     def export_report(self):
-        """File → Export report…: the PDF of the case as reviewed, listing this review's edits."""
+        """File → Export report…: the PDF of the case as reviewed, listing every edit of this review
+        (recovered, saved and unsaved) and which masks are edited and unsaved."""
         from app.qt.report_dialog import export_case_report
-        from app.report.content import case_name_from_path
+        from app.report.case_name import report_case_name
+        from app.report.review import review_edit_records
 
         if self.editor is None:
             return None
         self.tools.finish_drag()
         case = self.editor.case
-        name = case_name_from_path(case.sources["pred"].path) if "pred" in case.sources else "case"
-        return export_case_report(self.window, case, case_name=name, score=None,
-                                  edits=self.history_panel.edit_records(), settings=self.window.settings)
+        name = report_case_name(*(case.sources[role].path if role in case.sources else None
+                                  for role in ("gt", "pred", "image")))
+        session = self.editor.session
+        edits = review_edit_records(session.review_log, session.is_modified, self.history_panel.edit_records(),
+                                    case.labels.name)
+        return export_case_report(self.window, case, case_name=name, score=None, edits=edits,
+                                  settings=self.window.settings)
 
     # ------------------------------------------------------------- updates
     @Slot()

@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.report.content import DEFAULT_THRESHOLD, CaseReport, EditRecord, build_case_report
+from app.report.content import DEFAULT_THRESHOLD, CaseReport, EditRecord, build_case_report, class_rows
 from app.report.keyslices import key_slices_for_case, per_slice_results, slice_series
+from app.report.provenance import ARRAY_HASH_VERSION, scored_masks
+from app.report.selection import choose_key_slice_classes
 
 
 def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", notes: str = "",
                      threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
-                     device=None, ignore_index: int | None = None) -> CaseReport:
+                     device=None, ignore_index: int | None = None,
+                     hd95_limit_mm: float | None = None) -> CaseReport:
     """Build the report of ``case`` scored as ``score``.
 
     Parameters
@@ -26,6 +29,8 @@ def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", n
         Compute device for the per-slice results (default: the engine's choice).
     ignore_index : int, optional
         The ground-truth value that was excluded when scoring, if any.
+    hd95_limit_mm : float, optional
+        Classes whose HD95 exceeds it get key slices too (see :mod:`app.report.selection`).
     """
     classes = score["classes"]
     if len(classes) != case.num_classes:
@@ -35,11 +40,15 @@ def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", n
                                 ignore_index=ignore_index)
     series = slice_series(results, [entry["dice"] for entry in classes], names,
                           [case.labels.color(i) for i in range(case.num_classes)])
+    choice = choose_key_slice_classes(class_rows(score, case.labels, threshold), results.counts.sum(axis=0),
+                                      threshold, hd95_limit_mm)
     return build_case_report(
         score,
         case_name=case_name,
         labels=case.labels,
-        key_slices=key_slices_for_case(case, results, names),
+        key_slices=key_slices_for_case(case, results, names, choice.classes),
+        key_slice_choice=choice,
+        masks=scored_masks(case, edits),
         slice_series=series,
         reviewer=reviewer,
         notes=notes,
@@ -58,7 +67,7 @@ def report_document(report: CaseReport, score: dict, pdf_path: str | Path | None
     dict
         ``{"report": {...}, "score": score}``; undefined values are None.
     """
-    summary = report.summary
+    summary, choice = report.summary, report.key_slice_choice
     return {
         "report": {
             "case": report.header.case_name,
@@ -74,10 +83,18 @@ def report_document(report: CaseReport, score: dict, pdf_path: str | Path | None
             "below_threshold": [{"index": row.index, "name": row.name, "dice": row.dice}
                                 for row in report.rows if row.below_threshold],
             "key_slices": [{"index": k.class_index, "name": k.class_name, "axis": "z",
-                            "slice": k.slice_index, "kinds": list(k.kinds), "dice": k.dice,
+                            "plane": k.plane, "slice": k.slice_index, "kinds": list(k.kinds), "dice": k.dice,
                             "fp": k.fp, "fn": k.fn} for k in report.key_slices],
-            "edits": [{"mask": e.mask, "voxels_changed": e.voxels_changed, "dice_before": e.dice_before,
-                       "dice_after": e.dice_after, "description": e.description} for e in report.edits],
+            "key_slice_classes": None if choice is None else {
+                "classes": list(choice.classes), "failing": choice.failing,
+                "reasons": {str(index): list(why) for index, why in choice.reasons.items()},
+                "hd95_limit_mm": choice.hd95_limit_mm, "explanation": choice.explanation},
+            "edits": [{"mask": e.mask, "kind": e.kind, "voxels_changed": e.voxels_changed,
+                       "dice_before": e.dice_before, "dice_after": e.dice_after, "description": e.description}
+                      for e in report.edits],
+            "masks": [{"mask": m.which, "array_sha256": m.array_sha256, "array_hash": ARRAY_HASH_VERSION,
+                       "dtype": m.dtype, "shape": list(m.shape), "edited": m.edited, "unsaved": m.unsaved}
+                      for m in report.masks],
         },
         "score": score,
     }

@@ -19,6 +19,8 @@ import numpy as np
 from app import __version__
 from app.io import READABLE_ENDINGS
 from app.report.keyslices import KeySlice, SliceSeries
+from app.report.provenance import ScoredMask
+from app.report.selection import KeySliceChoice
 
 DEFAULT_THRESHOLD = 0.80
 # Confusion figures with more classes than this show only the classes with the most confusion.
@@ -161,7 +163,7 @@ class ConfusionFigure:
 
 @dataclass(frozen=True)
 class EditRecord:
-    """One edit made during the review, as the GUI passes it in.
+    """One entry of the review's edit list, as the GUI passes it in (:mod:`app.report.review`).
 
     Attributes
     ----------
@@ -170,9 +172,13 @@ class EditRecord:
     voxels_changed : int
         Voxels whose label changed.
     dice_before, dice_after : float or None
-        Mean foreground Dice before and after the edit (None when undefined).
+        Mean foreground Dice before and after the edit (None when undefined or not known).
     description : str
         What was done, e.g. ``"brush, label 3 liver, slice 41"`` (drawn as plain text).
+    kind : str
+        ``"edit"``, ``"undo"``, ``"redo"``, ``"recovered"`` (replayed from a crash journal of an
+        earlier session), ``"saved"`` (the mask was written; ``description`` names the file) or
+        ``"unsaved"`` (closing entry: the mask had unsaved edits when the report was made).
     """
 
     mask: str
@@ -180,6 +186,7 @@ class EditRecord:
     dice_before: float | None
     dice_after: float | None
     description: str = ""
+    kind: str = "edit"
 
 
 @dataclass(frozen=True)
@@ -197,13 +204,32 @@ class CaseReport:
     messages: tuple[str, ...] = ()
     conventions: str = CONVENTIONS
     has_distances: bool = False
+    key_slice_choice: KeySliceChoice | None = None
+    masks: tuple[ScoredMask, ...] = ()
+
+    def mask(self, which: str) -> ScoredMask | None:
+        """The scored ``"gt"`` or ``"pred"`` mask's checksum and edit state (None when not given)."""
+        return next((mask for mask in self.masks if mask.which == which), None)
+
+    @property
+    def edit_statement(self) -> str:
+        """Which masks were edited during the review and whether the edits are saved ("" when none)."""
+        parts = [f"the {_MASK_NAMES[m.which]} ({m.edit_state})" for m in self.masks if m.edit_state]
+        if not parts:
+            return ""
+        text = "Edited during this review: " + " and ".join(parts) + ". The scores compare the masks as edited."
+        if any(m.unsaved for m in self.masks):
+            text += " Unsaved masks are identified by the checksum of the scored array, not by a file."
+        return text
 
 
 def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequence[KeySlice] = (),
                       slice_series: SliceSeries | None = None, reviewer: str = "", notes: str = "",
                       threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
                       device: str = "", messages: Sequence[str] = (),
-                      created: _dt.datetime | None = None) -> CaseReport:
+                      created: _dt.datetime | None = None,
+                      key_slice_choice: KeySliceChoice | None = None,
+                      masks: Sequence[ScoredMask] = ()) -> CaseReport:
     """Assemble a :class:`CaseReport` from a score document and the per-slice selections.
 
     Parameters
@@ -220,11 +246,13 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
         Dice every foreground class must reach for "meets threshold"; in [0, 1].
     edits : sequence of EditRecord
         Review edits, when exported from the GUI.
+    key_slice_choice : KeySliceChoice, optional
+        Which classes have key slices and why (:func:`app.report.selection.choose_key_slice_classes`).
+    masks : sequence of ScoredMask
+        Checksums and edit state of the scored arrays (:func:`app.report.provenance.scored_masks`).
     """
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+    rows = class_rows(score, labels, threshold)
     classes = score["classes"]
-    rows = tuple(_class_row(entry, labels, threshold) for entry in classes)
     has_distances = "distances_mean_foreground" in score
     created = created or _dt.datetime.now().astimezone()
     header = Header(
@@ -248,7 +276,16 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
         messages=tuple(messages),
         conventions=CONVENTIONS + (" " + DISTANCE_CONVENTIONS if has_distances else ""),
         has_distances=has_distances,
+        key_slice_choice=key_slice_choice,
+        masks=tuple(masks),
     )
+
+
+def class_rows(score: dict, labels, threshold: float = DEFAULT_THRESHOLD) -> tuple[ClassRow, ...]:
+    """The per-class table rows of a score document (``labels`` supplies colours; ``threshold`` in [0, 1])."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+    return tuple(_class_row(entry, labels, threshold) for entry in score["classes"])
 
 
 def confusion_figure(matrix, names: Sequence[str],
@@ -334,6 +371,7 @@ def _hard_loss(dice_loss) -> float | None:
     return dice_loss
 
 
+_MASK_NAMES = {"gt": "ground truth", "pred": "prediction"}
 _ROLE_NAMES = {"image": "image", "gt": "ground truth", "pred": "prediction", "labels": "label table",
                "scores": "class scores", "probs": "probabilities", "logits": "logits"}
 

@@ -3,6 +3,10 @@
 Per-slice TP/FP/FN and Dice come from :class:`dice_engine.LiveDice` (``slice_counts`` /
 ``slice_dice`` along the first array axis, z: axial slices for a volume). This module only picks
 slices from them (the worst Dice, the largest error) and cuts the 2D pictures the report draws.
+
+The pictures are laid out exactly as the review window shows slices along that axis (radiological
+convention, same edge letters): both use :func:`app.orientation.display_frame` and
+:func:`app.orientation.to_screen`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Slices are taken along array axis 0 (z); shown with rows = y, columns = x.
+from app.orientation import display_frame, to_screen
+from app.window_level import initial_window
+
+# Slices are taken along array axis 0 (z), as the window opens a case; laid out as the window does.
 SLICE_AXIS = 0
 # At most this many classes get a line in the per-slice plot (the worst by overall Dice).
 SERIES_MAX_CLASSES = 8
@@ -25,10 +32,6 @@ SUBSTANTIAL_FRACTION = 0.1
 
 KIND_WORST_DICE = "worst Dice"
 KIND_LARGEST_ERROR = "largest error"
-
-# ITK / DICOM world axes are LPS: +x towards the patient's Left, +y Posterior, +z Superior.
-_POSITIVE_LETTERS = ("L", "P", "S")
-_NEGATIVE_LETTERS = ("R", "A", "I")
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,9 @@ class KeySlice:
     kinds : tuple of str
         Why this slice was chosen (:data:`KIND_WORST_DICE`, :data:`KIND_LARGEST_ERROR` or both).
     slice_index : int
-        Index along z (0-based, as in the GUI).
+        Index along :data:`SLICE_AXIS` (0-based, as in the GUI).
+    plane : str
+        Anatomical plane of the slice ("axial", "coronal", "sagittal"), as the window names it.
     dice : float or None
         The class's Dice on this slice (None = undefined).
     fp, fn : int
@@ -85,11 +90,13 @@ class KeySlice:
     image : numpy.ndarray or None
         ``(h, w) float32`` intensities scaled to 0..1, or ``(h, w, 3) uint8`` RGB; None without an image.
     gt, pred : numpy.ndarray
-        ``(h, w) bool`` masks of the class in the crop.
+        ``(h, w) bool`` masks of the class in the crop, laid out as on screen (row 0 at the top).
     pixel_spacing : tuple of 2 float
         ``(row, column)`` spacing in mm, for the aspect ratio and the scale bar.
     orientation : dict or None
         Letters at the ``"left"``, ``"right"``, ``"top"``, ``"bottom"`` edges; None for 2D images.
+    crop : tuple of 2 slice
+        ``(rows, columns)`` of the crop within the whole slice as the window shows it.
     """
 
     class_index: int
@@ -105,6 +112,8 @@ class KeySlice:
     pred: np.ndarray
     pixel_spacing: tuple[float, float]
     orientation: dict[str, str] | None
+    plane: str = "axial"
+    crop: tuple[slice, slice] = (slice(None), slice(None))
 
 
 def per_slice_results(gt: np.ndarray, pred: np.ndarray, num_classes: int, device=None,
@@ -198,15 +207,18 @@ def key_slices_for_case(case, results: PerSliceResults, names: Sequence[str],
     """
     classes = range(1, results.dice.shape[1]) if classes is None else classes
     window = intensity_window(case.image)
-    orientation = None if case.gt.shape[0] == 1 else orientation_letters(case.geometry.direction)
-    spacing_zyx = case.geometry.spacing_zyx
+    geometry = case.geometry
+    frame = display_frame(geometry.direction, geometry.spacing_zyx, SLICE_AXIS)
+    orientation = None if case.gt.shape[SLICE_AXIS] == 1 else {
+        edge: getattr(frame, edge) for edge in ("left", "right", "top", "bottom")}
     snapshots = []
     for class_index in classes:
         for slice_index, kinds in choose_slices(results, class_index):
-            gt_slice = case.gt[slice_index] == class_index
-            pred_slice = case.pred[slice_index] == class_index
-            rows, cols = crop_box(gt_slice | pred_slice, spacing_zyx[1:])
+            gt_slice = screen_slice(case.gt, slice_index, frame) == class_index
+            pred_slice = screen_slice(case.pred, slice_index, frame) == class_index
+            rows, cols = crop_box(gt_slice | pred_slice, (frame.row_mm, frame.col_mm))
             dice = results.dice[slice_index, class_index]
+            image = None if case.image is None else screen_slice(case.image, slice_index, frame)[rows, cols]
             snapshots.append(KeySlice(
                 class_index=int(class_index),
                 class_name=names[class_index],
@@ -216,13 +228,23 @@ def key_slices_for_case(case, results: PerSliceResults, names: Sequence[str],
                 dice=None if np.isnan(dice) else float(dice),
                 fp=int(results.counts[slice_index, class_index, 1]),
                 fn=int(results.counts[slice_index, class_index, 2]),
-                image=_image_crop(case.image, slice_index, rows, cols, window),
+                image=_scaled(image, window),
                 gt=gt_slice[rows, cols],
                 pred=pred_slice[rows, cols],
-                pixel_spacing=(float(spacing_zyx[1]), float(spacing_zyx[2])),
+                pixel_spacing=(frame.row_mm, frame.col_mm),
                 orientation=orientation,
+                plane=frame.plane,
+                crop=(rows, cols),
             ))
     return snapshots
+
+
+def screen_slice(volume: np.ndarray, slice_index: int, frame) -> np.ndarray:
+    """Slice ``slice_index`` of ``volume`` (``(z, y, x)`` or ``(z, y, x, 3)``) along ``frame.array_axis``,
+    laid out as the window shows it (:func:`app.orientation.to_screen`; a view, no copy)."""
+    index = [slice(None)] * volume.ndim
+    index[frame.array_axis] = slice_index
+    return to_screen(volume[tuple(index)], frame)
 
 
 def crop_box(mask: np.ndarray, pixel_spacing: Sequence[float]) -> tuple[slice, slice]:
@@ -250,48 +272,24 @@ def _window(first: int, last: int, length: int, limit: int) -> slice:
 
 
 def intensity_window(image: np.ndarray | None) -> tuple[float, float] | None:
-    """Display window ``(low, high)`` of a scalar image: its 1st and 99th percentiles (sampled).
+    """Display window ``(black, white)`` of a scalar image: the one the review window opens it with
+    (:func:`app.window_level.initial_window`: a CT soft-tissue preset, else a percentile window).
 
     None for RGB images (shown as they are) and when there is no image.
     """
     if image is None or image.ndim == 4:
         return None
-    flat = image.reshape(-1)
-    step = max(1, flat.size // 2_000_000)
-    low, high = np.percentile(flat[::step].astype(np.float64), [1.0, 99.0])
-    if high <= low:
-        high = low + 1.0
-    return float(low), float(high)
+    return initial_window(image).levels
 
 
-def _image_crop(image, slice_index, rows, cols, window) -> np.ndarray | None:
-    if image is None:
+def _scaled(crop: np.ndarray | None, window) -> np.ndarray | None:
+    """An image crop for drawing: RGB as uint8, scalar intensities through ``window`` to 0..1 float32."""
+    if crop is None:
         return None
-    crop = image[slice_index, rows, cols]
     if crop.ndim == 3:
         return np.ascontiguousarray(crop, dtype=np.uint8)
     low, high = window
     return np.clip((crop.astype(np.float32) - low) / (high - low), 0.0, 1.0)
-
-
-def orientation_letters(direction: Sequence[float]) -> dict[str, str]:
-    """Patient-direction letters at the edges of an axial slice shown with rows = y, columns = x.
-
-    Parameters
-    ----------
-    direction : sequence of 9 float
-        Row-major 3x3 direction cosines (SimpleITK ``GetDirection()``); column j is the world (LPS)
-        direction of index axis j.
-    """
-    matrix = np.asarray(direction, dtype=np.float64).reshape(3, 3)
-    column_axis, row_axis = matrix[:, 0], matrix[:, 1]
-    return {"right": _letter(column_axis), "left": _letter(-column_axis),
-            "bottom": _letter(row_axis), "top": _letter(-row_axis)}
-
-
-def _letter(vector: np.ndarray) -> str:
-    axis = int(np.argmax(np.abs(vector)))
-    return _POSITIVE_LETTERS[axis] if vector[axis] > 0 else _NEGATIVE_LETTERS[axis]
 
 
 def _to_numpy(value) -> np.ndarray:

@@ -16,6 +16,8 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from app.report import charts
 from app.report.content import CaseReport, ClassRow
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, PdfDocument, draw_text
+from app.report.pdf_review import edit_notice, edits_section, input_pairs
+from app.report.selection import reason_text
 from app.report.snapshot import GT_CONTOUR_COLOR, PRED_CONTOUR_COLOR, paint_key_slice
 
 DASH = "\u2014"
@@ -64,7 +66,7 @@ def write_case_report(report: CaseReport, path: str | Path, paper: str = "a4") -
         _confusion(doc, report)
         _slice_plot(doc, report)
         _key_slices(doc, report)
-        _edits(doc, report)
+        edits_section(doc, report, fmt)
         _notes_conventions_signature(doc, report)
     except BaseException:
         doc.discard()
@@ -81,10 +83,9 @@ def _title_and_header(doc: PdfDocument, report: CaseReport) -> None:
              ("Software", f"DiceLens {header.version}, computed on {header.device or 'cpu'}")]
     if header.geometry_text:
         pairs.append(("Image grid", header.geometry_text))
-    for line in header.inputs:
-        checksum = f"   sha256 {line.sha256_short}\u2026" if line.sha256_short else ""
-        pairs.append((line.role.capitalize(), f"{line.name}{checksum}"))
+    pairs.extend(input_pairs(report))
     _key_value_lines(doc, pairs)
+    edit_notice(doc, report)
 
 
 def _key_value_lines(doc: PdfDocument, pairs: Sequence[tuple[str, str]]) -> None:
@@ -244,9 +245,15 @@ def _key_slices(doc: PdfDocument, report: CaseReport) -> None:
     gap = doc.mm(4)
     cell_width = (doc.width - gap * (per_row - 1)) / per_row
     caption_font = doc.font(7 if per_row == SNAPSHOTS_PER_ROW else 6.5)
-    caption_height = doc.metrics(caption_font).lineSpacing() * 3.2
+    caption_lines = 3 if report.key_slice_choice is None else 4
+    caption_height = doc.metrics(caption_font).lineSpacing() * (caption_lines + 0.2)
     row_height = cell_width + caption_height + doc.mm(3)
-    doc.heading("Key slices", min_following_mm=row_height / doc.mm(1) + 12)
+    doc.heading("Key slices", min_following_mm=row_height / doc.mm(1) + 20)
+    choice = report.key_slice_choice
+    if choice is not None:
+        doc.paragraph(choice.explanation, doc.font(8), TEXT_COLOR)
+        doc.space(1)
+    rows_by_index = {row.index: row for row in report.rows}
     doc.add_block(doc.mm(5), _legend_painter(doc))
     for start in range(0, len(snapshots), per_row):
         row = snapshots[start: start + per_row]
@@ -256,10 +263,12 @@ def _key_slices(doc: PdfDocument, report: CaseReport) -> None:
                 left = rect.left() + i * (cell_width + gap)
                 paint_key_slice(painter, QRectF(left, rect.top(), cell_width, cell_width), key_slice,
                                 doc.font(7), doc.mm(1))
-                where = "" if single_slice else f"slice {key_slice.slice_index}: "
-                lines = (f"{key_slice.class_index} {key_slice.class_name}",
+                where = "" if single_slice else f"{key_slice.plane} slice {key_slice.slice_index}: "
+                why = () if choice is None else (reason_text(choice, rows_by_index[key_slice.class_index]),)
+                lines = (f"{key_slice.class_index} {key_slice.class_name}", *why,
                          f"{where}{' & '.join(key_slice.kinds)}",
-                         f"Dice {fmt(key_slice.dice)}, FP {key_slice.fp}, FN {key_slice.fn} voxels")
+                         f"{'on this slice: ' if why and not single_slice else ''}Dice {fmt(key_slice.dice)}, "
+                         f"FP {key_slice.fp}, FN {key_slice.fn} voxels")
                 caption = "\n".join(doc.elided(line, caption_font, cell_width) for line in lines)
                 caption_rect = QRectF(left, rect.top() + cell_width + doc.mm(0.8), cell_width, caption_height)
                 draw_text(painter, caption_rect, caption, caption_font,
@@ -281,25 +290,18 @@ def _legend_painter(doc: PdfDocument):
             draw_text(painter, QRectF(x + doc.mm(10.5), rect.top(), doc.mm(42), rect.height()), label, font)
             x += doc.mm(50)
         draw_text(painter, QRectF(x, rect.top(), rect.right() - x, rect.height()),
-                  "Letters: patient directions (R/L, A/P, S/I). Bar: scale.", font, MUTED_COLOR)
+                  "Oriented as in the window; letters: patient directions.", font, MUTED_COLOR)
     return paint
 
 
-def _edits(doc: PdfDocument, report: CaseReport) -> None:
-    if not report.edits:
-        return
-    doc.heading("Edits made during the review", min_following_mm=15)
-    for number, edit in enumerate(report.edits, start=1):
-        which = "prediction" if edit.mask == "pred" else "ground truth" if edit.mask == "gt" else edit.mask
-        text = (f"{number}. {which}: {edit.voxels_changed} voxels changed; mean foreground Dice "
-                f"{fmt(edit.dice_before)} \u2192 {fmt(edit.dice_after)}")
-        if edit.description:
-            text += f" ({edit.description})"
-        doc.paragraph(text, doc.font(8.5))
-
-
 def _notes_conventions_signature(doc: PdfDocument, report: CaseReport) -> None:
-    doc.heading("Reviewer notes", min_following_mm=12)
+    # Notes, conventions and the signature line stay on one page when they fit one: a signature
+    # alone on the last page would be detached from what it signs.
+    text_height = sum(doc.metrics(font).lineSpacing() * len(doc.wrap_lines(text, font, doc.width))
+                      for text, font in ((report.notes.strip() or "(none)", doc.font(9)),
+                                         (report.conventions, doc.font(7.5))))
+    together_mm = text_height / doc.mm(1) + 50
+    doc.heading("Reviewer notes", min_following_mm=together_mm if together_mm < 200 else 12)
     doc.paragraph(report.notes.strip() or "(none)", doc.font(9),
                   TEXT_COLOR if report.notes.strip() else MUTED_COLOR)
     doc.heading("Conventions", size_pt=9, min_following_mm=12)

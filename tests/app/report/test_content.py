@@ -1,4 +1,4 @@
-"""Report content as data: verdict, confusion selection, key-slice choice, crops, orientation letters."""
+"""Report content as data: verdict, confusion selection, key-slice choice, crops."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from app.report.keyslices import (
     choose_slices,
     crop_box,
     key_slices_for_case,
-    orientation_letters,
     per_slice_results,
 )
 
@@ -109,15 +108,6 @@ def _results(dice, errors):
 ])
 def test_choose_slices(dice, errors, expected):
     assert choose_slices(_results(dice, errors), 1) == expected
-
-
-@pytest.mark.parametrize(("direction", "letters"), [
-    ((1, 0, 0, 0, 1, 0, 0, 0, 1), {"left": "R", "right": "L", "top": "A", "bottom": "P"}),
-    ((-1, 0, 0, 0, -1, 0, 0, 0, 1), {"left": "L", "right": "R", "top": "P", "bottom": "A"}),  # RAS-stored
-    ((0, 0, 1, 1, 0, 0, 0, -1, 0), {"left": "A", "right": "P", "top": "S", "bottom": "I"}),  # sagittal
-])
-def test_orientation_letters(direction, letters):
-    assert orientation_letters(direction) == letters
 
 
 def test_crop_box_contains_mask_with_margin_and_stays_inside():
