@@ -164,8 +164,8 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
 def _add_distances(document: dict, case: Case, num_classes: int, ignore_index: int | None,
                    nsd_tolerances: tuple[float, ...]) -> None:
     """Add the engine's surface distances to the class entries and the foreground means to ``document``."""
-    result = de.surface_distances(case.gt, case.pred, case.geometry.spacing_zyx, num_classes=num_classes,
-                                  nsd_tolerances=nsd_tolerances, ignore_index=ignore_index)
+    result = de.surface_distances(target=case.gt, preds=case.pred, spacing=case.geometry.spacing_zyx,
+                                  num_classes=num_classes, nsd_tolerances=nsd_tolerances, ignore_index=ignore_index)
     for entry in document["classes"]:
         entry.update(result.class_record(entry["index"]))
     document["nsd_tolerances_mm"] = list(result.tolerances)
@@ -186,7 +186,7 @@ def _confusion(case: Case, num_classes: int, ignore_index: int | None, device: t
     """The engine's ``(C, C) int64`` confusion matrix of the case's masks, on the CPU."""
     gt = torch.from_numpy(case.gt).to(device)
     pred = torch.from_numpy(case.pred).to(device)
-    return de.confusion_matrix(gt, pred, num_classes, ignore_index).cpu()
+    return de.confusion_matrix(target=gt, preds=pred, num_classes=num_classes, ignore_index=ignore_index).cpu()
 
 
 def _class_entries(case: Case, metrics: de.ClassMetrics) -> list[dict]:
@@ -207,7 +207,7 @@ def _soft_dice_loss(case: Case, ignore_index: int | None, device: torch.device) 
     if ignore_index is not None:
         keep = target != ignore_index
         scores, target = scores[:, keep], target[keep]
-    loss = de.dice_loss(scores.unsqueeze(0).to(device), target.unsqueeze(0).to(device), smooth=SMOOTH,
+    loss = de.dice_loss(target=target.unsqueeze(0).to(device), preds=scores.unsqueeze(0).to(device), smooth=SMOOTH,
                         include_background=False, class_dim=1, from_logits=case.scores_kind == "logits")
     return float(loss)
 

@@ -1,10 +1,12 @@
 """Confusion matrices: full ``(C, C)``, per slice ``(S, C, 3)``, and the counting kernels behind them.
 
-Convention (DESIGN.md §1): rows = ground truth (target) class, columns = predicted class, voxel
-counts as ``int64`` on the inputs' device. The full matrix is one ``bincount`` of
-``target * C + preds``, computed in chunks of a few million voxels in the smallest integer type
-that holds ``C * C`` (no full-volume ``int64`` copy), with CPU chunks counted on all of torch's
-threads. Voxels whose target equals ``ignore_index`` are left out of every count.
+Convention (docs/architecture.md): rows = ground truth (target) class, columns = predicted class,
+voxel counts as ``int64`` on the inputs' device. As everywhere in the engine's public API, the two
+label maps are keyword-only, ``confusion_matrix(target=gt, preds=pred)``: a swapped pair would
+transpose the matrix and exchange FP with FN, so neither may be passed by position. The full
+matrix is one ``bincount`` of ``target * C + preds``, computed in chunks of a few million voxels in
+the smallest integer type that holds ``C * C`` (no full-volume ``int64`` copy), with CPU chunks
+counted on all of torch's threads. Voxels whose target equals ``ignore_index`` are left out of every count.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ _pools_lock = threading.Lock()
 
 
 def confusion_matrix(
-    target: ArrayLike, preds: ArrayLike, num_classes: int | None = None, ignore_index: int | None = None
+    *, target: ArrayLike, preds: ArrayLike, num_classes: int | None = None, ignore_index: int | None = None
 ) -> torch.Tensor:
     """Count voxels per (ground-truth class, predicted class) pair.
 
@@ -69,7 +71,7 @@ def confusion_matrix(
 
     Examples
     --------
-    >>> confusion_matrix([1, 1, 0, 1, 0, 0], [1, 0, 0, 1, 0, 1]).tolist()
+    >>> confusion_matrix(target=[1, 1, 0, 1, 0, 0], preds=[1, 0, 0, 1, 0, 1]).tolist()
     [[2, 1], [1, 2]]
     """
     target_t, preds_t, num_classes = prepare_pair(target, preds, num_classes, ignore_index)
@@ -79,6 +81,7 @@ def confusion_matrix(
 
 
 def slice_counts(
+    *,
     target: ArrayLike,
     preds: ArrayLike,
     num_classes: int | None = None,

@@ -1,6 +1,6 @@
 """Surface distances per class in millimetres: Hausdorff, HD95, ASSD and normalised surface Dice.
 
-Definitions (MONAI's, see DESIGN.md §4), for each class ``c`` with GT mask ``G`` and predicted
+Definitions (MONAI's, see docs/architecture.md), for each class ``c`` with GT mask ``G`` and predicted
 mask ``P``:
 
 * surface voxels: voxels of the mask with a face neighbour outside it (6-connectivity in 3D,
@@ -31,7 +31,8 @@ most voxels of a reasonable segmentation are resolved there, exactly. The rest q
 costs O(surface log surface), where a distance transform of the class's box (MedPy, MONAI on
 GPU) costs the whole box volume and measured 2x slower on both benchmark cases.
 :class:`SurfaceDistanceState` keeps surfaces, trees and distances between edits and recomputes
-only what an edit can have changed.
+only what an edit can have changed. Both take the masks by keyword only,
+``surface_distances(target=gt, preds=pred, spacing=...)`` (see :mod:`dice_engine`).
 """
 
 from __future__ import annotations
@@ -284,6 +285,7 @@ def _collect(pairs: dict[int, SurfacePair], num_classes: int, shape, spacing, to
 
 
 def surface_distances(
+    *,
     target: ArrayLike,
     preds: ArrayLike,
     spacing: Sequence[float],
@@ -298,9 +300,9 @@ def surface_distances(
     ----------
     target : numpy.ndarray or torch.Tensor
         ``(y, x)`` or ``(z, y, x)`` integer label map, the ground truth. Floats holding whole
-        numbers and booleans are accepted.
+        numbers and booleans are accepted. Keyword-only, as every argument.
     preds : numpy.ndarray or torch.Tensor
-        Predicted label map, same shape.
+        Predicted label map, same shape. Keyword-only.
     spacing : sequence of float
         Voxel size in mm per axis, in the arrays' axis order: ``(z, y, x)`` or ``(y, x)``. A
         ``(1, y, x)`` volume is measured as the 2D image it is, with spacing ``(y, x)`` (in 3D
@@ -349,6 +351,7 @@ class SurfaceDistanceState:
 
     def __init__(
         self,
+        *,
         target: ArrayLike,
         preds: ArrayLike,
         spacing: Sequence[float],

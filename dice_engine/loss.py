@@ -6,7 +6,8 @@ class probabilities and ``y`` the one-hot target, summed over every voxel of the
 are averaged over the included classes, with smooth ``s = 1`` by default; with ``s = 0`` a class
 absent from both has no defined loss and is left out of the mean. The soft loss equals MONAI's
 ``DiceLoss(smooth_nr=s, smooth_dr=s, batch=True)`` with ``softmax=True`` (several channels) or
-``sigmoid=True`` (one channel).
+``sigmoid=True`` (one channel). ``dice_loss`` takes ``target=`` and ``preds=`` by keyword only
+(see :mod:`dice_engine`).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def hard_dice_loss(cm: ArrayLike, smooth: float = 1.0, include_background: bool 
 
 
 def dice_loss(
-    scores: ArrayLike,
+    *,
     target: ArrayLike,
+    preds: ArrayLike,
     num_classes: int | None = None,
     smooth: float = 1.0,
     include_background: bool = True,
@@ -68,12 +70,12 @@ def dice_loss(
 
     Parameters
     ----------
-    scores : array-like
+    target : array-like of int
+        Ground-truth labels, e.g. ``(N, ...)`` (keyword-only).
+    preds : array-like
         Either float class scores with one more dimension than ``target``, classes along
         ``class_dim`` (``(N, C, ...)`` by default) — soft loss — or a label map of ``target``'s
-        shape — hard loss, as :func:`hard_dice_loss`.
-    target : array-like of int
-        Ground-truth labels, e.g. ``(N, ...)``.
+        shape — hard loss, as :func:`hard_dice_loss` (keyword-only).
     num_classes : int, optional
         ``C``; for scores it must equal the channel count (2 for a single binary channel).
     smooth : float
@@ -81,7 +83,7 @@ def dice_loss(
     include_background : bool
         Include class 0 in the mean.
     class_dim : int
-        Class axis of ``scores``.
+        Class axis of float ``preds``.
     from_logits : bool
         Scores are logits (default): softmax over classes, or sigmoid for a single channel. False:
         scores are already probabilities (a single channel = foreground probability).
@@ -89,29 +91,29 @@ def dice_loss(
     Returns
     -------
     torch.Tensor
-        float64 scalar on the scores' device; differentiable with respect to float ``scores``.
+        float64 scalar on the scores' device; differentiable with respect to float ``preds``.
     """
-    scores_t = as_tensor(scores, "scores")
+    scores_t = as_tensor(preds, "preds")
     target_t = as_labels(target, "target")
     if scores_t.dim() == target_t.dim():
-        cm = confusion_matrix(target_t, scores_t, num_classes)
+        cm = confusion_matrix(target=target_t, preds=scores_t, num_classes=num_classes)
         return torch.tensor(hard_dice_loss(cm, smooth, include_background), dtype=torch.float64)
     if scores_t.dim() != target_t.dim() + 1:
         raise ValueError(
-            f"scores must have target's shape {tuple(target_t.shape)} (labels) or one more dimension "
+            f"preds must have target's shape {tuple(target_t.shape)} (labels) or one more dimension "
             f"(class scores), got {tuple(scores_t.shape)}"
         )
     if not scores_t.is_floating_point():
-        raise ValueError(f"class scores must be floating point, got {scores_t.dtype}")
+        raise ValueError(f"preds: class scores must be floating point, got {scores_t.dtype}")
     if not bool(torch.isfinite(scores_t).all()):
-        raise ValueError("scores contain NaN or infinite values; check the model output")
+        raise ValueError("preds: class scores contain NaN or infinite values; check the model output")
     probs = _probabilities(scores_t.movedim(class_dim, 1).to(torch.float64), from_logits)
     channels = probs.shape[1]
     if num_classes is not None and num_classes != channels:
-        raise ValueError(f"scores have {channels} classes along dim {class_dim}, but num_classes={num_classes}")
+        raise ValueError(f"preds have {channels} classes along dim {class_dim}, but num_classes={num_classes}")
     expected = (probs.shape[0], *probs.shape[2:])
     if tuple(target_t.shape) != expected:
-        raise ValueError(f"target shape {tuple(target_t.shape)} does not match scores without classes {expected}")
+        raise ValueError(f"target shape {tuple(target_t.shape)} does not match preds without classes {expected}")
     check_label_range(target_t, channels, "target")
     target_t = target_t.to(probs.device)
     one_hot = torch.nn.functional.one_hot(target_t.long(), channels).movedim(-1, 1).to(probs.dtype)

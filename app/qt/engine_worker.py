@@ -192,7 +192,8 @@ def _load(state: WorkerState, request: LoadRequest, started: float) -> tuple[obj
     try:
         wanted = de.select_device(request.device)
         state.live = de.LiveDice(
-            request.gt, request.pred, request.num_classes, device=wanted, ignore_index=request.ignore_index
+            target=request.gt, preds=request.pred, num_classes=request.num_classes, device=wanted,
+            ignore_index=request.ignore_index,
         )
     except (ValueError, RuntimeError) as error:
         return EngineFailure(request.generation, f"Could not compute the metrics of this case: {error}"), []

@@ -54,7 +54,8 @@ def test_json_fields_equal_the_engine_and_undefined_is_null(case_files, capsys):
                              "--json", "-"], capsys)
     assert code == 0, err
     document = json.loads(out, parse_constant=_reject_nan)
-    expected = de.surface_distances(gt, pred, _spacing(folder), num_classes=7, nsd_tolerances=(1.0, 2.5))
+    expected = de.surface_distances(target=gt, preds=pred, spacing=_spacing(folder), num_classes=7,
+                                    nsd_tolerances=(1.0, 2.5))
     assert document["nsd_tolerances_mm"] == [1.0, 2.5]
     for entry in document["classes"]:
         record = expected.class_record(entry["index"])
@@ -102,7 +103,8 @@ def test_csv_has_the_distance_columns_after_the_dice_columns(case_files, capsys)
     rows = list(csv.DictReader(io.StringIO(out)))
     header = out.splitlines()[0].split(",")
     assert header[-5:] == [*DISTANCE_FIELDS, "nsd_2.0"] and header[:2] == ["index", "name"]
-    expected = de.surface_distances(gt, pred, _spacing(folder), num_classes=7, nsd_tolerances=(2.0,))
+    expected = de.surface_distances(target=gt, preds=pred, spacing=_spacing(folder), num_classes=7,
+                                    nsd_tolerances=(2.0,))
     assert float(rows[1]["hausdorff95_mm"]) == pytest.approx(expected.hausdorff95[1])
     assert float(rows[2]["nsd_2.0"]) == pytest.approx(expected.nsd[2, 0])
     assert rows[4]["assd_mm"] == "" and rows[0]["hausdorff_mm"] == ""
@@ -116,7 +118,7 @@ def test_table_shows_hd95_and_assd_only_with_distances(case_files, capsys):
     assert code == 0
     header, _, *rows = table.splitlines()
     assert header.split()[-4:] == ["HD95", "mm", "ASSD", "mm"]
-    expected = de.surface_distances(gt, pred, _spacing(folder), num_classes=7)
+    expected = de.surface_distances(target=gt, preds=pred, spacing=_spacing(folder), num_classes=7)
     assert rows[1].split()[-2:] == [f"{expected.hausdorff95[1]:.2f}", f"{expected.assd[1]:.2f}"]
     assert rows[4].split()[-2:] == ["—", "—"]
     assert "Mean foreground surface distances" in table and "directed 95th percentiles" in table
@@ -145,7 +147,8 @@ def test_score_case_rejects_bad_tolerances_and_passes_ignore_index(case_files):
     with pytest.raises(InputError, match="greater than 0"):
         score_case(case, device="cpu", distances=True, nsd_tolerances=(0.0,))
     document = score_case(case, ignore_index=2, device="cpu", distances=True)
-    expected = de.surface_distances(gt, pred, _spacing(folder), num_classes=document["num_classes"], ignore_index=2)
+    expected = de.surface_distances(target=gt, preds=pred, spacing=_spacing(folder),
+                                    num_classes=document["num_classes"], ignore_index=2)
     assert document["classes"][2]["hausdorff_mm"] is None
     assert document["classes"][1]["assd_mm"] == pytest.approx(expected.assd[1])
     assert document["classes"][3]["hausdorff95_pooled_mm"] == pytest.approx(expected.hausdorff95_pooled[3])

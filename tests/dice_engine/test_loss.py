@@ -27,7 +27,8 @@ def test_soft_loss_from_logits_matches_monai_softmax(smooth, include_background,
         smooth_dr=smooth,
     )
     expected = monai(logits, target.unsqueeze(1))
-    ours = de.dice_loss(logits, target, 4, smooth=smooth, include_background=include_background)
+    ours = de.dice_loss(target=target, preds=logits, num_classes=4, smooth=smooth,
+                        include_background=include_background)
     assert float(ours) == pytest.approx(float(expected), abs=1e-10)
 
 
@@ -37,7 +38,7 @@ def test_single_channel_uses_sigmoid_like_monai():
     target = torch.randint(0, 2, (3, 8, 8), generator=generator)
     monai = DiceLoss(sigmoid=True, batch=True, smooth_nr=1.0, smooth_dr=1.0)  # the one channel = foreground
     expected = monai(logits, target.unsqueeze(1).double())
-    ours = de.dice_loss(logits, target, 2, include_background=False)
+    ours = de.dice_loss(target=target, preds=logits, num_classes=2, include_background=False)
     assert float(ours) == pytest.approx(float(expected), abs=1e-10)
 
 
@@ -45,13 +46,13 @@ def test_probabilities_with_from_logits_false():
     probs = torch.tensor([[[0.9, 0.2, 0.6]], [[0.1, 0.8, 0.4]]]).permute(1, 0, 2)  # (N=1, C=2, 3)
     target = torch.tensor([[0, 1, 1]])
     # class 1: sum p*y = 0.8 + 0.4 = 1.2; sum p = 1.3; sum y = 2 -> 1 - (2.4 + 1)/(3.3 + 1)
-    ours = de.dice_loss(probs, target, 2, include_background=False, from_logits=False)
+    ours = de.dice_loss(target=target, preds=probs, num_classes=2, include_background=False, from_logits=False)
     assert float(ours) == pytest.approx(1 - 3.4 / 4.3)
 
 
 def test_soft_loss_is_differentiable():
     logits = torch.randn((1, 3, 5, 5), dtype=torch.float64, requires_grad=True)
-    loss = de.dice_loss(logits, torch.randint(0, 3, (1, 5, 5)), 3)
+    loss = de.dice_loss(target=torch.randint(0, 3, (1, 5, 5)), preds=logits, num_classes=3)
     loss.backward()
     assert logits.grad is not None and torch.isfinite(logits.grad).all()
 
@@ -59,7 +60,7 @@ def test_soft_loss_is_differentiable():
 def test_hard_loss_equals_one_minus_smoothed_dice_per_class():
     target = np.array([0, 0, 1, 1, 2, 2])
     preds = np.array([0, 1, 1, 1, 2, 0])
-    cm = de.confusion_matrix(target, preds, 3)
+    cm = de.confusion_matrix(target=target, preds=preds, num_classes=3)
     per_class = [
         1 - (2 * 1 + 1) / (2 * 1 + 1 + 1 + 1),  # class 0: TP 1, FP 1, FN 1
         1 - (2 * 2 + 1) / (2 * 2 + 1 + 0 + 1),  # class 1: TP 2, FP 1, FN 0
@@ -67,7 +68,7 @@ def test_hard_loss_equals_one_minus_smoothed_dice_per_class():
     ]
     assert de.hard_dice_loss(cm) == pytest.approx(np.mean(per_class))
     assert de.hard_dice_loss(cm, include_background=False) == pytest.approx(np.mean(per_class[1:]))
-    assert float(de.dice_loss(preds, target, 3)) == pytest.approx(np.mean(per_class))
+    assert float(de.dice_loss(target=target, preds=preds, num_classes=3)) == pytest.approx(np.mean(per_class))
 
 
 def test_hard_loss_matches_monai_on_one_hot_masks():
@@ -78,11 +79,11 @@ def test_hard_loss_matches_monai_on_one_hot_masks():
     expected = DiceLoss(to_onehot_y=True, batch=True, smooth_nr=1.0, smooth_dr=1.0)(
         one_hot, torch.from_numpy(target).unsqueeze(1)
     )
-    assert float(de.dice_loss(preds, target, 5)) == pytest.approx(float(expected), abs=1e-12)
+    assert float(de.dice_loss(target=target, preds=preds, num_classes=5)) == pytest.approx(float(expected), abs=1e-12)
 
 
 def test_absent_class_with_zero_smooth_is_left_out():
-    cm = de.confusion_matrix([0, 1], [0, 1], 3)
+    cm = de.confusion_matrix(target=[0, 1], preds=[0, 1], num_classes=3)
     assert de.hard_dice_loss(cm, smooth=0.0) == 0.0  # classes 0 and 1 perfect, class 2 undefined
     assert de.hard_dice_loss(cm, smooth=1.0) == 0.0  # with smoothing the absent class has loss 0
 
@@ -100,7 +101,7 @@ def test_absent_class_with_zero_smooth_is_left_out():
 )
 def test_bad_scores_give_clear_errors(scores, target, message):
     with pytest.raises(ValueError, match=message):
-        de.dice_loss(scores, target, 2)
+        de.dice_loss(target=target, preds=scores, num_classes=2)
 
 
 def test_hard_loss_of_nothing_included():

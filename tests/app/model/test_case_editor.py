@@ -207,7 +207,7 @@ def test_save_as_writes_a_new_file_and_follows_it(case_files, tmp_path):
 
 def test_live_dice_equals_the_score_of_the_saved_masks_after_undo_and_redo(case_files, tmp_path):
     case = _load(case_files)
-    live = de.LiveDice(case.gt, case.pred, num_classes=case.num_classes, device="cpu")
+    live = de.LiveDice(target=case.gt, preds=case.pred, num_classes=case.num_classes, device="cpu")
     editor = CaseEditor(case, data_dir=tmp_path / "data")
     deltas = []
     editor.session.painted.connect(deltas.append)
@@ -216,7 +216,7 @@ def test_live_dice_equals_the_score_of_the_saved_masks_after_undo_and_redo(case_
     assert {"paint", "undo", "redo"} <= kinds and {d.which for d in deltas} == {"pred", "gt"}
     for delta in deltas:
         live.apply_edit(delta.region, delta.new_values, which=delta.which)
-    from_scratch = de.confusion_matrix(case.gt, case.pred, num_classes=case.num_classes)
+    from_scratch = de.confusion_matrix(target=case.gt, preds=case.pred, num_classes=case.num_classes)
     assert live.confusion.tolist() == from_scratch.tolist()
     editor.save("pred")
     editor.save("gt")
