@@ -108,3 +108,64 @@ def test_hard_loss_of_nothing_included():
     with pytest.raises(ValueError, match="no class left"):
         de.hard_dice_loss([[3]], include_background=False)
     assert math.isnan(de.hard_dice_loss([[0, 0], [0, 0]], smooth=0.0))
+
+
+# MONAI's own single-channel sigmoid cases (tests/losses/test_dice_loss.py of MONAI): input logits
+# (N, 1, H, W), binary target, smooth_nr = smooth_dr, their expected value. MONAI's default is
+# batch=False (the mean of per-sample losses), so ours is taken per sample and averaged there.
+MONAI_SIGMOID_CASES = {
+    "one_sample": (
+        [[[[1.0, -1.0], [-1.0, 1.0]]]],
+        [[[[1, 0], [1, 1]]]],
+        1e-6,
+        0.307576,
+    ),
+    "two_samples": (
+        [[[[1.0, -1.0], [-1.0, 1.0]]], [[[1.0, -1.0], [-1.0, 1.0]]]],
+        [[[[1, 1], [1, 1]]], [[[1, 0], [1, 0]]]],
+        1e-4,
+        0.416657,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MONAI_SIGMOID_CASES.values(), ids=MONAI_SIGMOID_CASES.keys())
+@pytest.mark.parametrize("include_background", [True, False])
+def test_one_channel_sigmoid_is_foreground_only_as_monai(case, include_background):
+    """Before: a made-up background channel was averaged in (0.410 for 0.308, 0.583 for 0.417)."""
+    logits, target, smooth, expected = case
+    logits = torch.tensor(logits, dtype=torch.float64)
+    target = torch.tensor(target)  # (N, 1, H, W) as MONAI takes it
+    monai = DiceLoss(sigmoid=True, smooth_nr=smooth, smooth_dr=smooth)(logits, target.double())
+    per_sample = [
+        float(de.dice_loss(target=target[i, 0][None], preds=logits[i][None], smooth=smooth,
+                           include_background=include_background))
+        for i in range(len(logits))
+    ]
+    assert np.mean(per_sample) == pytest.approx(expected, rel=1e-5)
+    assert np.mean(per_sample) == pytest.approx(float(monai), rel=1e-12)
+    batch = de.dice_loss(target=target[:, 0], preds=logits, smooth=smooth, include_background=include_background)
+    monai_batch = DiceLoss(sigmoid=True, batch=True, smooth_nr=smooth, smooth_dr=smooth)(logits, target.double())
+    assert float(batch) == pytest.approx(float(monai_batch), rel=1e-12)
+
+
+def test_one_channel_probabilities_are_foreground_only_too():
+    probs = torch.tensor([[[0.9, 0.2, 0.6, 0.0]]], dtype=torch.float64)  # (N=1, C=1, 4)
+    target = torch.tensor([[1, 0, 1, 1]])
+    expected = DiceLoss(batch=True, smooth_nr=1.0, smooth_dr=1.0)(probs, target[:, None].double())
+    ours = de.dice_loss(target=target, preds=probs, from_logits=False)
+    assert float(ours) == pytest.approx(float(expected), rel=1e-12)
+    assert float(ours) == pytest.approx(1 - (2 * 1.5 + 1) / (1.7 + 3 + 1))
+
+
+def test_one_channel_with_num_classes_two_adds_the_background_channel():
+    logits = torch.tensor([[[[1.0, -1.0], [-1.0, 1.0]]]], dtype=torch.float64)
+    target = torch.tensor([[[1, 0], [1, 1]]])
+    foreground = torch.sigmoid(logits)
+    two_channels = torch.cat((1 - foreground, foreground), dim=1)
+    expected = DiceLoss(to_onehot_y=True, batch=True, smooth_nr=1e-6, smooth_dr=1e-6)(two_channels, target[:, None])
+    ours = de.dice_loss(target=target, preds=logits, num_classes=2, smooth=1e-6)
+    assert float(ours) == pytest.approx(float(expected), rel=1e-12)
+    assert float(ours) == pytest.approx(0.410, abs=1e-3)  # the old default, now only on request
+    with pytest.raises(ValueError, match="one class channel"):
+        de.dice_loss(target=target, preds=logits, num_classes=3)
