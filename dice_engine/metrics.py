@@ -135,14 +135,15 @@ def average_dice(cm: ArrayLike, average: str = "macro", include_background: bool
         ``(C, C)`` counts, rows = ground truth.
     average : {"macro", "micro", "weighted"}
         macro: mean of defined per-class Dice; micro: ``2ΣTP / (2ΣTP + ΣFP + ΣFN)``;
-        weighted: mean of defined per-class Dice weighted by ground-truth voxel count.
+        weighted: mean of defined per-class Dice weighted by ground-truth voxel count (0 when
+        no included class has ground-truth voxels but one is predicted: every defined Dice is 0).
     include_background : bool
         Include class 0.
 
     Returns
     -------
     value : float
-        NaN when no included class has a defined value.
+        NaN only when no included class has a defined value (absent from both masks).
     n_undefined : int
         Number of included classes left out because they are absent from both masks.
     """
@@ -260,9 +261,13 @@ def _average(tp, fp, fn, dice, defined, average: str) -> float:
     if average == "micro":
         denominator = float((2 * tp + fp + fn).sum())
         return float(2 * tp.sum()) / denominator if denominator > 0 else float("nan")
+    if not bool(defined.any()):
+        return float("nan")
     weights = (tp + fn)[defined]
     if float(weights.sum()) == 0:
-        return float("nan")
+        # Every defined class is predicted without ground truth, so each scores 0: the weighted
+        # mean of zeros is 0 (as torchmetrics), not undefined. False positives are penalised.
+        return 0.0
     return float((dice[defined] * weights).sum() / weights.sum())
 
 

@@ -76,6 +76,23 @@ def test_average_of_nothing_defined_is_nan():
     value, left_out = de.average_dice(cm, "macro", include_background=False)
     assert math.isnan(value) and left_out == 2
     assert math.isnan(de.average_dice(cm, "micro", include_background=False)[0])
+    assert math.isnan(de.average_dice(cm, "weighted", include_background=False)[0])
+
+
+@pytest.mark.parametrize("average", ["weighted", "macro", "micro"])
+@pytest.mark.parametrize(("target", "preds"), [
+    ([[0, 0, 0, 0]], [[0, 1, 2, 0]]),   # foreground predicted, none in the ground truth
+    ([[0, 0, 0, 0]], [[0, 0, 2, 0]]),
+    ([[0, 0, 0, 0]], [[0, 0, 0, 0]]),   # nothing defined at all: NaN
+])
+def test_foreground_average_without_ground_truth_matches_torchmetrics(average, target, preds):
+    """Weighted with no included ground-truth voxel but a predicted class is 0 (it was NaN), as torchmetrics."""
+    ours = de.dice_score(target=np.array(target), preds=np.array(preds), num_classes=3, average=average,
+                         include_background=False)
+    reference = tm_dice_score(torch.tensor(preds), torch.tensor(target), 3, include_background=False,
+                              average=average, input_format="index", aggregation_level="global").squeeze(0)
+    assert _same(ours, reference.double())
+    assert math.isnan(float(ours)) == (preds == target)
 
 
 def test_class_metrics_by_hand_with_volumes():
