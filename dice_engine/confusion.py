@@ -12,7 +12,6 @@ counted on all of torch's threads. Voxels whose target equals ``ignore_index`` a
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -38,10 +37,6 @@ BACKGROUND_RUN = 2048
 
 PER_SLICE_CONFUSION_BINS = 1 << 21
 """Largest ``S × C × C`` counted as per-slice confusion matrices in one pass (16 MB of int64)."""
-
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
 
 def confusion_matrix(
     *, target: ArrayLike, preds: ArrayLike, num_classes: int | None = None, ignore_index: int | None = None
@@ -374,16 +369,13 @@ def _map_chunks(count: Callable[[int], torch.Tensor], starts: list[int], device:
     """Apply ``count`` to every chunk start; CPU chunks run on torch's thread count in parallel.
 
     torch's CPU ``bincount`` is single-threaded and releases the GIL, so a small thread pool
-    counts chunks concurrently; on a GPU the kernels are already parallel.
+    counts chunks concurrently; on a GPU the kernels are already parallel. The pool belongs to
+    this call and is joined before it returns: the engine keeps no thread alive between calls, so
+    nothing needs shutting down at exit. Starting the threads costs well under a millisecond,
+    against tens of milliseconds for the >= 2 chunks (8M voxels) that reach here.
     """
     threads = torch.get_num_threads()
     if device.type != "cpu" or threads < 2 or len(starts) < 2:
         return [count(start) for start in starts]
-    return list(_thread_pool(threads).map(count, starts))
-
-
-def _thread_pool(threads: int) -> ThreadPoolExecutor:
-    with _pools_lock:
-        if threads not in _pools:
-            _pools[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dice-engine")
-        return _pools[threads]
+    with ThreadPoolExecutor(max_workers=min(threads, len(starts)), thread_name_prefix="dice-engine") as pool:
+        return list(pool.map(count, starts))

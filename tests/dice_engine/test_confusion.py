@@ -1,5 +1,7 @@
 """confusion_matrix and slice_counts against scikit-learn and numpy, plus bad input."""
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -177,3 +179,20 @@ def test_background_skipping_at_every_label_density(monkeypatch, fill):
         labels[where] = rng.integers(1, 5, int(where.sum()))
     assert np.array_equal(de.confusion_matrix(target=target, preds=preds, num_classes=5).numpy(),
                                               numpy_confusion(target, preds, 5))
+
+
+def test_chunk_counting_leaves_no_thread_running(monkeypatch, rng):
+    """The CPU chunk pool belongs to one call: no engine thread outlives it (none to shut down at exit)."""
+    monkeypatch.setattr(confusion_module, "CHUNK_VOXELS", 4096)
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        target = rng.integers(0, 5, (6, 40, 50)).astype(np.uint8)
+        preds = rng.integers(0, 5, (6, 40, 50)).astype(np.uint8)
+        cm = de.confusion_matrix(target=target, preds=preds, num_classes=5)
+        counts = de.slice_counts(target=target, preds=preds, num_classes=5, axis=1)
+    finally:
+        torch.set_num_threads(threads_before)
+    assert np.array_equal(cm.numpy(), numpy_confusion(target, preds, 5))
+    assert counts.shape == (40, 5, 3)
+    assert [t.name for t in threading.enumerate() if t.name.startswith("dice-engine")] == []
