@@ -59,6 +59,10 @@ DISTANCE_CONVENTIONS = {
                                  "n_undefined counts the classes left out (absent from either mask)",
 }
 
+HEADLINE_UNDEFINED = ("no foreground class in either mask: headline undefined (mean and micro foreground "
+                      "Dice and the hard Dice loss are null)")
+"""The score document's ``headline_undefined`` note (and message) when both masks are all background."""
+
 CONVENTIONS_LINE = ("Dice = 2TP/(2TP+FP+FN). A class absent from both masks is undefined (—) and left out "
                     "of means; a class predicted but absent from the ground truth scores 0.")
 
@@ -87,7 +91,9 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         ``classes`` (one entry per index 0..C-1 with :data:`CLASS_FIELDS`), ``confusion_matrix``
         (``C x C`` lists, rows = ground truth), ``dice_mean_foreground``, ``dice_micro_foreground``,
         ``dice_loss`` (``hard``, ``soft`` or None, ``smooth``, ``include_background``),
-        ``undefined_classes``, ``ignore_index`` and ``ignored_voxels`` (only when given),
+        ``undefined_classes``, ``headline_undefined`` (only when neither mask holds a foreground
+        voxel: the reason the headline values are None), ``ignore_index`` and ``ignored_voxels``
+        (only when given),
         ``conventions``, ``geometry``, ``inputs`` (path, sha256, format per input), ``device``,
         ``messages``. With ``distances``, every class entry also has :data:`DISTANCE_FIELDS` and
         ``nsd`` (``{"1.0": value}``, keyed by tolerance in mm), and the document has
@@ -128,6 +134,11 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
                             f"is more class scores than DiceLens handles at once ({SOFT_LOSS_MAX_SCORES})")
     mean_foreground, _ = de.average_dice(cm, "macro", include_background=False)
     micro_foreground, _ = de.average_dice(cm, "micro", include_background=False)
+    # Both masks all background (a healthy scan): every foreground Dice is undefined, and so is
+    # the headline; the smoothed hard loss would read 0 (perfect) over absent classes, so it is too.
+    headline_undefined = not (metrics.gt_voxels[1:].any() or metrics.pred_voxels[1:].any())
+    hard_loss = None if headline_undefined else _number(
+        de.hard_dice_loss(cm, smooth=SMOOTH, include_background=False))
     document = {
         "dicelens_version": __version__,
         "num_classes": num_classes,
@@ -136,7 +147,7 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         "dice_mean_foreground": _number(mean_foreground),
         "dice_micro_foreground": _number(micro_foreground),
         "dice_loss": {
-            "hard": _number(de.hard_dice_loss(cm, smooth=SMOOTH, include_background=False)),
+            "hard": hard_loss,
             "soft": soft_loss,
             "soft_from": case.scores_kind,
             "smooth": SMOOTH,
@@ -144,6 +155,9 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         },
         "undefined_classes": [int(i) for i in np.flatnonzero(np.isnan(metrics.dice))],
     }
+    if headline_undefined:
+        document["headline_undefined"] = HEADLINE_UNDEFINED
+        messages.append(HEADLINE_UNDEFINED)
     if ignore_index is not None:
         document["ignore_index"] = ignore_index
         document["ignored_voxels"] = int(case.gt.size - int(cm.sum()))

@@ -35,7 +35,8 @@ def hard_dice_loss(cm: ArrayLike, smooth: float = 1.0, include_background: bool 
     Returns
     -------
     float
-        Mean over included classes; NaN when none is defined (only possible with ``smooth = 0``).
+        Mean over included classes; NaN when none is defined (with ``smooth = 0``) or none is left
+        (a single class with ``include_background=False``): the mean of nothing is undefined.
 
     Examples
     --------
@@ -49,8 +50,6 @@ def hard_dice_loss(cm: ArrayLike, smooth: float = 1.0, include_background: bool 
     denominator = matrix.sum(axis=0) + matrix.sum(axis=1)  # 2TP + FP + FN
     if not include_background:
         numerator, denominator = numerator[1:], denominator[1:]
-    if numerator.size == 0:
-        raise ValueError("no class left to average: include_background=False with a single class")
     defined = (denominator + smooth) > 0
     if not defined.any():
         return float("nan")
@@ -150,8 +149,6 @@ def _probabilities(scores: torch.Tensor, from_logits: bool, foreground_only: boo
 def _mean_loss_tensor(numerator, denominator, smooth: float, include_background: bool) -> torch.Tensor:
     if not include_background:
         numerator, denominator = numerator[1:], denominator[1:]
-    if numerator.numel() == 0:
-        raise ValueError("no class left to average: include_background=False with a single class")
     ratio = (numerator + smooth) / (denominator + smooth)
     losses = 1 - ratio
     defined = (denominator + smooth) > 0

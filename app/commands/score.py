@@ -131,10 +131,10 @@ def format_table(document: dict) -> str:
     left_out = (f"; {len(foreground_undefined)} absent from both left out" if foreground_undefined else "")
     loss = document["dice_loss"]
     soft = f", soft ({loss['soft_from']}) {_fixed(loss['soft'], 4)}" if loss["soft"] is not None else ""
+    headline = (f"({document['headline_undefined']})" if "headline_undefined" in document else
+                f"(macro over {defined} foreground class{'es' if defined != 1 else ''} with defined Dice{left_out})")
     lines = [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows), "",
-             f"Mean foreground Dice: {_fixed(document['dice_mean_foreground'], 4)} "
-             f"(macro over {defined} foreground class{'es' if defined != 1 else ''} with defined "
-             f"Dice{left_out})",
+             f"Mean foreground Dice: {_fixed(document['dice_mean_foreground'], 4)} {headline}",
              f"Micro foreground Dice: {_fixed(document['dice_micro_foreground'], 4)}   "
              f"Dice loss (foreground, smooth {loss['smooth']:g}): hard {_fixed(loss['hard'], 4)}{soft}"]
     if distances:
