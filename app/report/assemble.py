@@ -8,9 +8,10 @@ from pathlib import Path
 
 from app.report.content import DEFAULT_THRESHOLD, CaseReport, EditRecord, build_case_report
 from app.report.keyslices import key_slices_for_case, per_slice_results, slice_series
+from app.score_document import CaseScore
 
 
-def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", notes: str = "",
+def make_case_report(case, score: CaseScore, *, case_name: str, reviewer: str = "", notes: str = "",
                      threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
                      device=None, ignore_index: int | None = None) -> CaseReport:
     """Build the report of ``case`` scored as ``score``.
@@ -20,20 +21,20 @@ def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", n
     case : app.io.Case
         The loaded case (``gt``, ``pred``, ``image``, ``geometry``, ``labels``, ``num_classes``,
         ``messages``).
-    score : dict
-        Its ``dicelens score --json`` document (:func:`app.scoring.score_case`).
+    score : CaseScore
+        Its score document (:func:`app.scoring.score_case`).
     device : str or torch.device, optional
         Compute device for the per-slice results (default: the engine's choice).
     ignore_index : int, optional
         The ground-truth value that was excluded when scoring, if any.
     """
-    classes = score["classes"]
+    classes = score.classes
     if len(classes) != case.num_classes:
         raise ValueError(f"the score document has {len(classes)} classes but the case has {case.num_classes}")
-    names = [entry["name"] for entry in classes]
+    names = [entry.name for entry in classes]
     results = per_slice_results(case.gt, case.pred, case.num_classes, device=device,
                                 ignore_index=ignore_index)
-    series = slice_series(results, [entry["dice"] for entry in classes], names,
+    series = slice_series(results, [entry.dice for entry in classes], names,
                           [case.labels.color(i) for i in range(case.num_classes)])
     return build_case_report(
         score,
@@ -50,13 +51,13 @@ def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", n
     )
 
 
-def report_document(report: CaseReport, score: dict, pdf_path: str | Path | None = None) -> dict:
+def report_document(report: CaseReport, score: CaseScore, pdf_path: str | Path | None = None) -> dict:
     """The report as JSON-ready data: what the PDF states (verdict, key slices...) plus the score.
 
     Returns
     -------
     dict
-        ``{"report": {...}, "score": score}``; undefined values are None.
+        ``{"report": {...}, "score": score.to_json()}``; undefined values are None.
     """
     summary = report.summary
     return {
@@ -79,5 +80,5 @@ def report_document(report: CaseReport, score: dict, pdf_path: str | Path | None
             "edits": [{"mask": e.mask, "voxels_changed": e.voxels_changed, "dice_before": e.dice_before,
                        "dice_after": e.dice_after, "description": e.description} for e in report.edits],
         },
-        "score": score,
+        "score": score.to_json(),
     }

@@ -13,7 +13,8 @@ import dice_engine as de
 from app.cli import main
 from app.errors import InputError
 from app.io import load_case
-from app.scoring import DISTANCE_FIELDS, score_case
+from app.score_document import DISTANCE_FIELDS
+from app.scoring import score_case
 from tests.app.io.conftest import blobs, write_volume
 
 
@@ -85,15 +86,15 @@ def test_distances_agree_with_monai(case_files):
     for c in (1, 2, 3):
         y = torch.from_numpy((gt == c)[None, None].astype(np.float32))
         y_pred = torch.from_numpy((pred == c)[None, None].astype(np.float32))
-        entry = document["classes"][c]
+        entry = document.classes[c].distances
         hd = monai_metrics.compute_hausdorff_distance(y_pred, y, spacing=spacing)
         hd95 = monai_metrics.compute_hausdorff_distance(y_pred, y, percentile=95, spacing=spacing)
         assd = monai_metrics.compute_average_surface_distance(y_pred, y, symmetric=True, spacing=spacing)
         nsd = monai_metrics.compute_surface_dice(y_pred, y, [1.5], spacing=spacing)
-        assert entry["hausdorff_mm"] == pytest.approx(float(hd), abs=1e-5)
-        assert entry["hausdorff95_mm"] == pytest.approx(float(hd95), abs=1e-5)
-        assert entry["assd_mm"] == pytest.approx(float(assd), abs=1e-5)
-        assert entry["nsd"]["1.5"] == pytest.approx(float(nsd), abs=1e-6)
+        assert entry.hausdorff_mm == pytest.approx(float(hd), abs=1e-5)
+        assert entry.hausdorff95_mm == pytest.approx(float(hd95), abs=1e-5)
+        assert entry.assd_mm == pytest.approx(float(assd), abs=1e-5)
+        assert entry.nsd["1.5"] == pytest.approx(float(nsd), abs=1e-6)
 
 
 def test_csv_has_the_distance_columns_after_the_dice_columns(case_files, capsys):
@@ -148,7 +149,7 @@ def test_score_case_rejects_bad_tolerances_and_passes_ignore_index(case_files):
         score_case(case, device="cpu", distances=True, nsd_tolerances=(0.0,))
     document = score_case(case, ignore_index=2, device="cpu", distances=True)
     expected = de.surface_distances(target=gt, preds=pred, spacing=_spacing(folder),
-                                    num_classes=document["num_classes"], ignore_index=2)
-    assert document["classes"][2]["hausdorff_mm"] is None
-    assert document["classes"][1]["assd_mm"] == pytest.approx(expected.assd[1])
-    assert document["classes"][3]["hausdorff95_pooled_mm"] == pytest.approx(expected.hausdorff95_pooled[3])
+                                    num_classes=document.num_classes, ignore_index=2)
+    assert document.classes[2].distances.hausdorff_mm is None  # ignore_index is not computed
+    assert document.classes[1].distances.assd_mm == pytest.approx(expected.assd[1])
+    assert document.classes[3].distances.hausdorff95_pooled_mm == pytest.approx(expected.hausdorff95_pooled[3])

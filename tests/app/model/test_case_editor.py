@@ -221,11 +221,11 @@ def test_live_dice_equals_the_score_of_the_saved_masks_after_undo_and_redo(case_
     editor.save("pred")
     editor.save("gt")
     scored = score_case(_load(case_files), device="cpu")
-    assert scored["confusion_matrix"] == live.confusion.tolist()
+    assert [list(row) for row in scored.confusion_matrix] == live.confusion.tolist()
     dice = live.dice().tolist()
-    for entry in scored["classes"]:
-        expected = dice[entry["index"]]
-        assert (entry["dice"] is None and np.isnan(expected)) or entry["dice"] == pytest.approx(expected, abs=0)
+    for entry in scored.classes:
+        expected = dice[entry.index]
+        assert (entry.dice is None and np.isnan(expected)) or entry.dice == pytest.approx(expected, abs=0)
 
 
 @pytest.mark.parametrize("name", ["corrected.mhd", "corrected.nii.gz"])
