@@ -6,6 +6,7 @@ It used to stop every command with ``ValueError: no class left to average``.
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -97,3 +98,17 @@ def test_batch_skips_undefined_headlines_in_its_averages(tmp_path, capsys):
     assert summary["dice_mean_foreground"]["mean"] == pytest.approx(sick)  # the healthy case is left out
     assert (out / "reports" / "healthy.pdf").is_file()
     assert "healthy" in (out / "metrics.csv").read_text()
+
+
+@pytest.mark.parametrize("num_classes", [1, 3])
+def test_window_engine_headline_of_two_empty_masks_is_undefined(num_classes):
+    """The window's numbers agree with `score`: mean and hard loss undefined (the loss was 0 or raised)."""
+    from app.qt.engine_worker import EngineResult, LoadRequest, WorkerState, process
+
+    zeros = np.zeros(SHAPE, np.uint8)
+    request = LoadRequest(generation=1, gt=zeros, pred=zeros, num_classes=num_classes, voxel_volume_ml=0.001,
+                          device="cpu")
+    result, _ = process(WorkerState(), request)
+    assert isinstance(result, EngineResult)
+    assert math.isnan(result.dice_mean_foreground) and math.isnan(result.dice_loss_hard)
+    assert result.metrics.dice[0] == 1.0
