@@ -37,7 +37,8 @@ from scipy.spatial import cKDTree
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._synthetic import ct_like_pair
-from dice_engine.distances import SurfaceDistanceState, surface_distances
+from dice_engine.distance_state import SurfaceDistanceState
+from dice_engine.distances import surface_distances
 
 
 def best_time(function, repeats: int = 3) -> tuple[float, float]:

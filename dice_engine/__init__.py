@@ -26,12 +26,8 @@ positionally.
 
 from dice_engine.confusion import confusion_matrix, slice_counts
 from dice_engine.device import DeviceFallbackWarning, device_name, select_device
-from dice_engine.distances import (
-    SURFACE_DISTANCE_CONVENTIONS,
-    SurfaceDistanceResult,
-    SurfaceDistanceState,
-    surface_distances,
-)
+from dice_engine.distance_state import SurfaceDistanceState
+from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, SurfaceDistanceResult, surface_distances
 from dice_engine.live import LiveDice
 from dice_engine.loss import dice_loss, hard_dice_loss
 from dice_engine.metrics import (

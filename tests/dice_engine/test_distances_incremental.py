@@ -6,7 +6,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dice_engine.distances import SurfaceDistanceState, surface_distances
+from dice_engine.distance_state import SurfaceDistanceState
+from dice_engine.distances import surface_distances
 
 from ._distance_reference import blobs
 
