@@ -22,9 +22,12 @@ A positional call raises ``TypeError``: a swapped pair would silently transpose 
 matrix and exchange false positives with false negatives, so the engine never guesses the order.
 Functions of one confusion matrix (``dice_from_confusion(cm)``, ``class_metrics(cm)``, ...) take it
 positionally.
+
+Threads: large CPU counts run on a small thread pool owned by :mod:`dice_engine.confusion`, kept
+between calls; :func:`shutdown_workers` stops it (also registered with :mod:`atexit`).
 """
 
-from dice_engine.confusion import confusion_matrix, slice_counts
+from dice_engine.confusion import confusion_matrix, shutdown_workers, slice_counts
 from dice_engine.device import DeviceFallbackWarning, device_name, select_device
 from dice_engine.distance_state import SurfaceDistanceState
 from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, SurfaceDistanceResult, surface_distances
@@ -56,6 +59,7 @@ __all__ = [
     "dice_score",
     "hard_dice_loss",
     "select_device",
+    "shutdown_workers",
     "slice_counts",
     "surface_distances",
 ]

@@ -181,18 +181,36 @@ def test_background_skipping_at_every_label_density(monkeypatch, fill):
                                               numpy_confusion(target, preds, 5))
 
 
-def test_chunk_counting_leaves_no_thread_running(monkeypatch, rng):
-    """The CPU chunk pool belongs to one call: no engine thread outlives it (none to shut down at exit)."""
+def _engine_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("dice-engine") and t.is_alive()]
+
+
+def test_shutdown_workers_stops_the_chunk_threads_and_counting_starts_them_again(monkeypatch, rng):
+    """The engine's chunk pool has an owner: shutdown_workers() (closeEvent, atexit) ends its threads."""
     monkeypatch.setattr(confusion_module, "CHUNK_VOXELS", 4096)
     threads_before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         target = rng.integers(0, 5, (6, 40, 50)).astype(np.uint8)
         preds = rng.integers(0, 5, (6, 40, 50)).astype(np.uint8)
-        cm = de.confusion_matrix(target=target, preds=preds, num_classes=5)
+        expected = np.stack([numpy_confusion(target[:, y], preds[:, y], 5) for y in range(40)])
         counts = de.slice_counts(target=target, preds=preds, num_classes=5, axis=1)
+        assert _engine_threads(), "the chunks were counted on the pool"
+        de.shutdown_workers()
+        assert _engine_threads() == []
+        de.shutdown_workers()  # twice is harmless
+        again = de.slice_counts(target=target, preds=preds, num_classes=5, axis=1)
+        assert _engine_threads()
+        results = []
+        worker = threading.Thread(target=lambda: results.append(
+            de.slice_counts(target=target, preds=preds, num_classes=5, axis=1)))
+        worker.start()
+        de.shutdown_workers()  # concurrently with a count: that count still completes exactly
+        worker.join()
     finally:
         torch.set_num_threads(threads_before)
-    assert np.array_equal(cm.numpy(), numpy_confusion(target, preds, 5))
-    assert counts.shape == (40, 5, 3)
-    assert [t.name for t in threading.enumerate() if t.name.startswith("dice-engine")] == []
+        de.shutdown_workers()
+    tp = np.diagonal(expected, axis1=1, axis2=2)
+    reference = np.stack((tp, expected.sum(axis=1) - tp, expected.sum(axis=2) - tp), axis=-1)
+    for result in (counts, again, *results):
+        assert np.array_equal(result.numpy(), reference)
