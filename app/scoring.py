@@ -1,4 +1,5 @@
-"""Score a loaded case: the JSON document of ``dicelens score --json``, used by report and batch too.
+"""Score a loaded case: the typed score document (:class:`app.score_document.CaseScore`) of
+``dicelens score --json``, used by report and batch too.
 
 Every number comes from :mod:`dice_engine` (one confusion matrix, then scores from it); this module
 only chooses the inputs, names the fields, and turns NaN into ``None`` (JSON ``null``).
@@ -16,14 +17,18 @@ from app import __version__
 from app.distance_options import DEFAULT_NSD_TOLERANCES, check_nsd_tolerances
 from app.errors import InputError
 from app.io import Case, count_classes
+from app.score_document import (
+    CLASS_FIELDS,
+    CaseScore,
+    ClassScore,
+    DiceLossScore,
+    DistanceMeans,
+    SurfaceDistances,
+)
 from dice_engine.device import run_with_cpu_fallback
 
 SMOOTH = 1.0
 """``s`` of the Dice loss ``1 − (2TP + s) / (2TP + FP + FN + s)`` (soft: sums of p·y, p and y)."""
-
-CLASS_FIELDS = ("index", "name", "dice", "iou", "precision", "recall", "specificity", "tp", "fp", "fn",
-                "gt_voxels", "pred_voxels", "gt_volume_ml", "pred_volume_ml", "volume_difference_ml")
-"""Per-class fields, in the order of the JSON ``classes`` entries and of the CSV columns."""
 
 SOFT_LOSS_MAX_SCORES = 1 << 26
 """Largest number of class-score values (C x voxels) the soft Dice loss is computed for. The engine's
@@ -49,9 +54,6 @@ CONVENTIONS = {
     "ignore_index": "ground-truth voxels with this value are left out of every count",
 }
 
-DISTANCE_FIELDS = ("hausdorff_mm", "hausdorff95_mm", "hausdorff95_pooled_mm", "assd_mm")
-"""Per-class surface-distance fields in mm (with ``--distances``), before the ``nsd`` dict."""
-
 DISTANCE_CONVENTIONS = {
     **de.SURFACE_DISTANCE_CONVENTIONS,
     "classes": "computed for the foreground classes 1..C-1 (null for the background and for ignore_index)",
@@ -59,12 +61,16 @@ DISTANCE_CONVENTIONS = {
                                  "n_undefined counts the classes left out (absent from either mask)",
 }
 
+HEADLINE_UNDEFINED = ("no foreground class in either mask: headline undefined (mean and micro foreground "
+                      "Dice and the hard Dice loss are null)")
+"""The score document's ``headline_undefined`` note (and message) when both masks are all background."""
+
 CONVENTIONS_LINE = ("Dice = 2TP/(2TP+FP+FN). A class absent from both masks is undefined (—) and left out "
                     "of means; a class predicted but absent from the ground truth scores 0.")
 
 
 def score_case(case: Case, *, ignore_index: int | None = None, device: str | None = None,
-               distances: bool = False, nsd_tolerances=DEFAULT_NSD_TOLERANCES) -> dict:
+               distances: bool = False, nsd_tolerances=DEFAULT_NSD_TOLERANCES) -> CaseScore:
     """Score a case: per-class metrics, averages, Dice loss, confusion matrix and provenance.
 
     Parameters
@@ -82,17 +88,16 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
 
     Returns
     -------
-    dict
-        JSON-ready (``None`` for undefined values, never NaN): ``dicelens_version``, ``num_classes``,
-        ``classes`` (one entry per index 0..C-1 with :data:`CLASS_FIELDS`), ``confusion_matrix``
-        (``C x C`` lists, rows = ground truth), ``dice_mean_foreground``, ``dice_micro_foreground``,
-        ``dice_loss`` (``hard``, ``soft`` or None, ``smooth``, ``include_background``),
-        ``undefined_classes``, ``ignore_index`` and ``ignored_voxels`` (only when given),
-        ``conventions``, ``geometry``, ``inputs`` (path, sha256, format per input), ``device``,
-        ``messages``. With ``distances``, every class entry also has :data:`DISTANCE_FIELDS` and
-        ``nsd`` (``{"1.0": value}``, keyed by tolerance in mm), and the document has
-        ``nsd_tolerances_mm``, ``distances_mean_foreground`` (same keys plus ``n_defined`` and
-        ``n_undefined``) and ``conventions["surface_distances"]``; without it none of these keys.
+    CaseScore
+        The typed score document (:mod:`app.score_document`; ``to_json()`` is the JSON of
+        ``dicelens score --json``): per-class :class:`~app.score_document.ClassScore` entries for
+        indices 0..C-1, the ``C x C`` confusion matrix (rows = ground truth), the foreground macro
+        and micro Dice, the Dice loss, undefined classes, conventions, geometry, inputs (path,
+        sha256, format), device and messages; ``None`` for undefined values, never NaN.
+        ``headline_undefined`` says why the headline is None when neither mask holds a foreground
+        voxel. With ``distances``, every class has ``distances`` (figures None for the background and
+        ``ignore_index``) and the document ``nsd_tolerances_mm``, ``distances_mean_foreground``
+        and ``conventions["surface_distances"]``; without it these are None (absent in the JSON).
 
     Raises
     ------
@@ -128,76 +133,65 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
                             f"is more class scores than DiceLens handles at once ({SOFT_LOSS_MAX_SCORES})")
     mean_foreground, _ = de.average_dice(cm, "macro", include_background=False)
     micro_foreground, _ = de.average_dice(cm, "micro", include_background=False)
-    document = {
-        "dicelens_version": __version__,
-        "num_classes": num_classes,
-        "classes": _class_entries(case, metrics),
-        "confusion_matrix": cm.tolist(),
-        "dice_mean_foreground": _number(mean_foreground),
-        "dice_micro_foreground": _number(micro_foreground),
-        "dice_loss": {
-            "hard": _number(de.hard_dice_loss(cm, smooth=SMOOTH, include_background=False)),
-            "soft": soft_loss,
-            "soft_from": case.scores_kind,
-            "smooth": SMOOTH,
-            "include_background": False,
-        },
-        "undefined_classes": [int(i) for i in np.flatnonzero(np.isnan(metrics.dice))],
-    }
-    if ignore_index is not None:
-        document["ignore_index"] = ignore_index
-        document["ignored_voxels"] = int(case.gt.size - int(cm.sum()))
+    # Both masks all background (a healthy scan): every foreground Dice is undefined, and so is
+    # the headline; the smoothed hard loss would read 0 (perfect) over absent classes, so it is too.
+    headline_undefined = not (metrics.gt_voxels[1:].any() or metrics.pred_voxels[1:].any())
+    hard_loss = None if headline_undefined else _number(
+        de.hard_dice_loss(cm, smooth=SMOOTH, include_background=False))
+    if headline_undefined:
+        messages.append(HEADLINE_UNDEFINED)
+    class_distances, distance_fields = [None] * num_classes, {}
     conventions = dict(CONVENTIONS)
     if distances:
-        _add_distances(document, case, num_classes, ignore_index, nsd_tolerances)
+        class_distances, distance_fields = _distances(case, num_classes, ignore_index, nsd_tolerances)
         conventions["surface_distances"] = dict(DISTANCE_CONVENTIONS)
-    document.update({
-        "conventions": conventions,
-        "geometry": case.geometry.as_dict(),
-        "inputs": {key: source.as_dict() for key, source in case.sources.items()},
-        "device": f"{used} ({de.device_name(used)})",
-        "messages": messages,
-    })
-    return document
+    return CaseScore(
+        dicelens_version=__version__,
+        num_classes=num_classes,
+        classes=_class_entries(case, metrics, class_distances),
+        confusion_matrix=tuple(tuple(row) for row in cm.tolist()),
+        dice_mean_foreground=_number(mean_foreground),
+        dice_micro_foreground=_number(micro_foreground),
+        dice_loss=DiceLossScore(hard=hard_loss, soft=soft_loss, soft_from=case.scores_kind, smooth=SMOOTH,
+                                include_background=False),
+        undefined_classes=tuple(int(i) for i in np.flatnonzero(np.isnan(metrics.dice))),
+        conventions=conventions,
+        geometry=case.geometry.as_dict(),
+        inputs={key: source.as_dict() for key, source in case.sources.items()},
+        device=f"{used} ({de.device_name(used)})",
+        messages=tuple(messages),
+        headline_undefined=HEADLINE_UNDEFINED if headline_undefined else None,
+        ignore_index=ignore_index,
+        ignored_voxels=None if ignore_index is None else int(case.gt.size - int(cm.sum())),
+        **distance_fields,
+    )
 
 
-def _add_distances(document: dict, case: Case, num_classes: int, ignore_index: int | None,
-                   nsd_tolerances: tuple[float, ...]) -> None:
-    """Add the engine's surface distances to the class entries and the foreground means to ``document``."""
-    result = de.surface_distances(case.gt, case.pred, case.geometry.spacing_zyx, num_classes=num_classes,
-                                  nsd_tolerances=nsd_tolerances, ignore_index=ignore_index)
-    for entry in document["classes"]:
-        entry.update(result.class_record(entry["index"]))
-    document["nsd_tolerances_mm"] = list(result.tolerances)
-    document["distances_mean_foreground"] = result.foreground_means()
-
-
-def has_distances(document: dict) -> bool:
-    """True when ``document`` was scored with ``distances=True``."""
-    return "nsd_tolerances_mm" in document
-
-
-def nsd_keys(document: dict) -> list[str]:
-    """The keys of the ``nsd`` dicts of ``document`` (tolerances in mm as strings), [] without distances."""
-    return [str(float(t)) for t in document.get("nsd_tolerances_mm", [])]
+def _distances(case: Case, num_classes: int, ignore_index: int | None, nsd_tolerances: tuple[float, ...]):
+    """The engine's surface distances: per class (None where not computed) and the document's fields."""
+    result = de.surface_distances(target=case.gt, preds=case.pred, spacing=case.geometry.spacing_zyx,
+                                  num_classes=num_classes, nsd_tolerances=nsd_tolerances, ignore_index=ignore_index)
+    per_class = [SurfaceDistances.from_json(result.class_record(index)) for index in range(num_classes)]
+    return per_class, {"nsd_tolerances_mm": tuple(result.tolerances),
+                       "distances_mean_foreground": DistanceMeans.from_json(result.foreground_means())}
 
 
 def _confusion(case: Case, num_classes: int, ignore_index: int | None, device: torch.device) -> torch.Tensor:
     """The engine's ``(C, C) int64`` confusion matrix of the case's masks, on the CPU."""
     gt = torch.from_numpy(case.gt).to(device)
     pred = torch.from_numpy(case.pred).to(device)
-    return de.confusion_matrix(gt, pred, num_classes, ignore_index).cpu()
+    return de.confusion_matrix(target=gt, preds=pred, num_classes=num_classes, ignore_index=ignore_index).cpu()
 
 
-def _class_entries(case: Case, metrics: de.ClassMetrics) -> list[dict]:
+def _class_entries(case: Case, metrics: de.ClassMetrics, distances: list) -> tuple[ClassScore, ...]:
     entries = []
     for index in range(metrics.num_classes):
-        entry = {"index": index, "name": case.labels.name(index)}
+        values = {}
         for name in CLASS_FIELDS[2:]:
             value = getattr(metrics, name)[index]
-            entry[name] = int(value) if name in _COUNT_FIELDS else _number(value)
-        entries.append(entry)
-    return entries
+            values[name] = int(value) if name in _COUNT_FIELDS else _number(value)
+        entries.append(ClassScore(index=index, name=case.labels.name(index), **values, distances=distances[index]))
+    return tuple(entries)
 
 
 def _soft_dice_loss(case: Case, ignore_index: int | None, device: torch.device) -> float:
@@ -207,7 +201,7 @@ def _soft_dice_loss(case: Case, ignore_index: int | None, device: torch.device) 
     if ignore_index is not None:
         keep = target != ignore_index
         scores, target = scores[:, keep], target[keep]
-    loss = de.dice_loss(scores.unsqueeze(0).to(device), target.unsqueeze(0).to(device), smooth=SMOOTH,
+    loss = de.dice_loss(target=target.unsqueeze(0).to(device), preds=scores.unsqueeze(0).to(device), smooth=SMOOTH,
                         include_background=False, class_dim=1, from_logits=case.scores_kind == "logits")
     return float(loss)
 

@@ -37,7 +37,8 @@ from scipy.spatial import cKDTree
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._synthetic import ct_like_pair
-from dice_engine.distances import SurfaceDistanceState, surface_distances
+from dice_engine.distance_state import SurfaceDistanceState
+from dice_engine.distances import surface_distances
 
 
 def best_time(function, repeats: int = 3) -> tuple[float, float]:
@@ -147,7 +148,7 @@ def brush_edits(gt: np.ndarray, pred: np.ndarray, count: int, seed: int):
 
 def edit_cost(gt, pred, spacing, count=20, seed=5) -> dict:
     """Median/max seconds of apply_edit + results() per brush edit, and a from-scratch check."""
-    state = SurfaceDistanceState(gt, pred, spacing)
+    state = SurfaceDistanceState(target=gt, preds=pred, spacing=spacing)
     state.results()
     current = pred.copy()
     times, cpu_times, touched = [], [], []
@@ -158,7 +159,7 @@ def edit_cost(gt, pred, spacing, count=20, seed=5) -> dict:
         times.append(time.perf_counter() - start)
         cpu_times.append(time.process_time() - cpu)
         current[region] = values
-    scratch = surface_distances(gt, current, spacing)
+    scratch = surface_distances(target=gt, preds=current, spacing=spacing)
     difference = np.nanmax(np.abs(incremental.assd - scratch.assd))
     return {
         "median_s": float(np.median(times)),
@@ -175,7 +176,7 @@ def run(medpy_classes: int) -> dict:
 
     gt, pred = atlas_pair()
     classes = range(1, 117)
-    ours, ours_cpu = best_time(lambda: surface_distances(gt, pred, (1.0, 1.0, 1.0)))
+    ours, ours_cpu = best_time(lambda: surface_distances(target=gt, preds=pred, spacing=(1.0, 1.0, 1.0)))
     monai = best_time(lambda: monai_hd95_per_class(gt, pred, classes, (1.0, 1.0, 1.0)), repeats=1)[0]
     sample = list(classes)[:: max(1, 116 // medpy_classes)][:medpy_classes]
     medpy = best_time(lambda: medpy_hd95_per_class(gt, pred, sample, (1.0, 1.0, 1.0)), repeats=1)[0]
@@ -209,8 +210,8 @@ def run(medpy_classes: int) -> dict:
 
     gt, pred = ct_pair()
     spacing = (5.0, 0.7, 0.7)
-    ours, ours_cpu = best_time(lambda: surface_distances(gt, pred, spacing))
-    ours_slice = best_time(lambda: surface_distances(gt[50], pred[50], spacing[1:]), repeats=5)[0]
+    ours, ours_cpu = best_time(lambda: surface_distances(target=gt, preds=pred, spacing=spacing))
+    ours_slice = best_time(lambda: surface_distances(target=gt[50], preds=pred[50], spacing=spacing[1:]), repeats=5)[0]
     monai = best_time(lambda: monai_all_figures(gt, pred, 2, spacing), repeats=1)[0]
     medpy = best_time(lambda: medpy_hd95_per_class(gt, pred, [1], spacing), repeats=1)[0]
     edits = edit_cost(gt, pred, spacing)
@@ -239,7 +240,7 @@ def run(medpy_classes: int) -> dict:
         f"incremental vs scratch max |ΔASSD| = {edits['max_abs_diff_vs_scratch_mm']:.1e} mm"
     )
     gt, pred = ct_like_pair((300, 512, 512), num_classes=14)
-    ours, ours_cpu = best_time(lambda: surface_distances(gt, pred, spacing), repeats=2)
+    ours, ours_cpu = best_time(lambda: surface_distances(target=gt, preds=pred, spacing=spacing), repeats=2)
     edits = edit_cost(gt, pred, spacing, count=10)
     figures["ct_multi_organ"] = {
         "shape": list(gt.shape),

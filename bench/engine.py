@@ -52,10 +52,10 @@ def bench_confusion(device: torch.device, repeats: int) -> dict:
 
     gt, pred = ct_like_pair((128, 512, 512), NUM_CLASSES)
     gt_t, pred_t = torch.from_numpy(gt).to(device), torch.from_numpy(pred).to(device)
-    ours = best_of(lambda: de.confusion_matrix(gt_t, pred_t, NUM_CLASSES), repeats)
+    ours = best_of(lambda: de.confusion_matrix(target=gt_t, preds=pred_t, num_classes=NUM_CLASSES), repeats)
     theirs = best_of(lambda: multiclass_confusion_matrix(pred_t, gt_t, NUM_CLASSES), max(1, repeats // 3))
     same = torch.equal(
-        de.confusion_matrix(gt_t, pred_t, NUM_CLASSES).cpu(),
+        de.confusion_matrix(target=gt_t, preds=pred_t, num_classes=NUM_CLASSES).cpu(),
         multiclass_confusion_matrix(pred_t, gt_t, NUM_CLASSES).cpu().long(),
     )
     return {"ours_ms": ours, "torchmetrics_ms": theirs, "ratio": theirs / ours, "equal": same}
@@ -69,13 +69,11 @@ def bench_dice(device: torch.device, repeats: int) -> dict:
     gt_t, pred_t = torch.from_numpy(gt).to(device), torch.from_numpy(pred).to(device)
 
     def ours():
-        return de.dice_from_confusion(de.confusion_matrix(gt_t, pred_t, NUM_CLASSES))
+        return de.dice_from_confusion(de.confusion_matrix(target=gt_t, preds=pred_t, num_classes=NUM_CLASSES))
 
     def torchmetrics_dice():
-        return dice_score(
-            pred_t[None].long(), gt_t[None].long(), NUM_CLASSES, average="none",
-            input_format="index", aggregation_level="global",
-        )
+        return dice_score(target=gt_t[None].long(), preds=pred_t[None].long(), num_classes=NUM_CLASSES,
+                          average="none", input_format="index", aggregation_level="global")
 
     def monai_dice():
         one_hot_pred = torch.nn.functional.one_hot(pred_t.long(), NUM_CLASSES).movedim(-1, 0)[None]
@@ -100,7 +98,7 @@ def bench_dice(device: torch.device, repeats: int) -> dict:
 def bench_live(device: torch.device, depth: int, dabs: int) -> dict:
     gt, pred = ct_like_pair((depth, 512, 512), NUM_CLASSES, seed=2)
     start = time.perf_counter()
-    live = de.LiveDice(gt, pred, NUM_CLASSES, device=device)
+    live = de.LiveDice(target=gt, preds=pred, num_classes=NUM_CLASSES, device=device)
     live.slice_counts(0)  # the per-slice plot's axis is maintained too
     init_ms = (time.perf_counter() - start) * 1000
     rng = np.random.default_rng(3)
@@ -120,8 +118,9 @@ def bench_live(device: torch.device, depth: int, dabs: int) -> dict:
         _sync()
         times.append((time.perf_counter() - started) * 1000)
         pred[region] = new
-    exact = torch.equal(live.confusion.cpu(), de.confusion_matrix(gt, pred, NUM_CLASSES))
-    exact &= torch.equal(live.slice_counts(0).cpu(), de.slice_counts(gt, pred, NUM_CLASSES, 0))
+    exact = torch.equal(live.confusion.cpu(), de.confusion_matrix(target=gt, preds=pred, num_classes=NUM_CLASSES))
+    exact &= torch.equal(live.slice_counts(0).cpu(), de.slice_counts(target=gt, preds=pred, num_classes=NUM_CLASSES,
+                                                                     axis=0))
     return {
         "init_ms": init_ms,
         "median_ms": statistics.median(times),
@@ -135,8 +134,9 @@ def bench_memory(device: torch.device) -> dict:
     gt, pred = ct_like_pair((300, 512, 512), NUM_CLASSES, seed=4)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()
-    cm = de.confusion_matrix(torch.from_numpy(gt).to(device), torch.from_numpy(pred).to(device), NUM_CLASSES)
-    counts = de.slice_counts(gt, pred, NUM_CLASSES, axis=0)
+    cm = de.confusion_matrix(target=torch.from_numpy(gt).to(device), preds=torch.from_numpy(pred).to(device),
+                             num_classes=NUM_CLASSES)
+    counts = de.slice_counts(target=gt, preds=pred, num_classes=NUM_CLASSES, axis=0)
     elapsed = (time.perf_counter() - start) * 1000
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     del cm, counts

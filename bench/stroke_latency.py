@@ -192,7 +192,7 @@ def main() -> None:
         whole_slice_renders = view.overlay_renders - full_renders
         tile_renders = view.tile_renders - tiles
 
-        reference = de.confusion_matrix(torch.from_numpy(case.gt), torch.from_numpy(case.pred),
+        reference = de.confusion_matrix(target=torch.from_numpy(case.gt), preds=torch.from_numpy(case.pred),
                                         num_classes=NUM_CLASSES).numpy()
         result = window.controller.last_result
         model = window.dice_table.model

@@ -3,20 +3,34 @@
 Pure compute on torch and numpy (never Qt, SimpleITK or the app). The functional core
 (:func:`confusion_matrix`, :func:`dice_from_confusion`, :func:`class_metrics`, ...) is stateless;
 :class:`LiveDice` holds a confusion matrix and per-slice counts and updates them exactly per edit.
-Conventions are those of DESIGN.md §4 (rows = ground truth; Dice undefined — NaN — for a class
-absent from both masks, 0 for a class predicted but absent from the ground truth). Surface
+Conventions are those of docs/architecture.md (rows = ground truth; Dice undefined — NaN — for a
+class absent from both masks, 0 for a class predicted but absent from the ground truth). Surface
 distances (:func:`surface_distances`, :class:`SurfaceDistanceState`) follow MONAI's definitions,
 in millimetres, undefined when either mask of a class is empty.
+
+Argument rule, one for the whole API: every function or class that takes a ground-truth / prediction
+pair takes both **by keyword only**, ``target=`` (ground truth) and ``preds=`` (prediction, label
+map or class scores), and every argument after them is keyword-only too::
+
+    confusion_matrix(target=gt, preds=pred, num_classes=C)
+    dice_score(target=gt, preds=pred, average="macro")
+    dice_loss(target=gt, preds=logits)
+    LiveDice(target=gt, preds=pred, num_classes=C)
+    surface_distances(target=gt, preds=pred, spacing=(z, y, x))
+
+A positional call raises ``TypeError``: a swapped pair would silently transpose the confusion
+matrix and exchange false positives with false negatives, so the engine never guesses the order.
+Functions of one confusion matrix (``dice_from_confusion(cm)``, ``class_metrics(cm)``, ...) take it
+positionally.
+
+Threads: large CPU counts run on a small thread pool owned by :mod:`dice_engine.confusion`, kept
+between calls; :func:`shutdown_workers` stops it (also registered with :mod:`atexit`).
 """
 
-from dice_engine.confusion import confusion_matrix, slice_counts
+from dice_engine.confusion import confusion_matrix, shutdown_workers, slice_counts
 from dice_engine.device import DeviceFallbackWarning, device_name, select_device
-from dice_engine.distances import (
-    SURFACE_DISTANCE_CONVENTIONS,
-    SurfaceDistanceResult,
-    SurfaceDistanceState,
-    surface_distances,
-)
+from dice_engine.distance_state import SurfaceDistanceState
+from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, SurfaceDistanceResult, surface_distances
 from dice_engine.live import LiveDice
 from dice_engine.loss import dice_loss, hard_dice_loss
 from dice_engine.metrics import (
@@ -45,6 +59,7 @@ __all__ = [
     "dice_score",
     "hard_dice_loss",
     "select_device",
+    "shutdown_workers",
     "slice_counts",
     "surface_distances",
 ]

@@ -4,7 +4,8 @@ The state is one ``(C, C)`` confusion matrix plus, per slice axis asked for, ``(
 (TP, FP, FN) counts. An edit of a region subtracts the region's old (ground truth, prediction)
 pairs and adds its new ones, so after any sequence of edits the state equals a recomputation
 from scratch, exactly (integer counts). Per-axis slice counts are built on first use and then
-maintained the same way.
+maintained the same way. The ground truth and prediction are given by keyword only,
+``LiveDice(target=gt, preds=pred)`` (see :mod:`dice_engine`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ class LiveDice:
     ----------
     target : array-like of int
         Ground-truth label map, any number of dimensions (e.g. ``(z, y, x)``). Copied: the
-        caller's array is never modified.
+        caller's array is never modified. Keyword-only, as every argument.
     preds : array-like of int
-        Predicted label map, same shape.
+        Predicted label map, same shape. Keyword-only.
     num_classes : int, optional
         ``C``; inferred as the largest label + 1 when ``None``. Edits must stay below it.
     device : str or torch.device, optional
@@ -39,7 +40,7 @@ class LiveDice:
 
     Examples
     --------
-    >>> live = LiveDice([[0, 1], [1, 1]], [[0, 1], [0, 0]], num_classes=2, device="cpu")
+    >>> live = LiveDice(target=[[0, 1], [1, 1]], preds=[[0, 1], [0, 0]], num_classes=2, device="cpu")
     >>> delta = live.apply_edit((slice(1, 2), slice(0, 2)), [[1, 1]])
     >>> live.confusion.tolist()
     [[1, 0], [0, 3]]
@@ -47,6 +48,7 @@ class LiveDice:
 
     def __init__(
         self,
+        *,
         target: ArrayLike,
         preds: ArrayLike,
         num_classes: int | None = None,

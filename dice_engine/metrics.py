@@ -1,12 +1,13 @@
 """Scores from a confusion matrix, their averages, and the functional ``dice_score``.
 
-Conventions (DESIGN.md §4): per class ``Dice = 2TP / (2TP + FP + FN)``; a class absent from both
+Conventions (docs/architecture.md): per class ``Dice = 2TP / (2TP + FP + FN)``; a class absent from both
 ground truth and prediction has undefined Dice (NaN) and is left out of averages; a class absent
 from the ground truth but predicted has Dice 0. Averages over the included classes: macro =
 mean of defined values, micro = ``2ΣTP / (2ΣTP + ΣFP + ΣFN)``, weighted = mean weighted by
 ground-truth voxel count. This equals torchmetrics' ``dice_score(input_format="index",
 aggregation_level="global")``; MONAI's ``DiceMetric(ignore_empty=True)`` instead returns NaN
-whenever the ground truth of a class is empty, even if it was predicted.
+whenever the ground truth of a class is empty, even if it was predicted. ``dice_score`` takes
+``target=`` and ``preds=`` by keyword only (see :mod:`dice_engine`).
 """
 
 from __future__ import annotations
@@ -134,14 +135,15 @@ def average_dice(cm: ArrayLike, average: str = "macro", include_background: bool
         ``(C, C)`` counts, rows = ground truth.
     average : {"macro", "micro", "weighted"}
         macro: mean of defined per-class Dice; micro: ``2ΣTP / (2ΣTP + ΣFP + ΣFN)``;
-        weighted: mean of defined per-class Dice weighted by ground-truth voxel count.
+        weighted: mean of defined per-class Dice weighted by ground-truth voxel count (0 when
+        no included class has ground-truth voxels but one is predicted: every defined Dice is 0).
     include_background : bool
         Include class 0.
 
     Returns
     -------
     value : float
-        NaN when no included class has a defined value.
+        NaN only when no included class has a defined value (absent from both masks).
     n_undefined : int
         Number of included classes left out because they are absent from both masks.
     """
@@ -157,8 +159,9 @@ def average_dice(cm: ArrayLike, average: str = "macro", include_background: bool
 
 
 def dice_score(
-    preds: ArrayLike,
+    *,
     target: ArrayLike,
+    preds: ArrayLike,
     num_classes: int | None = None,
     average: str = "macro",
     include_background: bool = True,
@@ -169,14 +172,14 @@ def dice_score(
 
     Parameters
     ----------
+    target : array-like of int
+        Ground-truth label map (keyword-only).
     preds : array-like
         Either a label map of ``target``'s shape (any integer dtype), or float class scores with
         one more dimension than ``target``, classes along ``class_dim`` (torchmetrics' ``(N, C, ...)``
         layout by default): the arg-max class is taken; a single score channel is binary
         (foreground where the probability > 0.5: scores in [0, 1] are read as probabilities,
-        others as logits, i.e. foreground where the logit > 0).
-    target : array-like of int
-        Ground-truth label map.
+        others as logits, i.e. foreground where the logit > 0). Keyword-only.
     num_classes : int, optional
         ``C``; inferred from the labels (or the score channels) when ``None``.
     average : {"macro", "micro", "weighted", "none"}
@@ -195,13 +198,13 @@ def dice_score(
 
     Examples
     --------
-    >>> float(dice_score([2, 0, 2, 1], [1, 1, 2, 0], average="micro"))
+    >>> float(dice_score(target=[1, 1, 2, 0], preds=[2, 0, 2, 1], average="micro"))
     0.25
     """
     if average not in AVERAGES:
         raise ValueError(f"average must be one of {AVERAGES}, got {average!r}")
-    labels, num_classes = scores_to_labels(preds, target, num_classes, class_dim)
-    cm = confusion_matrix(target, labels, num_classes, ignore_index)
+    labels, num_classes = scores_to_labels(target=target, preds=preds, num_classes=num_classes, class_dim=class_dim)
+    cm = confusion_matrix(target=target, preds=labels, num_classes=num_classes, ignore_index=ignore_index)
     if average == "none":
         dice = dice_from_confusion(cm)
         return dice if include_background else dice[1:]
@@ -209,16 +212,16 @@ def dice_score(
     return torch.tensor(value, dtype=torch.float64, device=cm.device)
 
 
-def scores_to_labels(preds: ArrayLike, target: ArrayLike, num_classes: int | None, class_dim: int = 1):
+def scores_to_labels(*, target: ArrayLike, preds: ArrayLike, num_classes: int | None, class_dim: int = 1):
     """Turn class scores into a label map; pass label maps through.
 
     Parameters
     ----------
+    target : array-like
+        Ground-truth labels (only its number of dimensions is used).
     preds : array-like
         Label map of ``target``'s shape, or float scores with one more dimension (classes along
         ``class_dim``).
-    target : array-like
-        Ground-truth labels (only its number of dimensions is used).
     num_classes : int or None
         ``C`` as given by the caller.
     class_dim : int
@@ -258,9 +261,13 @@ def _average(tp, fp, fn, dice, defined, average: str) -> float:
     if average == "micro":
         denominator = float((2 * tp + fp + fn).sum())
         return float(2 * tp.sum()) / denominator if denominator > 0 else float("nan")
+    if not bool(defined.any()):
+        return float("nan")
     weights = (tp + fn)[defined]
     if float(weights.sum()) == 0:
-        return float("nan")
+        # Every defined class is predicted without ground truth, so each scores 0: the weighted
+        # mean of zeros is 0 (as torchmetrics), not undefined. False positives are penalised.
+        return 0.0
     return float((dice[defined] * weights).sum() / weights.sum())
 
 

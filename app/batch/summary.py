@@ -2,6 +2,8 @@
 
 The per-case numbers are the score documents' (from :mod:`dice_engine` via :mod:`app.scoring`);
 this module only tabulates them and takes order statistics over cases (mean, median, std, min).
+``results`` are the cases' stored results as :func:`app.batch.worker.load_case_result` returns them:
+``{"case", "files", "report", "score"}`` with ``score`` a :class:`~app.score_document.CaseScore`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app import __version__
+from app.score_document import ClassScore
 
 METRICS_COLUMNS = ("case", "index", "name", "dice", "iou", "precision", "recall", "tp", "fp", "fn",
                    "gt_volume_ml", "pred_volume_ml")
@@ -68,7 +71,7 @@ def metrics_csv(results: Sequence[dict], nsd_tolerances: Sequence[float] | None 
     writer.writerow(METRICS_COLUMNS if keys is None else
                     (*METRICS_COLUMNS, *DISTANCE_COLUMNS, *(f"nsd_{key}" for key in keys)))
     for result in results:
-        for entry in result["score"]["classes"]:
+        for entry in (c.to_json() for c in result["score"].classes):
             values = [entry[key] for key in METRICS_COLUMNS[1:]]
             if keys is not None:
                 values += [entry[key] for key in DISTANCE_COLUMNS] + [entry["nsd"][key] for key in keys]
@@ -90,12 +93,12 @@ def class_statistics(results: Sequence[dict]) -> list[ClassStatistics]:
     names: dict[int, str] = {}
     values: dict[int, list[tuple[float, str]]] = {}
     for result in results:
-        for entry in result["score"]["classes"]:
-            index = int(entry["index"])
-            names.setdefault(index, entry["name"])
+        for entry in result["score"].classes:
+            index = int(entry.index)
+            names.setdefault(index, entry.name)
             values.setdefault(index, [])
-            if entry["dice"] is not None:
-                values[index].append((float(entry["dice"]), result["case"]))
+            if entry.dice is not None:
+                values[index].append((float(entry.dice), result["case"]))
     return [_statistics(index, names[index], values[index], len(results) - len(values[index]))
             for index in sorted(names)]
 
@@ -114,11 +117,11 @@ def per_case_table(results: Sequence[dict]) -> list[dict]:
     """``[{"case", "dice_mean_foreground", "worst_class", "worst_class_dice"}, ...]`` in case order."""
     table = []
     for result in results:
-        foreground = [e for e in result["score"]["classes"] if e["index"] != 0 and e["dice"] is not None]
-        worst = min(foreground, key=lambda e: e["dice"]) if foreground else None
-        table.append({"case": result["case"], "dice_mean_foreground": result["score"]["dice_mean_foreground"],
-                      "worst_class": None if worst is None else worst["name"],
-                      "worst_class_dice": None if worst is None else worst["dice"]})
+        foreground = [e for e in result["score"].classes if e.index != 0 and e.dice is not None]
+        worst = min(foreground, key=lambda e: e.dice) if foreground else None
+        table.append({"case": result["case"], "dice_mean_foreground": result["score"].dice_mean_foreground,
+                      "worst_class": None if worst is None else worst.name,
+                      "worst_class_dice": None if worst is None else worst.dice})
     return table
 
 
@@ -159,18 +162,19 @@ def _add_distance_summary(document: dict, results: Sequence[dict], nsd_keys: lis
     for entry in document["classes"]:
         index = entry["index"]
         per_case = [(result["case"], _class_entry(result, index)) for result in results]
-        per_case = [(case, e) for case, e in per_case if e is not None and e.get("hausdorff95_mm") is not None]
+        per_case = [(case, e.distances) for case, e in per_case
+                    if e is not None and e.distances is not None and e.distances.hausdorff95_mm is not None]
         entry["cases_distances_defined"] = len(per_case)
         for key in ("hausdorff95_mm", "assd_mm"):
-            entry[key] = _order_statistics([(e[key], case) for case, e in per_case], worst_is_largest=True)
-        entry["nsd"] = {tolerance: _order_statistics([(e["nsd"][tolerance], case) for case, e in per_case
-                                                      if e["nsd"][tolerance] is not None], worst_is_largest=False)
+            entry[key] = _order_statistics([(getattr(d, key), case) for case, d in per_case], worst_is_largest=True)
+        entry["nsd"] = {tolerance: _order_statistics([(d.nsd[tolerance], case) for case, d in per_case
+                                                      if d.nsd[tolerance] is not None], worst_is_largest=False)
                         for tolerance in nsd_keys}
-    by_case = {result["case"]: result["score"].get("distances_mean_foreground") or {} for result in results}
+    by_case = {result["case"]: result["score"].distances_mean_foreground for result in results}
     for row in document["cases"]:
-        means = by_case.get(row["case"], {})
-        row["hausdorff95_mean_foreground_mm"] = means.get("hausdorff95_mm")
-        row["assd_mean_foreground_mm"] = means.get("assd_mm")
+        means = by_case.get(row["case"])
+        row["hausdorff95_mean_foreground_mm"] = None if means is None else means.hausdorff95_mm
+        row["assd_mean_foreground_mm"] = None if means is None else means.assd_mm
     document["distances_mean_foreground"] = {
         key: _order_statistics([(row[f"{key}_mean_foreground_mm"], row["case"]) for row in document["cases"]
                                 if row[f"{key}_mean_foreground_mm"] is not None], worst_is_largest=True)
@@ -179,9 +183,9 @@ def _add_distance_summary(document: dict, results: Sequence[dict], nsd_keys: lis
     document["conventions"] = {**document["conventions"], **DISTANCE_SUMMARY_CONVENTIONS}
 
 
-def _class_entry(result: dict, index: int) -> dict | None:
-    classes = result["score"]["classes"]
-    return classes[index] if index < len(classes) and classes[index]["index"] == index else None
+def _class_entry(result: dict, index: int) -> ClassScore | None:
+    classes = result["score"].classes
+    return classes[index] if index < len(classes) and classes[index].index == index else None
 
 
 def _order_statistics(pairs: list[tuple[float, str]], worst_is_largest: bool) -> dict:

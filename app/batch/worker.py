@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app.batch.pairing import CaseFiles
 from app.errors import InputError
+from app.score_document import CaseScore
 
 CASES_FOLDER = "cases"
 REPORTS_FOLDER = "reports"
@@ -103,7 +104,7 @@ def _score_and_save(job: CaseJob) -> None:
         report = make_case_report(case, score, case_name=title, threshold=job.threshold, device=job.device)
         write_case_report(report, report_path, paper=job.paper)
     result = {"case": files.name, "files": files_document(files), "report": None if report_path is None
-              else str(report_path), "score": score}
+              else str(report_path), "score": score.to_json()}
     write_text_atomic(case_result_path(job.out_dir, files.name),
                       json.dumps(result, ensure_ascii=False, allow_nan=False) + "\n")
 
@@ -117,8 +118,10 @@ def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool,
                      nsd_tolerances: tuple[float, ...] | None = None) -> dict | None:
     """The stored result of a case if it is complete and for the same input files, else None.
 
-    With ``nsd_tolerances`` (a ``--distances`` run) a result must hold surface distances at
-    exactly those tolerances; one scored without them is not reused.
+    The result's ``"score"`` is read back as a :class:`~app.score_document.CaseScore`; a stored
+    document that is not a complete score document is not reused. With ``nsd_tolerances`` (a
+    ``--distances`` run) a result must hold surface distances at exactly those tolerances; one
+    scored without them is not reused.
     """
     path = case_result_path(out_dir, files.name)
     try:
@@ -129,6 +132,10 @@ def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool,
         return None
     if need_report and not case_report_path(out_dir, files.name).is_file():
         return None
-    if nsd_tolerances is not None and result["score"].get("nsd_tolerances_mm") != list(nsd_tolerances):
+    try:
+        score = CaseScore.from_json(result["score"])
+    except (KeyError, TypeError, ValueError):
         return None
-    return result
+    if nsd_tolerances is not None and score.nsd_tolerances_mm != tuple(nsd_tolerances):
+        return None
+    return {**result, "score": score}

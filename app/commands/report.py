@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     score = score_case(case, ignore_index=args.ignore_index, device=args.device, distances=distances,
                        nsd_tolerances=tolerances)
-    for message in score.get("messages", []):
+    for message in score.messages:
         print(f"dicelens: note: {message}", file=sys.stderr)
     report = make_case_report(case, score, case_name=args.case or report_case_name(args.gt, args.pred, args.image),
                               reviewer=args.reviewer, notes=args.notes, threshold=args.threshold,

@@ -7,10 +7,14 @@ import csv
 import io
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from app.commands.case_arguments import add_case_arguments, add_run_arguments
 from app.distance_options import add_distance_arguments, distance_options
 from app.io import load_case, write_text_atomic
+
+if TYPE_CHECKING:
+    from app.score_document import CaseScore, DistanceMeans
 
 UNDEFINED = "—"
 
@@ -50,11 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
     document = score_case(case, ignore_index=args.ignore_index, device=args.device, distances=distances,
                           nsd_tolerances=tolerances)
-    for message in document["messages"]:
+    for message in document.messages:
         print(f"dicelens: note: {message}", file=sys.stderr)
     outputs = []
     if args.json:
-        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        text = json.dumps(document.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         outputs.append((args.json, text))
     if args.csv:
         outputs.append((args.csv, format_csv(document)))
@@ -78,46 +82,47 @@ def _write_stdout(text: str) -> None:
         sys.stdout.buffer.flush()
 
 
-def format_csv(document: dict) -> str:
-    """One row per class with :data:`app.scoring.CLASS_FIELDS`; undefined values are empty cells.
+def format_csv(document: CaseScore) -> str:
+    """One row per class with :data:`app.score_document.CLASS_FIELDS`; undefined values are empty cells.
 
-    A document scored with distances gets the columns :data:`app.scoring.DISTANCE_FIELDS` and
+    A document scored with distances gets the columns :data:`app.score_document.DISTANCE_FIELDS` and
     ``nsd_<tolerance>`` (``nsd_1.0``...) after those.
     """
-    from app.scoring import CLASS_FIELDS, DISTANCE_FIELDS, has_distances, nsd_keys
+    from app.score_document import CLASS_FIELDS, DISTANCE_FIELDS
 
-    tolerances = nsd_keys(document)
+    tolerances = document.nsd_keys
     fields = list(CLASS_FIELDS)
-    if has_distances(document):
+    if document.has_distances:
         fields += [*DISTANCE_FIELDS, *(f"nsd_{key}" for key in tolerances)]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    for entry in document["classes"]:
+    for entry in (c.to_json() for c in document.classes):
         row = {key: entry[key] for key in fields if key in entry}
         row.update({f"nsd_{key}": entry["nsd"][key] for key in tolerances})
         writer.writerow({key: "" if value is None else value for key, value in row.items()})
     return buffer.getvalue()
 
 
-def format_table(document: dict) -> str:
+def format_table(document: CaseScore) -> str:
     """The aligned per-class table, the headline mean foreground Dice and the conventions line.
 
     A document scored with distances gets HD95 and ASSD columns, a line of their foreground means
     and a line stating their definitions.
     """
-    from app.scoring import CONVENTIONS_LINE, has_distances
+    from app.scoring import CONVENTIONS_LINE
 
-    distances = has_distances(document)
+    distances = document.has_distances
     header = ("class", "name", "Dice", "IoU", "GT ml", "pred ml", "FP", "FN")
     if distances:
         header += ("HD95 mm", "ASSD mm")
     rows = []
-    for c in document["classes"]:
-        row = (str(c["index"]), c["name"], _fixed(c["dice"], 4), _fixed(c["iou"], 4),
-               _fixed(c["gt_volume_ml"], 3), _fixed(c["pred_volume_ml"], 3), str(c["fp"]), str(c["fn"]))
+    for c in document.classes:
+        row = (str(c.index), c.name, _fixed(c.dice, 4), _fixed(c.iou, 4),
+               _fixed(c.gt_volume_ml, 3), _fixed(c.pred_volume_ml, 3), str(c.fp), str(c.fn))
         if distances:
-            row += (_fixed(c["hausdorff95_mm"], 2), _fixed(c["assd_mm"], 2))
+            hd95, assd = (c.distances.hausdorff95_mm, c.distances.assd_mm) if c.distances else (None, None)
+            row += (_fixed(hd95, 2), _fixed(assd, 2))
         rows.append(row)
     widths = [max(len(row[k]) for row in [header, *rows]) for k in range(len(header))]
     left_aligned = {1}
@@ -126,22 +131,22 @@ def format_table(document: dict) -> str:
         return "  ".join(cell.ljust(w) if k in left_aligned else cell.rjust(w)
                          for k, (cell, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
-    foreground_undefined = [i for i in document["undefined_classes"] if i > 0]
-    defined = document["num_classes"] - 1 - len(foreground_undefined)
+    foreground_undefined = [i for i in document.undefined_classes if i > 0]
+    defined = document.num_classes - 1 - len(foreground_undefined)
     left_out = (f"; {len(foreground_undefined)} absent from both left out" if foreground_undefined else "")
-    loss = document["dice_loss"]
-    soft = f", soft ({loss['soft_from']}) {_fixed(loss['soft'], 4)}" if loss["soft"] is not None else ""
+    loss = document.dice_loss
+    soft = f", soft ({loss.soft_from}) {_fixed(loss.soft, 4)}" if loss.soft is not None else ""
+    headline = (f"({document.headline_undefined})" if document.headline_undefined is not None else
+                f"(macro over {defined} foreground class{'es' if defined != 1 else ''} with defined Dice{left_out})")
     lines = [line(header), line(["-" * w for w in widths]), *(line(row) for row in rows), "",
-             f"Mean foreground Dice: {_fixed(document['dice_mean_foreground'], 4)} "
-             f"(macro over {defined} foreground class{'es' if defined != 1 else ''} with defined "
-             f"Dice{left_out})",
-             f"Micro foreground Dice: {_fixed(document['dice_micro_foreground'], 4)}   "
-             f"Dice loss (foreground, smooth {loss['smooth']:g}): hard {_fixed(loss['hard'], 4)}{soft}"]
+             f"Mean foreground Dice: {_fixed(document.dice_mean_foreground, 4)} {headline}",
+             f"Micro foreground Dice: {_fixed(document.dice_micro_foreground, 4)}   "
+             f"Dice loss (foreground, smooth {loss.smooth:g}): hard {_fixed(loss.hard, 4)}{soft}"]
     if distances:
-        lines.append(_distance_means_line(document["distances_mean_foreground"]))
-    if "ignore_index" in document:
-        lines.append(f"Ignored: ground-truth label {document['ignore_index']} "
-                     f"({document['ignored_voxels']} voxels left out of every count)")
+        lines.append(_distance_means_line(document.distances_mean_foreground))
+    if document.ignore_index is not None:
+        lines.append(f"Ignored: ground-truth label {document.ignore_index} "
+                     f"({document.ignored_voxels} voxels left out of every count)")
     lines.append(CONVENTIONS_LINE)
     if distances:
         lines.append(DISTANCES_LINE)
@@ -153,12 +158,12 @@ DISTANCES_LINE = ("HD95 = larger of the two directed 95th percentiles of surface
                   "when the class is absent from either mask; background not computed.")
 
 
-def _distance_means_line(means: dict) -> str:
-    nsd = ", ".join(f"NSD@{float(key):g}mm {_fixed(value, 4)}" for key, value in means["nsd"].items())
-    left_out = f"; {means['n_undefined']} absent from a mask left out" if means["n_undefined"] else ""
-    return (f"Mean foreground surface distances: HD {_fixed(means['hausdorff_mm'], 2)} mm, "
-            f"HD95 {_fixed(means['hausdorff95_mm'], 2)} mm, ASSD {_fixed(means['assd_mm'], 2)} mm, {nsd} "
-            f"(over {means['n_defined']} class{'es' if means['n_defined'] != 1 else ''}{left_out})")
+def _distance_means_line(means: DistanceMeans) -> str:
+    nsd = ", ".join(f"NSD@{float(key):g}mm {_fixed(value, 4)}" for key, value in means.nsd.items())
+    left_out = f"; {means.n_undefined} absent from a mask left out" if means.n_undefined else ""
+    return (f"Mean foreground surface distances: HD {_fixed(means.hausdorff_mm, 2)} mm, "
+            f"HD95 {_fixed(means.hausdorff95_mm, 2)} mm, ASSD {_fixed(means.assd_mm, 2)} mm, {nsd} "
+            f"(over {means.n_defined} class{'es' if means.n_defined != 1 else ''}{left_out})")
 
 
 def _fixed(value: float | None, digits: int) -> str:

@@ -229,4 +229,5 @@ class DiceTablePanel(QWidget):
         else:
             mean = f"{result.dice_mean_foreground:.3f}"
         self.mean_label.setText(f"Mean foreground Dice: <b>{mean}</b>{left_out}")
-        self.loss_label.setText(f"Dice loss (hard, foreground, smooth 1): {result.dice_loss_hard:.3f}")
+        loss = UNDEFINED_TEXT if math.isnan(result.dice_loss_hard) else f"{result.dice_loss_hard:.3f}"
+        self.loss_label.setText(f"Dice loss (hard, foreground, smooth 1): {loss}")

@@ -105,7 +105,8 @@ def process(state: DistanceWorkerState, request) -> DistanceReply | DistanceFail
     if isinstance(request, DistanceLoadRequest):
         state.distances, state.generation = None, request.generation
         try:
-            state.distances = de.SurfaceDistanceState(request.gt, request.pred, request.spacing_zyx,
+            state.distances = de.SurfaceDistanceState(target=request.gt, preds=request.pred,
+                                                      spacing=request.spacing_zyx,
                                                       num_classes=request.num_classes,
                                                       ignore_index=request.ignore_index)
         except (ValueError, MemoryError) as error:

@@ -11,6 +11,7 @@ requests in flight.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -40,7 +41,8 @@ class EngineResult:
     n_undefined_foreground : int
         Foreground classes left out of that mean because they are absent from both masks.
     dice_loss_hard : float
-        ``1 - (2TP + 1) / (2TP + FP + FN + 1)`` per foreground class, averaged (hard masks, smooth 1).
+        ``1 - (2TP + 1) / (2TP + FP + FN + 1)`` per foreground class, averaged (hard masks, smooth 1);
+        NaN when no foreground class is in either mask (like ``dice_mean_foreground``).
     slice_counts : tuple of numpy.ndarray
         One array per axis 0, 1, 2 of the ``(z, y, x)`` volume: ``(S_axis, C, 3) int64`` holding
         TP, FP, FN of each class in each slice.
@@ -192,7 +194,8 @@ def _load(state: WorkerState, request: LoadRequest, started: float) -> tuple[obj
     try:
         wanted = de.select_device(request.device)
         state.live = de.LiveDice(
-            request.gt, request.pred, request.num_classes, device=wanted, ignore_index=request.ignore_index
+            target=request.gt, preds=request.pred, num_classes=request.num_classes, device=wanted,
+            ignore_index=request.ignore_index,
         )
     except (ValueError, RuntimeError) as error:
         return EngineFailure(request.generation, f"Could not compute the metrics of this case: {error}"), []
@@ -212,13 +215,17 @@ def _result(state: WorkerState, generation: int, started: float) -> EngineResult
     live = state.live
     confusion = live.confusion
     mean, n_undefined = de.average_dice(confusion, average="macro", include_background=False)
+    # No foreground class in either mask (mean undefined): the loss is undefined too, as in `score`,
+    # not the smoothed 0 ("perfect") of absent classes.
+    loss = float("nan") if math.isnan(mean) else float(de.hard_dice_loss(confusion, smooth=1.0,
+                                                                          include_background=False))
     return EngineResult(
         generation=generation,
         confusion=confusion.cpu().numpy(),
         metrics=de.class_metrics(confusion, voxel_volume_ml=state.voxel_volume_ml),
         dice_mean_foreground=float(mean),
         n_undefined_foreground=int(n_undefined),
-        dice_loss_hard=float(de.hard_dice_loss(confusion, smooth=1.0, include_background=False)),
+        dice_loss_hard=loss,
         slice_counts=tuple(_numpy(live.slice_counts(axis)) for axis in range(N_AXES)),
         device_name=live.device_name,
         compute_ms=(time.perf_counter() - started) * 1000.0,

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import InputError
 from app.report.content import DEFAULT_THRESHOLD, EditRecord
+from app.score_document import CaseScore
 
 SETTINGS_GROUP = "report"
 PAPERS = (("A4", "a4"), ("US Letter", "letter"))
@@ -167,7 +168,7 @@ class ReportDialog(QDialog):
         self.settings.sync()
 
 
-def write_report(case, options: ReportOptions, *, case_name: str, score: dict | None = None,
+def write_report(case, options: ReportOptions, *, case_name: str, score: CaseScore | None = None,
                  edits: Sequence[EditRecord] = ()) -> Path:
     """Write the report of ``case`` as chosen in the dialog (scores it first when ``score`` is None).
 
@@ -198,7 +199,7 @@ class _ExportWorker(QObject):
     saved = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, case, options: ReportOptions, case_name: str, score: dict | None,
+    def __init__(self, case, options: ReportOptions, case_name: str, score: CaseScore | None,
                  edits: Sequence[EditRecord]) -> None:
         super().__init__()
         self._job = (case, options, case_name, score, tuple(edits))
@@ -240,7 +241,7 @@ class ReportExporter(QObject):
         """True while a report is being written."""
         return self._thread is not None
 
-    def start(self, case, options: ReportOptions, *, case_name: str, score: dict | None = None,
+    def start(self, case, options: ReportOptions, *, case_name: str, score: CaseScore | None = None,
               edits: Sequence[EditRecord] = ()) -> None:
         """Write the report of a snapshot of ``case`` (its masks are copied: editing may go on)."""
         if self.busy:
@@ -293,7 +294,7 @@ class _ExportFeedback(QObject):
         QMessageBox.warning(self._window, "Export report", message)
 
 
-def export_case_report(parent: QWidget | None, case, *, case_name: str, score: dict | None = None,
+def export_case_report(parent: QWidget | None, case, *, case_name: str, score: CaseScore | None = None,
                        edits: Sequence[EditRecord] = (), settings: QSettings | None = None
                        ) -> ReportExporter | None:
     """File → Export report: run the dialog, then write the PDF in the background.
@@ -302,7 +303,7 @@ def export_case_report(parent: QWidget | None, case, *, case_name: str, score: d
     ----------
     case : app.io.Case
         The case as reviewed (its current masks; copied before the background work starts).
-    score : dict, optional
+    score : CaseScore, optional
         Its score document; computed with :func:`app.scoring.score_case` when None.
     edits : sequence of EditRecord
         The review's edits, listed in the report.

@@ -10,9 +10,10 @@ from app.report.content import DEFAULT_THRESHOLD, CaseReport, EditRecord, build_
 from app.report.keyslices import key_slices_for_case, per_slice_results, slice_series
 from app.report.provenance import ARRAY_HASH_VERSION, scored_masks
 from app.report.selection import choose_key_slice_classes
+from app.score_document import CaseScore
 
 
-def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", notes: str = "",
+def make_case_report(case, score: CaseScore, *, case_name: str, reviewer: str = "", notes: str = "",
                      threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
                      device=None, ignore_index: int | None = None,
                      hd95_limit_mm: float | None = None) -> CaseReport:
@@ -23,8 +24,8 @@ def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", n
     case : app.io.Case
         The loaded case (``gt``, ``pred``, ``image``, ``geometry``, ``labels``, ``num_classes``,
         ``messages``).
-    score : dict
-        Its ``dicelens score --json`` document (:func:`app.scoring.score_case`).
+    score : CaseScore
+        Its score document (:func:`app.scoring.score_case`).
     device : str or torch.device, optional
         Compute device for the per-slice results (default: the engine's choice).
     ignore_index : int, optional
@@ -32,13 +33,13 @@ def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", n
     hd95_limit_mm : float, optional
         Classes whose HD95 exceeds it get key slices too (see :mod:`app.report.selection`).
     """
-    classes = score["classes"]
+    classes = score.classes
     if len(classes) != case.num_classes:
         raise ValueError(f"the score document has {len(classes)} classes but the case has {case.num_classes}")
-    names = [entry["name"] for entry in classes]
+    names = [entry.name for entry in classes]
     results = per_slice_results(case.gt, case.pred, case.num_classes, device=device,
                                 ignore_index=ignore_index)
-    series = slice_series(results, [entry["dice"] for entry in classes], names,
+    series = slice_series(results, [entry.dice for entry in classes], names,
                           [case.labels.color(i) for i in range(case.num_classes)])
     choice = choose_key_slice_classes(class_rows(score, case.labels, threshold), results.counts.sum(axis=0),
                                       threshold, hd95_limit_mm)
@@ -59,13 +60,13 @@ def make_case_report(case, score: dict, *, case_name: str, reviewer: str = "", n
     )
 
 
-def report_document(report: CaseReport, score: dict, pdf_path: str | Path | None = None) -> dict:
+def report_document(report: CaseReport, score: CaseScore, pdf_path: str | Path | None = None) -> dict:
     """The report as JSON-ready data: what the PDF states (verdict, key slices...) plus the score.
 
     Returns
     -------
     dict
-        ``{"report": {...}, "score": score}``; undefined values are None.
+        ``{"report": {...}, "score": score.to_json()}``; undefined values are None.
     """
     summary, choice = report.summary, report.key_slice_choice
     return {
@@ -96,5 +97,5 @@ def report_document(report: CaseReport, score: dict, pdf_path: str | Path | None
                        "dtype": m.dtype, "shape": list(m.shape), "edited": m.edited, "unsaved": m.unsaved}
                       for m in report.masks],
         },
-        "score": score,
+        "score": score.to_json(),
     }

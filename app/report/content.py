@@ -1,7 +1,7 @@
 """A case report as plain data: what the PDF shows, decided without Qt.
 
-:func:`build_case_report` turns a loaded case and its score document (the dict of
-``dicelens score --json``, made by :func:`app.scoring.score_case`) into a :class:`CaseReport`.
+:func:`build_case_report` turns a loaded case and its score document (a
+:class:`~app.score_document.CaseScore`, made by :func:`app.scoring.score_case`) into a :class:`CaseReport`.
 Nothing here computes an overlap metric: every Dice, count and volume comes from the score
 document or from :mod:`dice_engine` (per-slice results, see :mod:`app.report.keyslices`); this module
 only selects, orders and words them.
@@ -21,6 +21,7 @@ from app.io import READABLE_ENDINGS
 from app.report.keyslices import KeySlice, SliceSeries
 from app.report.provenance import ScoredMask
 from app.report.selection import KeySliceChoice
+from app.score_document import CaseScore, ClassScore, DistanceMeans
 
 DEFAULT_THRESHOLD = 0.80
 # Confusion figures with more classes than this show only the classes with the most confusion.
@@ -78,7 +79,7 @@ class Summary:
         Mean Dice over foreground classes with a defined Dice (None when there is none).
     n_foreground_defined, n_undefined : int
         Foreground classes in the mean; classes left out because their Dice is undefined.
-    distances_mean_foreground : dict or None
+    distances_mean_foreground : DistanceMeans or None
         The score's ``distances_mean_foreground`` (``hausdorff95_mm``, ``assd_mm``..., ``n_defined``,
         ``n_undefined``) when it was scored with surface distances.
     threshold : float
@@ -97,7 +98,7 @@ class Summary:
     threshold: float
     below_threshold: tuple[str, ...]
     meets_threshold: bool
-    distances_mean_foreground: dict | None = None
+    distances_mean_foreground: DistanceMeans | None = None
 
     @property
     def verdict(self) -> str:
@@ -223,7 +224,7 @@ class CaseReport:
         return text
 
 
-def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequence[KeySlice] = (),
+def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: Sequence[KeySlice] = (),
                       slice_series: SliceSeries | None = None, reviewer: str = "", notes: str = "",
                       threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
                       device: str = "", messages: Sequence[str] = (),
@@ -234,8 +235,8 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
 
     Parameters
     ----------
-    score : dict
-        The ``dicelens score --json`` document of the case (undefined values are None).
+    score : CaseScore
+        The score document of the case (undefined values are None).
     case_name : str
         Name shown as the report's title.
     labels : app.io.LabelTable
@@ -252,23 +253,23 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
         Checksums and edit state of the scored arrays (:func:`app.report.provenance.scored_masks`).
     """
     rows = class_rows(score, labels, threshold)
-    classes = score["classes"]
-    has_distances = "distances_mean_foreground" in score
+    classes = score.classes
+    has_distances = score.distances_mean_foreground is not None
     created = created or _dt.datetime.now().astimezone()
     header = Header(
         case_name=case_name,
-        inputs=_input_lines(score.get("inputs") or {}),
+        inputs=_input_lines(score.inputs),
         created=created.strftime("%Y-%m-%d %H:%M %Z").strip(),
         reviewer=reviewer.strip(),
         version=__version__,
         device=device,
-        geometry_text=_geometry_text(score.get("geometry") or {}),
+        geometry_text=_geometry_text(score.geometry),
     )
     return CaseReport(
         header=header,
         summary=_summary(score, rows, threshold),
         rows=rows,
-        confusion=confusion_figure(score["confusion_matrix"], [c["name"] for c in classes]),
+        confusion=confusion_figure(score.confusion_matrix, [c.name for c in classes]),
         slice_series=slice_series,
         key_slices=tuple(key_slices),
         edits=tuple(edits),
@@ -281,11 +282,11 @@ def build_case_report(score: dict, *, case_name: str, labels, key_slices: Sequen
     )
 
 
-def class_rows(score: dict, labels, threshold: float = DEFAULT_THRESHOLD) -> tuple[ClassRow, ...]:
+def class_rows(score: CaseScore, labels, threshold: float = DEFAULT_THRESHOLD) -> tuple[ClassRow, ...]:
     """The per-class table rows of a score document (``labels`` supplies colours; ``threshold`` in [0, 1])."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-    return tuple(_class_row(entry, labels, threshold) for entry in score["classes"])
+    return tuple(_class_row(entry, labels, threshold) for entry in score.classes)
 
 
 def confusion_figure(matrix, names: Sequence[str],
@@ -320,55 +321,49 @@ def case_name_from_path(path: str | Path) -> str:
     return name
 
 
-def _class_row(entry: dict, labels, threshold: float) -> ClassRow:
-    index = int(entry["index"])
-    dice = entry.get("dice")
+def _class_row(entry: ClassScore, labels, threshold: float) -> ClassRow:
+    index = int(entry.index)
+    dice = entry.dice
     return ClassRow(
         index=index,
-        name=str(entry.get("name") or f"label {index}"),
+        name=str(entry.name or f"label {index}"),
         color=tuple(labels.color(index)),
         dice=dice,
-        iou=entry.get("iou"),
-        gt_volume_ml=entry.get("gt_volume_ml"),
-        pred_volume_ml=entry.get("pred_volume_ml"),
+        iou=entry.iou,
+        gt_volume_ml=entry.gt_volume_ml,
+        pred_volume_ml=entry.pred_volume_ml,
         volume_difference_percent=_volume_difference_percent(entry),
-        fp=int(entry["fp"]),
-        fn=int(entry["fn"]),
+        fp=int(entry.fp),
+        fn=int(entry.fn),
         below_threshold=index != 0 and dice is not None and dice < threshold,
-        hausdorff95_mm=entry.get("hausdorff95_mm"),
-        assd_mm=entry.get("assd_mm"),
+        hausdorff95_mm=entry.distances.hausdorff95_mm if entry.distances else None,
+        assd_mm=entry.distances.assd_mm if entry.distances else None,
     )
 
 
-def _volume_difference_percent(entry: dict) -> float | None:
+def _volume_difference_percent(entry: ClassScore) -> float | None:
     """Predicted minus GT volume as a percentage of the GT volume (None when the GT volume is 0)."""
-    difference, gt_volume = entry.get("volume_difference_ml"), entry.get("gt_volume_ml")
+    difference, gt_volume = entry.volume_difference_ml, entry.gt_volume_ml
     if difference is None or not gt_volume:
         return None
     return 100.0 * difference / gt_volume
 
 
-def _summary(score: dict, rows: Sequence[ClassRow], threshold: float) -> Summary:
+def _summary(score: CaseScore, rows: Sequence[ClassRow], threshold: float) -> Summary:
     foreground = [row for row in rows if row.index != 0 and row.dice is not None]
     below = sorted((row for row in foreground if row.dice < threshold), key=lambda row: row.dice)
-    undefined = [index for index in score.get("undefined_classes") or [] if index != 0]
+    undefined = [index for index in score.undefined_classes if index != 0]
     return Summary(
-        dice_mean_foreground=score.get("dice_mean_foreground"),
-        dice_micro_foreground=score.get("dice_micro_foreground"),
-        dice_loss_hard=_hard_loss(score.get("dice_loss")),
+        dice_mean_foreground=score.dice_mean_foreground,
+        dice_micro_foreground=score.dice_micro_foreground,
+        dice_loss_hard=score.dice_loss.hard,
         n_foreground_defined=len(foreground),
         n_undefined=len(undefined),
         threshold=threshold,
         below_threshold=tuple(f"{row.name} ({row.dice:.3f})" for row in below),
         meets_threshold=bool(foreground) and not below,
-        distances_mean_foreground=score.get("distances_mean_foreground"),
+        distances_mean_foreground=score.distances_mean_foreground,
     )
-
-
-def _hard_loss(dice_loss) -> float | None:
-    if isinstance(dice_loss, dict):
-        return dice_loss.get("hard")
-    return dice_loss
 
 
 _MASK_NAMES = {"gt": "ground truth", "pred": "prediction"}

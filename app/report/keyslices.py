@@ -136,7 +136,8 @@ def per_slice_results(gt: np.ndarray, pred: np.ndarray, num_classes: int, device
     def compute(target_device):
         target = torch.from_numpy(np.ascontiguousarray(gt)).to(target_device)
         preds = torch.from_numpy(np.ascontiguousarray(pred)).to(target_device)
-        return de.slice_counts(target, preds, num_classes, axis=SLICE_AXIS, ignore_index=ignore_index).cpu()
+        return de.slice_counts(target=target, preds=preds, num_classes=num_classes, axis=SLICE_AXIS,
+                               ignore_index=ignore_index).cpu()
 
     counts, used = run_with_cpu_fallback(compute, de.select_device(device))
     dice = de.dice_from_counts(counts[..., 0], counts[..., 1], counts[..., 2])

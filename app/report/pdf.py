@@ -119,9 +119,9 @@ def _summary(doc: PdfDocument, report: CaseReport) -> None:
         details.append(f"hard Dice loss (foreground) {fmt(summary.dice_loss_hard, 4)}")
     means = summary.distances_mean_foreground
     if means is not None:
-        left_out = f"; {means['n_undefined']} undefined left out" if means.get("n_undefined") else ""
-        details.append(f"mean foreground HD95 {fmt(means.get('hausdorff95_mm'), 2)} mm, ASSD "
-                       f"{fmt(means.get('assd_mm'), 2)} mm (over {means.get('n_defined', 0)} classes{left_out})")
+        left_out = f"; {means.n_undefined} undefined left out" if means.n_undefined else ""
+        details.append(f"mean foreground HD95 {fmt(means.hausdorff95_mm, 2)} mm, ASSD "
+                       f"{fmt(means.assd_mm, 2)} mm (over {means.n_defined} classes{left_out})")
     if details:
         doc.paragraph("; ".join(details) + ".", doc.font(8.5), MUTED_COLOR)
     doc.space(2)

@@ -13,7 +13,8 @@ import dice_engine as de
 from app.cli import main
 from app.errors import InputError
 from app.io import load_case
-from app.scoring import DISTANCE_FIELDS, score_case
+from app.score_document import DISTANCE_FIELDS
+from app.scoring import score_case
 from tests.app.io.conftest import blobs, write_volume
 
 
@@ -54,7 +55,8 @@ def test_json_fields_equal_the_engine_and_undefined_is_null(case_files, capsys):
                              "--json", "-"], capsys)
     assert code == 0, err
     document = json.loads(out, parse_constant=_reject_nan)
-    expected = de.surface_distances(gt, pred, _spacing(folder), num_classes=7, nsd_tolerances=(1.0, 2.5))
+    expected = de.surface_distances(target=gt, preds=pred, spacing=_spacing(folder), num_classes=7,
+                                    nsd_tolerances=(1.0, 2.5))
     assert document["nsd_tolerances_mm"] == [1.0, 2.5]
     for entry in document["classes"]:
         record = expected.class_record(entry["index"])
@@ -84,15 +86,15 @@ def test_distances_agree_with_monai(case_files):
     for c in (1, 2, 3):
         y = torch.from_numpy((gt == c)[None, None].astype(np.float32))
         y_pred = torch.from_numpy((pred == c)[None, None].astype(np.float32))
-        entry = document["classes"][c]
+        entry = document.classes[c].distances
         hd = monai_metrics.compute_hausdorff_distance(y_pred, y, spacing=spacing)
         hd95 = monai_metrics.compute_hausdorff_distance(y_pred, y, percentile=95, spacing=spacing)
         assd = monai_metrics.compute_average_surface_distance(y_pred, y, symmetric=True, spacing=spacing)
         nsd = monai_metrics.compute_surface_dice(y_pred, y, [1.5], spacing=spacing)
-        assert entry["hausdorff_mm"] == pytest.approx(float(hd), abs=1e-5)
-        assert entry["hausdorff95_mm"] == pytest.approx(float(hd95), abs=1e-5)
-        assert entry["assd_mm"] == pytest.approx(float(assd), abs=1e-5)
-        assert entry["nsd"]["1.5"] == pytest.approx(float(nsd), abs=1e-6)
+        assert entry.hausdorff_mm == pytest.approx(float(hd), abs=1e-5)
+        assert entry.hausdorff95_mm == pytest.approx(float(hd95), abs=1e-5)
+        assert entry.assd_mm == pytest.approx(float(assd), abs=1e-5)
+        assert entry.nsd["1.5"] == pytest.approx(float(nsd), abs=1e-6)
 
 
 def test_csv_has_the_distance_columns_after_the_dice_columns(case_files, capsys):
@@ -102,7 +104,8 @@ def test_csv_has_the_distance_columns_after_the_dice_columns(case_files, capsys)
     rows = list(csv.DictReader(io.StringIO(out)))
     header = out.splitlines()[0].split(",")
     assert header[-5:] == [*DISTANCE_FIELDS, "nsd_2.0"] and header[:2] == ["index", "name"]
-    expected = de.surface_distances(gt, pred, _spacing(folder), num_classes=7, nsd_tolerances=(2.0,))
+    expected = de.surface_distances(target=gt, preds=pred, spacing=_spacing(folder), num_classes=7,
+                                    nsd_tolerances=(2.0,))
     assert float(rows[1]["hausdorff95_mm"]) == pytest.approx(expected.hausdorff95[1])
     assert float(rows[2]["nsd_2.0"]) == pytest.approx(expected.nsd[2, 0])
     assert rows[4]["assd_mm"] == "" and rows[0]["hausdorff_mm"] == ""
@@ -116,7 +119,7 @@ def test_table_shows_hd95_and_assd_only_with_distances(case_files, capsys):
     assert code == 0
     header, _, *rows = table.splitlines()
     assert header.split()[-4:] == ["HD95", "mm", "ASSD", "mm"]
-    expected = de.surface_distances(gt, pred, _spacing(folder), num_classes=7)
+    expected = de.surface_distances(target=gt, preds=pred, spacing=_spacing(folder), num_classes=7)
     assert rows[1].split()[-2:] == [f"{expected.hausdorff95[1]:.2f}", f"{expected.assd[1]:.2f}"]
     assert rows[4].split()[-2:] == ["—", "—"]
     assert "Mean foreground surface distances" in table and "directed 95th percentiles" in table
@@ -145,7 +148,8 @@ def test_score_case_rejects_bad_tolerances_and_passes_ignore_index(case_files):
     with pytest.raises(InputError, match="greater than 0"):
         score_case(case, device="cpu", distances=True, nsd_tolerances=(0.0,))
     document = score_case(case, ignore_index=2, device="cpu", distances=True)
-    expected = de.surface_distances(gt, pred, _spacing(folder), num_classes=document["num_classes"], ignore_index=2)
-    assert document["classes"][2]["hausdorff_mm"] is None
-    assert document["classes"][1]["assd_mm"] == pytest.approx(expected.assd[1])
-    assert document["classes"][3]["hausdorff95_pooled_mm"] == pytest.approx(expected.hausdorff95_pooled[3])
+    expected = de.surface_distances(target=gt, preds=pred, spacing=_spacing(folder),
+                                    num_classes=document.num_classes, ignore_index=2)
+    assert document.classes[2].distances.hausdorff_mm is None  # ignore_index is not computed
+    assert document.classes[1].distances.assd_mm == pytest.approx(expected.assd[1])
+    assert document.classes[3].distances.hausdorff95_pooled_mm == pytest.approx(expected.hausdorff95_pooled[3])

@@ -1,5 +1,7 @@
 """confusion_matrix and slice_counts against scikit-learn and numpy, plus bad input."""
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -13,13 +15,13 @@ from .conftest import INT_DTYPES, numpy_confusion
 
 def test_seed_003_worked_example_rows_are_ground_truth():
     # seed 003: true [1,1,0,1,0,0], predicted [1,0,0,1,0,1] -> [[2, 1], [1, 2]]
-    cm = de.confusion_matrix(np.array([1, 1, 0, 1, 0, 0]), np.array([1, 0, 0, 1, 0, 1]))
+    cm = de.confusion_matrix(target=np.array([1, 1, 0, 1, 0, 0]), preds=np.array([1, 0, 0, 1, 0, 1]))
     assert cm.dtype == torch.int64
     assert cm.tolist() == [[2, 1], [1, 2]]
 
 
 def test_rows_are_ground_truth_columns_prediction():
-    cm = de.confusion_matrix([2, 2, 2], [0, 0, 1], num_classes=3)
+    cm = de.confusion_matrix(target=[2, 2, 2], preds=[0, 0, 1], num_classes=3)
     assert cm[2].tolist() == [2, 1, 0]
     assert cm[:, 2].tolist() == [0, 0, 0]
 
@@ -33,21 +35,22 @@ def test_matches_sklearn_for_every_int_dtype_and_dimension(rng, dtype, shape):
     target[target == 4] = 0  # class 4 absent from ground truth
     preds[preds == 5] = 1  # class 5 absent from prediction
     expected = sk_confusion_matrix(target.ravel(), preds.ravel(), labels=range(num_classes))
-    assert np.array_equal(de.confusion_matrix(target, preds, num_classes).numpy(), expected)
-    assert np.array_equal(de.confusion_matrix(torch.from_numpy(target.astype(np.int64)), preds, num_classes), expected)
+    assert np.array_equal(de.confusion_matrix(target=target, preds=preds, num_classes=num_classes).numpy(), expected)
+    assert np.array_equal(de.confusion_matrix(target=torch.from_numpy(target.astype(np.int64)), preds=preds,
+                                              num_classes=num_classes), expected)
 
 
 def test_class_absent_from_both_is_a_zero_row_and_column(rng):
     target = rng.choice([0, 1, 3], size=500)
     preds = rng.choice([0, 1, 3], size=500)
-    cm = de.confusion_matrix(target, preds, num_classes=4).numpy()
+    cm = de.confusion_matrix(target=target, preds=preds, num_classes=4).numpy()
     assert cm[2].sum() == 0 and cm[:, 2].sum() == 0
     assert np.array_equal(cm, sk_confusion_matrix(target, preds, labels=range(4)))
 
 
 def test_num_classes_inferred_from_either_mask():
-    assert de.confusion_matrix([0, 1], [0, 4]).shape == (5, 5)
-    assert de.confusion_matrix([0, 0], [0, 0]).shape == (1, 1)
+    assert de.confusion_matrix(target=[0, 1], preds=[0, 4]).shape == (5, 5)
+    assert de.confusion_matrix(target=[0, 0], preds=[0, 0]).shape == (1, 1)
 
 
 def test_many_classes_beyond_uint8(rng):
@@ -55,7 +58,7 @@ def test_many_classes_beyond_uint8(rng):
     target = rng.integers(0, num_classes, (40, 50)).astype(np.uint16)
     preds = np.where(rng.random((40, 50)) < 0.7, target, rng.integers(0, num_classes, (40, 50))).astype(np.int32)
     expected = sk_confusion_matrix(target.ravel(), preds.ravel(), labels=range(num_classes))
-    assert np.array_equal(de.confusion_matrix(target, preds, num_classes).numpy(), expected)
+    assert np.array_equal(de.confusion_matrix(target=target, preds=preds, num_classes=num_classes).numpy(), expected)
 
 
 def test_chunked_and_threaded_counting_equals_reference(rng, monkeypatch):
@@ -63,9 +66,10 @@ def test_chunked_and_threaded_counting_equals_reference(rng, monkeypatch):
     monkeypatch.setattr(confusion_module, "SMALL_VOXELS", 0)  # the torch kernels, not the small-input numpy ones
     target = rng.integers(0, 7, (9, 31, 29)).astype(np.uint8)
     preds = rng.integers(0, 7, (9, 31, 29)).astype(np.uint8)
-    assert np.array_equal(de.confusion_matrix(target, preds, 7).numpy(), numpy_confusion(target, preds, 7))
+    assert np.array_equal(de.confusion_matrix(target=target, preds=preds, num_classes=7).numpy(),
+                                              numpy_confusion(target, preds, 7))
     for axis in range(3):
-        counts = de.slice_counts(target, preds, 7, axis=axis).numpy()
+        counts = de.slice_counts(target=target, preds=preds, num_classes=7, axis=axis).numpy()
         assert counts.sum(axis=0)[:, 0].tolist() == np.diag(numpy_confusion(target, preds, 7)).tolist()
         assert np.array_equal(counts, _numpy_slice_counts(target, preds, 7, axis))
 
@@ -75,17 +79,19 @@ def test_ignore_index_excludes_target_voxels_from_every_count(rng, monkeypatch, 
     target = rng.integers(0, 4, (20, 20)).astype(np.uint8)
     preds = rng.integers(0, 4, (20, 20)).astype(np.uint8)
     target[rng.random((20, 20)) < 0.2] = ignore_index
-    cm = de.confusion_matrix(target, preds, num_classes=4, ignore_index=ignore_index).numpy()
+    cm = de.confusion_matrix(target=target, preds=preds, num_classes=4, ignore_index=ignore_index).numpy()
     keep = target != ignore_index
     assert np.array_equal(cm, sk_confusion_matrix(target[keep], preds[keep], labels=range(4)))
     assert cm.sum() == keep.sum()
     for axis in (0, 1):
-        counts = de.slice_counts(target, preds, 4, axis=axis, ignore_index=ignore_index).numpy()
+        counts = de.slice_counts(target=target, preds=preds, num_classes=4, axis=axis,
+                                 ignore_index=ignore_index).numpy()
         assert np.array_equal(counts, _numpy_slice_counts(target, preds, 4, axis, ignore_index))
     monkeypatch.setattr(confusion_module, "PER_SLICE_CONFUSION_BINS", 0)  # the narrow kernel too
     monkeypatch.setattr(confusion_module, "SMALL_VOXELS", 0)  # in torch, not numpy
     for axis in (0, 1):
-        counts = de.slice_counts(target, preds, 4, axis=axis, ignore_index=ignore_index).numpy()
+        counts = de.slice_counts(target=target, preds=preds, num_classes=4, axis=axis,
+                                 ignore_index=ignore_index).numpy()
         assert np.array_equal(counts, _numpy_slice_counts(target, preds, 4, axis, ignore_index))
 
 
@@ -96,13 +102,13 @@ def test_slice_counts_match_numpy(rng, monkeypatch, axis, per_slice_bins):
     monkeypatch.setattr(confusion_module, "CHUNK_VOXELS", 50)  # several chunks, in threads
     target = rng.integers(0, 5, (6, 7, 8))
     preds = rng.integers(0, 5, (6, 7, 8))
-    counts = de.slice_counts(target, preds, 5, axis=axis)
+    counts = de.slice_counts(target=target, preds=preds, num_classes=5, axis=axis)
     assert counts.shape == (target.shape[axis], 5, 3) and counts.dtype == torch.int64
     assert np.array_equal(counts.numpy(), _numpy_slice_counts(target, preds, 5, axis % 3))
 
 
 def test_whole_number_float_label_maps_are_accepted():
-    cm = de.confusion_matrix(np.array([0.0, 1.0, 2.0]), np.array([0, 1, 1]))
+    cm = de.confusion_matrix(target=np.array([0.0, 1.0, 2.0]), preds=np.array([0, 1, 1]))
     assert cm.tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 0]]
 
 
@@ -122,14 +128,14 @@ def test_whole_number_float_label_maps_are_accepted():
 )
 def test_bad_input_gives_clear_value_error(target, preds, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        de.confusion_matrix(np.array(target), np.array(preds), **kwargs)
+        de.confusion_matrix(target=np.array(target), preds=np.array(preds), **kwargs)
 
 
 def test_inputs_are_not_modified(rng):
     target = rng.integers(0, 3, 50)
     preds = rng.integers(0, 3, 50)
     before = (target.copy(), preds.copy())
-    de.confusion_matrix(target, preds, ignore_index=2)
+    de.confusion_matrix(target=target, preds=preds, ignore_index=2)
     assert np.array_equal(target, before[0]) and np.array_equal(preds, before[1])
 
 
@@ -158,7 +164,8 @@ def test_background_runs_skipped_on_mostly_empty_volumes_are_counted_exactly(rng
     if ignore_index == 255:
         target[0, :4] = 255
     expected = numpy_confusion(target, preds, 5, ignore_index)
-    assert np.array_equal(de.confusion_matrix(target, preds, 5, ignore_index).numpy(), expected)
+    assert np.array_equal(de.confusion_matrix(target=target, preds=preds, num_classes=5,
+                                              ignore_index=ignore_index).numpy(), expected)
 
 
 @pytest.mark.parametrize("fill", [0.0, 0.0005, 0.05, 1.0])
@@ -170,4 +177,40 @@ def test_background_skipping_at_every_label_density(monkeypatch, fill):
     for labels in (target, preds):
         where = rng.random(labels.shape) < fill
         labels[where] = rng.integers(1, 5, int(where.sum()))
-    assert np.array_equal(de.confusion_matrix(target, preds, 5).numpy(), numpy_confusion(target, preds, 5))
+    assert np.array_equal(de.confusion_matrix(target=target, preds=preds, num_classes=5).numpy(),
+                                              numpy_confusion(target, preds, 5))
+
+
+def _engine_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("dice-engine") and t.is_alive()]
+
+
+def test_shutdown_workers_stops_the_chunk_threads_and_counting_starts_them_again(monkeypatch, rng):
+    """The engine's chunk pool has an owner: shutdown_workers() (closeEvent, atexit) ends its threads."""
+    monkeypatch.setattr(confusion_module, "CHUNK_VOXELS", 4096)
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        target = rng.integers(0, 5, (6, 40, 50)).astype(np.uint8)
+        preds = rng.integers(0, 5, (6, 40, 50)).astype(np.uint8)
+        expected = np.stack([numpy_confusion(target[:, y], preds[:, y], 5) for y in range(40)])
+        counts = de.slice_counts(target=target, preds=preds, num_classes=5, axis=1)
+        assert _engine_threads(), "the chunks were counted on the pool"
+        de.shutdown_workers()
+        assert _engine_threads() == []
+        de.shutdown_workers()  # twice is harmless
+        again = de.slice_counts(target=target, preds=preds, num_classes=5, axis=1)
+        assert _engine_threads()
+        results = []
+        worker = threading.Thread(target=lambda: results.append(
+            de.slice_counts(target=target, preds=preds, num_classes=5, axis=1)))
+        worker.start()
+        de.shutdown_workers()  # concurrently with a count: that count still completes exactly
+        worker.join()
+    finally:
+        torch.set_num_threads(threads_before)
+        de.shutdown_workers()
+    tp = np.diagonal(expected, axis1=1, axis2=2)
+    reference = np.stack((tp, expected.sum(axis=1) - tp, expected.sum(axis=2) - tp), axis=-1)
+    for result in (counts, again, *results):
+        assert np.array_equal(result.numpy(), reference)

@@ -46,10 +46,10 @@ def test_out_of_memory_falls_back_to_cpu_with_a_warning(monkeypatch):
     target = np.array([[0, 1], [1, 1]])
     preds = np.array([[0, 1], [0, 1]])
     with pytest.warns(de.DeviceFallbackWarning, match="ran out of memory.*continues on the CPU"):
-        live = de.LiveDice(target, preds, 2)
+        live = de.LiveDice(target=target, preds=preds, num_classes=2)
     assert tried == ["cuda", "cpu"]
     assert live.device == torch.device("cpu") and live.device_name == "CPU"
-    assert torch.equal(live.confusion, de.confusion_matrix(target, preds))
+    assert torch.equal(live.confusion, de.confusion_matrix(target=target, preds=preds))
 
 
 def test_other_errors_are_not_swallowed():

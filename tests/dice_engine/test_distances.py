@@ -35,7 +35,8 @@ def random_pair(shape, num_classes, seed):
 
 
 def assert_matches_monai(gt, pred, num_classes, spacing, tolerance):
-    ours = surface_distances(gt, pred, spacing, classes=range(num_classes), nsd_tolerances=(tolerance,))
+    ours = surface_distances(target=gt, preds=pred, spacing=spacing, classes=range(num_classes),
+                             nsd_tolerances=(tolerance,))
     theirs = monai_numpy(monai_figures(gt, pred, num_classes, spacing, tolerance))
     for name, rtol in MONAI_RTOL.items():
         np.testing.assert_allclose(getattr(ours, name), theirs[name], rtol=rtol, atol=1e-6, err_msg=name)
@@ -44,7 +45,8 @@ def assert_matches_monai(gt, pred, num_classes, spacing, tolerance):
 
 
 def assert_matches_brute_force(gt, pred, num_classes, spacing, tolerances):
-    ours = surface_distances(gt, pred, spacing, classes=range(num_classes), nsd_tolerances=tolerances)
+    ours = surface_distances(target=gt, preds=pred, spacing=spacing, classes=range(num_classes),
+                             nsd_tolerances=tolerances)
     for c in range(num_classes):
         expected = brute_force_figures(gt == c, pred == c, spacing, tolerances)
         if expected is None:
@@ -99,7 +101,8 @@ def test_two_single_voxels_a_known_distance_apart():
     pred[3, 5, 4] = 1
     spacing = (5.0, 0.7, 0.7)
     distance = math.sqrt((2 * 5.0) ** 2 + (3 * 0.7) ** 2 + (1 * 0.7) ** 2)
-    result = surface_distances(gt, pred, spacing, nsd_tolerances=(distance - 0.01, distance + 0.01))
+    result = surface_distances(target=gt, preds=pred, spacing=spacing, nsd_tolerances=(distance - 0.01,
+                               distance + 0.01))
     for name in FIGURES:
         assert getattr(result, name)[1] == pytest.approx(distance, abs=1e-12), name
     assert result.nsd[1].tolist() == [0.0, 1.0]
@@ -112,7 +115,7 @@ def test_square_shifted_by_one_column_hand_computed():
     gt[2:5, 2:5] = 1
     pred = np.zeros_like(gt)
     pred[2:5, 3:6] = 1
-    result = surface_distances(gt, pred, (2.0, 0.5), nsd_tolerances=(0.4, 0.5))
+    result = surface_distances(target=gt, preds=pred, spacing=(2.0, 0.5), nsd_tolerances=(0.4, 0.5))
     assert result.hausdorff[1] == 0.5
     assert result.hausdorff95[1] == 0.5
     assert result.hausdorff95_pooled[1] == 0.5
@@ -122,7 +125,7 @@ def test_square_shifted_by_one_column_hand_computed():
 
 def test_identical_masks_are_zero_distance_and_full_surface_dice():
     gt, _ = random_pair((7, 15, 15), 4, 3)
-    result = surface_distances(gt, gt, (5.0, 0.7, 0.7), nsd_tolerances=(0.0, 1.0))
+    result = surface_distances(target=gt, preds=gt, spacing=(5.0, 0.7, 0.7), nsd_tolerances=(0.0, 1.0))
     assert (result.hausdorff[1:] == 0).all() and (result.assd[1:] == 0).all()
     assert (result.nsd[1:] == 1).all()
 
@@ -133,7 +136,7 @@ def test_nsd_counts_a_distance_exactly_at_the_tolerance():
     pred = np.zeros_like(gt)
     gt[0, 1] = 1
     pred[0, 4] = 1
-    result = surface_distances(gt, pred, (1.0, 0.1), nsd_tolerances=(0.3, 0.29))
+    result = surface_distances(target=gt, preds=pred, spacing=(1.0, 0.1), nsd_tolerances=(0.3, 0.29))
     assert result.nsd[1].tolist() == [1.0, 0.0]
 
 
@@ -144,7 +147,7 @@ def test_class_missing_from_either_mask_is_undefined_never_zero():
     pred[1:4, 3:7, 2:6] = 1
     gt[4, 8:10, 8:10] = 2  # class 2 only in GT
     pred[0, 0:2, 0:2] = 3  # class 3 only predicted; class 4 in neither
-    result = surface_distances(gt, pred, (5.0, 0.7, 0.7), num_classes=5, nsd_tolerances=(1.0, 2.0))
+    result = surface_distances(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7), num_classes=5, nsd_tolerances=(1.0, 2.0))
     assert np.isfinite(result.hausdorff[1])
     for c in (2, 3, 4):
         assert np.isnan(
@@ -159,13 +162,13 @@ def test_class_missing_from_either_mask_is_undefined_never_zero():
 
 def test_background_is_left_out_unless_asked_for():
     gt, pred = random_pair((7, 15, 15), 4, 4)
-    default = surface_distances(gt, pred, (5.0, 0.7, 0.7))
+    default = surface_distances(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7))
     assert default.classes == (1, 2, 3)
     assert np.isnan(default.hausdorff[0]) and not default.defined[0]
-    everything = surface_distances(gt, pred, (5.0, 0.7, 0.7), classes=range(4))
+    everything = surface_distances(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7), classes=range(4))
     assert everything.classes == (0, 1, 2, 3) and np.isfinite(everything.hausdorff[0])
     np.testing.assert_array_equal(everything.assd[1:], default.assd[1:])
-    only_two = surface_distances(gt, pred, (5.0, 0.7, 0.7), classes=[2])
+    only_two = surface_distances(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7), classes=[2])
     assert only_two.assd[2] == default.assd[2] and np.isnan(only_two.assd[[0, 1, 3]]).all()
 
 
@@ -173,7 +176,7 @@ def test_pooled_hd95_hd_and_surfaces_match_medpy():
     medpy_binary = pytest.importorskip("medpy.metric.binary")
     for seed, (shape, spacing) in enumerate([((9, 22, 20), (5.0, 0.7, 0.7)), ((37, 41), (0.78, 1.3))]):
         gt, pred = random_pair(shape, 4, seed + 30)
-        ours = surface_distances(gt, pred, spacing)
+        ours = surface_distances(target=gt, preds=pred, spacing=spacing)
         for c in (1, 2, 3):
             assert ours.hausdorff95_pooled[c] == pytest.approx(
                 medpy_binary.hd95(pred == c, gt == c, voxelspacing=spacing), abs=1e-9
@@ -185,15 +188,15 @@ def test_pooled_hd95_hd_and_surfaces_match_medpy():
 
 def test_torch_float_and_bool_inputs_give_the_same_figures():
     gt, pred = random_pair((7, 15, 15), 3, 5)
-    expected = surface_distances(gt, pred, (5.0, 0.7, 0.7))
+    expected = surface_distances(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7))
     for target, preds in [
         (torch.from_numpy(gt), torch.from_numpy(pred.astype(np.uint8))),
         (gt.astype(np.float32), pred.astype(np.float64)),
     ]:
-        got = surface_distances(target, preds, [5.0, 0.7, 0.7])
+        got = surface_distances(target=target, preds=preds, spacing=[5.0, 0.7, 0.7])
         np.testing.assert_array_equal(got.hausdorff, expected.hausdorff)
         np.testing.assert_array_equal(got.nsd, expected.nsd)
-    binary = surface_distances(gt == 1, pred == 1, (5.0, 0.7, 0.7))
+    binary = surface_distances(target=gt == 1, preds=pred == 1, spacing=(5.0, 0.7, 0.7))
     assert binary.assd[1] == expected.assd[1]
 
 
@@ -211,7 +214,7 @@ def test_records_and_foreground_means_are_json_ready():
     gt[0, 1] = 1
     pred[0, 3] = 1
     gt[0, 6] = 2  # class 2 undefined
-    result = surface_distances(gt, pred, (1.0, 0.5), nsd_tolerances=(1.0, 0.5))
+    result = surface_distances(target=gt, preds=pred, spacing=(1.0, 0.5), nsd_tolerances=(1.0, 0.5))
     assert result.class_record(1) == {
         "hausdorff_mm": 1.0,
         "hausdorff95_mm": 1.0,
@@ -264,7 +267,7 @@ def test_inputs_are_not_modified():
     gt_copy, pred_copy = gt.copy(), pred.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        surface_distances(gt, pred, (5.0, 0.7, 0.7))
+        surface_distances(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7))
     np.testing.assert_array_equal(gt, gt_copy)
     np.testing.assert_array_equal(pred, pred_copy)
 
@@ -283,8 +286,8 @@ def test_nearest_offsets_are_every_offset_up_to_the_longest_one_shortest_first(s
 
 def test_one_slice_volume_is_measured_as_the_2d_image_it_is():
     gt, pred = random_pair((37, 41), 4, 40)
-    flat = surface_distances(gt, pred, (0.78, 1.3), nsd_tolerances=(1.0, 2.0))
-    volume = surface_distances(gt[None], pred[None], (5.0, 0.78, 1.3), nsd_tolerances=(1.0, 2.0))
+    flat = surface_distances(target=gt, preds=pred, spacing=(0.78, 1.3), nsd_tolerances=(1.0, 2.0))
+    volume = surface_distances(target=gt[None], preds=pred[None], spacing=(5.0, 0.78, 1.3), nsd_tolerances=(1.0, 2.0))
     for name in (*FIGURES, "nsd"):
         np.testing.assert_array_equal(getattr(volume, name), getattr(flat, name), err_msg=name)
 
@@ -293,7 +296,8 @@ def test_one_slice_volume_is_measured_as_the_2d_image_it_is():
 def test_ignore_index_leaves_unannotated_voxels_out_of_every_mask_like_monai(shape, spacing):
     gt, pred = random_pair(shape, 5, 50)
     ignored = 4
-    ours = surface_distances(gt, pred, spacing, classes=range(5), nsd_tolerances=(2.0,), ignore_index=ignored)
+    ours = surface_distances(target=gt, preds=pred, spacing=spacing, classes=range(5), nsd_tolerances=(2.0,),
+                             ignore_index=ignored)
     assert ours.classes == (0, 1, 2, 3) and np.isnan(ours.hausdorff[ignored])
     theirs = monai_metric_classes(gt, pred, 5, spacing, 2.0, ignored)
     for name, rtol in MONAI_RTOL.items():
@@ -310,10 +314,11 @@ def test_ignore_index_may_be_a_value_outside_the_classes():
     gt, pred = random_pair((7, 15, 15), 3, 51)
     marked = gt.copy()
     marked[2:4, 3:9, 3:9] = 255
-    ours = surface_distances(marked, pred, (5.0, 0.7, 0.7), num_classes=3, ignore_index=255)
+    ours = surface_distances(target=marked, preds=pred, spacing=(5.0, 0.7, 0.7), num_classes=3, ignore_index=255)
     pred_masked = np.where(marked == 255, 3, pred)  # 3: a label of no computed class
     gt_masked = np.where(marked == 255, 3, marked)
-    expected = surface_distances(gt_masked, pred_masked, (5.0, 0.7, 0.7), num_classes=4, classes=(1, 2))
+    expected = surface_distances(target=gt_masked, preds=pred_masked, spacing=(5.0, 0.7, 0.7), num_classes=4,
+                                 classes=(1, 2))
     np.testing.assert_array_equal(ours.assd[1:], expected.assd[1:3])
     with pytest.raises(ValueError, match="ignore_index"):
-        surface_distances(gt, pred, (5.0, 0.7, 0.7), ignore_index=-1)
+        surface_distances(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7), ignore_index=-1)

@@ -6,7 +6,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dice_engine.distances import SurfaceDistanceState, surface_distances
+from dice_engine.distance_state import SurfaceDistanceState
+from dice_engine.distances import surface_distances
 
 from ._distance_reference import blobs
 
@@ -48,7 +49,8 @@ def random_edit(rng, shape, num_classes):
 def test_seeded_random_edits_of_both_masks_match_from_scratch(shape, spacing, classes):
     rng = np.random.default_rng(42)
     gt, pred = blobs(shape, 5, rng), blobs(shape, 5, rng)
-    state = SurfaceDistanceState(gt, pred, spacing, num_classes=5, classes=classes, nsd_tolerances=(1.0, 2.5))
+    state = SurfaceDistanceState(target=gt, preds=pred, spacing=spacing, num_classes=5, classes=classes,
+                                 nsd_tolerances=(1.0, 2.5))
     masks = {"gt": gt.copy(), "pred": pred.copy()}
     for step in range(40):
         which = "pred" if rng.random() < 0.7 else "gt"
@@ -56,7 +58,8 @@ def test_seeded_random_edits_of_both_masks_match_from_scratch(shape, spacing, cl
         state.apply_edit(region, values, which=which)
         masks[which][region] = values
         if step % 3 == 0:
-            expected = surface_distances(masks["gt"], masks["pred"], spacing, 5, classes, (1.0, 2.5))
+            expected = surface_distances(target=masks["gt"], preds=masks["pred"], spacing=spacing, num_classes=5,
+                                         classes=classes, nsd_tolerances=(1.0, 2.5))
             assert_same_result(state.results(), expected)
     np.testing.assert_array_equal(state.mask("gt"), masks["gt"])
     np.testing.assert_array_equal(state.mask("pred"), masks["pred"])
@@ -66,7 +69,7 @@ def test_small_brush_edits_keep_distances_far_from_the_stroke():
     rng = np.random.default_rng(7)
     gt = blobs((10, 40, 40), 4, rng, sigma=3.0)
     pred = blobs((10, 40, 40), 4, rng, sigma=3.0)
-    state = SurfaceDistanceState(gt, pred, (5.0, 0.7, 0.7))
+    state = SurfaceDistanceState(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7))
     state.results()
     for step in range(15):
         z, y, x = int(rng.integers(0, 10)), int(rng.integers(0, 37)), int(rng.integers(0, 37))
@@ -76,7 +79,7 @@ def test_small_brush_edits_keep_distances_far_from_the_stroke():
         pred[region] = label
         assert set(touched) <= {1, 2, 3}
         if step % 5 == 4:
-            assert_same_result(state.results(), surface_distances(gt, pred, (5.0, 0.7, 0.7)))
+            assert_same_result(state.results(), surface_distances(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7)))
 
 
 def test_only_classes_whose_voxels_changed_become_stale():
@@ -84,7 +87,7 @@ def test_only_classes_whose_voxels_changed_become_stale():
     gt[1:3, 1:4, 1:4] = 1
     gt[1:3, 6:9, 6:9] = 2
     pred = gt.copy()
-    state = SurfaceDistanceState(gt, pred, (1.0, 1.0, 1.0), num_classes=4, classes=range(4))
+    state = SurfaceDistanceState(target=gt, preds=pred, spacing=(1.0, 1.0, 1.0), num_classes=4, classes=range(4))
     state.results()
     assert state.stale_classes == ()
     assert state.apply_edit((slice(1, 2), slice(1, 2), slice(1, 2)), 1) == ()  # same label: no change
@@ -99,7 +102,7 @@ def test_a_class_can_vanish_and_come_back():
     gt = np.zeros((5, 12, 12), np.int64)
     gt[1:4, 2:6, 2:6] = 1
     pred = gt.copy()
-    state = SurfaceDistanceState(gt, pred, (5.0, 0.7, 0.7))
+    state = SurfaceDistanceState(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7))
     assert state.results().hausdorff[1] == 0.0
     state.apply_edit((slice(None), slice(None), slice(None)), 0)  # prediction erased
     gone = state.results()
@@ -107,14 +110,14 @@ def test_a_class_can_vanish_and_come_back():
     pred[:] = 0
     pred[2, 8:10, 8:10] = 1
     state.apply_edit((slice(2, 3), slice(8, 10), slice(8, 10)), 1)
-    assert_same_result(state.results(), surface_distances(gt, pred, (5.0, 0.7, 0.7)))
+    assert_same_result(state.results(), surface_distances(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7)))
 
 
 def test_state_copies_its_masks_and_accepts_torch_edits():
     gt = np.zeros((3, 6, 6), np.uint8)
     gt[1, 1:4, 1:4] = 1
     pred = gt.copy()
-    state = SurfaceDistanceState(torch.from_numpy(gt), pred, (1.0, 1.0, 1.0), num_classes=300)
+    state = SurfaceDistanceState(target=torch.from_numpy(gt), preds=pred, spacing=(1.0, 1.0, 1.0), num_classes=300)
     state.apply_edit((slice(1, 2), slice(0, 1), slice(0, 2)), torch.tensor(299), which="pred")
     assert pred.sum() == 9 and state.mask("pred")[1, 0, 0] == 299  # wider dtype than the uint8 input
     with pytest.raises(ValueError):
@@ -135,7 +138,7 @@ def test_state_copies_its_masks_and_accepts_torch_edits():
 def test_bad_edits_get_a_clear_value_error(region, values, which, message):
     labels = np.zeros((3, 5, 5), np.int64)
     labels[1, 1:3, 1:3] = 2
-    state = SurfaceDistanceState(labels, labels, (1.0, 1.0, 1.0), num_classes=3)
+    state = SurfaceDistanceState(target=labels, preds=labels, spacing=(1.0, 1.0, 1.0), num_classes=3)
     with pytest.raises(ValueError, match=message):
         state.apply_edit(region, values, which=which)
 
@@ -160,26 +163,28 @@ def test_any_edit_sequence_matches_from_scratch(case):
     rng = np.random.default_rng(seed)
     masks = {"gt": rng.integers(0, 4, shape), "pred": rng.integers(0, 4, shape)}
     spacing = (2.5, 0.9, 0.6)
-    state = SurfaceDistanceState(masks["gt"], masks["pred"], spacing, num_classes=4, classes=range(4))
+    state = SurfaceDistanceState(target=masks["gt"], preds=masks["pred"], spacing=spacing, num_classes=4,
+                                 classes=range(4))
     state.results()
     for which, region, label in edits:
         state.apply_edit(region, label, which=which)
         masks[which][region] = label
-    expected = surface_distances(masks["gt"], masks["pred"], spacing, 4, range(4))
+    expected = surface_distances(target=masks["gt"], preds=masks["pred"], spacing=spacing, num_classes=4,
+                                 classes=range(4))
     assert_same_result(state.results(), expected)
 
 
 def test_one_slice_volume_takes_3d_regions_and_matches_2d():
     rng = np.random.default_rng(11)
     gt, pred = blobs((1, 30, 28), 4, rng), blobs((1, 30, 28), 4, rng)
-    state = SurfaceDistanceState(gt, pred, (5.0, 0.78, 1.3))
+    state = SurfaceDistanceState(target=gt, preds=pred, spacing=(5.0, 0.78, 1.3))
     for _ in range(8):
         region, values = random_edit(rng, gt.shape, 4)
         state.apply_edit(region, values)
         pred[region] = values
     assert state.mask("pred").shape == (1, 30, 28)
     np.testing.assert_array_equal(state.mask("pred"), pred)
-    assert_same_result(state.results(), surface_distances(gt[0], pred[0], (0.78, 1.3)))
+    assert_same_result(state.results(), surface_distances(target=gt[0], preds=pred[0], spacing=(0.78, 1.3)))
 
 
 def test_edits_with_ignore_index_match_from_scratch():
@@ -187,7 +192,8 @@ def test_edits_with_ignore_index_match_from_scratch():
     shape, spacing = (7, 20, 18), (5.0, 0.7, 0.7)
     gt, pred = blobs(shape, 4, rng), blobs(shape, 4, rng)
     gt[gt == 3] = 9  # 9 = "not annotated"
-    state = SurfaceDistanceState(gt, pred, spacing, num_classes=4, classes=range(4), ignore_index=9)
+    state = SurfaceDistanceState(target=gt, preds=pred, spacing=spacing, num_classes=4, classes=range(4),
+                                 ignore_index=9)
     masks = {"gt": gt.copy(), "pred": pred.copy()}
     for step in range(30):
         which = "gt" if step % 2 else "pred"
@@ -197,6 +203,7 @@ def test_edits_with_ignore_index_match_from_scratch():
         state.apply_edit(region, values, which=which)
         masks[which][region] = values
         if step % 4 == 3:
-            expected = surface_distances(masks["gt"], masks["pred"], spacing, 4, range(4), ignore_index=9)
+            expected = surface_distances(target=masks["gt"], preds=masks["pred"], spacing=spacing, num_classes=4,
+                                         classes=range(4), ignore_index=9)
             assert_same_result(state.results(), expected)
     np.testing.assert_array_equal(state.mask("gt"), masks["gt"])

@@ -28,8 +28,9 @@ def edit(draw, shape=SHAPE, num_classes=NUM_CLASSES, ignore_index=None):
 
 
 def _expected(target, preds, ignore_index=None):
-    cm = de.confusion_matrix(target, preds, NUM_CLASSES, ignore_index)
-    slices = [de.slice_counts(target, preds, NUM_CLASSES, axis, ignore_index) for axis in range(3)]
+    cm = de.confusion_matrix(target=target, preds=preds, num_classes=NUM_CLASSES, ignore_index=ignore_index)
+    slices = [de.slice_counts(target=target, preds=preds, num_classes=NUM_CLASSES, axis=axis,
+                              ignore_index=ignore_index) for axis in range(3)]
     return cm, slices
 
 
@@ -39,7 +40,7 @@ def test_incremental_edits_equal_recomputation_exactly(seed, edits, track_early)
     rng = np.random.default_rng(seed)
     target = rng.integers(0, NUM_CLASSES, SHAPE).astype(np.uint8)
     preds = rng.integers(0, NUM_CLASSES, SHAPE).astype(np.uint8)
-    live = de.LiveDice(target, preds, NUM_CLASSES, device="cpu")
+    live = de.LiveDice(target=target, preds=preds, num_classes=NUM_CLASSES, device="cpu")
     if track_early:  # slice state built before the edits must be maintained by them
         for axis in range(3):
             live.slice_counts(axis)
@@ -60,7 +61,7 @@ def test_incremental_edits_with_ignore_index(seed, edits):
     rng = np.random.default_rng(seed)
     target = rng.choice([0, 1, 2, 3, 255], SHAPE).astype(np.uint8)
     preds = rng.integers(0, NUM_CLASSES, SHAPE).astype(np.uint8)
-    live = de.LiveDice(target, preds, NUM_CLASSES, device="cpu", ignore_index=255)
+    live = de.LiveDice(target=target, preds=preds, num_classes=NUM_CLASSES, device="cpu", ignore_index=255)
     live.slice_counts(0)
     for region, values, which in edits:
         live.apply_edit(region, values, which)
@@ -78,7 +79,7 @@ def test_seeded_edits_equal_recomputation_with_either_counting_kernel(monkeypatc
     rng = np.random.default_rng(small_voxels)
     target = rng.choice([0, 1, 2, 3, 255], SHAPE).astype(np.uint8)
     preds = rng.integers(0, NUM_CLASSES, SHAPE).astype(np.uint8)
-    live = de.LiveDice(target, preds, NUM_CLASSES, device="cpu", ignore_index=255)
+    live = de.LiveDice(target=target, preds=preds, num_classes=NUM_CLASSES, device="cpu", ignore_index=255)
     for axis in range(3):
         live.slice_counts(axis)
     for step in range(40):
@@ -99,13 +100,13 @@ def test_seeded_edits_equal_recomputation_with_either_counting_kernel(monkeypatc
 def test_caller_arrays_are_not_modified():
     target = np.zeros((2, 3), np.uint8)
     preds = np.zeros((2, 3), np.uint8)
-    live = de.LiveDice(target, preds, 3, device="cpu")
+    live = de.LiveDice(target=target, preds=preds, num_classes=3, device="cpu")
     live.apply_edit((slice(0, 1),), np.full((1, 3), 2), "pred")
     assert not preds.any() and live.preds[0].tolist() == [2, 2, 2]
 
 
 def test_apply_edit_returns_the_confusion_delta():
-    live = de.LiveDice([[1, 1]], [[0, 0]], 2, device="cpu")
+    live = de.LiveDice(target=[[1, 1]], preds=[[0, 0]], num_classes=2, device="cpu")
     delta = live.apply_edit((slice(0, 1), slice(0, 1)), [[1]])
     assert delta.tolist() == [[0, 0], [-1, 1]]
     assert live.dice().tolist() == [0.0, pytest.approx(2 / 3)]
@@ -114,7 +115,7 @@ def test_apply_edit_returns_the_confusion_delta():
 def test_slice_dice_gaps_where_class_absent_from_both():
     target = np.array([[1, 1], [0, 0]])
     preds = np.array([[1, 0], [0, 0]])
-    slice_dice = de.LiveDice(target, preds, 2, device="cpu").slice_dice(axis=0).numpy()
+    slice_dice = de.LiveDice(target=target, preds=preds, num_classes=2, device="cpu").slice_dice(axis=0).numpy()
     assert np.isnan(slice_dice[1, 1]) and slice_dice[0, 1] == pytest.approx(2 / 3)
     assert slice_dice[1, 0] == 1.0
 
@@ -123,7 +124,7 @@ def test_pair_slice_counts_locate_confusion_cells():
     rng = np.random.default_rng(4)
     target = rng.integers(0, 3, (4, 5, 6))
     preds = rng.integers(0, 3, (4, 5, 6))
-    live = de.LiveDice(target, preds, 3, device="cpu")
+    live = de.LiveDice(target=target, preds=preds, num_classes=3, device="cpu")
     for axis in range(3):
         expected = np.moveaxis((target == 2) & (preds == 1), axis, 0).reshape(target.shape[axis], -1).sum(1)
         assert live.pair_slice_counts(2, 1, axis).tolist() == expected.tolist()
@@ -133,11 +134,11 @@ def test_many_classes_use_a_wider_state():
     rng = np.random.default_rng(8)
     target = rng.integers(0, 400, (3, 20, 20))
     preds = rng.integers(0, 400, (3, 20, 20))
-    live = de.LiveDice(target, preds, 400, device="cpu")
+    live = de.LiveDice(target=target, preds=preds, num_classes=400, device="cpu")
     values = np.full((1, 4, 4), 399)
     live.apply_edit((slice(1, 2), slice(2, 6), slice(3, 7)), values)
     preds[1, 2:6, 3:7] = 399
-    assert torch.equal(live.confusion, de.confusion_matrix(target, preds, 400))
+    assert torch.equal(live.confusion, de.confusion_matrix(target=target, preds=preds, num_classes=400))
 
 
 @pytest.mark.parametrize(
@@ -153,7 +154,7 @@ def test_many_classes_use_a_wider_state():
     ids=["shape", "label", "which", "step", "int_index", "too_many_axes"],
 )
 def test_bad_edits_give_clear_errors(region, values, which, message):
-    live = de.LiveDice(np.zeros((2, 3), np.uint8), np.zeros((2, 3), np.uint8), 3, device="cpu")
+    live = de.LiveDice(target=np.zeros((2, 3), np.uint8), preds=np.zeros((2, 3), np.uint8), num_classes=3, device="cpu")
     with pytest.raises(ValueError, match=message):
         live.apply_edit(region, values, which)
     assert live.confusion.tolist() == [[6, 0, 0], [0, 0, 0], [0, 0, 0]]  # a refused edit changes nothing
@@ -164,8 +165,8 @@ def test_cuda_state_equals_cpu_state():
     rng = np.random.default_rng(9)
     target = rng.integers(0, 6, (16, 64, 64)).astype(np.uint8)
     preds = rng.integers(0, 6, (16, 64, 64)).astype(np.uint8)
-    cpu = de.LiveDice(target, preds, 6, device="cpu")
-    gpu = de.LiveDice(target, preds, 6, device="cuda")
+    cpu = de.LiveDice(target=target, preds=preds, num_classes=6, device="cpu")
+    gpu = de.LiveDice(target=target, preds=preds, num_classes=6, device="cuda")
     assert gpu.device.type == "cuda"
     for live in (cpu, gpu):
         live.slice_counts(1)
@@ -173,5 +174,5 @@ def test_cuda_state_equals_cpu_state():
         live.apply_edit((slice(0, 16), slice(0, 5), slice(0, 5)), np.full((16, 5, 5), 2), "gt")
     assert torch.equal(gpu.confusion.cpu(), cpu.confusion)
     assert torch.equal(gpu.slice_counts(1).cpu(), cpu.slice_counts(1))
-    assert torch.equal(de.confusion_matrix(torch.from_numpy(target).cuda(), preds).cpu(),
-                       de.confusion_matrix(target, preds))
+    assert torch.equal(de.confusion_matrix(target=torch.from_numpy(target).cuda(), preds=preds).cpu(),
+                       de.confusion_matrix(target=target, preds=preds))

@@ -26,12 +26,13 @@ def _same(a, b, tolerance=1e-12):
 
 def test_seed_000_micro_dice_of_the_torchmetrics_example_is_one_quarter():
     # preds [2, 0, 2, 1] vs target [1, 1, 2, 0]: one of four right -> 2*1 / (2*1 + 3 + 3)
-    assert float(de.dice_score(np.array([2, 0, 2, 1]), np.array([1, 1, 2, 0]), average="micro")) == 0.25
+    assert float(de.dice_score(target=np.array([1, 1, 2, 0]), preds=np.array([2, 0, 2, 1]), average="micro")) == 0.25
 
 
 def test_seed_001_hard_dice_loss_with_smooth_one_is_two_sevenths():
     # y_true [1,1,0,1,0,0], y_pred [1,0,0,1,0,1]: intersection 2, union 6 -> 1 - (4 + 1)/(6 + 1)
-    loss = de.dice_loss(np.array([1, 0, 0, 1, 0, 1]), np.array([1, 1, 0, 1, 0, 0]), 2, include_background=False)
+    loss = de.dice_loss(target=np.array([1, 1, 0, 1, 0, 0]), preds=np.array([1, 0, 0, 1, 0, 1]), num_classes=2,
+                        include_background=False)
     assert float(loss) == pytest.approx(2 / 7, abs=1e-15)
 
 
@@ -51,7 +52,7 @@ TINY_CASES = {
 @pytest.mark.parametrize("case", TINY_CASES.values(), ids=TINY_CASES.keys())
 def test_tiny_hand_computed_cases(case):
     target, preds, num_classes, expected = case
-    cm = de.confusion_matrix(target, preds, num_classes)
+    cm = de.confusion_matrix(target=target, preds=preds, num_classes=num_classes)
     assert _same(de.dice_from_confusion(cm), expected)
     assert _same(de.class_metrics(cm).dice, expected)
 
@@ -60,7 +61,7 @@ def test_averages_by_hand():
     # class 0: TP 1, FP 1, FN 1 -> 1/2; class 1: TP 1, FN 1 -> 2/3; 2 predicted only -> 0; 3 absent -> undefined
     target = [0, 1, 1, 0]
     preds = [0, 1, 0, 2]
-    cm = de.confusion_matrix(target, preds, 4)
+    cm = de.confusion_matrix(target=target, preds=preds, num_classes=4)
     assert cm.tolist() == [[1, 0, 1, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
     macro, left_out = de.average_dice(cm, "macro")
     assert macro == pytest.approx((1 / 2 + 2 / 3 + 0) / 3) and left_out == 1
@@ -71,16 +72,33 @@ def test_averages_by_hand():
 
 
 def test_average_of_nothing_defined_is_nan():
-    cm = de.confusion_matrix([0, 0], [0, 0], 3)
+    cm = de.confusion_matrix(target=[0, 0], preds=[0, 0], num_classes=3)
     value, left_out = de.average_dice(cm, "macro", include_background=False)
     assert math.isnan(value) and left_out == 2
     assert math.isnan(de.average_dice(cm, "micro", include_background=False)[0])
+    assert math.isnan(de.average_dice(cm, "weighted", include_background=False)[0])
+
+
+@pytest.mark.parametrize("average", ["weighted", "macro", "micro"])
+@pytest.mark.parametrize(("target", "preds"), [
+    ([[0, 0, 0, 0]], [[0, 1, 2, 0]]),   # foreground predicted, none in the ground truth
+    ([[0, 0, 0, 0]], [[0, 0, 2, 0]]),
+    ([[0, 0, 0, 0]], [[0, 0, 0, 0]]),   # nothing defined at all: NaN
+])
+def test_foreground_average_without_ground_truth_matches_torchmetrics(average, target, preds):
+    """Weighted with no included ground-truth voxel but a predicted class is 0 (it was NaN), as torchmetrics."""
+    ours = de.dice_score(target=np.array(target), preds=np.array(preds), num_classes=3, average=average,
+                         include_background=False)
+    reference = tm_dice_score(torch.tensor(preds), torch.tensor(target), 3, include_background=False,
+                              average=average, input_format="index", aggregation_level="global").squeeze(0)
+    assert _same(ours, reference.double())
+    assert math.isnan(float(ours)) == (preds == target)
 
 
 def test_class_metrics_by_hand_with_volumes():
     target = [0, 0, 1, 1, 1, 2]
     preds = [0, 1, 1, 1, 2, 2]
-    metrics = de.class_metrics(de.confusion_matrix(target, preds), voxel_volume_ml=0.5)
+    metrics = de.class_metrics(de.confusion_matrix(target=target, preds=preds), voxel_volume_ml=0.5)
     assert metrics.tp.tolist() == [1, 2, 1]
     assert metrics.fp.tolist() == [0, 1, 1]
     assert metrics.fn.tolist() == [1, 1, 0]
@@ -107,7 +125,7 @@ def test_per_class_scores_match_sklearn(seed, shape):
     target[target == 3] = 0  # 3 absent from ground truth
     preds[(preds == 4)] = 1
     target[target == 4] = 2  # 4 absent from both
-    metrics = de.class_metrics(de.confusion_matrix(target, preds, num_classes))
+    metrics = de.class_metrics(de.confusion_matrix(target=target, preds=preds, num_classes=num_classes))
     t, p, labels = target.ravel(), preds.ravel(), list(range(num_classes))
     kw = {"labels": labels, "average": None, "zero_division": np.nan}
     assert _same(metrics.dice, f1_score(t, p, **kw))
@@ -130,7 +148,8 @@ def test_dice_score_matches_torchmetrics_index_input_global(dtype, average, incl
     target[target == 4] = 1  # absent from ground truth, predicted
     preds[preds == 5] = 0
     target[target == 5] = 0  # absent from both
-    ours = de.dice_score(preds, target, num_classes, average=average, include_background=include_background)
+    ours = de.dice_score(target=target, preds=preds, num_classes=num_classes, average=average,
+                         include_background=include_background)
     reference = tm_dice_score(
         torch.from_numpy(preds.astype(np.int64)),
         torch.from_numpy(target.astype(np.int64)),
@@ -147,25 +166,27 @@ def test_float_scores_are_arg_maxed_along_class_dim():
     rng = np.random.default_rng(3)
     logits = rng.normal(size=(2, 4, 6, 7)).astype(np.float32)
     target = rng.integers(0, 4, (2, 6, 7))
-    expected = de.dice_score(logits.argmax(axis=1), target, 4, average="none")
-    assert _same(de.dice_score(logits, target, average="none"), expected)
+    expected = de.dice_score(target=target, preds=logits.argmax(axis=1), num_classes=4, average="none")
+    assert _same(de.dice_score(target=target, preds=logits, average="none"), expected)
     channels_last = np.moveaxis(logits, 1, -1)
-    assert _same(de.dice_score(channels_last, target, average="none", class_dim=-1), expected)
+    assert _same(de.dice_score(target=target, preds=channels_last, average="none", class_dim=-1), expected)
 
 
 def test_single_score_channel_is_binary_for_logits_and_probabilities():
     logits = np.array([[[-2.0, 0.5, 3.0, -0.1]]])  # (N=1, C=1, 4)
     target = np.array([[0, 1, 1, 1]])
     # foreground where logit > 0 -> [0, 1, 1, 0]: class 1 dice = 2*2/(2*2 + 0 + 1)
-    assert float(de.dice_score(logits, target, average="none")[1]) == pytest.approx(0.8)
+    assert float(de.dice_score(target=target, preds=logits, average="none")[1]) == pytest.approx(0.8)
     probabilities = 1 / (1 + np.exp(-logits))
-    assert _same(de.dice_score(probabilities, target, average="none"), de.dice_score(logits, target, average="none"))
+    assert _same(de.dice_score(target=target, preds=probabilities, average="none"), de.dice_score(target=target,
+                               preds=logits, average="none"))
 
 
 def test_dice_score_ignore_index():
     target = np.array([0, 1, 255, 1])
     preds = np.array([0, 1, 1, 0])
-    assert _same(de.dice_score(preds, target, 2, average="none", ignore_index=255), [2 / 3, 2 / 3])
+    assert _same(de.dice_score(target=target, preds=preds, num_classes=2, average="none", ignore_index=255), [2 / 3,
+                               2 / 3])
 
 
 @pytest.mark.parametrize(
@@ -175,10 +196,10 @@ def test_dice_score_ignore_index():
 def test_dice_score_bad_arguments(kwargs, message):
     scores = np.zeros((1, 2, 4), np.float32)
     with pytest.raises(ValueError, match=message):
-        de.dice_score(scores, np.zeros((1, 4), np.int64), **kwargs)
+        de.dice_score(target=np.zeros((1, 4), np.int64), preds=scores, **kwargs)
 
 
 def test_dice_score_rejects_nan_scores():
     scores = np.full((1, 3, 4), np.nan, np.float32)
     with pytest.raises(ValueError, match="NaN"):
-        de.dice_score(scores, np.zeros((1, 4), np.int64))
+        de.dice_score(target=np.zeros((1, 4), np.int64), preds=scores)

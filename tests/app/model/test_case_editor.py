@@ -211,7 +211,7 @@ def test_save_as_writes_a_new_file_and_follows_it(case_files, tmp_path):
 
 def test_live_dice_equals_the_score_of_the_saved_masks_after_undo_and_redo(case_files, tmp_path):
     case = _load(case_files)
-    live = de.LiveDice(case.gt, case.pred, num_classes=case.num_classes, device="cpu")
+    live = de.LiveDice(target=case.gt, preds=case.pred, num_classes=case.num_classes, device="cpu")
     editor = CaseEditor(case, data_dir=tmp_path / "data")
     deltas = []
     editor.session.painted.connect(deltas.append)
@@ -220,16 +220,16 @@ def test_live_dice_equals_the_score_of_the_saved_masks_after_undo_and_redo(case_
     assert {"paint", "undo", "redo"} <= kinds and {d.which for d in deltas} == {"pred", "gt"}
     for delta in deltas:
         live.apply_edit(delta.region, delta.new_values, which=delta.which)
-    from_scratch = de.confusion_matrix(case.gt, case.pred, num_classes=case.num_classes)
+    from_scratch = de.confusion_matrix(target=case.gt, preds=case.pred, num_classes=case.num_classes)
     assert live.confusion.tolist() == from_scratch.tolist()
     editor.save("pred")
     editor.save("gt")
     scored = score_case(_load(case_files), device="cpu")
-    assert scored["confusion_matrix"] == live.confusion.tolist()
+    assert [list(row) for row in scored.confusion_matrix] == live.confusion.tolist()
     dice = live.dice().tolist()
-    for entry in scored["classes"]:
-        expected = dice[entry["index"]]
-        assert (entry["dice"] is None and np.isnan(expected)) or entry["dice"] == pytest.approx(expected, abs=0)
+    for entry in scored.classes:
+        expected = dice[entry.index]
+        assert (entry.dice is None and np.isnan(expected)) or entry.dice == pytest.approx(expected, abs=0)
 
 
 @pytest.mark.parametrize("name", ["corrected.mhd", "corrected.nii.gz"])

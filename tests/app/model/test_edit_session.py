@@ -71,7 +71,7 @@ def test_each_delta_exactly_describes_the_change():
 
 def test_live_dice_fed_with_deltas_follows_painting_undo_and_redo_exactly():
     gt, pred = _masks(1)
-    live = de.LiveDice(gt, pred, num_classes=C, device="cpu")
+    live = de.LiveDice(target=gt, preds=pred, num_classes=C, device="cpu")
     session = EditSession(gt, pred, SPACING, C)
     session.painted.connect(lambda d: live.apply_edit(d.region, d.new_values, which=d.which))
     rng = np.random.default_rng(5)
@@ -86,7 +86,7 @@ def test_live_dice_fed_with_deltas_follows_painting_undo_and_redo_exactly():
     session.fill_polygon([(1, 2, 2), (1, 2, 25), (1, 20, 12)], 0)
     session.undo()
     session.redo()
-    assert live.confusion.tolist() == de.confusion_matrix(gt, pred, num_classes=C).tolist()
+    assert live.confusion.tolist() == de.confusion_matrix(target=gt, preds=pred, num_classes=C).tolist()
 
 
 def test_one_drag_is_one_undo_step_and_undo_redo_restore_exactly():
@@ -285,7 +285,7 @@ def test_any_edit_sequence_keeps_deltas_exact_and_undo_all_restores_the_start(op
     gt = rng.integers(0, C, size=(4, 12, 12), dtype=np.uint8)
     pred = rng.integers(0, C, size=(4, 12, 12), dtype=np.uint8)
     start = gt.copy(), pred.copy()
-    live = de.LiveDice(gt, pred, num_classes=C, device="cpu")
+    live = de.LiveDice(target=gt, preds=pred, num_classes=C, device="cpu")
     session = EditSession(gt, pred, (1.5, 1.0, 0.8), C)
     session.painted.connect(lambda d: live.apply_edit(d.region, d.new_values, which=d.which))
     session.protected_labels = protected
@@ -301,7 +301,7 @@ def test_any_edit_sequence_keeps_deltas_exact_and_undo_all_restores_the_start(op
             session.fill(operation[4], operation[3])
         else:
             getattr(session, operation[0])()
-    assert live.confusion.tolist() == de.confusion_matrix(gt, pred, num_classes=C).tolist()
+    assert live.confusion.tolist() == de.confusion_matrix(target=gt, preds=pred, num_classes=C).tolist()
     for which, before in (("gt", start[0]), ("pred", start[1])):
         untouchable = np.isin(before, list(protected))
         np.testing.assert_array_equal(session.mask(which)[untouchable], before[untouchable])

@@ -34,7 +34,8 @@ KIDNEY_REGION = (slice(4, 11), slice(4, 10), slice(12, 18))
 
 
 def from_scratch(case) -> de.SurfaceDistanceResult:
-    return de.surface_distances(case.gt, case.pred, case.geometry.spacing_zyx, num_classes=case.num_classes)
+    return de.surface_distances(target=case.gt, preds=case.pred, spacing=case.geometry.spacing_zyx,
+                                num_classes=case.num_classes)
 
 
 def assert_same(result, expected) -> None:

@@ -57,13 +57,13 @@ def test_table_equals_dicelens_score_on_the_saved_and_reloaded_masks(window, pat
     np.testing.assert_array_equal(reloaded.pred, window.state.case.pred)
     np.testing.assert_array_equal(reloaded.gt, window.state.case.gt)
     score = score_case(reloaded)
-    classes = score["classes"]
-    assert table_values(window, DICE_COLUMN) == pytest.approx([c["dice"] for c in classes])
-    assert table_values(window, FP_COLUMN) == [c["fp"] for c in classes]
-    assert table_values(window, FN_COLUMN) == [c["fn"] for c in classes]
-    assert window.controller.last_result.dice_mean_foreground == pytest.approx(score["dice_mean_foreground"])
+    classes = score.classes
+    assert table_values(window, DICE_COLUMN) == pytest.approx([c.dice for c in classes])
+    assert table_values(window, FP_COLUMN) == [c.fp for c in classes]
+    assert table_values(window, FN_COLUMN) == [c.fn for c in classes]
+    assert window.controller.last_result.dice_mean_foreground == pytest.approx(score.dice_mean_foreground)
     header = window.dice_table.mean_label.text()
-    assert f"{score['dice_mean_foreground']:.3f}" in header
+    assert f"{score.dice_mean_foreground:.3f}" in header
 
 
 def test_saved_file_keeps_format_geometry_and_pixel_type(window, paths, tmp_path):

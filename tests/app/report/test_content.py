@@ -24,16 +24,21 @@ from app.report.keyslices import (
     key_slices_for_case,
     per_slice_results,
 )
+from app.score_document import CaseScore, ClassScore, DiceLossScore
 
 
 def _score(dices, fp=1, fn=2, volumes=(1.0, 1.1)):
-    classes = [{"index": i, "name": f"c{i}", "dice": d, "iou": None if d is None else d / (2 - d), "fp": fp,
-                "fn": fn, "gt_volume_ml": volumes[0], "pred_volume_ml": volumes[1],
-                "volume_difference_ml": volumes[1] - volumes[0]} for i, d in enumerate(dices)]
-    return {"classes": classes, "confusion_matrix": np.eye(len(dices), dtype=int).tolist(),
-            "dice_mean_foreground": 0.5, "dice_micro_foreground": 0.6, "dice_loss": {"hard": 0.2},
-            "undefined_classes": [i for i, d in enumerate(dices) if d is None],
-            "inputs": {"gt": {"path": "/x/gt.nii.gz", "sha256": "a" * 64}}}
+    classes = tuple(ClassScore(index=i, name=f"c{i}", dice=d, iou=None if d is None else d / (2 - d), precision=None,
+                               recall=None, specificity=None, tp=0, fp=fp, fn=fn, gt_voxels=0, pred_voxels=0,
+                               gt_volume_ml=volumes[0], pred_volume_ml=volumes[1],
+                               volume_difference_ml=volumes[1] - volumes[0]) for i, d in enumerate(dices))
+    return CaseScore(dicelens_version="test", num_classes=len(dices), classes=classes,
+                     confusion_matrix=tuple(map(tuple, np.eye(len(dices), dtype=int).tolist())),
+                     dice_mean_foreground=0.5, dice_micro_foreground=0.6,
+                     dice_loss=DiceLossScore(hard=0.2, soft=None, soft_from=None, smooth=1.0, include_background=False),
+                     undefined_classes=tuple(i for i, d in enumerate(dices) if d is None), conventions={},
+                     geometry={}, inputs={"gt": {"path": "/x/gt.nii.gz", "sha256": "a" * 64}}, device="cpu",
+                     messages=())
 
 
 def _report(dices, threshold=0.8, **kwargs):

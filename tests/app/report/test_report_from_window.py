@@ -68,7 +68,7 @@ def test_report_after_recovery_save_and_unsaved_edits_of_both_masks(qtbot, tmp_p
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=20_000)
     case = window.state.case
     gt_sum, pred_sum = array_sha256(case.gt), array_sha256(case.pred)
-    expected_dice = score_case(case, device="cpu")["dice_mean_foreground"]
+    expected_dice = score_case(case, device="cpu").dice_mean_foreground
 
     text = export(window, qtbot, tmp_path / "review.pdf")
 
