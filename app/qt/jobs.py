@@ -167,12 +167,17 @@ process when a running QThread is destroyed, so neither may be destroyed before 
 
 
 @atexit.register
-def _join_threads_at_exit() -> None:
-    """Stop and join every lane thread still held (jobs that outlived the bounded wait, dropped owners)."""
+def finish_background_jobs() -> None:
+    """Stop and join every lane thread still held: jobs that outlived :meth:`JobLayer.shutdown`'s bounded
+    wait (the window is gone; their replies are dropped), lanes whose owner was dropped without it.
+
+    Runs at interpreter exit; ``dicelens view`` calls it when the event loop has ended, while Qt is
+    still up. Waits as long as those jobs take (they are finite; a report being written is finished).
+    """
     for thread in list(_threads):
         thread.quit()
         thread.wait()
-        del _threads[thread]
+        _threads.pop(thread, None)
 
 
 class Lane(QObject):
