@@ -320,7 +320,7 @@ class JobLayer(QObject):
         The owner; the layer stops its lanes on :meth:`shutdown` and on the application's
         ``aboutToQuit``.
     synchronous : bool
-        Every lane runs its jobs inline (tests).
+        Lanes run their jobs inline (tests), unless made with ``threaded=True``.
     """
 
     def __init__(self, parent: QObject | None = None, synchronous: bool = False) -> None:
@@ -329,15 +329,20 @@ class JobLayer(QObject):
         self._lanes: dict[str, Lane] = {}
         self._stopped = False
         app = QCoreApplication.instance()
-        if app is not None and not synchronous:
+        if app is not None:
             app.aboutToQuit.connect(self.shutdown)
 
-    def lane(self, name: str, priority: QThread.Priority = QThread.Priority.InheritPriority) -> Lane:
-        """The lane called ``name``, created (and its thread started) on first use."""
+    def lane(self, name: str, priority: QThread.Priority = QThread.Priority.InheritPriority,
+             threaded: bool = False) -> Lane:
+        """The lane called ``name``, created (and its thread started) on first use.
+
+        ``threaded`` gives it a thread even in a synchronous layer: for callers whose API promises an
+        answer after the call returns (the report exporter).
+        """
         if self._stopped:
             raise RuntimeError("the job layer has been shut down")
         if name not in self._lanes:
-            self._lanes[name] = Lane(name, self.synchronous, priority, self)
+            self._lanes[name] = Lane(name, self.synchronous and not threaded, priority, self)
         return self._lanes[name]
 
     @property

@@ -222,7 +222,7 @@ class ReportExporter(QObject):
 
     def __init__(self, parent: QObject | None = None, jobs: JobLayer | None = None) -> None:
         super().__init__(parent)
-        self._lane = (jobs if jobs is not None else JobLayer(self)).lane("export")
+        self._lane = (jobs if jobs is not None else JobLayer(self)).lane("export", threaded=True)   # answers later
         self._lane.replied.connect(self._on_reply)
         self._request: int | None = None
 
