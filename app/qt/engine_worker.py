@@ -107,7 +107,8 @@ class EditRequest:
 
     ``deltas`` holds objects with attributes ``which`` (``"pred"`` or ``"gt"``), ``region`` (tuple of
     slices into the ``(z, y, x)`` volume) and ``new_values`` (array of the region's shape): the
-    ``painted`` deltas of the edit model (DESIGN.md §3), several merged while the worker was busy.
+    ``painted`` deltas of the edit model (docs/architecture.md, data flow of a stroke), several merged
+    while the worker was busy.
     """
 
     generation: int
