@@ -73,7 +73,8 @@ class DistanceController(QObject):
     distances_stale(object)
         ``frozenset`` of the classes whose shown figures are outdated (grows with each edit).
     warning(str)
-        A message for the user when the distances cannot be computed (once per case).
+        A message for the user when the distance computation failed unexpectedly (anything it raised
+        beyond the figures being undefined for the case, which the table shows as "not available").
     """
 
     distances_ready = Signal(object)
@@ -85,7 +86,6 @@ class DistanceController(QObject):
         self.last_update: DistanceUpdate | None = None
         self._generation = 0
         self._revision = 0
-        self._last_request = -1
         self._num_classes = 0
         self._ignore_index: int | None = None
         self._pending: list = []
@@ -199,13 +199,13 @@ class DistanceController(QObject):
 
     def _send(self, request) -> None:
         self._revision = request.revision
-        self._last_request = self._lane.submit("Computing the surface distances", process, self._state, request)
+        self._lane.submit("Computing the surface distances", process, self._state, request)
 
     @Slot(object)
     def _on_reply(self, job: JobReply) -> None:
-        if not job.ok:   # anything the worker raised: the state is dropped, as for a failed request
-            revision = self._revision if job.request == self._last_request else -1
-            reply = DistanceFailure(job.generation, revision, "" if job.cancelled else job.error)
+        if not job.ok:   # anything the worker raised (it dropped its state): a failure of the latest request,
+            # the only one of this generation in flight (edits are sent one request at a time)
+            reply = DistanceFailure(job.generation, self._revision, "" if job.cancelled else job.error)
         else:
             reply = job.value
         if job.ok and not isinstance(reply, (DistanceReply, DistanceFailure)):
@@ -218,8 +218,8 @@ class DistanceController(QObject):
                 self._failed = True
                 self._pending, self._pending_classes, self._stale = [], set(), set()
                 self._timer.stop()
-                if reply.message:
-                    self.warning.emit(reply.message)
+                if reply.message and not job.ok:   # a case without distances says so in the table; a crash
+                    self.warning.emit(reply.message)  # of the computation is told to the user as well
                 self._publish(DistanceUpdate(self._generation, None, frozenset(), reply.message))
 
     def _publish(self, update: DistanceUpdate) -> None:

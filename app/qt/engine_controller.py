@@ -54,7 +54,7 @@ class EngineController(QObject):
         label pair, -1 if there is none.
     warning(str)
         A message for the user: the GPU ran out of memory and the engine moved to the CPU, or a
-        computation failed.
+        computation (metrics or surface distances) failed.
     distances_ready(object)
         A :class:`~app.qt.distance_controller.DistanceUpdate`: surface distances of the current case,
         recomputed on their own thread once edits settle (see :attr:`distances`).
@@ -91,6 +91,7 @@ class EngineController(QObject):
         self.distances = DistanceController(self, jobs=self.jobs)
         self.distances.distances_ready.connect(self.distances_ready)
         self.distances.distances_stale.connect(self.distances_stale)
+        self.distances.warning.connect(self.warning)
 
     @property
     def threaded(self) -> bool:
