@@ -206,8 +206,8 @@ class ReportExporter(QObject):
     ----------
     parent : QObject or None
     jobs : JobLayer, optional
-        The window's job layer (default: one of the exporter's own), which owns the thread and stops
-        it when the window closes (a report being written is finished first, up to its bounded wait).
+        The window's job layer (default: one of the exporter's own), which owns the thread. A report
+        still being written when the window closes is finished before the process ends (unannounced).
 
     Signals
     -------
