@@ -86,12 +86,9 @@ class MainWindow(EditQuestions, QMainWindow):
     -------
     case_opened(object)
         A case opened with :meth:`open_case` is shown (the :class:`app.io.Case`).
-    case_open_failed(str)
-        A case could not be opened: the message the user was shown.
     """
 
     case_opened = Signal(object)
-    case_open_failed = Signal(str)
 
     def __init__(self, settings: QSettings | None = None, synchronous: bool = False,
                  parent: QWidget | None = None, edit_data_dir=None) -> None:
@@ -222,7 +219,6 @@ class MainWindow(EditQuestions, QMainWindow):
         names = f"{Path(self._requested_paths['pred']).name} vs {Path(self._requested_paths['gt']).name}"
         self.statusBar().showMessage(f"Could not open {names}.", 15000)
         self.show_error(message)
-        self.case_open_failed.emit(message)
 
     def show_case(self, case, title: str = "") -> None:
         """Show ``case`` now; its metrics follow from the engine."""
