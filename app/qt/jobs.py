@@ -293,7 +293,7 @@ class Lane(QObject):
         thread.quit()
         remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
         if not thread.wait(remaining_ms):
-            log.warning("lane %s: a job was still running when the window closed; it ends in the background",
+            log.info("lane %s: a job was still running when the window closed; it ends in the background",
                         self.name)
             return False
         _threads.pop(thread, None)
