@@ -294,7 +294,7 @@ class Lane(QObject):
         remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
         if not thread.wait(remaining_ms):
             log.info("lane %s: a job was still running when the window closed; it ends in the background",
-                        self.name)
+                     self.name)
             return False
         _threads.pop(thread, None)
         return True
