@@ -1,5 +1,11 @@
 """Start the review window for ``dicelens view``: interactively, or render one screenshot and exit.
 
+Interactively, the window is shown first, empty, with "Opening <case>…" and a busy indicator, before
+torch and the engine are imported and before the case is read: the case is read on the job layer's
+``open`` lane while the engine warms up on its own lane (:mod:`app.qt.jobs`). A case that cannot be
+opened is reported in the window (a dialog). The requested plane, slice and overlay apply once the
+case is shown.
+
 Screenshot mode runs without a display (Qt's offscreen platform), waits until the engines have
 published the case's metrics and surface distances so every panel is filled, grabs the whole window into a PNG (written
 atomically) and returns. It uses throw-away settings, so the picture does not depend on the user's
@@ -15,9 +21,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from PySide6.QtCore import QObject, Slot
+
 from app.errors import InputError
 
 SCREENSHOT_SIZE = (1600, 1000)
+TORCH_THREADS = 1
+"""torch intra-op threads in the window: on few cores torch's thread pool costs more per small brush edit
+than it saves (measured 2x slower edits on 2 cores), and it competes with the GUI thread."""
 METRICS_TIMEOUT_S = 600.0
 
 
@@ -51,54 +62,36 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     Raises
     ------
     InputError
-        Unreadable or inconsistent files, a slice out of range, an unwritable screenshot path.
+        With ``screenshot``: unreadable or inconsistent files, a slice out of range, an unwritable
+        screenshot path. (The window reports those in a dialog instead.)
     """
-    if screenshot is not None and not Path(screenshot).expanduser().resolve().parent.is_dir():
+    if screenshot is None:
+        return _run_window(paths, plane=plane, slice_index=slice_index, resample=resample,
+                           overlay_mode=overlay_mode)
+    if not Path(screenshot).expanduser().resolve().parent.is_dir():
         raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
     from app.io import load_case
-    from app.qt.orientation import array_axis_for_plane
 
     case = load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
                      resample=resample)
-    axis = array_axis_for_plane(case.geometry.direction, plane) if plane is not None else None
-    if slice_index is not None:
-        count = case.gt.shape[axis if axis is not None else 0]
-        if not 0 <= slice_index < count:
-            raise InputError(f"--slice {slice_index} is outside the volume: this view has slices 0 to "
-                             f"{count - 1}.")
-    if screenshot is not None and "QT_QPA_PLATFORM" not in os.environ:
+    axis = _start_axis(case, plane, slice_index)
+    if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     import torch
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
     from app.qt.main_window import MainWindow
 
-    # One intra-op thread: on few cores torch's thread pool costs more per small brush edit than it
-    # saves (measured 2x slower edits on 2 cores, see REQUESTS.md), and it competes with the GUI thread.
-    torch.set_num_threads(1)
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    app.setOrganizationName("DiceLens")
-    app.setApplicationName("DiceLens")
+    torch.set_num_threads(TORCH_THREADS)
+    _application()
     with tempfile.TemporaryDirectory(prefix="dicelens-screenshot-") as scratch:
-        settings = (QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
-                    if screenshot is not None else None)
+        settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings)
-        if screenshot is not None:
-            window.show_error = _print_error
-            window.edits.journal = False  # no recovery question, and a crashed session's journal stays as it is
+        window.show_error = _print_error
+        window.edits.journal = False  # no recovery question, and a crashed session's journal stays as it is
         window.show_case(case, title=f"{Path(paths['pred']).name} vs {Path(paths['gt']).name}")
         window.case_paths = dict(paths)
-        if overlay_mode is not None:
-            view = window.slice_view
-            view.set_overlay_settings(replace(view.settings, mode=overlay_mode,
-                                              errors_of_all_classes=overlay_mode == "errors"))
-        if axis is not None:
-            window.state.set_axis(axis)
-        window.state.set_slice(slice_index if slice_index is not None else window.state.slice_count() // 2)
-        if screenshot is None:
-            window.show()
-            return app.exec()
+        _apply_start_view(window, axis, slice_index, overlay_mode)
         window.resize(*size)
         window.show()
         try:
@@ -110,6 +103,80 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         finally:
             window.close()
     return 0
+
+
+def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,
+                overlay_mode: str | None) -> int:
+    """The interactive window: shown at once, the case read in the background (see the module docstring)."""
+    from app.qt.jobs import finish_background_jobs
+    from app.qt.main_window import MainWindow
+
+    app = _application()
+    window = MainWindow()
+    start_view = _StartView(window, plane, slice_index, overlay_mode)
+    window.case_opened.connect(start_view.on_case_opened)
+    window.show()
+    window.controller.warm_up(TORCH_THREADS)
+    window.open_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
+                     resample=resample)
+    code = app.exec()
+    finish_background_jobs()   # a job that outlived the window's bounded wait ends while Qt still runs
+    return code
+
+
+def _application():
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName("DiceLens")
+    app.setApplicationName("DiceLens")
+    return app
+
+
+def _start_axis(case, plane: str | None, slice_index: int | None) -> int | None:
+    """The array axis of ``plane`` in ``case`` (None: the default); InputError when ``slice_index`` is outside it."""
+    from app.qt.orientation import array_axis_for_plane
+
+    axis = array_axis_for_plane(case.geometry.direction, plane) if plane is not None else None
+    if slice_index is not None:
+        count = case.gt.shape[axis if axis is not None else 0]
+        if not 0 <= slice_index < count:
+            raise InputError(f"--slice {slice_index} is outside the volume: this view has slices 0 to "
+                             f"{count - 1}.")
+    return axis
+
+
+def _apply_start_view(window, axis: int | None, slice_index: int | None, overlay_mode: str | None) -> None:
+    """Show the case in ``window`` with the requested overlay, axis and slice (default: the middle one)."""
+    if overlay_mode is not None:
+        view = window.slice_view
+        view.set_overlay_settings(replace(view.settings, mode=overlay_mode,
+                                          errors_of_all_classes=overlay_mode == "errors"))
+    if axis is not None:
+        window.state.set_axis(axis)
+    window.state.set_slice(slice_index if slice_index is not None else window.state.slice_count() // 2)
+
+
+class _StartView(QObject):
+    """Applies ``dicelens view``'s plane, slice and overlay to the first case the window opens (a bad
+    ``--slice`` is reported in the window, and the default slice shown)."""
+
+    def __init__(self, window, plane: str | None, slice_index: int | None, overlay_mode: str | None) -> None:
+        super().__init__(window)
+        self._request = (plane, slice_index, overlay_mode)
+
+    @Slot(object)
+    def on_case_opened(self, case) -> None:
+        if self._request is None:
+            return
+        (plane, slice_index, overlay_mode), self._request = self._request, None
+        window = self.parent()
+        try:
+            axis = _start_axis(case, plane, slice_index)
+        except InputError as error:
+            window.show_error(str(error))
+            axis, slice_index = _start_axis(case, plane, None), None
+        _apply_start_view(window, axis, slice_index, overlay_mode)
 
 
 def wait_for_metrics(window, timeout_s: float) -> bool:

@@ -1,59 +1,82 @@
 """Read a case's files off the GUI thread, so the window stays responsive while a large volume loads.
 
-:class:`CaseLoader` runs :func:`app.io.load_case` in one background thread and reports back with
-signals (queued to the GUI thread, where the loader lives). Each request carries a number; the main
-window only shows the answer to its latest request, so opening another case while one is still
-loading is safe.
+:class:`CaseLoader` submits :func:`read_case` to the ``open`` lane of the job layer
+(:mod:`app.qt.jobs`) and reports back with signals in the GUI thread. Each load starts a new
+generation of the lane: only the answer to the latest request is delivered, so opening another case
+while one is still loading is safe. Whatever the reading raises becomes ``failed`` with a message
+(an :class:`~app.errors.InputError`'s own text; for anything else, what failed and why, with the
+traceback in the log): the window never waits forever.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from PySide6.QtCore import QObject, Signal, Slot
 
-from PySide6.QtCore import QObject, Signal
-
-from app.errors import InputError
 from app.io import load_case
+from app.qt.jobs import JobLayer, JobReply
+
+OPEN_TASK = "Opening the case"
+
+
+def read_case(paths: dict[str, str | None], resample: bool):
+    """Read and check the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``): a job.
+
+    Returns
+    -------
+    app.io.Case
+
+    Raises
+    ------
+    InputError
+        Unreadable or inconsistent files (and anything else a reader raises).
+    """
+    return load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
+                     resample=resample)
 
 
 class CaseLoader(QObject):
-    """Loads cases in a background thread (or inline with ``synchronous=True``, for tests).
+    """Loads cases on the ``open`` lane of ``jobs``.
+
+    Parameters
+    ----------
+    jobs : JobLayer
+        The window's job layer (a synchronous one loads inline, for tests).
+    parent : QObject or None
 
     Signals
     -------
     loaded(int, object)
         ``request, case``: the :class:`app.io.Case` of request number ``request``.
     failed(int, str)
-        ``request, message``: why it could not be opened (the :class:`InputError` message the
-        command line prints for the same files).
+        ``request, message``: why it could not be opened (for an unreadable file, the
+        :class:`~app.errors.InputError` message the command line prints for the same files).
     """
 
     loaded = Signal(int, object)
     failed = Signal(int, str)
 
-    def __init__(self, parent: QObject | None = None, synchronous: bool = False) -> None:
+    def __init__(self, jobs: JobLayer, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._executor = None if synchronous else ThreadPoolExecutor(1, thread_name_prefix="dicelens-open")
+        self._lane = jobs.lane("open")
+        self._lane.replied.connect(self._on_reply)
 
-    def load(self, request: int, paths: dict[str, str | None], resample: bool = False) -> None:
-        """Start loading ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``) as ``request``."""
-        if self._executor is None:
-            self._load(request, dict(paths), resample)
-        else:
-            self._executor.submit(self._load, request, dict(paths), resample)
+    @property
+    def loading(self) -> bool:
+        """True while a load is in flight."""
+        return self._lane.busy
 
-    def shutdown(self) -> None:
-        """Drop queued loads (a running one finishes in the background; its answer is ignored)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+    def load(self, paths: dict[str, str | None], resample: bool = False) -> int:
+        """Start loading ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``); return its request number.
 
-    def _load(self, request: int, paths: dict[str, str | None], resample: bool) -> None:
-        try:
-            case = load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
-                             resample=resample)
-        except InputError as error:
-            self.failed.emit(request, str(error))
-        except (OSError, MemoryError) as error:
-            self.failed.emit(request, f"could not open the case ({error}).")
-        else:
-            self.loaded.emit(request, case)
+        Earlier loads still in flight are cancelled where possible, and their answers dropped.
+        """
+        self._lane.cancel()
+        self._lane.start_generation()
+        return self._lane.submit(OPEN_TASK, read_case, dict(paths), bool(resample))
+
+    @Slot(object)
+    def _on_reply(self, reply: JobReply) -> None:
+        if reply.ok:
+            self.loaded.emit(reply.request, reply.value)
+        elif not reply.cancelled:
+            self.failed.emit(reply.request, reply.error)

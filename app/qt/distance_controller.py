@@ -1,7 +1,8 @@
 """Surface distances that follow the edits: debounced background recomputation, stale marking, generations.
 
-The :class:`DistanceController` lives in the GUI thread, beside the Dice engine controller, and owns a
-:class:`~app.qt.distance_worker.DistanceWorker` in its own low-priority QThread. A case load computes
+The :class:`DistanceController` lives in the GUI thread, beside the Dice engine controller, and sends
+:func:`~app.qt.distance_worker.process` jobs to the low-priority ``distances`` lane of the job layer
+(:mod:`app.qt.jobs`), which alone touches the worker's state. A case load computes
 every class at once. A mask edit marks the classes it touched as stale at once (``distances_stale``)
 and waits: only when no edit has come for :data:`DEBOUNCE_MS` (the stroke has settled) are the
 collected edits sent, in one request, and only the touched classes recomputed. At most one request is
@@ -21,9 +22,10 @@ from app.qt.distance_worker import (
     DistanceFailure,
     DistanceLoadRequest,
     DistanceReply,
-    DistanceWorker,
+    DistanceWorkerState,
+    process,
 )
-from app.qt.worker_thread import WorkerThread
+from app.qt.jobs import JobLayer, JobReply, snapshot
 
 DEBOUNCE_MS = 400
 """Edits are sent once no further edit has arrived for this long."""
@@ -60,7 +62,9 @@ class DistanceController(QObject):
     parent : QObject or None
     sync : bool
         Run the worker inline (tests): a load is answered before :meth:`load` returns, edits when
-        the debounce timer fires or :meth:`flush` is called.
+        the debounce timer fires or :meth:`flush` is called. Ignored when ``jobs`` is given.
+    jobs : JobLayer, optional
+        The job layer whose ``distances`` lane runs the computations (default: one of its own).
 
     Signals
     -------
@@ -69,20 +73,19 @@ class DistanceController(QObject):
     distances_stale(object)
         ``frozenset`` of the classes whose shown figures are outdated (grows with each edit).
     warning(str)
-        A message for the user when the distances cannot be computed (once per case).
+        A message for the user when the distance computation failed unexpectedly (anything it raised
+        beyond the figures being undefined for the case, which the table shows as "not available").
     """
 
     distances_ready = Signal(object)
     distances_stale = Signal(object)
     warning = Signal(str)
-    _request = Signal(object)
 
-    def __init__(self, parent: QObject | None = None, sync: bool = False) -> None:
+    def __init__(self, parent: QObject | None = None, sync: bool = False, jobs: JobLayer | None = None) -> None:
         super().__init__(parent)
         self.last_update: DistanceUpdate | None = None
         self._generation = 0
         self._revision = 0
-        self._in_flight = 0
         self._num_classes = 0
         self._ignore_index: int | None = None
         self._pending: list = []
@@ -94,11 +97,12 @@ class DistanceController(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._on_settled)
-        self._worker = DistanceWorker()
-        self._runner = WorkerThread(self._worker, "dicelens-distances", sync, stop_on_quit=self.shutdown)
-        self._request.connect(self._worker.handle, self._runner.connection)
-        self._worker.replied.connect(self._on_reply, self._runner.connection)
-        self._runner.start(QThread.Priority.LowPriority)
+        self._own_jobs = jobs is None
+        self.jobs = JobLayer(self, synchronous=sync) if jobs is None else jobs
+        self._state = DistanceWorkerState()   # touched only by the distances lane's jobs
+        self._lane = self.jobs.lane("distances", QThread.Priority.LowPriority)
+        self._lane.replied.connect(self._on_reply)
+        self._lane.settled.connect(self._send_pending)
 
     @property
     def stale_classes(self) -> frozenset[int]:
@@ -108,30 +112,34 @@ class DistanceController(QObject):
     @property
     def pending(self) -> bool:
         """True while edits wait to be sent or a request is in flight."""
-        return bool(self._pending) or self._in_flight > 0
+        return bool(self._pending) or self._lane.busy
 
-    def load(self, case, ignore_index: int | None = None, generation: int | None = None) -> None:
+    def load(self, case, ignore_index: int | None = None, generation: int | None = None,
+             masks: tuple | None = None) -> None:
         """Compute the distances of ``case`` from scratch.
 
         Parameters
         ----------
         case : app.io.Case
-            Uses ``gt``, ``pred`` (``(z, y, x)``), ``num_classes`` and ``geometry.spacing_zyx``. The
-            worker copies the masks when it gets to the request; edits made before that are exact
-            all the same, as for the Dice engine (an edit rewrites its region with its new values).
+            Uses ``gt``, ``pred`` (``(z, y, x)``), ``num_classes`` and ``geometry.spacing_zyx``.
         ignore_index : int or None
             Ground-truth label meaning "not annotated".
         generation : int, optional
             The engine controller's generation of this load (default: one more than the last).
+        masks : (numpy.ndarray, numpy.ndarray), optional
+            Read-only snapshots of ``(gt, pred)`` taken now (the engine controller shares its own);
+            default: snapshots made here. Later edits reach the worker as deltas.
         """
-        self._generation = self._generation + 1 if generation is None else int(generation)
+        self._generation = self._lane.start_generation(
+            self._generation + 1 if generation is None else int(generation))
         self._timer.stop()
         self._pending, self._pending_classes, self._settled, self._failed = [], set(), False, False
         self._num_classes = int(case.num_classes)
         self._ignore_index = ignore_index
         self._stale = {c for c in range(1, self._num_classes) if c != ignore_index}
         self.last_update = None
-        self._send(DistanceLoadRequest(self._generation, self._revision + 1, case.gt, case.pred,
+        gt, pred = masks if masks is not None else (snapshot(case.gt), snapshot(case.pred))
+        self._send(DistanceLoadRequest(self._generation, self._revision + 1, gt, pred,
                                        tuple(float(s) for s in case.geometry.spacing_zyx), self._num_classes,
                                        ignore_index))
 
@@ -160,9 +168,10 @@ class DistanceController(QObject):
 
     @Slot()
     def shutdown(self) -> None:
-        """Stop the worker thread after its current request. Safe to call twice."""
+        """Stop the debounce timer and the controller's own job layer (if it made one). Safe to call twice."""
         self._timer.stop()
-        self._runner.stop()
+        if self._own_jobs:
+            self.jobs.shutdown()
 
     def _touched_classes(self, delta) -> set[int]:
         computed = {c for c in range(1, self._num_classes) if c != self._ignore_index}
@@ -181,20 +190,26 @@ class DistanceController(QObject):
         self._settled = True
         self._send_pending()
 
+    @Slot()
     def _send_pending(self) -> None:
-        if not (self._settled and self._pending and self._in_flight == 0):
+        if not (self._settled and self._pending and not self._lane.busy):
             return
         deltas, self._pending, self._pending_classes, self._settled = tuple(self._pending), [], set(), False
         self._send(DistanceEditRequest(self._generation, self._revision + 1, deltas))
 
     def _send(self, request) -> None:
         self._revision = request.revision
-        self._in_flight += 1
-        self._request.emit(request)
+        self._lane.submit("Computing the surface distances", process, self._state, request)
 
     @Slot(object)
-    def _on_reply(self, reply) -> None:
-        self._in_flight -= 1
+    def _on_reply(self, job: JobReply) -> None:
+        if not job.ok:   # anything the worker raised (it dropped its state): a failure of the latest request,
+            # the only one of this generation in flight (edits are sent one request at a time)
+            reply = DistanceFailure(job.generation, self._revision, "" if job.cancelled else job.error)
+        else:
+            reply = job.value
+        if job.ok and not isinstance(reply, (DistanceReply, DistanceFailure)):
+            return
         if reply.generation == self._generation and reply.revision == self._revision:
             if isinstance(reply, DistanceReply):
                 self._stale = set(self._pending_classes)
@@ -203,10 +218,9 @@ class DistanceController(QObject):
                 self._failed = True
                 self._pending, self._pending_classes, self._stale = [], set(), set()
                 self._timer.stop()
-                if reply.message:
-                    self.warning.emit(reply.message)
+                if reply.message and not job.ok:   # a case without distances says so in the table; a crash
+                    self.warning.emit(reply.message)  # of the computation is told to the user as well
                 self._publish(DistanceUpdate(self._generation, None, frozenset(), reply.message))
-        self._send_pending()
 
     def _publish(self, update: DistanceUpdate) -> None:
         self.last_update = update

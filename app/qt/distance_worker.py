@@ -1,21 +1,23 @@
-"""The surface-distance worker: sole owner of :class:`dice_engine.SurfaceDistanceState`, in its own QThread.
+"""The surface-distance worker: sole owner of :class:`dice_engine.SurfaceDistanceState`, run as jobs of a lane.
 
-Surface distances cost up to seconds per case (Dice costs milliseconds), so they run on a second
-worker thread: the Dice worker is never queued behind them. As for the Dice worker, the logic is
-the plain function :func:`process` of a :class:`DistanceWorkerState` and a request, tested without
-threads, and :class:`DistanceWorker` is the thin QObject that runs it. Every request gets exactly
-one reply: a :class:`DistanceReply` or a :class:`DistanceFailure`.
+Surface distances cost up to seconds per case (Dice costs milliseconds), so they run on their own
+lane of the job layer (:mod:`app.qt.jobs`): the Dice engine is never queued behind them. As for the
+Dice worker, the logic is the plain function :func:`process` of a :class:`DistanceWorkerState` and a
+request, tested without threads. Every request gets exactly one reply: a :class:`DistanceReply` or a
+:class:`DistanceFailure` (or, for anything unexpected it raises, the job layer's failure reply).
+:mod:`dice_engine` is imported by the first job, in the lane's thread.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
 
-import dice_engine as de
+if TYPE_CHECKING:
+    import dice_engine as de
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,20 @@ class DistanceWorkerState:
 
 
 def process(state: DistanceWorkerState, request) -> DistanceReply | DistanceFailure:
-    """Run one request against ``state`` (updated in place) and return its reply."""
+    """Run one request against ``state`` (updated in place) and return its reply.
+
+    An unexpected exception drops the state (its masks may no longer follow the case) and propagates.
+    """
+    try:
+        return _process(state, request)
+    except BaseException:
+        state.distances = None
+        raise
+
+
+def _process(state: DistanceWorkerState, request) -> DistanceReply | DistanceFailure:
+    import dice_engine as de
+
     started = time.perf_counter()
     if isinstance(request, DistanceLoadRequest):
         state.distances, state.generation = None, request.generation
@@ -129,30 +144,3 @@ def process(state: DistanceWorkerState, request) -> DistanceReply | DistanceFail
     result = state.distances.results()
     return DistanceReply(request.generation, request.revision, result, recomputed,
                          (time.perf_counter() - started) * 1000.0)
-
-
-class DistanceWorker(QObject):
-    """Runs :func:`process` on the thread it lives in.
-
-    Signals
-    -------
-    replied(object)
-        The reply of each request, exactly one per request.
-    """
-
-    replied = Signal(object)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._state = DistanceWorkerState()
-
-    @Slot(object)
-    def handle(self, request) -> None:
-        """Process ``request`` and emit its reply; never raises into Qt's event loop."""
-        try:
-            reply = process(self._state, request)
-        except Exception as error:  # the thread must survive anything the engine raises
-            self._state.distances = None
-            reply = DistanceFailure(request.generation, request.revision,
-                                    f"The surface-distance computation failed: {error!r}")
-        self.replied.emit(reply)

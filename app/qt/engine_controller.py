@@ -1,8 +1,11 @@
-"""The GUI thread's handle on the metrics engine: sends requests to the worker thread, publishes results.
+"""The GUI thread's handle on the metrics engine: sends requests to the engine lane, publishes results.
 
-The controller never waits on the engine. Requests go to the :class:`~app.qt.engine_worker.EngineWorker`
-over a queued connection; replies come back the same way. A case load starts a new generation, and
-replies of older generations are dropped, so opening another case while the worker computes is safe.
+The controller never waits on the engine. Each request is a job of the ``engine`` lane of the job layer
+(:mod:`app.qt.jobs`) running :func:`app.qt.engine_worker.process` on the worker's state; replies come
+back as the lane's one reply per job. A case load starts a new generation of the lane, and replies of
+older generations are dropped, so opening another case while the worker computes is safe. A load hands
+the engine read-only snapshots of the masks (:func:`app.qt.jobs.snapshot`), so the GUI thread may edit
+the masks at once; each edit reaches the engine as its own delta.
 Mask edits arriving while the worker is busy are queued and sent together as one request when it is
 free, so a fast brush drag costs one engine call per result shown, not one per mouse move.
 """
@@ -17,24 +20,28 @@ from app.qt.engine_worker import (
     EditRequest,
     EngineFailure,
     EngineResult,
-    EngineWorker,
     LoadRequest,
     LocateRequest,
+    WorkerState,
+    process,
+    warm_up,
 )
-from app.qt.worker_thread import WorkerThread
+from app.qt.jobs import JobLayer, JobReply, snapshot
 
 
 class EngineController(QObject):
-    """Owns the engine worker and its thread; lives in the GUI thread.
+    """Owns the engine worker's state and sends it requests through the job layer; lives in the GUI thread.
 
     Parameters
     ----------
     parent : QObject or None
     sync : bool
         Run the worker inline in the calling thread (tests): every request is answered before
-        the call returns.
+        the call returns. Ignored when ``jobs`` is given (the layer decides).
     device : torch.device or str or None
         Engine device for every load; None lets dice_engine choose (cuda > mps > cpu).
+    jobs : JobLayer, optional
+        The window's job layer; without one the controller makes (and :meth:`shutdown` stops) its own.
 
     Signals
     -------
@@ -47,7 +54,7 @@ class EngineController(QObject):
         label pair, -1 if there is none.
     warning(str)
         A message for the user: the GPU ran out of memory and the engine moved to the CPU, or a
-        computation failed.
+        computation (metrics or surface distances) failed.
     distances_ready(object)
         A :class:`~app.qt.distance_controller.DistanceUpdate`: surface distances of the current case,
         recomputed on their own thread once edits settle (see :attr:`distances`).
@@ -66,31 +73,30 @@ class EngineController(QObject):
     warning = Signal(str)
     distances_ready = Signal(object)
     distances_stale = Signal(object)
-    _request = Signal(object)
 
-    def __init__(self, parent: QObject | None = None, sync: bool = False, device=None) -> None:
+    def __init__(self, parent: QObject | None = None, sync: bool = False, device=None,
+                 jobs: JobLayer | None = None) -> None:
         super().__init__(parent)
         self.last_result: EngineResult | None = None
         self._device = device
         self._generation = 0
-        self._in_flight = 0
         self._pending_deltas: list = []
         self._busy = False
-        self._worker = EngineWorker()
-        self._runner = WorkerThread(self._worker, "dicelens-engine", sync, stop_on_quit=self.shutdown)
-        connection = self._runner.connection
-        self._request.connect(self._worker.handle, connection)
-        self._worker.replied.connect(self._on_reply, connection)
-        self._worker.warning.connect(self._on_warning, connection)
-        self._runner.start()
-        self.distances = DistanceController(self, sync=sync)
+        self._own_jobs = jobs is None
+        self.jobs = JobLayer(self, synchronous=sync) if jobs is None else jobs
+        self._state = WorkerState()   # touched only by the engine lane's jobs
+        self._lane = self.jobs.lane("engine")
+        self._lane.replied.connect(self._on_reply)
+        self._lane.settled.connect(self._on_settled)
+        self.distances = DistanceController(self, jobs=self.jobs)
         self.distances.distances_ready.connect(self.distances_ready)
         self.distances.distances_stale.connect(self.distances_stale)
+        self.distances.warning.connect(self.warning)
 
     @property
-    def _thread(self):
-        """The worker's running QThread; None when synchronous or after :meth:`shutdown`."""
-        return self._runner.thread
+    def threaded(self) -> bool:
+        """True when requests run on the engine lane's own thread (False: inline, tests)."""
+        return not self.jobs.synchronous and not self.jobs.stopped
 
     @property
     def generation(self) -> int:
@@ -115,26 +121,25 @@ class EngineController(QObject):
 
         Notes
         -----
-        The worker copies the masks when it gets to this request, possibly after the user has
-        started editing them. That is still exact: an edit rewrites its region with its new values
-        and the engine counts the change against its own copy, so an edit the copy already holds
-        changes nothing, and one it does not hold is counted once.
+        The masks are snapshotted (read-only copies) now, so edits made from here on reach the
+        engine only as deltas, after this load, in order; the surface distances share the snapshot.
         """
-        self._generation += 1
+        self._generation = self._lane.start_generation(self._generation + 1)
         self._pending_deltas.clear()
         self.last_result = None
+        gt, pred = snapshot(case.gt), snapshot(case.pred)
         self._send(
             LoadRequest(
                 generation=self._generation,
-                gt=case.gt,
-                pred=case.pred,
+                gt=gt,
+                pred=pred,
                 num_classes=int(case.num_classes),
                 voxel_volume_ml=float(case.geometry.voxel_volume_ml),
                 ignore_index=ignore_index,
                 device=self._device,
             )
         )
-        self.distances.load(case, ignore_index, generation=self._generation)
+        self.distances.load(case, ignore_index, generation=self._generation, masks=(gt, pred))
 
     def submit_delta(self, delta) -> None:
         """Update the metrics for one mask edit.
@@ -145,7 +150,7 @@ class EngineController(QObject):
         """
         self.distances.submit_delta(delta)
         self._pending_deltas.append(delta)
-        if self._in_flight == 0:
+        if not self._lane.busy:
             self._flush_deltas()
         else:
             self._set_busy(True)
@@ -159,24 +164,39 @@ class EngineController(QObject):
             raise ValueError(f"axis must be 0, 1 or 2, got {axis!r}")
         self._send(LocateRequest(self._generation, int(gt_label), int(pred_label), int(axis)))
 
+    def warm_up(self, torch_threads: int | None = None) -> None:
+        """Import torch and the engine on the engine lane now, before the first case arrives.
+
+        ``torch_threads`` sets torch's intra-op thread count (see :func:`app.qt.engine_worker.warm_up`).
+        """
+        self._lane.submit("Starting the metrics engine", warm_up, torch_threads)
+
     @Slot()
     def shutdown(self) -> None:
-        """Stop the worker thread after its current request (window close). Safe to call twice."""
+        """Stop the controller's own job layer (window close; the window stops a shared one). Safe to call twice."""
         self.distances.shutdown()
-        self._runner.stop()
+        if self._own_jobs:
+            self.jobs.shutdown()
 
     def _send(self, request) -> None:
-        self._in_flight += 1
         self._set_busy(True)
-        self._request.emit(request)
+        self._lane.submit("Computing the metrics", process, self._state, request)
 
     def _flush_deltas(self) -> None:
         deltas, self._pending_deltas = tuple(self._pending_deltas), []
         self._send(EditRequest(self._generation, deltas))
 
     @Slot(object)
-    def _on_reply(self, reply) -> None:
-        self._in_flight -= 1
+    def _on_reply(self, job: JobReply) -> None:
+        if not job.ok:
+            if not job.cancelled:
+                self.warning.emit(job.error)
+            return
+        if job.value is None:
+            return   # the warm-up
+        reply, messages = job.value
+        for message in messages:
+            self.warning.emit(message)
         current = reply is not None and reply.generation == self._generation
         if current and isinstance(reply, EngineResult):
             self.last_result = reply
@@ -185,15 +205,13 @@ class EngineController(QObject):
             self.cell_located.emit(reply.gt_label, reply.pred_label, reply.axis, reply.slice_index)
         elif current and isinstance(reply, EngineFailure):
             self.warning.emit(reply.message)
-        if self._in_flight == 0:
-            if self._pending_deltas:
-                self._flush_deltas()
-            else:
-                self._set_busy(False)
 
-    @Slot(str)
-    def _on_warning(self, message: str) -> None:
-        self.warning.emit(message)
+    @Slot()
+    def _on_settled(self) -> None:
+        if self._pending_deltas:
+            self._flush_deltas()
+        else:
+            self._set_busy(False)
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:

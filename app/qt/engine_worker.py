@@ -1,12 +1,15 @@
-"""The engine worker: the only owner of :class:`dice_engine.LiveDice`, running in its own QThread.
+"""The engine worker: the only owner of :class:`dice_engine.LiveDice`, run as jobs of the ``engine`` lane.
 
 The worker's logic is the plain function :func:`process` of a :class:`WorkerState` and a request;
-it is tested without threads. :class:`EngineWorker` is the thin QObject that the controller moves to
-a QThread: it runs :func:`process` for each request and emits what it returns.
+it is tested without threads. The controller submits ``process(state, request)`` to its lane of the
+job layer (:mod:`app.qt.jobs`), so the state is only ever touched by that lane's thread.
 
 Every request gets exactly one reply (an :class:`EngineResult`, a :class:`CellLocation`, an
 :class:`EngineFailure`, or ``None`` for an edit of an outdated case), so the controller can count
 requests in flight.
+
+torch and :mod:`dice_engine` (seconds to import) are imported by the first job, in the lane's
+thread, not when this module is imported: the window shows before they are loaded.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from PySide6.QtCore import QObject, Signal, Slot
 
-import dice_engine as de
+if TYPE_CHECKING:
+    import torch
+
+    import dice_engine as de
 
 N_AXES = 3
 
@@ -104,7 +109,8 @@ class EditRequest:
 
     ``deltas`` holds objects with attributes ``which`` (``"pred"`` or ``"gt"``), ``region`` (tuple of
     slices into the ``(z, y, x)`` volume) and ``new_values`` (array of the region's shape): the
-    ``painted`` deltas of the edit model (DESIGN.md §3), several merged while the worker was busy.
+    ``painted`` deltas of the edit model (docs/architecture.md, data flow of a stroke), several merged
+    while the worker was busy.
     """
 
     generation: int
@@ -149,6 +155,20 @@ class WorkerState:
     voxel_volume_ml: float | None = None
 
 
+def warm_up(torch_threads: int | None = None) -> None:
+    """Import torch and the engine now (a job: in the lane's thread); ``torch_threads`` sets torch's intra-op threads.
+
+    One intra-op thread suits the window on few cores: torch's thread pool costs more per small brush
+    edit than it saves (measured 2x slower edits on 2 cores), and it competes with the GUI thread.
+    """
+    import torch
+
+    import dice_engine  # noqa: F401 - imported for its cost, here rather than on the first case
+
+    if torch_threads is not None:
+        torch.set_num_threads(int(torch_threads))
+
+
 def process(state: WorkerState, request) -> tuple[object, list[str]]:
     """Run one request against ``state`` (updated in place).
 
@@ -188,6 +208,8 @@ def process(state: WorkerState, request) -> tuple[object, list[str]]:
 
 
 def _load(state: WorkerState, request: LoadRequest, started: float) -> tuple[object, list[str]]:
+    import dice_engine as de
+
     state.live = None  # free the previous case's tensors before allocating the new ones
     state.generation = request.generation
     state.voxel_volume_ml = request.voxel_volume_ml
@@ -212,6 +234,8 @@ def _fallback_warnings(before: torch.device, after: torch.device) -> list[str]:
 
 
 def _result(state: WorkerState, generation: int, started: float) -> EngineResult:
+    import dice_engine as de
+
     live = state.live
     confusion = live.confusion
     mean, n_undefined = de.average_dice(confusion, average="macro", include_background=False)
@@ -233,6 +257,8 @@ def _result(state: WorkerState, generation: int, started: float) -> EngineResult
 
 
 def _numpy(values) -> np.ndarray:
+    import torch
+
     if isinstance(values, torch.Tensor):
         return values.detach().cpu().numpy()
     return np.asarray(values)
@@ -245,33 +271,3 @@ def _locate(state: WorkerState, request: LocateRequest) -> CellLocation:
         counts = _numpy(state.live.pair_slice_counts(request.gt_label, request.pred_label, request.axis))
         slice_index = int(np.argmax(counts)) if counts.size and counts.max() > 0 else -1
     return CellLocation(request.generation, request.gt_label, request.pred_label, request.axis, slice_index)
-
-
-class EngineWorker(QObject):
-    """Runs :func:`process` on the thread it lives in; the controller moves it to a QThread.
-
-    Signals
-    -------
-    replied(object)
-        The reply of each request (see :func:`process`), exactly one per request.
-    warning(str)
-        A message for the user, emitted before the reply it belongs to.
-    """
-
-    replied = Signal(object)
-    warning = Signal(str)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._state = WorkerState()
-
-    @Slot(object)
-    def handle(self, request) -> None:
-        """Process ``request`` and emit its warnings and reply; never raises into Qt's event loop."""
-        try:
-            reply, messages = process(self._state, request)
-        except Exception as error:  # the thread must survive anything the engine raises
-            reply, messages = EngineFailure(request.generation, f"The metrics engine failed: {error!r}"), []
-        for message in messages:
-            self.warning.emit(message)
-        self.replied.emit(reply)

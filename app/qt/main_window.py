@@ -1,12 +1,15 @@
 """The review window: slice view in the centre, Dice table, confusion matrix and per-slice Dice in docks.
 
-The window owns the one :class:`~app.qt.review_state.ReviewState` and the
-:class:`~app.qt.engine_controller.EngineController`. Files opened from the GUI are read in a
-background thread (:class:`~app.qt.case_loader.CaseLoader`); the loaded case is shown at once
-(``state.set_case``) and the engine asked for its metrics (``controller.load``); panels fill in when
-the worker answers, with the busy indicator in the status bar meanwhile. A file that cannot be opened
-leaves the current case in place and is reported through :meth:`MainWindow.show_error` (a dialog;
-tests replace the method to read the message instead of blocking on it). Editing (tools, toolbar, Dice
+The window owns the one :class:`~app.qt.review_state.ReviewState`, the
+:class:`~app.qt.engine_controller.EngineController` and the job layer (:mod:`app.qt.jobs`) that runs
+all their background work. Files opened are read on the job layer's ``open`` lane
+(:class:`~app.qt.case_loader.CaseLoader`), with "Opening …" and the busy indicator in the status bar;
+the current case stays on screen but cannot be edited meanwhile (its edits would be lost when the new
+case replaces it). The loaded case is shown at once (``state.set_case``) and the engine asked for its
+metrics (``controller.load``); panels fill in when the worker answers. A case that cannot be opened
+(whatever the reader raised) leaves the current case in place, editable again, and is reported through
+:meth:`MainWindow.show_error` (a dialog; tests replace the method to read the message instead of
+blocking on it). Closing the window stops every job (:meth:`JobLayer.shutdown`). Editing (tools, toolbar, Dice
 history, saving, recovery, the unsaved-edits question, report export) is wired by
 :class:`~app.qt.edit_workflow.EditWorkflow`; its questions use the replaceable ``ask_*`` methods.
 
@@ -22,7 +25,7 @@ import json
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
@@ -45,6 +48,7 @@ from app.qt.edit_toolbar import EditToolbar
 from app.qt.edit_tools import EditTools
 from app.qt.edit_workflow import EditWorkflow
 from app.qt.engine_controller import EngineController
+from app.qt.jobs import JobLayer
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
 from app.qt.review_state import ReviewState
 from app.qt.shortcuts_help import shortcuts_html
@@ -77,7 +81,14 @@ class MainWindow(EditQuestions, QMainWindow):
     edit_data_dir : str or Path, optional
         Base of the user data directory holding the edit journals (default: the platform's, or
         ``$DICELENS_DATA_DIR``).
+
+    Signals
+    -------
+    case_opened(object)
+        A case opened with :meth:`open_case` is shown (the :class:`app.io.Case`).
     """
+
+    case_opened = Signal(object)
 
     def __init__(self, settings: QSettings | None = None, synchronous: bool = False,
                  parent: QWidget | None = None, edit_data_dir=None) -> None:
@@ -88,12 +99,12 @@ class MainWindow(EditQuestions, QMainWindow):
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.state = ReviewState(self)
-        self.controller = EngineController(self, sync=synchronous)
-        self.case_loader = CaseLoader(self, synchronous=synchronous)
+        self.jobs = JobLayer(self, synchronous=synchronous)
+        self.controller = EngineController(self, jobs=self.jobs)
+        self.case_loader = CaseLoader(self.jobs, self)
         self.case_loader.loaded.connect(self._on_case_loaded)
         self.case_loader.failed.connect(self._on_case_failed)
         self.case_paths: dict[str, str | None] | None = None
-        self._open_request = 0
         self._requested_paths: dict[str, str | None] = {}
         self._opening = False
         self._slice_plot_hidden_for_2d = False
@@ -178,32 +189,35 @@ class MainWindow(EditQuestions, QMainWindow):
                   resample: bool = False) -> None:
         """Load a case in the background and show it; on bad input keep the current one and say why.
 
-        Unsaved edits of the current case are asked about first (nothing happens on Cancel).
+        Unsaved edits of the current case are asked about first (nothing happens on Cancel); then
+        editing pauses until the new case is shown (or could not be opened).
         """
         if not self.edits.confirm_discard():
             return
-        self._open_request += 1
         self._requested_paths = {"image": image, "gt": gt, "pred": pred, "labels": labels}
         self._opening = True
+        self.edit_toolbar.set_bridge(None, None)   # no edit of the case being replaced
         self._update_busy()
         self.statusBar().showMessage(f"Opening {Path(pred).name} vs {Path(gt).name}…")
-        self.case_loader.load(self._open_request, self._requested_paths, resample)
+        self.case_loader.load(self._requested_paths, resample)   # only the latest load answers
 
-    def _on_case_loaded(self, request: int, case) -> None:
-        if request != self._open_request:
-            return  # a later open superseded this one
+    def _on_case_loaded(self, _request: int, case) -> None:
         self._opening = False
         self.case_paths = self._requested_paths
         gt_name, pred_name = Path(self.case_paths["gt"]).name, Path(self.case_paths["pred"]).name
+        self.statusBar().clearMessage()
         self.show_case(case, title=f"{pred_name} vs {gt_name}")
         self._update_busy()
         self._remember_case(self.case_paths)
+        self.case_opened.emit(case)
 
-    def _on_case_failed(self, request: int, message: str) -> None:
-        if request != self._open_request:
-            return
+    def _on_case_failed(self, _request: int, message: str) -> None:
         self._opening = False
         self._update_busy()
+        if self.edits.bridge is not None:   # the current case stays: editable again
+            self.edit_toolbar.set_bridge(self.edits.bridge, self.state.case)
+        names = f"{Path(self._requested_paths['pred']).name} vs {Path(self._requested_paths['gt']).name}"
+        self.statusBar().showMessage(f"Could not open {names}.", 15000)
         self.show_error(message)
 
     def show_case(self, case, title: str = "") -> None:
@@ -317,7 +331,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.set_theme(action.data())
 
     def closeEvent(self, event) -> None:  # Qt override
-        """Ask about unsaved edits (Cancel keeps the window open), remember the layout, stop the engine thread."""
+        """Ask about unsaved edits (Cancel keeps the window open), remember the layout, stop every job."""
         if not self.edits.confirm_discard():
             event.ignore()
             return
@@ -325,8 +339,9 @@ class MainWindow(EditQuestions, QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.settings.sync()
-        self.case_loader.shutdown()
+        self.hide()   # jobs may take a moment to stop: the user should not see a frozen window
         self.controller.shutdown()
+        self.jobs.shutdown()
         super().closeEvent(event)
 
     # ------------------------------------------------------------ engine news

@@ -1,7 +1,7 @@
 """File → Export report: ask for reviewer, notes, threshold, paper and file, then write the case report.
 
-The PDF comes from the same code as ``dicelens report`` (:mod:`app.report`), written in a
-background thread (:class:`ReportExporter`) so the window stays responsive. Reviewer, notes,
+The PDF comes from the same code as ``dicelens report`` (:mod:`app.report`), written as a job of the
+window's ``export`` lane (:class:`ReportExporter`, :mod:`app.qt.jobs`) so the window stays responsive. Reviewer, notes,
 threshold, paper size and the last folder are remembered in QSettings (group ``report``).
 
 Wiring from the main window::
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import InputError
+from app.qt.jobs import JobLayer, JobReply, checkpoint
 from app.report.content import DEFAULT_THRESHOLD, EditRecord
 from app.score_document import CaseScore
 
@@ -192,85 +193,65 @@ def write_report(case, options: ReportOptions, *, case_name: str, score: CaseSco
         raise InputError(f"could not write the report '{options.path}': {error}") from None
 
 
-class _ExportWorker(QObject):
-    """Builds and writes the report off the GUI thread (scoring, per-slice counts and painting take
-    seconds on a CT); answers with ``saved(path)`` or ``failed(message)``."""
-
-    saved = Signal(str)
-    failed = Signal(str)
-
-    def __init__(self, case, options: ReportOptions, case_name: str, score: CaseScore | None,
-                 edits: Sequence[EditRecord]) -> None:
-        super().__init__()
-        self._job = (case, options, case_name, score, tuple(edits))
-
-    @Slot()
-    def run(self) -> None:
-        case, options, case_name, score, edits = self._job
-        try:
-            path = write_report(case, options, case_name=case_name, score=score, edits=edits)
-        except InputError as error:
-            self.failed.emit(str(error))
-        except Exception as error:  # shown to the user instead of vanishing with the thread
-            self.failed.emit(f"the report could not be made ({type(error).__name__}: {error})")
-        else:
-            self.saved.emit(str(path))
+def _export_job(case, options: ReportOptions, case_name: str, score: CaseScore | None,
+                edits: tuple[EditRecord, ...]) -> str:
+    """The export job (scoring, per-slice counts and painting take seconds on a CT): the PDF's path."""
+    checkpoint()   # closed before it started: nothing is written
+    return str(write_report(case, options, case_name=case_name, score=score, edits=edits))
 
 
 class ReportExporter(QObject):
-    """Writes one report in a background thread; the GUI stays responsive meanwhile.
+    """Writes reports on the ``export`` lane of the job layer; the GUI stays responsive meanwhile.
+
+    Parameters
+    ----------
+    parent : QObject or None
+    jobs : JobLayer, optional
+        The window's job layer (default: one of the exporter's own), which owns the thread. A report
+        still being written when the window closes is finished before the process ends (unannounced).
 
     Signals
     -------
     saved(str)
         The PDF's path, once it is complete on disk.
     failed(str)
-        A message for the user.
+        A message for the user (whatever the export raised).
     """
 
     saved = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, jobs: JobLayer | None = None) -> None:
         super().__init__(parent)
-        self._thread: QThread | None = None
-        self._worker: _ExportWorker | None = None
+        self._lane = (jobs if jobs is not None else JobLayer(self)).lane("export", threaded=True)   # answers later
+        self._lane.replied.connect(self._on_reply)
+        self._request: int | None = None
 
     @property
     def busy(self) -> bool:
         """True while a report is being written."""
-        return self._thread is not None
+        return self._request is not None
 
     def start(self, case, options: ReportOptions, *, case_name: str, score: CaseScore | None = None,
               edits: Sequence[EditRecord] = ()) -> None:
         """Write the report of a snapshot of ``case`` (its masks are copied: editing may go on)."""
         if self.busy:
             raise RuntimeError("a report is already being written")
-        snapshot = dataclasses.replace(case, gt=case.gt.copy(), pred=case.pred.copy()) \
+        # Private copies, taken now (writable: scoring wraps them in tensors; nothing else sees them).
+        frozen = dataclasses.replace(case, gt=case.gt.copy(), pred=case.pred.copy()) \
             if dataclasses.is_dataclass(case) else case
-        self._thread = QThread()
-        self._worker = _ExportWorker(snapshot, options, case_name, score, edits)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.saved.connect(self._on_saved)
-        self._worker.failed.connect(self._on_failed)
-        self._thread.start()
+        self._request = self._lane.submit("Writing the report", _export_job, frozen, options, case_name, score,
+                                          tuple(edits))
 
-    @Slot(str)
-    def _on_saved(self, path: str) -> None:
-        self._stop()
-        self.saved.emit(path)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._stop()
-        self.failed.emit(message)
-
-    def _stop(self) -> None:
-        thread, self._thread, self._worker = self._thread, None, None
-        if thread is not None:
-            thread.quit()
-            thread.wait()
+    @Slot(object)
+    def _on_reply(self, reply: JobReply) -> None:
+        if reply.request != self._request:
+            return   # another exporter's report
+        self._request = None
+        if reply.ok:
+            self.saved.emit(reply.value)
+        else:
+            self.failed.emit(reply.error)
 
 
 class _ExportFeedback(QObject):
@@ -318,7 +299,7 @@ def export_case_report(parent: QWidget | None, case, *, case_name: str, score: C
     dialog = ReportDialog(case_name, settings, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
-    exporter = ReportExporter(parent)
+    exporter = ReportExporter(parent, jobs=getattr(parent, "jobs", None))
     _ExportFeedback(parent, exporter)
     QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
     exporter.start(case, dialog.options(), case_name=case_name, score=score, edits=edits)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-import dice_engine as de
 from app.qt.label_colors import class_name
 from app.qt.review_state import AXIS_NAMES
 
@@ -140,6 +138,10 @@ class SliceDicePlotPanel(QWidget):
         if drawn is not None and drawn[:2] == (axis, label) and np.array_equal(drawn[2], counts):
             return  # an edit elsewhere: this class's curve is unchanged, skip the redraw
         self._drawn = (axis, label, counts)
+        import torch  # here, not at import: the window shows before torch is loaded (it is, once results come)
+
+        import dice_engine as de
+
         tp, fp, fn = torch.from_numpy(counts).unbind(dim=1)
         self.slice_dice = de.dice_from_counts(tp, fp, fn).numpy()
         slices = np.arange(len(self.slice_dice))

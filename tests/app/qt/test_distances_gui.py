@@ -194,3 +194,25 @@ def test_an_edit_the_distances_cannot_follow_blanks_them_with_the_reason(qtbot, 
     assert not controller.distances.pending
     controller.load(case)
     assert controller.distances.last_update.result is not None
+
+
+def test_an_unexpected_failure_of_the_distance_job_is_told_to_the_user_and_the_figures_withdrawn(qtbot, monkeypatch):
+    controller = EngineController(sync=True, device="cpu")
+    warnings, updates = [], []
+    controller.warning.connect(warnings.append)
+    controller.distances_ready.connect(updates.append)
+    case = organ_case()
+    controller.load(case)
+    assert updates[-1].result is not None and warnings == []
+
+    def crash(state, request):
+        raise RuntimeError("a bug deep in the engine")
+
+    monkeypatch.setattr("app.qt.distance_worker._process", crash)
+    controller.submit_delta(fix_kidney(case))
+    controller.distances.flush()
+
+    assert len(warnings) == 1 and "RuntimeError: a bug deep in the engine" in warnings[0]
+    assert warnings[0].startswith("Computing the surface distances failed")
+    assert updates[-1].result is None and updates[-1].message == warnings[0]
+    assert not controller.distances.pending and not controller.busy

@@ -23,7 +23,7 @@ def table_matches_masks(window):
 
 def test_table_updates_during_the_drag_with_the_engine_thread(qtbot, tmp_path):
     window = open_window(qtbot, tmp_path, write_case(tmp_path), synchronous=False)
-    assert window.controller._thread is not None        # the real worker thread
+    assert window.controller.threaded                    # the real worker thread
     window.edit_toolbar.tool_actions["brush"].trigger()
     window.edit_toolbar.set_label(3)
     viewport = window.slice_view.graphics.viewport()

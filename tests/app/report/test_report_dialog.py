@@ -97,7 +97,7 @@ def test_export_failure_is_reported_not_raised(qtbot, tmp_path, case):
     exporter.start(case, options, case_name="c", score={"classes": []})   # a score that does not fit the case
     with qtbot.waitSignal(exporter.failed, timeout=60_000) as failed:
         pass
-    assert "could not be made" in failed.args[0] and not (tmp_path / "r.pdf").exists()
+    assert "Writing the report failed" in failed.args[0] and not (tmp_path / "r.pdf").exists()
 
 
 def test_cancel_writes_nothing(qtbot, settings, tmp_path, case):
