@@ -222,6 +222,9 @@ def _read_file(path: Path, format_name: str, role: str, max_voxels: int | None) 
     metadata = {key: reader.GetMetaData(key) for key in reader.GetMetaDataKeys()}
     header = read_nifti_header(path) if what == "NIfTI" else None
     _require_valid_spacing(name, what, reader.GetSpacing(), header)
+    if not all(math.isfinite(v) for v in reader.GetDirection()):
+        raise InputError(f"{name} has an invalid orientation (direction {reader.GetDirection()}) in its {what} "
+                         "header, e.g. a zero-length axis vector; fix the header or export the file again.")
     vox_offset = int(float(metadata.get("vox_offset", 0))) if what == "NIfTI" else None
     scan = NonFiniteScan(header) if header is not None and header.float_dtype is not None else None
     gzip_scan = scan if path.name.lower().endswith(".gz") else None
