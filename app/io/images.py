@@ -198,11 +198,13 @@ def numpy_dtype(pixel_id: int, components: int = 1) -> np.dtype:
 
 
 def _read_file(path: Path, format_name: str, role: str, max_voxels: int | None) -> ReadImage:
+    name = f"{role} '{path}'"
+    for data_file in _detached_data_files(path):
+        check_input_path(data_file, f"{name}: its data file")
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     reader.SetImageIO(_image_io(format_name))
     what = "NRRD" if format_name == SLICER_FORMAT else format_name
-    name = f"{role} '{path}'"
     try:
         reader.ReadImageInformation()
     except _READER_ERRORS:
@@ -305,7 +307,7 @@ def _detached_data_files(path: Path) -> list[Path]:
             name, sep, value = line.partition(":" if key == "data file" else "=")
             if sep and name.strip().lower() in (key.lower(), "datafile"):
                 candidate = path.parent / value.lstrip("=").strip()
-                return [candidate] if candidate.is_file() else []
+                return [candidate] if candidate.exists() else []
             if not line and key == "data file":
                 break
     return []

@@ -105,7 +105,8 @@ def _data_file(header_path: Path, name: str) -> Path:
     _require(not name.upper().startswith("LIST") and " " not in name.strip() and "%" not in name,
              f"its pixel data is split over several files ('{name}'); save it as one file")
     data_path = header_path.parent / name.strip()
-    _require(data_path.is_file(), f"its data file '{data_path}' does not exist")
+    _require(data_path.exists(), f"its data file '{data_path}' does not exist")
+    _require(data_path.is_file(), f"its data file '{data_path}' is not a regular file (a pipe, device or folder)")
     return data_path
 
 

@@ -107,3 +107,13 @@ def test_a_file_whose_name_contains_two_colons_is_read_literally(case_files):
     assert split_series_spec(str(odd)) == (str(odd), None)
     assert np.array_equal(load_case(gt_path, odd).pred, gt)
     assert split_series_spec(str(tmp_path / "dicom::1.2.3")) == (str(tmp_path / "dicom"), "1.2.3")
+
+
+def test_fifo_as_the_data_file_of_a_detached_header_is_refused_without_hanging(case_files):
+    tmp_path, gt_path, gt = case_files
+    header = write_volume(tmp_path / "pred.nhdr", gt, compress=False)
+    data_file = next(tmp_path.glob("pred.raw*"))
+    data_file.unlink()
+    os.mkfifo(data_file)
+    message = _error_within(10, lambda: load_case(gt_path, header), data_file)
+    assert "its data file" in message and "named pipe" in message
