@@ -242,8 +242,9 @@ def _read_file(path: Path, format_name: str, role: str, max_voxels: int | None) 
 def _read_beside(reader: sitk.ImageFileReader, verify, name: str, what: str) -> sitk.Image:
     """SimpleITK's read with ``verify()`` running in a thread beside it; a verification failure wins.
 
-    Both release the GIL (zlib and ITK), so a gzip file is decompressed twice at about the cost of once
-    on two cores (``bench/gzip_verify.py`` measures it).
+    Both release the GIL (zlib and ITK): with an idle core the second decompression hides behind the
+    read; on a busy machine it costs its CPU time, about half the read's for a CT label volume
+    (``bench/gzip_verify.py`` measures both).
     """
     failure: list[BaseException] = []
 

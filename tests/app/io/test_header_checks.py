@@ -82,7 +82,7 @@ def test_zero_spacing_in_metaimage_and_nrrd_headers_is_refused(tmp_path, gt, goo
 def small_memory(monkeypatch):
     """1 GB available, whatever this machine has, and no override in the environment."""
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: 10**9)
-    monkeypatch.delenv(limits.MAX_VOXELS_VARIABLE, raising=False)
+    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")  # unset, and restored even after main() sets it
 
 
 def _nifti_declaring(path, size_xyz):
@@ -131,13 +131,13 @@ def test_max_voxels_overrides_the_limit_both_ways(tmp_path, gt, good, small_memo
     assert "--max-voxels" in refused()
     assert load_case(good, pred, max_voxels=gt.size).pred.shape == gt.shape
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: 10**4)
-    monkeypatch.delenv(limits.MAX_VOXELS_VARIABLE)
+    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")
     assert "is available (limit " in refused()
     assert load_case(good, pred, max_voxels=10**6).pred.shape == gt.shape
 
 
 def test_cli_max_voxels_option(tmp_path, gt, good, monkeypatch, capsys):
-    monkeypatch.delenv(limits.MAX_VOXELS_VARIABLE, raising=False)
+    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")  # unset, and restored even after main() sets it
     pred = write_volume(tmp_path / "pred.nii.gz", gt)
     assert main(["score", "--gt", str(good), "--pred", str(pred), "--max-voxels", "100"]) == 2
     assert "declares a volume of 16x20x6 = 1,920 voxels" in capsys.readouterr().err
