@@ -141,7 +141,7 @@ def test_malformed_line_is_refused_with_its_number(tmp_path, text, line_number):
     path = _write(tmp_path, "table.txt", text)
     with pytest.raises(InputError, match=rf"table.txt': line {line_number} \(") as raised:
         read_label_table(path)
-    assert "not a well-formed label line" in str(raised.value)
+    assert "is not a label line of the" in str(raised.value)
 
 
 def test_deeply_nested_json_gives_a_message_not_a_recursion_error(tmp_path):
