@@ -39,6 +39,8 @@ _SLICER_LINE = re.compile(r"^\s*(\d+)\s+(.+?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*
 _PLAIN_LINE = re.compile(r"^\s*(\d+)\s*(?:[,:;=\t]|\s)\s*(.*?)\s*$")
 # Seven numbers, as an ITK-SNAP line starts: such a line is ITK-SNAP or malformed, never a plain name.
 _ITKSNAP_START = re.compile(r"^\s*\d+\s+\d+\s+\d+\s+\d+\s+[-+\d.eE]+\s+\d+\s+\d+(\s|$)")
+MAX_TABLE_BYTES = 16 << 20
+"""Largest label-table file read (the biggest atlases' tables are a few hundred kilobytes)."""
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -142,10 +144,18 @@ def read_label_table(path: str | Path) -> LabelTable:
         When the file cannot be read or matches none of the formats (the message names the line).
     """
     path = Path(path)
-    check_input_path(path, "label table")
+    size = check_input_path(path, "label table").st_size
+    if size > MAX_TABLE_BYTES:
+        raise InputError(f"label table '{path}' is {size / 1e6:.0f} MB; a label table is a small text file (at "
+                         f"most {MAX_TABLE_BYTES // (1 << 20)} MB here): check that this is the right file.")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise InputError(f"label table '{path}': line {line} is not valid UTF-8 text (byte "
+                         f"{raw[error.start:error.start + 1]!r}); save the table as UTF-8.") from None
+    except OSError as error:
         raise InputError(f"label table '{path}' could not be read as text ({error}); pass an ITK-SNAP "
                          "label file, a 3D Slicer colour table, an nnU-Net dataset.json or an "
                          "'index name' list.") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import re
 import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -16,8 +17,8 @@ import SimpleITK as sitk
 
 from app.cli import main
 from app.errors import InputError
-from app.io import limits, load_case
-from tests.app.io.conftest import blobs, write_volume
+from app.io import limits, load_case, read_scores
+from tests.app.io.conftest import blobs, write_dicom_series, write_volume
 
 
 @pytest.fixture
@@ -144,3 +145,18 @@ def test_cli_max_voxels_option(tmp_path, gt, good, monkeypatch, capsys):
     with pytest.raises(SystemExit) as raised:
         main(["score", "--gt", str(good), "--pred", str(pred), "--max-voxels", "lots"])
     assert raised.value.code == 2
+
+
+def test_dicom_series_larger_than_the_limit_is_refused_before_reading(tmp_path, gt):
+    series = write_dicom_series(tmp_path / "series", gt.astype(np.int16))
+    with pytest.raises(InputError, match=r"series.*declares a volume of 16x20x6 = 1,920 voxels"):
+        load_case(series, series, max_voxels=1000)
+
+
+def test_npz_member_declaring_an_enormous_array_is_refused(tmp_path, small_memory):
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as archive, archive.open("probabilities.npy", "w") as member:
+        np.lib.format.write_array_header_1_0(member, {"descr": "<f4", "fortran_order": False,
+                                                       "shape": (10**4, 10**4, 10**4, 10)})
+    with pytest.raises(InputError, match=r"huge.npz' \(array 'probabilities'\) declares a volume"):
+        read_scores(path, "probs", (2, 3, 4), 2)

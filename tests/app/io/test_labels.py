@@ -161,3 +161,18 @@ def test_lone_surrogate_in_a_json_name_is_refused_with_its_line(tmp_path):
     with pytest.raises(InputError, match=r"line 4: label 1: the name 'liv\\ud800er' contains an invalid") as raised:
         read_label_table(path)
     str(raised.value).encode("utf-8")  # the message itself can be printed
+
+
+def test_text_that_is_not_utf8_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "table.txt"
+    path.write_bytes(b"1 liver\n2 sp\xe4en\n")
+    with pytest.raises(InputError, match=r"table.txt': line 2 is not valid UTF-8"):
+        read_label_table(path)
+
+
+def test_an_enormous_file_is_not_read_as_a_label_table(tmp_path):
+    path = tmp_path / "table.txt"
+    with path.open("wb") as stream:
+        stream.truncate(64 << 20)  # sparse: no disk used
+    with pytest.raises(InputError, match=r"table.txt' is 67 MB; a label table is a small text file"):
+        read_label_table(path)
