@@ -80,8 +80,16 @@ def split_series_spec(text: str) -> tuple[str, str | None]:
 
 
 def check_directory_entries(directory: Path, role: str) -> None:
-    """Refuse a DICOM directory holding a FIFO, socket or device (the DICOM scanner would open it)."""
+    """Refuse a DICOM directory holding a FIFO, socket or device (the DICOM scanner would open it).
+
+    File names that are not UTF-8 are refused too: SimpleITK cannot hand them back to Python.
+    """
     for entry in directory.iterdir():
+        try:
+            entry.name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"{role} '{directory}' holds a file whose name is not valid UTF-8 "
+                             f"('{printable(entry.name)}'); rename it using UTF-8 characters.") from None
         try:
             mode = entry.stat().st_mode
         except OSError:

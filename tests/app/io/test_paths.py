@@ -117,3 +117,11 @@ def test_fifo_as_the_data_file_of_a_detached_header_is_refused_without_hanging(c
     os.mkfifo(data_file)
     message = _error_within(10, lambda: load_case(gt_path, header), data_file)
     assert "its data file" in message and "named pipe" in message
+
+
+def test_non_utf8_file_name_inside_a_dicom_directory_is_refused(tmp_path, rng):
+    series = write_dicom_series(tmp_path / "series", blobs(rng, (4, 12, 10), 3).astype(np.int16))
+    first = sorted(series.iterdir())[0]
+    os.rename(first, os.fsencode(series) + b"/slice\xff.dcm")
+    with pytest.raises(InputError, match=r"series' holds a file whose name is not valid UTF-8"):
+        load_case(series, series)
