@@ -31,8 +31,7 @@ class DamagedStream(Exception):
     """The compressed data is corrupt, cut short or holds more than it should (message says which)."""
 
 
-def verify_gzip(path: Path, start: int, promised: int, *, exact: bool = False,
-                on_data: Callable[[bytes], None] | None = None) -> int:
+def verify_gzip(path: Path, start: int, promised: int, *, on_data: Callable[[bytes], None] | None = None) -> int:
     """Inflate the gzip data of ``path`` from byte ``start`` to the end, checking every member's CRC-32/ISIZE.
 
     Parameters
@@ -44,8 +43,6 @@ def verify_gzip(path: Path, start: int, promised: int, *, exact: bool = False,
     promised : int
         Uncompressed bytes the header describes; fewer is an error, and so is more than
         ``promised + max(promised, OVERRUN_SLACK_BYTES)`` (a decompression bomb behind a small header).
-    exact : bool
-        Refuse any uncompressed byte beyond ``promised``.
     on_data : callable, optional
         Called with each decompressed chunk, in order.
 
@@ -61,7 +58,7 @@ def verify_gzip(path: Path, start: int, promised: int, *, exact: bool = False,
     OSError
         The file cannot be read.
     """
-    return _inflate(path, start, None, promised, exact, on_data, lambda: zlib.decompressobj(wbits=31),
+    return _inflate(path, start, None, promised, False, on_data, lambda: zlib.decompressobj(wbits=31),
                     "gzip", many_members=True)
 
 
@@ -134,7 +131,7 @@ def _inflate(path: Path, start: int, length: int | None, promised: int, exact: b
                 pending = source.skip_padding(pending)
                 if not pending:
                     return _complete(produced, promised, kind)
-                if pending[:2] not in (_GZIP_MAGIC, b"BZ"):
+                if not pending.startswith(_GZIP_MAGIC if kind == "gzip" else b"BZh"):
                     raise DamagedStream(f"bytes that are not {kind} data follow the end of the {kind} data "
                                         "(the file was damaged or two files were joined)")
                 decompressor = make_decompressor()

@@ -8,6 +8,7 @@ return whatever the buffer held. Each must end in an InputError naming the file.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import re
 import struct
@@ -19,7 +20,7 @@ import SimpleITK as sitk
 
 from app.errors import InputError
 from app.io import load_case
-from app.io.streams import DamagedStream, verify_gzip, verify_zlib
+from app.io.streams import DamagedStream, verify_bzip2, verify_gzip, verify_zlib
 from tests.app.io.conftest import blobs, write_volume
 
 
@@ -151,3 +152,16 @@ def test_intact_compressed_metaimage_and_nrrd_still_read(tmp_path, gt):
     for name in ("pred.mha", "pred.nrrd"):
         case = load_case(write_volume(tmp_path / "gt.nii.gz", gt), write_volume(tmp_path / name, gt))
         assert np.array_equal(case.pred, gt)
+
+
+def test_bzip2_streams_are_checked_to_their_end(tmp_path):
+    data = bytes(range(256)) * 4000
+    path = tmp_path / "payload.bz2"
+    path.write_bytes(bz2.compress(data[:500000]) + bz2.compress(data[500000:]))
+    assert verify_bzip2(path, 0, len(data)) == len(data)
+    path.write_bytes(bz2.compress(data) + b"not bzip2")
+    with pytest.raises(DamagedStream, match="follow the end of the bzip2 data"):
+        verify_bzip2(path, 0, len(data))
+    path.write_bytes(bz2.compress(data)[:-30])
+    with pytest.raises(DamagedStream, match="stops early"):
+        verify_bzip2(path, 0, len(data))
