@@ -170,7 +170,7 @@ def count_classes(gt: np.ndarray, pred: np.ndarray, table: LabelTable, ignore_in
 
 def _load_mask(spec: str | Path, key: str, max_voxels: int | None) -> _LoadedMask:
     role = f"{ROLE_NAMES[key]} '{spec}'"
-    read = read_image(spec, ROLE_NAMES[key], max_voxels=max_voxels)
+    read = read_image(spec, ROLE_NAMES[key], max_voxels=max_voxels, mask=True)
     segment_table = None
     if read.format == SLICER_FORMAT:
         segment_table = segment_label_table(read.metadata, str(spec), read.components,

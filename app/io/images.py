@@ -129,7 +129,7 @@ def format_of(path: str | Path) -> str:
                      f"{SUPPORTED_ENDINGS}.")
 
 
-def read_image(spec: str | Path, role: str, *, max_voxels: int | None = None) -> ReadImage:
+def read_image(spec: str | Path, role: str, *, max_voxels: int | None = None, mask: bool = False) -> ReadImage:
     """Read and verify one input.
 
     Parameters
@@ -141,6 +141,9 @@ def read_image(spec: str | Path, role: str, *, max_voxels: int | None = None) ->
     max_voxels : int, optional
         Refuse a larger declared volume (default: what available memory allows, see
         :func:`app.io.limits.check_declared_size`).
+    mask : bool
+        The input is a mask: float NIfTI voxels are scanned for NaN/±Inf (``ReadImage.non_finite``),
+        which SimpleITK would read as 0. Images are not scanned (NaN is a valid intensity).
 
     Raises
     ------
@@ -164,7 +167,7 @@ def read_image(spec: str | Path, role: str, *, max_voxels: int | None = None) ->
         raise InputError(f"{role} '{path}' is a directory; pass an image file or a DICOM directory.")
     if format_name == NUMPY_FORMAT:
         return _read_numpy(path, role, max_voxels)
-    return _read_file(path, format_name, role, max_voxels)
+    return _read_file(path, format_name, role, max_voxels, mask)
 
 
 def sha256_of(paths: list[Path]) -> str:
@@ -197,7 +200,7 @@ def numpy_dtype(pixel_id: int, components: int = 1) -> np.dtype:
     return _probe(pixel_id, components).dtype
 
 
-def _read_file(path: Path, format_name: str, role: str, max_voxels: int | None) -> ReadImage:
+def _read_file(path: Path, format_name: str, role: str, max_voxels: int | None, mask: bool) -> ReadImage:
     name = f"{role} '{path}'"
     for data_file in _detached_data_files(path):
         check_input_path(data_file, f"{name}: its data file")
@@ -228,7 +231,7 @@ def _read_file(path: Path, format_name: str, role: str, max_voxels: int | None) 
         raise InputError(f"{name} has an invalid orientation (direction {reader.GetDirection()}) in its {what} "
                          "header, e.g. a zero-length axis vector; fix the header or export the file again.")
     vox_offset = int(float(metadata.get("vox_offset", 0))) if what == "NIfTI" else None
-    scan = NonFiniteScan(header) if header is not None and header.float_dtype is not None else None
+    scan = NonFiniteScan(header) if mask and header is not None and header.float_dtype is not None else None
     gzip_scan = scan if path.name.lower().endswith(".gz") else None
     image = _read_beside(reader, lambda: verify_complete(path, what, voxel_bytes, vox_offset, name=name,
                                                          on_data=gzip_scan), name, what)

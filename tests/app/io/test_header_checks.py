@@ -160,3 +160,10 @@ def test_npz_member_declaring_an_enormous_array_is_refused(tmp_path, small_memor
                                                        "shape": (10**4, 10**4, 10**4, 10)})
     with pytest.raises(InputError, match=r"huge.npz' \(array 'probabilities'\) declares a volume"):
         read_scores(path, "probs", (2, 3, 4), 2)
+
+
+def test_float_image_with_nan_is_still_shown(tmp_path, gt, good):
+    intensities = gt.astype(np.float32)
+    intensities[0, 0, 0] = np.nan
+    case = load_case(good, good, image=write_volume(tmp_path / "t1.nii", intensities, compress=False))
+    assert case.image.shape == gt.shape
