@@ -251,7 +251,7 @@ def _build(lines, pattern: re.Pattern, make_entry, source_format: str, expected:
         if match is None or (pattern is _PLAIN_LINE and not _plain_name_ok(match.group(2))):
             raise ValueError(
                 f"line {number} ({line.strip()[:80]!r}) is not a label line of the {source_format} this file "
-                f"reads as; its lines are {expected}. Fix or remove that line")
+                f"reads as; its lines are {expected}. Fix or remove that line.")
         entry = make_entry(match)
         if entry.index in entries:
             raise ValueError(f"line {number}: label {entry.index} is listed twice")

@@ -99,6 +99,7 @@ def check_declared_size(name: str, shape: Sequence[int], bytes_per_voxel: int,
         if voxels <= max_voxels:
             return
         reason = f"the limit set with --max-voxels is {max_voxels:,} voxels"
+        advice = f"If the file is genuine, pass --max-voxels {voxels} or more"
     else:
         available = available_memory_bytes()
         if available is None or needed <= available:
@@ -106,11 +107,14 @@ def check_declared_size(name: str, shape: Sequence[int], bytes_per_voxel: int,
         limit = available // (bytes_per_voxel + WORKING_BYTES_PER_VOXEL)
         reason = (f"reading and scoring it needs about {_gb(needed)} of memory but {_gb(available)} is "
                   f"available (limit {limit:,} voxels)")
+        advice = f"If the file is genuine, free memory or pass --max-voxels {voxels}"
     raise InputError(f"{name} declares a volume of {size_text} = {voxels:,} voxels ({_gb(voxels * bytes_per_voxel)} "
                      f"of pixels); {reason}. DiceLens checks this before reading, so that a damaged or "
-                     f"hostile header cannot exhaust memory. If the file is genuine, free memory or pass "
-                     f"--max-voxels {voxels} (environment: {MAX_VOXELS_VARIABLE}={voxels}).")
+                     f"hostile header cannot exhaust memory. {advice} (environment: "
+                     f"{MAX_VOXELS_VARIABLE}={voxels}).")
 
 
 def _gb(count: int) -> str:
-    return f"{count / 1e9:.1f} GB" if count >= 1e8 else f"{count / 1e6:.1f} MB"
+    if count >= 1e8:
+        return f"{count / 1e9:.1f} GB"
+    return f"{count / 1e6:.1f} MB" if count >= 1e5 else f"{count / 1e3:.1f} kB"
