@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from app.commands.case_arguments import add_max_voxels_argument
 from app.errors import InputError
 
 PLANES = ("axial", "coronal", "sagittal")
@@ -33,6 +34,7 @@ def add_parser(subparsers) -> None:
                              "every foreground class")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="render the window with metrics computed to this PNG without a display, then exit")
+    add_max_voxels_argument(parser)
     parser.set_defaults(func=run)
 
 

@@ -76,7 +76,7 @@ class _LoadedMask:
 def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
               labels: str | Path | None = None, probs: str | Path | None = None,
               logits: str | Path | None = None, resample: bool = False, *,
-              ignore_index: int | None = None) -> Case:
+              ignore_index: int | None = None, max_voxels: int | None = None) -> Case:
     """Read, verify and cross-check the files of one case.
 
     Parameters
@@ -95,6 +95,10 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
         Resample the prediction onto the ground-truth grid (nearest neighbour) when they differ.
     ignore_index : int, optional
         Ground-truth value meaning "not annotated"; not counted as a class in ``num_classes``.
+    max_voxels : int, optional
+        Refuse any input declaring more voxels, before reading it (default: the limit in the
+        environment variable ``DICELENS_MAX_VOXELS``, else what available memory allows; see
+        :mod:`app.io.limits`).
 
     Returns
     -------
@@ -113,9 +117,9 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
         raise InputError(f"label table '{labels}' names label {given_table.size - 1}; DiceLens accepts labels up "
                          f"to {MAX_LABEL}. Remove the entries beyond the labels your masks use.")
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="dicelens-load") as pool:
-        gt_job = pool.submit(_load_mask, gt, "gt")
-        pred_job = pool.submit(_load_mask, pred, "pred")
-        image_job = pool.submit(_load_image, image) if image is not None else None
+        gt_job = pool.submit(_load_mask, gt, "gt", max_voxels)
+        pred_job = pool.submit(_load_mask, pred, "pred", max_voxels)
+        image_job = pool.submit(_load_image, image, max_voxels) if image is not None else None
         loaded_gt, loaded_pred = gt_job.result(), pred_job.result()
         loaded_image = image_job.result() if image_job is not None else None
     messages = loaded_gt.read.messages + loaded_pred.read.messages
@@ -132,7 +136,7 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
     scores, kind = None, None
     if probs is not None or logits is not None:
         kind, score_path = ("probs", probs) if probs is not None else ("logits", logits)
-        scores = read_scores(score_path, kind, geometry.shape_zyx, num_classes)
+        scores = read_scores(score_path, kind, geometry.shape_zyx, num_classes, max_voxels=max_voxels)
         num_classes = max(num_classes, scores.shape[0] if scores.shape[0] > 1 else 2)
         sources["scores"] = InputFile(str(score_path), sha256_of([Path(score_path)]),
                                       "NumPy probabilities" if kind == "probs" else "NumPy logits",
@@ -164,9 +168,9 @@ def count_classes(gt: np.ndarray, pred: np.ndarray, table: LabelTable, ignore_in
     return max(gt_max + 1, pred_max + 1, table_size)
 
 
-def _load_mask(spec: str | Path, key: str) -> _LoadedMask:
+def _load_mask(spec: str | Path, key: str, max_voxels: int | None) -> _LoadedMask:
     role = f"{ROLE_NAMES[key]} '{spec}'"
-    read = read_image(spec, ROLE_NAMES[key])
+    read = read_image(spec, ROLE_NAMES[key], max_voxels=max_voxels, mask=True)
     segment_table = None
     if read.format == SLICER_FORMAT:
         segment_table = segment_label_table(read.metadata, str(spec), read.components,
@@ -175,8 +179,8 @@ def _load_mask(spec: str | Path, key: str) -> _LoadedMask:
     return _LoadedMask(read, _input_file(spec, read, _disk_dtype(read)), labels, highest, segment_table)
 
 
-def _load_image(spec: str | Path) -> tuple[ReadImage, InputFile, np.ndarray]:
-    read = read_image(spec, "image")
+def _load_image(spec: str | Path, max_voxels: int | None) -> tuple[ReadImage, InputFile, np.ndarray]:
+    read = read_image(spec, "image", max_voxels=max_voxels)
     array = intensity_array(read, f"image '{spec}'")
     return read, _input_file(spec, read, str(array.dtype)), array
 

@@ -3,7 +3,13 @@
 Formats are chosen from the file name, and SimpleITK is told which reader to use, so random bytes
 named ``.nii.gz`` give "not a NIfTI file" rather than a guess. A DICOM series is a directory; a
 directory holding several series reads the one with the most files (the others are listed in the
-messages) unless one is chosen with ``DIR::SERIES_INSTANCE_UID``.
+messages) unless one is chosen with ``DIR::SERIES_INSTANCE_UID`` (a path containing ``::`` that exists
+is taken literally).
+
+Before any pixel is decoded: the path must be a UTF-8 name of a regular file or directory
+(:mod:`app.io.paths`), the declared size must fit the memory limit (:mod:`app.io.limits`) and the
+voxel size must be finite and positive. The completeness check (:mod:`app.io.integrity`, which
+decompresses gzip payloads end to end) runs in a thread beside SimpleITK's read.
 """
 
 from __future__ import annotations
@@ -20,8 +26,13 @@ import numpy as np
 import SimpleITK as sitk
 
 from app.errors import InputError
+from app.io.arrays import read_npy
+from app.io.dicom import read_dicom_series, series_of_file
 from app.io.geometry import Geometry
 from app.io.integrity import verify_complete
+from app.io.limits import check_declared_size
+from app.io.nifti import NonFiniteScan, bad_voxel_size, raw_has_non_finite, read_nifti_header
+from app.io.paths import SERIES_SEPARATOR, check_input_path, split_series_spec
 from app.io.segnrrd import SLICER_FORMAT, segment_label_table
 
 # (file name ending, format name, SimpleITK ImageIO); longest endings first.
@@ -43,10 +54,8 @@ _FORMATS = (
 )
 NUMPY_FORMAT = "NumPy"
 DICOM_FORMAT = "DICOM series"
-SERIES_SEPARATOR = "::"
 # SimpleITK raises RuntimeError; a message quoting binary header bytes surfaces as UnicodeDecodeError.
 _READER_ERRORS = (RuntimeError, UnicodeError)
-_GLOBAL_WARNINGS_LOCK = threading.Lock()
 SUPPORTED_ENDINGS = ", ".join(ending for ending, _, _ in _FORMATS) + ", .npy, or a DICOM directory"
 READABLE_ENDINGS = tuple(sorted({ending for ending, _, _ in _FORMATS} | {".npy"}, key=len, reverse=True))
 """Every file name ending :func:`read_image` understands, longest first (``.seg.nrrd`` before ``.nrrd``)."""
@@ -76,6 +85,8 @@ class ReadImage:
         The files the data came from (several for DICOM and ``.nhdr``/``.mhd``).
     messages : list of str
         Notes for the user.
+    non_finite : bool
+        The file holds NaN or ±Inf voxels that SimpleITK read as 0 (float NIfTI); a mask is refused.
     """
 
     image: sitk.Image | None
@@ -87,6 +98,7 @@ class ReadImage:
     palette: list[tuple[int, int, int]] | None = None
     details: str = ""
     messages: list[str] = field(default_factory=list)
+    non_finite: bool = False
 
     @property
     def geometry(self) -> Geometry:
@@ -117,7 +129,7 @@ def format_of(path: str | Path) -> str:
                      f"{SUPPORTED_ENDINGS}.")
 
 
-def read_image(spec: str | Path, role: str) -> ReadImage:
+def read_image(spec: str | Path, role: str, *, max_voxels: int | None = None, mask: bool = False) -> ReadImage:
     """Read and verify one input.
 
     Parameters
@@ -126,30 +138,36 @@ def read_image(spec: str | Path, role: str) -> ReadImage:
         A file, a DICOM directory, or ``DIR::SERIES_INSTANCE_UID``.
     role : str
         How messages name this input, e.g. ``"ground truth"``.
+    max_voxels : int, optional
+        Refuse a larger declared volume (default: what available memory allows, see
+        :func:`app.io.limits.check_declared_size`).
+    mask : bool
+        The input is a mask: float NIfTI voxels are scanned for NaN/±Inf (``ReadImage.non_finite``),
+        which SimpleITK would read as 0. Images are not scanned (NaN is a valid intensity).
 
     Raises
     ------
     InputError
-        Missing, unreadable, corrupt or unsupported file (the message names the file).
+        Missing, unreadable, corrupt or unsupported file, or one too large (the message names the file).
     """
-    text = str(spec)
-    series_uid = None
-    if SERIES_SEPARATOR in text:
-        text, series_uid = text.split(SERIES_SEPARATOR, 1)
+    text, series_uid = split_series_spec(str(spec))
     path = Path(text)
-    if not path.exists():
-        raise InputError(f"{role} '{path}' does not exist.")
+    check_input_path(path, role, directory_allowed=True)
     format_name = format_of(path)
     if format_name == DICOM_FORMAT:
         if path.is_file() and series_uid is None:
-            series_uid = _series_of_file(path, role)
-        return _read_dicom_series(path if path.is_dir() else path.parent, series_uid, role)
+            series_uid = series_of_file(path, role)
+        directory = path if path.is_dir() else path.parent
+        image, files, details, messages = read_dicom_series(directory, series_uid, role, max_voxels)
+        return ReadImage(image, None, DICOM_FORMAT, True, files, details=details, messages=messages)
     if series_uid is not None:
         raise InputError(f"{role} '{path}': '{SERIES_SEPARATOR}SERIES_UID' only applies to DICOM "
                          "directories.")
+    if path.is_dir():
+        raise InputError(f"{role} '{path}' is a directory; pass an image file or a DICOM directory.")
     if format_name == NUMPY_FORMAT:
-        return _read_numpy(path, role)
-    return _read_file(path, format_name, role)
+        return _read_numpy(path, role, max_voxels)
+    return _read_file(path, format_name, role, max_voxels, mask)
 
 
 def sha256_of(paths: list[Path]) -> str:
@@ -182,7 +200,10 @@ def numpy_dtype(pixel_id: int, components: int = 1) -> np.dtype:
     return _probe(pixel_id, components).dtype
 
 
-def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
+def _read_file(path: Path, format_name: str, role: str, max_voxels: int | None, mask: bool) -> ReadImage:
+    name = f"{role} '{path}'"
+    for data_file in _detached_data_files(path):
+        check_input_path(data_file, f"{name}: its data file")
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     reader.SetImageIO(_image_io(format_name))
@@ -190,30 +211,84 @@ def _read_file(path: Path, format_name: str, role: str) -> ReadImage:
     try:
         reader.ReadImageInformation()
     except _READER_ERRORS:
-        raise InputError(f"{role} '{path}' is not a readable {what} file (damaged, or a different format "
+        raise InputError(f"{name} is not a readable {what} file (damaged, or a different format "
                          "with this name); check the file or export it again.") from None
+    components = reader.GetNumberOfComponents()
+    voxel_bytes_each = _probe(reader.GetPixelID(), components).nbytes
+    check_declared_size(name, reader.GetSize(), voxel_bytes_each, max_voxels)
     if reader.GetDimension() not in (2, 3):
         if format_name == SLICER_FORMAT:  # several layers stored as a 4D array: say what to do about it
             metadata = {key: reader.GetMetaData(key) for key in reader.GetMetaDataKeys()}
             segment_label_table(metadata, str(path), reader.GetNumberOfComponents(), reader.GetDimension())
         size = "x".join(str(n) for n in reader.GetSize())
-        raise InputError(f"{role} '{path}' is {reader.GetDimension()}D ({size}); DiceLens reads 2D and 3D images "
+        raise InputError(f"{name} is {reader.GetDimension()}D ({size}); DiceLens reads 2D and 3D images "
                          "(one label per voxel): pass a single volume, e.g. one time point or one channel.")
-    components = reader.GetNumberOfComponents()
-    voxel_bytes = math.prod(reader.GetSize()) * _probe(reader.GetPixelID(), components).nbytes
+    voxel_bytes = math.prod(reader.GetSize()) * voxel_bytes_each
     metadata = {key: reader.GetMetaData(key) for key in reader.GetMetaDataKeys()}
+    header = read_nifti_header(path) if what == "NIfTI" else None
+    _require_valid_spacing(name, what, reader.GetSpacing(), header)
+    if not all(math.isfinite(v) for v in reader.GetDirection()):
+        raise InputError(f"{name} has an invalid orientation (direction {reader.GetDirection()}) in its {what} "
+                         "header, e.g. a zero-length axis vector; fix the header or export the file again.")
     vox_offset = int(float(metadata.get("vox_offset", 0))) if what == "NIfTI" else None
-    verify_complete(path, what, voxel_bytes, vox_offset, name=f"{role} '{path}'")
-    try:
-        image = reader.Execute()
-    except _READER_ERRORS as error:
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown reason"
-        raise InputError(f"{role} '{path}' could not be read as {what} ({reason}); it is probably damaged: "
-                         "export or copy it again.") from None
+    scan = NonFiniteScan(header) if mask and header is not None and header.float_dtype is not None else None
+    gzip_scan = scan if path.name.lower().endswith(".gz") else None
+    image = _read_beside(reader, lambda: verify_complete(path, what, voxel_bytes, vox_offset, name=name,
+                                                         on_data=gzip_scan), name, what)
+    non_finite = scan is not None and (scan.found if gzip_scan is not None else raw_has_non_finite(path, header))
     files = source_files(path)
     palette = _png_palette(path) if format_name == "PNG" and components > 1 else None
     return ReadImage(image, None, format_name, True, files,
-                     metadata=metadata if what == "NRRD" else {}, palette=palette)
+                     metadata=metadata if what == "NRRD" else {}, palette=palette, non_finite=non_finite)
+
+
+def _read_beside(reader: sitk.ImageFileReader, verify, name: str, what: str) -> sitk.Image:
+    """SimpleITK's read with ``verify()`` running in a thread beside it; a verification failure wins.
+
+    Both release the GIL (zlib and ITK): with an idle core the second decompression hides behind the
+    read; on a busy machine it costs its CPU time, about half the read's for a CT label volume
+    (``bench/gzip_verify.py`` measures both).
+    """
+    failure: list[BaseException] = []
+
+    def run_verify() -> None:
+        try:
+            verify()
+        except BaseException as error:  # re-raised in the caller's thread below
+            failure.append(error)
+
+    worker = threading.Thread(target=run_verify, name="dicelens-verify", daemon=True)
+    worker.start()
+    image, read_error = None, None
+    try:
+        image = reader.Execute()
+    except _READER_ERRORS as error:
+        read_error = error
+    finally:
+        worker.join()
+    if failure:
+        raise failure[0]
+    if read_error is not None:
+        text = str(read_error).strip()
+        reason = text.splitlines()[-1] if text else "unknown reason"
+        raise InputError(f"{name} could not be read as {what} ({reason}); it is probably damaged: "
+                         "export or copy it again.") from None
+    return image
+
+
+def _require_valid_spacing(name: str, what: str, spacing, header) -> None:
+    """Refuse a voxel size that is not finite and positive (SimpleITK would make a NIfTI one 1 mm)."""
+    if header is not None:
+        problem = bad_voxel_size(header)
+        if problem is not None:
+            raise InputError(f"{name} has an invalid voxel size in its NIfTI header ({problem}); SimpleITK "
+                             "would silently use 1 mm, changing every volume and distance. Fix the header's "
+                             "pixdim (e.g. with nibabel: img.header.set_zooms(...)) or export the file again.")
+        return
+    if not all(math.isfinite(v) and v > 0 for v in spacing):
+        shown = ", ".join(f"{v:g}" for v in spacing)
+        raise InputError(f"{name} has an invalid voxel size ({shown}) in its {what} header; spacing must be "
+                         "finite and positive. Fix the header's spacing or export the file again.")
 
 
 def source_files(path: str | Path) -> list[Path]:
@@ -236,7 +311,7 @@ def _detached_data_files(path: Path) -> list[Path]:
             name, sep, value = line.partition(":" if key == "data file" else "=")
             if sep and name.strip().lower() in (key.lower(), "datafile"):
                 candidate = path.parent / value.lstrip("=").strip()
-                return [candidate] if candidate.is_file() else []
+                return [candidate] if candidate.exists() else []
             if not line and key == "data file":
                 break
     return []
@@ -260,97 +335,10 @@ def _png_palette(path: Path) -> list[tuple[int, int, int]] | None:
     return None
 
 
-def _read_numpy(path: Path, role: str) -> ReadImage:
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise InputError(f"{role} '{path}' is not a readable .npy array ({error}); save it with "
-                         "numpy.save (no pickled objects).") from None
-    if not isinstance(array, np.ndarray) or array.ndim not in (2, 3):
-        raise InputError(f"{role} '{path}' holds an array of shape {getattr(array, 'shape', '?')}; "
+def _read_numpy(path: Path, role: str, max_voxels: int | None) -> ReadImage:
+    array = read_npy(path, f"{role} '{path}'", max_voxels, "Save it with numpy.save (no pickled objects).")
+    if array.ndim not in (2, 3):
+        raise InputError(f"{role} '{path}' holds an array of shape {array.shape}; "
                          "a .npy mask must be 2D (y, x) or 3D (z, y, x).")
     return ReadImage(None, array, NUMPY_FORMAT, False, [path],
                      messages=[f"{role} '{path.name}' (.npy) has no spacing or origin"])
-
-
-def _require_even_slices(reader: sitk.ImageSeriesReader, image: sitk.Image, name: str) -> None:
-    """A series with a missing or duplicated file has uneven slice positions: refuse it.
-
-    The reader stacks whatever files it finds, so a lost slice would otherwise give a volume that is
-    one slice short with a wrong z spacing.
-    """
-    count = image.GetDepth()
-    if count < 3:
-        return
-    try:
-        positions = np.array([[float(v) for v in reader.GetMetaData(i, "0020|0032").split("\\")]
-                              for i in range(count)])
-    except (RuntimeError, ValueError):
-        return  # no Image Position (Patient) on every slice: nothing to check against
-    direction = np.array(image.GetDirection()).reshape(3, 3)
-    steps = np.diff(positions @ direction[:, 2])
-    typical = float(np.median(steps))
-    uneven = np.flatnonzero(np.abs(steps - typical) > 0.01 * abs(typical) + 1e-3)
-    if typical == 0 or uneven.size:
-        at = int(uneven[0]) if uneven.size else 0
-        raise InputError(f"{name}: slice positions are not evenly spaced (slices {at + 1} and {at + 2} are "
-                         f"{steps[at]:.4g} mm apart, the others {typical:.4g} mm): a file of the series is "
-                         "missing or duplicated. Export the complete series again.")
-
-
-def _series_of_file(path: Path, role: str) -> str:
-    """The Series Instance UID of one DICOM file (its whole series is read)."""
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    reader.SetImageIO("GDCMImageIO")
-    try:
-        reader.ReadImageInformation()
-        return reader.GetMetaData("0020|000e").strip().rstrip("\0")
-    except _READER_ERRORS:
-        raise InputError(f"{role} '{path}' is not a readable DICOM file with a Series Instance "
-                         "UID.") from None
-
-
-def _read_dicom_series(directory: Path, series_uid: str | None, role: str) -> ReadImage:
-    if not any(path.is_file() for path in directory.iterdir()):
-        raise InputError(f"{role} '{directory}' is an empty directory; pass a directory of DICOM files or an image "
-                         "file.")
-    with _GLOBAL_WARNINGS_LOCK:  # masks load in parallel threads; the switch is process-wide
-        warnings_shown = sitk.ProcessObject.GetGlobalWarningDisplay()
-        sitk.ProcessObject.SetGlobalWarningDisplay(False)  # "No Series were found" is reported below, in words
-        try:
-            series_ids = list(sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(directory)))
-        finally:
-            sitk.ProcessObject.SetGlobalWarningDisplay(warnings_shown)
-    if not series_ids:
-        raise InputError(f"{role} '{directory}' holds no DICOM series; pass a directory of DICOM files "
-                         "or an image file.")
-    files_by_series = {uid: sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(directory), uid)
-                       for uid in series_ids}
-    messages = []
-    if series_uid is not None:
-        if series_uid not in files_by_series:
-            raise InputError(f"{role} '{directory}' has no DICOM series '{series_uid}'; it has: "
-                             f"{', '.join(series_ids)}.")
-        chosen = series_uid
-    else:
-        chosen = max(series_ids, key=lambda uid: len(files_by_series[uid]))
-        if len(series_ids) > 1:
-            others = ", ".join(f"{uid} ({len(files_by_series[uid])} files)" for uid in series_ids
-                               if uid != chosen)
-            messages.append(f"{role} '{directory}' holds {len(series_ids)} DICOM series; read {chosen} "
-                            f"({len(files_by_series[chosen])} files), the largest. Others: {others}. "
-                            f"Choose one with '{directory}{SERIES_SEPARATOR}SERIES_UID'.")
-    files = [Path(name) for name in files_by_series[chosen]]
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames([str(f) for f in files])
-    reader.MetaDataDictionaryArrayUpdateOn()
-    try:
-        image = reader.Execute()
-    except _READER_ERRORS as error:
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unknown reason"
-        raise InputError(f"{role} '{directory}': DICOM series {chosen} could not be read ({reason}); "
-                         "a file of the series is probably damaged.") from None
-    _require_even_slices(reader, image, f"{role} '{directory}' (series {chosen})")
-    return ReadImage(image, None, DICOM_FORMAT, True, files, details=f"series {chosen} ({len(files)} files)",
-                     messages=messages)

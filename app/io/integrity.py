@@ -5,10 +5,13 @@ cut ``.nii.gz``; its JPEG reader for a cut ``.jpg``; its TIFF reader drops missi
 that way would give plausible, wrong Dice values, so every format with a known payload size is checked
 here against the header before the numbers are trusted:
 
-* NIfTI: ``vox_offset + voxel bytes`` against the file size, or for ``.nii.gz`` against the gzip
-  trailer's length (fast) and, when the trailer disagrees, a full streaming decompression (exact);
-* NRRD / ``.nhdr``: the attached or detached payload against the header's sizes and type, per encoding;
-* MetaImage: the payload against ``DimSize``/``ElementType`` or ``CompressedDataSize``;
+* NIfTI: ``vox_offset + voxel bytes`` against the file size; a ``.nii.gz`` is decompressed end to end
+  (:mod:`app.io.streams`), which checks every gzip member's CRC-32 and length;
+* NRRD / ``.nhdr``: the attached or detached payload against the header's sizes and type, per encoding
+  (gzip and bzip2 payloads decompressed end to end, checksums checked);
+* MetaImage: the payload against ``DimSize``/``ElementType``; compressed data must sit exactly in its
+  ``CompressedDataSize`` bytes and inflate to exactly the voxels (ITK reads past a stream that holds
+  more, from uninitialised memory);
 * TIFF: the page chain and every strip/tile lies inside the file; JPEG: the end-of-image marker;
   BMP: the header's file size. PNG (CRC per chunk) and DICOM are checked by their libraries.
 
@@ -17,15 +20,13 @@ Only the headers are parsed here; pixels are always decoded by SimpleITK.
 
 from __future__ import annotations
 
-import bz2
 import re
 import struct
-import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from app.errors import InputError
-
-_CHUNK_BYTES = 1 << 22
+from app.io.streams import DamagedStream, verify_bzip2, verify_gzip, verify_zlib
 
 
 class IncompleteFile(Exception):
@@ -33,7 +34,7 @@ class IncompleteFile(Exception):
 
 
 def verify_complete(path: Path, format_name: str, expected_bytes: int, vox_offset: int | None = None,
-                    name: str | None = None) -> None:
+                    name: str | None = None, on_data: Callable[[bytes], None] | None = None) -> None:
     """Raise :class:`InputError` when ``path`` holds less pixel data than its header promises.
 
     Parameters
@@ -48,9 +49,11 @@ def verify_complete(path: Path, format_name: str, expected_bytes: int, vox_offse
         NIfTI only: where the voxels start in the (uncompressed) file.
     name : str, optional
         How messages name the file (default: its path in quotes).
+    on_data : callable, optional
+        NIfTI ``.nii.gz`` only: called with each decompressed chunk of the file, in order.
     """
     name = name or f"'{path}'"
-    checks = {"NIfTI": lambda: _verify_nifti(path, expected_bytes, vox_offset or 0),
+    checks = {"NIfTI": lambda: _verify_nifti(path, expected_bytes, vox_offset or 0, on_data),
               "NRRD": lambda: _verify_nrrd(path, expected_bytes),
               "MetaImage": lambda: _verify_metaimage(path, expected_bytes),
               "TIFF": lambda: _verify_tiff(path),
@@ -61,7 +64,7 @@ def verify_complete(path: Path, format_name: str, expected_bytes: int, vox_offse
         return
     try:
         check()
-    except IncompleteFile as problem:
+    except (IncompleteFile, DamagedStream) as problem:
         raise InputError(f"{name} is damaged or incomplete: {problem}. DiceLens does not score partial "
                          "data; export or copy the file again.") from None
     except (OSError, struct.error, ValueError) as error:
@@ -74,54 +77,14 @@ def _require(condition: bool, message: str) -> None:
         raise IncompleteFile(message)
 
 
-def _verify_nifti(path: Path, voxel_bytes: int, vox_offset: int) -> None:
+def _verify_nifti(path: Path, voxel_bytes: int, vox_offset: int, on_data) -> None:
     promised = vox_offset + voxel_bytes
     if path.name.lower().endswith(".gz"):
-        _verify_gzip_payload(path, 0, promised)
+        verify_gzip(path, 0, promised, on_data=on_data)
     else:
         size = path.stat().st_size
         _require(size >= promised, f"the header promises {promised} bytes (voxels from byte {vox_offset}) "
                                    f"but the file has {size}")
-
-
-def _verify_gzip_payload(path: Path, start: int, promised: int) -> None:
-    """Check that the gzip data from byte ``start`` to the end decompresses to >= ``promised`` bytes.
-
-    The gzip trailer stores the uncompressed length (mod 2^32): when it matches, the stream was
-    written completely. Otherwise the stream is decompressed to find the real length (or the cut).
-    """
-    with path.open("rb") as stream:
-        stream.seek(start)
-        _require(stream.read(2) == b"\x1f\x8b", f"the data at byte {start} is not gzip-compressed")
-        stream.seek(-4, 2)
-        trailer_length = struct.unpack("<I", stream.read(4))[0]
-    if trailer_length == promised % (1 << 32):
-        return
-    produced = _count_decompressed(path, start, lambda: zlib.decompressobj(wbits=31))
-    _require(produced >= promised, f"the header promises {promised} bytes of data but the compressed "
-                                   f"stream holds only {produced}")
-
-
-def _count_decompressed(path: Path, start: int, make_decompressor) -> int:
-    """Bytes produced by decompressing from ``start`` to the end (concatenated members allowed)."""
-    produced = 0
-    decompressor = make_decompressor()
-    with path.open("rb") as stream:
-        stream.seek(start)
-        pending = stream.read(_CHUNK_BYTES)
-        while pending:
-            try:
-                produced += len(decompressor.decompress(pending))
-            except (zlib.error, OSError) as error:
-                raise IncompleteFile(f"the compressed data is corrupt ({error})") from None
-            if decompressor.eof:
-                pending = decompressor.unused_data.lstrip(b"\x00")
-                if pending:
-                    decompressor = make_decompressor()
-                    continue
-            pending = stream.read(_CHUNK_BYTES)
-    _require(decompressor.eof, f"the compressed data stops early (cut after {produced} uncompressed bytes)")
-    return produced
 
 
 def _read_text_header(path: Path, is_end) -> tuple[list[str], int]:
@@ -142,7 +105,8 @@ def _data_file(header_path: Path, name: str) -> Path:
     _require(not name.upper().startswith("LIST") and " " not in name.strip() and "%" not in name,
              f"its pixel data is split over several files ('{name}'); save it as one file")
     data_path = header_path.parent / name.strip()
-    _require(data_path.is_file(), f"its data file '{data_path}' does not exist")
+    _require(data_path.exists(), f"its data file '{data_path}' does not exist")
+    _require(data_path.is_file(), f"its data file '{data_path}' is not a regular file (a pipe, device or folder)")
     return data_path
 
 
@@ -166,11 +130,9 @@ def _verify_nrrd(path: Path, voxel_bytes: int) -> None:
         _require(available >= voxel_bytes, f"the header promises {voxel_bytes} bytes of raw data "
                                            f"but the file holds {available}")
     elif encoding in ("gzip", "gz"):
-        _verify_gzip_payload(data_path, start, voxel_bytes + max(byte_skip, 0))
+        verify_gzip(data_path, start, voxel_bytes + max(byte_skip, 0))
     elif encoding in ("bzip2", "bz2"):
-        produced = _count_decompressed(data_path, start, bz2.BZ2Decompressor)
-        _require(produced >= voxel_bytes, f"the header promises {voxel_bytes} bytes of data "
-                                          f"but the compressed stream holds only {produced}")
+        verify_bzip2(data_path, start, voxel_bytes + max(byte_skip, 0))
     else:
         _require(encoding in ("ascii", "text", "txt", "hex"), f"unknown NRRD encoding '{encoding}'")
 
@@ -190,13 +152,13 @@ def _verify_metaimage(path: Path, voxel_bytes: int) -> None:
     available = data_path.stat().st_size - start
     if fields.get("compresseddata", "false").lower() == "true":
         compressed_size = fields.get("compresseddatasize")
-        if compressed_size is not None:
-            _require(available >= int(compressed_size), f"the header promises {compressed_size} bytes of "
-                                                        f"compressed data but the file holds {available}")
-        else:
-            produced = _count_decompressed(data_path, start, zlib.decompressobj)
-            _require(produced >= voxel_bytes, f"the header promises {voxel_bytes} bytes of data "
-                                              f"but the compressed stream holds only {produced}")
+        length = int(compressed_size) if compressed_size is not None else None
+        if length is not None:
+            _require(available >= length, f"the header promises {length} bytes of compressed data but the "
+                                          f"file holds {available}")
+            _require(available == length, f"the header gives {length} bytes of compressed data but the file "
+                                          f"holds {available} (extra bytes after the data)")
+        verify_zlib(data_path, start, length, voxel_bytes)
     else:
         _require(available >= voxel_bytes, f"the header promises {voxel_bytes} bytes of data "
                                            f"but the file holds {available}")

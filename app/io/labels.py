@@ -8,6 +8,12 @@ Four formats are recognised from the content (not the file name):
   ``{"labels": {"0": "background", "1": "liver"}}`` (v1);
 * a plain list of ``index name`` lines (``1 liver``, ``1: left lung``, ``1,liver``).
 
+The format is decided once per file (ITK-SNAP when any line starts like one, else 3D Slicer when the
+first line is one, else the plain list), and then every line must be a well-formed line of that format:
+a malformed line (an unterminated quote, a missing field) is refused with its number, never read as a
+name of the next simpler format. Names must be text that every output can hold (no lone surrogates
+from ``\\ud800`` escapes in JSON).
+
 Labels without a colour get a generated one (distinct, the same every time); 0 is black.
 """
 
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import InputError
+from app.io.paths import check_input_path
 
 Color = tuple[int, int, int]
 BACKGROUND_COLOR: Color = (0, 0, 0)
@@ -30,6 +37,11 @@ _ITKSNAP_LINE = re.compile(
     r'^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([-+\d.eE]+)\s+(\d+)\s+(\d+)\s+"(.*)"\s*$')
 _SLICER_LINE = re.compile(r"^\s*(\d+)\s+(.+?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
 _PLAIN_LINE = re.compile(r"^\s*(\d+)\s*(?:[,:;=\t]|\s)\s*(.*?)\s*$")
+# Seven numbers, as an ITK-SNAP line starts: such a line is ITK-SNAP or malformed, never a plain name.
+_ITKSNAP_START = re.compile(r"^\s*\d+\s+\d+\s+\d+\s+\d+\s+[-+\d.eE]+\s+\d+\s+\d+(\s|$)")
+MAX_TABLE_BYTES = 16 << 20
+"""Largest label-table file read (the biggest atlases' tables are a few hundred kilobytes)."""
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -132,11 +144,18 @@ def read_label_table(path: str | Path) -> LabelTable:
         When the file cannot be read or matches none of the formats (the message names the line).
     """
     path = Path(path)
+    size = check_input_path(path, "label table").st_size
+    if size > MAX_TABLE_BYTES:
+        raise InputError(f"label table '{path}' is {size / 1e6:.0f} MB; a label table is a small text file (at "
+                         f"most {MAX_TABLE_BYTES // (1 << 20)} MB here): check that this is the right file.")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"label table '{path}' does not exist.") from None
-    except (OSError, UnicodeDecodeError) as error:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise InputError(f"label table '{path}': line {line} is not valid UTF-8 text (byte "
+                         f"{raw[error.start:error.start + 1]!r}); save the table as UTF-8.") from None
+    except OSError as error:
         raise InputError(f"label table '{path}' could not be read as text ({error}); pass an ITK-SNAP "
                          "label file, a 3D Slicer colour table, an nnU-Net dataset.json or an "
                          "'index name' list.") from None
@@ -151,9 +170,12 @@ def read_label_table(path: str | Path) -> LabelTable:
 def _parse_dataset_json(text: str) -> LabelTable:
     """nnU-Net ``dataset.json``: v2 ``{"name": index}`` or v1 ``{"index": "name"}`` under ``labels``."""
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
     except json.JSONDecodeError as error:
         raise ValueError(f"not valid JSON ({error})") from None
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply to be a label table (a dataset.json has a flat "
+                         '"labels" object); check that this is the right file') from None
     labels = document.get("labels") if isinstance(document, dict) else None
     if not isinstance(labels, dict) or not labels:
         raise ValueError('a JSON label table must have a "labels" object, as nnU-Net\'s dataset.json: '
@@ -175,8 +197,32 @@ def _parse_dataset_json(text: str) -> LabelTable:
             raise ValueError(f'label "{name}" has the negative value {index}')
         if index in names:
             raise ValueError(f'label value {index} is given to both "{names[index]}" and "{name}"')
+        _require_text(name, f"line {_line_of(text, key)}: label {index}")
         names[index] = name
     return LabelTable.from_names(names, source_format="nnU-Net dataset.json")
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    """``json.loads`` hook: a key given twice would silently keep only the last value."""
+    document: dict = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f'the key "{key}" appears twice in one object; only one of its values can be right')
+        document[key] = value
+    return document
+
+
+def _line_of(text: str, key: str) -> int:
+    """1-based line of the first occurrence of ``"key"`` (as JSON writes it) in ``text``, else 1."""
+    at = text.find(json.dumps(key))
+    return text.count("\n", 0, at) + 1 if at >= 0 else 1
+
+
+def _require_text(name: str, where: str) -> None:
+    """Refuse a name holding lone surrogates (no JSON, CSV or PDF output could hold it)."""
+    if _SURROGATES.search(name):
+        raise ValueError(f"{where}: the name {name!a} contains an invalid character (a lone UTF-16 "
+                         "surrogate, from a \\ud800-style escape); fix the name in the table")
 
 
 def _content_lines(text: str) -> list[tuple[int, str]]:
@@ -189,21 +235,23 @@ def _parse_text_table(text: str) -> LabelTable:
     lines = _content_lines(text)
     if not lines:
         raise ValueError("the file has no label lines")
-    if all(_ITKSNAP_LINE.match(line) for _, line in lines):
-        return _build(lines, _ITKSNAP_LINE, _itksnap_entry, "ITK-SNAP label description")
-    if all(_SLICER_LINE.match(line) for _, line in lines):
-        return _build(lines, _SLICER_LINE, _slicer_entry, "3D Slicer colour table")
-    return _build(lines, _PLAIN_LINE, _plain_entry, "index-name list")
+    if any(_ITKSNAP_START.match(line) for _, line in lines):
+        return _build(lines, _ITKSNAP_LINE, _itksnap_entry, "ITK-SNAP label description",
+                      'ITK-SNAP \'IDX R G B A VIS MSH "LABEL"\' (the name in double quotes)')
+    if _SLICER_LINE.match(lines[0][1]):
+        return _build(lines, _SLICER_LINE, _slicer_entry, "3D Slicer colour table",
+                      "3D Slicer 'index name r g b a'")
+    return _build(lines, _PLAIN_LINE, _plain_entry, "index-name list", "'index name'")
 
 
-def _build(lines, pattern: re.Pattern, make_entry, source_format: str) -> LabelTable:
+def _build(lines, pattern: re.Pattern, make_entry, source_format: str, expected: str) -> LabelTable:
     entries: dict[int, LabelEntry] = {}
     for number, line in lines:
         match = pattern.match(line)
-        if match is None or (pattern is _PLAIN_LINE and not match.group(2)):
+        if match is None or (pattern is _PLAIN_LINE and not _plain_name_ok(match.group(2))):
             raise ValueError(
-                f"line {number} ({line.strip()[:60]!r}) is not a label line; expected ITK-SNAP "
-                "'IDX R G B A VIS MSH \"LABEL\"', 3D Slicer 'index name r g b a', or 'index name'")
+                f"line {number} ({line.strip()[:80]!r}) is not a label line of the {source_format} this file "
+                f"reads as; its lines are {expected}. Fix or remove that line.")
         entry = make_entry(match)
         if entry.index in entries:
             raise ValueError(f"line {number}: label {entry.index} is listed twice")
@@ -211,6 +259,11 @@ def _build(lines, pattern: re.Pattern, make_entry, source_format: str) -> LabelT
             raise ValueError(f"line {number}: colour components must be 0..255, got {entry.color}")
         entries[entry.index] = entry
     return LabelTable(entries.values(), source_format)
+
+
+def _plain_name_ok(name: str) -> bool:
+    """A plain list's name: not empty, and quoted on both sides or on neither."""
+    return bool(name) and name.startswith('"') == name.endswith('"') and name != '"'
 
 
 def _itksnap_entry(match: re.Match) -> LabelEntry:

@@ -74,6 +74,10 @@ def label_array(read: ReadImage, role: str) -> tuple[np.ndarray, int]:
         Colour or multi-channel pixels (except palette PNGs and grey stored as RGB), 4D data,
         non-integral or non-finite floats, negative labels, or labels above :data:`MAX_LABEL`.
     """
+    if read.non_finite:
+        raise InputError(f"{role} contains NaN or infinite values (its reader would have turned them into 0, "
+                         "background); a mask must hold integer labels. Pass the label map, not a float "
+                         "image or probability map.")
     if read.format == "JPEG":
         raise InputError(f"{role} is a JPEG: its lossy compression changes label values at the edges of "
                          "every region; save the mask as PNG (or NIfTI) instead.")

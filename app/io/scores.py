@@ -2,8 +2,9 @@
 
 Accepted files: nnU-Net's ``.npz`` (array ``probabilities``, shape ``(C, z, y, x)``, the same axis
 order as the SimpleITK array of the masks) or a ``.npy`` of the same layout; 2D cases may omit z.
-Read with ``allow_pickle=False``. Checked: shape against the masks, NaN/Inf, and for probabilities
-the range [0, 1] and that the classes sum to one at every voxel.
+Read with ``allow_pickle=False``, after the header's dtype and size were checked (:mod:`app.io.arrays`).
+Checked: shape against the masks, NaN/Inf, and for probabilities the range [0, 1] and that the
+classes sum to one at every voxel.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import InputError
+from app.io.arrays import read_npy, read_npz_member
+from app.io.paths import check_input_path
 
 PROBABILITY_TOLERANCE = 1e-3
 """Allowed deviation from [0, 1] and from a per-voxel sum of 1 (float16 exports round)."""
@@ -20,7 +23,8 @@ PROBABILITY_TOLERANCE = 1e-3
 SCORE_KINDS = ("probs", "logits")
 
 
-def read_scores(path: str | Path, kind: str, shape_zyx: tuple[int, int, int], num_classes: int) -> np.ndarray:
+def read_scores(path: str | Path, kind: str, shape_zyx: tuple[int, int, int], num_classes: int,
+                *, max_voxels: int | None = None) -> np.ndarray:
     """Read and check class scores.
 
     Parameters
@@ -34,6 +38,8 @@ def read_scores(path: str | Path, kind: str, shape_zyx: tuple[int, int, int], nu
     num_classes : int
         Classes found in the masks / label table; the scores need at least this many channels
         (exactly 1 channel is also accepted for binary masks: foreground score).
+    max_voxels : int, optional
+        Size limit override (see :func:`app.io.limits.check_declared_size`).
 
     Returns
     -------
@@ -49,7 +55,7 @@ def read_scores(path: str | Path, kind: str, shape_zyx: tuple[int, int, int], nu
         raise ValueError(f"kind must be one of {SCORE_KINDS}, got {kind!r}")
     path = Path(path)
     option = "--probs" if kind == "probs" else "--logits"
-    scores = _load(path, option)
+    scores = _load(path, option, max_voxels)
     if scores.dtype.kind != "f":
         raise InputError(f"{option} '{path}' holds {scores.dtype} values; class scores must be floating "
                          "point.")
@@ -74,23 +80,15 @@ def read_scores(path: str | Path, kind: str, shape_zyx: tuple[int, int, int], nu
     return scores
 
 
-def _load(path: Path, option: str) -> np.ndarray:
-    if not path.is_file():
-        raise InputError(f"{option} '{path}' does not exist.")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise InputError(f"{option} '{path}' is not a readable .npy/.npz file ({error}).") from None
-    if isinstance(loaded, np.ndarray):
-        return loaded
-    with loaded:
-        names = list(loaded.files)
-        if "probabilities" in names:
-            return loaded["probabilities"]
-        if len(names) == 1:
-            return loaded[names[0]]
-    raise InputError(f"{option} '{path}' holds the arrays {names}; expected nnU-Net's 'probabilities' "
-                     "(or a single array).")
+def _load(path: Path, option: str, max_voxels: int | None) -> np.ndarray:
+    check_input_path(path, option)
+    name = f"{option} '{path}'"
+    advice = "Save the scores again with numpy.save / numpy.savez (numeric arrays, no pickled objects)."
+    with path.open("rb") as stream:
+        is_zip = stream.read(4) == b"PK\x03\x04"
+    if is_zip or path.name.lower().endswith(".npz"):
+        return read_npz_member(path, name, max_voxels, advice)
+    return read_npy(path, name, max_voxels, advice)
 
 
 def _check_probabilities(scores: np.ndarray, path: Path) -> None:

@@ -123,3 +123,56 @@ def test_label_table_rejects_duplicate_and_negative_entries():
         LabelTable([LabelEntry(1, "a"), LabelEntry(1, "b")])
     with pytest.raises(ValueError, match=r">= 0"):
         LabelTable([LabelEntry(-1, "a")])
+
+
+@pytest.mark.parametrize("text,line_number", [
+    # ITK-SNAP: an unterminated quote was read as the plain-list name '0 0 0 0 0 0 "bg'.
+    ('0 0 0 0 0 0 0 "bg\n1 255 0 0 1 1 1 "liver"\n', 1),
+    ('0 0 0 0 0 0 0 "Clear Label"\n1 255 0 0 1 1 1 "liver\n', 2),
+    ('0 0 0 0 0 0 0 "Clear Label"\n1 255 0 0 1 1 1 liver\n', 2),
+    ('0 0 0 0 0 0 0 "Clear Label"\n1 255 0 0 1 1 1 "liver" extra\n', 2),
+    # 3D Slicer: a line with a missing colour field was read as a plain name.
+    ("0 Background 0 0 0 0\n1 liver 221 130 101\n", 2),
+    # plain list: unbalanced quotes
+    ('1 "left lung\n2 liver\n', 1),
+    ('1 liver\n2 "\n', 2),
+])
+def test_malformed_line_is_refused_with_its_number(tmp_path, text, line_number):
+    path = _write(tmp_path, "table.txt", text)
+    with pytest.raises(InputError, match=rf"table.txt': line {line_number} \(") as raised:
+        read_label_table(path)
+    assert "is not a label line of the" in str(raised.value)
+
+
+def test_deeply_nested_json_gives_a_message_not_a_recursion_error(tmp_path):
+    path = _write(tmp_path, "dataset.json", '{"labels": ' + "[" * 100000 + "]" * 100000 + "}")
+    with pytest.raises(InputError, match=r"dataset.json': the JSON is nested too deeply"):
+        read_label_table(path)
+
+
+def test_duplicate_json_key_is_refused_not_silently_dropped(tmp_path):
+    path = _write(tmp_path, "dataset.json", '{"labels": {"background": 0, "liver": 1, "liver": 2}}')
+    with pytest.raises(InputError, match=r'the key "liver" appears twice'):
+        read_label_table(path)
+
+
+def test_lone_surrogate_in_a_json_name_is_refused_with_its_line(tmp_path):
+    path = _write(tmp_path, "dataset.json", '{\n "labels": {\n  "background": 0,\n  "liv\\ud800er": 1\n }\n}')
+    with pytest.raises(InputError, match=r"line 4: label 1: the name 'liv\\ud800er' contains an invalid") as raised:
+        read_label_table(path)
+    str(raised.value).encode("utf-8")  # the message itself can be printed
+
+
+def test_text_that_is_not_utf8_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "table.txt"
+    path.write_bytes(b"1 liver\n2 sp\xe4en\n")
+    with pytest.raises(InputError, match=r"table.txt': line 2 is not valid UTF-8"):
+        read_label_table(path)
+
+
+def test_an_enormous_file_is_not_read_as_a_label_table(tmp_path):
+    path = tmp_path / "table.txt"
+    with path.open("wb") as stream:
+        stream.truncate(64 << 20)  # sparse: no disk used
+    with pytest.raises(InputError, match=r"table.txt' is 67 MB; a label table is a small text file"):
+        read_label_table(path)

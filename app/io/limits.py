@@ -1,0 +1,120 @@
+"""How large a volume DiceLens agrees to read, decided from the header before any pixel is decoded.
+
+A few kilobytes of ``.nii.gz`` or ``.nrrd`` can declare a 2000 x 2000 x 1000 volume; reading it
+would decompress gigabytes before anything else is checked, and a ``.npy`` header can ask numpy
+for 10^15 elements. Every reader therefore asks :func:`check_declared_size` first.
+
+The default limit follows from the memory available now (``MemAvailable`` in ``/proc/meminfo``,
+else ``os.sysconf``): a volume is refused when its pixels as stored plus the engine's working
+copies (:data:`WORKING_BYTES_PER_VOXEL`: int64 label indices and their counts) would not fit.
+``max_voxels`` (``--max-voxels N`` on the command line, carried to worker processes and the
+window's loader in the environment variable :data:`MAX_VOXELS_VARIABLE`) replaces that limit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.errors import InputError
+
+WORKING_BYTES_PER_VOXEL = 16
+"""Engine working memory per voxel on top of the pixels: two int64 arrays (combined index, counts)."""
+MAX_VOXELS_VARIABLE = "DICELENS_MAX_VOXELS"
+_MEMINFO = Path("/proc/meminfo")
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the process can still use (Linux ``MemAvailable``; else free pages), or None if unknown."""
+    try:
+        for line in _MEMINFO.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def max_voxels_from_environment() -> int | None:
+    """The override in :data:`MAX_VOXELS_VARIABLE`, or None when unset.
+
+    Raises
+    ------
+    InputError
+        The variable is not a positive integer.
+    """
+    text = os.environ.get(MAX_VOXELS_VARIABLE, "").strip()
+    if not text:
+        return None
+    return parse_max_voxels(text, MAX_VOXELS_VARIABLE)
+
+
+def parse_max_voxels(text: str, option: str = "--max-voxels") -> int:
+    """A positive voxel count from ``text`` (``1e9`` and ``1_000_000_000`` allowed), or InputError."""
+    text = text.strip().replace("_", "")
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        value = int(number) if math.isfinite(number) and number == int(number) else 0
+    if value <= 0:
+        raise InputError(f"{option} must be a positive whole number of voxels, got {text!r}.")
+    return value
+
+
+def check_declared_size(name: str, shape: Sequence[int], bytes_per_voxel: int,
+                        max_voxels: int | None = None) -> None:
+    """Refuse a volume whose declared size exceeds the limit, before reading its pixels.
+
+    Parameters
+    ----------
+    name : str
+        How the message names the input, e.g. ``"prediction 'pred.nii.gz'"``.
+    shape : sequence of int
+        The declared voxel counts per axis (any order; a channel count may be included).
+    bytes_per_voxel : int
+        Bytes of one voxel as the reader will hold it (all components).
+    max_voxels : int, optional
+        The user's limit; default: the environment's, else what available memory allows.
+
+    Raises
+    ------
+    InputError
+        With the declared size, the limit and how to override it.
+    """
+    voxels = math.prod(int(n) for n in shape)
+    if max_voxels is None:
+        max_voxels = max_voxels_from_environment()
+    size_text = "x".join(str(int(n)) for n in shape)
+    needed = voxels * (bytes_per_voxel + WORKING_BYTES_PER_VOXEL)
+    if max_voxels is not None:
+        if voxels <= max_voxels:
+            return
+        reason = f"the limit set with --max-voxels is {max_voxels:,} voxels"
+        advice = f"If the file is genuine, pass --max-voxels {voxels} or more"
+    else:
+        available = available_memory_bytes()
+        if available is None or needed <= available:
+            return
+        limit = available // (bytes_per_voxel + WORKING_BYTES_PER_VOXEL)
+        reason = (f"reading and scoring it needs about {_gb(needed)} of memory but {_gb(available)} is "
+                  f"available (limit {limit:,} voxels)")
+        advice = f"If the file is genuine, free memory or pass --max-voxels {voxels}"
+    raise InputError(f"{name} declares a volume of {size_text} = {voxels:,} voxels ({_gb(voxels * bytes_per_voxel)} "
+                     f"of pixels); {reason}. DiceLens checks this before reading, so that a damaged or "
+                     f"hostile header cannot exhaust memory. {advice} (environment: "
+                     f"{MAX_VOXELS_VARIABLE}={voxels}).")
+
+
+def _gb(count: int) -> str:
+    if count >= 1e8:
+        return f"{count / 1e9:.1f} GB"
+    return f"{count / 1e6:.1f} MB" if count >= 1e5 else f"{count / 1e3:.1f} kB"
