@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from app.errors import InputError
+from app.output_paths import check_output_files
 
 PLANES = ("axial", "coronal", "sagittal")
 
@@ -49,5 +50,8 @@ def run(args: argparse.Namespace) -> int:
         paths = demo_case_paths()
     else:
         paths = {"gt": args.gt, "pred": args.pred, "image": args.image, "labels": args.labels}
+    if args.screenshot is not None:
+        check_output_files({"--screenshot": args.screenshot},
+                           {f"--{role}": path for role, path in paths.items() if path is not None})
     return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
                     resample=args.resample, overlay_mode=args.overlay)
