@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app import __version__
+from app.csv_cells import safe_row
 
 METRICS_COLUMNS = ("case", "index", "name", "dice", "iou", "precision", "recall", "tp", "fp", "fn",
                    "gt_volume_ml", "pred_volume_ml")
@@ -72,7 +73,7 @@ def metrics_csv(results: Sequence[dict], nsd_tolerances: Sequence[float] | None 
             values = [entry[key] for key in METRICS_COLUMNS[1:]]
             if keys is not None:
                 values += [entry[key] for key in DISTANCE_COLUMNS] + [entry["nsd"][key] for key in keys]
-            writer.writerow([result["case"], *("" if value is None else value for value in values)])
+            writer.writerow(safe_row([result["case"], *("" if value is None else value for value in values)]))
     return buffer.getvalue()
 
 
@@ -81,7 +82,7 @@ def errors_csv(failures: Sequence[tuple[str, str, str, str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(ERRORS_COLUMNS)
-    writer.writerows(failures)
+    writer.writerows(safe_row(failure) for failure in failures)
     return buffer.getvalue()
 
 
