@@ -11,7 +11,7 @@ import pytest
 from app.cli import main
 from app.errors import InputError
 from app.output_paths import check_output_files, check_output_folder
-from tests.app.io.conftest import blobs, write_dicom_series, write_volume
+from tests.app.io.conftest import blobs, write_volume
 
 
 @pytest.fixture
@@ -109,7 +109,12 @@ def test_report_refuses_to_overwrite_its_inputs(case, capsys):
 
 
 def test_a_file_of_a_dicom_input_folder_is_an_input(tmp_path):
-    series = write_dicom_series(tmp_path / "ct", np.zeros((3, 8, 8), np.int16))
+    # Only the folder's files matter here (writing a real series with SimpleITK/GDCM would switch this
+    # process's locale to "C" for every later test).
+    series = tmp_path / "ct"
+    series.mkdir()
+    for z in range(3):
+        (series / f"slice{z:03d}.dcm").write_bytes(b"DICM")
     inputs = {"--image": f"{series}::1.2.826.0.1.3680043.2.1125.1.1"}
     with pytest.raises(InputError, match="same file as the input --image"):
         check_output_files({"--json": series / "slice001.dcm"}, inputs)
@@ -202,7 +207,7 @@ def test_batch_label_table_among_the_outputs_is_refused(dataset, tmp_path):
     out.mkdir()
     labels = out / "metrics.csv"
     labels.write_text("0 background\n1 a\n2 b\n")
-    with pytest.raises(InputError, match="--labels .* would be overwritten"):
+    with pytest.raises(InputError, match=r"--labels .* would be overwritten"):
         check_output_folder("--out", out, {"--gt-dir": dataset["gt"]}, {"--labels": labels}, ("metrics.csv",))
     check_output_folder("--out", out, {"--gt-dir": dataset["gt"]}, {"--labels": out / "labels.txt"},
                         ("metrics.csv",))
