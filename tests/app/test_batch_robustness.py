@@ -203,3 +203,23 @@ def test_ctrl_c_stops_cleanly_with_one_line_and_exit_130(busy_dataset, tmp_path,
     assert 0 <= scored <= len(list(out.glob("cases/*.json")))   # a worker may finish just before the stop
     assert not _wait_until_gone(children)
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")], "an interrupted write left a temporary file"
+
+
+def test_portable_parent_watch_ends_an_orphaned_process(tmp_path):
+    """The fallback used where PR_SET_PDEATHSIG does not exist: a thread polling the parent pid."""
+    grandchild = ("import sys, threading, time\n"
+                  "from app.batch.lifetime import _watch_parent\n"
+                  "threading.Thread(target=_watch_parent, args=(int(sys.argv[1]),), daemon=True).start()\n"
+                  "time.sleep(120)\n")
+    middle = ("import subprocess, sys, os\n"
+              f"child = subprocess.Popen([sys.executable, '-c', {grandchild!r}, str(os.getpid())],\n"
+              "                         stdout=subprocess.DEVNULL)\n"
+              "print(child.pid, flush=True)\n"
+              "os._exit(0)\n")   # dies without waiting: the grandchild is orphaned
+    result = subprocess.run([sys.executable, "-c", middle], cwd=ROOT, capture_output=True, text=True, check=True,
+                            timeout=60)
+    orphan = {int(result.stdout.split()[0])}
+    survivors = _wait_until_gone(orphan)
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, "the orphaned process kept running"

@@ -295,3 +295,17 @@ def test_device_auto_and_largest_ignore_index_are_accepted(case_files, capsys):
     document = _json(["score", "--gt", str(tmp_path / "gt.nii.gz"), "--pred", str(tmp_path / "pred.nii.gz"),
                       "--device", "auto", "--ignore-index", str(2**63 - 1)], capsys)
     assert document["ignore_index"] == 2**63 - 1 and document["ignored_voxels"] == 0
+
+
+def test_ctrl_c_while_scoring_exits_130_with_one_line(case_files, capsys, monkeypatch):
+    tmp_path, _, _ = case_files
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("app.scoring.score_case", interrupted)
+    out = tmp_path / "out.json"
+    assert main(["score", "--gt", str(tmp_path / "gt.nii.gz"), "--pred", str(tmp_path / "pred.nii.gz"),
+                 "--json", str(out)]) == 130
+    assert capsys.readouterr().err == "dicelens: interrupted\n"
+    assert not out.exists()
