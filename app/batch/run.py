@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,8 @@ from app.output_paths import check_output_folder
 EXIT_CASES_FAILED = 3
 EXIT_INTERRUPTED = 130   # 128 + SIGINT
 METRICS_FILE, SUMMARY_JSON, SUMMARY_PDF, ERRORS_FILE = "metrics.csv", "summary.json", "summary.pdf", "errors.csv"
+WORKER_DIED = ("a worker process ended while this case was waiting or being scored (killed, or out of memory); "
+               "rerun with --resume, with fewer --jobs if memory is short")
 OUTPUT_NAMES = (METRICS_FILE, SUMMARY_JSON, SUMMARY_PDF, ERRORS_FILE, CASES_FOLDER, REPORTS_FOLDER)
 
 
@@ -165,10 +168,14 @@ def _outcomes(options: BatchOptions, out_dir: Path, todo: list[CaseFiles]) -> It
     with sigint_ignored():   # the workers start ignoring Ctrl-C; only this process handles it
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker_process,
                                    initargs=(os.getpid(),))
-        futures = [pool.submit(run_case, job) for job in jobs]
+        futures = {pool.submit(run_case, job): job.files.name for job in jobs}
     try:
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:   # a worker was killed (out of memory?): its cases fail, the batch goes on
+                outcome = CaseOutcome(futures[future], WORKER_DIED)
+            yield outcome
     except BaseException:   # Ctrl-C, or the caller stopped early: cancel what waits, stop what runs
         # ProcessPoolExecutor has no public way to stop running calls before Python 3.14. The pool's
         # own thread cancels the waiting calls (cancelling them here races with it: InvalidStateError).

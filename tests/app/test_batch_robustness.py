@@ -223,3 +223,20 @@ def test_portable_parent_watch_ends_an_orphaned_process(tmp_path):
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
     assert not survivors, "the orphaned process kept running"
+
+
+def test_a_killed_worker_fails_its_cases_instead_of_the_batch(busy_dataset, tmp_path):
+    out, log = tmp_path / "out", tmp_path / "batch.log"
+    process = _start_batch(busy_dataset, out, jobs=2, log=log)
+    workers = [pid for pid in _descendants(process.pid)
+               if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)   # what the kernel's out-of-memory killer does
+    process.wait(timeout=240)
+    err = log.read_text()
+    assert process.returncode == 3, err
+    assert "Traceback" not in err
+    failed = list(csv.DictReader(io.StringIO((out / "errors.csv").read_text())))
+    assert failed and all("a worker process ended" in row["message"] for row in failed)
+    scored = {row["case"] for row in csv.DictReader(io.StringIO((out / "metrics.csv").read_text()))}
+    assert len(scored) + len(failed) == 40
