@@ -3,6 +3,7 @@
 Each command module exposes ``add_parser(subparsers)`` (registering its arguments and setting
 ``func`` to its ``run(args) -> int``). Errors the user can fix are :class:`app.errors.InputError`:
 printed as one clear message on stderr with exit code 2, the traceback only with ``--debug``.
+Ctrl-C ends with one line and exit code 130 (``batch`` says how far it got).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from app.errors import InputError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 # Sub-command modules, in the order ``dicelens --help`` lists them.
 COMMAND_MODULES: list[str] = ["app.commands.score", "app.commands.report", "app.commands.batch", "app.commands.view"]
@@ -50,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"dicelens: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        if args.debug:
+            traceback.print_exc()
+        print("dicelens: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _default_command() -> list[str]:

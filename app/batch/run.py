@@ -11,12 +11,15 @@ import contextlib
 import datetime
 import json
 import multiprocessing
+import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.batch.lifetime import remove_stale_temporaries, sigint_ignored, terminate_processes
 from app.batch.pairing import CaseFiles, Pairing, pair_cases
 from app.batch.progress import ProgressBar
 from app.batch.summary import class_statistics, errors_csv, metrics_csv, summary_document
@@ -31,9 +34,14 @@ from app.batch.worker import (
     run_case,
 )
 from app.errors import InputError
+from app.output_paths import check_output_folder
 
 EXIT_CASES_FAILED = 3
+EXIT_INTERRUPTED = 130   # 128 + SIGINT
 METRICS_FILE, SUMMARY_JSON, SUMMARY_PDF, ERRORS_FILE = "metrics.csv", "summary.json", "summary.pdf", "errors.csv"
+WORKER_DIED = ("a worker process ended while this case was waiting or being scored (killed, or out of memory); "
+               "rerun with --resume, with fewer --jobs if memory is short")
+OUTPUT_NAMES = (METRICS_FILE, SUMMARY_JSON, SUMMARY_PDF, ERRORS_FILE, CASES_FOLDER, REPORTS_FOLDER)
 
 
 @dataclass(frozen=True)
@@ -56,48 +64,74 @@ class BatchOptions:
 
 
 def run_batch(options: BatchOptions, stream=None) -> int:
-    """Score the dataset and write every output; return 0 or :data:`EXIT_CASES_FAILED`.
+    """Score the dataset and write every output; return 0, :data:`EXIT_CASES_FAILED` or :data:`EXIT_INTERRUPTED`.
+
+    Ctrl-C stops the workers, removes their unfinished temporary files and ends with one line; the
+    cases scored so far keep their results for ``--resume``.
 
     Raises
     ------
     InputError
-        Bad folders, an unreadable label table, or nothing to pair (nothing is written then).
+        Bad folders, an output folder overlapping an input, an unreadable label table, or nothing
+        to pair (nothing is written then).
     """
     stream = stream if stream is not None else sys.stderr
     _check_options(options)
+    check_output_folder("--out", options.out_dir,
+                        {"--gt-dir": options.gt_dir, "--pred-dir": options.pred_dir, "--image-dir": options.image_dir},
+                        {"--labels": options.labels}, OUTPUT_NAMES)
     pairing = pair_cases(options.gt_dir, options.pred_dir, options.image_dir)
     out_dir = _output_folder(options.out_dir, options.reports)
+    remove_stale_temporaries(_output_folders(out_dir))   # left by a batch that was killed
     _tell_unmatched(pairing, stream)
     results: dict[str, dict] = {}
-    todo: list[CaseFiles] = []
-    for files in pairing.cases:
-        stored = load_case_result(out_dir, files, options.reports, options.nsd_tolerances) if options.resume else None
-        if stored is not None:
-            results[files.name] = stored
-        else:
-            todo.append(files)
-    resumed = f", {len(results)} already scored (--resume)" if options.resume else ""
-    stream.write(f"dicelens batch: {len(pairing.cases)} cases{resumed}, {len(todo)} to score\n")
-    failures: list[tuple[str, str, str, str]] = []
-    progress = ProgressBar(len(todo), stream)
-    by_name = {files.name: files for files in todo}
-    for outcome in _outcomes(options, out_dir, todo):
-        files = by_name[outcome.name]
-        stored = load_case_result(out_dir, files, options.reports, options.nsd_tolerances) if outcome.ok else None
-        if stored is None:
-            message = outcome.message or "the case's result file could not be read back"
-            failures.append((files.name, files.gt, files.pred, message))
-            with contextlib.suppress(FileNotFoundError):
-                case_result_path(out_dir, files.name).unlink()   # never resume from a stale result
-        else:
-            results[files.name] = stored
-        progress.advance(failed=stored is None)
-    progress.finish()
-    ordered = [results[files.name] for files in pairing.cases if files.name in results]
-    failures.sort()
-    _write_outputs(options, out_dir, ordered, failures, pairing)
+    outcomes = progress = None
+    try:
+        todo: list[CaseFiles] = []
+        for files in pairing.cases:
+            stored = load_case_result(out_dir, files, options.reports, options.nsd_tolerances,
+                                      options.labels) if options.resume else None
+            if stored is not None:
+                results[files.name] = stored
+            else:
+                todo.append(files)
+        resumed = f", {len(results)} already scored (--resume)" if options.resume else ""
+        stream.write(f"dicelens batch: {len(pairing.cases)} cases{resumed}, {len(todo)} to score\n")
+        failures: list[tuple[str, str, str, str]] = []
+        progress = ProgressBar(len(todo), stream)
+        by_name = {files.name: files for files in todo}
+        outcomes = _outcomes(options, out_dir, todo)
+        for outcome in outcomes:
+            files = by_name[outcome.name]
+            stored = load_case_result(out_dir, files, options.reports, options.nsd_tolerances,
+                                      verify_inputs=False) if outcome.ok else None
+            if stored is None:
+                message = outcome.message or "the case's result file could not be read back"
+                failures.append((files.name, files.gt, files.pred, message))
+                with contextlib.suppress(FileNotFoundError):
+                    case_result_path(out_dir, files.name).unlink()   # never resume from a stale result
+            else:
+                results[files.name] = stored
+            progress.advance(failed=stored is None)
+        progress.finish()
+        ordered = [results[files.name] for files in pairing.cases if files.name in results]
+        failures.sort()
+        _write_outputs(options, out_dir, ordered, failures, pairing)
+    except KeyboardInterrupt:
+        if outcomes is not None:
+            outcomes.close()   # stops the workers before their temporary files are removed
+        remove_stale_temporaries(_output_folders(out_dir))
+        if progress is not None:
+            progress.finish()   # ends the progress bar's line on a terminal
+        stream.write(f"dicelens batch: interrupted: {len(results)} of {len(pairing.cases)} cases scored; "
+                     "rerun with --resume\n")
+        return EXIT_INTERRUPTED
     _tell_result(out_dir, ordered, failures, stream)
     return EXIT_CASES_FAILED if failures else 0
+
+
+def _output_folders(out_dir: Path) -> list[Path]:
+    return [out_dir, out_dir / CASES_FOLDER, out_dir / REPORTS_FOLDER]
 
 
 def _check_options(options: BatchOptions) -> None:
@@ -131,14 +165,26 @@ def _outcomes(options: BatchOptions, out_dir: Path, todo: list[CaseFiles]) -> It
         yield from (run_case(job) for job in jobs)
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker_process) as pool:
-        futures = [pool.submit(run_case, job) for job in jobs]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    with sigint_ignored():   # the workers start ignoring Ctrl-C; only this process handles it
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker_process,
+                                   initargs=(os.getpid(),))
+        futures = {pool.submit(run_case, job): job.files.name for job in jobs}
+    try:
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:   # a worker was killed (out of memory?): its cases fail, the batch goes on
+                outcome = CaseOutcome(futures[future], WORKER_DIED)
+            yield outcome
+    except BaseException:   # Ctrl-C, or the caller stopped early: cancel what waits, stop what runs
+        # ProcessPoolExecutor has no public way to stop running calls before Python 3.14. The pool's
+        # own thread cancels the waiting calls (cancelling them here races with it: InvalidStateError).
+        running = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        terminate_processes(running)
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],

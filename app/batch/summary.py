@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app import __version__
+from app.csv_cells import safe_row
 from app.score_document import ClassScore
 
 METRICS_COLUMNS = ("case", "index", "name", "dice", "iou", "precision", "recall", "tp", "fp", "fn",
@@ -75,7 +76,7 @@ def metrics_csv(results: Sequence[dict], nsd_tolerances: Sequence[float] | None 
             values = [entry[key] for key in METRICS_COLUMNS[1:]]
             if keys is not None:
                 values += [entry[key] for key in DISTANCE_COLUMNS] + [entry["nsd"][key] for key in keys]
-            writer.writerow([result["case"], *("" if value is None else value for value in values)])
+            writer.writerow(safe_row([result["case"], *("" if value is None else value for value in values)]))
     return buffer.getvalue()
 
 
@@ -84,7 +85,7 @@ def errors_csv(failures: Sequence[tuple[str, str, str, str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(ERRORS_COLUMNS)
-    writer.writerows(failures)
+    writer.writerows(safe_row(failure) for failure in failures)
     return buffer.getvalue()
 
 

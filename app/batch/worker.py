@@ -14,6 +14,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.batch.fingerprints import input_digests
+from app.batch.lifetime import bind_to_parent
 from app.batch.pairing import CaseFiles
 from app.errors import InputError
 from app.score_document import CaseScore
@@ -60,8 +62,10 @@ def case_report_path(out_dir: str | Path, name: str) -> Path:
     return Path(out_dir) / REPORTS_FOLDER / f"{name}.pdf"
 
 
-def init_worker_process() -> None:
-    """Process-pool initializer: one torch thread per worker (the workers share the cores), headless Qt."""
+def init_worker_process(parent_pid: int) -> None:
+    """Process-pool initializer: die with the batch process ``parent_pid``, ignore Ctrl-C (the batch
+    process handles it), one torch thread per worker (the workers share the cores), headless Qt."""
+    bind_to_parent(parent_pid)
     import torch
 
     torch.set_num_threads(1)
@@ -89,6 +93,10 @@ def _score_and_save(job: CaseJob) -> None:
     from app.scoring import score_case
 
     files = job.files
+    try:   # before reading: a file replaced meanwhile no longer matches, and is rescored by --resume
+        digests = input_digests(files, job.labels)
+    except OSError as error:
+        raise InputError(f"cannot read '{error.filename}' ({error.strerror}).") from None
     case = load_case(files.gt, files.pred, image=files.image, labels=job.labels)
     distances = job.nsd_tolerances is not None
     score = score_case(case, device=job.device, distances=distances,
@@ -104,7 +112,7 @@ def _score_and_save(job: CaseJob) -> None:
         report = make_case_report(case, score, case_name=title, threshold=job.threshold, device=job.device)
         write_case_report(report, report_path, paper=job.paper)
     result = {"case": files.name, "files": files_document(files), "report": None if report_path is None
-              else str(report_path), "score": score.to_json()}
+              else str(report_path), "sha256": digests, "score": score.to_json()}
     write_text_atomic(case_result_path(job.out_dir, files.name),
                       json.dumps(result, ensure_ascii=False, allow_nan=False) + "\n")
 
@@ -115,13 +123,16 @@ def files_document(files: CaseFiles) -> dict:
 
 
 def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool,
-                     nsd_tolerances: tuple[float, ...] | None = None) -> dict | None:
+                     nsd_tolerances: tuple[float, ...] | None = None, labels: str | None = None,
+                     verify_inputs: bool = True) -> dict | None:
     """The stored result of a case if it is complete and for the same input files, else None.
 
     The result's ``"score"`` is read back as a :class:`~app.score_document.CaseScore`; a stored
     document that is not a complete score document is not reused. With ``nsd_tolerances`` (a
     ``--distances`` run) a result must hold surface distances at exactly those tolerances; one
-    scored without them is not reused.
+    scored without them is not reused. With ``verify_inputs`` the SHA-256 of every input file now
+    on disk (and of the label table ``labels``) must equal the digests stored with the result
+    (:mod:`app.batch.fingerprints`); a result without them is stale.
     """
     path = case_result_path(out_dir, files.name)
     try:
@@ -138,4 +149,10 @@ def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool,
         return None
     if nsd_tolerances is not None and score.nsd_tolerances_mm != tuple(nsd_tolerances):
         return None
+    if verify_inputs:
+        try:
+            if result.get("sha256") != input_digests(files, labels):
+                return None
+        except OSError:
+            return None
     return {**result, "score": score}

@@ -18,8 +18,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Pair ground-truth and prediction files by identical file name (images also as "
                     "nnU-Net's NAME_0000.ext), score every case and write OUTDIR/metrics.csv, "
                     "summary.json, summary.pdf (and errors.csv for cases that failed; exit code 3). "
-                    "--resume skips cases already scored. --distances adds surface distances per class "
-                    "(about a second per CT case, so off by default).",
+                    "--resume skips cases already scored from identical files; Ctrl-C stops with exit "
+                    "code 130. --distances adds surface distances per class (about a second per CT "
+                    "case, so off by default).",
     )
     parser.add_argument("--gt-dir", required=True, metavar="DIR", help="folder of ground-truth masks")
     parser.add_argument("--pred-dir", required=True, metavar="DIR", help="folder of predicted masks")
@@ -29,7 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel worker processes (default 1)")
     parser.add_argument("--reports", action="store_true", help="also write OUTDIR/reports/<case>.pdf")
     parser.add_argument("--resume", action="store_true",
-                        help="skip cases whose result OUTDIR/cases/<case>.json is already complete")
+                        help="skip cases whose result OUTDIR/cases/<case>.json is complete and was scored "
+                             "from the same input files (SHA-256 of GT, prediction, image and label table)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="T",
                         help="Dice threshold for the verdicts in the reports (default 0.8)")
     parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size of the PDFs")

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+DEVICE_CHOICES = "auto, cpu, cuda, cuda:N (N = 0, 1, ...), mps"
+_DEVICE_PATTERN = re.compile(r"(cpu|cuda|cuda:\d+|mps)")
 
 RESAMPLE_HELP = "resample the prediction onto the ground-truth grid (nearest neighbour) when they differ"
 
@@ -29,7 +34,7 @@ def add_case_arguments(parser: argparse.ArgumentParser, *, image_help: str, labe
     parser.add_argument("--pred", required=True, metavar="PRED", help="predicted mask")
     parser.add_argument("--image", metavar="IMG", help=image_help)
     parser.add_argument("--labels", metavar="TABLE", help=labels_help)
-    parser.add_argument("--ignore-index", type=int, metavar="K",
+    parser.add_argument("--ignore-index", type=label_value, metavar="K",
                         help="ground-truth label meaning 'not annotated', left out of every count")
     parser.add_argument("--resample", action="store_true", help=resample_help)
 
@@ -40,7 +45,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     ``--debug`` defaults to ``argparse.SUPPRESS``: absent from the namespace unless given, so the
     top-level ``dicelens --debug`` is not overwritten by the sub-command's default.
     """
-    parser.add_argument("--device", metavar="DEV", help="cpu, cuda, cuda:1 or mps (default: best available)")
+    parser.add_argument("--device", type=device_argument, metavar="DEV",
+                        help="cpu, cuda, cuda:1, mps or auto (default auto: best available)")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the full traceback on errors")
     add_max_voxels_argument(parser)
@@ -70,3 +76,45 @@ def add_max_voxels_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-voxels", metavar="N", action=_MaxVoxelsAction,
                         help="read volumes of up to N voxels (default: what available memory allows; larger "
                              "inputs are refused from their header before reading)")
+
+
+def label_value(text: str) -> int:
+    """``argparse`` type of ``--ignore-index``: an integer that fits int64 (the sign is checked when scoring).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        Not an integer, or beyond int64 (no mask can hold such a label).
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer label value") from None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise argparse.ArgumentTypeError(f"{text} is beyond the label values a mask can hold "
+                                         f"(64-bit integers, at most {INT64_MAX})")
+    return value
+
+
+def device_argument(text: str) -> str | None:
+    """``argparse`` type of ``--device``: one of :data:`DEVICE_CHOICES`; ``auto`` becomes None (best available).
+
+    Whether the device exists on this machine is checked when scoring starts.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        Anything else (``''``, ``meta``, a typo).
+    """
+    name = text.strip().lower()
+    if name == "auto":
+        return None
+    if not _DEVICE_PATTERN.fullmatch(name):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a device DiceLens computes on; use one of {DEVICE_CHOICES}")
+    return name
+
+
+def case_inputs(args: argparse.Namespace) -> dict[str, str | None]:
+    """``{option: path}`` of every input file a case command was given (for :mod:`app.output_paths`)."""
+    names = ("gt", "pred", "image", "labels", "probs", "logits")
+    return {f"--{name}": getattr(args, name) for name in names if getattr(args, name, None) is not None}

@@ -6,14 +6,14 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import sys
 from pathlib import Path
 
-from app.commands.case_arguments import add_case_arguments, add_run_arguments
+from app.commands.case_arguments import add_case_arguments, add_run_arguments, case_inputs
 from app.distance_options import add_distance_arguments, distance_options
 from app.errors import InputError
 from app.io import load_case, write_text_atomic
+from app.output_paths import check_output_files
 from app.report.case_name import report_case_name
 from app.report.content import DEFAULT_THRESHOLD
 
@@ -62,9 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.hd95_limit is not None and not distances:
         raise InputError("--hd95-limit needs the surface distances; leave out --no-distances.")
     out = Path(args.out)
-    check_writable_output(out, "--out")
-    if args.json:
-        check_writable_output(Path(args.json), "--json")
+    check_output_files({"--out": args.out, "--json": args.json}, case_inputs(args))
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, resample=args.resample,
                      ignore_index=args.ignore_index)
     # Imported only now: they load torch (seconds), which `dicelens --help` or a bad input need not wait for.
@@ -92,17 +90,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"report written to {out}: mean foreground Dice {_fixed(report.summary.dice_mean_foreground)}; "
           f"{report.summary.verdict}")
     return 0
-
-
-def check_writable_output(path: Path, option: str) -> None:
-    """Raise InputError unless ``path`` can be created: its folder exists and is writable, it is no folder."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError(f"{option} '{path}' is a folder; give a file name such as '{path / 'report.pdf'}'.")
-    if not folder.is_dir():
-        raise InputError(f"{option} '{path}': the folder '{folder}' does not exist; create it first.")
-    if not os.access(folder, os.W_OK):
-        raise InputError(f"{option} '{path}': the folder '{folder}' is not writable; choose another place.")
 
 
 def _fixed(value: float | None) -> str:

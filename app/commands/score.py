@@ -9,9 +9,11 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from app.commands.case_arguments import add_case_arguments, add_run_arguments
+from app.commands.case_arguments import add_case_arguments, add_run_arguments, case_inputs
+from app.csv_cells import safe_dict_row
 from app.distance_options import add_distance_arguments, distance_options
 from app.io import load_case, write_text_atomic
+from app.output_paths import check_output_files
 
 if TYPE_CHECKING:
     from app.score_document import CaseScore, DistanceMeans
@@ -46,6 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Load, score and report one case; return the exit code (errors raise InputError)."""
     distances, tolerances = distance_options(args)
+    check_output_files({"--json": args.json, "--csv": args.csv}, case_inputs(args))
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, probs=args.probs,
                      logits=args.logits, resample=args.resample, ignore_index=args.ignore_index)
     # Imported here, after the inputs passed their checks: the engine pulls in torch (seconds to
@@ -100,7 +103,7 @@ def format_csv(document: CaseScore) -> str:
     for entry in (c.to_json() for c in document.classes):
         row = {key: entry[key] for key in fields if key in entry}
         row.update({f"nsd_{key}": entry["nsd"][key] for key in tolerances})
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+        writer.writerow(safe_dict_row({key: "" if value is None else value for key, value in row.items()}))
     return buffer.getvalue()
 
 

@@ -10,6 +10,7 @@ import argparse
 
 from app.commands.case_arguments import add_max_voxels_argument
 from app.errors import InputError
+from app.output_paths import check_output_files
 
 PLANES = ("axial", "coronal", "sagittal")
 
@@ -51,5 +52,8 @@ def run(args: argparse.Namespace) -> int:
         paths = demo_case_paths()
     else:
         paths = {"gt": args.gt, "pred": args.pred, "image": args.image, "labels": args.labels}
+    if args.screenshot is not None:
+        check_output_files({"--screenshot": args.screenshot},
+                           {f"--{role}": path for role, path in paths.items() if path is not None})
     return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
                     resample=args.resample, overlay_mode=args.overlay)

@@ -271,3 +271,41 @@ def test_python_dash_m_app_score_in_a_real_process(case_files):
          str(_truncated(tmp_path))], cwd=ROOT, capture_output=True, encoding="utf-8", timeout=120)
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
     assert failed.stderr.strip().startswith("dicelens: error: ") and "cut.nii.gz" in failed.stderr
+
+
+@pytest.mark.parametrize(("extra", "fragment"), [
+    (["--ignore-index", str(2**63)], "beyond the label values a mask can hold"),
+    (["--ignore-index", "-" + str(2**70)], "beyond the label values a mask can hold"),
+    (["--device", "bogus"], "use one of auto, cpu, cuda, cuda:N"),
+    (["--device", ""], "use one of auto, cpu, cuda, cuda:N"),
+    (["--device", "meta"], "use one of auto, cpu, cuda, cuda:N"),
+    (["--device", "cuda:x"], "use one of auto, cpu, cuda, cuda:N"),
+])
+def test_impossible_ignore_index_and_device_exit_2_without_traceback(case_files, capsys, extra, fragment):
+    tmp_path, _, _ = case_files
+    with pytest.raises(SystemExit) as stopped:
+        main(["score", "--gt", str(tmp_path / "gt.nii.gz"), "--pred", str(tmp_path / "pred.nii.gz"), *extra])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err
+
+
+def test_device_auto_and_largest_ignore_index_are_accepted(case_files, capsys):
+    tmp_path, _, _ = case_files
+    document = _json(["score", "--gt", str(tmp_path / "gt.nii.gz"), "--pred", str(tmp_path / "pred.nii.gz"),
+                      "--device", "auto", "--ignore-index", str(2**63 - 1)], capsys)
+    assert document["ignore_index"] == 2**63 - 1 and document["ignored_voxels"] == 0
+
+
+def test_ctrl_c_while_scoring_exits_130_with_one_line(case_files, capsys, monkeypatch):
+    tmp_path, _, _ = case_files
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("app.scoring.score_case", interrupted)
+    out = tmp_path / "out.json"
+    assert main(["score", "--gt", str(tmp_path / "gt.nii.gz"), "--pred", str(tmp_path / "pred.nii.gz"),
+                 "--json", str(out)]) == 130
+    assert capsys.readouterr().err == "dicelens: interrupted\n"
+    assert not out.exists()

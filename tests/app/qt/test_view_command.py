@@ -58,7 +58,7 @@ def test_demo_case_screenshot(tmp_path):
     ("extra", "message"),
     [
         (["--slice", "12"], "--slice 12 is outside the volume: this view has slices 0 to 4"),
-        (["--screenshot", "/no/such/folder/x.png"], "its folder does not exist"),
+        (["--screenshot", "/no/such/folder/x.png"], "the folder '/no/such/folder' does not exist"),
     ],
 )
 def test_bad_view_arguments_exit_2_with_a_message(case_files, capsys, extra, message):
