@@ -167,7 +167,7 @@ def _atomic_directory(path: Path, before_replace: Callable[[Path], None] | None 
             before_replace(temporary / path.name)
         for written in produced:
             os.replace(written, directory / written.name)
-        _fsync_directory(directory)
+        fsync_directory(directory)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
 
@@ -193,8 +193,8 @@ def _fsync_file(path: Path) -> None:
         os.fsync(stream.fileno())
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make the renames in ``directory`` durable (POSIX; a no-op where directories cannot be opened)."""
+def fsync_directory(directory: Path) -> None:
+    """Make a file's creation or rename in ``directory`` durable (POSIX; a no-op where directories cannot be opened)."""
     if sys.platform.startswith("win"):
         return
     descriptor = os.open(directory, os.O_RDONLY)

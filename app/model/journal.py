@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.io.writing import fsync_directory
 from app.model.delta import check_which
 
 try:  # POSIX advisory locks; without them (Windows) two processes are not kept apart
@@ -253,7 +254,7 @@ class Journal:
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-        _fsync_directory(self.directory)
+        fsync_directory(self.directory)
 
     def write_info(self, info: dict) -> None:
         """Write ``case.json`` (what the journal belongs to, for the recovery question) atomically."""
@@ -299,7 +300,7 @@ class Journal:
             self._stream.truncate(valid_bytes)
             self._stream.seek(valid_bytes)
         if created or valid_bytes == 0:
-            _fsync_directory(self.directory)
+            fsync_directory(self.directory)
 
 
     def _acquire_lock(self) -> None:
@@ -335,17 +336,6 @@ def _record_at(data: bytes, offset: int) -> tuple[JournalRecord | None, int, str
     except (ValueError, KeyError, TypeError, struct.error) as error:
         return None, offset, f"unreadable contents: {error}"
     return record, start + length, None
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a file's creation or rename in ``directory`` durable (POSIX; a no-op where unsupported)."""
-    if sys.platform.startswith("win"):
-        return
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 DATA_DIR_VARIABLE = "DICELENS_DATA_DIR"
