@@ -103,6 +103,8 @@ class SliceView(QWidget):
         self._gt_slice: np.ndarray | None = None
         self._pred_slice: np.ndarray | None = None
         self._hovered: tuple[int, int] | None = None
+        """Screen pixel ``(row, col)`` of the current plane's layout under the mouse, None when off the image."""
+        self._mouse_scene_pos = None
         self._overlay_rgba: np.ndarray | None = None
         self._highlight_rgba: np.ndarray | None = None
         self.overlay_renders = 0
@@ -208,6 +210,15 @@ class SliceView(QWidget):
             return
         geometry = case.geometry
         self.frame = display_frame(geometry.direction, geometry.spacing_zyx, axis)
+        # The hovered screen pixel belongs to the previous plane's layout (another shape and pixel size):
+        # forget it before anything renders, and map the mouse again once the new plane is laid out.
+        rehover = self._hovered is not None
+        self._hovered = None
+        # One image pixel = one voxel of col_mm x row_mm (set as a scale, not ImageItem.setRect, which
+        # depends on the image an item holds at the time and so breaks for the empty highlight layer).
+        pixel_size = QTransform.fromScale(self.frame.col_mm, self.frame.row_mm)
+        for item in (self.image_item, self.overlay_item, self.highlight_item):
+            item.setTransform(pixel_size)
         two_dimensional = case.gt.shape[0] == 1
         for name, label in self.edge_labels.items():
             label.setText("" if two_dimensional else getattr(self.frame, name))
@@ -219,12 +230,9 @@ class SliceView(QWidget):
         self.slider.blockSignals(False)
         self.slider_row.setVisible(not two_dimensional)
         self._render_slice()
-        # One image pixel = one voxel of col_mm x row_mm (set as a scale, not ImageItem.setRect, which
-        # depends on the image an item holds at the time and so breaks for the empty highlight layer).
-        pixel_size = QTransform.fromScale(self.frame.col_mm, self.frame.row_mm)
-        for item in (self.image_item, self.overlay_item, self.highlight_item):
-            item.setTransform(pixel_size)
         self.view_box.autoRange(padding=_FIT_PADDING)
+        if rehover and self._mouse_scene_pos is not None:
+            self._on_mouse_moved(self._mouse_scene_pos)
 
     def _on_slice_changed(self, index: int) -> None:
         self.slider.blockSignals(True)
@@ -383,6 +391,7 @@ class SliceView(QWidget):
 
     # ---------------------------------------------------------------- readout
     def _on_mouse_moved(self, scene_pos) -> None:
+        self._mouse_scene_pos = scene_pos
         if self.frame is None or self._gt_slice is None:
             return
         point = self.view_box.mapSceneToView(scene_pos)
@@ -399,6 +408,9 @@ class SliceView(QWidget):
 
     def _update_readout(self, screen_row: int, screen_col: int) -> None:
         """Describe the voxel under screen pixel ``(screen_row, screen_col)`` of the current slice."""
+        rows, cols = self._gt_slice.shape
+        if not (0 <= screen_row < rows and 0 <= screen_col < cols):
+            raise IndexError(f"screen pixel ({screen_row}, {screen_col}) is outside the {rows} x {cols} slice")
         self.cursor_index = screen_to_index(self.frame, self.state.slice_index, screen_row, screen_col,
                                             self.state.case.gt.shape)
         self.readout_text = describe_voxel(self.state.case, self.cursor_index)
