@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.qt.label_colors import class_names
+from app.qt.plain_text import plain_tooltip
 from app.qt.review_state import AXIS_NAMES
 
 MODE_COUNTS = "Counts"
@@ -136,6 +137,7 @@ class ConfusionMatrixPanel(QWidget):
         self.fit_button = QPushButton("Fit")
         self.fit_button.setToolTip("Show the whole matrix (mouse wheel zooms, drag pans)")
         self.info_label = QLabel(HINT)
+        self.info_label.setTextFormat(Qt.TextFormat.PlainText)  # class names are user text
         self.info_label.setWordWrap(True)
         self.info_label.setMinimumHeight(2 * self.info_label.fontMetrics().lineSpacing())  # no jumps on wrap
 
@@ -333,7 +335,7 @@ class ConfusionMatrixPanel(QWidget):
             return
         text = self.describe_cell(*cell)
         self.info_label.setText(text)
-        QToolTip.showText(QCursor.pos(), text, self.plot)
+        QToolTip.showText(QCursor.pos(), plain_tooltip(text), self.plot)
 
     @Slot(object)
     def _on_mouse_clicked(self, event) -> None:

@@ -83,6 +83,7 @@ class DiceHistoryPanel(QWidget):
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
         self.caption = QLabel("No edits yet: paint with a tool to see what each correction does.")
         self.caption.setWordWrap(True)
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)  # edit descriptions name labels (user text)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.legend_label)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.qt.label_colors import class_colors, class_names
+from app.qt.plain_text import plain_tooltip
 from app.qt.table_model import (
     STALE_TEXT,
     UNDEFINED_DICE_TOOLTIP,
@@ -204,7 +205,7 @@ class DiceTablePanel(QWidget):
             return
         if update.result is None:
             self.distance_label.setText(f"Mean foreground HD95 / ASSD: {UNDEFINED_TEXT} (not available)")
-            self.distance_label.setToolTip(update.message or DISTANCES_TOOLTIP)
+            self.distance_label.setToolTip(plain_tooltip(update.message or DISTANCES_TOOLTIP))
             self.distance_label.setEnabled(True)
             return
         means = update.result.foreground_means()

@@ -139,7 +139,8 @@ class EditToolbar(QToolBar):
             names, colors = class_names(case, case.num_classes), class_colors(case, case.num_classes)
             for label, (name, rgb) in enumerate(zip(names, colors, strict=True)):
                 self.label_combo.addItem(swatch_icon(rgb), f"{label} {name}", label)
-                action = self.protect_menu.addAction(swatch_icon(rgb), f"{label} {name}")
+                # A menu entry's '&' marks its shortcut letter: double it to show a name literally.
+                action = self.protect_menu.addAction(swatch_icon(rgb), f"{label} {name}".replace("&", "&&"))
                 action.setCheckable(True)
                 action.setData(label)
             default = previous if isinstance(previous, int) and previous < case.num_classes else min(

@@ -46,6 +46,7 @@ from app.qt.edit_tools import EditTools
 from app.qt.edit_workflow import EditWorkflow
 from app.qt.engine_controller import EngineController
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
+from app.qt.plain_text import plain_tooltip
 from app.qt.review_state import ReviewState
 from app.qt.shortcuts_help import shortcuts_html
 from app.qt.slice_plot import SliceDicePlotPanel
@@ -281,8 +282,9 @@ class MainWindow(EditQuestions, QMainWindow):
     def _refresh_recent_menu(self) -> None:
         self.recent_menu.clear()
         for case in self._recent_cases():
-            action = self.recent_menu.addAction(f"{Path(case['pred']).name} vs {Path(case['gt']).name}")
-            action.setToolTip(case["gt"])
+            action = self.recent_menu.addAction(
+                f"{Path(case['pred']).name} vs {Path(case['gt']).name}".replace("&", "&&"))
+            action.setToolTip(plain_tooltip(case["gt"]))
             action.setData(json.dumps(case))
         self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
 
@@ -369,7 +371,9 @@ class MainWindow(EditQuestions, QMainWindow):
     # ------------------------------------------------------------- messages
     def show_error(self, message: str) -> None:
         """Tell the user something went wrong (modal dialog; tests replace this method)."""
-        QMessageBox.critical(self, "DiceLens", message)
+        box = QMessageBox(QMessageBox.Icon.Critical, "DiceLens", message, QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # messages quote file and label names
+        box.exec()
 
     def show_info(self, title: str, html: str) -> None:
         """Show an informative rich-text message (modal dialog; tests replace this method)."""

@@ -6,6 +6,8 @@ zeros. A vertical marker shows the current slice; clicking the plot or dragging 
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pyqtgraph as pg
 import torch
@@ -54,6 +56,7 @@ class SliceDicePlotPanel(QWidget):
         """``(S,) float64`` Dice per slice as drawn, NaN where undefined; None before a result."""
 
         self.title_label = QLabel()
+        self.title_label.setTextFormat(Qt.TextFormat.RichText)  # the class name in it is escaped
         self.title_label.setToolTip(GAP_TOOLTIP)
         self.title_label.setWordWrap(True)  # long titles wrap instead of widening the bottom docks
         self.plot = pg.PlotWidget()
@@ -149,7 +152,7 @@ class SliceDicePlotPanel(QWidget):
         name = class_name(state.case, label)
         defined = int(np.count_nonzero(~np.isnan(self.slice_dice)))
         self.title_label.setText(
-            f"Dice of <b>{name}</b> per {AXIS_NAMES[axis]} slice: defined in {defined} of {len(slices)} "
+            f"Dice of <b>{escape(name)}</b> per {AXIS_NAMES[axis]} slice: defined in {defined} of {len(slices)} "
             f"slices ({GAP_NOTE})"
         )
         self._show_slice_range(len(slices))

@@ -153,6 +153,7 @@ class SliceView(QWidget):
         self.slice_label = QLabel("–")
         self.slice_label.setMinimumWidth(90)
         self.readout_label = QLabel(" ")
+        self.readout_label.setTextFormat(Qt.TextFormat.PlainText)  # label names are user text
         self.readout_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.slider_row = QWidget()

@@ -17,6 +17,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from app.qt.label_colors import swatch_icon
+from app.qt.plain_text import plain_tooltip
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 """Role holding each cell's sort key: a number, a case-folded name, or None for undefined (sorted last)."""
@@ -296,9 +297,10 @@ class ClassMetricsModel(QAbstractTableModel):
 
     def _tooltip(self, row: int, column: int) -> str | None:
         if column == NAME_COLUMN:
-            return self._names[row]
+            return plain_tooltip(self._names[row])
         if column >= FIRST_DISTANCE_COLUMN:
-            return self._distance_tooltips[row]
+            tip = self._distance_tooltips[row]
+            return plain_tooltip(tip) if tip else tip
         field = COLUMNS[column].field
         if field in UNDEFINED_TOOLTIP_FIELDS and field in self._values and self._keys[row][column] is None:
             return UNDEFINED_DICE_TOOLTIP
