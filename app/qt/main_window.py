@@ -58,6 +58,8 @@ SETTINGS_ORGANIZATION = "DiceLens"
 SETTINGS_APPLICATION = "DiceLens"
 MAX_RECENT_CASES = 8
 LAYOUT_VERSION = 1
+SLICE_PLOT_HIDDEN_FOR_2D = "view/slice_plot_hidden_for_2d"
+"""Settings key: the per-slice plot was hidden because a 2D case was shown (not by the user)."""
 DEFAULT_SIZE = (1600, 1000)
 """First-start window size, pixels (shrunk to fit smaller screens)."""
 DICE_DOCK_WIDTH = 880
@@ -97,7 +99,6 @@ class MainWindow(EditQuestions, QMainWindow):
         self._open_request = 0
         self._requested_paths: dict[str, str | None] = {}
         self._opening = False
-        self._slice_plot_hidden_for_2d = False
 
         self.slice_view = SliceView(self.state)
         self.setCentralWidget(self.slice_view)
@@ -210,12 +211,16 @@ class MainWindow(EditQuestions, QMainWindow):
     def show_case(self, case, title: str = "") -> None:
         """Show ``case`` now; its metrics follow from the engine."""
         two_dimensional = case.gt.shape[0] == 1
-        if two_dimensional and not self.docks["slices"].isHidden():
-            self.docks["slices"].hide()  # one slice: nothing to plot
-            self._slice_plot_hidden_for_2d = True
-        elif not two_dimensional and self._slice_plot_hidden_for_2d:
-            self.docks["slices"].show()
-            self._slice_plot_hidden_for_2d = False
+        # Hidden for a 2D case, shown again for the next volume, also in a later session (the hidden dock
+        # is part of the remembered layout, so the reason is remembered with it). isVisibleTo: the window
+        # may not be shown yet (command line start).
+        slices = self.docks["slices"]
+        if two_dimensional and slices.isVisibleTo(self):
+            slices.hide()  # one slice: nothing to plot
+            self.settings.setValue(SLICE_PLOT_HIDDEN_FOR_2D, True)
+        elif not two_dimensional and self.settings.value(SLICE_PLOT_HIDDEN_FOR_2D, False, type=bool):
+            slices.show()
+            self.settings.setValue(SLICE_PLOT_HIDDEN_FOR_2D, False)
         if two_dimensional:
             self.state.set_axis(0)  # a 2D image has only the one (axial) slice
         self.edits.open_case(case)  # recovery (if any) happens before the view and the engine see the masks

@@ -277,3 +277,44 @@ def test_open_case_dialog_needs_gt_and_pred_and_returns_the_fields(qtbot):
     dialog.fields["pred"].setText("  /data/pred.nii.gz ")
     assert open_button.isEnabled()
     assert dialog.paths() == {"image": None, "gt": "/data/gt.nii.gz", "pred": "/data/pred.nii.gz", "labels": None}
+
+
+def write_2d_case(folder):
+    rng = np.random.default_rng(5)
+    gt = rng.integers(0, 3, size=(12, 16), dtype=np.uint8)
+    sitk.WriteImage(sitk.GetImageFromArray(gt), str(folder / "cells_gt.png"))
+    sitk.WriteImage(sitk.GetImageFromArray(np.roll(gt, 1, axis=1)), str(folder / "cells_pred.png"))
+    return str(folder / "cells_gt.png"), str(folder / "cells_pred.png")
+
+
+def test_per_slice_plot_comes_back_for_a_volume_in_the_next_session_after_a_2d_case(qtbot, settings, tmp_path,
+                                                                                    monkeypatch):
+    monkeypatch.setattr("app.qt.main_window.apply_theme", lambda app, theme: None)
+    first = make_window(qtbot, settings)
+    first.show()
+    first.open_case(*write_2d_case(tmp_path))
+    assert first.docks["slices"].isHidden()
+    first.close()   # the layout, with the plot hidden, is remembered
+
+    second = make_window(qtbot, settings)
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    paths = write_case(volume)
+    second.open_case(paths["gt"], paths["pred"])   # before the window is shown, as `dicelens view` does
+    second.show()
+    assert not second.docks["slices"].isHidden()
+    second.close()
+
+
+def test_a_2d_case_opened_before_the_window_shows_hides_the_per_slice_plot(qtbot, settings, tmp_path, monkeypatch):
+    monkeypatch.setattr("app.qt.main_window.apply_theme", lambda app, theme: None)
+    window = make_window(qtbot, settings)
+    window.open_case(*write_2d_case(tmp_path))
+    window.show()
+    assert window.docks["slices"].isHidden()
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    paths = write_case(volume)
+    window.open_case(paths["gt"], paths["pred"])
+    assert not window.docks["slices"].isHidden()
+    window.close()
