@@ -95,7 +95,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
                                               errors_of_all_classes=overlay_mode == "errors"))
         if axis is not None:
             window.state.set_axis(axis)
-        window.state.set_slice(slice_index if slice_index is not None else window.state.slice_count() // 2)
+        if slice_index is not None:   # else the case opens where its first class with errors is (OpeningSlice)
+            window.state.set_slice(slice_index)
         if screenshot is None:
             window.show()
             return app.exec()

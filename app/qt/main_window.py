@@ -46,6 +46,7 @@ from app.qt.edit_tools import EditTools
 from app.qt.edit_workflow import EditWorkflow
 from app.qt.engine_controller import EngineController
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
+from app.qt.opening_slice import OpeningSlice
 from app.qt.plain_text import plain_tooltip
 from app.qt.review_state import ReviewState
 from app.qt.shortcuts_help import shortcuts_html
@@ -100,6 +101,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self._requested_paths: dict[str, str | None] = {}
         self._opening = False
 
+        self.opening_slice = OpeningSlice(self.state, self.controller, self)
         self.slice_view = SliceView(self.state)
         self.setCentralWidget(self.slice_view)
         self.dice_table = DiceTablePanel(self.state, self.controller)

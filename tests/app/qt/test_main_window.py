@@ -13,6 +13,7 @@ from app.errors import InputError
 from app.io import load_case
 from app.qt.main_window import MainWindow
 from app.qt.open_case_dialog import assign_roles
+from app.qt.opening_slice import opening_slice
 
 LABEL_TABLE = "0 background\n1 liver\n2 tumour\n"
 
@@ -72,7 +73,9 @@ def test_opening_a_case_shows_it_and_fills_the_panels(window, tmp_path):
     assert window.compute_label.text().startswith("last computation")
     assert not window.busy_bar.isVisible()
     assert "pred.nii.gz vs gt.nii.gz" in window.windowTitle()
-    np.testing.assert_array_equal(window.slice_view.image_item.image, case.image[3])
+    opening = opening_slice(result.slice_counts[0])   # where the first class with errors has most voxels
+    assert window.state.slice_index == opening
+    np.testing.assert_array_equal(window.slice_view.image_item.image, case.image[opening])
 
 
 def test_bad_file_reports_the_cli_message_and_keeps_the_previous_case(window, tmp_path):
