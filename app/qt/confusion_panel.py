@@ -128,6 +128,8 @@ class ConfusionMatrixPanel(QWidget):
         self._annotations: list[pg.TextItem] = []
         self._color_label: str | None = None
         self._drawn_key: tuple | None = None
+        self._described_cell: tuple[int, int] | None = None
+        """The cell the line under the matrix describes (hovered or clicked), to re-describe on new counts."""
 
         self.mode_box = QComboBox()
         self.mode_box.addItems([MODE_ROW_PERCENT, MODE_COUNTS])
@@ -225,7 +227,7 @@ class ConfusionMatrixPanel(QWidget):
         self._names = class_names(case, case.num_classes)
         self.image.clear()
         self._clear_annotations()
-        self.info_label.setText(HINT)
+        self._describe(None)
 
     @Slot(object)
     def _on_result(self, result) -> None:
@@ -248,6 +250,8 @@ class ConfusionMatrixPanel(QWidget):
         self._redraw()
         if resized:
             self.fit()
+        cell = self._described_cell
+        self._describe(cell if cell is not None and max(cell) < result.num_classes else None)
         self._on_highlighted_cell_changed(self._state.highlighted_cell)
         self._on_class_selected(self._state.selected_class)
 
@@ -326,15 +330,21 @@ class ConfusionMatrixPanel(QWidget):
             f"{count:,} voxels, {share}"
         )
 
+    def _describe(self, cell: tuple[int, int] | None, note: str = "") -> str:
+        """Show :meth:`describe_cell` of ``cell`` (with ``note``) under the matrix, or the hint for None."""
+        self._described_cell = cell
+        text = HINT if cell is None or self._confusion is None else self.describe_cell(*cell) + note
+        self.info_label.setText(text)
+        return text
+
     @Slot(object)
     def _on_mouse_moved(self, scene_pos) -> None:
         cell = self._cell_at(scene_pos)
         if cell is None:
-            self.info_label.setText(HINT)
+            self._describe(None)
             QToolTip.hideText()
             return
-        text = self.describe_cell(*cell)
-        self.info_label.setText(text)
+        text = self._describe(cell)
         QToolTip.showText(QCursor.pos(), plain_tooltip(text), self.plot)
 
     @Slot(object)
@@ -370,11 +380,10 @@ class ConfusionMatrixPanel(QWidget):
         if (gt_label, pred_label) != self._state.highlighted_cell or axis != self._state.axis:
             return  # an answer to an earlier click, or the axis changed meanwhile
         if self._confusion is None or slice_index < 0:
+            self._described_cell = None
             self.info_label.setText(
                 f"No voxel has GT {self._names[gt_label]} predicted as {self._names[pred_label]}."
             )
             return
         self._state.set_slice(slice_index)
-        self.info_label.setText(
-            f"{self.describe_cell(gt_label, pred_label)} — most on {AXIS_NAMES[axis]} slice {slice_index}"
-        )
+        self._describe((gt_label, pred_label), f" — most on {AXIS_NAMES[axis]} slice {slice_index}")

@@ -25,6 +25,7 @@ from app.qt.table_model import (
     ClassMetricsModel,
     MetricSortProxy,
 )
+from app.qt.voxel_readout import distance_unit
 
 HEADLINE_TOOLTIP = (
     "Mean Dice over the foreground classes (label 0, background, is not included).\n" + UNDEFINED_DICE_TOOLTIP
@@ -129,6 +130,7 @@ class DiceTablePanel(QWidget):
 
     @Slot(object)
     def _on_case_changed(self, case) -> None:
+        self.model.set_distance_unit(distance_unit(case))
         self._set_classes(case, case.num_classes)
         self._show_headline(None)
         self._show_distance_headline(None)
@@ -209,9 +211,10 @@ class DiceTablePanel(QWidget):
             self.distance_label.setEnabled(True)
             return
         means = update.result.foreground_means()
+        unit = distance_unit(self._state.case)
 
         def mm(value) -> str:
-            return UNDEFINED_TEXT if value is None else f"{value:.2f} mm"
+            return UNDEFINED_TEXT if value is None else f"{value:.2f} {unit}"
 
         left_out = f" · {means['n_undefined']} undefined left out"
         self.distance_label.setText(f"Mean foreground HD95 {mm(means['hausdorff95_mm'])} · "

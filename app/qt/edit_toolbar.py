@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QMenu, QSlider,
 
 from app.qt.edit_tools import TOOLS
 from app.qt.label_colors import class_colors, class_names, swatch_icon
+from app.qt.voxel_readout import distance_unit
 
 TOOL_TEXT = {"navigate": ("&Navigate", "N", "No editing: left-drag pans"),
              "brush": ("&Brush", "B", "Paint the active label (round brush, radius in mm)"),
@@ -147,6 +148,9 @@ class EditToolbar(QToolBar):
                 1, case.num_classes - 1)
             self.label_combo.setCurrentIndex(default)
         self.label_combo.blockSignals(False)
+        unit = distance_unit(case)
+        self.radius_spin.setSuffix(f" {unit}")
+        self.radius_spin.setToolTip(f"Brush radius in {'millimetres' if unit == 'mm' else 'pixels'} (- / = to change)")
         for widget in [*self.findChildren(QComboBox), self.radius_spin, self.radius_slider, self.protect_button]:
             widget.setEnabled(bridge is not None)
         for action in self.actions_by_name.values():

@@ -131,6 +131,7 @@ class MainWindow(EditQuestions, QMainWindow):
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)
+        self.controller.result_ready.connect(self.slice_view.refresh_readout)
         self.controller.busy_changed.connect(self._on_busy_changed)
         self.controller.warning.connect(self.show_error)
         self.controller.cell_located.connect(self._on_cell_located)

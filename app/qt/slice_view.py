@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
@@ -406,6 +406,12 @@ class SliceView(QWidget):
             self._hovered = None
             self.readout_text = ""
             self.readout_label.setText(" ")
+
+    @Slot(object)
+    def refresh_readout(self, _result=None) -> None:
+        """Describe the hovered voxel again (connected to every engine result: an edit may have changed it)."""
+        if self._hovered is not None and self._gt_slice is not None:
+            self._update_readout(*self._hovered)
 
     def _update_readout(self, screen_row: int, screen_col: int) -> None:
         """Describe the voxel under screen pixel ``(screen_row, screen_col)`` of the current slice."""

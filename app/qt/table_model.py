@@ -123,6 +123,13 @@ class ClassMetricsModel(QAbstractTableModel):
         self._computed: frozenset[int] = frozenset()
         self._stale: frozenset[int] = frozenset()
         self._distance_tooltips: list[str | None] = []
+        self._distance_unit = "mm"
+
+    def set_distance_unit(self, unit: str) -> None:
+        """Say distances are in ``unit`` ("mm", or "px" for images without a physical pixel size)."""
+        if unit != self._distance_unit:
+            self._distance_unit = unit
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, FIRST_DISTANCE_COLUMN, len(COLUMNS) - 1)
 
     def set_classes(self, names: list[str], colors: list[tuple[int, int, int]]) -> None:
         """Show classes ``names`` (index = label) with swatches ``colors``; clears the numbers (a reset)."""
@@ -265,10 +272,12 @@ class ClassMetricsModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=DISPLAY):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
+        distance = section >= FIRST_DISTANCE_COLUMN
         if role == DISPLAY:
-            return COLUMNS[section].header
+            return f"{COLUMNS[section].header} {self._distance_unit}" if distance else COLUMNS[section].header
         if role == TOOLTIP:
-            return COLUMNS[section].tooltip
+            tooltip = COLUMNS[section].tooltip
+            return tooltip.replace(" in mm", " in pixels") if distance and self._distance_unit == "px" else tooltip
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role=DISPLAY):
