@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.qt.label_colors import class_names
 from app.qt.plain_text import plain_tooltip
 from app.qt.review_state import AXIS_NAMES
+from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, PlotColors, style_plot
 
 MODE_COUNTS = "Counts"
 MODE_ROW_PERCENT = "Row %"
@@ -192,8 +193,13 @@ class ConfusionMatrixPanel(QWidget):
         state.selected_class_changed.connect(self._on_class_selected)
         controller.result_ready.connect(self._on_result)
         controller.cell_located.connect(self._on_cell_located)
+        self.set_plot_colors(PLOT_COLORS[DEFAULT_THEME])
         if controller.last_result is not None:
             self._on_result(controller.last_result)
+
+    def set_plot_colors(self, colors: PlotColors) -> None:
+        """Draw the matrix's background, class axes and colour bar in the theme's ``colors``."""
+        style_plot(self.plot, colors, extra_axes=(self.color_bar.axis,))
 
     @property
     def row_percent(self) -> bool:

@@ -52,7 +52,7 @@ from app.qt.review_state import ReviewState
 from app.qt.shortcuts_help import shortcuts_html
 from app.qt.slice_plot import SliceDicePlotPanel
 from app.qt.slice_view import SliceView
-from app.qt.theme import DEFAULT_THEME, THEMES, apply_theme
+from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, THEMES, apply_theme
 from app.qt.window_menus import build_menus
 
 SETTINGS_ORGANIZATION = "DiceLens"
@@ -320,6 +320,8 @@ class MainWindow(EditQuestions, QMainWindow):
         app = QApplication.instance()
         if app is not None:
             apply_theme(app, theme)
+        for panel in (self.slice_plot, self.confusion_panel, self.dice_history):
+            panel.set_plot_colors(PLOT_COLORS[theme])
         self.theme_actions[theme].setChecked(True)
         self.settings.setValue("view/theme", theme)
 

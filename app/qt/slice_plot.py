@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 import dice_engine as de
 from app.qt.label_colors import class_name
 from app.qt.review_state import AXIS_NAMES
+from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, PlotColors, style_plot
 
 GAP_NOTE = "gaps: absent from both masks"
 CURVE_COLOR = QColor(90, 170, 255)
@@ -92,9 +93,15 @@ class SliceDicePlotPanel(QWidget):
         state.axis_changed.connect(self._on_view_changed)
         state.slice_changed.connect(self._on_slice_changed)
         controller.result_ready.connect(self._on_result)
+        self.set_plot_colors(PLOT_COLORS[DEFAULT_THEME])
         self._redraw()
         if controller.last_result is not None:
             self._on_result(controller.last_result)
+
+    def set_plot_colors(self, colors: PlotColors) -> None:
+        """Draw the plot's background, axes and slice marker in the theme's ``colors``."""
+        style_plot(self.plot, colors)
+        self.marker.setPen(pg.mkPen(colors.marker, width=2))
 
     @Slot(object)
     def _on_case_changed(self, case) -> None:
