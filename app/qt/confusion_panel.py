@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt.label_colors import class_names
+from app.qt.label_colors import class_names, elide_middle
 from app.qt.plain_text import plain_tooltip
 from app.qt.review_state import AXIS_NAMES
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, PlotColors, style_plot
@@ -54,14 +54,6 @@ def nice_step(minimum: float) -> int:
             if step * factor >= minimum:
                 return step * factor
         step *= 10
-
-
-def elide_middle(name: str, max_chars: int) -> str:
-    """``name`` shortened to ``max_chars`` by an ellipsis in the middle, keeping the end (``…_L`` / ``…_R``)."""
-    if len(name) <= max_chars:
-        return name
-    head = (max_chars - 1) // 2
-    return name[:head] + "…" + name[len(name) - (max_chars - 1 - head):]
 
 
 class ClassAxis(pg.AxisItem):

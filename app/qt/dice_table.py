@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from app.qt.label_colors import class_colors, class_names
 from app.qt.plain_text import plain_tooltip
 from app.qt.table_model import (
+    NAME_COLUMN,
     STALE_TEXT,
     UNDEFINED_DICE_TOOLTIP,
     UNDEFINED_TEXT,
@@ -27,6 +28,10 @@ from app.qt.table_model import (
 )
 from app.qt.voxel_readout import distance_unit
 
+MAX_NAME_COLUMN_CHARS = 26
+"""Widest class-name column, in characters; longer names are elided (the tooltip has them whole)."""
+SWATCH_ROOM_PX = 14
+"""Room for the colour swatch and margins beside the name."""
 HEADLINE_TOOLTIP = (
     "Mean Dice over the foreground classes (label 0, background, is not included).\n" + UNDEFINED_DICE_TOOLTIP
 )
@@ -157,7 +162,7 @@ class DiceTablePanel(QWidget):
         self.model.set_metrics(result.metrics)
         self._show_headline(result)
         if first:
-            self.table.resizeColumnsToContents()
+            self._fit_columns()
 
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
@@ -185,9 +190,17 @@ class DiceTablePanel(QWidget):
         if rows:
             self._state.select_class(self.proxy.mapToSource(rows[0]).row())
 
+    def _fit_columns(self) -> None:
+        """Columns as wide as their contents, the class names at most :data:`MAX_NAME_COLUMN_CHARS` wide
+        (longer ones elided, whole in the tooltip), so that every number column stays in view."""
+        self.table.resizeColumnsToContents()
+        widest = self.table.fontMetrics().horizontalAdvance("x" * MAX_NAME_COLUMN_CHARS) + 2 * SWATCH_ROOM_PX
+        if self.table.columnWidth(NAME_COLUMN) > widest:
+            self.table.setColumnWidth(NAME_COLUMN, widest)
+
     def _set_classes(self, case, num_classes: int) -> None:
         self.model.set_classes(class_names(case, num_classes), class_colors(case, num_classes))
-        self.table.resizeColumnsToContents()
+        self._fit_columns()
         self._select_row(self._state.selected_class)
 
     def _select_row(self, label: int) -> None:

@@ -21,14 +21,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QTransform
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from app.qt import overlay, window_level
 from app.qt.edit_tile import render_highlight_tile, render_tile, screen_rect
 from app.qt.orientation import DisplayFrame, display_frame, screen_to_index, to_screen
 from app.qt.overlay_legend import legend_html
 from app.qt.slice_view_actions import SliceViewActions
-from app.qt.voxel_readout import describe_voxel
+from app.qt.voxel_readout import ReadoutLabel, describe_voxel
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
@@ -146,14 +146,14 @@ class SliceView(QWidget):
         self.info_text = ""
         self.legend_label = QLabel()
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        self.legend_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.valueChanged.connect(self._on_slider_moved)
         self.slice_label = QLabel("–")
         self.slice_label.setMinimumWidth(90)
-        self.readout_label = QLabel(" ")
-        self.readout_label.setTextFormat(Qt.TextFormat.PlainText)  # label names are user text
+        self.readout_label = ReadoutLabel(" ")   # elided: a long label name must not widen the window
         self.readout_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.slider_row = QWidget()
@@ -405,7 +405,7 @@ class SliceView(QWidget):
         else:
             self._hovered = None
             self.readout_text = ""
-            self.readout_label.setText(" ")
+            self.readout_label.set_full_text(" ")
 
     @Slot(object)
     def refresh_readout(self, _result=None) -> None:
@@ -421,5 +421,5 @@ class SliceView(QWidget):
         self.cursor_index = screen_to_index(self.frame, self.state.slice_index, screen_row, screen_col,
                                             self.state.case.gt.shape)
         self.readout_text = describe_voxel(self.state.case, self.cursor_index)
-        self.readout_label.setText(self.readout_text)
+        self.readout_label.set_full_text(self.readout_text)
 

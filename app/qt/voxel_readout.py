@@ -8,6 +8,8 @@ have no position beyond the pixel index, and their distances are in pixels (:fun
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy
 
 from app.qt.orientation import index_to_physical
 
@@ -34,3 +36,37 @@ def describe_voxel(case, index_zyx: tuple[int, int, int]) -> str:
     parts.append(f"GT: {case.labels.name(gt_label)} ({gt_label})")
     parts.append(f"prediction: {case.labels.name(pred_label)} ({pred_label})")
     return "   ".join(parts)
+
+
+class ReadoutLabel(QLabel):
+    """One plain-text line that never widens its parent: a long text is elided to the width it is given.
+
+    The cursor readout names labels, which may be long; a label sized to its text would push the docks
+    aside as the mouse moves (and the wider layout would be remembered). The full text is in
+    :attr:`full_text` and the tooltip.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.setTextFormat(Qt.TextFormat.PlainText)   # label names are user text
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(0)
+        self.full_text = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        """Show ``text``, elided at the right when it does not fit."""
+        self.full_text = text
+        self.setToolTip(text.strip())
+        self._elide()
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        """Elide again for the new width."""
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, width) if width > 0 \
+            else self.full_text
+        super().setText(shown or " ")

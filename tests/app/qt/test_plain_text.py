@@ -74,8 +74,9 @@ def test_every_label_shows_a_hostile_class_name_literally(window, qtbot):
     assert "X" in window.slice_plot.title_label.text()
     checked = 0
     for label in window.findChildren(QLabel):
-        assert_literal(label.text(), label.textFormat())
-        checked += "X" in label.text()
+        text = getattr(label, "full_text", label.text())   # the readout elides what does not fit
+        assert_literal(text, label.textFormat())
+        checked += "X" in text
     assert checked >= 4   # plot title, readout, legend, matrix line (at least)
 
 

@@ -180,7 +180,7 @@ def test_cursor_readout_names_voxel_position_value_and_labels(view):
 
     view.state.set_case(case)
     view._update_readout(0, 0)  # screen pixel of the shown slice
-    assert view.readout_label.text() == view.readout_text != ""
+    assert view.readout_label.full_text == view.readout_text != ""
 
 
 def test_right_drag_changes_window_and_presets_apply(view):
