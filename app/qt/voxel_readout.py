@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QLabel, QSizePolicy
 
 from app.qt.orientation import index_to_physical
 
+READOUT_LINES = 2
+
 
 def distance_unit(case) -> str:
     """``"mm"``, or ``"px"`` for a case whose files give no physical pixel size (and without a case: mm)."""
@@ -20,7 +22,8 @@ def distance_unit(case) -> str:
 
 
 def describe_voxel(case, index_zyx: tuple[int, int, int]) -> str:
-    """One line for the cursor readout: voxel index, LPS position in mm, intensity, GT and predicted label."""
+    """The cursor readout: voxel index, LPS position in mm and intensity; then, on a second line, the
+    ground-truth and predicted label."""
     geometry = case.geometry
     z, y, x = index_zyx
     if case.has_physical_spacing:
@@ -33,13 +36,13 @@ def describe_voxel(case, index_zyx: tuple[int, int, int]) -> str:
         parts.append("RGB (" + ", ".join(str(int(v)) for v in value) + ")" if np.ndim(value)
                      else f"value {value.item():.6g}")
     gt_label, pred_label = int(case.gt[z, y, x]), int(case.pred[z, y, x])
-    parts.append(f"GT: {case.labels.name(gt_label)} ({gt_label})")
-    parts.append(f"prediction: {case.labels.name(pred_label)} ({pred_label})")
-    return "   ".join(parts)
+    labels = (f"GT: {case.labels.name(gt_label)} ({gt_label})   "
+              f"prediction: {case.labels.name(pred_label)} ({pred_label})")
+    return "   ".join(parts) + "\n" + labels
 
 
 class ReadoutLabel(QLabel):
-    """One plain-text line that never widens its parent: a long text is elided to the width it is given.
+    """Two plain-text lines that never resize their parent: each line is elided to the width it is given.
 
     The cursor readout names labels, which may be long; a label sized to its text would push the docks
     aside as the mouse moves (and the wider layout would be remembered). The full text is in
@@ -51,6 +54,7 @@ class ReadoutLabel(QLabel):
         self.setTextFormat(Qt.TextFormat.PlainText)   # label names are user text
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(0)
+        self.setFixedHeight(READOUT_LINES * self.fontMetrics().lineSpacing() + 4)   # no jump with 1 or 2 lines
         self.full_text = ""
         self.set_full_text(text)
 
@@ -67,6 +71,7 @@ class ReadoutLabel(QLabel):
 
     def _elide(self) -> None:
         width = self.contentsRect().width()
-        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, width) if width > 0 \
-            else self.full_text
-        super().setText(shown or " ")
+        lines = self.full_text.split("\n")
+        if width > 0:
+            lines = [self.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, width) for line in lines]
+        super().setText("\n".join(lines) or " ")
