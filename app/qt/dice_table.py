@@ -28,7 +28,7 @@ from app.qt.table_model import (
 )
 from app.qt.voxel_readout import distance_unit
 
-MAX_NAME_COLUMN_CHARS = 26
+MAX_NAME_COLUMN_CHARS = 22
 """Widest class-name column, in characters; longer names are elided (the tooltip has them whole)."""
 SWATCH_ROOM_PX = 14
 """Room for the colour swatch and margins beside the name."""

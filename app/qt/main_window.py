@@ -63,7 +63,7 @@ SLICE_PLOT_HIDDEN_FOR_2D = "view/slice_plot_hidden_for_2d"
 """Settings key: the per-slice plot was hidden because a 2D case was shown (not by the user)."""
 DEFAULT_SIZE = (1600, 1000)
 """First-start window size, pixels (shrunk to fit smaller screens)."""
-DICE_DOCK_WIDTH = 880
+DICE_DOCK_WIDTH = 920
 """First-start width of the right column, pixels: every Dice table column, HD95 and ASSD included, without
 a horizontal scrollbar."""
 
@@ -171,6 +171,9 @@ class MainWindow(EditQuestions, QMainWindow):
         status.addPermanentWidget(self.busy_bar)
         status.addPermanentWidget(self.compute_label)
         status.addPermanentWidget(self.device_label)
+
+    def _size_right_column(self) -> None:
+        self.resizeDocks([self.docks["dice"]], [DICE_DOCK_WIDTH], Qt.Orientation.Horizontal)
 
     def reset_layout(self) -> None:
         """Put every dock back where it starts."""
@@ -309,6 +312,8 @@ class MainWindow(EditQuestions, QMainWindow):
             available = self.screen().availableGeometry()
             self.resize(min(DEFAULT_SIZE[0], int(available.width() * 0.95)),
                         min(DEFAULT_SIZE[1], int(available.height() * 0.95)))
+            # Again once shown at that size: before it, the window was too small for the column's width.
+            QTimer.singleShot(0, self._size_right_column)
         layout = self.settings.value("window/state")
         if layout is not None:
             self.restoreState(layout, LAYOUT_VERSION)
