@@ -33,7 +33,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     plane : {"axial", "coronal", "sagittal"}, optional
         Anatomical plane to show (from the image's direction cosines).
     slice_index : int, optional
-        Slice along that plane's array axis, 0-based (default: the middle one).
+        Slice along that plane's array axis, 0-based (default: see :mod:`app.qt.opening_slice`).
     screenshot : str, optional
         Write a PNG of the whole window there and exit instead of running the window.
     resample : bool

@@ -20,7 +20,7 @@ from html import escape
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.qt.label_colors import class_name
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, PlotColors, style_plot
@@ -83,7 +83,7 @@ class DiceHistoryPanel(QWidget):
         self.class_curve = self.plot.plot([], [], symbol="o", symbolSize=5)
         self.legend_label = QLabel()
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
-        self.legend_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long names
+        self.legend_label.setWordWrap(True)  # a long class name wraps instead of widening the bottom docks
         self.caption = QLabel("No edits yet: paint with a tool to see what each correction does.")
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(Qt.TextFormat.PlainText)  # edit descriptions name labels (user text)

@@ -64,6 +64,8 @@ SLICE_PLOT_HIDDEN_FOR_2D = "view/slice_plot_hidden_for_2d"
 DEFAULT_SIZE = (1600, 1000)
 """First-start window size, pixels (shrunk to fit smaller screens)."""
 DICE_DOCK_WIDTH = 920
+MIN_VIEW_WIDTH = 600
+"""The right column leaves at least this much to the slice view on a small screen (1280 x 800), pixels."""
 """First-start width of the right column, pixels: every Dice table column, HD95 and ASSD included, without
 a horizontal scrollbar."""
 
@@ -173,7 +175,8 @@ class MainWindow(EditQuestions, QMainWindow):
         status.addPermanentWidget(self.device_label)
 
     def _size_right_column(self) -> None:
-        self.resizeDocks([self.docks["dice"]], [DICE_DOCK_WIDTH], Qt.Orientation.Horizontal)
+        width = max(min(DICE_DOCK_WIDTH, self.width() - MIN_VIEW_WIDTH), 0)
+        self.resizeDocks([self.docks["dice"]], [width], Qt.Orientation.Horizontal)
 
     def reset_layout(self) -> None:
         """Put every dock back where it starts."""
