@@ -28,6 +28,8 @@ from app.qt.edit_tile import render_highlight_tile, render_tile, screen_rect
 from app.qt.orientation import DisplayFrame, display_frame, screen_to_index, to_screen
 from app.qt.overlay_legend import legend_html
 from app.qt.slice_view_actions import SliceViewActions
+from app.qt.slice_view_box import FIT_PADDING as _FIT_PADDING
+from app.qt.slice_view_box import SliceViewBox
 from app.qt.voxel_readout import ReadoutLabel, describe_voxel
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -35,40 +37,6 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 _LETTER_STYLE = ("color: #ffd54f; background: rgba(0, 0, 0, 140); padding: 0px 3px; font-weight: bold; "
                  "font-size: 15px;")
 _OPACITY_STEP = 0.1
-_FIT_PADDING = 0.04
-"""Margin around a fitted slice (fraction of its size), room for the edge letters."""
-
-
-class SliceViewBox(pg.ViewBox):
-    """A ViewBox where the wheel steps slices and right-drag changes the window (Ctrl+wheel zooms)."""
-
-    wheel_stepped = Signal(int)
-    window_dragged = Signal(float, float)
-
-    def __init__(self) -> None:
-        super().__init__(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=_FIT_PADDING)
-        self._wheel_remainder = 0.0
-
-    def wheelEvent(self, ev, axis=None) -> None:
-        """Step one slice per wheel notch (120 units; trackpad deltas accumulate); zoom with Ctrl."""
-        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            super().wheelEvent(ev, axis)
-            return
-        self._wheel_remainder += ev.delta() / 120.0
-        steps = math.trunc(self._wheel_remainder)
-        if steps:
-            self._wheel_remainder -= steps
-            self.wheel_stepped.emit(-steps)
-        ev.accept()
-
-    def mouseDragEvent(self, ev, axis=None) -> None:
-        """Right-drag reports its screen-pixel motion as a window change; other buttons pan as usual."""
-        if ev.button() == Qt.MouseButton.RightButton:
-            ev.accept()
-            motion = ev.screenPos() - ev.lastScreenPos()
-            self.window_dragged.emit(float(motion.x()), float(motion.y()))
-            return
-        super().mouseDragEvent(ev, axis)
 
 
 class SliceView(QWidget):
