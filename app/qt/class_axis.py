@@ -43,6 +43,7 @@ class ClassAxis(pg.AxisItem):
         self.setStyle(textFillLimits=[(0, 1.0)], tickFont=font)
         self._names: list[str] = []
         self._shown: list[float] = []
+        self._text_room = 0.0   # pixels below the ticks for the turned names (bottom axis)
 
     @property
     def rotated(self) -> bool:
@@ -54,8 +55,9 @@ class ClassAxis(pg.AxisItem):
         self._names = [elide_middle(name, MAX_TICK_NAME_CHARS) for name in names]
         if self.rotated:   # room below the axis for the longest name, read upwards
             metrics = QFontMetricsF(self.style["tickFont"])
-            longest = max((metrics.horizontalAdvance(name) for name in self._names), default=0.0)
-            self.setHeight(math.ceil(longest) + max(0, self.style["tickLength"]) + 8)
+            self._text_room = math.ceil(max((metrics.horizontalAdvance(name) for name in self._names), default=0.0))
+            title = self.label.boundingRect().height() if self.label.isVisible() else 0.0   # the axis title
+            self.setHeight(math.ceil(self._text_room + max(0, self.style["tickLength"]) + 8 + title))
         self.picture = None
         self.update()
 
@@ -96,7 +98,7 @@ class ClassAxis(pg.AxisItem):
         for value, name in zip(self._shown, self.tickStrings(self._shown, 1.0, 1.0), strict=True):
             x = self.mapFromScene(view.mapViewToScene(pg.Point(value, 0))).x()
             if bounds.left() <= x <= bounds.right():
-                texts.append((QRectF(x - height / 2, top, height, bounds.height() - top), 0, name))
+                texts.append((QRectF(x - height / 2, top, height, self._text_room), 0, name))
         return axis_spec, tick_specs, texts
 
     def drawPicture(self, p, axisSpec, tickSpecs, textSpecs) -> None:
