@@ -29,7 +29,7 @@ def add_parser(subparsers) -> None:
                         help="resample the prediction onto the ground-truth grid (nearest neighbour) if they differ")
     parser.add_argument("--axis", choices=PLANES, help="plane to show (default: axial)")
     parser.add_argument("--slice", type=int, metavar="N", help="slice index along that plane, 0-based "
-                        "(default: the middle slice)")
+                        "(default: where the first class with errors has most voxels)")
     parser.add_argument("--overlay", choices=("filled", "contours", "errors"),
                         help="overlay to start with (default: filled); 'errors' is the error map (TP/FP/FN) of "
                              "every foreground class")

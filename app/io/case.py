@@ -24,6 +24,8 @@ from app.io.segnrrd import SLICER_FORMAT, segment_label_table
 from app.io.sources import InputFile
 
 ROLE_NAMES = {"gt": "ground truth", "pred": "prediction", "image": "image"}
+_RASTER_FORMATS = frozenset({"PNG", "JPEG", "BMP", "TIFF"})
+"""Formats whose pixel size is optional (SimpleITK reads 1.0 when none is stored)."""
 
 
 @dataclass
@@ -62,6 +64,22 @@ class Case:
     scores: np.ndarray | None = None
     scores_kind: str | None = None
     messages: list[str] = field(default_factory=list)
+
+    @property
+    def has_physical_spacing(self) -> bool:
+        """Whether the masks' files give the voxel size, so distances and positions are in millimetres.
+
+        False when the grid comes from ``.npy`` files or from a 2D raster format (PNG, JPEG, BMP, TIFF)
+        that stored no pixel size (read as 1.0): distances are then in pixels. True when the sources are
+        unknown (cases built in code).
+        """
+        formats = [self.sources[role].format for role in ("gt", "pred") if role in self.sources]
+        if not formats:
+            return True
+        gridded = [name for name in formats if name != "NumPy"]
+        if any(name not in _RASTER_FORMATS for name in gridded):
+            return True
+        return bool(gridded) and tuple(self.geometry.spacing[:2]) != (1.0, 1.0)
 
 
 @dataclass

@@ -44,7 +44,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     plane : {"axial", "coronal", "sagittal"}, optional
         Anatomical plane to show (from the image's direction cosines).
     slice_index : int, optional
-        Slice along that plane's array axis, 0-based (default: the middle one).
+        Slice along that plane's array axis, 0-based (default: see :mod:`app.qt.opening_slice`).
     screenshot : str, optional
         Write a PNG of the whole window there and exit instead of running the window.
     resample : bool
@@ -147,14 +147,16 @@ def _start_axis(case, plane: str | None, slice_index: int | None) -> int | None:
 
 
 def _apply_start_view(window, axis: int | None, slice_index: int | None, overlay_mode: str | None) -> None:
-    """Show the case in ``window`` with the requested overlay, axis and slice (default: the middle one)."""
+    """Show the case in ``window`` with the requested overlay, axis and slice (default: where the first
+    class with errors has most voxels, chosen by :mod:`app.qt.opening_slice` when the first result comes)."""
     if overlay_mode is not None:
         view = window.slice_view
         view.set_overlay_settings(replace(view.settings, mode=overlay_mode,
                                           errors_of_all_classes=overlay_mode == "errors"))
     if axis is not None:
         window.state.set_axis(axis)
-    window.state.set_slice(slice_index if slice_index is not None else window.state.slice_count() // 2)
+    if slice_index is not None:
+        window.state.set_slice(slice_index)
 
 
 class _StartView(QObject):

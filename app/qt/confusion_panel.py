@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Slot
-from PySide6.QtGui import QColor, QCursor, QFont, QFontMetricsF
+from PySide6.QtGui import QColor, QCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,12 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.qt.class_axis import ClassAxis, elide_middle, nice_step  # noqa: F401 (elide_middle, nice_step: API)
 from app.qt.label_colors import class_names
+from app.qt.plain_text import plain_tooltip
 from app.qt.review_state import AXIS_NAMES
+from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, PlotColors, style_plot
 
 MODE_COUNTS = "Counts"
 MODE_ROW_PERCENT = "Row %"
-MAX_TICK_NAME_CHARS = 18
 MAX_ANNOTATED_CLASSES = 12
 """Cells carry their value as text up to this many classes; beyond, read values from the hover tooltip."""
 HINT = "Hover a cell for its counts · click it to highlight its voxels and go to the slice with most"
@@ -38,73 +40,6 @@ COLOR_STEPS = 256
 """Colour resolution of the heatmap for deciding whether a result changes what is drawn."""
 FIT_PADDING = 0.03
 """Margin around the fitted matrix, as a fraction of its size, so the edge classes' names are not clipped."""
-
-
-def nice_step(minimum: float) -> int:
-    """Smallest of 1, 2, 5, 10, 20, 50, ... that is at least ``minimum``."""
-    step = 1
-    while True:
-        for factor in (1, 2, 5):
-            if step * factor >= minimum:
-                return step * factor
-        step *= 10
-
-
-def elide_middle(name: str, max_chars: int) -> str:
-    """``name`` shortened to ``max_chars`` by an ellipsis in the middle, keeping the end (``…_L`` / ``…_R``)."""
-    if len(name) <= max_chars:
-        return name
-    head = (max_chars - 1) // 2
-    return name[:head] + "…" + name[len(name) - (max_chars - 1 - head):]
-
-
-class ClassAxis(pg.AxisItem):
-    """Axis with one tick per class at the cell centre ``i + 0.5``, reading the class name.
-
-    Ticks are thinned to every 2nd, 5th, 10th, ... class when the names would overlap; zooming
-    in brings them back. A horizontal axis whose names do not fit side by side shows label values.
-    """
-
-    def __init__(self, orientation: str) -> None:
-        super().__init__(orientation)
-        self.setStyle(textFillLimits=[(0, 1.0)])
-        self._names: list[str] = []
-        self._shows_label_values = False
-
-    def set_names(self, names: list[str]) -> None:
-        """Label the ticks with ``names`` (index = label value), long ones shortened in the middle."""
-        self._names = [elide_middle(name, MAX_TICK_NAME_CHARS) for name in names]
-        self.picture = None
-        self.update()
-
-    def tickValues(self, minVal: float, maxVal: float, size: float):
-        count = len(self._names)
-        minVal, maxVal = sorted((minVal, maxVal))
-        if count == 0 or size <= 0 or maxVal - minVal <= 0:
-            return []
-        pixels_per_class = size / (maxVal - minVal)
-        metrics = QFontMetricsF(self.style.get("tickFont") or QFont())
-        if self.orientation in ("left", "right"):
-            self._shows_label_values = False
-            needed = metrics.height() * 1.3
-        else:
-            name_width = max(metrics.horizontalAdvance(name) for name in self._names) + 10
-            self._shows_label_values = name_width > pixels_per_class
-            needed = metrics.horizontalAdvance(str(count - 1)) + 10 if self._shows_label_values else name_width
-        step = nice_step(needed / pixels_per_class)
-        first = max(0, math.ceil((minVal - 0.5) / step) * step)
-        last = min(count - 1, math.floor(maxVal - 0.5))
-        return [(float(step), [label + 0.5 for label in range(first, last + 1, step)])]
-
-    def tickStrings(self, values, scale, spacing) -> list[str]:
-        labels = []
-        for value in values:
-            label = math.floor(value)
-            if not 0 <= label < len(self._names):
-                labels.append("")
-            else:
-                labels.append(str(label) if self._shows_label_values else self._names[label])
-        return labels
 
 
 class ConfusionMatrixPanel(QWidget):
@@ -127,6 +62,8 @@ class ConfusionMatrixPanel(QWidget):
         self._annotations: list[pg.TextItem] = []
         self._color_label: str | None = None
         self._drawn_key: tuple | None = None
+        self._described_cell: tuple[int, int] | None = None
+        """The cell the line under the matrix describes (hovered or clicked), to re-describe on new counts."""
 
         self.mode_box = QComboBox()
         self.mode_box.addItems([MODE_ROW_PERCENT, MODE_COUNTS])
@@ -136,6 +73,7 @@ class ConfusionMatrixPanel(QWidget):
         self.fit_button = QPushButton("Fit")
         self.fit_button.setToolTip("Show the whole matrix (mouse wheel zooms, drag pans)")
         self.info_label = QLabel(HINT)
+        self.info_label.setTextFormat(Qt.TextFormat.PlainText)  # class names are user text
         self.info_label.setWordWrap(True)
         self.info_label.setMinimumHeight(2 * self.info_label.fontMetrics().lineSpacing())  # no jumps on wrap
 
@@ -188,8 +126,13 @@ class ConfusionMatrixPanel(QWidget):
         state.selected_class_changed.connect(self._on_class_selected)
         controller.result_ready.connect(self._on_result)
         controller.cell_located.connect(self._on_cell_located)
+        self.set_plot_colors(PLOT_COLORS[DEFAULT_THEME])
         if controller.last_result is not None:
             self._on_result(controller.last_result)
+
+    def set_plot_colors(self, colors: PlotColors) -> None:
+        """Draw the matrix's background, class axes and colour bar in the theme's ``colors``."""
+        style_plot(self.plot, colors, extra_axes=(self.color_bar.axis,))
 
     @property
     def row_percent(self) -> bool:
@@ -223,7 +166,7 @@ class ConfusionMatrixPanel(QWidget):
         self._names = class_names(case, case.num_classes)
         self.image.clear()
         self._clear_annotations()
-        self.info_label.setText(HINT)
+        self._describe(None)
 
     @Slot(object)
     def _on_result(self, result) -> None:
@@ -246,6 +189,8 @@ class ConfusionMatrixPanel(QWidget):
         self._redraw()
         if resized:
             self.fit()
+        cell = self._described_cell
+        self._describe(cell if cell is not None and max(cell) < result.num_classes else None)
         self._on_highlighted_cell_changed(self._state.highlighted_cell)
         self._on_class_selected(self._state.selected_class)
 
@@ -324,16 +269,22 @@ class ConfusionMatrixPanel(QWidget):
             f"{count:,} voxels, {share}"
         )
 
+    def _describe(self, cell: tuple[int, int] | None, note: str = "") -> str:
+        """Show :meth:`describe_cell` of ``cell`` (with ``note``) under the matrix, or the hint for None."""
+        self._described_cell = cell
+        text = HINT if cell is None or self._confusion is None else self.describe_cell(*cell) + note
+        self.info_label.setText(text)
+        return text
+
     @Slot(object)
     def _on_mouse_moved(self, scene_pos) -> None:
         cell = self._cell_at(scene_pos)
         if cell is None:
-            self.info_label.setText(HINT)
+            self._describe(None)
             QToolTip.hideText()
             return
-        text = self.describe_cell(*cell)
-        self.info_label.setText(text)
-        QToolTip.showText(QCursor.pos(), text, self.plot)
+        text = self._describe(cell)
+        QToolTip.showText(QCursor.pos(), plain_tooltip(text), self.plot)
 
     @Slot(object)
     def _on_mouse_clicked(self, event) -> None:
@@ -368,11 +319,10 @@ class ConfusionMatrixPanel(QWidget):
         if (gt_label, pred_label) != self._state.highlighted_cell or axis != self._state.axis:
             return  # an answer to an earlier click, or the axis changed meanwhile
         if self._confusion is None or slice_index < 0:
+            self._described_cell = None
             self.info_label.setText(
                 f"No voxel has GT {self._names[gt_label]} predicted as {self._names[pred_label]}."
             )
             return
         self._state.set_slice(slice_index)
-        self.info_label.setText(
-            f"{self.describe_cell(gt_label, pred_label)} — most on {AXIS_NAMES[axis]} slice {slice_index}"
-        )
+        self._describe((gt_label, pred_label), f" — most on {AXIS_NAMES[axis]} slice {slice_index}")

@@ -23,9 +23,10 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.qt.label_colors import class_name
+from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, PlotColors, style_plot
 from app.report.content import EditRecord
 
-MEAN_PEN = pg.mkPen((240, 240, 240), width=2)
+MEAN_PEN_WIDTH = 2
 CLASS_PEN_WIDTH = 2
 MIN_Y_SPAN = 0.02
 """Smallest Dice range shown, so a 0.001 change is visible but noise is not magnified without bound."""
@@ -77,12 +78,15 @@ class DiceHistoryPanel(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.getAxis("left").enableAutoSIPrefix(False)   # Dice as 0.93, not "930 (x0.001)"
         self.plot.getPlotItem().hideButtons()
-        self.mean_curve = self.plot.plot([], [], pen=MEAN_PEN, symbol="o", symbolSize=5)
+        self._colors = PLOT_COLORS[DEFAULT_THEME]
+        self.mean_curve = self.plot.plot([], [], symbol="o", symbolSize=5)
         self.class_curve = self.plot.plot([], [], symbol="o", symbolSize=5)
         self.legend_label = QLabel()
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        self.legend_label.setWordWrap(True)  # a long class name wraps instead of widening the bottom docks
         self.caption = QLabel("No edits yet: paint with a tool to see what each correction does.")
         self.caption.setWordWrap(True)
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)  # edit descriptions name labels (user text)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.legend_label)
@@ -92,6 +96,15 @@ class DiceHistoryPanel(QWidget):
         state.selected_class_changed.connect(self._on_class_selected)
         controller.result_ready.connect(self._on_result)
         controller.busy_changed.connect(self._on_busy_changed)
+        self.set_plot_colors(self._colors)
+
+    def set_plot_colors(self, colors: PlotColors) -> None:
+        """Draw the plot, the mean curve and the legend in the theme's ``colors``."""
+        self._colors = colors
+        style_plot(self.plot, colors)
+        self.mean_curve.setPen(pg.mkPen(colors.foreground, width=MEAN_PEN_WIDTH))
+        self.mean_curve.setSymbolBrush(pg.mkBrush(colors.foreground))
+        self._redraw()
 
     # ------------------------------------------------------------ inputs
     @Slot(object)
@@ -157,7 +170,7 @@ class DiceHistoryPanel(QWidget):
         self.plot.setXRange(-0.25, max(len(self.points) - 1, 1) + 0.25, padding=0)
         self.plot.setYRange(*_y_range(np.concatenate([means, selected])), padding=0)
         swatch = "#" + "".join(f"{v:02x}" for v in rgb)
-        self.legend_label.setText(f"<span style='color:#f0f0f0'>━ mean foreground</span> &nbsp; "
+        self.legend_label.setText(f"<span style='color:{self._colors.foreground}'>━ mean foreground</span> &nbsp; "
                                   f"<span style='color:{swatch}'>━ {label} {escape(class_name(case, label))}</span>")
         self.caption.setText(self._caption())
 

@@ -17,14 +17,21 @@ from PySide6.QtWidgets import (
 )
 
 from app.qt.label_colors import class_colors, class_names
+from app.qt.plain_text import plain_tooltip
 from app.qt.table_model import (
+    NAME_COLUMN,
     STALE_TEXT,
     UNDEFINED_DICE_TOOLTIP,
     UNDEFINED_TEXT,
     ClassMetricsModel,
     MetricSortProxy,
 )
+from app.qt.voxel_readout import distance_unit
 
+MAX_NAME_COLUMN_CHARS = 22
+"""Widest class-name column, in characters; longer names are elided (the tooltip has them whole)."""
+SWATCH_ROOM_PX = 14
+"""Room for the colour swatch and margins beside the name."""
 HEADLINE_TOOLTIP = (
     "Mean Dice over the foreground classes (label 0, background, is not included).\n" + UNDEFINED_DICE_TOOLTIP
 )
@@ -128,6 +135,7 @@ class DiceTablePanel(QWidget):
 
     @Slot(object)
     def _on_case_changed(self, case) -> None:
+        self.model.set_distance_unit(distance_unit(case))
         self._set_classes(case, case.num_classes)
         self._show_headline(None)
         self._show_distance_headline(None)
@@ -154,7 +162,7 @@ class DiceTablePanel(QWidget):
         self.model.set_metrics(result.metrics)
         self._show_headline(result)
         if first:
-            self.table.resizeColumnsToContents()
+            self._fit_columns()
 
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
@@ -182,9 +190,17 @@ class DiceTablePanel(QWidget):
         if rows:
             self._state.select_class(self.proxy.mapToSource(rows[0]).row())
 
+    def _fit_columns(self) -> None:
+        """Columns as wide as their contents, the class names at most :data:`MAX_NAME_COLUMN_CHARS` wide
+        (longer ones elided, whole in the tooltip), so that every number column stays in view."""
+        self.table.resizeColumnsToContents()
+        widest = self.table.fontMetrics().horizontalAdvance("x" * MAX_NAME_COLUMN_CHARS) + 2 * SWATCH_ROOM_PX
+        if self.table.columnWidth(NAME_COLUMN) > widest:
+            self.table.setColumnWidth(NAME_COLUMN, widest)
+
     def _set_classes(self, case, num_classes: int) -> None:
         self.model.set_classes(class_names(case, num_classes), class_colors(case, num_classes))
-        self.table.resizeColumnsToContents()
+        self._fit_columns()
         self._select_row(self._state.selected_class)
 
     def _select_row(self, label: int) -> None:
@@ -204,13 +220,14 @@ class DiceTablePanel(QWidget):
             return
         if update.result is None:
             self.distance_label.setText(f"Mean foreground HD95 / ASSD: {UNDEFINED_TEXT} (not available)")
-            self.distance_label.setToolTip(update.message or DISTANCES_TOOLTIP)
+            self.distance_label.setToolTip(plain_tooltip(update.message or DISTANCES_TOOLTIP))
             self.distance_label.setEnabled(True)
             return
         means = update.result.foreground_means()
+        unit = distance_unit(self._state.case)
 
         def mm(value) -> str:
-            return UNDEFINED_TEXT if value is None else f"{value:.2f} mm"
+            return UNDEFINED_TEXT if value is None else f"{value:.2f} {unit}"
 
         left_out = f" · {means['n_undefined']} undefined left out"
         self.distance_label.setText(f"Mean foreground HD95 {mm(means['hausdorff95_mm'])} · "

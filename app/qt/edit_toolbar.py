@@ -13,12 +13,13 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QMenu, QSlider,
 
 from app.qt.edit_tools import TOOLS
 from app.qt.label_colors import class_colors, class_names, swatch_icon
+from app.qt.voxel_readout import distance_unit
 
 TOOL_TEXT = {"navigate": ("&Navigate", "N", "No editing: left-drag pans"),
-             "brush": ("&Brush", "B", "Paint the active label (round brush, radius in mm)"),
+             "brush": ("&Brush", "B", "Paint the active label (round brush)"),
              "eraser": ("&Eraser", "X", "Paint background (label 0)"),
              "fill": ("&Fill", "K", "Flood-fill the clicked connected region of the slice"),
-             "polygon": ("&Polygon / lasso", "L", "Drag an outline; release fills inside it")}
+             "polygon": ("&Lasso", "L", "Polygon / lasso: drag an outline; release fills inside it")}
 TARGETS = (("pred", "Edit: prediction"), ("gt", "Edit: ground truth"))
 GT_TARGET_STYLE = "QComboBox { font-weight: bold; color: #ffb74d; }"
 """The ground truth as edit target is shown in orange bold (editing it changes the reference)."""
@@ -68,7 +69,7 @@ class EditToolbar(QToolBar):
         self.radius_spin.setToolTip("Brush radius in millimetres (- / = to change)")
         self.radius_slider = QSlider(Qt.Orientation.Horizontal)
         self.radius_slider.setRange(1, int(RADIUS_RANGE_MM[1] / RADIUS_STEP_MM))
-        self.radius_slider.setMaximumWidth(110)
+        self.radius_slider.setMaximumWidth(80)   # the toolbar fits a 1280-pixel screen
         self.radius_slider.setValue(round(3.0 / RADIUS_STEP_MM))
         self.radius_slider.valueChanged.connect(self._on_radius_slider)
         self.radius_spin.valueChanged.connect(self._on_radius_changed)
@@ -84,6 +85,9 @@ class EditToolbar(QToolBar):
         self.label_combo = QComboBox()
         self.label_combo.setToolTip("Active label (Ctrl+click a voxel to pick its label)")
         self.label_combo.setMinimumContentsLength(14)
+        # As wide as 14 characters whatever the names (a 100-character name would push the toolbar off screen);
+        # the list that drops down is as wide as the names.
+        self.label_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.label_combo.currentIndexChanged.connect(self._apply)
         self.addWidget(self.label_combo)
         self.target_combo = QComboBox()
@@ -91,6 +95,7 @@ class EditToolbar(QToolBar):
             self.target_combo.addItem(text, which)
         self.target_combo.setToolTip("Which mask the tools edit. Brush outline: solid = prediction, "
                                      "dashed = ground truth.")
+        self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "ground truth" whole
         self.target_combo.currentIndexChanged.connect(self._apply)
         self.addWidget(self.target_combo)
         self.protect_menu = QMenu("Protected labels", self)
@@ -139,13 +144,17 @@ class EditToolbar(QToolBar):
             names, colors = class_names(case, case.num_classes), class_colors(case, case.num_classes)
             for label, (name, rgb) in enumerate(zip(names, colors, strict=True)):
                 self.label_combo.addItem(swatch_icon(rgb), f"{label} {name}", label)
-                action = self.protect_menu.addAction(swatch_icon(rgb), f"{label} {name}")
+                # A menu entry's '&' marks its shortcut letter: double it to show a name literally.
+                action = self.protect_menu.addAction(swatch_icon(rgb), f"{label} {name}".replace("&", "&&"))
                 action.setCheckable(True)
                 action.setData(label)
             default = previous if isinstance(previous, int) and previous < case.num_classes else min(
                 1, case.num_classes - 1)
             self.label_combo.setCurrentIndex(default)
         self.label_combo.blockSignals(False)
+        unit = distance_unit(case)
+        self.radius_spin.setSuffix(f" {unit}")
+        self.radius_spin.setToolTip(f"Brush radius in {'millimetres' if unit == 'mm' else 'pixels'} (- / = to change)")
         for widget in [*self.findChildren(QComboBox), self.radius_spin, self.radius_slider, self.protect_button]:
             widget.setEnabled(bridge is not None)
         for action in self.actions_by_name.values():

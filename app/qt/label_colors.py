@@ -49,3 +49,11 @@ def swatch_icon(rgb: tuple[int, int, int], size: int = 12) -> QIcon:
     painter.drawRect(0, 0, size - 1, size - 1)
     painter.end()
     return QIcon(pixmap)
+
+
+def elide_middle(name: str, max_chars: int) -> str:
+    """``name`` shortened to ``max_chars`` by an ellipsis in the middle, keeping the end (``…_L`` / ``…_R``)."""
+    if len(name) <= max_chars:
+        return name
+    head = (max_chars - 1) // 2
+    return name[:head] + "…" + name[len(name) - (max_chars - 1 - head):]

@@ -50,20 +50,26 @@ from app.qt.edit_workflow import EditWorkflow
 from app.qt.engine_controller import EngineController
 from app.qt.jobs import JobLayer
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
+from app.qt.opening_slice import OpeningSlice
+from app.qt.plain_text import plain_tooltip
 from app.qt.review_state import ReviewState
 from app.qt.shortcuts_help import shortcuts_html
 from app.qt.slice_plot import SliceDicePlotPanel
 from app.qt.slice_view import SliceView
-from app.qt.theme import DEFAULT_THEME, THEMES, apply_theme
+from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, THEMES, apply_theme
 from app.qt.window_menus import build_menus
 
 SETTINGS_ORGANIZATION = "DiceLens"
 SETTINGS_APPLICATION = "DiceLens"
 MAX_RECENT_CASES = 8
 LAYOUT_VERSION = 1
+SLICE_PLOT_HIDDEN_FOR_2D = "view/slice_plot_hidden_for_2d"
+"""Settings key: the per-slice plot was hidden because a 2D case was shown (not by the user)."""
 DEFAULT_SIZE = (1600, 1000)
 """First-start window size, pixels (shrunk to fit smaller screens)."""
-DICE_DOCK_WIDTH = 880
+DICE_DOCK_WIDTH = 920
+MIN_VIEW_WIDTH = 600
+"""The right column leaves at least this much to the slice view on a small screen (1280 x 800), pixels."""
 """First-start width of the right column, pixels: every Dice table column, HD95 and ASSD included, without
 a horizontal scrollbar."""
 
@@ -107,8 +113,8 @@ class MainWindow(EditQuestions, QMainWindow):
         self.case_paths: dict[str, str | None] | None = None
         self._requested_paths: dict[str, str | None] = {}
         self._opening = False
-        self._slice_plot_hidden_for_2d = False
 
+        self.opening_slice = OpeningSlice(self.state, self.controller, self)
         self.slice_view = SliceView(self.state)
         self.setCentralWidget(self.slice_view)
         self.dice_table = DiceTablePanel(self.state, self.controller)
@@ -138,6 +144,7 @@ class MainWindow(EditQuestions, QMainWindow):
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)
+        self.controller.result_ready.connect(self.slice_view.refresh_readout)
         self.controller.busy_changed.connect(self._on_busy_changed)
         self.controller.warning.connect(self.show_error)
         self.controller.cell_located.connect(self._on_cell_located)
@@ -177,6 +184,10 @@ class MainWindow(EditQuestions, QMainWindow):
         status.addPermanentWidget(self.busy_bar)
         status.addPermanentWidget(self.compute_label)
         status.addPermanentWidget(self.device_label)
+
+    def _size_right_column(self) -> None:
+        width = max(min(DICE_DOCK_WIDTH, self.width() - MIN_VIEW_WIDTH), 0)
+        self.resizeDocks([self.docks["dice"]], [width], Qt.Orientation.Horizontal)
 
     def reset_layout(self) -> None:
         """Put every dock back where it starts."""
@@ -223,12 +234,16 @@ class MainWindow(EditQuestions, QMainWindow):
     def show_case(self, case, title: str = "") -> None:
         """Show ``case`` now; its metrics follow from the engine."""
         two_dimensional = case.gt.shape[0] == 1
-        if two_dimensional and not self.docks["slices"].isHidden():
-            self.docks["slices"].hide()  # one slice: nothing to plot
-            self._slice_plot_hidden_for_2d = True
-        elif not two_dimensional and self._slice_plot_hidden_for_2d:
-            self.docks["slices"].show()
-            self._slice_plot_hidden_for_2d = False
+        # Hidden for a 2D case, shown again for the next volume, also in a later session (the hidden dock
+        # is part of the remembered layout, so the reason is remembered with it). isVisibleTo: the window
+        # may not be shown yet (command line start).
+        slices = self.docks["slices"]
+        if two_dimensional and slices.isVisibleTo(self):
+            slices.hide()  # one slice: nothing to plot
+            self.settings.setValue(SLICE_PLOT_HIDDEN_FOR_2D, True)
+        elif not two_dimensional and self.settings.value(SLICE_PLOT_HIDDEN_FOR_2D, False, type=bool):
+            slices.show()
+            self.settings.setValue(SLICE_PLOT_HIDDEN_FOR_2D, False)
         if two_dimensional:
             self.state.set_axis(0)  # a 2D image has only the one (axial) slice
         self.edits.open_case(case)  # recovery (if any) happens before the view and the engine see the masks
@@ -295,8 +310,9 @@ class MainWindow(EditQuestions, QMainWindow):
     def _refresh_recent_menu(self) -> None:
         self.recent_menu.clear()
         for case in self._recent_cases():
-            action = self.recent_menu.addAction(f"{Path(case['pred']).name} vs {Path(case['gt']).name}")
-            action.setToolTip(case["gt"])
+            action = self.recent_menu.addAction(
+                f"{Path(case['pred']).name} vs {Path(case['gt']).name}".replace("&", "&&"))
+            action.setToolTip(plain_tooltip(case["gt"]))
             action.setData(json.dumps(case))
         self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
 
@@ -313,6 +329,8 @@ class MainWindow(EditQuestions, QMainWindow):
             available = self.screen().availableGeometry()
             self.resize(min(DEFAULT_SIZE[0], int(available.width() * 0.95)),
                         min(DEFAULT_SIZE[1], int(available.height() * 0.95)))
+            # Again once shown at that size: before it, the window was too small for the column's width.
+            QTimer.singleShot(0, self._size_right_column)
         layout = self.settings.value("window/state")
         if layout is not None:
             self.restoreState(layout, LAYOUT_VERSION)
@@ -324,6 +342,8 @@ class MainWindow(EditQuestions, QMainWindow):
         app = QApplication.instance()
         if app is not None:
             apply_theme(app, theme)
+        for panel in (self.slice_plot, self.confusion_panel, self.dice_history):
+            panel.set_plot_colors(PLOT_COLORS[theme])
         self.theme_actions[theme].setChecked(True)
         self.settings.setValue("view/theme", theme)
 
@@ -384,7 +404,9 @@ class MainWindow(EditQuestions, QMainWindow):
     # ------------------------------------------------------------- messages
     def show_error(self, message: str) -> None:
         """Tell the user something went wrong (modal dialog; tests replace this method)."""
-        QMessageBox.critical(self, "DiceLens", message)
+        box = QMessageBox(QMessageBox.Icon.Critical, "DiceLens", message, QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # messages quote file and label names
+        box.exec()
 
     def show_info(self, title: str, html: str) -> None:
         """Show an informative rich-text message (modal dialog; tests replace this method)."""

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
+from app.qt.label_colors import elide_middle
 from app.qt.overlay import ERROR_COLORS, OverlaySettings
+
+MAX_LEGEND_NAME_CHARS = 40
+"""Longer class names are shortened in the middle (the legend must not widen the slice view)."""
 
 
 def _swatch(rgb: tuple[int, ...], text: str) -> str:
@@ -19,7 +23,7 @@ def legend_html(settings: OverlaySettings, state) -> str:
             scope = "all classes"
             names = ("true positive", "false positive", "false negative", "wrong class")
         else:
-            scope = case.labels.name(state.selected_class)
+            scope = elide_middle(case.labels.name(state.selected_class), MAX_LEGEND_NAME_CHARS)
             names = ("true positive", "false positive", "false negative")
         entries = [_swatch(ERROR_COLORS[name], name) for name in names]
         return f"Errors of <b>{escape(scope)}</b>: " + "&nbsp; ".join(entries)

@@ -54,7 +54,8 @@ class ReviewState(QObject):
         return int(self.case.gt.shape[self.axis if axis is None else axis])
 
     def set_case(self, case) -> None:
-        """Show ``case``: middle slice of the current axis, no highlight, class kept when it exists."""
+        """Show ``case``: middle slice of the current axis (until :mod:`app.qt.opening_slice` moves it), no
+        highlight, class kept when it exists."""
         self.case = case
         self.highlighted_cell = None
         if self.selected_class >= case.num_classes:

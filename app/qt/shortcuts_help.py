@@ -10,7 +10,7 @@ MOUSE_BINDINGS = (
     ("Wheel", "Next / previous slice"),
     ("Ctrl + wheel", "Zoom"),
     ("Left drag", "Pan (Navigate tool); with Brush / Eraser: paint, one drag = one undo step; "
-                  "with Polygon: draw a lasso, release fills it"),
+                  "with Lasso: draw an outline, release fills it"),
     ("Left click", "Fill tool: flood-fill the clicked region of the slice"),
     ("Ctrl + click", "Label picker: the clicked label becomes the active label"),
     ("Middle drag, or Space + left drag", "Pan while an edit tool is active"),

@@ -6,6 +6,8 @@ zeros. A vertical marker shows the current slice; clicking the plot or dragging 
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.qt.label_colors import class_name
 from app.qt.review_state import AXIS_NAMES
+from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, PlotColors, style_plot
 
 GAP_NOTE = "gaps: absent from both masks"
 CURVE_COLOR = QColor(90, 170, 255)
@@ -52,6 +55,7 @@ class SliceDicePlotPanel(QWidget):
         """``(S,) float64`` Dice per slice as drawn, NaN where undefined; None before a result."""
 
         self.title_label = QLabel()
+        self.title_label.setTextFormat(Qt.TextFormat.RichText)  # the class name in it is escaped
         self.title_label.setToolTip(GAP_TOOLTIP)
         self.title_label.setWordWrap(True)  # long titles wrap instead of widening the bottom docks
         self.plot = pg.PlotWidget()
@@ -87,9 +91,15 @@ class SliceDicePlotPanel(QWidget):
         state.axis_changed.connect(self._on_view_changed)
         state.slice_changed.connect(self._on_slice_changed)
         controller.result_ready.connect(self._on_result)
+        self.set_plot_colors(PLOT_COLORS[DEFAULT_THEME])
         self._redraw()
         if controller.last_result is not None:
             self._on_result(controller.last_result)
+
+    def set_plot_colors(self, colors: PlotColors) -> None:
+        """Draw the plot's background, axes and slice marker in the theme's ``colors``."""
+        style_plot(self.plot, colors)
+        self.marker.setPen(pg.mkPen(colors.marker, width=2))
 
     @Slot(object)
     def _on_case_changed(self, case) -> None:
@@ -151,7 +161,7 @@ class SliceDicePlotPanel(QWidget):
         name = class_name(state.case, label)
         defined = int(np.count_nonzero(~np.isnan(self.slice_dice)))
         self.title_label.setText(
-            f"Dice of <b>{name}</b> per {AXIS_NAMES[axis]} slice: defined in {defined} of {len(slices)} "
+            f"Dice of <b>{escape(name)}</b> per {AXIS_NAMES[axis]} slice: defined in {defined} of {len(slices)} "
             f"slices ({GAP_NOTE})"
         )
         self._show_slice_range(len(slices))

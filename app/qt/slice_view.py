@@ -19,56 +19,24 @@ from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QTransform
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from app.qt import overlay, window_level
 from app.qt.edit_tile import render_highlight_tile, render_tile, screen_rect
 from app.qt.orientation import DisplayFrame, display_frame, screen_to_index, to_screen
 from app.qt.overlay_legend import legend_html
 from app.qt.slice_view_actions import SliceViewActions
-from app.qt.voxel_readout import describe_voxel
+from app.qt.slice_view_box import FIT_PADDING as _FIT_PADDING
+from app.qt.slice_view_box import SliceViewBox
+from app.qt.voxel_readout import ReadoutLabel, describe_voxel
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
 _LETTER_STYLE = ("color: #ffd54f; background: rgba(0, 0, 0, 140); padding: 0px 3px; font-weight: bold; "
                  "font-size: 15px;")
 _OPACITY_STEP = 0.1
-_FIT_PADDING = 0.04
-"""Margin around a fitted slice (fraction of its size), room for the edge letters."""
-
-
-class SliceViewBox(pg.ViewBox):
-    """A ViewBox where the wheel steps slices and right-drag changes the window (Ctrl+wheel zooms)."""
-
-    wheel_stepped = Signal(int)
-    window_dragged = Signal(float, float)
-
-    def __init__(self) -> None:
-        super().__init__(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=_FIT_PADDING)
-        self._wheel_remainder = 0.0
-
-    def wheelEvent(self, ev, axis=None) -> None:
-        """Step one slice per wheel notch (120 units; trackpad deltas accumulate); zoom with Ctrl."""
-        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            super().wheelEvent(ev, axis)
-            return
-        self._wheel_remainder += ev.delta() / 120.0
-        steps = math.trunc(self._wheel_remainder)
-        if steps:
-            self._wheel_remainder -= steps
-            self.wheel_stepped.emit(-steps)
-        ev.accept()
-
-    def mouseDragEvent(self, ev, axis=None) -> None:
-        """Right-drag reports its screen-pixel motion as a window change; other buttons pan as usual."""
-        if ev.button() == Qt.MouseButton.RightButton:
-            ev.accept()
-            motion = ev.screenPos() - ev.lastScreenPos()
-            self.window_dragged.emit(float(motion.x()), float(motion.y()))
-            return
-        super().mouseDragEvent(ev, axis)
 
 
 class SliceView(QWidget):
@@ -103,6 +71,8 @@ class SliceView(QWidget):
         self._gt_slice: np.ndarray | None = None
         self._pred_slice: np.ndarray | None = None
         self._hovered: tuple[int, int] | None = None
+        """Screen pixel ``(row, col)`` of the current plane's layout under the mouse, None when off the image."""
+        self._mouse_scene_pos = None
         self._overlay_rgba: np.ndarray | None = None
         self._highlight_rgba: np.ndarray | None = None
         self.overlay_renders = 0
@@ -144,13 +114,14 @@ class SliceView(QWidget):
         self.info_text = ""
         self.legend_label = QLabel()
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        self.legend_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.valueChanged.connect(self._on_slider_moved)
         self.slice_label = QLabel("–")
         self.slice_label.setMinimumWidth(90)
-        self.readout_label = QLabel(" ")
+        self.readout_label = ReadoutLabel(" ")   # elided: a long label name must not widen the window
         self.readout_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.slider_row = QWidget()
@@ -208,6 +179,15 @@ class SliceView(QWidget):
             return
         geometry = case.geometry
         self.frame = display_frame(geometry.direction, geometry.spacing_zyx, axis)
+        # The hovered screen pixel belongs to the previous plane's layout (another shape and pixel size):
+        # forget it before anything renders, and map the mouse again once the new plane is laid out.
+        rehover = self._hovered is not None
+        self._hovered = None
+        # One image pixel = one voxel of col_mm x row_mm (set as a scale, not ImageItem.setRect, which
+        # depends on the image an item holds at the time and so breaks for the empty highlight layer).
+        pixel_size = QTransform.fromScale(self.frame.col_mm, self.frame.row_mm)
+        for item in (self.image_item, self.overlay_item, self.highlight_item):
+            item.setTransform(pixel_size)
         two_dimensional = case.gt.shape[0] == 1
         for name, label in self.edge_labels.items():
             label.setText("" if two_dimensional else getattr(self.frame, name))
@@ -219,12 +199,9 @@ class SliceView(QWidget):
         self.slider.blockSignals(False)
         self.slider_row.setVisible(not two_dimensional)
         self._render_slice()
-        # One image pixel = one voxel of col_mm x row_mm (set as a scale, not ImageItem.setRect, which
-        # depends on the image an item holds at the time and so breaks for the empty highlight layer).
-        pixel_size = QTransform.fromScale(self.frame.col_mm, self.frame.row_mm)
-        for item in (self.image_item, self.overlay_item, self.highlight_item):
-            item.setTransform(pixel_size)
         self.view_box.autoRange(padding=_FIT_PADDING)
+        if rehover and self._mouse_scene_pos is not None:
+            self._on_mouse_moved(self._mouse_scene_pos)
 
     def _on_slice_changed(self, index: int) -> None:
         self.slider.blockSignals(True)
@@ -383,6 +360,7 @@ class SliceView(QWidget):
 
     # ---------------------------------------------------------------- readout
     def _on_mouse_moved(self, scene_pos) -> None:
+        self._mouse_scene_pos = scene_pos
         if self.frame is None or self._gt_slice is None:
             return
         point = self.view_box.mapSceneToView(scene_pos)
@@ -395,12 +373,21 @@ class SliceView(QWidget):
         else:
             self._hovered = None
             self.readout_text = ""
-            self.readout_label.setText(" ")
+            self.readout_label.set_full_text(" ")
+
+    @Slot(object)
+    def refresh_readout(self, _result=None) -> None:
+        """Describe the hovered voxel again (connected to every engine result: an edit may have changed it)."""
+        if self._hovered is not None and self._gt_slice is not None:
+            self._update_readout(*self._hovered)
 
     def _update_readout(self, screen_row: int, screen_col: int) -> None:
         """Describe the voxel under screen pixel ``(screen_row, screen_col)`` of the current slice."""
+        rows, cols = self._gt_slice.shape
+        if not (0 <= screen_row < rows and 0 <= screen_col < cols):
+            raise IndexError(f"screen pixel ({screen_row}, {screen_col}) is outside the {rows} x {cols} slice")
         self.cursor_index = screen_to_index(self.frame, self.state.slice_index, screen_row, screen_col,
                                             self.state.case.gt.shape)
         self.readout_text = describe_voxel(self.state.case, self.cursor_index)
-        self.readout_label.setText(self.readout_text)
+        self.readout_label.set_full_text(self.readout_text)
 

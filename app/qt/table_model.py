@@ -17,6 +17,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from app.qt.label_colors import swatch_icon
+from app.qt.plain_text import plain_tooltip
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 """Role holding each cell's sort key: a number, a case-folded name, or None for undefined (sorted last)."""
@@ -122,6 +123,13 @@ class ClassMetricsModel(QAbstractTableModel):
         self._computed: frozenset[int] = frozenset()
         self._stale: frozenset[int] = frozenset()
         self._distance_tooltips: list[str | None] = []
+        self._distance_unit = "mm"
+
+    def set_distance_unit(self, unit: str) -> None:
+        """Say distances are in ``unit`` ("mm", or "px" for images without a physical pixel size)."""
+        if unit != self._distance_unit:
+            self._distance_unit = unit
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, FIRST_DISTANCE_COLUMN, len(COLUMNS) - 1)
 
     def set_classes(self, names: list[str], colors: list[tuple[int, int, int]]) -> None:
         """Show classes ``names`` (index = label) with swatches ``colors``; clears the numbers (a reset)."""
@@ -264,10 +272,12 @@ class ClassMetricsModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=DISPLAY):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
+        distance = section >= FIRST_DISTANCE_COLUMN
         if role == DISPLAY:
-            return COLUMNS[section].header
+            return f"{COLUMNS[section].header} {self._distance_unit}" if distance else COLUMNS[section].header
         if role == TOOLTIP:
-            return COLUMNS[section].tooltip
+            tooltip = COLUMNS[section].tooltip
+            return tooltip.replace(" in mm", " in pixels") if distance and self._distance_unit == "px" else tooltip
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role=DISPLAY):
@@ -296,9 +306,10 @@ class ClassMetricsModel(QAbstractTableModel):
 
     def _tooltip(self, row: int, column: int) -> str | None:
         if column == NAME_COLUMN:
-            return self._names[row]
+            return plain_tooltip(self._names[row])
         if column >= FIRST_DISTANCE_COLUMN:
-            return self._distance_tooltips[row]
+            tip = self._distance_tooltips[row]
+            return plain_tooltip(tip) if tip else tip
         field = COLUMNS[column].field
         if field in UNDEFINED_TOOLTIP_FIELDS and field in self._values and self._keys[row][column] is None:
             return UNDEFINED_DICE_TOOLTIP

@@ -23,6 +23,7 @@ class SyntheticCase:
     num_classes: int
     image: np.ndarray | None = None
     messages: list[str] = field(default_factory=list)
+    has_physical_spacing: bool = True
 
 
 def organ_case(shape=(12, 24, 20), seed: int = 0) -> SyntheticCase:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QFontMetricsF
+from PySide6.QtGui import QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
 from app.qt.confusion_panel import ClassAxis, ConfusionMatrixPanel, elide_middle, nice_step
@@ -117,17 +117,19 @@ def test_crowded_class_axes_thin_their_ticks_so_labels_do_not_overlap(qapp, orie
     [(step, values)] = axis.tickValues(0, 116, 400)
     pixels_per_tick = step * 400 / 116
     labels = axis.tickStrings(values, 1.0, step)
-    needed = metrics.height() if orientation == "left" else max(metrics.horizontalAdvance(t) for t in labels)
+    needed = metrics.height()   # column names are turned to read upwards: a line each, as rows
     assert step > 1 and pixels_per_tick >= needed
     assert values[0] == 0.5 and all(v - 0.5 == int(v - 0.5) for v in values)
+    assert labels == [elide_middle(names[int(v)], 18) for v in values]   # names, never bare label values
 
     [(zoomed_step, zoomed_values)] = axis.tickValues(20, 26, 400)  # zoomed in on six classes
     assert zoomed_step == 1 and zoomed_values == [20.5, 21.5, 22.5, 23.5, 24.5, 25.5]
-    if orientation == "left":
-        everything = axis.tickStrings([label + 0.5 for label in range(116)], 1.0, 1.0)
-        long_names = [i for i, name in enumerate(names) if len(name) > 18]
-        assert long_names and all(everything[i] == elide_middle(names[i], 18) for i in long_names)
-        assert all(everything[i] == names[i] for i in range(116) if i not in long_names)
+    [(all_step, all_values)] = axis.tickValues(0, 116, 116 * 1.2 * metrics.height())   # room for a line each
+    assert all_step == 1 and len(all_values) == 116
+    everything = axis.tickStrings([label + 0.5 for label in range(116)], 1.0, 1.0)
+    long_names = [i for i, name in enumerate(names) if len(name) > 18]
+    assert long_names and all(everything[i] == elide_middle(names[i], 18) for i in long_names)
+    assert all(everything[i] == names[i] for i in range(116) if i not in long_names)
 
 
 def test_the_panel_reads_116_classes(qtbot):
@@ -150,3 +152,26 @@ def test_small_matrices_write_each_cells_value_in_it(review):
     panel.mode_box.setCurrentText("Counts")
     texts = [text.textItem.toPlainText() for text in panel._annotations]
     assert texts == [f"{count:,}" for count in confusion.ravel()]
+
+
+def test_116_column_names_are_drawn_turned_upwards_below_the_matrix(qtbot):
+    state, controller = ReviewState(), EngineController(sync=True, device="cpu")
+    panel = ConfusionMatrixPanel(state, controller)
+    qtbot.addWidget(panel)
+    panel.resize(700, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    case = many_label_case()
+    state.set_case(case)
+    controller.load(case)
+    qtbot.wait(50)
+    axis = panel.plot.getPlotItem().getAxis("bottom")
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    _, _, texts = axis.generateDrawSpecs(painter)
+    painter.end()
+    names = [elide_middle(case.labels.name(i), 18) for i in range(116)]
+    drawn = [text for _, _, text in texts]
+    assert len(drawn) >= 116 // 10 and set(drawn) <= set(names)        # names, not label values
+    metrics = QFontMetricsF(axis.style["tickFont"])
+    assert axis.height() >= max(metrics.horizontalAdvance(name) for name in drawn)   # room for them upright

@@ -219,6 +219,7 @@ def test_3d_brush_paints_neighbouring_slices_and_the_shown_slice_stays_exact(win
     toolbar.set_label(2)
     toolbar.radius_spin.setValue(3.0)                      # slices are 2.5 mm apart: the sphere reaches 1 more
     before = case.pred.copy()
+    window.state.set_slice(2)                              # a slice with neighbours on both sides
     z = window.state.slice_index
     drag(window, [(10, 10), (10, 11)])
     changed_slices = set(np.nonzero(case.pred != before)[0].tolist())

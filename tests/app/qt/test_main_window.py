@@ -13,6 +13,7 @@ from app.errors import InputError
 from app.io import load_case
 from app.qt.main_window import MainWindow
 from app.qt.open_case_dialog import assign_roles
+from app.qt.opening_slice import opening_slice
 
 LABEL_TABLE = "0 background\n1 liver\n2 tumour\n"
 
@@ -72,7 +73,9 @@ def test_opening_a_case_shows_it_and_fills_the_panels(window, tmp_path):
     assert window.compute_label.text().startswith("last computation")
     assert not window.busy_bar.isVisible()
     assert "pred.nii.gz vs gt.nii.gz" in window.windowTitle()
-    np.testing.assert_array_equal(window.slice_view.image_item.image, case.image[3])
+    opening = opening_slice(result.slice_counts[0])   # where the first class with errors has most voxels
+    assert window.state.slice_index == opening
+    np.testing.assert_array_equal(window.slice_view.image_item.image, case.image[opening])
 
 
 def test_bad_file_reports_the_cli_message_and_keeps_the_previous_case(window, tmp_path):
@@ -277,3 +280,44 @@ def test_open_case_dialog_needs_gt_and_pred_and_returns_the_fields(qtbot):
     dialog.fields["pred"].setText("  /data/pred.nii.gz ")
     assert open_button.isEnabled()
     assert dialog.paths() == {"image": None, "gt": "/data/gt.nii.gz", "pred": "/data/pred.nii.gz", "labels": None}
+
+
+def write_2d_case(folder):
+    rng = np.random.default_rng(5)
+    gt = rng.integers(0, 3, size=(12, 16), dtype=np.uint8)
+    sitk.WriteImage(sitk.GetImageFromArray(gt), str(folder / "cells_gt.png"))
+    sitk.WriteImage(sitk.GetImageFromArray(np.roll(gt, 1, axis=1)), str(folder / "cells_pred.png"))
+    return str(folder / "cells_gt.png"), str(folder / "cells_pred.png")
+
+
+def test_per_slice_plot_comes_back_for_a_volume_in_the_next_session_after_a_2d_case(qtbot, settings, tmp_path,
+                                                                                    monkeypatch):
+    monkeypatch.setattr("app.qt.main_window.apply_theme", lambda app, theme: None)
+    first = make_window(qtbot, settings)
+    first.show()
+    first.open_case(*write_2d_case(tmp_path))
+    assert first.docks["slices"].isHidden()
+    first.close()   # the layout, with the plot hidden, is remembered
+
+    second = make_window(qtbot, settings)
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    paths = write_case(volume)
+    second.open_case(paths["gt"], paths["pred"])   # before the window is shown, as `dicelens view` does
+    second.show()
+    assert not second.docks["slices"].isHidden()
+    second.close()
+
+
+def test_a_2d_case_opened_before_the_window_shows_hides_the_per_slice_plot(qtbot, settings, tmp_path, monkeypatch):
+    monkeypatch.setattr("app.qt.main_window.apply_theme", lambda app, theme: None)
+    window = make_window(qtbot, settings)
+    window.open_case(*write_2d_case(tmp_path))
+    window.show()
+    assert window.docks["slices"].isHidden()
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    paths = write_case(volume)
+    window.open_case(paths["gt"], paths["pred"])
+    assert not window.docks["slices"].isHidden()
+    window.close()

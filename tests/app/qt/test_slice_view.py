@@ -174,13 +174,13 @@ def test_cursor_readout_names_voxel_position_value_and_labels(view):
     reference.SetOrigin((10.0, -5.0, 2.0))
     reference.SetDirection(direction)
     x, y, z = reference.TransformIndexToPhysicalPoint((1, 2, 3))
-    assert text.startswith(f"voxel (1, 2, 3)   ({x:.1f}, {y:.1f}, {z:.1f}) mm   value {case.image[3, 2, 1]}")
+    assert text.startswith(f"voxel (1, 2, 3)   LPS ({x:.1f}, {y:.1f}, {z:.1f}) mm   value {case.image[3, 2, 1]}")
     assert f"GT: {case.labels.name(int(case.gt[3, 2, 1]))}" in text
     assert f"prediction: {case.labels.name(int(case.pred[3, 2, 1]))}" in text
 
     view.state.set_case(case)
     view._update_readout(0, 0)  # screen pixel of the shown slice
-    assert view.readout_label.text() == view.readout_text != ""
+    assert view.readout_label.full_text == view.readout_text != ""
 
 
 def test_right_drag_changes_window_and_presets_apply(view):
