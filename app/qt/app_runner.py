@@ -135,7 +135,7 @@ def _application():
 
 def _start_axis(case, plane: str | None, slice_index: int | None) -> int | None:
     """The array axis of ``plane`` in ``case`` (None: the default); InputError when ``slice_index`` is outside it."""
-    from app.qt.orientation import array_axis_for_plane
+    from app.orientation import array_axis_for_plane
 
     axis = array_axis_for_plane(case.geometry.direction, plane) if plane is not None else None
     if slice_index is not None:

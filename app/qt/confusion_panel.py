@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt.class_axis import ClassAxis, elide_middle, nice_step  # noqa: F401 (elide_middle, nice_step: API)
+from app.qt.class_axis import ClassAxis
 from app.qt.label_colors import class_names
 from app.qt.plain_text import plain_tooltip
 from app.qt.review_state import AXIS_NAMES

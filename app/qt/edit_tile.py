@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.orientation import DisplayFrame
 from app.qt import overlay
-from app.qt.orientation import DisplayFrame
 
 ScreenRect = tuple[int, int, int, int]
 """``(row_start, row_stop, col_start, col_stop)`` on screen, stop exclusive."""

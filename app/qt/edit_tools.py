@@ -1,4 +1,4 @@
-"""Edit tools of the slice view: mouse events become edit-model calls, nothing else (DESIGN.md §3).
+"""Edit tools of the slice view: mouse events become edit-model calls, nothing else (docs/architecture.md §3).
 
 Left button, with a tool chosen:
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 
+from app.orientation import DisplayFrame
 from app.qt.brush_cursor import BACKGROUND_COLOR, BrushCursor, LassoPath, outline_pen
-from app.qt.orientation import DisplayFrame
 
 TOOLS = ("navigate", "brush", "eraser", "fill", "polygon")
 """Tool names; ``navigate`` = no editing (left-drag pans)."""
@@ -34,7 +34,7 @@ def view_to_index(frame: DisplayFrame, slice_index: int, x_mm: float, y_mm: floa
     """Continuous ``(z, y, x)`` index point ``(3,) float64`` of view position ``(x_mm, y_mm)`` on the slice.
 
     Voxel centres are at integers; the slice's coordinate is ``slice_index``. Flips and transposes of
-    the screen layout are undone (see :mod:`app.qt.orientation`).
+    the screen layout are undone (see :mod:`app.orientation`).
     """
     row = y_mm / frame.row_mm - 0.5
     col = x_mm / frame.col_mm - 0.5

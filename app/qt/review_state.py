@@ -2,7 +2,7 @@
 
 Every panel and the slice view read and change the selection through one :class:`ReviewState`,
 so selecting a class in the Dice table selects it in the view, the matrix and the slice plot
-alike. Signals are named after what changed (DESIGN.md §5); setters emit only on a real change,
+alike. Signals are named after what changed; setters emit only on a real change,
 so panels that set and listen never loop.
 """
 

@@ -4,7 +4,7 @@ Reads and changes the shared :class:`~app.qt.review_state.ReviewState` (case, ax
 class, highlighted cell) and renders only what a change touches: a new slice re-extracts three integer
 slices and re-colours them through label lookup tables; a window drag only changes the image levels; a
 highlight only redraws the highlight layer. Layout on screen (transposes, flips, pixel aspect in mm,
-edge letters) comes from :mod:`app.qt.orientation`; colours from :mod:`app.qt.overlay`.
+edge letters) comes from :mod:`app.orientation`; colours from :mod:`app.qt.overlay`.
 
 Mouse: wheel steps slices (Ctrl+wheel zooms), left-drag pans (with an edit tool active, left-drag paints
 and middle-drag or Space + left-drag pans; see :mod:`app.qt.edit_tools`), right-drag changes the window as
@@ -23,9 +23,10 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
-from app.qt import overlay, window_level
+from app import window_level
+from app.orientation import DisplayFrame, display_frame, screen_to_index, to_screen
+from app.qt import overlay
 from app.qt.edit_tile import render_highlight_tile, render_tile, screen_rect
-from app.qt.orientation import DisplayFrame, display_frame, screen_to_index, to_screen
 from app.qt.overlay_legend import legend_html
 from app.qt.slice_view_actions import SliceViewActions
 from app.qt.slice_view_box import FIT_PADDING as _FIT_PADDING
@@ -269,7 +270,7 @@ class SliceView(QWidget):
             self.set_window(window_level.auto_window(case.image))
 
     def apply_preset(self, name: str) -> None:
-        """A CT window preset from :data:`app.qt.window_level.CT_PRESETS`."""
+        """A CT window preset from :data:`app.window_level.CT_PRESETS`."""
         self.set_window(window_level.Window(*window_level.CT_PRESETS[name]))
 
     def fit_view(self) -> None:

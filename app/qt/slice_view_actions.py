@@ -11,9 +11,9 @@ from dataclasses import replace
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
-from app.qt.orientation import PLANE_NAMES, array_axis_for_plane
+from app.orientation import PLANE_NAMES, array_axis_for_plane
 from app.qt.overlay import OVERLAY_MODES
-from app.qt.window_level import CT_PRESETS
+from app.window_level import CT_PRESETS
 
 _MODE_TEXT = {"filled": "&Filled labels", "contours": "&Contours", "errors": "&Error map (TP / FP / FN)"}
 _MODE_KEYS = {"filled": "F", "contours": "C", "errors": "E"}

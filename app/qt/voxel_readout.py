@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
-from app.qt.orientation import index_to_physical
+from app.orientation import index_to_physical
 
 READOUT_LINES = 2
 

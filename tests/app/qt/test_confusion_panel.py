@@ -6,8 +6,10 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
-from app.qt.confusion_panel import ClassAxis, ConfusionMatrixPanel, elide_middle, nice_step
+from app.qt.class_axis import ClassAxis, nice_step
+from app.qt.confusion_panel import ConfusionMatrixPanel
 from app.qt.engine_controller import EngineController
+from app.qt.label_colors import elide_middle
 from app.qt.review_state import ReviewState
 from tests.app.qt.panels_cases import many_label_case, organ_case
 

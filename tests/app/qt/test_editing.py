@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from app.orientation import screen_to_index
 from app.qt.edit_tools import view_to_index
-from app.qt.orientation import screen_to_index
 from tests.app.qt.editing_cases import (
     DICE_COLUMN,
     FN_COLUMN,

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from app.orientation import display_frame, to_screen
 from app.qt import overlay
 from app.qt.edit_tile import render_highlight_tile, render_tile, screen_rect
-from app.qt.orientation import display_frame, to_screen
 
 MODES = [overlay.OverlaySettings(mode="filled"), overlay.OverlaySettings(mode="contours"),
          overlay.OverlaySettings(mode="errors"), overlay.OverlaySettings(mode="errors", errors_of_all_classes=True),

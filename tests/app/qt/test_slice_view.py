@@ -5,8 +5,8 @@ import pytest
 import SimpleITK as sitk
 
 from app.io import Case, Geometry, LabelTable
+from app.orientation import to_screen
 from app.qt import overlay
-from app.qt.orientation import to_screen
 from app.qt.review_state import ReviewState
 from app.qt.slice_view import SliceView, describe_voxel
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from app.qt.window_level import CT_PRESETS, Window, auto_window, initial_window, is_ct, value_range
+from app.window_level import CT_PRESETS, Window, auto_window, initial_window, is_ct, value_range
 
 
 def test_levels_span_the_window():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from app.qt.orientation import (
+from app.orientation import (
     array_axis_for_plane,
     display_frame,
     index_to_physical,
