@@ -6,10 +6,10 @@ on the window to answer without a dialog, like ``show_error``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from app.io import READABLE_ENDINGS
+from app.qt.plain_text import plain_message_box
 
 
 def source_ending(path: str) -> str | None:
@@ -24,23 +24,23 @@ class EditQuestions:
     def ask_unsaved_changes(self, message: str) -> str:
         """Save / Discard / Cancel for unsaved edits: ``"save"``, ``"discard"`` or ``"cancel"`` (tests replace)."""
         buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(self, "Unsaved edits", message, buttons.Save | buttons.Discard | buttons.Cancel,
-                                      buttons.Save)
+        answer = plain_message_box(self, QMessageBox.Icon.Question, "Unsaved edits", message,
+                                   buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save).exec()
         return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
 
     def ask_recovery(self, message: str) -> bool:
         """Whether to replay a crashed session's journal (tests replace this method)."""
         buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(self, "Recover unsaved edits", message, buttons.Yes | buttons.No, buttons.Yes)
+        answer = plain_message_box(self, QMessageBox.Icon.Question, "Recover unsaved edits", message,
+                                   buttons.Yes | buttons.No, buttons.Yes).exec()
         return answer == buttons.Yes
 
     def ask_replace_input(self, which: str, path: str) -> str:
         """Before Save first writes over an input: ``"replace"``, ``"save_as"`` or ``"cancel"`` (tests replace)."""
         name = "prediction" if which == "pred" else "ground truth"
-        box = QMessageBox(QMessageBox.Icon.Warning, "Replace the input file?",
-                          f"Save will replace {path}\n\nThis is the {name} file this case was opened from; "
-                          "its current contents will be lost.", parent=self)
-        box.setTextFormat(Qt.TextFormat.PlainText)
+        box = plain_message_box(self, QMessageBox.Icon.Warning, "Replace the input file?",
+                                f"Save will replace {path}\n\nThis is the {name} file this case was opened from; "
+                                "its current contents will be lost.", QMessageBox.StandardButton.NoButton)
         replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
         save_as = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)

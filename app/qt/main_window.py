@@ -51,7 +51,7 @@ from app.qt.engine_controller import EngineController
 from app.qt.jobs import JobLayer
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
 from app.qt.opening_slice import OpeningSlice
-from app.qt.plain_text import plain_tooltip
+from app.qt.plain_text import plain_message_box, plain_tooltip
 from app.qt.review_state import ReviewState
 from app.qt.shortcuts_help import shortcuts_html
 from app.qt.slice_plot import SliceDicePlotPanel
@@ -404,9 +404,7 @@ class MainWindow(EditQuestions, QMainWindow):
     # ------------------------------------------------------------- messages
     def show_error(self, message: str) -> None:
         """Tell the user something went wrong (modal dialog; tests replace this method)."""
-        box = QMessageBox(QMessageBox.Icon.Critical, "DiceLens", message, QMessageBox.StandardButton.Ok, self)
-        box.setTextFormat(Qt.TextFormat.PlainText)  # messages quote file and label names
-        box.exec()
+        plain_message_box(self, QMessageBox.Icon.Critical, "DiceLens", message).exec()  # quotes file and label names
 
     def show_info(self, title: str, html: str) -> None:
         """Show an informative rich-text message (modal dialog; tests replace this method)."""

@@ -7,7 +7,7 @@ heading and ``<img src='/etc/passwd'>`` would load a local file. The rules of th
 - a label showing user text is ``Qt.TextFormat.PlainText`` (:func:`plain_label`), or, when it needs rich
   text around it, every user-supplied part is passed through :func:`html.escape`;
 - a tooltip showing user text goes through :func:`plain_tooltip`;
-- message boxes are given ``PlainText`` (see ``MainWindow.show_error``).
+- message boxes come from :func:`plain_message_box`.
 
 pyqtgraph's ``TextItem.setText`` and axis tick strings are plain text already; ``setLabel`` and
 ``setTitle`` are HTML and must only receive fixed or escaped strings.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import Qt as GuiQt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 
 def plain_tooltip(text: str) -> str:
@@ -30,3 +30,14 @@ def plain_label(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.PlainText)
     return label
+
+
+def plain_message_box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str,
+                      buttons: QMessageBox.StandardButton = QMessageBox.StandardButton.Ok,
+                      default: QMessageBox.StandardButton | None = None) -> QMessageBox:
+    """A message box that shows ``text`` literally (call ``exec()`` on it; its result is the button)."""
+    box = QMessageBox(icon, title, text, buttons, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    if default is not None:
+        box.setDefaultButton(default)
+    return box

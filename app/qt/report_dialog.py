@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import InputError
 from app.qt.jobs import JobLayer, JobReply, checkpoint
+from app.qt.plain_text import plain_message_box
 from app.report.content import DEFAULT_THRESHOLD, EditRecord
 from app.score_document import CaseScore
 
@@ -272,7 +273,7 @@ class _ExportFeedback(QObject):
     @Slot(str)
     def on_failed(self, message: str) -> None:
         QApplication.restoreOverrideCursor()
-        QMessageBox.warning(self._window, "Export report", message)
+        plain_message_box(self._window, QMessageBox.Icon.Warning, "Export report", message).exec()
 
 
 def export_case_report(parent: QWidget | None, case, *, case_name: str, score: CaseScore | None = None,

@@ -4,7 +4,6 @@ A class named ``<h1>X</h1><img src='/etc/passwd'>`` used to render as a heading,
 the per-slice plot's title.
 """
 
-from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -90,21 +89,45 @@ def test_tooltips_with_a_hostile_name_show_it_literally(window):
     assert plain_tooltip("liver") == "liver"
 
 
-class RecordingMessageBox(QMessageBox):
-    """A message box that records the text format it is shown in instead of blocking."""
+def record_message_boxes(monkeypatch) -> list[tuple[str, Qt.TextFormat]]:
+    """Message boxes record their text and its format instead of blocking; the list of what was shown."""
+    shown: list[tuple[str, Qt.TextFormat]] = []
 
-    shown: ClassVar[list] = []
+    def record(box):
+        shown.append((box.text(), box.textFormat()))
+        return QMessageBox.StandardButton.Cancel
 
-    def exec(self):
-        RecordingMessageBox.shown.append((self.text(), self.textFormat()))
-
-    @staticmethod
-    def critical(parent, title, text, *args):   # the static helper shows text in AutoText format
-        RecordingMessageBox.shown.append((text, Qt.TextFormat.AutoText))
+    monkeypatch.setattr(QMessageBox, "exec", record)
+    return shown
 
 
 def test_error_dialog_shows_messages_as_plain_text(window, monkeypatch):
-    monkeypatch.setattr("app.qt.main_window.QMessageBox", RecordingMessageBox)
+    shown = record_message_boxes(monkeypatch)
     message = f"label table names {HOSTILE}"
     type(window).show_error(window, message)
-    assert RecordingMessageBox.shown == [(message, Qt.TextFormat.PlainText)]
+    assert shown == [(message, Qt.TextFormat.PlainText)]
+
+
+def test_every_question_and_warning_dialog_shows_its_text_literally(qtbot, monkeypatch):
+    """The editing questions and the export failure quote file and class names: plain text, never HTML."""
+    from PySide6.QtWidgets import QWidget
+
+    from app.qt.edit_questions import EditQuestions
+    from app.qt.report_dialog import ReportExporter, _ExportFeedback
+
+    shown = record_message_boxes(monkeypatch)
+
+    class Asker(QWidget, EditQuestions):
+        pass
+
+    asker = Asker()
+    qtbot.addWidget(asker)
+    asker.ask_unsaved_changes(f"Save the edits of {HOSTILE}?")
+    asker.ask_recovery(f"Recover {HOSTILE}?")
+    asker.ask_replace_input("pred", f"/tmp/{HOSTILE}.nii.gz")
+    _ExportFeedback(asker, ReportExporter(asker)).on_failed(f"could not write '{HOSTILE}.pdf'")
+
+    assert len(shown) == 4
+    for text, text_format in shown:
+        assert HOSTILE in text
+        assert_literal(text, text_format)
