@@ -225,10 +225,12 @@ def save_screenshot(window, path: Path) -> None:
     for _ in range(3):
         QApplication.processEvents()
     pixmap = window.grab()
-    descriptor, temporary = tempfile.mkstemp(suffix=".png", dir=path.expanduser().resolve().parent)
+    target = path.expanduser().resolve()
+    # Hidden, like every temporary file of an atomic write: a kill cannot leave a visible stray PNG.
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(descriptor)
     try:
-        if not pixmap.save(temporary, "PNG"):
+        if not pixmap.save(temporary, "PNG"):   # the format is named: the ending is .tmp
             raise InputError(f"could not write the screenshot '{path}'.")
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)

@@ -91,3 +91,28 @@ def test_overlay_option_starts_the_view_in_that_mode(case_files, tmp_path, monke
                      "--screenshot", str(tmp_path / "shot.png")])
     assert code == 0 and seen[0].mode == mode
     assert seen[0].errors_of_all_classes == (mode == "errors")
+
+
+def test_screenshot_is_written_through_a_hidden_temporary_file(qtbot, tmp_path, monkeypatch):
+    """A kill during the write may leave only a hidden ``.<name>.*.tmp``, never a visible stray PNG."""
+    import os
+
+    from PySide6.QtWidgets import QLabel
+
+    from app.qt import app_runner
+
+    renames = []
+    real_replace = os.replace
+
+    def recording_replace(source, destination):
+        renames.append(os.path.basename(source))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(app_runner.os, "replace", recording_replace)
+    label = QLabel("shot")
+    qtbot.addWidget(label)
+    label.resize(40, 20)
+    app_runner.save_screenshot(label, tmp_path / "shot.png")
+    assert len(renames) == 1 and renames[0].startswith(".shot.png.") and renames[0].endswith(".tmp")
+    assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]
+    assert not QImage(str(tmp_path / "shot.png")).isNull()
