@@ -3,17 +3,8 @@
 import math
 
 import numpy as np
-import pytest
 
-from tests.app.qt.editing_cases import drag, open_window, write_case
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    win = open_window(qtbot, tmp_path, write_case(tmp_path))
-    yield win
-    win.answers.answer = "discard"
-    win.close()
+from tests.app.qt.editing_cases import drag, write_case
 
 
 def test_one_point_per_stroke_undo_and_redo_with_the_engine_values(window):

@@ -13,9 +13,7 @@ from tests.app.qt.editing_cases import (
     click,
     confusion_of,
     drag,
-    open_window,
     table_values,
-    write_case,
 )
 
 
@@ -32,14 +30,6 @@ def assert_table_matches_masks(window):
     assert table_values(window, FP_COLUMN) == (cm.sum(0) - np.diag(cm)).tolist()
     assert table_values(window, FN_COLUMN) == (cm.sum(1) - np.diag(cm)).tolist()
     assert table_values(window, DICE_COLUMN) == pytest.approx(expected_dice(case), nan_ok=False)
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    win = open_window(qtbot, tmp_path, write_case(tmp_path))
-    yield win
-    win.answers.answer = "discard"
-    win.close()
 
 
 def test_view_positions_map_to_the_voxel_centres_the_readout_names(window):

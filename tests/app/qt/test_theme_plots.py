@@ -4,15 +4,6 @@ import pytest
 from PySide6.QtGui import QColor
 
 from app.qt.theme import PLOT_COLORS
-from tests.app.qt.editing_cases import open_window, write_case
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    win = open_window(qtbot, tmp_path, write_case(tmp_path))
-    yield win
-    win.answers.answer = "discard"
-    win.close()
 
 
 def plot_widgets(window):

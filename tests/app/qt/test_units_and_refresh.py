@@ -73,14 +73,6 @@ def hover(window, row, col):
                                                  Qt.KeyboardModifier.NoModifier))
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    win = open_window(qtbot, tmp_path, write_case(tmp_path))
-    yield win
-    win.answers.answer = "discard"
-    win.close()
-
-
 def test_a_volume_states_lps_millimetres(window):
     assert distance_unit(window.state.case) == "mm"
     window.slice_view._update_readout(3, 4)
