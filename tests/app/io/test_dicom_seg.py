@@ -150,3 +150,18 @@ def test_non_segmentation_dicom_is_refused(tmp_path, rng, series):
     (tmp_path / "slice").write_bytes((directory / "ct000.dcm").read_bytes())
     with pytest.raises(InputError, match="'CT Image Storage' object, not a segmentation"):
         load_case(tmp_path / "slice", tmp_path / "seg", image=directory)
+
+
+def test_cli_scores_a_seg_pair_and_refuses_one_without_its_series_with_exit_2(tmp_path, rng, series, capsys):
+    from app.cli import main
+
+    directory, datasets = series
+    gt = _label_map(rng, 2)
+    write_seg(tmp_path / "gt", datasets, _one_hot(gt, 2), ["a", "b"])
+    assert main(["score", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "gt"), "--image", str(directory),
+                 "--json", str(tmp_path / "out.json")]) == 0
+    assert main(["score", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "gt"),
+                 "--json", str(tmp_path / "refused.json")]) == 2
+    err = capsys.readouterr().err
+    assert "DICOM SEG object; pass the DICOM series it references with --image" in err
+    assert "Traceback" not in err and not (tmp_path / "refused.json").exists()
