@@ -215,6 +215,22 @@ def dicom_reference(read: ReadImage, name: str) -> SeriesReference:
     return series_reference(read.files, read.geometry, name)
 
 
+def dicom_series(case: Case) -> SeriesReference:
+    """The DICOM series a SEG written for ``case`` references: its image (headers read again, no pixels).
+
+    Raises
+    ------
+    InputError
+        The case has no image, or its image is not a DICOM series.
+    """
+    image = case.sources.get("image")
+    if image is None or image.format != DICOM_FORMAT:
+        shown = f"is {image.format}" if image is not None else "was not given"
+        raise InputError(f"a DICOM SEG references the DICOM image series it segments, but this case's image "
+                         f"{shown}; open the case with its DICOM series as the image (--image DIR).")
+    return series_reference([Path(f) for f in image.files], case.geometry, f"image '{image.path}'")
+
+
 def _required_series(image: str | Path | None, kinds: dict[str, str | None], gt, pred) -> str | Path:
     if image is None:
         key = "gt" if kinds["gt"] else "pred"
