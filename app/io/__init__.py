@@ -1,7 +1,8 @@
 """Qt-free input/output: read and validate cases (SimpleITK), label tables, class scores; write masks back.
 
 The entry point is :func:`load_case`; :func:`save_mask` writes an edited mask in its source's format
-and geometry, :func:`save_dicom_seg` as a DICOM SEG of the case's series (:func:`dicom_series`);
+and geometry, :func:`app.io.seg_writing.save_dicom_seg` as a DICOM SEG of the case's
+series (:func:`dicom_series`);
 :func:`read_label_table` and :func:`read_scores` read the optional inputs on their own.
 """
 
@@ -10,7 +11,6 @@ from app.io.geometry import Geometry
 from app.io.images import READABLE_ENDINGS
 from app.io.labels import LabelEntry, LabelTable, generated_color, read_label_table
 from app.io.scores import read_scores
-from app.io.seg_writing import save_dicom_seg
 from app.io.sources import InputFile
 from app.io.writing import describe_saved, save_mask, write_text_atomic
 
@@ -28,7 +28,6 @@ __all__ = [
     "load_case",
     "read_label_table",
     "read_scores",
-    "save_dicom_seg",
     "save_mask",
     "write_text_atomic",
 ]

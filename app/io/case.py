@@ -15,13 +15,18 @@ import numpy as np
 import SimpleITK as sitk
 
 from app.errors import InputError
-from app.io.dicom_objects import SEG_FORMAT, ObjectRead, SeriesReference, segmentation_object_kind, series_reference
-from app.io.dicom_seg import DEFAULT_THRESHOLD, read_seg
+from app.io.dicom_objects import (
+    DEFAULT_THRESHOLD,
+    SEG_FORMAT,
+    ObjectRead,
+    SeriesReference,
+    segmentation_object_kind,
+    series_reference,
+)
 from app.io.geometry import Geometry, require_same_grid
 from app.io.images import DICOM_FORMAT, ReadImage, numpy_dtype, read_image, sha256_of
 from app.io.labels import LabelEntry, LabelTable, read_label_table
 from app.io.masks import MAX_LABEL, intensity_array, label_array
-from app.io.rtstruct import read_rtstruct
 from app.io.scores import read_scores
 from app.io.segnrrd import SLICER_FORMAT, segment_label_table
 from app.io.sources import InputFile
@@ -243,6 +248,9 @@ def _required_series(image: str | Path | None, kinds: dict[str, str | None], gt,
 def _load_dicom_object(spec: str | Path, key: str, kind: str, reference: SeriesReference,
                        table: LabelTable | None, threshold: float, max_voxels: int | None) -> _LoadedMask:
     role = ROLE_NAMES[key]
+    from app.io.dicom_seg import read_seg  # highdicom loads only for DICOM objects (~0.5 s)
+    from app.io.rtstruct import read_rtstruct
+
     if kind == SEG_FORMAT:
         found: ObjectRead = read_seg(spec, reference, role, threshold=threshold, table=table,
                                      max_voxels=max_voxels)

@@ -8,16 +8,15 @@ one wins, and the messages say how many voxels that changed (docs/architecture.m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pydicom
-from pydicom.errors import InvalidDicomError
 
 from app.errors import InputError
 from app.io.geometry import Geometry
+from app.io.images import DICOM_FORMAT
 from app.io.labels import LabelEntry, LabelTable
 from app.io.paths import check_input_path, split_series_spec
 
@@ -28,9 +27,12 @@ RTSTRUCT_FORMAT = "DICOM RTSTRUCT"
 _KINDS = {SEG_SOP_CLASS: SEG_FORMAT, RTSTRUCT_SOP_CLASS: RTSTRUCT_FORMAT}
 MAX_HEADER_BYTES = 256 << 20
 """Largest RTSTRUCT read (its contours are text in the header; large ones are tens of megabytes)."""
-# What pydicom raises on damaged or truncated files (it has no single base class for them).
-DICOM_ERRORS = (InvalidDicomError, ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError,
-                OSError, NotImplementedError, RuntimeError)
+# What pydicom raises on damaged or truncated files (it has no single base class for them; its
+# InvalidDicomError is an Exception subclass of its own, caught where pydicom is imported).
+DICOM_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError, OSError,
+                NotImplementedError, RuntimeError)
+DEFAULT_THRESHOLD = 0.5
+"""A fractional SEG voxel belongs to a segment when its value (0..1) is >= this."""
 MAX_CLASS = 4095  # app.io.masks.MAX_LABEL (not imported: masks imports the SimpleITK reading chain)
 
 
@@ -57,12 +59,6 @@ class SeriesReference:
     geometry: Geometry
     datasets: tuple = field(repr=False, default=())
 
-    def header_fields(self) -> dict[str, str]:
-        """Patient ID, study date and series description from the first slice (empty when absent)."""
-        first = self.datasets[0] if self.datasets else None
-        return {name: str(getattr(first, keyword, "") or "") for name, keyword in
-                (("Patient ID", "PatientID"), ("Study date", "StudyDate"),
-                 ("Series description", "SeriesDescription"))}
 
 
 @dataclass
@@ -106,10 +102,13 @@ def segmentation_object_kind(spec: str | Path, role: str) -> str | None:
         preamble = stream.read(132)
     if preamble[128:132] != b"DICM":
         return None
+    import pydicom  # here, not at the top: pydicom and highdicom cost ~0.5 s that NIfTI cases need not pay
+    from pydicom.errors import InvalidDicomError
+
     try:
         header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID"])
         sop_class = str(header.SOPClassUID)
-    except DICOM_ERRORS:
+    except (InvalidDicomError, *DICOM_ERRORS):
         raise InputError(f"{role} '{path}' starts like a DICOM file but its header cannot be read (damaged "
                          "or truncated); export it again.") from None
     if sop_class in _KINDS:
@@ -121,6 +120,46 @@ def segmentation_object_kind(spec: str | Path, role: str) -> str | None:
                      "RTSTRUCT file, a DICOM series directory, or a mask file (NIfTI, NRRD...).")
 
 
+HEADER_FIELDS = (("Patient ID", "PatientID"), ("Study date", "StudyDate"), ("Series", "SeriesDescription"))
+"""Identifying header fields a report prints for DICOM inputs (left out with ``--deidentify``)."""
+
+
+def dicom_header_fields(sources: Mapping) -> tuple[tuple[str, str], ...]:
+    """Patient ID, study date (``YYYY-MM-DD``) and series description of a case's DICOM input.
+
+    Parameters
+    ----------
+    sources : mapping of str to InputFile
+        ``case.sources``; the image is looked at first, then the ground truth, then the prediction.
+
+    Returns
+    -------
+    tuple of (str, str)
+        ``(field, value)`` for the fields present; empty when no input is DICOM or its header is gone.
+    """
+    for role in ("image", "gt", "pred"):
+        source = sources.get(role)
+        if source is None or source.format not in (DICOM_FORMAT, SEG_FORMAT, RTSTRUCT_FORMAT) or not source.files:
+            continue
+        import pydicom
+        from pydicom.errors import InvalidDicomError
+
+        try:
+            header = pydicom.dcmread(source.files[0], stop_before_pixels=True,
+                                     specific_tags=[keyword for _, keyword in HEADER_FIELDS])
+        except (InvalidDicomError, *DICOM_ERRORS):
+            continue
+        fields = []
+        for name, keyword in HEADER_FIELDS:
+            value = str(getattr(header, keyword, "") or "").strip()
+            if keyword == "StudyDate" and len(value) == 8 and value.isdigit():
+                value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
+            if value:
+                fields.append((name, value))
+        return tuple(fields)
+    return ()
+
+
 def series_reference(files: Sequence[Path], geometry: Geometry, name: str) -> SeriesReference:
     """Read the headers (no pixels) of a series' files, given in z order.
 
@@ -129,6 +168,9 @@ def series_reference(files: Sequence[Path], geometry: Geometry, name: str) -> Se
     InputError
         A file without SOP Instance / Series / Frame of Reference UIDs.
     """
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
     try:
         datasets = tuple(pydicom.dcmread(path, stop_before_pixels=True) for path in files)
         first = datasets[0]
@@ -136,7 +178,7 @@ def series_reference(files: Sequence[Path], geometry: Geometry, name: str) -> Se
         return SeriesReference(series_uid=str(first.SeriesInstanceUID), study_uid=str(first.StudyInstanceUID),
                                frame_of_reference_uid=str(first.FrameOfReferenceUID), sop_instance_uids=uids,
                                geometry=geometry, datasets=datasets)
-    except DICOM_ERRORS:
+    except (InvalidDicomError, *DICOM_ERRORS):
         raise InputError(f"{name}: its files lack the SOP Instance, Series, Study or Frame of Reference UID that "
                          "a DICOM SEG or RTSTRUCT is matched against; pass the original series.") from None
 
@@ -224,8 +266,8 @@ def overlap_message(name: str, overlaps: dict[str, int]) -> str | None:
 
 def label_table(names: dict[int, str], colors: dict[int, tuple[int, int, int] | None], mapping: dict[int, int],
                 source_format: str) -> LabelTable:
-    """The label table of a SEG's segments or an RTSTRUCT's ROIs, by class index."""
-    entries: dict[int, LabelEntry] = {}
+    """The label table of a SEG's segments or an RTSTRUCT's ROIs, by class index (0: background)."""
+    entries: dict[int, LabelEntry] = {0: LabelEntry(0, "background", (0, 0, 0))}
     for number, label in names.items():  # two segments of one name share its class: the first names it
         entries.setdefault(mapping[number], LabelEntry(mapping[number], label, colors.get(number)))
     return LabelTable(entries.values(), source_format)

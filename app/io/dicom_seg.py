@@ -15,9 +15,11 @@ from pathlib import Path
 import highdicom as hd
 import numpy as np
 import pydicom
+from pydicom.errors import InvalidDicomError
 
 from app.errors import InputError
 from app.io.dicom_objects import (
+    DEFAULT_THRESHOLD,
     DICOM_ERRORS,
     SEG_FORMAT,
     ObjectRead,
@@ -34,8 +36,8 @@ from app.io.geometry import ORIGIN_TOLERANCE_FRACTION_OF_SPACING, SPACING_RELATI
 from app.io.labels import LabelTable
 from app.io.limits import check_declared_size
 
-DEFAULT_THRESHOLD = 0.5
-"""A fractional SEG voxel belongs to a segment when its value (0..1) is >= this."""
+_READ_ERRORS = (InvalidDicomError, *DICOM_ERRORS)
+
 
 
 def read_seg(path: str | Path, reference: SeriesReference, role: str, *, threshold: float = DEFAULT_THRESHOLD,
@@ -74,7 +76,7 @@ def read_seg(path: str | Path, reference: SeriesReference, role: str, *, thresho
         rows, columns = int(header.Rows), int(header.Columns)
         frames = int(getattr(header, "NumberOfFrames", 1))
         fractional = str(header.SegmentationType) == "FRACTIONAL"
-    except DICOM_ERRORS:
+    except _READ_ERRORS:
         raise InputError(f"{name}: the DICOM SEG header cannot be read (damaged, or required attributes "
                          "missing); export the segmentation again.") from None
     check_declared_size(name, (columns, rows, frames), 4 if fractional else 1, max_voxels)
@@ -84,7 +86,7 @@ def read_seg(path: str | Path, reference: SeriesReference, role: str, *, thresho
         _require_complete_pixels(dataset, rows * columns * frames, fractional, name)
         seg = hd.seg.Segmentation.from_dataset(dataset, copy=False)
         referenced = [uid for _, _, uid in seg.get_source_image_uids()]
-    except DICOM_ERRORS:
+    except _READ_ERRORS:
         raise InputError(f"{name} could not be read as a DICOM SEG (damaged pixel data or malformed "
                          "functional groups); export the segmentation again.") from None
     if not referenced:
@@ -104,7 +106,7 @@ def read_seg(path: str | Path, reference: SeriesReference, role: str, *, thresho
             pixels = seg.get_pixels_by_source_instance(
                 list(reference.sop_instance_uids), segment_numbers=[number], rescale_fractional=True,
                 skip_overlap_checks=True, dtype=np.float32 if fractional else np.uint8)[..., 0]
-        except DICOM_ERRORS as error:
+        except _READ_ERRORS as error:
             raise InputError(f"{name}: the frames of segment {number} cannot be placed on the series "
                              f"({error}); export the segmentation again.") from None
         mask = pixels >= threshold if fractional else pixels > 0
@@ -141,7 +143,7 @@ def _display_color(seg: hd.seg.Segmentation, number: int) -> tuple[int, int, int
         return None
     try:
         return tuple(int(v) for v in hd.color.CIELabColor.from_dicom_value(list(value)).to_rgb(clip=True))
-    except DICOM_ERRORS:
+    except _READ_ERRORS:
         return None
 
 

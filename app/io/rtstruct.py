@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.errors import InvalidDicomError
 
 from app.errors import InputError
 from app.io.dicom_objects import (
@@ -37,6 +38,8 @@ from app.io.polygon_fill import fill_even_odd
 
 SLICE_TOLERANCE = 0.25
 """A contour is placed on the nearest slice when it lies within this fraction of the slice spacing."""
+
+_READ_ERRORS = (InvalidDicomError, *DICOM_ERRORS)
 
 
 def read_rtstruct(path: str | Path, reference: SeriesReference, role: str, *,
@@ -76,7 +79,7 @@ def read_rtstruct(path: str | Path, reference: SeriesReference, role: str, *,
         rois = [(int(item.ROINumber), str(item.ROIName), str(getattr(item, "ReferencedFrameOfReferenceUID", "")))
                 for item in dataset.StructureSetROISequence]
         contours_of = {int(item.ReferencedROINumber): item for item in getattr(dataset, "ROIContourSequence", [])}
-    except DICOM_ERRORS:
+    except _READ_ERRORS:
         raise InputError(f"{name} could not be read as an RTSTRUCT (damaged, or its structure set sequences "
                          "are missing); export it again.") from None
     for frame in frames:

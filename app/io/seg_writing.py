@@ -16,6 +16,7 @@ from pathlib import Path
 import highdicom as hd
 import numpy as np
 import pydicom
+from pydicom.errors import InvalidDicomError
 
 from app import __version__
 from app.errors import InputError
@@ -27,6 +28,8 @@ from app.io.writing import atomic_directory
 SERIES_DESCRIPTION = "DiceLens corrected"
 _TISSUE = hd.sr.CodedConcept("85756007", "SCT", "Tissue")
 _ORGAN = hd.sr.CodedConcept("113343008", "SCT", "Organ")
+
+_READ_ERRORS = (InvalidDicomError, *DICOM_ERRORS)
 
 
 def save_dicom_seg(labels_zyx: np.ndarray, path: str | Path, series: SeriesReference, table: LabelTable, *,
@@ -81,7 +84,7 @@ def save_dicom_seg(labels_zyx: np.ndarray, path: str | Path, series: SeriesRefer
             software_versions=__version__, device_serial_number="none", series_description=SERIES_DESCRIPTION,
             content_label="CORRECTED", content_description="Segmentation corrected in DiceLens",
             content_creator_name=_person_name(reviewer), omit_empty_frames=highest > 0)
-    except DICOM_ERRORS as error:
+    except _READ_ERRORS as error:
         raise InputError(f"cannot write '{path}' as a DICOM SEG ({error}).") from None
     with atomic_directory(path, before_replace) as temporary:
         seg.save_as(temporary / path.name, enforce_file_format=True)
@@ -121,5 +124,5 @@ def _source_codes(like: InputFile | None) -> dict[str, tuple]:
                 (hd.sr.CodedConcept.from_dataset(item.SegmentedPropertyCategoryCodeSequence[0]),
                  hd.sr.CodedConcept.from_dataset(item.SegmentedPropertyTypeCodeSequence[0]))
                 for item in header.SegmentSequence}
-    except DICOM_ERRORS:
+    except _READ_ERRORS:
         return {}  # the source changed or vanished since it was read: use the generic codes

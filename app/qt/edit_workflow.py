@@ -20,7 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from app.errors import InputError
-from app.io import dicom_series, save_dicom_seg
+from app.io import dicom_series
 from app.io.dicom_objects import RTSTRUCT_FORMAT, SEG_FORMAT
 from app.model.case_editor import CaseEditor
 from app.model.history import DEFAULT_BUDGET_BYTES
@@ -220,6 +220,8 @@ class EditWorkflow(QObject):
         clash = self.editor.other_input_at(which, path)
         if clash is None and path == case.sources[which].path:
             clash = MASK_NAMES[which]
+        from app.io.seg_writing import save_dicom_seg  # highdicom loads when first needed (~0.5 s)
+
         try:
             if clash is not None:
                 raise InputError(f"'{path}' is the {clash} of this case; choose another file.")

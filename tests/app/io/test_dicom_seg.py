@@ -37,7 +37,7 @@ def test_binary_seg_reads_the_known_mask_exactly_with_names_and_colours(tmp_path
     case = load_case(tmp_path / "gt_seg", tmp_path / "pred.bin", image=directory)
     np.testing.assert_array_equal(case.gt, gt)
     np.testing.assert_array_equal(case.pred, pred)
-    assert [case.labels.name(i) for i in (1, 2, 3)] == ["liver", "spleen", "kidney"]
+    assert [case.labels.name(i) for i in (0, 1, 2, 3)] == ["background", "liver", "spleen", "kidney"]
     assert case.labels.color(1) == (255, 0, 0) and case.labels.color(3) == (0, 0, 255)
     assert case.sources["gt"].format == "DICOM SEG"
     assert case.geometry.spacing == pytest.approx(SPACING)

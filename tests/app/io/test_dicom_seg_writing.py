@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from app.errors import InputError
-from app.io import dicom_series, load_case, save_dicom_seg
+from app.io import dicom_series, load_case
+from app.io.seg_writing import save_dicom_seg
 from tests.app.io.conftest import write_volume
 from tests.app.io.dicom_builders import SPACING, write_ct_series, write_seg
 
