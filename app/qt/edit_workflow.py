@@ -78,7 +78,7 @@ class EditWorkflow(QObject):
                               if which == "pred" else self.save_gt)
             self._file_action(f"save_{which}_as", f"Save {MASK_NAMES[which]} &as…", None, self.save_pred_as
                               if which == "pred" else self.save_gt_as)
-            self._file_action(f"save_{which}_seg", f"Save {MASK_NAMES[which]} as DICOM S&EG…", None,
+            self._file_action(f"save_{which}_seg", f"Save {MASK_NAMES[which]} as DICOM SE&G…", None,
                               self.save_pred_seg if which == "pred" else self.save_gt_seg)
         self._file_action("export_report", "&Export report…", "Ctrl+Shift+E", self.export_report)
         budget_action = QAction("Undo &memory…", toolbar)

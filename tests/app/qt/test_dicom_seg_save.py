@@ -61,6 +61,13 @@ def test_edited_prediction_saved_as_dicom_seg_reads_back_identical(window, tmp_p
                                      image=tmp_path / "ct").pred).any()
 
 
+def test_file_menu_offers_save_as_dicom_seg(window):
+    file_menu = window.menuBar().actions()[0].menu()
+    texts = [action.text() for action in file_menu.actions()]
+    assert "Save prediction as DICOM SE&G…" in texts and "Save ground truth as DICOM SE&G…" in texts
+    assert window.edits.file_actions["save_pred_seg"].isEnabled()
+
+
 def test_saving_over_an_input_is_refused_with_a_message(window, tmp_path):
     window.edits.ask_dicom_seg_target = lambda which, current: (str(tmp_path / "gt_seg.dcm"), "")
     window.edits.file_actions["save_pred_seg"].trigger()
