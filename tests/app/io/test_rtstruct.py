@@ -98,3 +98,14 @@ def test_rtstruct_roi_names_map_through_the_label_table(tmp_path, series):
     (tmp_path / "labels.txt").write_text("1 spinal cord\n2 heart\n3 GTV\n")
     case = load_case(tmp_path / "rt", tmp_path / "rt", image=directory, labels=tmp_path / "labels.txt")
     assert set(np.unique(case.gt[2])) == {0, 3} and set(np.unique(case.gt[1])) == {0, 1}
+
+
+@pytest.mark.parametrize("cut", [20, 200, 800])
+def test_truncated_rtstruct_is_refused_in_words(tmp_path, series, cut):
+    # (pydicom silently drops a cut trailing element; a cut of the last 12 bytes, the empty
+    # RT ROI Observations Sequence here, loses no contour and reads the same mask)
+    directory, datasets = series
+    path = write_rtstruct(tmp_path / "rt", datasets, [("A", [pixel_polygon(_square(2, 2, 5, 5), 2)])])
+    (tmp_path / "cut").write_bytes(path.read_bytes()[:-cut])
+    with pytest.raises(InputError, match=r"could not be read as an RTSTRUCT|no valid Contour Data|no closed contours"):
+        load_case(tmp_path / "cut", tmp_path / "cut", image=directory)
