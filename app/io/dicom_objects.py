@@ -8,6 +8,7 @@ one wins, and the messages say how many voxels that changed (docs/architecture.m
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ MAX_HEADER_BYTES = 256 << 20
 # What pydicom raises on damaged or truncated files (it has no single base class for them; its
 # InvalidDicomError is an Exception subclass of its own, caught where pydicom is imported).
 DICOM_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError, OSError,
-                NotImplementedError, RuntimeError)
+                NotImplementedError, RuntimeError, struct.error)
 DEFAULT_THRESHOLD = 0.5
 """A fractional SEG voxel belongs to a segment when its value (0..1) is >= this."""
 MAX_CLASS = 4095  # app.io.masks.MAX_LABEL (not imported: masks imports the SimpleITK reading chain)
