@@ -165,3 +165,23 @@ def test_cli_scores_a_seg_pair_and_refuses_one_without_its_series_with_exit_2(tm
     err = capsys.readouterr().err
     assert "DICOM SEG object; pass the DICOM series it references with --image" in err
     assert "Traceback" not in err and not (tmp_path / "refused.json").exists()
+
+
+def test_cli_seg_threshold_option(tmp_path, rng, series, capsys):
+    import json
+
+    from app.cli import main
+
+    directory, datasets = series
+    values = rng.random((1, *SHAPE)).astype(np.float32)
+    write_seg(tmp_path / "frac", datasets, values, ["lesion"], fractional=True)
+    stored = np.round(values[0] * 255) / 255
+    write_seg(tmp_path / "at_09", datasets, (stored >= 0.9)[np.newaxis], ["lesion"])
+    common = ["score", "--gt", str(tmp_path / "at_09"), "--pred", str(tmp_path / "frac"), "--image", str(directory)]
+    assert main([*common, "--seg-threshold", "0.9", "--json", str(tmp_path / "s.json")]) == 0
+    assert json.loads((tmp_path / "s.json").read_text())["dice_mean_foreground"] == 1.0
+    assert main([*common, "--json", str(tmp_path / "d.json")]) == 0  # default 0.5: more voxels predicted
+    assert json.loads((tmp_path / "d.json").read_text())["dice_mean_foreground"] < 1.0
+    with pytest.raises(SystemExit):
+        main([*common, "--seg-threshold", "0", "--json", str(tmp_path / "x.json")])
+    assert "must be a number in (0, 1]" in capsys.readouterr().err
