@@ -69,3 +69,16 @@ def test_a_case_without_a_dicom_series_cannot_be_written_as_seg(tmp_path, rng):
     case = load_case(tmp_path / "m.nii.gz", tmp_path / "m.nii.gz")
     with pytest.raises(InputError, match="image was not given"):
         dicom_series(case)
+
+
+def test_sparse_mask_writes_only_non_empty_frames_and_reads_back(tmp_path, rng):
+    write_ct_series(tmp_path / "ct", rng.integers(-1000, 1000, SHAPE))
+    labels = np.zeros(SHAPE, np.uint8)
+    labels[2, 1:3, 2:5] = 1
+    labels[3, 0, 0] = 2
+    write_volume(tmp_path / "m.nii.gz", labels, spacing=SPACING, origin=(-20.0, 15.0, 100.0))
+    case = load_case(tmp_path / "m.nii.gz", tmp_path / "m.nii.gz", image=tmp_path / "ct")
+    save_dicom_seg(case.gt, tmp_path / "sparse.dcm", dicom_series(case), case.labels)
+    assert int(hd.seg.segread(tmp_path / "sparse.dcm").NumberOfFrames) == 2  # empty frames are omitted
+    np.testing.assert_array_equal(load_case(tmp_path / "sparse.dcm", tmp_path / "sparse.dcm",
+                                            image=tmp_path / "ct").gt, labels)
