@@ -17,6 +17,7 @@ import SimpleITK as sitk
 from app.errors import InputError
 from app.io.dicom_objects import (
     DEFAULT_THRESHOLD,
+    RTSTRUCT_FORMAT,
     SEG_FORMAT,
     ObjectRead,
     SeriesReference,
@@ -337,6 +338,19 @@ def _require_on_grid(reference: Geometry, geometry: Geometry, has_geometry: bool
                          f"{reference.shape_zyx}.")
 
 
+def _note_differing_segment_names(gt: LabelTable | None, pred: LabelTable | None, messages: list[str]) -> None:
+    """When both masks are DICOM objects whose class numbers carry different names, say so: the scores
+    compare numbers, and tools number segments differently (``--labels`` matches them by name)."""
+    if not gt or not pred or {gt.source_format, pred.source_format} - {SEG_FORMAT, RTSTRUCT_FORMAT}:
+        return
+    differing = [f"{i}: '{gt.name(i)}' / '{pred.name(i)}'" for i in sorted(set(gt.indices()) & set(pred.indices()))
+                 if gt.name(i).strip().casefold() != pred.name(i).strip().casefold()]
+    if differing:
+        messages.append(f"the ground truth and the prediction name their classes differently (class: ground truth / "
+                        f"prediction) {'; '.join(differing)}; the scores compare class numbers. Pass --labels with "
+                        "the names to match them by name.")
+
+
 def _label_table(labels: str | Path | None, table: LabelTable | None, gt: _LoadedMask, pred: _LoadedMask,
                  sources: dict[str, InputFile], messages: list[str]) -> LabelTable:
     """The given table, else the .seg.nrrd's segments, else a palette PNG's colours, else an empty table."""
@@ -348,6 +362,7 @@ def _label_table(labels: str | Path | None, table: LabelTable | None, gt: _Loade
                 messages.append(f"label names from '{labels}' (the .seg.nrrd segment names were not used)")
         return table
     if segment_table is not None:
+        _note_differing_segment_names(gt.segment_table, pred.segment_table, messages)
         return segment_table
     palette = gt.read.palette or pred.read.palette
     if palette is not None:

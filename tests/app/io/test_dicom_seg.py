@@ -95,6 +95,8 @@ def test_label_table_maps_segment_names_so_two_tools_line_up(tmp_path, rng, seri
     write_seg(tmp_path / "gt", datasets, _one_hot(gt, 2), ["Liver", "Spleen"])
     # another tool numbered the same structures the other way round
     write_seg(tmp_path / "pred", datasets, np.stack([gt == 2, gt == 1]), ["spleen", "liver "])
+    unmatched = load_case(tmp_path / "gt", tmp_path / "pred", image=directory)
+    assert any("1: 'Liver' / 'spleen'" in m and "--labels" in m for m in unmatched.messages)
     (tmp_path / "labels.txt").write_text("0 background\n1 liver\n2 spleen\n")
     case = load_case(tmp_path / "gt", tmp_path / "pred", image=directory, labels=tmp_path / "labels.txt")
     np.testing.assert_array_equal(case.pred, gt)
