@@ -19,6 +19,7 @@ from app.errors import InputError
 from app.io.geometry import Geometry
 from app.io.images import DICOM_FORMAT
 from app.io.labels import LabelEntry, LabelTable
+from app.io.masks import MAX_LABEL
 from app.io.paths import check_input_path, split_series_spec
 
 SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
@@ -34,7 +35,6 @@ DICOM_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, EOF
                 NotImplementedError, RuntimeError, struct.error)
 DEFAULT_THRESHOLD = 0.5
 """A fractional SEG voxel belongs to a segment when its value (0..1) is >= this."""
-MAX_CLASS = 4095  # app.io.masks.MAX_LABEL (not imported: masks imports the SimpleITK reading chain)
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,8 @@ def class_indices(names: dict[int, str], table: LabelTable | None, name: str) ->
     Raises
     ------
     InputError
-        A name the table does not hold (every unmatched name is listed), or an index above 4095.
+        A name the table does not hold (every unmatched name is listed), or an index outside
+        1..:data:`~app.io.masks.MAX_LABEL`.
     """
     if table is None:
         mapping = dict(zip(names, names, strict=True))
@@ -230,9 +231,9 @@ def class_indices(names: dict[int, str], table: LabelTable | None, name: str) ->
                              f"(it names {known}); add them to the table, or leave out --labels to use the "
                              "segment numbers.")
         mapping = {number: by_name[label.strip().casefold()] for number, label in names.items()}
-    too_high = [index for index in mapping.values() if index > MAX_CLASS or index < 1]
+    too_high = [index for index in mapping.values() if index > MAX_LABEL or index < 1]
     if too_high:
-        raise InputError(f"{name}: class index {too_high[0]} is outside 1..{MAX_CLASS}; renumber the segments.")
+        raise InputError(f"{name}: class index {too_high[0]} is outside 1..{MAX_LABEL}; renumber the segments.")
     return mapping
 
 
