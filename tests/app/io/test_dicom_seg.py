@@ -187,3 +187,18 @@ def test_cli_seg_threshold_option(tmp_path, rng, series, capsys):
     with pytest.raises(SystemExit):
         main([*common, "--seg-threshold", "0", "--json", str(tmp_path / "x.json")])
     assert "must be a number in (0, 1]" in capsys.readouterr().err
+
+
+def test_seg_declaring_more_voxels_than_the_limit_is_refused_before_decoding(tmp_path, rng, series):
+    from app.io.dicom_objects import series_reference
+    from app.io.dicom_seg import read_seg
+    from app.io.images import read_image
+
+    directory, datasets = series
+    write_seg(tmp_path / "seg", datasets, _one_hot(_label_map(rng, 2), 2), ["a", "b"])
+    image = read_image(directory, "image")
+    reference = series_reference(image.files, image.geometry, "image")
+    stored = 2 * SHAPE[0] * SHAPE[1] * SHAPE[2]  # two segments, one frame per slice each
+    with pytest.raises(InputError, match=rf"declares a volume of {SHAPE[2]}x{SHAPE[1]}x{2 * SHAPE[0]}"):
+        read_seg(tmp_path / "seg", reference, "ground truth", max_voxels=stored - 1)
+    assert read_seg(tmp_path / "seg", reference, "ground truth", max_voxels=stored).labels.shape == SHAPE
