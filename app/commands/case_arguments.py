@@ -20,7 +20,8 @@ def add_case_arguments(parser: argparse.ArgumentParser, *, image_help: str, labe
                        resample_help: str = RESAMPLE_HELP) -> None:
     """Add the options naming one case and how to read it.
 
-    ``--gt`` and ``--pred`` (required), ``--image``, ``--labels``, ``--ignore-index`` and ``--resample``.
+    ``--gt`` and ``--pred`` (required), ``--image``, ``--labels``, ``--ignore-index``, ``--resample`` and
+    ``--seg-threshold`` (fractional DICOM SEG).
 
     Parameters
     ----------
@@ -37,6 +38,20 @@ def add_case_arguments(parser: argparse.ArgumentParser, *, image_help: str, labe
     parser.add_argument("--ignore-index", type=label_value, metavar="K",
                         help="ground-truth label meaning 'not annotated', left out of every count")
     parser.add_argument("--resample", action="store_true", help=resample_help)
+    parser.add_argument("--seg-threshold", type=_fraction, default=0.5, metavar="T",
+                        help="a fractional DICOM SEG voxel belongs to a segment when its value (0..1) is >= T "
+                             "(default 0.5)")
+
+
+def _fraction(text: str) -> float:
+    """A threshold in (0, 1] for ``--seg-threshold``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got '{text}'")
+    return value
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from app.commands.case_arguments import add_case_arguments, add_run_arguments, c
 from app.distance_options import add_distance_arguments, distance_options
 from app.errors import InputError
 from app.io import load_case, write_text_atomic
+from app.io.dicom_objects import dicom_header_fields
 from app.output_paths import check_output_files
 from app.report.case_name import report_case_name
 from app.report.content import DEFAULT_THRESHOLD
@@ -43,6 +44,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--hd95-limit", type=float, metavar="MM",
                         help="classes whose HD95 exceeds MM millimetres also get key slices (as do classes "
                              "below the threshold and missed or invented structures)")
+    parser.add_argument("--deidentify", action="store_true",
+                        help="leave out the Patient ID, study date and series description that a report on DICOM "
+                             "inputs otherwise prints from their headers")
     parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size (default a4)")
     parser.add_argument("--json", metavar="OUT", help="also write the report's data (verdict, key slices, "
                                                       "score) as JSON")
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_output_files({"--out": args.out, "--json": args.json}, case_inputs(args))
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, resample=args.resample,
-                     ignore_index=args.ignore_index)
+                     ignore_index=args.ignore_index, seg_threshold=args.seg_threshold)
     # Imported only now: they load torch (seconds), which `dicelens --help` or a bad input need not wait for.
     from app.report.assemble import make_case_report, report_document
     from app.scoring import score_case
@@ -75,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"dicelens: note: {message}", file=sys.stderr)
     report = make_case_report(case, score, case_name=args.case or report_case_name(args.gt, args.pred, args.image),
                               reviewer=args.reviewer, notes=args.notes, threshold=args.threshold,
-                              device=args.device, ignore_index=args.ignore_index, hd95_limit_mm=args.hd95_limit)
+                              device=args.device, ignore_index=args.ignore_index, hd95_limit_mm=args.hd95_limit,
+                              dicom_fields=() if args.deidentify else dicom_header_fields(case.sources))
     from app.report.pdf import write_case_report  # Qt is loaded only once there is a report to draw
 
     write_case_report(report, out, paper=args.paper)

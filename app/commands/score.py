@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     distances, tolerances = distance_options(args)
     check_output_files({"--json": args.json, "--csv": args.csv}, case_inputs(args))
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, probs=args.probs,
-                     logits=args.logits, resample=args.resample, ignore_index=args.ignore_index)
+                     logits=args.logits, resample=args.resample, ignore_index=args.ignore_index,
+                     seg_threshold=args.seg_threshold)
     # Imported here, after the inputs passed their checks: the engine pulls in torch (seconds to
     # import), which a bad input should not have to wait for.
     from app.scoring import score_case

@@ -1,10 +1,12 @@
 """Qt-free input/output: read and validate cases (SimpleITK), label tables, class scores; write masks back.
 
 The entry point is :func:`load_case`; :func:`save_mask` writes an edited mask in its source's format
-and geometry; :func:`read_label_table` and :func:`read_scores` read the optional inputs on their own.
+and geometry, :func:`app.io.seg_writing.save_dicom_seg` as a DICOM SEG of the case's
+series (:func:`dicom_series`);
+:func:`read_label_table` and :func:`read_scores` read the optional inputs on their own.
 """
 
-from app.io.case import Case, count_classes, load_case
+from app.io.case import Case, count_classes, dicom_series, load_case
 from app.io.geometry import Geometry
 from app.io.images import READABLE_ENDINGS
 from app.io.labels import LabelEntry, LabelTable, generated_color, read_label_table
@@ -21,6 +23,7 @@ __all__ = [
     "LabelTable",
     "count_classes",
     "describe_saved",
+    "dicom_series",
     "generated_color",
     "load_case",
     "read_label_table",

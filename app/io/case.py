@@ -15,8 +15,17 @@ import numpy as np
 import SimpleITK as sitk
 
 from app.errors import InputError
+from app.io.dicom_objects import (
+    DEFAULT_THRESHOLD,
+    RTSTRUCT_FORMAT,
+    SEG_FORMAT,
+    ObjectRead,
+    SeriesReference,
+    segmentation_object_kind,
+    series_reference,
+)
 from app.io.geometry import Geometry, require_same_grid
-from app.io.images import ReadImage, numpy_dtype, read_image, sha256_of
+from app.io.images import DICOM_FORMAT, ReadImage, numpy_dtype, read_image, sha256_of
 from app.io.labels import LabelEntry, LabelTable, read_label_table
 from app.io.masks import MAX_LABEL, intensity_array, label_array
 from app.io.scores import read_scores
@@ -94,7 +103,8 @@ class _LoadedMask:
 def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
               labels: str | Path | None = None, probs: str | Path | None = None,
               logits: str | Path | None = None, resample: bool = False, *,
-              ignore_index: int | None = None, max_voxels: int | None = None) -> Case:
+              ignore_index: int | None = None, max_voxels: int | None = None,
+              seg_threshold: float = DEFAULT_THRESHOLD) -> Case:
     """Read, verify and cross-check the files of one case.
 
     Parameters
@@ -117,6 +127,13 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
         Refuse any input declaring more voxels, before reading it (default: the limit in the
         environment variable ``DICELENS_MAX_VOXELS``, else what available memory allows; see
         :mod:`app.io.limits`).
+    seg_threshold : float
+        A fractional DICOM SEG voxel belongs to a segment when its value (0..1) is >= this.
+
+    Notes
+    -----
+    A DICOM SEG or RTSTRUCT mask (recognised by its SOP Class UID) needs ``image``: the DICOM series it
+    references, onto whose grid it is rasterised (:mod:`app.io.dicom_seg`, :mod:`app.io.rtstruct`).
 
     Returns
     -------
@@ -134,12 +151,22 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
     if given_table is not None and given_table.size - 1 > MAX_LABEL:
         raise InputError(f"label table '{labels}' names label {given_table.size - 1}; DiceLens accepts labels up "
                          f"to {MAX_LABEL}. Remove the entries beyond the labels your masks use.")
+    kinds = {key: segmentation_object_kind(spec, ROLE_NAMES[key]) for key, spec in (("gt", gt), ("pred", pred))}
+    reference = None
+    if any(kinds.values()):  # a SEG / RTSTRUCT is read onto its series' grid: the image first
+        loaded_image = _load_image(_required_series(image, kinds, gt, pred), max_voxels)
+        reference = dicom_reference(loaded_image[0], f"image '{image}'")
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="dicelens-load") as pool:
-        gt_job = pool.submit(_load_mask, gt, "gt", max_voxels)
-        pred_job = pool.submit(_load_mask, pred, "pred", max_voxels)
-        image_job = pool.submit(_load_image, image, max_voxels) if image is not None else None
+        gt_job = pool.submit(_load_mask, gt, "gt", max_voxels, kinds["gt"], reference, given_table,
+                             seg_threshold)
+        pred_job = pool.submit(_load_mask, pred, "pred", max_voxels, kinds["pred"], reference, given_table,
+                               seg_threshold)
+        image_job = pool.submit(_load_image, image, max_voxels) if image is not None and reference is None else None
         loaded_gt, loaded_pred = gt_job.result(), pred_job.result()
-        loaded_image = image_job.result() if image_job is not None else None
+        if image_job is not None:
+            loaded_image = image_job.result()
+        elif reference is None:
+            loaded_image = None
     messages = loaded_gt.read.messages + loaded_pred.read.messages
     geometry = _case_geometry(loaded_gt, loaded_pred, resample, messages)
     sources = {"gt": loaded_gt.source, "pred": loaded_pred.source}
@@ -186,7 +213,64 @@ def count_classes(gt: np.ndarray, pred: np.ndarray, table: LabelTable, ignore_in
     return max(gt_max + 1, pred_max + 1, table_size)
 
 
-def _load_mask(spec: str | Path, key: str, max_voxels: int | None) -> _LoadedMask:
+def dicom_reference(read: ReadImage, name: str) -> SeriesReference:
+    """The series a SEG / RTSTRUCT must reference: the image as read (a DICOM series), or InputError."""
+    if read.format != DICOM_FORMAT:
+        raise InputError(f"{name} is {read.format}, but a DICOM SEG or RTSTRUCT mask is placed on the DICOM "
+                         "series it references: pass that series' directory with --image.")
+    return series_reference(read.files, read.geometry, name)
+
+
+def dicom_series(case: Case) -> SeriesReference:
+    """The DICOM series a SEG written for ``case`` references: its image (headers read again, no pixels).
+
+    Raises
+    ------
+    InputError
+        The case has no image, or its image is not a DICOM series.
+    """
+    image = case.sources.get("image")
+    if image is None or image.format != DICOM_FORMAT:
+        shown = f"is {image.format}" if image is not None else "was not given"
+        raise InputError(f"a DICOM SEG references the DICOM image series it segments, but this case's image "
+                         f"{shown}; open the case with its DICOM series as the image (--image DIR).")
+    return series_reference([Path(f) for f in image.files], case.geometry, f"image '{image.path}'")
+
+
+def _required_series(image: str | Path | None, kinds: dict[str, str | None], gt, pred) -> str | Path:
+    if image is None:
+        key = "gt" if kinds["gt"] else "pred"
+        spec = gt if key == "gt" else pred
+        raise InputError(f"{ROLE_NAMES[key]} '{spec}' is a {kinds[key]} object; pass the DICOM series it "
+                         "references with --image DIR (DIR::SERIES_UID when the folder holds several).")
+    return image
+
+
+def _load_dicom_object(spec: str | Path, key: str, kind: str, reference: SeriesReference,
+                       table: LabelTable | None, threshold: float, max_voxels: int | None) -> _LoadedMask:
+    role = ROLE_NAMES[key]
+    from app.io.dicom_seg import read_seg  # highdicom loads only for DICOM objects (~0.5 s)
+    from app.io.rtstruct import read_rtstruct
+
+    if kind == SEG_FORMAT:
+        found: ObjectRead = read_seg(spec, reference, role, threshold=threshold, table=table,
+                                     max_voxels=max_voxels)
+    else:
+        found = read_rtstruct(spec, reference, role, table=table)
+    image = sitk.GetImageFromArray(found.labels)
+    reference.geometry.apply_to(image)
+    read = ReadImage(image, None, found.format, True, [Path(spec)], details=found.details,
+                     messages=found.messages)
+    labels, highest = label_array(read, f"{role} '{spec}'")
+    source = _input_file(spec, read, str(labels.dtype))
+    return _LoadedMask(read, source, labels, highest, found.table)
+
+
+def _load_mask(spec: str | Path, key: str, max_voxels: int | None, kind: str | None = None,
+               reference: SeriesReference | None = None, table: LabelTable | None = None,
+               threshold: float = DEFAULT_THRESHOLD) -> _LoadedMask:
+    if kind is not None:
+        return _load_dicom_object(spec, key, kind, reference, table, threshold, max_voxels)
     role = f"{ROLE_NAMES[key]} '{spec}'"
     read = read_image(spec, ROLE_NAMES[key], max_voxels=max_voxels, mask=True)
     segment_table = None
@@ -254,6 +338,19 @@ def _require_on_grid(reference: Geometry, geometry: Geometry, has_geometry: bool
                          f"{reference.shape_zyx}.")
 
 
+def _note_differing_segment_names(gt: LabelTable | None, pred: LabelTable | None, messages: list[str]) -> None:
+    """When both masks are DICOM objects whose class numbers carry different names, say so: the scores
+    compare numbers, and tools number segments differently (``--labels`` matches them by name)."""
+    if not gt or not pred or {gt.source_format, pred.source_format} - {SEG_FORMAT, RTSTRUCT_FORMAT}:
+        return
+    differing = [f"{i}: '{gt.name(i)}' / '{pred.name(i)}'" for i in sorted(set(gt.indices()) & set(pred.indices()))
+                 if gt.name(i).strip().casefold() != pred.name(i).strip().casefold()]
+    if differing:
+        messages.append(f"the ground truth and the prediction name their classes differently (class: ground truth / "
+                        f"prediction) {'; '.join(differing)}; the scores compare class numbers. Pass --labels with "
+                        "the names to match them by name.")
+
+
 def _label_table(labels: str | Path | None, table: LabelTable | None, gt: _LoadedMask, pred: _LoadedMask,
                  sources: dict[str, InputFile], messages: list[str]) -> LabelTable:
     """The given table, else the .seg.nrrd's segments, else a palette PNG's colours, else an empty table."""
@@ -261,9 +358,11 @@ def _label_table(labels: str | Path | None, table: LabelTable | None, gt: _Loade
     if table is not None:
         sources["labels"] = InputFile(str(labels), sha256_of([Path(labels)]), table.source_format)
         if segment_table is not None:
-            messages.append(f"label names from '{labels}' (the .seg.nrrd segment names were not used)")
+            if segment_table.source_format == SLICER_FORMAT:
+                messages.append(f"label names from '{labels}' (the .seg.nrrd segment names were not used)")
         return table
     if segment_table is not None:
+        _note_differing_segment_names(gt.segment_table, pred.segment_table, messages)
         return segment_table
     palette = gt.read.palette or pred.read.palette
     if palette is not None:

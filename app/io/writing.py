@@ -172,6 +172,10 @@ def _atomic_directory(path: Path, before_replace: Callable[[Path], None] | None 
         shutil.rmtree(temporary, ignore_errors=True)
 
 
+atomic_directory = _atomic_directory
+"""Public name for writers outside this module (the DICOM SEG writer): write into the yielded folder
+under the destination's name; the file replaces the destination only when the block succeeds."""
+
 STALE_AFTER_S = 3600
 """A temporary folder of an earlier write of the same file older than this was left by a killed process."""
 

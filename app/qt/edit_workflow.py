@@ -15,10 +15,13 @@ Questions go through the window's replaceable methods (``ask_unsaved_changes``, 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, QSettings, Slot
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from app.errors import InputError
+from app.io import dicom_series
+from app.io.dicom_objects import RTSTRUCT_FORMAT, SEG_FORMAT
 from app.model.case_editor import CaseEditor
 from app.model.history import DEFAULT_BUDGET_BYTES
 from app.qt.edit_bridge import MASK_NAMES, EditBridge
@@ -75,6 +78,8 @@ class EditWorkflow(QObject):
                               if which == "pred" else self.save_gt)
             self._file_action(f"save_{which}_as", f"Save {MASK_NAMES[which]} &as…", None, self.save_pred_as
                               if which == "pred" else self.save_gt_as)
+            self._file_action(f"save_{which}_seg", f"Save {MASK_NAMES[which]} as DICOM SE&G…", None,
+                              self.save_pred_seg if which == "pred" else self.save_gt_seg)
         self._file_action("export_report", "&Export report…", "Ctrl+Shift+E", self.export_report)
         budget_action = QAction("Undo &memory…", toolbar)
         budget_action.setToolTip("How much memory undo/redo may keep; beyond it the oldest steps are dropped")
@@ -165,6 +170,8 @@ class EditWorkflow(QObject):
         """
         if self.editor is None:
             return False
+        if path is None and self.editor.case.sources[which].format in (SEG_FORMAT, RTSTRUCT_FORMAT):
+            return self.save_dicom_seg(which)  # a DICOM object is never overwritten: a new SEG instance
         if path is None and which not in self._replace_confirmed:
             answer = self.window.ask_replace_input(which, self.editor.case.sources[which].path)
             if answer == "save_as":
@@ -190,6 +197,66 @@ class EditWorkflow(QObject):
             return False
         path = self.window.ask_save_path(which, self.editor.case.sources[which].path)
         return bool(path) and self.save(which, path)
+
+    def save_dicom_seg(self, which: str) -> bool:
+        """File → Save … as DICOM SEG: a new SEG instance of the case's DICOM series (asks file and reviewer).
+
+        The mask's source and its unsaved state are left as they are (a SEG is an export); the case's image
+        must be a DICOM series, else the reason is shown.
+        """
+        if self.editor is None:
+            return False
+        self.tools.finish_drag()
+        case = self.editor.case
+        try:
+            series = dicom_series(case)
+        except InputError as error:
+            self.window.show_error(f"The {MASK_NAMES[which]} was not saved as DICOM SEG: {error}")
+            return False
+        answer = self.ask_dicom_seg_target(which, case.sources[which].path)
+        if answer is None:
+            return False
+        path, reviewer = answer
+        clash = self.editor.other_input_at(which, path)
+        if clash is None and path == case.sources[which].path:
+            clash = MASK_NAMES[which]
+        from app.io.seg_writing import save_dicom_seg  # highdicom loads when first needed (~0.5 s)
+
+        try:
+            if clash is not None:
+                raise InputError(f"'{path}' is the {clash} of this case; choose another file.")
+            written = save_dicom_seg(self.editor.session.mask(which), path, series, case.labels, reviewer=reviewer,
+                                     like=case.sources[which])
+        except (InputError, OSError) as error:
+            self.window.show_error(f"The {MASK_NAMES[which]} was not saved as DICOM SEG: {error}")
+            return False
+        self.window.statusBar().showMessage(f"Saved the {MASK_NAMES[which]} as DICOM SEG: {written}", 10000)
+        return True
+
+    def ask_dicom_seg_target(self, which: str, current: str) -> tuple[str, str] | None:
+        """The SEG file to write and the reviewer's name (remembered), or None (tests replace this)."""
+        suggested = f"{current.rstrip('/').rsplit('.', 1)[0]}_corrected_seg.dcm"
+        path, _ = QFileDialog.getSaveFileName(self.window, f"Save {MASK_NAMES[which]} as DICOM SEG", suggested,
+                                              "DICOM SEG (*.dcm);;All files (*)")
+        if not path:
+            return None
+        settings = getattr(self.window, "settings", None) or QSettings()
+        reviewer, accepted = QInputDialog.getText(self.window, "Reviewer", "Content creator (your name):",
+                                                  text=str(settings.value("report/reviewer", "")))
+        if not accepted:
+            return None
+        settings.setValue("report/reviewer", reviewer.strip())  # shared with File → Export report
+        return path, reviewer.strip()
+
+    @Slot()
+    def save_pred_seg(self) -> None:
+        """File → Save prediction as DICOM SEG…"""
+        self.save_dicom_seg("pred")
+
+    @Slot()
+    def save_gt_seg(self) -> None:
+        """File → Save ground truth as DICOM SEG…"""
+        self.save_dicom_seg("gt")
 
     @Slot()
     def save_pred(self) -> None:
@@ -263,4 +330,5 @@ class EditWorkflow(QObject):
         for which in ("pred", "gt"):
             self.file_actions[f"save_{which}"].setEnabled(session is not None and session.is_modified(which))
             self.file_actions[f"save_{which}_as"].setEnabled(session is not None)
+            self.file_actions[f"save_{which}_seg"].setEnabled(session is not None)
         self.file_actions["export_report"].setEnabled(session is not None)

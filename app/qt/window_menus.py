@@ -63,7 +63,7 @@ def build_menus(window) -> WindowMenus:
     demo_action = file_menu.addAction("Open the &demo case")
     demo_action.triggered.connect(window.open_demo_case)
     file_menu.addSeparator()
-    for name in ("save_pred", "save_gt", "save_pred_as", "save_gt_as"):
+    for name in ("save_pred", "save_gt", "save_pred_as", "save_gt_as", "save_pred_seg", "save_gt_seg"):
         file_menu.addAction(window.edits.file_actions[name])
     file_menu.addSeparator()
     file_menu.addAction(window.edits.file_actions["export_report"])

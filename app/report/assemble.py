@@ -16,7 +16,8 @@ from app.score_document import CaseScore
 def make_case_report(case, score: CaseScore, *, case_name: str, reviewer: str = "", notes: str = "",
                      threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
                      device=None, ignore_index: int | None = None,
-                     hd95_limit_mm: float | None = None) -> CaseReport:
+                     hd95_limit_mm: float | None = None,
+                     dicom_fields: Sequence[tuple[str, str]] = ()) -> CaseReport:
     """Build the report of ``case`` scored as ``score``.
 
     Parameters
@@ -32,6 +33,8 @@ def make_case_report(case, score: CaseScore, *, case_name: str, reviewer: str = 
         The ground-truth value that was excluded when scoring, if any.
     hd95_limit_mm : float, optional
         Classes whose HD95 exceeds it get key slices too (see :mod:`app.report.selection`).
+    dicom_fields : sequence of (str, str)
+        Identifying DICOM header fields to print (``dicelens report`` without ``--deidentify``); none by default.
     """
     classes = score.classes
     if len(classes) != case.num_classes:
@@ -57,6 +60,7 @@ def make_case_report(case, score: CaseScore, *, case_name: str, reviewer: str = 
         edits=edits,
         device=results.device,
         messages=tuple(getattr(case, "messages", ()) or ()),
+        dicom_fields=dicom_fields,
     )
 
 
@@ -75,6 +79,7 @@ def report_document(report: CaseReport, score: CaseScore, pdf_path: str | Path |
             "pdf": None if pdf_path is None else str(pdf_path),
             "created": report.header.created,
             "reviewer": report.header.reviewer,
+            **({"dicom": dict(report.header.dicom_fields)} if report.header.dicom_fields else {}),
             "notes": report.notes,
             "dicelens_version": report.header.version,
             "device": report.header.device,

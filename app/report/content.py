@@ -67,6 +67,8 @@ class Header:
     version: str
     device: str
     geometry_text: str
+    dicom_fields: tuple[tuple[str, str], ...] = ()
+    """Identifying DICOM header fields (``("Patient ID", ...)``...); empty unless the caller asks for them."""
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,8 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
                       device: str = "", messages: Sequence[str] = (),
                       created: _dt.datetime | None = None,
                       key_slice_choice: KeySliceChoice | None = None,
-                      masks: Sequence[ScoredMask] = ()) -> CaseReport:
+                      masks: Sequence[ScoredMask] = (),
+                      dicom_fields: Sequence[tuple[str, str]] = ()) -> CaseReport:
     """Assemble a :class:`CaseReport` from a score document and the per-slice selections.
 
     Parameters
@@ -251,6 +254,9 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
         Which classes have key slices and why (:func:`app.report.selection.choose_key_slice_classes`).
     masks : sequence of ScoredMask
         Checksums and edit state of the scored arrays (:func:`app.report.provenance.scored_masks`).
+    dicom_fields : sequence of (str, str)
+        Patient ID / study date / series description to print (:func:`app.io.dicom_objects.dicom_header_fields`);
+        empty (the default, and always in batch reports) prints none.
     """
     rows = class_rows(score, labels, threshold)
     classes = score.classes
@@ -264,6 +270,7 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
         version=__version__,
         device=device,
         geometry_text=_geometry_text(score.geometry),
+        dicom_fields=tuple(dicom_fields),
     )
     return CaseReport(
         header=header,

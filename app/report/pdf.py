@@ -81,6 +81,7 @@ def _title_and_header(doc: PdfDocument, report: CaseReport) -> None:
     doc.space(2)
     pairs = [("Reviewer", header.reviewer or "(not given)"), ("Date", header.created),
              ("Software", f"DiceLens {header.version}, computed on {header.device or 'cpu'}")]
+    pairs.extend(header.dicom_fields)
     if header.geometry_text:
         pairs.append(("Image grid", header.geometry_text))
     pairs.extend(input_pairs(report))
