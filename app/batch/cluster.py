@@ -238,12 +238,20 @@ def score_on_worker(job: CaseJob) -> CaseOutcome:
 
 def probe_worker(inputs: list[str], probe: str, token: str) -> tuple[list[str], bool]:
     """Run on every worker: the ``inputs`` it cannot see, and whether it sees the probe file holding ``token``."""
-    missing = [path for path in inputs if not os.path.exists(path)]
+    return missing_inputs(inputs), sees_probe(probe, token)
+
+
+def missing_inputs(inputs: list[str]) -> list[str]:
+    """The paths of ``inputs`` that do not exist here."""
+    return [path for path in inputs if not os.path.exists(path)]
+
+
+def sees_probe(probe: str, token: str) -> bool:
+    """Whether the file ``probe`` exists here and holds ``token`` (the output folder is shared)."""
     try:
-        sees_out = Path(probe).read_text(encoding="utf-8") == token
+        return Path(probe).read_text(encoding="utf-8") == token
     except OSError:
-        sees_out = False
-    return missing, sees_out
+        return False
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
