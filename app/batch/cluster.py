@@ -187,6 +187,7 @@ class DaskExecution:
         except BaseException:   # Ctrl-C, or the caller stopped early: nothing more is scored
             with contextlib.suppress(Exception):
                 self.client.cancel(list(tries))
+            self.close()   # a local:N cluster's workers stop before the batch removes their temporary files
             raise
 
     def _submit(self, job: CaseJob, tries: dict, attempt: int):
