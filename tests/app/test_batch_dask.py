@@ -12,11 +12,14 @@ import csv
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.cli import main
@@ -282,3 +285,39 @@ def test_batch_without_scheduler_never_imports_dask(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert done.stdout.strip() == "0 []", done.stderr
+
+
+def test_ctrl_c_on_a_local_cluster_stops_cleanly_with_exit_130(tmp_path):
+    from tests.app.io.conftest import blobs
+    from tests.app.io.conftest import write_volume as write_array
+    from tests.app.test_batch_robustness import _descendants, _wait_until_gone
+
+    rng = np.random.default_rng(0)
+    for folder in ("gt", "pred"):
+        (tmp_path / folder).mkdir()
+    for i in range(30):
+        gt = blobs(rng, (32, 96, 96), 4)
+        write_array(tmp_path / "gt" / f"c{i:02d}.nii.gz", gt)
+        write_array(tmp_path / "pred" / f"c{i:02d}.nii.gz", np.roll(gt, 2, axis=1))
+    out, log = tmp_path / "out", tmp_path / "batch.log"
+    with log.open("wb") as stream:   # a file, not a pipe: an orphaned worker would hold a pipe open
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", *_argv(tmp_path / "gt", tmp_path / "pred", out, "--distances",
+                                                  "--scheduler", "local:2")],
+            cwd=ROOT, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, stdin=subprocess.DEVNULL,
+            stdout=stream, stderr=stream, start_new_session=True)
+    deadline = time.monotonic() + 240   # bounds a hang on a loaded machine; measures nothing
+    while not list(out.glob("cases/*.json")):
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the batch scored no case"
+        time.sleep(0.05)
+    children = _descendants(process.pid)
+    assert process.poll() is None, "the batch finished before it could be stopped"
+    os.killpg(process.pid, signal.SIGINT)   # Ctrl-C in a terminal: the whole process group
+    process.wait(timeout=120)
+    err = log.read_text()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().splitlines()[-1].endswith(" of 30 cases scored; rerun with --resume"), err
+    assert not _wait_until_gone(children)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")], "an interrupted write left a temporary file"
