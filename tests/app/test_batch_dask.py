@@ -321,3 +321,15 @@ def test_ctrl_c_on_a_local_cluster_stops_cleanly_with_exit_130(tmp_path):
     assert err.strip().splitlines()[-1].endswith(" of 30 cases scored; rerun with --resume"), err
     assert not _wait_until_gone(children)
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")], "an interrupted write left a temporary file"
+
+
+def test_max_voxels_reaches_the_cluster_workers(cluster, tmp_path, monkeypatch):
+    from app.io.limits import MAX_VOXELS_VARIABLE
+
+    address, _ = cluster   # its workers started before --max-voxels was given
+    monkeypatch.delenv(MAX_VOXELS_VARIABLE, raising=False)   # restored after the test
+    gt_dir, pred_dir = _dataset(tmp_path, broken=None)
+    out = tmp_path / "out"
+    assert main(_argv(gt_dir, pred_dir, out, "--scheduler", address, "--max-voxels", "100")) == 3
+    errors = _errors(out)
+    assert sorted(errors) == list(CASES) and all("100" in message for message in errors.values())
