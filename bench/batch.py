@@ -12,7 +12,7 @@ task per case carrying the same :class:`~app.batch.worker.CaseJob` (submit, sche
 The last line printed is a JSON object.
 
 Usage: ``python bench/batch.py [--cases 20] [--size 512 512 150] [--jobs 1 2] [--scheduler local:2]
-[--reports] [--data DIR]``
+[--reports] [--distances] [--data DIR]``
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def write_dataset(folder: Path, cases: int, shape_zyx: tuple[int, int, int]) -> 
     return gt_dir, pred_dir
 
 
-def run_batch(gt_dir: Path, pred_dir: Path, out: Path, jobs: int | str, reports: bool) -> float:
+def run_batch(gt_dir: Path, pred_dir: Path, out: Path, jobs: int | str, reports: bool,
+              distances: bool = False) -> float:
     """Wall-clock seconds of one ``dicelens batch`` run (its progress output swallowed).
 
     ``jobs``: a number of local worker processes (``--jobs``), or a Dask ``--scheduler`` (str).
@@ -63,6 +64,8 @@ def run_batch(gt_dir: Path, pred_dir: Path, out: Path, jobs: int | str, reports:
             *(("--scheduler", jobs) if isinstance(jobs, str) else ("--jobs", str(jobs)))]
     if reports:
         argv.append("--reports")
+    if distances:
+        argv.append("--distances")
     start = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         code = main(argv)
@@ -110,6 +113,7 @@ def main_bench() -> None:
     parser.add_argument("--scheduler", nargs="*", default=(), metavar="ADDRESS",
                         help="also run on Dask: local:N or tcp://HOST:PORT (needs the distributed extra)")
     parser.add_argument("--reports", action="store_true", help="also write a PDF report per case")
+    parser.add_argument("--distances", action="store_true", help="also compute surface distances (--distances)")
     parser.add_argument("--data", type=Path, help="folder for the generated cases (kept; default: temporary)")
     args = parser.parse_args()
     shape_zyx = (args.size[2], args.size[1], args.size[0])
@@ -121,13 +125,14 @@ def main_bench() -> None:
               f"{time.perf_counter() - start:.1f} s ({data})")
         results = {}
         for jobs in args.jobs:
-            seconds = run_batch(gt_dir, pred_dir, Path(temporary) / f"out_jobs{jobs}", jobs, args.reports)
+            seconds = run_batch(gt_dir, pred_dir, Path(temporary) / f"out_jobs{jobs}", jobs, args.reports,
+                                args.distances)
             results[jobs] = seconds
             print(f"jobs={jobs}: {seconds:.1f} s, {args.cases / seconds:.2f} cases/s")
         overheads = {}
         for scheduler in args.scheduler:
             seconds = run_batch(gt_dir, pred_dir, Path(temporary) / f"out_{scheduler.replace(':', '_')}",
-                                scheduler, args.reports)
+                                scheduler, args.reports, args.distances)
             results[scheduler] = seconds
             print(f"scheduler={scheduler}: {seconds:.1f} s, {args.cases / seconds:.2f} cases/s")
             if scheduler.startswith("local:"):
@@ -141,6 +146,7 @@ def main_bench() -> None:
         "cases": args.cases,
         "size_xyz": list(args.size),
         "reports": args.reports,
+        "distances": args.distances,
         "cpu_count": os.cpu_count(),
         "seconds": {str(j): round(s, 2) for j, s in results.items()},
         "cases_per_second": {str(j): round(args.cases / s, 3) for j, s in results.items()},
