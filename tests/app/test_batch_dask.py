@@ -333,3 +333,17 @@ def test_max_voxels_reaches_the_cluster_workers(cluster, tmp_path, monkeypatch):
     assert main(_argv(gt_dir, pred_dir, out, "--scheduler", address, "--max-voxels", "100")) == 3
     errors = _errors(out)
     assert sorted(errors) == list(CASES) and all("100" in message for message in errors.values())
+
+
+def _malloc_trim_threshold() -> str | None:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def _worker_saturation(dask_scheduler) -> float:
+    return dask_scheduler.WORKER_SATURATION
+
+
+def test_local_cluster_workers_hold_one_case_and_keep_glibc_adaptive_mmap(cluster):
+    _, client = cluster
+    assert set(client.run(_malloc_trim_threshold).values()) == {None}   # set, it made cases 1.7x slower
+    assert client.run_on_scheduler(_worker_saturation) == 1.0   # a dying worker takes no bystander case
