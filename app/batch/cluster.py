@@ -68,11 +68,12 @@ def start_local_cluster(workers: int):
     """A ``distributed.LocalCluster`` of ``workers`` single-threaded processes on the loopback interface.
 
     No dashboard, and ``allowed_failures=0``: a task whose worker dies fails at once with
-    ``KilledWorker`` (the batch retries it once itself). A worker holds one case at a time
-    (``worker-saturation`` 1.0), so a dying worker takes no other case with it. The workers start
-    ignoring Ctrl-C, and without Dask's default ``MALLOC_TRIM_THRESHOLD_``: it turns off glibc's
-    adaptive mmap threshold, so every volume-sized array is mapped and zero-filled afresh, which
-    made a case 1.7× slower (``bench/batch.py``).
+    ``KilledWorker`` (the batch retries it once itself). No memory limit (as the local pool: Dask's
+    default, a share of this machine's memory, would pause or kill a worker on a large case). A
+    worker holds one case at a time (``worker-saturation`` 1.0), so a dying worker takes no other
+    case with it. The workers start ignoring Ctrl-C, and without Dask's default
+    ``MALLOC_TRIM_THRESHOLD_``: it turns off glibc's adaptive mmap threshold, so every volume-sized
+    array is mapped and zero-filled afresh, which made a case 1.7× slower (``bench/batch.py``).
     """
     import dask
     import distributed
@@ -82,8 +83,8 @@ def start_local_cluster(workers: int):
     with sigint_ignored(), dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
                                             "distributed.nanny.pre-spawn-environ": environ}):
         return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-                                        scheduler_kwargs={"allowed_failures": 0})
+                                        host="127.0.0.1", dashboard_address=None, memory_limit=0,
+                                        silence_logs=logging.ERROR, scheduler_kwargs={"allowed_failures": 0})
 
 
 class DaskExecution:

@@ -347,3 +347,12 @@ def test_local_cluster_workers_hold_one_case_and_keep_glibc_adaptive_mmap(cluste
     _, client = cluster
     assert set(client.run(_malloc_trim_threshold).values()) == {None}   # set, it made cases 1.7x slower
     assert client.run_on_scheduler(_worker_saturation) == 1.0   # a dying worker takes no bystander case
+
+
+def _memory_limit(dask_worker) -> int | None:
+    return dask_worker.memory_manager.memory_limit
+
+
+def test_local_cluster_workers_have_no_memory_limit_like_the_local_pool(cluster):
+    _, client = cluster
+    assert set(client.run(_memory_limit).values()) == {None}   # Dask's default would pause or kill them
