@@ -120,7 +120,7 @@ class DaskExecution:
 
         self.scheduler = scheduler
         self.out_dir = out_dir
-        self._max_voxels = os.environ.get(MAX_VOXELS_VARIABLE)
+        self._max_voxels = os.environ.get(MAX_VOXELS_VARIABLE) or None
         self._cluster = start_local_cluster(target) if isinstance(target, int) else None
         address = self._cluster.scheduler_address if self._cluster is not None else target
         try:
