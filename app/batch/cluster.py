@@ -84,7 +84,9 @@ def start_local_cluster(workers: int):
                                             "distributed.nanny.pre-spawn-environ": environ}):
         return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                         host="127.0.0.1", dashboard_address=None, memory_limit=0,
-                                        silence_logs=logging.ERROR, scheduler_kwargs={"allowed_failures": 0})
+                                        silence_logs=logging.ERROR,
+                                        # its health/metrics HTTP server: loopback, any free port (not 8787)
+                                        scheduler_kwargs={"allowed_failures": 0, "dashboard_address": "127.0.0.1:0"})
 
 
 class DaskExecution:

@@ -343,10 +343,20 @@ def _worker_saturation(dask_scheduler) -> float:
     return dask_scheduler.WORKER_SATURATION
 
 
+def _http_address(dask_scheduler) -> tuple[str, int]:
+    return dask_scheduler.http_server.address, dask_scheduler.http_server.port
+
+
 def test_local_cluster_workers_hold_one_case_and_keep_glibc_adaptive_mmap(cluster):
     _, client = cluster
     assert set(client.run(_malloc_trim_threshold).values()) == {None}   # set, it made cases 1.7x slower
     assert client.run_on_scheduler(_worker_saturation) == 1.0   # a dying worker takes no bystander case
+
+
+def test_local_cluster_serves_http_on_loopback_only_and_a_free_port(cluster):
+    _, client = cluster
+    host, port = client.run_on_scheduler(_http_address)
+    assert host == "127.0.0.1" and port != 8787   # 8787 taken by another cluster would print a warning
 
 
 def _memory_limit(dask_worker) -> int | None:
