@@ -146,7 +146,10 @@ class DaskExecution:
                              f"{timeout_s:g} s; start workers (`dask worker {address}`).") from None
         token = secrets.token_hex(8)
         probe = self.out_dir / f".dicelens-probe-{token}.tmp"
-        probe.write_text(token, encoding="utf-8")
+        try:
+            probe.write_text(token, encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"--out '{self.out_dir}': cannot write in the output folder ({error.strerror}).") from None
         try:
             seen = self.client.run(probe_worker, list(inputs), str(probe), token)
         finally:
