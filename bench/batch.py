@@ -1,13 +1,18 @@
-"""Benchmark: ``dicelens batch`` throughput (cases per second) with 1 and 2 worker processes.
+"""Benchmark: ``dicelens batch`` throughput (cases per second) with 1 and 2 worker processes, or on Dask.
 
 Writes ``--cases`` CT-sized case pairs (default 20 of 512 x 512 x 150, 14 classes, ``.nii.gz``,
 from :func:`bench._synthetic.ct_like_pair`) into a temporary folder (or ``--data DIR``, reused when
 it already holds them), then runs ``dicelens batch`` through :func:`app.cli.main` once per job count
 into a fresh output folder and reports cases per second (wall clock, everything included: reading,
 integrity checks, hashing, scoring, per-case JSON, metrics.csv, summary.json and summary.pdf).
-``--reports`` also writes a PDF report per case. The last line printed is a JSON object.
+``--reports`` also writes a PDF report per case. ``--scheduler local:2`` (or a ``tcp://`` address) also
+runs the batch on Dask (``dicelens batch --scheduler``); for ``local:N`` the LocalCluster's start is
+timed on its own, and the scheduler's overhead per case is measured as the round trip of one no-op
+task per case carrying the same :class:`~app.batch.worker.CaseJob` (submit, schedule, run, result).
+The last line printed is a JSON object.
 
-Usage: ``python bench/batch.py [--cases 20] [--size 512 512 150] [--jobs 1 2] [--reports] [--data DIR]``
+Usage: ``python bench/batch.py [--cases 20] [--size 512 512 150] [--jobs 1 2] [--scheduler local:2]
+[--reports] [--distances] [--data DIR]``
 """
 
 from __future__ import annotations
@@ -49,11 +54,18 @@ def write_dataset(folder: Path, cases: int, shape_zyx: tuple[int, int, int]) -> 
     return gt_dir, pred_dir
 
 
-def run_batch(gt_dir: Path, pred_dir: Path, out: Path, jobs: int, reports: bool) -> float:
-    """Wall-clock seconds of one ``dicelens batch`` run (its progress output swallowed)."""
-    argv = ["batch", "--gt-dir", str(gt_dir), "--pred-dir", str(pred_dir), "--out", str(out), "--jobs", str(jobs)]
+def run_batch(gt_dir: Path, pred_dir: Path, out: Path, jobs: int | str, reports: bool,
+              distances: bool = False) -> float:
+    """Wall-clock seconds of one ``dicelens batch`` run (its progress output swallowed).
+
+    ``jobs``: a number of local worker processes (``--jobs``), or a Dask ``--scheduler`` (str).
+    """
+    argv = ["batch", "--gt-dir", str(gt_dir), "--pred-dir", str(pred_dir), "--out", str(out),
+            *(("--scheduler", jobs) if isinstance(jobs, str) else ("--jobs", str(jobs)))]
     if reports:
         argv.append("--reports")
+    if distances:
+        argv.append("--distances")
     start = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         code = main(argv)
@@ -63,12 +75,45 @@ def run_batch(gt_dir: Path, pred_dir: Path, out: Path, jobs: int, reports: bool)
     return seconds
 
 
+def _noop(job) -> str:
+    return job.files.name
+
+
+def dask_overheads(workers: int, gt_dir: Path, pred_dir: Path, cases: int) -> tuple[float, float]:
+    """Seconds to start (and stop) a ``local:N`` LocalCluster, and seconds per case of no-op task round trips."""
+    import distributed
+
+    from app.batch.cluster import start_local_cluster
+    from app.batch.pairing import pair_cases
+    from app.batch.worker import CaseJob
+
+    jobs = [CaseJob(files, "/nonexistent") for files in pair_cases(gt_dir, pred_dir).cases][:cases]
+    start = time.perf_counter()
+    cluster = start_local_cluster(workers)
+    client = distributed.Client(cluster, set_as_default=False)
+    client.wait_for_workers(workers)
+    started = time.perf_counter() - start
+    client.gather(client.map(_noop, jobs, pure=False))   # warm: the workers import the task's module
+    start = time.perf_counter()
+    for future in distributed.as_completed([client.submit(_noop, job, pure=False) for job in jobs],
+                                           loop=client.loop):
+        future.result()
+    per_case = (time.perf_counter() - start) / len(jobs)
+    start = time.perf_counter()
+    client.close()
+    cluster.close()
+    return started + time.perf_counter() - start, per_case
+
+
 def main_bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--size", type=int, nargs=3, default=(512, 512, 150), metavar=("X", "Y", "Z"))
     parser.add_argument("--jobs", type=int, nargs="+", default=(1, 2))
+    parser.add_argument("--scheduler", nargs="*", default=(), metavar="ADDRESS",
+                        help="also run on Dask: local:N or tcp://HOST:PORT (needs the distributed extra)")
     parser.add_argument("--reports", action="store_true", help="also write a PDF report per case")
+    parser.add_argument("--distances", action="store_true", help="also compute surface distances (--distances)")
     parser.add_argument("--data", type=Path, help="folder for the generated cases (kept; default: temporary)")
     args = parser.parse_args()
     shape_zyx = (args.size[2], args.size[1], args.size[0])
@@ -80,20 +125,36 @@ def main_bench() -> None:
               f"{time.perf_counter() - start:.1f} s ({data})")
         results = {}
         for jobs in args.jobs:
-            seconds = run_batch(gt_dir, pred_dir, Path(temporary) / f"out_jobs{jobs}", jobs, args.reports)
+            seconds = run_batch(gt_dir, pred_dir, Path(temporary) / f"out_jobs{jobs}", jobs, args.reports,
+                                args.distances)
             results[jobs] = seconds
             print(f"jobs={jobs}: {seconds:.1f} s, {args.cases / seconds:.2f} cases/s")
+        overheads = {}
+        for scheduler in args.scheduler:
+            seconds = run_batch(gt_dir, pred_dir, Path(temporary) / f"out_{scheduler.replace(':', '_')}",
+                                scheduler, args.reports, args.distances)
+            results[scheduler] = seconds
+            print(f"scheduler={scheduler}: {seconds:.1f} s, {args.cases / seconds:.2f} cases/s")
+            if scheduler.startswith("local:"):
+                startup, per_case = dask_overheads(int(scheduler.split(":")[1]), gt_dir, pred_dir, args.cases)
+                overheads[scheduler] = {"cluster_start_stop_s": round(startup, 2),
+                                        "task_round_trip_ms_per_case": round(1000 * per_case, 1)}
+                print(f"  {scheduler}: cluster start+stop {startup:.1f} s, no-op task round trip "
+                      f"{1000 * per_case:.1f} ms per case")
     figures = {
         "benchmark": "batch",
         "cases": args.cases,
         "size_xyz": list(args.size),
         "reports": args.reports,
+        "distances": args.distances,
         "cpu_count": os.cpu_count(),
         "seconds": {str(j): round(s, 2) for j, s in results.items()},
         "cases_per_second": {str(j): round(args.cases / s, 3) for j, s in results.items()},
     }
     if 1 in results and 2 in results:
         figures["speedup_2_jobs"] = round(results[1] / results[2], 2)
+    if overheads:
+        figures["dask_overheads"] = overheads
     print(json.dumps(figures))
 
 

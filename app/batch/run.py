@@ -61,6 +61,10 @@ class BatchOptions:
     device: str | None = None
     nsd_tolerances: tuple[float, ...] | None = None
     """Surface distances with these NSD tolerances in mm (``--distances``); None: no distances."""
+    scheduler: str | None = None
+    """``--scheduler``: a Dask scheduler address or ``local:N`` (:mod:`app.batch.cluster`); None: ``--jobs``."""
+    scheduler_timeout: float = 30.0
+    """Seconds to wait for the Dask scheduler and a first worker."""
 
 
 def run_batch(options: BatchOptions, stream=None) -> int:
@@ -84,6 +88,8 @@ def run_batch(options: BatchOptions, stream=None) -> int:
     out_dir = _output_folder(options.out_dir, options.reports)
     remove_stale_temporaries(_output_folders(out_dir))   # left by a batch that was killed
     _tell_unmatched(pairing, stream)
+    cluster = _connect(options, out_dir, pairing, stream)   # None without --scheduler
+    execution = {"executor": "local", "jobs": options.jobs} if cluster is None else cluster.execution
     results: dict[str, dict] = {}
     outcomes = progress = None
     try:
@@ -100,7 +106,7 @@ def run_batch(options: BatchOptions, stream=None) -> int:
         failures: list[tuple[str, str, str, str]] = []
         progress = ProgressBar(len(todo), stream)
         by_name = {files.name: files for files in todo}
-        outcomes = _outcomes(options, out_dir, todo)
+        outcomes = _outcomes(options, out_dir, todo, cluster)
         for outcome in outcomes:
             files = by_name[outcome.name]
             stored = load_case_result(out_dir, files, options.reports, options.nsd_tolerances,
@@ -116,7 +122,7 @@ def run_batch(options: BatchOptions, stream=None) -> int:
         progress.finish()
         ordered = [results[files.name] for files in pairing.cases if files.name in results]
         failures.sort()
-        _write_outputs(options, out_dir, ordered, failures, pairing)
+        _write_outputs(options, out_dir, ordered, failures, pairing, execution)
     except KeyboardInterrupt:
         if outcomes is not None:
             outcomes.close()   # stops the workers before their temporary files are removed
@@ -126,6 +132,9 @@ def run_batch(options: BatchOptions, stream=None) -> int:
         stream.write(f"dicelens batch: interrupted: {len(results)} of {len(pairing.cases)} cases scored; "
                      "rerun with --resume\n")
         return EXIT_INTERRUPTED
+    finally:
+        if cluster is not None:
+            cluster.close()
     _tell_result(out_dir, ordered, failures, stream)
     return EXIT_CASES_FAILED if failures else 0
 
@@ -137,6 +146,16 @@ def _output_folders(out_dir: Path) -> list[Path]:
 def _check_options(options: BatchOptions) -> None:
     if options.jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {options.jobs}.")
+    if options.scheduler is not None:
+        from app.batch.cluster import parse_scheduler  # before any output is written
+
+        parse_scheduler(options.scheduler)
+        if options.jobs != 1:
+            raise InputError("--jobs and --scheduler exclude each other: with --scheduler the Dask workers "
+                             "score the cases (local:N for N processes on this machine).")
+        if not options.scheduler_timeout > 0:
+            raise InputError(f"--scheduler-timeout must be a positive number of seconds, got "
+                             f"{options.scheduler_timeout}.")
     if not 0.0 <= options.threshold <= 1.0:
         raise InputError(f"--threshold must be a Dice value between 0 and 1, got {options.threshold}.")
     if options.labels is not None:
@@ -157,9 +176,24 @@ def _output_folder(path: str, reports: bool) -> Path:
     return out_dir
 
 
-def _outcomes(options: BatchOptions, out_dir: Path, todo: list[CaseFiles]) -> Iterator[CaseOutcome]:
+def _connect(options: BatchOptions, out_dir: Path, pairing: Pairing, stream):
+    """With ``--scheduler``: the connected :class:`app.batch.cluster.DaskExecution` (Dask imported only then)."""
+    if options.scheduler is None:
+        return None
+    from app.batch.cluster import DaskExecution, probe_inputs
+
+    cluster = DaskExecution(options.scheduler, options.scheduler_timeout, out_dir,
+                            probe_inputs(pairing.cases, options.labels))
+    stream.write(f"dicelens batch: {cluster.describe()}\n")
+    return cluster
+
+
+def _outcomes(options: BatchOptions, out_dir: Path, todo: list[CaseFiles], cluster) -> Iterator[CaseOutcome]:
     jobs = [CaseJob(files, str(out_dir), options.labels, options.reports, options.threshold, options.paper,
                     options.device, options.nsd_tolerances) for files in todo]
+    if cluster is not None:
+        yield from cluster.outcomes(jobs)
+        return
     workers = min(options.jobs, len(jobs))
     if workers <= 1:
         yield from (run_case(job) for job in jobs)
@@ -188,12 +222,13 @@ def _outcomes(options: BatchOptions, out_dir: Path, todo: list[CaseFiles]) -> It
 
 
 def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],
-                   failures: list[tuple[str, str, str, str]], pairing: Pairing) -> None:
+                   failures: list[tuple[str, str, str, str]], pairing: Pairing, execution: dict) -> None:
     from app.io import LabelTable, read_label_table, write_text_atomic
 
     unmatched = {"gt_only": pairing.gt_only, "pred_only": pairing.pred_only,
                  "cases_without_image": pairing.cases_without_image, "ignored_files": pairing.ignored}
     document = summary_document(results, failures, unmatched, options.threshold, options.nsd_tolerances)
+    document["execution"] = execution   # last: the rest is the same whichever ran the cases
     write_text_atomic(out_dir / METRICS_FILE, metrics_csv(results, options.nsd_tolerances))
     write_text_atomic(out_dir / SUMMARY_JSON,
                       json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")

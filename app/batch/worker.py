@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ class CaseJob:
     paper: str = "a4"
     device: str | None = None
     nsd_tolerances: tuple[float, ...] | None = None   # surface distances with these tolerances; None: none
+    return_result: bool = False
+    """Return the result document (and report PDF) in the outcome instead of writing them to ``out_dir``
+    (a Dask worker that cannot see the output folder); the client writes them."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,10 @@ class CaseOutcome:
     name: str
     message: str = ""
     seconds: float = 0.0
+    result_json: str = ""
+    """With :attr:`CaseJob.return_result`: the text of ``cases/<case>.json``, for the client to write."""
+    report_pdf: bytes = b""
+    """With :attr:`CaseJob.return_result` and a report asked for: the bytes of ``reports/<case>.pdf``."""
 
     @property
     def ok(self) -> bool:
@@ -74,21 +82,22 @@ def init_worker_process(parent_pid: int) -> None:
 
 
 def run_case(job: CaseJob) -> CaseOutcome:
-    """Load, score (and report) one case; write its result file. Never raises for a bad case."""
+    """Load, score (and report) one case; write its result file (or return it). Never raises for a bad case."""
     start = time.perf_counter()
     name = job.files.name
     try:
-        _score_and_save(job)
+        result_json, report_pdf = _score_and_save(job)
     except InputError as error:
         return CaseOutcome(name, str(error), time.perf_counter() - start)
     except Exception as error:  # one broken case must not stop the batch: it goes to errors.csv
         where = traceback.extract_tb(error.__traceback__)[-1]
         return CaseOutcome(name, f"unexpected error {type(error).__name__}: {error} "
                                  f"(at {Path(where.filename).name}:{where.lineno})", time.perf_counter() - start)
-    return CaseOutcome(name, "", time.perf_counter() - start)
+    return CaseOutcome(name, "", time.perf_counter() - start, result_json, report_pdf)
 
 
-def _score_and_save(job: CaseJob) -> None:
+def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
+    """Score the case and write its result (and report); with ``job.return_result`` return them instead."""
     from app.io import load_case, write_text_atomic
     from app.scoring import score_case
 
@@ -102,19 +111,29 @@ def _score_and_save(job: CaseJob) -> None:
     score = score_case(case, device=job.device, distances=distances,
                        nsd_tolerances=job.nsd_tolerances if distances else (1.0,))
     report_path = None
+    report_pdf = b""
     if job.make_report:
         from app.report.assemble import make_case_report
         from app.report.case_name import report_case_name
         from app.report.pdf import write_case_report
 
-        report_path = case_report_path(job.out_dir, files.name)
+        report_path = case_report_path(job.out_dir, files.name)   # the path recorded in the result
         title = report_case_name(files.gt, files.pred, files.image)
         report = make_case_report(case, score, case_name=title, threshold=job.threshold, device=job.device)
-        write_case_report(report, report_path, paper=job.paper)
+        if job.return_result:
+            with tempfile.TemporaryDirectory(prefix="dicelens-report-") as folder:
+                written = Path(folder) / report_path.name
+                write_case_report(report, written, paper=job.paper)
+                report_pdf = written.read_bytes()
+        else:
+            write_case_report(report, report_path, paper=job.paper)
     result = {"case": files.name, "files": files_document(files), "report": None if report_path is None
               else str(report_path), "sha256": digests, "score": score.to_json()}
-    write_text_atomic(case_result_path(job.out_dir, files.name),
-                      json.dumps(result, ensure_ascii=False, allow_nan=False) + "\n")
+    text = json.dumps(result, ensure_ascii=False, allow_nan=False) + "\n"
+    if job.return_result:
+        return text, report_pdf
+    write_text_atomic(case_result_path(job.out_dir, files.name), text)
+    return "", b""
 
 
 def files_document(files: CaseFiles) -> dict:

@@ -28,6 +28,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--labels", metavar="TABLE", help="label table used for every case")
     parser.add_argument("--out", required=True, metavar="OUTDIR", help="output folder (created if needed)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel worker processes (default 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="score on a Dask cluster instead: tcp://HOST:PORT of a running scheduler whose "
+                             "workers share the input (and ideally the output) folders at the same paths, or "
+                             "local:N to start N worker processes here; needs pip install 'dicelens[distributed]'")
+    parser.add_argument("--scheduler-timeout", type=float, default=30.0, metavar="S",
+                        help="seconds to wait for the scheduler and a first worker (default 30)")
     parser.add_argument("--reports", action="store_true", help="also write OUTDIR/reports/<case>.pdf")
     parser.add_argument("--resume", action="store_true",
                         help="skip cases whose result OUTDIR/cases/<case>.json is complete and was scored "
@@ -48,4 +54,5 @@ def run(args: argparse.Namespace) -> int:
                                   image_dir=args.image_dir, labels=args.labels, jobs=args.jobs,
                                   reports=args.reports, resume=args.resume, threshold=args.threshold,
                                   paper=args.paper, device=args.device,
-                                  nsd_tolerances=tolerances if distances else None))
+                                  nsd_tolerances=tolerances if distances else None,
+                                  scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout))
