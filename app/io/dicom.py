@@ -133,5 +133,5 @@ def _check_series_size(files: list[Path], name: str, max_voxels: int | None) -> 
     size = list(reader.GetSize())
     size[-1] *= len(files)
     components = reader.GetNumberOfComponents()
-    bytes_each = sitk.GetArrayViewFromImage(sitk.Image([1, 1], reader.GetPixelID(), components)).nbytes
+    bytes_each = sitk.GetArrayFromImage(sitk.Image([1, 1], reader.GetPixelID(), components)).nbytes
     check_declared_size(name, size, bytes_each, max_voxels)

@@ -187,12 +187,15 @@ def _image_io(format_name: str) -> str:
 
 
 def _probe(pixel_id: int, components: int) -> np.ndarray:
-    """The pixels of a 1x1 image of this pixel type (complex types have 2 components implicitly)."""
+    """The pixels of a 1x1 image of this pixel type (complex types have 2 components implicitly).
+
+    A copy, not ``GetArrayViewFromImage``: a view does not keep its image alive, and this image dies here.
+    """
     try:
         probe = sitk.Image([1, 1], pixel_id, components)
     except RuntimeError:
         probe = sitk.Image([1, 1], pixel_id)
-    return sitk.GetArrayViewFromImage(probe)
+    return sitk.GetArrayFromImage(probe)
 
 
 def numpy_dtype(pixel_id: int, components: int = 1) -> np.dtype:
