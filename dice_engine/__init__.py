@@ -3,7 +3,7 @@
 Pure compute on torch and numpy (never Qt, SimpleITK or the app). The functional core
 (:func:`confusion_matrix`, :func:`dice_from_confusion`, :func:`class_metrics`, ...) is stateless;
 :class:`LiveDice` holds a confusion matrix and per-slice counts and updates them exactly per edit.
-Conventions are those of docs/architecture.md (rows = ground truth; Dice undefined — NaN — for a
+Conventions are those of docs/architecture.md §5 (rows = ground truth; Dice undefined — NaN — for a
 class absent from both masks, 0 for a class predicted but absent from the ground truth). Surface
 distances (:func:`surface_distances`, :class:`SurfaceDistanceState`) follow MONAI's definitions,
 in millimetres, undefined when either mask of a class is empty.

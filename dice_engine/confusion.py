@@ -1,6 +1,6 @@
 """Confusion matrices: full ``(C, C)``, per slice ``(S, C, 3)``, and the counting kernels behind them.
 
-Convention (docs/architecture.md): rows = ground truth (target) class, columns = predicted class,
+Convention (docs/architecture.md §5): rows = ground truth (target) class, columns = predicted class,
 voxel counts as ``int64`` on the inputs' device. As everywhere in the engine's public API, the two
 label maps are keyword-only, ``confusion_matrix(target=gt, preds=pred)``: a swapped pair would
 transpose the matrix and exchange FP with FN, so neither may be passed by position. The full

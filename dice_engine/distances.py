@@ -1,6 +1,6 @@
 """Surface distances per class in millimetres: Hausdorff, HD95, ASSD and normalised surface Dice.
 
-Definitions (MONAI's, see docs/architecture.md), for each class ``c`` with GT mask ``G`` and predicted
+Definitions (MONAI's, see docs/architecture.md §5), for each class ``c`` with GT mask ``G`` and predicted
 mask ``P``:
 
 * surface voxels: voxels of the mask with a face neighbour outside it (6-connectivity in 3D,

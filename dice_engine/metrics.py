@@ -1,6 +1,6 @@
 """Scores from a confusion matrix, their averages, and the functional ``dice_score``.
 
-Conventions (docs/architecture.md): per class ``Dice = 2TP / (2TP + FP + FN)``; a class absent from both
+Conventions (docs/architecture.md §5): per class ``Dice = 2TP / (2TP + FP + FN)``; a class absent from both
 ground truth and prediction has undefined Dice (NaN) and is left out of averages; a class absent
 from the ground truth but predicted has Dice 0. Averages over the included classes: macro =
 mean of defined values, micro = ``2ΣTP / (2ΣTP + ΣFP + ΣFN)``, weighted = mean weighted by

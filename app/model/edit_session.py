@@ -1,7 +1,7 @@
 """The editable masks of a case: tools write labels, listeners hear every change as a :class:`Delta`.
 
 The session edits the very arrays the viewer shows (``case.gt`` / ``case.pred``), in place. A view
-turns mouse events into three calls (docs/architecture.md)::
+turns mouse events into three calls (docs/architecture.md §3)::
 
     session.begin_stroke(point_zyx, axis)     # mouse press: a dab at the point
     session.paint_segment(point_zyx)          # mouse move: the brush swept from the last point to this one

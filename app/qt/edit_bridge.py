@@ -1,7 +1,7 @@
 """The Qt face of the edit model: one QObject per opened case that re-emits the model's news as signals.
 
 The model (:class:`app.model.edit_session.EditSession`) is Qt-free and calls plain listeners. This
-bridge listens and re-emits (docs/architecture.md):
+bridge listens and re-emits (docs/architecture.md §3):
 
 - ``painted(delta)`` for every change of a mask (each brush segment, fill, polygon, undo, redo,
   replayed journal record): the main window connects it to ``EngineController.submit_delta``.

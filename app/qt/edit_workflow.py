@@ -2,7 +2,7 @@
 
 One :class:`EditWorkflow` per main window. For each case shown it opens a
 :class:`~app.model.case_editor.CaseEditor` (journal, recovery, save) and an
-:class:`~app.qt.edit_bridge.EditBridge`, and wires the bridge (docs/architecture.md)::
+:class:`~app.qt.edit_bridge.EditBridge`, and wires the bridge (docs/architecture.md §3)::
 
     bridge.painted        -> EngineController.submit_delta   (queued to the worker, merged while busy)
     bridge.region_changed -> SliceView.update_region         (only the painted tile is re-rendered)
