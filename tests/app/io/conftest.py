@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import locale
 import struct
 import zlib
 from pathlib import Path
@@ -49,6 +50,16 @@ def write_dicom_series(directory: Path, array_zyx: np.ndarray, spacing=ANISOTROP
         "0020|0037": "\\".join(map(str, (*direction[0:7:3], *direction[1:8:3]))),
         "0018|0050": str(spacing[2]),
     }
+    # GDCM's writer leaves the process in the "C" locale (ASCII text I/O for every later test): restore it.
+    saved_locale = locale.setlocale(locale.LC_ALL)
+    try:
+        _write_slices(writer, volume, shared_tags, directory, series_uid)
+    finally:
+        locale.setlocale(locale.LC_ALL, saved_locale)
+    return directory
+
+
+def _write_slices(writer, volume, shared_tags: dict, directory: Path, series_uid: str) -> None:
     for z in range(volume.GetDepth()):
         image_slice = volume[:, :, z]
         for tag, value in shared_tags.items():
@@ -59,7 +70,6 @@ def write_dicom_series(directory: Path, array_zyx: np.ndarray, spacing=ANISOTROP
         image_slice.SetMetaData("0008|0018", f"{series_uid}.{z + 1}")
         writer.SetFileName(str(directory / f"slice{z:03d}.dcm"))
         writer.Execute(image_slice)
-    return directory
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
