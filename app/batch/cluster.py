@@ -118,11 +118,8 @@ class DaskExecution:
             raise InputError(f"--scheduler needs Dask's distributed package, which is not installed; "
                              f"{INSTALL_HINT}, or leave out --scheduler to use this machine's cores "
                              "(--jobs).") from None
-        from app.io.limits import MAX_VOXELS_VARIABLE
-
         self.scheduler = scheduler
         self.out_dir = out_dir
-        self._max_voxels = os.environ.get(MAX_VOXELS_VARIABLE) or None
         self._cluster = start_local_cluster(target) if isinstance(target, int) else None
         address = self._cluster.scheduler_address if self._cluster is not None else target
         try:
@@ -208,7 +205,7 @@ class DaskExecution:
             raise
 
     def _submit(self, job: CaseJob, tries: dict, attempt: int):
-        future = self.client.submit(score_on_worker, job, self._max_voxels, pure=False,
+        future = self.client.submit(score_on_worker, job, pure=False,
                                     key=f"dicelens-case-{job.files.name}-{secrets.token_hex(6)}")
         tries[future] = (job, attempt)
         return future
@@ -247,25 +244,12 @@ def _exception(future) -> BaseException:
         return error
 
 
-def score_on_worker(job: CaseJob, max_voxels: str | None = None) -> CaseOutcome:
-    """The task: score one case on a Dask worker.
+def score_on_worker(job: CaseJob) -> CaseOutcome:
+    """The task: score one case on a Dask worker (``--max-voxels`` travels in the job).
 
-    ``max_voxels``: this batch's ``--max-voxels`` (:data:`~app.io.limits.MAX_VOXELS_VARIABLE`), which
-    the local pool's workers inherit with the environment and a cluster's workers get here.
+    Tasks name this function, which finds :func:`run_case` on the worker when it runs.
     """
-    if max_voxels is None:
-        return run_case(job)
-    from app.io.limits import MAX_VOXELS_VARIABLE
-
-    before = os.environ.get(MAX_VOXELS_VARIABLE)
-    os.environ[MAX_VOXELS_VARIABLE] = max_voxels
-    try:
-        return run_case(job)
-    finally:
-        if before is None:
-            os.environ.pop(MAX_VOXELS_VARIABLE, None)
-        else:
-            os.environ[MAX_VOXELS_VARIABLE] = before
+    return run_case(job)
 
 
 def probe_worker(inputs: list[str], probe: str, token: str) -> tuple[list[str], bool]:

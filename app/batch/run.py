@@ -65,6 +65,8 @@ class BatchOptions:
     """``--scheduler``: a Dask scheduler address or ``local:N`` (:mod:`app.batch.cluster`); None: ``--jobs``."""
     scheduler_timeout: float = 30.0
     """Seconds to wait for the Dask scheduler and a first worker."""
+    max_voxels: int | None = None
+    """``--max-voxels``: the largest volume read (None: what available memory allows, :mod:`app.io.limits`)."""
 
 
 def run_batch(options: BatchOptions, stream=None) -> int:
@@ -190,7 +192,7 @@ def _connect(options: BatchOptions, out_dir: Path, pairing: Pairing, stream):
 
 def _outcomes(options: BatchOptions, out_dir: Path, todo: list[CaseFiles], cluster) -> Iterator[CaseOutcome]:
     jobs = [CaseJob(files, str(out_dir), options.labels, options.reports, options.threshold, options.paper,
-                    options.device, options.nsd_tolerances) for files in todo]
+                    options.device, options.nsd_tolerances, max_voxels=options.max_voxels) for files in todo]
     if cluster is not None:
         yield from cluster.outcomes(jobs)
         return

@@ -37,6 +37,8 @@ class CaseJob:
     paper: str = "a4"
     device: str | None = None
     nsd_tolerances: tuple[float, ...] | None = None   # surface distances with these tolerances; None: none
+    max_voxels: int | None = None
+    """``--max-voxels`` (None: what the worker's available memory allows); travels with the job to any worker."""
     return_result: bool = False
     """Return the result document (and report PDF) in the outcome instead of writing them to ``out_dir``
     (a Dask worker that cannot see the output folder); the client writes them."""
@@ -106,7 +108,7 @@ def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
         digests = input_digests(files, job.labels)
     except OSError as error:
         raise InputError(f"cannot read '{error.filename}' ({error.strerror}).") from None
-    case = load_case(files.gt, files.pred, image=files.image, labels=job.labels)
+    case = load_case(files.gt, files.pred, image=files.image, labels=job.labels, max_voxels=job.max_voxels)
     distances = job.nsd_tolerances is not None
     score = score_case(case, device=job.device, distances=distances,
                        nsd_tolerances=job.nsd_tolerances if distances else (1.0,))

@@ -55,4 +55,5 @@ def run(args: argparse.Namespace) -> int:
                                   reports=args.reports, resume=args.resume, threshold=args.threshold,
                                   paper=args.paper, device=args.device,
                                   nsd_tolerances=tolerances if distances else None,
-                                  scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout))
+                                  scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout,
+                                  max_voxels=args.max_voxels))

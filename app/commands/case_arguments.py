@@ -6,7 +6,6 @@ One definition per option keeps their names, help texts and defaults the same in
 from __future__ import annotations
 
 import argparse
-import os
 import re
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -67,28 +66,26 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add_max_voxels_argument(parser)
 
 
-class _MaxVoxelsAction(argparse.Action):
-    """Stores ``--max-voxels`` and puts it in the environment, where every reader looks for it.
+def max_voxels_argument(text: str) -> int:
+    """``argparse`` type of ``--max-voxels``: a positive voxel count (see :mod:`app.io.limits`).
 
-    The environment carries it to ``batch``'s worker processes and to the window's loader thread, which
-    call :func:`app.io.load_case` without the parsed arguments (see :mod:`app.io.limits`).
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        Not a positive whole number.
     """
+    from app.errors import InputError
+    from app.io.limits import parse_max_voxels
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
-        from app.errors import InputError
-        from app.io.limits import MAX_VOXELS_VARIABLE, parse_max_voxels
-
-        try:
-            count = parse_max_voxels(values)
-        except InputError as error:
-            parser.error(str(error))
-        os.environ[MAX_VOXELS_VARIABLE] = str(count)
-        setattr(namespace, self.dest, count)
+    try:
+        return parse_max_voxels(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_max_voxels_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--max-voxels N``: the largest volume (voxels) read, instead of what available memory allows."""
-    parser.add_argument("--max-voxels", metavar="N", action=_MaxVoxelsAction,
+    parser.add_argument("--max-voxels", metavar="N", type=max_voxels_argument,
                         help="read volumes of up to N voxels (default: what available memory allows; larger "
                              "inputs are refused from their header before reading)")
 

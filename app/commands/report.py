@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_output_files({"--out": args.out, "--json": args.json}, case_inputs(args))
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, resample=args.resample,
-                     ignore_index=args.ignore_index, seg_threshold=args.seg_threshold)
+                     ignore_index=args.ignore_index, seg_threshold=args.seg_threshold,
+                     max_voxels=args.max_voxels)
     # Imported only now: they load torch (seconds), which `dicelens --help` or a bad input need not wait for.
     from app.report.assemble import make_case_report, report_document
     from app.scoring import score_case

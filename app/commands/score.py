@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_files({"--json": args.json, "--csv": args.csv}, case_inputs(args))
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, probs=args.probs,
                      logits=args.logits, resample=args.resample, ignore_index=args.ignore_index,
-                     seg_threshold=args.seg_threshold)
+                     seg_threshold=args.seg_threshold, max_voxels=args.max_voxels)
     # Imported here, after the inputs passed their checks: the engine pulls in torch (seconds to
     # import), which a bad input should not have to wait for.
     from app.scoring import score_case

@@ -56,4 +56,4 @@ def run(args: argparse.Namespace) -> int:
         check_output_files({"--screenshot": args.screenshot},
                            {f"--{role}": path for role, path in paths.items() if path is not None})
     return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
-                    resample=args.resample, overlay_mode=args.overlay)
+                    resample=args.resample, overlay_mode=args.overlay, max_voxels=args.max_voxels)

@@ -7,8 +7,9 @@ for 10^15 elements. Every reader therefore asks :func:`check_declared_size` firs
 The default limit follows from the memory available now (``MemAvailable`` in ``/proc/meminfo``,
 else ``os.sysconf``): a volume is refused when its pixels as stored plus the engine's working
 copies (:data:`WORKING_BYTES_PER_VOXEL`: int64 label indices and their counts) would not fit.
-``max_voxels`` (``--max-voxels N`` on the command line, carried to worker processes and the
-window's loader in the environment variable :data:`MAX_VOXELS_VARIABLE`) replaces that limit.
+``max_voxels`` (``--max-voxels N`` on the command line, passed explicitly to every reader: the
+commands, batch jobs on any worker, the window's loader) replaces that limit; where none is passed,
+the environment variable :data:`MAX_VOXELS_VARIABLE` may set it (a machine-wide default).
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ METRICS_TIMEOUT_S = 600.0
 
 def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_index: int | None = None,
              screenshot: str | None = None, resample: bool = False,
-             size: tuple[int, int] = SCREENSHOT_SIZE, overlay_mode: str | None = None) -> int:
+             size: tuple[int, int] = SCREENSHOT_SIZE, overlay_mode: str | None = None,
+             max_voxels: int | None = None) -> int:
     """Open the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``) in the review window.
 
     Parameters
@@ -53,6 +54,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         Window size of the screenshot, pixels.
     overlay_mode : {"filled", "contours", "errors"}, optional
         Overlay to start with (default: the view's, filled); the error map shows every foreground class.
+    max_voxels : int, optional
+        ``--max-voxels``: the largest volume read (default: what available memory allows).
 
     Returns
     -------
@@ -67,13 +70,13 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     """
     if screenshot is None:
         return _run_window(paths, plane=plane, slice_index=slice_index, resample=resample,
-                           overlay_mode=overlay_mode)
+                           overlay_mode=overlay_mode, max_voxels=max_voxels)
     if not Path(screenshot).expanduser().resolve().parent.is_dir():
         raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
     from app.io import load_case
 
     case = load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
-                     resample=resample)
+                     resample=resample, max_voxels=max_voxels)
     axis = _start_axis(case, plane, slice_index)
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -106,13 +109,14 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
 
 
 def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,
-                overlay_mode: str | None) -> int:
+                overlay_mode: str | None, max_voxels: int | None) -> int:
     """The interactive window: shown at once, the case read in the background (see the module docstring)."""
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
 
     app = _application()
     window = MainWindow()
+    window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
     start_view = _StartView(window, plane, slice_index, overlay_mode)
     window.case_opened.connect(start_view.on_case_opened)
     window.show()

@@ -18,8 +18,10 @@ from app.qt.jobs import JobLayer, JobReply
 OPEN_TASK = "Opening the case"
 
 
-def read_case(paths: dict[str, str | None], resample: bool):
+def read_case(paths: dict[str, str | None], resample: bool, max_voxels: int | None = None):
     """Read and check the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``): a job.
+
+    ``max_voxels``: the largest volume read (None: what available memory allows, :mod:`app.io.limits`).
 
     Returns
     -------
@@ -31,7 +33,7 @@ def read_case(paths: dict[str, str | None], resample: bool):
         Unreadable or inconsistent files (and anything else a reader raises).
     """
     return load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
-                     resample=resample)
+                     resample=resample, max_voxels=max_voxels)
 
 
 class CaseLoader(QObject):
@@ -59,6 +61,8 @@ class CaseLoader(QObject):
         super().__init__(parent)
         self._lane = jobs.lane("open")
         self._lane.replied.connect(self._on_reply)
+        self.max_voxels: int | None = None
+        """``dicelens view --max-voxels``: the largest volume this window reads (None: by available memory)."""
 
     @property
     def loading(self) -> bool:
@@ -72,7 +76,7 @@ class CaseLoader(QObject):
         """
         self._lane.cancel()
         self._lane.start_generation()
-        return self._lane.submit(OPEN_TASK, read_case, dict(paths), bool(resample))
+        return self._lane.submit(OPEN_TASK, read_case, dict(paths), bool(resample), self.max_voxels)
 
     @Slot(object)
     def _on_reply(self, reply: JobReply) -> None:

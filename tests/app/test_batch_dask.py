@@ -327,7 +327,7 @@ def test_max_voxels_reaches_the_cluster_workers(cluster, tmp_path, monkeypatch):
     from app.io.limits import MAX_VOXELS_VARIABLE
 
     address, _ = cluster   # its workers started before --max-voxels was given
-    monkeypatch.setenv(MAX_VOXELS_VARIABLE, "")   # unset, and restored even after main() sets it
+    monkeypatch.setenv(MAX_VOXELS_VARIABLE, "")   # no machine-wide default in this test
     gt_dir, pred_dir = _dataset(tmp_path, broken=None)
     out = tmp_path / "out"
     assert main(_argv(gt_dir, pred_dir, out, "--scheduler", address, "--max-voxels", "100")) == 3

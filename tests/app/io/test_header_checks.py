@@ -7,6 +7,7 @@ whatever volume a header declares; each must be refused with a message naming th
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import struct
 import zipfile
@@ -83,7 +84,7 @@ def test_zero_spacing_in_metaimage_and_nrrd_headers_is_refused(tmp_path, gt, goo
 def small_memory(monkeypatch):
     """1 GB available, whatever this machine has, and no override in the environment."""
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: 10**9)
-    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")  # unset, and restored even after main() sets it
+    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")  # no machine-wide default in this test
 
 
 def _nifti_declaring(path, size_xyz):
@@ -138,7 +139,7 @@ def test_max_voxels_overrides_the_limit_both_ways(tmp_path, gt, good, small_memo
 
 
 def test_cli_max_voxels_option(tmp_path, gt, good, monkeypatch, capsys):
-    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")  # unset, and restored even after main() sets it
+    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")  # no machine-wide default in this test
     pred = write_volume(tmp_path / "pred.nii.gz", gt)
     assert main(["score", "--gt", str(good), "--pred", str(pred), "--max-voxels", "100"]) == 2
     assert "declares a volume of 16x20x6 = 1,920 voxels" in capsys.readouterr().err
@@ -167,3 +168,21 @@ def test_float_image_with_nan_is_still_shown(tmp_path, gt, good):
     intensities[0, 0, 0] = np.nan
     case = load_case(good, good, image=write_volume(tmp_path / "t1.nii", intensities, compress=False))
     assert case.image.shape == gt.shape
+
+
+def test_max_voxels_reaches_report_and_batch_workers_as_an_argument(tmp_path, gt, good, monkeypatch, capsys):
+    """``--max-voxels`` travels with the call (not through the environment) to report and batch's workers."""
+    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")  # no machine-wide default in this test
+    pred = write_volume(tmp_path / "pred.nii.gz", gt)
+    assert main(["report", "--gt", str(good), "--pred", str(pred), "--out", str(tmp_path / "r.pdf"),
+                 "--max-voxels", "100"]) == 2
+    assert "the limit set with --max-voxels is 100 voxels" in capsys.readouterr().err
+    for folder in ("gt", "pred"):
+        (tmp_path / folder).mkdir()
+    write_volume(tmp_path / "gt" / "case_1.nii.gz", gt)
+    write_volume(tmp_path / "pred" / "case_1.nii.gz", gt)
+    out = tmp_path / "out"
+    assert main(["batch", "--gt-dir", str(tmp_path / "gt"), "--pred-dir", str(tmp_path / "pred"),
+                 "--out", str(out), "--jobs", "2", "--max-voxels", "100"]) == 3
+    assert "the limit set with --max-voxels is 100 voxels" in (out / "errors.csv").read_text()
+    assert limits.MAX_VOXELS_VARIABLE not in os.environ or not os.environ[limits.MAX_VOXELS_VARIABLE]

@@ -59,7 +59,7 @@ def test_npy_shorter_than_its_header_declares_is_refused(tmp_path, probabilities
 
 
 def test_npy_declaring_an_enormous_array_is_refused_before_allocating(tmp_path, monkeypatch):
-    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")  # unset, and restored even after main() sets it
+    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")  # no machine-wide default in this test
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: 10**9)
     path = tmp_path / "huge.npy"
     with path.open("wb") as stream:

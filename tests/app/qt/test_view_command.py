@@ -116,3 +116,12 @@ def test_screenshot_is_written_through_a_hidden_temporary_file(qtbot, tmp_path, 
     assert len(renames) == 1 and renames[0].startswith(".shot.png.") and renames[0].endswith(".tmp")
     assert [p.name for p in tmp_path.iterdir()] == ["shot.png"]
     assert not QImage(str(tmp_path / "shot.png")).isNull()
+
+
+def test_max_voxels_limits_what_the_window_reads(case_files, tmp_path, capsys, monkeypatch):
+    from app.io import limits
+
+    monkeypatch.setenv(limits.MAX_VOXELS_VARIABLE, "")  # no machine-wide default in this test
+    assert cli.main(["view", "--gt", case_files["gt"], "--pred", case_files["pred"], "--max-voxels", "100",
+                     "--screenshot", str(tmp_path / "x.png")]) == 2
+    assert "the limit set with --max-voxels is 100 voxels" in capsys.readouterr().err
