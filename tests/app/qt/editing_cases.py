@@ -26,14 +26,19 @@ def write_case(folder, seed=0, shape=SHAPE):
     pred = np.roll(gt, 2, axis=2)
     pred[rng.random(shape) < 0.03] = 3
     image = rng.integers(0, 1000, size=shape).astype(np.int16)
+    return write_nifti_case(folder, image, gt, pred, SPACING_XYZ, LABEL_TABLE)
+
+
+def write_nifti_case(folder, image, gt, pred, spacing_xyz, label_table: str) -> dict[str, str]:
+    """``image.nii.gz``, ``gt.nii.gz``, ``pred.nii.gz`` (``(z, y, x)`` arrays) and ``labels.txt``; their paths."""
     paths = {}
     for role, array in (("image", image), ("gt", gt), ("pred", pred)):
         itk_image = sitk.GetImageFromArray(array)
-        itk_image.SetSpacing(SPACING_XYZ)
+        itk_image.SetSpacing(spacing_xyz)
         paths[role] = str(folder / f"{role}.nii.gz")
         sitk.WriteImage(itk_image, paths[role])
     paths["labels"] = str(folder / "labels.txt")
-    (folder / "labels.txt").write_text(LABEL_TABLE)
+    (folder / "labels.txt").write_text(label_table)
     return paths
 
 

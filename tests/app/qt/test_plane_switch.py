@@ -7,13 +7,12 @@ the image (coronal drawn ~8x squashed) and the brush painting far from the curso
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from tests.app.qt.editing_cases import drag, open_window, viewport_point
+from tests.app.qt.editing_cases import drag, open_window, viewport_point, write_nifti_case
 
 SHAPE = (24, 96, 80)
 SPACING_XYZ = (0.78, 0.78, 6.5)
@@ -25,15 +24,7 @@ def write_anisotropic_case(folder):
     gt[4:20, 20:60, 15:55] = 1
     pred = np.roll(gt, 3, axis=2)
     image = np.random.default_rng(0).integers(0, 1000, size=SHAPE).astype(np.int16)
-    paths = {}
-    for role, array in (("image", image), ("gt", gt), ("pred", pred)):
-        itk_image = sitk.GetImageFromArray(array)
-        itk_image.SetSpacing(SPACING_XYZ)
-        paths[role] = str(folder / f"{role}.nii.gz")
-        sitk.WriteImage(itk_image, paths[role])
-    paths["labels"] = str(folder / "labels.txt")
-    (folder / "labels.txt").write_text("0 background\n1 brain\n")
-    return paths
+    return write_nifti_case(folder, image, gt, pred, SPACING_XYZ, "0 background\n1 brain\n")
 
 
 @pytest.fixture
