@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from app.csv_cells import safe_row
+from app.errors import InputError
 from app.io import write_text_atomic
 from app.report.review_summary import GRADES, CaseSnapshot, ReviewedCase, ReviewSummary
 from app.review.folder import EXPORT_NAMES, ReviewFolder
@@ -115,7 +116,13 @@ def review_summary(folder: ReviewFolder, table: list[dict[str, object]] | None =
 
 def export_review(folder: ReviewFolder, *, paper: str = "a4", device: str | None = None,
                   max_voxels: int | None = None) -> tuple[Path, Path]:
-    """Write ``R/review.csv`` and ``R/review.pdf`` (each atomically) and return their paths."""
+    """Write ``R/review.csv`` and ``R/review.pdf`` (each atomically) and return their paths.
+
+    Raises
+    ------
+    InputError
+        The review folder is not writable (nothing half-written is left).
+    """
     from app.report.review_summary_pdf import write_review_summary
 
     table = review_table(folder)
@@ -123,7 +130,11 @@ def export_review(folder: ReviewFolder, *, paper: str = "a4", device: str | None
     write_text_atomic(csv_path, review_csv(table))
     created = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     summary = review_summary(folder, table, created=created, device=device, max_voxels=max_voxels)
-    write_review_summary(summary, pdf_path, paper=paper)
+    try:
+        write_review_summary(summary, pdf_path, paper=paper)
+    except OSError as error:
+        raise InputError(f"could not write '{pdf_path}' ({error}); check that the review folder is writable.") \
+            from None
     return csv_path, pdf_path
 
 

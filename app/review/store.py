@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import math
+import numbers
 import sqlite3
 import threading
 import time
@@ -108,8 +110,11 @@ class Verdict:
     def __post_init__(self):
         if self.status not in VERDICT_STATUSES:
             raise ValueError(f"a verdict's status is one of {', '.join(VERDICT_STATUSES)}, not {self.status!r}")
-        if self.grade is not None and not (isinstance(self.grade, int) and 1 <= self.grade <= 5):
-            raise ValueError(f"a grade is an integer from 1 to 5 or None, not {self.grade!r}")
+        grade = self.grade
+        if grade is not None:
+            if isinstance(grade, bool) or not isinstance(grade, numbers.Integral) or not 1 <= grade <= 5:
+                raise ValueError(f"a grade is an integer from 1 to 5 or None, not {grade!r}")
+            object.__setattr__(self, "grade", int(grade))   # a NumPy integer is stored as a plain int
 
 
 class ReviewStore:
@@ -285,6 +290,9 @@ class ReviewStore:
     def claim(self, case: str, reviewer: str, *, stale_after_s: float | None = None) -> str | None:
         """Take ``case`` for ``reviewer``: None when it is now ours, else the name of the live claim's holder.
 
+        Claims belong to reviewer names: two windows of the same reviewer share them. Heartbeats are
+        compared with this machine's clock, so machines sharing a review folder need synchronised clocks.
+
         A claim is live while its heartbeat (:meth:`refresh_claim`) is younger than ``stale_after_s``
         (default :attr:`stale_after_s`); an older claim was left by a window that crashed and is taken over.
         """
@@ -369,8 +377,9 @@ def _verdict(row: tuple) -> Verdict:
 
 
 def _dice_text(dice: dict[str, float | None]) -> str:
-    return json.dumps({str(name): None if value is None else float(value) for name, value in dice.items()},
-                      allow_nan=False)
+    """JSON of per-class Dice; NaN (the engine's "undefined") is stored as null, like None."""
+    return json.dumps({str(name): None if value is None or math.isnan(value) else float(value)
+                       for name, value in dice.items()}, allow_nan=False)
 
 
 def _migrate(connection: sqlite3.Connection, version: int) -> None:

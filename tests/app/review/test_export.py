@@ -122,3 +122,17 @@ def test_pdf_shows_counts_grades_plot_and_the_cases_with_comments_and_slices(rev
 def test_export_writes_no_temporary_files(reviewed):
     folder, _, _ = reviewed
     assert not [path.name for path in folder.root.iterdir() if path.name.startswith(".")]
+
+
+def test_a_pdf_that_cannot_be_written_is_one_input_error(tmp_path, monkeypatch):
+    import app.report.review_summary_pdf as writer
+    from app.errors import InputError
+
+    def refuse(summary, path, paper="a4"):
+        raise OSError(f"could not write the PDF '{path}' (is the folder writable?)")
+
+    monkeypatch.setattr(writer, "write_review_summary", refuse)
+    gt_dir, pred_dir, _ = write_review_dataset(tmp_path / "data")
+    with ReviewFolder.create(gt_dir, pred_dir, tmp_path / "R") as folder:
+        with pytest.raises(InputError, match=r"review\.pdf.*writable"):
+            export_review(folder)

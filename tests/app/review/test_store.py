@@ -280,3 +280,15 @@ def test_folder_names_that_mean_something_in_a_uri(tmp_path):
         assert set(store.verdicts()) == {"case_1"}
     finally:
         store.close()
+
+
+def test_nan_dice_is_stored_as_undefined_and_numpy_grades_as_int(store):
+    import numpy as np
+
+    store.record_verdict(verdict(grade=np.int64(3), dice_before={"liver": float("nan"), "kidney": np.float32(0.5)},
+                                 dice_after={"liver": float("nan")}))
+    (stored,) = store.verdicts().values()
+    assert stored.grade == 3 and type(stored.grade) is int
+    assert stored.dice_before == {"liver": None, "kidney": 0.5} and stored.dice_after == {"liver": None}
+    with pytest.raises(ValueError, match="grade"):
+        verdict(grade=True)
