@@ -252,6 +252,12 @@ class ReviewStore:
                           "(SELECT MAX(id) FROM verdicts GROUP BY case_name) ORDER BY id")
         return {row[0]: _verdict(row) for row in rows}
 
+    def latest_verdict(self, case: str) -> Verdict | None:
+        """The latest verdict of ``case``, or None."""
+        rows = self._read(f"SELECT {_VERDICT_COLUMNS} FROM verdicts WHERE case_name = ? ORDER BY id DESC LIMIT 1",
+                          (case,))
+        return _verdict(rows[0]) if rows else None
+
     def history(self, case: str) -> list[Verdict]:
         """Every verdict of ``case``, oldest first."""
         return [_verdict(row) for row in

@@ -11,7 +11,15 @@ from app.cli import main
 from app.review.folder import ReviewFolder
 from app.review.scoring import pending_cases, score_pending
 from app.review.store import Verdict, utc_timestamp
-from app.review.worklist import WorklistRow, case_row, filter_rows, next_to_review, sort_rows, worklist_rows
+from app.review.worklist import (
+    WorklistRow,
+    case_row,
+    filter_rows,
+    next_to_review,
+    row_for_case,
+    sort_rows,
+    worklist_rows,
+)
 from tests.app.review.review_cases import SHIFTS, WORST_FIRST, expected_mean_dice, write_review_dataset
 
 
@@ -90,6 +98,11 @@ def test_worklist_rows_worst_first_with_review_state(folder):
     assert by_case["case_1"].worst_class in by_case["case_1"].class_dice
     assert by_case["case_1"].worst_dice == min(by_case["case_1"].class_dice.values())
     assert by_case["case_1"].hd95 is None                          # scored without surface distances
+    for row in rows:
+        assert row_for_case(folder, row.case) == row
+    folder.store.record_verdict(_verdict("case_4", "accepted", 5))   # 5 s in the verdict, no time added
+    assert (row_for_case(folder, "case_4").status, row_for_case(folder, "case_4").seconds) == ("accepted", 5.0)
+    assert {row.case: row for row in worklist_rows(folder)}["case_4"] == row_for_case(folder, "case_4")
 
 
 

@@ -48,6 +48,7 @@ def test_verdicts_round_trip_latest_per_case_and_history(store):
     assert store.verdicts() == {"case_1": second, "case_2": other}
     assert store.history("case_1") == [first, second]
     assert store.history("case_9") == []
+    assert store.latest_verdict("case_1") == second and store.latest_verdict("case_9") is None
 
 
 def test_verdict_rejects_unknown_status_and_grade():
