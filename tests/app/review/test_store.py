@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from app.errors import InputError
+from app.review import database as database_module
 from app.review import store as store_module
 from app.review.store import MIGRATIONS, SCHEMA_VERSION, ReviewStore, Verdict, utc_timestamp
 
@@ -219,7 +220,7 @@ def test_locked_database_is_refused_and_nothing_written(tmp_path, monkeypatch):
     holder.execute("PRAGMA locking_mode=EXCLUSIVE")
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("SELECT * FROM config").fetchall()
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.2)
     try:
         with pytest.raises(InputError, match="locked by another program"):
             ReviewStore.open(path)
@@ -230,7 +231,7 @@ def test_locked_database_is_refused_and_nothing_written(tmp_path, monkeypatch):
 
 
 def test_write_waiting_too_long_is_an_input_error_and_records_nothing(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.2)
     store._db.execute("PRAGMA busy_timeout=200")
     holder = sqlite3.connect(tmp_path / "review.sqlite", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
