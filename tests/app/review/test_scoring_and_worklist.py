@@ -145,3 +145,30 @@ def test_filter_rows_by_status_class_below_and_search():
 def test_case_row_without_result_or_state():
     row = case_row("x", None)
     assert (row.scored, row.status, row.mean_dice, row.reviewer, row.seconds) == (False, "to review", None, None, 0.0)
+
+
+def test_scoring_killed_midway_resumes_with_the_cases_left(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    gt_dir, pred_dir, _ = write_review_dataset(tmp_path / "data")
+    ReviewFolder.create(gt_dir, pred_dir, tmp_path / "R").close()
+    script = ("import sys\nfrom app.review.folder import ReviewFolder\nfrom app.review.scoring import score_pending\n"
+              "folder = ReviewFolder.open(sys.argv[1])\n"
+              "for name, _ in score_pending(folder):\n    print(name, flush=True)\n")
+    root = Path(__file__).resolve().parents[3]
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "R")], cwd=root, stdout=subprocess.PIPE,
+                             text=True)
+    done = [child.stdout.readline().strip(), child.stdout.readline().strip()]
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate(timeout=60)
+    assert done == ["case_1", "case_2"]
+    with ReviewFolder.open(tmp_path / "R") as folder:
+        left = pending_cases(folder)
+        assert set(left) | {"case_1", "case_2"} <= set(SHIFTS) and not {"case_1", "case_2"} & set(left)
+        assert [name for name, result in score_pending(folder) if isinstance(result, dict)] == left
+        assert pending_cases(folder) == []
+        assert [row.case for row in worklist_rows(folder)] == WORST_FIRST
