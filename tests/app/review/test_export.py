@@ -103,7 +103,10 @@ def test_summary_counts_grades_and_dice_pairs(reviewed):
     assert [case.case for case in summary.highlighted] == ["case_3", "case_5"]
     corrected = summary.highlighted[0]
     assert [snapshot.label for snapshot in corrected.snapshots] == ["before", "after correction"]
-    assert corrected.snapshots[1].key_slice.dice == 1.0                 # the correction made it right
+    before, after = (snapshot.key_slice for snapshot in corrected.snapshots)
+    assert after.dice == 1.0 and after.fp == after.fn == 0             # the correction made it right
+    assert (after.slice_index, after.crop, after.class_index) == (before.slice_index, before.crop, before.class_index)
+    assert (after.pred == after.gt).all() and (after.gt == before.gt).all()
     assert corrected.snapshots[0].key_slice.dice < 1.0
     assert summary.unmatched and summary.total_cases == summary.scored_cases == 5
 
