@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from app.batch.worker import case_result_path
@@ -172,3 +173,25 @@ def test_scoring_killed_midway_resumes_with_the_cases_left(tmp_path):
         assert [name for name, result in score_pending(folder) if isinstance(result, dict)] == left
         assert pending_cases(folder) == []
         assert [row.case for row in worklist_rows(folder)] == WORST_FIRST
+
+
+def test_worst_class_and_volume_difference_by_hand(tmp_path):
+    from tests.app.report.casefiles import SPACING_XYZ, write_volume
+    from tests.app.review.review_cases import case_masks
+
+    gt, pred = case_masks(0)
+    pred[5, 0:2, 0:4] = 2                  # 8 extra voxels of class 2: its Dice drops, its volume grows
+    pred[gt == 1] = 0
+    pred[1:5, 2:10, 2:7] = 1               # class 1 predicted on half its width: 160 of 320 voxels
+    for folder, array in (("gt", gt), ("pred", pred)):
+        (tmp_path / folder).mkdir()
+        write_volume(array, tmp_path / folder / "only.nii.gz")
+    with ReviewFolder.create(tmp_path / "gt", tmp_path / "pred", tmp_path / "R") as folder:
+        list(score_pending(folder))
+        (row,) = worklist_rows(folder)
+    voxel_ml = float(np.prod(SPACING_XYZ)) / 1000
+    dice_1, dice_2 = 2 * 160 / (320 + 160), 2 * 320 / (320 + 328)
+    assert (row.worst_class, row.worst_dice) == ("label 1", pytest.approx(dice_1))
+    assert row.class_dice == {"label 1": pytest.approx(dice_1), "label 2": pytest.approx(dice_2)}
+    assert row.mean_dice == pytest.approx((dice_1 + dice_2) / 2)
+    assert row.volume_difference == pytest.approx((-160 + 8) * voxel_ml)
