@@ -13,15 +13,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
+import os
 import sqlite3
+import tempfile
+import time
 import urllib.parse
 from pathlib import Path
 
 from app.errors import InputError
+from app.io.writing import fsync_directory
 
 DATABASE_NAME = "review.sqlite"
 BUSY_TIMEOUT_S = 10.0
 """How long a write waits for another process's transaction before the database counts as locked."""
+STALE_TEMPORARY_S = 3600
+"""A temporary database file older than this was left by a creation that was killed."""
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # version 1: the dataset's configuration and the verdicts
@@ -46,17 +53,32 @@ def utc_timestamp() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def create_database(path: Path, config: dict[str, str]) -> None:
+def create_database(path: Path, config: dict[str, str]) -> bool:
     """Build a new database at ``path`` holding ``config`` (key -> value), at :data:`SCHEMA_VERSION`.
+
+    The file is built under a temporary name of this process and hard-linked into place, which never
+    replaces an existing file: when two processes create the same review at once, one database wins
+    and both use it. A kill leaves either no database or a complete one (a temporary file left by a
+    killed creation is removed by a later one after :data:`STALE_TEMPORARY_S`).
+
+    Returns
+    -------
+    bool
+        True when this call created the database, False when ``path`` already existed (left untouched).
 
     Raises
     ------
     InputError
         The folder is not writable.
     """
-    temporary = path.with_name(f".{path.name}.new.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()
+    _remove_stale_temporaries(path)
+    try:
+        descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new.tmp", dir=path.parent)
+    except OSError as error:
+        raise InputError(f"cannot create the review database '{path}' ({error.strerror}); check that the "
+                         "folder is writable.") from None
+    os.close(descriptor)   # an empty file: SQLite builds a new database in it
+    temporary = Path(name)
     try:
         connection = sqlite3.connect(temporary, isolation_level=None)
         try:
@@ -67,12 +89,32 @@ def create_database(path: Path, config: dict[str, str]) -> None:
             connection.execute("COMMIT")
         finally:
             connection.close()
-        temporary.replace(path)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        except OSError as error:   # a file system without hard links: replace, unless it appeared meanwhile
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP) or path.exists():
+                raise
+            os.replace(temporary, path)
+        fsync_directory(path.parent)
+        return True
     except (OSError, sqlite3.Error) as error:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
         raise InputError(f"cannot create the review database '{path}' ({error}); check that the "
                          "folder is writable.") from None
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete ``.review.sqlite.*.new.tmp`` files that a killed creation left (old enough not to be in use)."""
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for candidate in path.parent.glob(f".{path.name}.*.new.tmp"):
+            with contextlib.suppress(OSError):
+                if now - candidate.stat().st_mtime > STALE_TEMPORARY_S:
+                    candidate.unlink()
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -118,11 +118,8 @@ class ReviewStore:
 
     @classmethod
     def create(cls, path: str | Path, config: dict[str, str]) -> ReviewStore:
-        """A new database at ``path`` (which must not exist) holding ``config``, at :data:`SCHEMA_VERSION`.
-
-        The file is built under a temporary name and renamed into place, so a kill leaves either no
-        database or a complete one.
-        """
+        """The database at ``path``, created holding ``config`` at :data:`SCHEMA_VERSION` unless it exists
+        (:func:`app.review.database.create_database`: an existing file is opened as it is)."""
         create_database(Path(path), config)
         return cls.open(path)
 

@@ -294,3 +294,37 @@ def test_nan_dice_is_stored_as_undefined_and_numpy_grades_as_int(store):
     assert stored.dice_before == {"liver": None, "kidney": 0.5} and stored.dice_after == {"liver": None}
     with pytest.raises(ValueError, match="grade"):
         verdict(grade=True)
+
+
+def test_create_never_replaces_a_database_another_process_made_meanwhile(tmp_path, monkeypatch):
+    path = tmp_path / "review.sqlite"
+    migrate = database_module._migrate
+    other = {**CONFIG, "gt_dir": "/the/other/process"}
+
+    def migrate_while_another_process_wins(connection, version):
+        migrate(connection, version)
+        if not path.exists():
+            monkeypatch.setattr(database_module, "_migrate", migrate)
+            assert database_module.create_database(path, other) is True
+
+    monkeypatch.setattr(database_module, "_migrate", migrate_while_another_process_wins)
+    assert database_module.create_database(path, CONFIG) is False
+    store = ReviewStore.open(path)
+    try:
+        assert store.config() == other                     # the winner's database, untouched
+    finally:
+        store.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["review.sqlite"]   # no temporary left
+
+
+def test_create_removes_temporaries_of_killed_creations_once_stale(tmp_path):
+    import os
+    import time
+
+    old, young = tmp_path / ".review.sqlite.123.456.new.tmp", tmp_path / ".review.sqlite.124.456.new.tmp"
+    for leftover in (old, young):
+        leftover.write_bytes(b"half a database")
+    stale = time.time() - database_module.STALE_TEMPORARY_S - 10
+    os.utime(old, (stale, stale))
+    ReviewStore.create(tmp_path / "review.sqlite", CONFIG).close()
+    assert not old.exists() and young.exists()          # a young one may be another process's creation
