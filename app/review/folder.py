@@ -27,7 +27,8 @@ from app.report.content import case_name_from_path
 from app.review.database import create_database
 from app.review.store import DATABASE_NAME, STATUSES, ReviewStore
 
-__all__ = ["STATUSES", "ReviewFolder"]
+__all__ = ["CORRECTED_FOLDER", "CORRECTED_GT_FOLDER", "DEFAULT_OUT", "EXPORT_NAMES", "OUTPUT_NAMES", "STATUSES",
+           "ReviewFolder", "Unmatched"]
 
 DEFAULT_OUT = "dicelens-review"
 CORRECTED_FOLDER = "corrected"
