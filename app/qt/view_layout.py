@@ -230,8 +230,8 @@ class ViewLayout(QWidget):
 
     @Slot(int)
     def _on_state_axis_changed(self, axis: int) -> None:
-        if self.linked:   # set_plane has set the slice already; a plain set_axis has not
-            self.state.set_slice(self.crosshair.point[axis])
+        if self.linked:   # the state's slice along the new axis (set_plane) is where the crosshair goes
+            self.crosshair.set_coordinate(axis, self.state.slice_index)
             self._show_focus()
 
     @Slot(int)
