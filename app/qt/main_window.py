@@ -48,6 +48,7 @@ from app.qt.edit_toolbar import EditToolbar
 from app.qt.edit_workflow import EditWorkflow
 from app.qt.engine_controller import EngineController
 from app.qt.jobs import JobLayer
+from app.qt.label_list import LabelListPanel
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
 from app.qt.opening_slice import OpeningSlice
 from app.qt.plain_text import plain_message_box, plain_tooltip
@@ -143,6 +144,12 @@ class MainWindow(EditQuestions, QMainWindow):
         self.splitDockWidget(self.docks["slices"], self.docks["history"], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["slices"], self.docks["history"]], [500, 210], Qt.Orientation.Horizontal)
         self.edits = EditWorkflow(self, self.edit_tools, self.edit_toolbar, self.dice_history)
+        self.label_list = LabelListPanel(self.state, self.slice_view)
+        self.docks["labels"] = self._add_dock("Labels", "label_list_dock", self.label_list,
+                                              Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["confusion"], self.docks["labels"])
+        self.docks["confusion"].raise_()
+        self.label_list.label_activated.connect(self.edit_toolbar.set_label)   # selects it everywhere
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)

@@ -249,7 +249,8 @@ class SliceView(QWidget):
         self._render_slice()
 
     def _on_selected_class_changed(self, label: int) -> None:
-        if self.settings.mode == "errors" and not self.settings.errors_of_all_classes:
+        if ((self.settings.mode == "errors" and not self.settings.errors_of_all_classes)
+                or (self.settings.mode != "errors" and self.settings.only_selected)):
             self._render_overlay()
         self.legend_label.setText(legend_html(self.settings, self.state))
 
