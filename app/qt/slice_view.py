@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLa
 from app import window_level
 from app.orientation import DisplayFrame, display_frame, screen_to_index, to_screen
 from app.qt import overlay
+from app.qt.edge_letters import edge_labels, place_edge_labels
 from app.qt.edit_tile import render_highlight_tile, render_tile, screen_rect
 from app.qt.overlay_legend import legend_html
 from app.qt.slice_view_actions import SliceViewActions
@@ -35,8 +36,6 @@ from app.qt.voxel_readout import ReadoutLabel, describe_voxel
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
-_LETTER_STYLE = ("color: #ffd54f; background: rgba(0, 0, 0, 140); padding: 0px 3px; font-weight: bold; "
-                 "font-size: 15px;")
 _OPACITY_STEP = 0.1
 
 
@@ -143,8 +142,7 @@ class SliceView(QWidget):
         self.view_box.window_dragged.connect(self._on_window_dragged)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
-        self.edge_labels = {name: self._overlay_label(_LETTER_STYLE)
-                            for name in ("left", "right", "top", "bottom")}
+        self.edge_labels = edge_labels(self.graphics)
         # Drawn in the scene (not a QLabel over it) so that changing it each slice costs no extra paint.
         self.info_item = pg.TextItem(anchor=(0, 0), color="#f0f0f0", fill=pg.mkBrush(0, 0, 0, 150))
         self.info_item.setZValue(1000)
@@ -177,27 +175,13 @@ class SliceView(QWidget):
         layout.addWidget(self.readout_label)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-    def _overlay_label(self, style: str) -> QLabel:
-        label = QLabel(self.graphics)
-        label.setStyleSheet(style)
-        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        return label
-
     def resizeEvent(self, event) -> None:
         """Keep the edge letters at the edges of the image area."""
         super().resizeEvent(event)
         self._place_overlay_labels()
 
     def _place_overlay_labels(self) -> None:
-        width, height = self.graphics.width(), self.graphics.height()
-        for label in self.edge_labels.values():
-            label.adjustSize()
-        left, right = self.edge_labels["left"], self.edge_labels["right"]
-        top, bottom = self.edge_labels["top"], self.edge_labels["bottom"]
-        left.move(6, (height - left.height()) // 2)
-        right.move(width - right.width() - 6, (height - right.height()) // 2)
-        top.move((width - top.width()) // 2, 4)
-        bottom.move((width - bottom.width()) // 2, height - bottom.height() - 4)
+        place_edge_labels(self.edge_labels, self.graphics.width(), self.graphics.height())
 
     # ------------------------------------------------------------ state slots
     def _on_case_changed(self, case) -> None:

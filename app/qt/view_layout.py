@@ -86,6 +86,7 @@ class ViewLayout(QWidget):
         for view, plane in zip(self.views[1:], self.planes[1:], strict=True):
             view.set_plane(plane)
             view.legend_label.hide()   # the main view's legend says it for all three
+            view.info_item.hide()   # it would run into the top letter of a narrow view; the slider says the slice
         self.lines = [CrosshairLines(view, self.crosshair) for view in self.views]
         self.edit_tools = EditToolsGroup([EditTools(view) for view in self.views], self)
         self.requested = "single"

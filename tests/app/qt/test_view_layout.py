@@ -198,6 +198,7 @@ def test_a_2d_case_falls_back_to_one_view_and_says_so(window, tmp_path):
     window.open_case(str(tmp_path / "cells_gt.png"), str(tmp_path / "cells_pred.png"))
     assert window.state.case.gt.shape[0] == 1
     assert messages == [TWO_D_MESSAGE]
+    assert window.statusBar().currentMessage() == TWO_D_MESSAGE
     assert window.views.requested == "three" and not window.views.linked
     assert not window.views.views[1].isVisible()
     assert window.slice_view.image_item.image.shape == (40, 50)
