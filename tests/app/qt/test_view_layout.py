@@ -221,3 +221,25 @@ def test_set_plane_switches_axis_and_slice_before_anyone_hears_of_it(window):
     assert seen == [(2, 70)]
     window.state.set_plane(2, 500)   # same axis: a clamped slice change
     assert window.state.slice_index == SHAPE[2] - 1 and seen == [(2, 70)]
+
+
+def test_painting_in_the_sagittal_view_lands_under_the_cursor(window):
+    sagittal, case = window.views.views[2], window.state.case
+    click_view(sagittal, 3, 70)   # sagittal: screen row 0 superior, screen column = y (anterior on the left)
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    window.edit_toolbar.set_label(1)
+    window.edit_toolbar.radius_spin.setValue(1.0)
+    x = sagittal.slice_index
+    before = case.pred.copy()
+    QTest.mouseClick(sagittal.graphics.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view_point(sagittal, 3, 70))
+    written = {tuple(v) for v in np.argwhere(case.pred != before)}
+    assert (SHAPE[0] - 1 - 3, 70, x) in written
+    assert all(v[2] == x and v[0] == SHAPE[0] - 1 - 3 for v in written)
+
+
+def test_the_view_menu_offers_both_layouts(window):
+    view_menu = next(action.menu() for action in window.menuBar().actions() if action.text() == "&View")
+    layout_menu = next(action.menu() for action in view_menu.actions() if action.text() == "&Layout")
+    assert [action.data() for action in layout_menu.actions()] == ["single", "three"]
+    assert layout_menu.actions()[1].isChecked()
