@@ -33,6 +33,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--overlay", choices=("filled", "contours", "errors"),
                         help="overlay to start with (default: filled); 'errors' is the error map (TP/FP/FN) of "
                              "every foreground class")
+    parser.add_argument("--layout", choices=("single", "three"),
+                        help="one slice view, or three linked views (axial, coronal, sagittal) with a crosshair "
+                             "(default: as last time; a 2D image is always shown in one view)")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="render the window with metrics computed to this PNG without a display, then exit")
     add_max_voxels_argument(parser)
@@ -56,4 +59,5 @@ def run(args: argparse.Namespace) -> int:
         check_output_files({"--screenshot": args.screenshot},
                            {f"--{role}": path for role, path in paths.items() if path is not None})
     return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
-                    resample=args.resample, overlay_mode=args.overlay, max_voxels=args.max_voxels)
+                    resample=args.resample, overlay_mode=args.overlay, max_voxels=args.max_voxels,
+                    layout=args.layout)

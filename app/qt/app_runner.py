@@ -35,7 +35,7 @@ METRICS_TIMEOUT_S = 600.0
 def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_index: int | None = None,
              screenshot: str | None = None, resample: bool = False,
              size: tuple[int, int] = SCREENSHOT_SIZE, overlay_mode: str | None = None,
-             max_voxels: int | None = None) -> int:
+             max_voxels: int | None = None, layout: str | None = None) -> int:
     """Open the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``) in the review window.
 
     Parameters
@@ -56,6 +56,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         Overlay to start with (default: the view's, filled); the error map shows every foreground class.
     max_voxels : int, optional
         ``--max-voxels``: the largest volume read (default: what available memory allows).
+    layout : {"single", "three"}, optional
+        One slice view or three linked views (default: the remembered layout; one in screenshot mode).
 
     Returns
     -------
@@ -70,7 +72,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     """
     if screenshot is None:
         return _run_window(paths, plane=plane, slice_index=slice_index, resample=resample,
-                           overlay_mode=overlay_mode, max_voxels=max_voxels)
+                           overlay_mode=overlay_mode, max_voxels=max_voxels, layout=layout)
     if not Path(screenshot).expanduser().resolve().parent.is_dir():
         raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
     from app.io import load_case
@@ -92,6 +94,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         window = MainWindow(settings=settings)
         window.show_error = _print_error
         window.edits.journal = False  # no recovery question, and a crashed session's journal stays as it is
+        if layout is not None:
+            window.views.set_layout(layout)
         window.show_case(case, title=f"{Path(paths['pred']).name} vs {Path(paths['gt']).name}")
         window.case_paths = dict(paths)
         _apply_start_view(window, axis, slice_index, overlay_mode)
@@ -109,7 +113,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
 
 
 def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,
-                overlay_mode: str | None, max_voxels: int | None) -> int:
+                overlay_mode: str | None, max_voxels: int | None, layout: str | None = None) -> int:
     """The interactive window: shown at once, the case read in the background (see the module docstring)."""
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
@@ -117,6 +121,8 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     app = _application()
     window = MainWindow()
     window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
+    if layout is not None:
+        window.views.set_layout(layout)
     start_view = _StartView(window, plane, slice_index, overlay_mode)
     window.case_opened.connect(start_view.on_case_opened)
     window.show()

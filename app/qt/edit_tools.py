@@ -129,7 +129,7 @@ class EditTools(QObject):
             return True
         if self.tool == "navigate" or self._space_held:
             return False
-        axis = self.view.state.axis
+        axis = self.view.axis
         if self.tool in _PAINTING_TOOLS:
             self._dragging = self.tool
             self.bridge.begin_stroke(point, axis, erase=self.tool == "eraser")
@@ -173,11 +173,11 @@ class EditTools(QObject):
             points, self._lasso_points = self._lasso_points, []
             self.lasso.finish()
             if self.bridge is not None and len(points) >= 3:
-                self.bridge.fill_polygon(np.stack(points), self.view.state.axis)
+                self.bridge.fill_polygon(np.stack(points), self.view.axis)
 
     def _point(self, position: QPointF) -> np.ndarray:
-        state = self.view.state
-        return view_to_index(self.view.frame, state.slice_index, position.x(), position.y(), state.case.gt.shape)
+        view = self.view
+        return view_to_index(view.frame, view.slice_index, position.x(), position.y(), view.state.case.gt.shape)
 
     def _pick_label(self, point: np.ndarray) -> None:
         label = self.bridge.session.label_at(point)

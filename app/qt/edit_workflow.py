@@ -5,7 +5,7 @@ One :class:`EditWorkflow` per main window. For each case shown it opens a
 :class:`~app.qt.edit_bridge.EditBridge`, and wires the bridge (docs/architecture.md §3)::
 
     bridge.painted        -> EngineController.submit_delta   (queued to the worker, merged while busy)
-    bridge.region_changed -> SliceView.update_region         (only the painted tile is re-rendered)
+    bridge.region_changed -> ViewLayout.update_region        (only the painted tile, in every view)
     bridge.edit_completed -> DiceHistoryPanel.add_edit       (one point per action)
     bridge.history_changed-> the title's modified marker, undo/redo actions
 
@@ -46,7 +46,7 @@ class EditWorkflow(QObject):
     Parameters
     ----------
     window : MainWindow
-        Provides ``state``, ``controller``, ``slice_view``, the ask/show methods and ``edit_data_dir``.
+        Provides ``state``, ``controller``, ``views``, the ask/show methods and ``edit_data_dir``.
     tools : EditTools
     toolbar : EditToolbar
     history_panel : DiceHistoryPanel
@@ -116,7 +116,7 @@ class EditWorkflow(QObject):
             self._offer_recovery()
         self.bridge = EditBridge(self.editor, case.labels.name, self)
         self.bridge.painted.connect(window.controller.submit_delta)
-        self.bridge.region_changed.connect(window.slice_view.update_region)
+        self.bridge.region_changed.connect(window.views.update_region)
         self.bridge.edit_completed.connect(self.history_panel.add_edit)
         self.bridge.history_changed.connect(self._on_history_changed)
         if self.editor.session.journal_error:

@@ -16,7 +16,7 @@ history, saving, recovery, the unsaved-edits question, report export) is wired b
 The menu bar is arranged by :func:`~app.qt.window_menus.build_menus`.
 
 Remembered in ``QSettings("DiceLens", "DiceLens")``: window geometry and dock layout, theme, last
-directory and recent cases.
+directory, recent cases and the layout of the slice views (one or three linked).
 """
 
 from __future__ import annotations
@@ -45,18 +45,18 @@ from app.qt.dice_history import DiceHistoryPanel
 from app.qt.dice_table import BUSY_DELAY_MS, DiceTablePanel
 from app.qt.edit_questions import EditQuestions
 from app.qt.edit_toolbar import EditToolbar
-from app.qt.edit_tools import EditTools
 from app.qt.edit_workflow import EditWorkflow
 from app.qt.engine_controller import EngineController
 from app.qt.jobs import JobLayer
+from app.qt.label_list import LabelListPanel
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
 from app.qt.opening_slice import OpeningSlice
 from app.qt.plain_text import plain_message_box, plain_tooltip
 from app.qt.review_state import ReviewState
 from app.qt.shortcuts_help import shortcuts_html
 from app.qt.slice_plot import SliceDicePlotPanel
-from app.qt.slice_view import SliceView
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, THEMES, apply_theme
+from app.qt.view_layout import LAYOUTS, ViewLayout
 from app.qt.window_menus import build_menus
 
 SETTINGS_ORGANIZATION = "DiceLens"
@@ -65,6 +65,8 @@ MAX_RECENT_CASES = 8
 LAYOUT_VERSION = 1
 SLICE_PLOT_HIDDEN_FOR_2D = "view/slice_plot_hidden_for_2d"
 """Settings key: the per-slice plot was hidden because a 2D case was shown (not by the user)."""
+VIEW_LAYOUT_SETTING = "view/layout"
+"""Settings key: the slice views' layout, ``single`` or ``three`` (:mod:`app.qt.view_layout`)."""
 DEFAULT_SIZE = (1600, 1000)
 """First-start window size, pixels (shrunk to fit smaller screens)."""
 DICE_DOCK_WIDTH = 920
@@ -115,8 +117,9 @@ class MainWindow(EditQuestions, QMainWindow):
         self._opening = False
 
         self.opening_slice = OpeningSlice(self.state, self.controller, self)
-        self.slice_view = SliceView(self.state)
-        self.setCentralWidget(self.slice_view)
+        self.views = ViewLayout(self.state)   # one view or three linked ones (View → Layout)
+        self.slice_view = self.views.primary
+        self.setCentralWidget(self.views)
         self.dice_table = DiceTablePanel(self.state, self.controller)
         self.confusion_panel = ConfusionMatrixPanel(self.state, self.controller)
         self.slice_plot = SliceDicePlotPanel(self.state, self.controller)
@@ -132,7 +135,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.resizeDocks([self.docks["dice"]], [DICE_DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["dice"], self.docks["confusion"]], [380, 560], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["slices"]], [200], Qt.Orientation.Vertical)
-        self.edit_tools = EditTools(self.slice_view)
+        self.edit_tools = self.views.edit_tools   # one EditTools per view, driven as one
         self.edit_toolbar = EditToolbar(self.edit_tools, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.edit_toolbar)
         self.dice_history = DiceHistoryPanel(self.state, self.controller)
@@ -141,10 +144,18 @@ class MainWindow(EditQuestions, QMainWindow):
         self.splitDockWidget(self.docks["slices"], self.docks["history"], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["slices"], self.docks["history"]], [500, 210], Qt.Orientation.Horizontal)
         self.edits = EditWorkflow(self, self.edit_tools, self.edit_toolbar, self.dice_history)
+        self.label_list = LabelListPanel(self.state, self.slice_view)
+        self.docks["labels"] = self._add_dock("Labels", "label_list_dock", self.label_list,
+                                              Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["confusion"], self.docks["labels"])
+        self.docks["confusion"].raise_()
+        self.label_list.label_activated.connect(self.edit_toolbar.set_label)   # selects it everywhere
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)
-        self.controller.result_ready.connect(self.slice_view.refresh_readout)
+        self.controller.result_ready.connect(self.views.refresh_readout)
+        self.views.message.connect(self._show_view_message)
+        self.views.layout_changed.connect(self._remember_view_layout)
         self.controller.busy_changed.connect(self._on_busy_changed)
         self.controller.warning.connect(self.show_error)
         self.controller.cell_located.connect(self._on_cell_located)
@@ -334,6 +345,8 @@ class MainWindow(EditQuestions, QMainWindow):
         layout = self.settings.value("window/state")
         if layout is not None:
             self.restoreState(layout, LAYOUT_VERSION)
+        view_layout = str(self.settings.value(VIEW_LAYOUT_SETTING, "single"))
+        self.views.set_layout(view_layout if view_layout in LAYOUTS else "single")
         theme = str(self.settings.value("view/theme", DEFAULT_THEME))
         self.set_theme(theme if theme in THEMES else DEFAULT_THEME)
 
@@ -346,6 +359,12 @@ class MainWindow(EditQuestions, QMainWindow):
             panel.set_plot_colors(PLOT_COLORS[theme])
         self.theme_actions[theme].setChecked(True)
         self.settings.setValue("view/theme", theme)
+
+    def _remember_view_layout(self, name: str) -> None:
+        self.settings.setValue(VIEW_LAYOUT_SETTING, name)
+
+    def _show_view_message(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
 
     def _on_theme_triggered(self, action: QAction) -> None:
         self.set_theme(action.data())

@@ -14,12 +14,17 @@ Overlay modes
 ``errors``
     For the selected class (or all classes): true positives, false positives and false negatives in
     the colours of :data:`ERROR_COLORS` (colour-blind safe). Both masks are used whatever their switches.
+
+Per label (filled and contour modes): a label can be hidden, drawn with its own opacity (a factor of the
+overall opacity) or, with "show only selected", every label but the selected class hidden. Hidden labels
+leave the pixels under them as they would be without them (an outline of a hidden ground-truth label does
+not erase the prediction's fill). The error map is about the selected class (or all) and ignores these.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -57,6 +62,13 @@ class OverlaySettings:
         Opacity of filled labels, 0 to 1.
     errors_of_all_classes : bool
         Error map of every foreground class at once instead of the selected class.
+    hidden_labels : frozenset of int
+        Labels not drawn (filled and contour modes).
+    label_opacity : tuple of (int, float)
+        ``(label, factor)`` pairs, factor in [0, 1]: that label's fill opacity is ``opacity * factor``
+        (labels not listed: 1). Build it with :meth:`with_label_opacity`.
+    only_selected : bool
+        Draw only the selected class (filled and contour modes).
     """
 
     mode: str = "filled"
@@ -64,12 +76,50 @@ class OverlaySettings:
     show_pred: bool = True
     opacity: float = 0.35
     errors_of_all_classes: bool = False
+    hidden_labels: frozenset[int] = frozenset()
+    label_opacity: tuple[tuple[int, float], ...] = ()
+    only_selected: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in OVERLAY_MODES:
             raise ValueError(f"overlay mode must be one of {', '.join(OVERLAY_MODES)}, got {self.mode!r}")
         if not 0.0 <= self.opacity <= 1.0:
             raise ValueError(f"opacity must lie in [0, 1], got {self.opacity}")
+        for label, factor in self.label_opacity:
+            if not 0.0 <= factor <= 1.0:
+                raise ValueError(f"opacity of label {label} must lie in [0, 1], got {factor}")
+
+    def opacity_of(self, label: int) -> float:
+        """Opacity factor of ``label`` (1 unless set with :meth:`with_label_opacity`)."""
+        return dict(self.label_opacity).get(int(label), 1.0)
+
+    def with_label_opacity(self, label: int, factor: float) -> OverlaySettings:
+        """These settings with ``label``'s opacity factor set to ``factor`` (1 removes the entry)."""
+        entries = {key: value for key, value in self.label_opacity if key != int(label)}
+        if factor != 1.0:
+            entries[int(label)] = float(factor)
+        return replace(self, label_opacity=tuple(sorted(entries.items())))
+
+    def with_label_hidden(self, label: int, hidden: bool) -> OverlaySettings:
+        """These settings with ``label`` hidden or shown."""
+        labels = self.hidden_labels | {int(label)} if hidden else self.hidden_labels - {int(label)}
+        return replace(self, hidden_labels=frozenset(labels))
+
+    def label_factors(self, num_labels: int, selected_class: int) -> np.ndarray:
+        """``(num_labels,) float64`` opacity factor of every label: 0 when hidden, else its factor."""
+        factors = np.ones(max(num_labels, 1), dtype=np.float64)
+        for label, factor in self.label_opacity:
+            if label < len(factors):
+                factors[label] = factor
+        for label in self.hidden_labels:
+            if label < len(factors):
+                factors[label] = 0.0
+        if self.only_selected:
+            keep = factors[selected_class] if 0 <= selected_class < len(factors) else 0.0
+            factors[:] = 0.0
+            if 0 <= selected_class < len(factors):
+                factors[selected_class] = keep
+        return factors
 
 
 def label_colors(labels, num_classes: int) -> np.ndarray:
@@ -108,9 +158,11 @@ def _packed(rgba) -> np.ndarray:
     return (rgba[:, 0] | rgba[:, 1] << 8 | rgba[:, 2] << 16 | rgba[:, 3] << 24).astype(_PIXEL)
 
 
-def _label_lut(colors: np.ndarray, alpha: int) -> np.ndarray:
-    """``(C,) uint32`` packed colour of each label with ``alpha``; label 0 transparent."""
-    rgba = np.concatenate([colors, np.full((len(colors), 1), alpha, dtype=np.uint8)], axis=1)
+def _label_lut(colors: np.ndarray, alpha) -> np.ndarray:
+    """``(C,) uint32`` packed colour of each label with ``alpha`` (an int, or ``(C,)`` per label); label 0
+    transparent."""
+    alphas = np.broadcast_to(np.asarray(alpha, dtype=np.uint8).reshape(-1), (len(colors),))
+    rgba = np.concatenate([colors, alphas[:, None]], axis=1)
     lut = _packed(rgba)
     lut[0] = 0
     return lut
@@ -146,22 +198,33 @@ def compose(gt: np.ndarray, pred: np.ndarray, settings: OverlaySettings, colors:
     """
     if settings.mode == "errors":
         return _as_rgba(_errors(gt, pred, None if settings.errors_of_all_classes else selected_class))
+    factors = settings.label_factors(len(colors), selected_class)
+    shown = None if np.all(factors > 0) else factors > 0   # None: every label drawn (no extra lookup)
+    outline = _label_lut(colors, np.where(factors > 0, CONTOUR_ALPHA, 0))
     pixels = np.zeros(gt.shape, dtype=_PIXEL)
     if settings.mode == "filled":
-        fill = _label_lut(colors, round(settings.opacity * 255))
+        fill = _label_lut(colors, np.rint(settings.opacity * 255 * factors))
         if settings.show_pred:
             pixels = _lookup(fill, pred)
             if settings.show_gt:
-                _draw(pixels, boundary(gt), _label_lut(colors, CONTOUR_ALPHA), gt)
+                _draw(pixels, _visible(boundary(gt), gt, shown), outline, gt)
         elif settings.show_gt:
             pixels = _lookup(fill, gt)
         return _as_rgba(pixels)
     if settings.show_pred:
         lighter = ((colors.astype(np.uint16) + 255) // 2).astype(np.uint8)
-        _draw(pixels, boundary(pred) & _dotted(pred.shape), _label_lut(lighter, CONTOUR_ALPHA), pred)
+        lighter_outline = _label_lut(lighter, np.where(factors > 0, CONTOUR_ALPHA, 0))
+        _draw(pixels, _visible(boundary(pred) & _dotted(pred.shape), pred, shown), lighter_outline, pred)
     if settings.show_gt:
-        _draw(pixels, boundary(gt), _label_lut(colors, CONTOUR_ALPHA), gt)
+        _draw(pixels, _visible(boundary(gt), gt, shown), outline, gt)
     return _as_rgba(pixels)
+
+
+def _visible(where: np.ndarray, labels: np.ndarray, shown: np.ndarray | None) -> np.ndarray:
+    """``where`` without the pixels of hidden labels (``shown``: ``(C,) bool`` per label, None = all)."""
+    if shown is None:
+        return where
+    return where & np.take(shown, labels, mode="clip")
 
 
 def _lookup(lut: np.ndarray, labels: np.ndarray) -> np.ndarray:

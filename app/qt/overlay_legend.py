@@ -39,4 +39,12 @@ def legend_html(settings: OverlaySettings, state) -> str:
             shown.append("ground truth: solid outline")
         if settings.show_pred:
             shown.append("prediction: dotted outline")
-    return escape(", ".join(shown) if shown else "masks hidden (G / P to show)")
+    if not shown:
+        return escape("masks hidden (G / P to show)")
+    case = state.case
+    if settings.only_selected and case is not None:
+        shown.append("only " + elide_middle(case.labels.name(state.selected_class), MAX_LEGEND_NAME_CHARS))
+    elif settings.hidden_labels:
+        count = len(settings.hidden_labels)
+        shown.append(f"{count} label{'s' if count != 1 else ''} hidden")
+    return escape(", ".join(shown))

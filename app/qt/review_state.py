@@ -85,6 +85,18 @@ class ReviewState(QObject):
             self.slice_index = index
             self.slice_changed.emit(index)
 
+    def set_plane(self, axis: int, index: int) -> None:
+        """Switch to ``axis`` and slice ``index`` at once: handlers of ``axis_changed`` already see the
+        slice (linked views focusing another view; see :mod:`app.qt.view_layout`)."""
+        if axis not in (0, 1, 2):
+            raise ValueError(f"axis must be 0, 1 or 2, got {axis!r}")
+        if axis == self.axis:
+            self.set_slice(index)
+            return
+        self.axis = axis
+        self.slice_index = int(min(max(index, 0), max(self.slice_count() - 1, 0)))
+        self.axis_changed.emit(axis)
+
     def highlight_cell(self, cell: tuple[int, int] | None) -> None:
         """Highlight the voxels of confusion-matrix cell ``(gt_label, pred_label)``, or none."""
         cell = None if cell is None else (int(cell[0]), int(cell[1]))

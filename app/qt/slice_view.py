@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLa
 from app import window_level
 from app.orientation import DisplayFrame, display_frame, screen_to_index, to_screen
 from app.qt import overlay
+from app.qt.edge_letters import edge_labels, place_edge_labels
 from app.qt.edit_tile import render_highlight_tile, render_tile, screen_rect
 from app.qt.overlay_legend import legend_html
 from app.qt.slice_view_actions import SliceViewActions
@@ -35,8 +36,6 @@ from app.qt.voxel_readout import ReadoutLabel, describe_voxel
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
-_LETTER_STYLE = ("color: #ffd54f; background: rgba(0, 0, 0, 140); padding: 0px 3px; font-weight: bold; "
-                 "font-size: 15px;")
 _OPACITY_STEP = 0.1
 
 
@@ -47,6 +46,18 @@ class SliceView(QWidget):
     ----------
     state : ReviewState
         Shared selection; the view follows and changes it.
+    with_actions : bool
+        Own the keyboard shortcuts (:attr:`view_actions`); only one view of a window may (shortcuts of
+        several views would be ambiguous). The other views of a layout follow the one with actions
+        (:mod:`app.qt.view_layout`).
+
+    Attributes
+    ----------
+    plane : ReviewState or app.qt.crosshair.CrosshairPlane
+        Where the view's axis and slice come from (``axis``, ``slice_index``, ``slice_count()``,
+        ``set_slice()``, ``axis_changed``, ``slice_changed``): the shared state itself (one view, whose
+        plane the menus switch) or one fixed plane through the crosshair of linked views
+        (:meth:`set_plane`).
 
     Signals
     -------
@@ -57,9 +68,10 @@ class SliceView(QWidget):
     overlay_settings_changed = Signal(object)
     window_changed = Signal(object)
 
-    def __init__(self, state, parent: QWidget | None = None) -> None:
+    def __init__(self, state, parent: QWidget | None = None, with_actions: bool = True) -> None:
         super().__init__(parent)
         self.state = state
+        self.plane = state
         self.settings = overlay.OverlaySettings()
         self.window: window_level.Window | None = None
         self.frame: DisplayFrame | None = None
@@ -82,13 +94,38 @@ class SliceView(QWidget):
         """Painted tiles re-rendered so far (:meth:`update_region`)."""
         self._build_widgets()
         state.case_changed.connect(self._on_case_changed)
-        state.axis_changed.connect(self._on_axis_changed)
-        state.slice_changed.connect(self._on_slice_changed)
+        self._connect_plane(state)
         state.selected_class_changed.connect(self._on_selected_class_changed)
         state.highlighted_cell_changed.connect(self._on_highlighted_cell_changed)
-        self.view_actions = SliceViewActions(self)
-        for action in self.view_actions.by_name.values():
-            self.addAction(action)
+        self.view_actions = SliceViewActions(self) if with_actions else None
+        if self.view_actions is not None:
+            for action in self.view_actions.by_name.values():
+                self.addAction(action)
+
+    # ------------------------------------------------------------------ plane
+    @property
+    def axis(self) -> int:
+        """Array axis of the slices shown (0 axial, 1 coronal, 2 sagittal with an identity direction)."""
+        return self.plane.axis
+
+    @property
+    def slice_index(self) -> int:
+        """The slice shown along :attr:`axis`."""
+        return self.plane.slice_index
+
+    def set_plane(self, plane) -> None:
+        """Show the slices of ``plane`` (see :attr:`plane`) from now on; the view re-lays out at once."""
+        if plane is self.plane:
+            return
+        self.plane.axis_changed.disconnect(self._on_axis_changed)
+        self.plane.slice_changed.disconnect(self._on_slice_changed)
+        self.plane = plane
+        self._connect_plane(plane)
+        self._on_axis_changed(plane.axis)
+
+    def _connect_plane(self, plane) -> None:
+        plane.axis_changed.connect(self._on_axis_changed)
+        plane.slice_changed.connect(self._on_slice_changed)
 
     # ----------------------------------------------------------------- widgets
     def _build_widgets(self) -> None:
@@ -105,8 +142,7 @@ class SliceView(QWidget):
         self.view_box.window_dragged.connect(self._on_window_dragged)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
-        self.edge_labels = {name: self._overlay_label(_LETTER_STYLE)
-                            for name in ("left", "right", "top", "bottom")}
+        self.edge_labels = edge_labels(self.graphics)
         # Drawn in the scene (not a QLabel over it) so that changing it each slice costs no extra paint.
         self.info_item = pg.TextItem(anchor=(0, 0), color="#f0f0f0", fill=pg.mkBrush(0, 0, 0, 150))
         self.info_item.setZValue(1000)
@@ -139,27 +175,13 @@ class SliceView(QWidget):
         layout.addWidget(self.readout_label)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-    def _overlay_label(self, style: str) -> QLabel:
-        label = QLabel(self.graphics)
-        label.setStyleSheet(style)
-        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        return label
-
     def resizeEvent(self, event) -> None:
         """Keep the edge letters at the edges of the image area."""
         super().resizeEvent(event)
         self._place_overlay_labels()
 
     def _place_overlay_labels(self) -> None:
-        width, height = self.graphics.width(), self.graphics.height()
-        for label in self.edge_labels.values():
-            label.adjustSize()
-        left, right = self.edge_labels["left"], self.edge_labels["right"]
-        top, bottom = self.edge_labels["top"], self.edge_labels["bottom"]
-        left.move(6, (height - left.height()) // 2)
-        right.move(width - right.width() - 6, (height - right.height()) // 2)
-        top.move((width - top.width()) // 2, 4)
-        bottom.move((width - bottom.width()) // 2, height - bottom.height() - 4)
+        place_edge_labels(self.edge_labels, self.graphics.width(), self.graphics.height())
 
     # ------------------------------------------------------------ state slots
     def _on_case_changed(self, case) -> None:
@@ -172,7 +194,7 @@ class SliceView(QWidget):
             self._value_range = window_level.value_range(case.image)
         self._hovered = None
         self.cursor_index = None
-        self._on_axis_changed(self.state.axis)
+        self._on_axis_changed(self.plane.axis)
 
     def _on_axis_changed(self, axis: int) -> None:
         case = self.state.case
@@ -193,10 +215,10 @@ class SliceView(QWidget):
         for name, label in self.edge_labels.items():
             label.setText("" if two_dimensional else getattr(self.frame, name))
         self._place_overlay_labels()
-        count = self.state.slice_count()
+        count = self.plane.slice_count()
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(count - 1, 0))
-        self.slider.setValue(self.state.slice_index)
+        self.slider.setValue(self.plane.slice_index)
         self.slider.blockSignals(False)
         self.slider_row.setVisible(not two_dimensional)
         self._render_slice()
@@ -211,7 +233,8 @@ class SliceView(QWidget):
         self._render_slice()
 
     def _on_selected_class_changed(self, label: int) -> None:
-        if self.settings.mode == "errors" and not self.settings.errors_of_all_classes:
+        if ((self.settings.mode == "errors" and not self.settings.errors_of_all_classes)
+                or (self.settings.mode != "errors" and self.settings.only_selected)):
             self._render_overlay()
         self.legend_label.setText(legend_html(self.settings, self.state))
 
@@ -219,20 +242,20 @@ class SliceView(QWidget):
         self._render_highlight()
 
     def _on_slider_moved(self, value: int) -> None:
-        self.state.set_slice(value)
+        self.plane.set_slice(value)
 
     # --------------------------------------------------------------- commands
     def step_slice(self, steps: int) -> None:
-        """Move ``steps`` slices (negative: back), clamped to the volume."""
-        self.state.set_slice(self.state.slice_index + steps)
+        """Move this view ``steps`` slices (negative: back), clamped to the volume (the wheel)."""
+        self.plane.set_slice(self.plane.slice_index + steps)
 
     def next_slice(self) -> None:
-        """One slice forward (PageDown)."""
-        self.step_slice(1)
+        """One slice forward in the view in focus (PageDown; the shared state's plane)."""
+        self.state.set_slice(self.state.slice_index + 1)
 
     def previous_slice(self) -> None:
-        """One slice back (PageUp)."""
-        self.step_slice(-1)
+        """One slice back in the view in focus (PageUp)."""
+        self.state.set_slice(self.state.slice_index - 1)
 
     def set_overlay_settings(self, settings: overlay.OverlaySettings) -> None:
         """Show the overlay as ``settings`` say (mode, which masks, opacity, error-map scope)."""
@@ -285,7 +308,7 @@ class SliceView(QWidget):
     def _slice_of(self, volume: np.ndarray) -> np.ndarray:
         """Current slice of ``volume`` (``(z, y, x)`` or ``(z, y, x, 3)``) laid out as on screen (a view)."""
         index = [slice(None)] * volume.ndim
-        index[self.state.axis] = self.state.slice_index
+        index[self.plane.axis] = self.plane.slice_index
         return to_screen(volume[tuple(index)], self.frame)
 
     def _render_slice(self) -> None:
@@ -301,8 +324,8 @@ class SliceView(QWidget):
             self.image_item.setImage(self._slice_of(case.image), autoLevels=False, levels=self.window.levels)
         self._render_overlay()
         self._render_highlight()
-        count = self.state.slice_count()
-        self.slice_label.setText(f"{self.state.slice_index} / {max(count - 1, 0)}")
+        count = self.plane.slice_count()
+        self.slice_label.setText(f"{self.plane.slice_index} / {max(count - 1, 0)}")
         self._update_info()
         if self._hovered is not None:
             self._update_readout(*self._hovered)
@@ -324,7 +347,7 @@ class SliceView(QWidget):
         """
         if self._overlay_rgba is None or self.frame is None:
             return
-        rect = screen_rect(self.frame, region, self.state.slice_index, self.state.case.gt.shape)
+        rect = screen_rect(self.frame, region, self.plane.slice_index, self.state.case.gt.shape)
         if rect is None:
             return
         render_tile(self._overlay_rgba, self._gt_slice, self._pred_slice, rect, self.settings, self._colors,
@@ -349,11 +372,11 @@ class SliceView(QWidget):
     def _update_info(self) -> None:
         if self.frame is None:
             return
-        count = self.state.slice_count()
+        count = self.plane.slice_count()
         if self.state.case.gt.shape[0] == 1:
             parts = ["2D image"]
         else:
-            parts = [f"{self.frame.plane.capitalize()} slice {self.state.slice_index} (0–{max(count - 1, 0)})"]
+            parts = [f"{self.frame.plane.capitalize()} slice {self.plane.slice_index} (0–{max(count - 1, 0)})"]
         if self.window is not None:
             parts.append(f"W {self.window.width:.4g}  L {self.window.level:.4g}")
         self.info_text = "   ".join(parts)
@@ -387,7 +410,7 @@ class SliceView(QWidget):
         rows, cols = self._gt_slice.shape
         if not (0 <= screen_row < rows and 0 <= screen_col < cols):
             raise IndexError(f"screen pixel ({screen_row}, {screen_col}) is outside the {rows} x {cols} slice")
-        self.cursor_index = screen_to_index(self.frame, self.state.slice_index, screen_row, screen_col,
+        self.cursor_index = screen_to_index(self.frame, self.plane.slice_index, screen_row, screen_col,
                                             self.state.case.gt.shape)
         self.readout_text = describe_voxel(self.state.case, self.cursor_index)
         self.readout_label.set_full_text(self.readout_text)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
-from app.orientation import PLANE_NAMES, array_axis_for_plane
+from app.orientation import PLANE_NAMES, array_axis_for_plane, plane_name
 from app.qt.overlay import OVERLAY_MODES
 from app.window_level import CT_PRESETS
 
@@ -112,9 +112,9 @@ class SliceViewActions(QObject):
         self._on_axis_changed(self._view.state.axis)
 
     def _on_axis_changed(self, axis: int) -> None:
-        frame = self._view.frame
-        if frame is not None and frame.array_axis == axis:
-            self.planes[frame.plane].setChecked(True)
+        case = self._view.state.case
+        if case is not None:   # the state's plane: this view's, or the focused one of linked views
+            self.planes[plane_name(case.geometry.direction, axis)].setChecked(True)
 
     def _on_plane_triggered(self, action: QAction) -> None:
         """Show the chosen plane through the voxel last under the mouse (else its middle slice)."""
@@ -122,7 +122,9 @@ class SliceViewActions(QObject):
         if state.case is None:
             return
         axis = array_axis_for_plane(state.case.geometry.direction, action.data())
-        if axis != state.axis:
+        if self._view.plane is not state:   # linked views: focus the view of that plane, crosshair kept
+            state.set_plane(axis, self._view.plane.crosshair.point[axis])
+        elif axis != state.axis:
             cursor = self._view.cursor_index
             target = cursor[axis] if cursor is not None else state.slice_count(axis) // 2
             state.set_axis(axis)

@@ -1,11 +1,12 @@
-"""The slice view's ViewBox: the wheel steps slices, Ctrl+wheel zooms, right-drag changes the window."""
+"""The slice view's ViewBox: the wheel steps slices, Ctrl+wheel zooms, right-drag changes the window, a left
+click is reported (linked views move their crosshair there)."""
 
 from __future__ import annotations
 
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 
 FIT_PADDING = 0.04
 """Margin around a fitted slice (fraction of its size), room for the edge letters."""
@@ -16,6 +17,8 @@ class SliceViewBox(pg.ViewBox):
 
     wheel_stepped = Signal(int)
     window_dragged = Signal(float, float)
+    clicked = Signal(QPointF)
+    """A left click (no drag) that no edit tool took, at this view position (mm)."""
 
     def __init__(self) -> None:
         super().__init__(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=FIT_PADDING)
@@ -41,3 +44,11 @@ class SliceViewBox(pg.ViewBox):
             self.window_dragged.emit(float(motion.x()), float(motion.y()))
             return
         super().mouseDragEvent(ev, axis)
+
+    def mouseClickEvent(self, ev) -> None:
+        """Report a left click's view position; other buttons as pyqtgraph does."""
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.clicked.emit(self.mapToView(ev.pos()))
+            return
+        super().mouseClickEvent(ev)

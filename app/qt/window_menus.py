@@ -79,6 +79,9 @@ def build_menus(window) -> WindowMenus:
             edit_menu.addSeparator()
 
     view_menu = menu_bar.addMenu("&View")
+    layout_menu = view_menu.addMenu("&Layout")
+    for action in window.views.layout_actions.values():
+        layout_menu.addAction(action)
     for action in view_actions.planes.values():
         view_menu.addAction(action)
     view_menu.addSeparator()

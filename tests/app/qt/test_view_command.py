@@ -125,3 +125,21 @@ def test_max_voxels_limits_what_the_window_reads(case_files, tmp_path, capsys, m
     assert cli.main(["view", "--gt", case_files["gt"], "--pred", case_files["pred"], "--max-voxels", "100",
                      "--screenshot", str(tmp_path / "x.png")]) == 2
     assert "the limit set with --max-voxels is 100 voxels" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("layout", "linked"), [("three", True), ("single", False)])
+def test_layout_option_starts_the_window_in_that_layout(case_files, tmp_path, monkeypatch, layout, linked):
+    seen = []
+    monkeypatch.setattr("app.qt.app_runner.save_screenshot",
+                        lambda window, path: seen.append((window.views.linked,
+                                                          [view.isVisible() for view in window.views.views])))
+    code = cli.main(["view", "--gt", case_files["gt"], "--pred", case_files["pred"], "--layout", layout,
+                     "--screenshot", str(tmp_path / "shot.png")])
+    assert code == 0 and seen == [(linked, [True, linked, linked])]
+
+
+def test_an_unknown_layout_exits_2(case_files, capsys):
+    with pytest.raises(SystemExit) as exit_info:   # argparse's usage error
+        cli.main(["view", "--gt", case_files["gt"], "--pred", case_files["pred"], "--layout", "four"])
+    assert exit_info.value.code == 2
+    assert "argument --layout: invalid choice: 'four'" in capsys.readouterr().err
