@@ -28,7 +28,7 @@ from app.io.geometry import Geometry, require_same_grid
 from app.io.images import DICOM_FORMAT, ReadImage, numpy_dtype, read_image, sha256_of
 from app.io.labels import LabelEntry, LabelTable, read_label_table
 from app.io.masks import MAX_LABEL, intensity_array, label_array
-from app.io.scores import read_scores
+from app.io.model_output import read_model_output
 from app.io.segnrrd import SLICER_FORMAT, segment_label_table
 from app.io.sources import InputFile
 
@@ -57,7 +57,7 @@ class Case:
     sources : dict of str to InputFile
         ``"gt"``, ``"pred"`` and, when given, ``"image"``, ``"labels"``, ``"scores"``.
     scores : np.ndarray or None
-        ``(C, z, y, x)`` float32 class scores.
+        ``(C, z, y, x)`` class scores in the file's floating-point dtype (float16 stays float16).
     scores_kind : {"probs", "logits"} or None
     messages : list of str
         Notes for the user (resampling, series chosen, label table used...).
@@ -118,7 +118,7 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
         Label table (ITK-SNAP, 3D Slicer colour table, nnU-Net dataset.json, ``index name`` list).
         Without one, a ``.seg.nrrd``'s segments or a palette PNG's colours are used.
     probs, logits : str or Path, optional
-        Class scores (``(C, z, y, x)`` ``.npz``/``.npy``), at most one of them.
+        Class scores (``(C, z, y, x)`` ``.npz``/``.npy``, or a 4D NIfTI/NRRD), at most one of them.
     resample : bool
         Resample the prediction onto the ground-truth grid (nearest neighbour) when they differ.
     ignore_index : int, optional
@@ -181,11 +181,13 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
     scores, kind = None, None
     if probs is not None or logits is not None:
         kind, score_path = ("probs", probs) if probs is not None else ("logits", logits)
-        scores = read_scores(score_path, kind, geometry.shape_zyx, num_classes, max_voxels=max_voxels)
+        output = read_model_output(score_path, kind, geometry.shape_zyx, num_classes, labels=given_table,
+                                   max_voxels=max_voxels)
+        scores = output.scores
+        messages += output.messages
         num_classes = max(num_classes, scores.shape[0] if scores.shape[0] > 1 else 2)
-        sources["scores"] = InputFile(str(score_path), sha256_of([Path(score_path)]),
-                                      "NumPy probabilities" if kind == "probs" else "NumPy logits",
-                                      details=f"{scores.shape[0]} classes")
+        sources["scores"] = InputFile(str(score_path), sha256_of([Path(score_path)]), output.format,
+                                      dtype=str(scores.dtype), details=f"{scores.shape[0]} classes")
     return Case(gt=loaded_gt.labels, pred=loaded_pred.labels, image=image_array, geometry=geometry,
                 labels=table, num_classes=num_classes, sources=sources, scores=scores, scores_kind=kind,
                 messages=messages)
