@@ -1,0 +1,178 @@
+"""Class probabilities of a model's output, derived slab by slab from scores kept in their own dtype.
+
+A model's output is ``(C, z, y, x)`` class scores: probabilities, or logits (softmax over the classes;
+a single channel is the foreground of a binary problem, sigmoid for logits). The scores stay as they
+were given (float16 stays float16, no whole-volume float32 copy); :class:`ClassProbabilities`
+computes float64 probabilities for one box or one slab of slices at a time, on the CPU or a GPU.
+
+Sums of probabilities are kept in **fixed point**: ``round(p · 2^bits)`` as int64, with ``bits`` chosen
+so that the sum over every voxel cannot overflow (32 bits up to 2^30 voxels). Integer sums do not
+depend on the order of the additions, so an incremental update after an edit equals the sum computed
+from scratch exactly (docs/architecture.md §1); float16 probabilities (multiples of 2^-24) are
+represented without any rounding. The predictions derived here (argmax, or one channel ≥ threshold)
+are what ``dicelens`` scores when no predicted mask is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+Region = tuple[slice, slice, slice]
+SLAB_VALUES = 1 << 22
+"""Class-score values (classes x voxels) turned into float64 probabilities at once (32 MiB)."""
+MAX_FIXED_POINT_BITS = 32
+
+
+class ClassProbabilities:
+    """Probabilities of ``(C, z, y, x)`` class scores, computed per box in float64.
+
+    Parameters
+    ----------
+    scores : np.ndarray
+        ``(C, z, y, x)`` floating point (any float dtype; a read-only view is fine: it is never
+        written or copied whole).
+    from_logits : bool
+        Softmax over the classes (several channels) or sigmoid (one channel). False: the scores are
+        probabilities already.
+    device : str or torch.device, optional
+        Where the per-slab arithmetic runs (default CPU).
+
+    Attributes
+    ----------
+    num_channels : int
+        ``C``. One channel is a foreground probability (class 1 of a binary problem).
+    shape : tuple of 3 int
+        ``(z, y, x)``.
+    fixed_point_bits : int
+        Probabilities are summed as ``round(p · 2**fixed_point_bits)`` int64 values.
+    """
+
+    def __init__(self, scores: np.ndarray, *, from_logits: bool, device: str | torch.device | None = None) -> None:
+        if scores.ndim != 4:
+            raise ValueError(f"scores must be (C, z, y, x), got shape {scores.shape}")
+        if scores.dtype.kind != "f":
+            raise ValueError(f"scores must be floating point, got {scores.dtype}")
+        self.scores = scores
+        self.from_logits = bool(from_logits)
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.num_channels = int(scores.shape[0])
+        self.shape = tuple(int(n) for n in scores.shape[1:])
+        voxels = int(np.prod(self.shape))
+        self.fixed_point_bits = min(MAX_FIXED_POINT_BITS, 62 - max(1, voxels).bit_length())
+
+    @property
+    def foreground_only(self) -> bool:
+        """One channel: the foreground probability of a binary problem."""
+        return self.num_channels == 1
+
+    def probabilities(self, region: Region) -> torch.Tensor:
+        """float64 probabilities of a box.
+
+        Parameters
+        ----------
+        region : tuple of 3 slice
+            ``(z, y, x)`` box, step 1.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(C, dz, dy, dx)`` float64 on :attr:`device`.
+        """
+        raw = np.ascontiguousarray(self.scores[(slice(None), *region)])
+        values = torch.from_numpy(raw).to(self.device).to(torch.float64)
+        if not self.from_logits:
+            return values
+        if self.foreground_only:
+            return torch.sigmoid(values)
+        return torch.softmax(values, dim=0)
+
+    def fixed_point(self, probabilities: torch.Tensor) -> torch.Tensor:
+        """``round(p · 2**fixed_point_bits)`` as int64 (same shape): the units every sum is kept in."""
+        return torch.round(probabilities * float(1 << self.fixed_point_bits)).to(torch.int64)
+
+    def to_float(self, fixed: np.ndarray | torch.Tensor | int) -> np.ndarray:
+        """Fixed-point sums back to float64 probabilities."""
+        return np.asarray(fixed, dtype=np.float64) / float(1 << self.fixed_point_bits)
+
+    def slabs(self, values_per_slab: int = SLAB_VALUES) -> Iterator[Region]:
+        """Boxes of whole slices covering the volume, each at most ``values_per_slab`` values (>= 1 slice)."""
+        depth, height, width = self.shape
+        step = max(1, values_per_slab // max(1, self.num_channels * height * width))
+        for start in range(0, depth, step):
+            yield slice(start, min(depth, start + step)), slice(0, height), slice(0, width)
+
+
+def predicted_labels(probabilities: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """The hard prediction of a box's probabilities: argmax, or foreground where ``p >= threshold``.
+
+    Parameters
+    ----------
+    probabilities : torch.Tensor
+        ``(C, ...)`` float64 from :meth:`ClassProbabilities.probabilities`.
+    threshold : float
+        For one channel only.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(...)`` uint8 labels (int16 beyond 256 classes); ties go to the lowest class (``argmax``).
+    """
+    dtype = torch.uint8 if probabilities.shape[0] <= 256 else torch.int16
+    if probabilities.shape[0] == 1:
+        return (probabilities[0] >= threshold).to(dtype)
+    return torch.argmax(probabilities, dim=0).to(dtype)
+
+
+def predict(probabilities: ClassProbabilities, threshold: float = 0.5) -> np.ndarray:
+    """The whole volume's hard prediction, slab by slab (see :func:`predicted_labels`).
+
+    Returns
+    -------
+    np.ndarray
+        ``(z, y, x)`` uint8 (int16 beyond 256 classes).
+    """
+    dtype = np.uint8 if probabilities.num_channels <= 256 else np.int16
+    labels = np.empty(probabilities.shape, dtype)
+    for region in probabilities.slabs():
+        labels[region] = predicted_labels(probabilities.probabilities(region), threshold).cpu().numpy()
+    return labels
+
+
+def disagreement(probabilities: ClassProbabilities, preds: np.ndarray, *, decisive: float = 0.9,
+                 threshold: float = 0.5) -> tuple[int, int, int]:
+    """Where a given prediction disagrees with the model's probabilities.
+
+    Parameters
+    ----------
+    probabilities : ClassProbabilities
+    preds : np.ndarray
+        ``(z, y, x)`` integer labels, the predicted mask given beside the probabilities.
+    decisive : float
+        A voxel is decisive when its largest class probability (one channel: ``max(p, 1 - p)``) is
+        at least this.
+    threshold : float
+        The one-channel foreground threshold.
+
+    Returns
+    -------
+    tuple of 3 int
+        ``(decisive voxels, decisive voxels where the mask's label differs from the probabilities'
+        prediction, voxels where it differs at all)``.
+    """
+    if tuple(preds.shape) != probabilities.shape:
+        raise ValueError(f"preds shape {preds.shape} does not match the scores' {probabilities.shape}")
+    decisive_count = differing_decisive = differing = 0
+    for region in probabilities.slabs():
+        probs = probabilities.probabilities(region)
+        derived = predicted_labels(probs, threshold).to(torch.int64)
+        given = torch.from_numpy(np.ascontiguousarray(preds[region])).to(probs.device).to(torch.int64)
+        top = torch.maximum(probs[0], 1 - probs[0]) if probs.shape[0] == 1 else probs.max(dim=0).values
+        is_decisive = top >= decisive
+        differs = derived != given
+        decisive_count += int(is_decisive.sum())
+        differing_decisive += int((differs & is_decisive).sum())
+        differing += int(differs.sum())
+    return decisive_count, differing_decisive, differing
