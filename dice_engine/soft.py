@@ -124,8 +124,7 @@ class LiveSoftDice:
             raise ValueError(f"old {old.shape} and new {new.shape} must have the region's shape {shape}")
         changed = old != new
         if changed.any():
-            self._add(region, old, -1, changed)
-            self._add(region, new, +1, changed)
+            self._move(region, old, new, changed)
         return self.result()
 
     def result(self) -> SoftDiceResult:
@@ -151,24 +150,50 @@ class LiveSoftDice:
         """The exact fixed-point sums ``(Σp·y, Σp, Σy)``, ``(L,)`` int64 each (units of 2^-bits for p)."""
         return self._intersection.copy(), self._prob_sum.copy(), self._target_sum.copy()
 
-    def _add(self, region: Region, labels: np.ndarray, sign: int, only: np.ndarray | None = None) -> None:
+    def _fixed(self, region: Region) -> torch.Tensor:
+        """Fixed-point probabilities of a box, ``(L, ...)`` int64 (one channel: background ``1 − p`` added)."""
         probabilities = self.probabilities
-        fixed = probabilities.fixed_point(probabilities.probabilities(region))          # (C, ...) int64
-        target = torch.from_numpy(np.ascontiguousarray(labels)).to(fixed.device).to(torch.int64)
-        keep = torch.ones_like(target, dtype=torch.bool)
-        if only is not None:
-            keep &= torch.from_numpy(np.ascontiguousarray(only)).to(fixed.device)
-        if self.ignore_index is not None:
-            keep &= target != self.ignore_index
-        target, fixed = target[keep], fixed[:, keep]                                      # (n,), (C, n)
-        if target.numel() and int(target.max()) >= self._labels:
-            raise ValueError(f"target: found label {int(target.max())}, but the scores have "
-                             f"{probabilities.num_channels} channel(s) (labels 0..{self._labels - 1})")
+        fixed = probabilities.fixed_point(probabilities.probabilities(region))
         if probabilities.foreground_only:
-            fixed = torch.cat(((1 << probabilities.fixed_point_bits) - fixed, fixed))    # background = 1 − p
+            fixed = torch.cat(((1 << probabilities.fixed_point_bits) - fixed, fixed))
+        return fixed
+
+    def _labels_of(self, labels: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """``labels`` as int64 on ``device`` with ignored voxels mapped to 0, and the mask of kept voxels."""
+        target = torch.from_numpy(np.ascontiguousarray(labels)).to(device).to(torch.int64)
+        if self.ignore_index is None:
+            keep = torch.ones_like(target, dtype=torch.bool)
+        else:
+            keep = target != self.ignore_index
+        if keep.any() and int(target[keep].max()) >= self._labels:
+            raise ValueError(f"target: found label {int(target[keep].max())}, but the scores have "
+                             f"{self.probabilities.num_channels} channel(s) (labels 0..{self._labels - 1})")
+        return torch.where(keep, target, torch.zeros_like(target)), keep
+
+    def _add(self, region: Region, labels: np.ndarray, sign: int) -> None:
+        fixed = self._fixed(region).reshape(self._labels, -1)                        # (L, n) int64
+        target, keep = self._labels_of(labels.reshape(-1), fixed.device)
+        fixed, target = fixed[:, keep], target[keep]
+        self._accumulate(fixed, target, sign)
+        self._prob_sum += sign * fixed.sum(dim=1).cpu().numpy()
+
+    def _move(self, region: Region, old: np.ndarray, new: np.ndarray, changed: np.ndarray) -> None:
+        """Subtract the changed voxels' old labels and add their new ones, reading the box's scores once."""
+        where = torch.from_numpy(np.ascontiguousarray(changed))
+        fixed = self._fixed(region)
+        fixed = fixed[:, where.to(fixed.device)]                                     # (L, n) changed voxels
+        old_target, old_keep = self._labels_of(old[changed], fixed.device)
+        new_target, new_keep = self._labels_of(new[changed], fixed.device)
+        self._accumulate(fixed[:, old_keep], old_target[old_keep], -1)
+        self._accumulate(fixed[:, new_keep], new_target[new_keep], +1)
+        if not bool(torch.equal(old_keep, new_keep)):                                 # into or out of ignore_index
+            entering = fixed[:, new_keep & ~old_keep].sum(dim=1) - fixed[:, old_keep & ~new_keep].sum(dim=1)
+            self._prob_sum += entering.cpu().numpy()
+
+    def _accumulate(self, fixed: torch.Tensor, target: torch.Tensor, sign: int) -> None:
+        """Add ``sign`` x the voxels' ``p_y`` to ``Σp·y`` and their count to ``Σy``; ``fixed`` is ``(L, n)``."""
         gathered = fixed.gather(0, target.unsqueeze(0))[0]
         intersection = torch.zeros(self._labels, dtype=torch.int64, device=fixed.device)
         intersection.index_add_(0, target, gathered)
         self._intersection += sign * intersection.cpu().numpy()
-        self._prob_sum += sign * fixed.sum(dim=1).cpu().numpy()
         self._target_sum += sign * torch.bincount(target, minlength=self._labels).cpu().numpy()
