@@ -100,8 +100,9 @@ class LiveSoftDice:
         self._intersection = np.zeros(self._labels, np.int64)
         self._prob_sum = np.zeros(self._labels, np.int64)
         self._target_sum = np.zeros(self._labels, np.int64)
+        add = self._add_exact_float16 if preds.exact_float16 and preds.device.type == "cpu" else self._add
         for region in preds.slabs():
-            self._add(region, target[region], +1)
+            add(region, target[region])
 
     def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray) -> SoftDiceResult:
         """Account for a ground-truth edit inside ``region``.
@@ -170,12 +171,42 @@ class LiveSoftDice:
                              f"{self.probabilities.num_channels} channel(s) (labels 0..{self._labels - 1})")
         return torch.where(keep, target, torch.zeros_like(target)), keep
 
-    def _add(self, region: Region, labels: np.ndarray, sign: int) -> None:
+    def _add(self, region: Region, labels: np.ndarray) -> None:
         fixed = self._fixed(region).reshape(self._labels, -1)                        # (L, n) int64
         target, keep = self._labels_of(labels.reshape(-1), fixed.device)
         fixed, target = fixed[:, keep], target[keep]
-        self._accumulate(fixed, target, sign)
-        self._prob_sum += sign * fixed.sum(dim=1).cpu().numpy()
+        self._accumulate(fixed, target, +1)
+        self._prob_sum += fixed.sum(dim=1).cpu().numpy()
+
+    def _add_exact_float16(self, region: Region, labels: np.ndarray) -> None:
+        """The same sums as :meth:`_add` for float16 probabilities, in float64 (exact: see ``FLOAT16_BITS``)."""
+        slab = self.probabilities.scores[(slice(None), *region)].astype(np.float32)    # exact copy of one slab
+        values = slab.reshape(slab.shape[0], -1)                                      # (C, n)
+        target = labels.reshape(-1).astype(np.intp)
+        keep = np.ones(target.shape, bool) if self.ignore_index is None else target != self.ignore_index
+        kept_target = np.where(keep, target, 0)
+        if kept_target.size and int(kept_target.max()) >= self._labels:
+            raise ValueError(f"target: found label {int(kept_target.max())}, but the scores have "
+                             f"{self.probabilities.num_channels} channel(s) (labels 0..{self._labels - 1})")
+        counts = np.bincount(kept_target[keep], minlength=self._labels)
+        unit = float(1 << self.probabilities.fixed_point_bits)
+        if self.probabilities.foreground_only:
+            foreground = np.where(keep, values[0], 0).astype(np.float64)
+            fg_sum = float(foreground.sum())
+            fg_inside = float(np.bincount(kept_target, weights=foreground, minlength=2)[1])
+            kept = int(keep.sum())
+            intersection = np.array([(counts[0] - (fg_sum - fg_inside)) * unit, fg_inside * unit])
+            prob_sum = np.array([(kept - fg_sum) * unit, fg_sum * unit])
+        else:
+            prob_sum = values.sum(axis=1, dtype=np.float64)
+            if not keep.all():
+                prob_sum -= values[:, ~keep].sum(axis=1, dtype=np.float64)
+            gathered = np.take_along_axis(values, kept_target[np.newaxis], 0)[0].astype(np.float64)
+            intersection = np.bincount(kept_target, weights=np.where(keep, gathered, 0.0), minlength=self._labels)
+            intersection, prob_sum = intersection * unit, prob_sum * unit
+        self._intersection += np.rint(intersection).astype(np.int64)
+        self._prob_sum += np.rint(prob_sum).astype(np.int64)
+        self._target_sum += counts
 
     def _move(self, region: Region, old: np.ndarray, new: np.ndarray, changed: np.ndarray) -> None:
         """Subtract the changed voxels' old labels and add their new ones, reading the box's scores once."""

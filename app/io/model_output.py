@@ -143,16 +143,18 @@ def check_values(scores: np.ndarray, kind: str, name: str) -> None:
     channels, depth = scores.shape[0], scores.shape[1]
     step = max(1, SLAB_VALUES // max(1, math.prod(scores.shape[:1] + scores.shape[2:])))
     low, high, worst = math.inf, -math.inf, 0.0
+    working = np.promote_types(scores.dtype, np.float32)
     for start in range(0, depth, step):
-        slab = scores[:, start:start + step]
-        if not np.isfinite(slab).all():
+        slab = scores[:, start:start + step].astype(working)  # one slab's working copy (exact for float16)
+        slab_low, slab_high = float(slab.min()), float(slab.max())  # NaN propagates through min and max
+        if not (math.isfinite(slab_low) and math.isfinite(slab_high)):
             raise InputError(f"{name} contains NaN or infinite values (from slice {start}); check the model "
                              "export.")
         if kind != "probs":
             continue
-        low, high = min(low, float(slab.min())), max(high, float(slab.max()))
+        low, high = min(low, slab_low), max(high, slab_high)
         if channels > 1:
-            worst = max(worst, float(np.abs(slab.sum(axis=0, dtype=np.float32) - 1).max()))
+            worst = max(worst, float(np.abs(slab.sum(axis=0) - 1).max()))
     if kind != "probs":
         return
     if low < -PROBABILITY_TOLERANCE or high > 1 + PROBABILITY_TOLERANCE:

@@ -81,7 +81,22 @@ def test_float16_probabilities_are_summed_without_rounding():
     live = LiveSoftDice(target=np.array([[[1, 1]]]), preds=ClassProbabilities(probabilities, from_logits=False))
     intersection, prob_sum, _ = live.sums()
     exact = probabilities.astype(np.float64)[1].sum()
-    assert intersection[1] == exact * 2 ** 32 and prob_sum[1] == exact * 2 ** 32
+    assert intersection[1] == exact * 2 ** 24 and prob_sum[1] == exact * 2 ** 24
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+def test_float16_fast_path_equals_the_fixed_point_path_exactly(channels):
+    scores = torch.softmax(torch.from_numpy(_logits(12, channels=max(channels, 2))), 0).numpy()[-channels:]
+    scores = scores.astype(np.float16)
+    target = _target(12, classes=max(channels, 2))
+    target[2, :4] = 255
+    fast = ClassProbabilities(scores, from_logits=False)
+    general = ClassProbabilities(scores, from_logits=False)
+    general.exact_float16 = False  # same 2^-24 units, summed as int64 fixed point slab by slab
+    assert fast.exact_float16 and fast.fixed_point_bits == 24
+    for ours, theirs in zip(LiveSoftDice(target=target, preds=fast, ignore_index=255).sums(),
+                            LiveSoftDice(target=target, preds=general, ignore_index=255).sums(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 @st.composite
@@ -97,14 +112,15 @@ def gt_edit(draw, shape=SHAPE, classes=4, ignore_index=None):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**31 - 1), logits_kind=st.sampled_from(["logits16", "probs32", "one_channel"]),
+@given(seed=st.integers(0, 2**31 - 1), logits_kind=st.sampled_from(["logits16", "probs32", "probs16", "one_channel"]),
        edits=st.lists(gt_edit(ignore_index=255), min_size=1, max_size=6))
 def test_incremental_gt_edits_equal_from_scratch_exactly(seed, logits_kind, edits):
     channels = 1 if logits_kind == "one_channel" else 4
     scores = _logits(seed % 1000, channels=channels, dtype=np.float16 if logits_kind == "logits16" else np.float32)
-    from_logits = logits_kind != "probs32"
+    from_logits = not logits_kind.startswith("probs")
     if not from_logits:
-        scores = torch.softmax(torch.from_numpy(scores).double(), 0).numpy().astype(np.float32)
+        dtype = np.float16 if logits_kind == "probs16" else np.float32
+        scores = torch.softmax(torch.from_numpy(scores).double(), 0).numpy().astype(dtype)
     probabilities = ClassProbabilities(scores, from_logits=from_logits)
     target = _target(seed % 1000, classes=max(channels, 2))
     live = LiveSoftDice(target=target, preds=probabilities, ignore_index=255)
