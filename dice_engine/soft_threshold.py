@@ -49,6 +49,16 @@ def bins_of(probabilities: torch.Tensor) -> torch.Tensor:
     return torch.floor(probabilities.clamp(0.0, 1.0) * BINS).to(torch.int64)
 
 
+def _bin_of_key() -> np.ndarray:
+    """The bin of every float16 order key (:meth:`ClassProbabilities.order_keys`), int64, 32768 entries."""
+    values = np.arange(1 << 15, dtype=np.uint16).view(np.float16).astype(np.float64)
+    values = np.where(np.isfinite(values), values, 1.0)
+    return np.floor(np.clip(values, 0.0, 1.0) * BINS).astype(np.int64)
+
+
+BIN_OF_KEY = _bin_of_key()
+
+
 @dataclass(frozen=True)
 class DiceCurve:
     """Dice of one class against the threshold (one-vs-rest).
@@ -118,7 +128,10 @@ class ClassHistograms:
         self._labels = max(preds.num_channels, 2)
         self.counts = np.zeros((preds.num_channels, EDGES, self._labels), np.int64)
         for region in preds.slabs():
-            self._add(region, target[region], +1)
+            if preds.fast_float16:
+                self._add_float16(region, target[region])
+            else:
+                self._add(region, target[region], +1)
 
     def labels(self) -> list[int]:
         """The class of each channel (one channel: ``[1]``)."""
@@ -140,6 +153,18 @@ class ClassHistograms:
         if changed.any():
             self._add(region, old, -1, changed)
             self._add(region, new, +1, changed)
+
+    def _add_float16(self, region, labels) -> None:
+        """:meth:`_add` for float16 probabilities: bins from a table of the 2^15 order keys (same bins)."""
+        target, keep = _kept_target_numpy(labels, self.ignore_index, self._labels)
+        keys = self.probabilities.order_keys(region).reshape(self.counts.shape[0], -1)
+        index = BIN_OF_KEY[keys]                                                          # (K, n) bins
+        index += (np.arange(keys.shape[0]) * EDGES)[:, np.newaxis]
+        index *= self._labels
+        index += target
+        counted = np.bincount(index[:, keep].reshape(-1) if not keep.all() else index.reshape(-1),
+                              minlength=self.counts.size)
+        self.counts += counted.reshape(self.counts.shape)
 
     def _add(self, region, labels, sign, only=None) -> None:
         bins = bins_of(self.probabilities.probabilities(region))                          # (K, ...)
@@ -180,7 +205,10 @@ class ThresholdConfusion:
         self.probabilities, self.label, self.ignore_index = preds, label, ignore_index
         self._counts = np.zeros((EDGES, self._labels, self._labels), np.int64)  # bin, ground truth, other label
         for region in preds.slabs():
-            self._add(region, target[region], +1)
+            if preds.fast_float16:
+                self._add_float16(region, target[region])
+            else:
+                self._add(region, target[region], +1)
         self._prefix = None
 
     def confusion(self, index: int) -> np.ndarray:
@@ -207,6 +235,22 @@ class ThresholdConfusion:
             self._add(region, old, -1, changed)
             self._add(region, new, +1, changed)
             self._prefix = None
+
+    def _add_float16(self, region, labels) -> None:
+        """:meth:`_add` for float16 probabilities, on order keys (same bins, same other labels)."""
+        target, keep = _kept_target_numpy(labels, self.ignore_index, self._labels)
+        keys = self.probabilities.order_keys(region).reshape(self.probabilities.num_channels, -1)
+        if self.probabilities.foreground_only:
+            index = BIN_OF_KEY[keys[0]] * self._labels
+        else:
+            index = BIN_OF_KEY[keys[self.label]] * self._labels
+            keys[self.label] = -1
+        index += target
+        index *= self._labels
+        if not self.probabilities.foreground_only:
+            index += np.argmax(keys, axis=0)
+        counted = np.bincount(index[keep] if not keep.all() else index, minlength=self._counts.size)
+        self._counts += counted.reshape(self._counts.shape)
 
     def _add(self, region, labels, sign, only=None) -> None:
         probabilities = self.probabilities.probabilities(region)
@@ -241,9 +285,19 @@ def _bins_and_other_label(probabilities: torch.Tensor, label: int, foreground_on
         bins = bins_of(probabilities[0])
         return bins, torch.zeros_like(bins)
     bins = bins_of(probabilities[label])
-    others = probabilities.clone()
+    others = probabilities.clamp(0.0, 1.0)   # as the float16 order keys: ties among clipped values go first
     others[label] = -1.0
     return bins, torch.argmax(others, dim=0)
+
+
+def _kept_target_numpy(labels: np.ndarray, ignore_index, num_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat int64 labels (ignored voxels as 0) and the mask of kept voxels; a label without a channel raises."""
+    target = labels.reshape(-1).astype(np.int64)
+    keep = np.ones(target.shape, bool) if ignore_index is None else target != ignore_index
+    target = np.where(keep, target, 0)
+    if target.size and int(target.max()) >= num_labels:
+        raise ValueError(f"target: found label {int(target.max())}, but the scores score labels 0..{num_labels - 1}")
+    return target, keep
 
 
 def _kept_target(labels: np.ndarray, device, ignore_index, only):

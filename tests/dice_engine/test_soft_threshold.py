@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.stats import entropy
 
 import dice_engine as de
-from dice_engine.soft_probabilities import ClassProbabilities
+from dice_engine.soft_probabilities import ClassProbabilities, predict
 from dice_engine.soft_threshold import (
     BINS,
     ClassHistograms,
@@ -139,3 +139,24 @@ def test_slice_means_and_next_most_uncertain_slice():
                                    atol=1e-12)
     per_slice = np.array([0.1, 0.5, 0.3, 0.5])
     assert [next_uncertain_slice(per_slice, s) for s in (1, 3, 2, 0)] == [3, 2, 0, 1]
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+def test_float16_shortcuts_equal_the_general_path(channels):
+    _, p64, target = _case(8, channels, np.float16)
+    scores = p64.astype(np.float16)
+    scores[:, 0, 0, :3] = np.float16(-0.0)   # ties at zero and a negative zero: the keys must order like values
+    scores[-1, 1, 1, 1] = np.float16(-1e-4)  # within the probability tolerance
+    target[0, 0, 0] = 255
+    fast = ClassProbabilities(scores, from_logits=False)
+    general = ClassProbabilities(scores, from_logits=False)
+    general.exact_float16 = False
+    assert fast.fast_float16 and not general.fast_float16
+    np.testing.assert_array_equal(ClassHistograms(target=target, preds=fast, ignore_index=255).counts,
+                                  ClassHistograms(target=target, preds=general, ignore_index=255).counts)
+    for label in ([1] if channels == 1 else [0, 2, 3]):
+        ours = ThresholdConfusion(target=target, preds=fast, label=label, ignore_index=255)
+        theirs = ThresholdConfusion(target=target, preds=general, label=label, ignore_index=255)
+        for k in SAMPLED:
+            np.testing.assert_array_equal(ours.confusion(k), theirs.confusion(k))
+    np.testing.assert_array_equal(predict(fast), predict(general))
