@@ -179,8 +179,8 @@ def _read_numpy_scores(path: Path, name: str, max_voxels: int | None) -> np.ndar
     with path.open("rb") as stream:
         is_zip = stream.read(4) == b"PK\x03\x04"
     if is_zip or path.name.lower().endswith(".npz"):
-        return read_npz_member(path, name, max_voxels, advice)
-    return read_npy(path, name, max_voxels, advice)
+        return read_npz_member(path, name, max_voxels, advice, channels_first=True)
+    return read_npy(path, name, max_voxels, advice, channels_first=True)
 
 
 def _read_image_scores(path: Path, name: str, format_name: str, max_voxels: int | None) -> np.ndarray:
@@ -199,7 +199,9 @@ def _read_image_scores(path: Path, name: str, format_name: str, max_voxels: int 
         raise InputError(f"{name} is {len(size)}D ({shape}, {components} component(s) per voxel); model output "
                          "must be 4D: one volume per class, the class axis first or last.")
     item_bytes = sitk.GetArrayViewFromImage(sitk.Image([1] * 3, reader.GetPixelID(), components)).itemsize
-    check_declared_size(name, size, item_bytes * components, max_voxels)
+    channels = components if components > 1 else min(size)   # the class axis is the shortest (first or last)
+    spatial = list(size) if components > 1 else [n for i, n in enumerate(size) if i != size.index(min(size))]
+    check_declared_size(name, spatial, item_bytes * channels, max_voxels)
     vox_offset = int(float(reader.GetMetaData("vox_offset"))) if format_name == "NIfTI" else None
     verify_complete(path, format_name, math.prod(size) * components * item_bytes, vox_offset, name=name)
     try:

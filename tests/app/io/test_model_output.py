@@ -38,7 +38,9 @@ def test_float16_npz_stays_float16(tmp_path, rng):
 
 def test_nifti_with_the_class_axis_last(tmp_path, rng):
     probabilities = _probabilities(rng)
-    sitk.WriteImage(sitk.GetImageFromArray(probabilities), str(tmp_path / "probs.nii.gz"))  # file x, y, z, class
+    image = sitk.GetImageFromArray(probabilities, isVector=False)  # a 4D image: file axes x, y, z, class
+    assert image.GetSize() == (5, 6, 4, 3)
+    sitk.WriteImage(image, str(tmp_path / "probs.nii.gz"))
     output = read_model_output(tmp_path / "probs.nii.gz", "probs", SHAPE, 3)
     np.testing.assert_array_equal(output.scores, probabilities)
     assert output.format == "NIfTI probabilities"
@@ -56,7 +58,8 @@ def test_nrrd_with_the_class_axis_first(tmp_path, rng, vector):
 
 
 def test_4d_image_matching_neither_layout_is_refused(tmp_path, rng):
-    sitk.WriteImage(sitk.GetImageFromArray(rng.random((3, 4, 6, 6)).astype(np.float32)), str(tmp_path / "p.nii"))
+    sitk.WriteImage(sitk.GetImageFromArray(rng.random((3, 4, 6, 6)).astype(np.float32), isVector=False),
+                    str(tmp_path / "p.nii"))
     message = _refusal(tmp_path / "p.nii")
     assert "expected 5x6x4xC (class axis last) or Cx5x6x4 (class axis first)" in message
 
@@ -99,9 +102,25 @@ def test_load_case_reports_the_assumed_axis_and_keeps_the_dtype(tmp_path, rng):
     gt = blobs(rng, SHAPE, 3)
     gt_path, pred_path = write_volume(tmp_path / "gt.nii.gz", gt), write_volume(tmp_path / "pred.nii.gz", gt)
     probabilities = _probabilities(rng, dtype=np.float16)
-    sitk.WriteImage(sitk.GetImageFromArray(probabilities.astype(np.float32)), str(tmp_path / "probs.nii.gz"))
+    sitk.WriteImage(sitk.GetImageFromArray(probabilities.astype(np.float32), isVector=False),
+                    str(tmp_path / "probs.nii.gz"))
     case = load_case(gt_path, pred_path, probs=tmp_path / "probs.nii.gz")
     assert case.scores.dtype == np.float32 and case.sources["scores"].format == "NIfTI probabilities"
     assert any("class axis is the last file axis" in message for message in case.messages)
     np.save(tmp_path / "probs.npy", probabilities)
     assert load_case(gt_path, pred_path, probs=tmp_path / "probs.npy").scores.dtype == np.float16
+
+
+@pytest.mark.parametrize("name", ["p.npy", "p.npz", "p.nii.gz"])
+def test_size_limit_counts_voxels_not_class_values(tmp_path, rng, name):
+    probabilities = _probabilities(rng)  # 3 classes x 120 voxels
+    if name.endswith(".npy"):
+        np.save(tmp_path / name, probabilities)
+    elif name.endswith(".npz"):
+        np.savez(tmp_path / name, probabilities=probabilities)
+    else:
+        sitk.WriteImage(sitk.GetImageFromArray(probabilities, isVector=False), str(tmp_path / name))
+    voxels = 4 * 6 * 5
+    assert read_model_output(tmp_path / name, "probs", SHAPE, 3, max_voxels=voxels).scores.shape == (3, *SHAPE)
+    with pytest.raises(InputError, match="--max-voxels"):
+        read_model_output(tmp_path / name, "probs", SHAPE, 3, max_voxels=voxels - 1)
