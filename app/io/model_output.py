@@ -148,8 +148,10 @@ def check_values(scores: np.ndarray, kind: str, name: str) -> None:
         slab = scores[:, start:start + step].astype(working)  # one slab's working copy (exact for float16)
         slab_low, slab_high = float(slab.min()), float(slab.max())  # NaN propagates through min and max
         if not (math.isfinite(slab_low) and math.isfinite(slab_high)):
-            raise InputError(f"{name} contains NaN or infinite values (from slice {start}); check the model "
-                             "export.")
+            finite_slices = np.isfinite(slab).all(axis=(0, 2, 3))
+            first = start + int(np.flatnonzero(~finite_slices)[0])
+            raise InputError(f"{name} contains NaN or infinite values (first in slice z = {first}); check the "
+                             "model export.")
         if kind != "probs":
             continue
         low, high = min(low, slab_low), max(high, slab_high)

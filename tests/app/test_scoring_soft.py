@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
 import torch
 
 import dice_engine as de
@@ -99,3 +100,32 @@ def test_no_prediction_at_all_is_one_clear_error(model_case):
     tmp_path, _, _ = model_case
     with pytest.raises(InputError, match="no prediction given: pass the predicted mask with --pred"):
         load_case(tmp_path / "gt.nii.gz", None)
+
+
+def _labels_table(tmp_path, count):
+    path = tmp_path / f"labels{count}.txt"
+    path.write_text("".join(f"{index} class{index}\n" for index in range(count)))
+    return path
+
+
+@pytest.mark.parametrize(("extra", "fragment"), [
+    (lambda t: ["--labels", str(_labels_table(t, 5))], "4 class channels but the label table names 5 classes"),
+    (lambda t: ["--logits", str(t / "nan.npy")], "contains NaN or infinite values (first in slice z = 2)"),
+    (lambda t: ["--probs", str(t / "four_d.nii")], "expected 10x12x4xC (class axis last) or Cx10x12x4"),
+    (lambda t: [], "no prediction given: pass the predicted mask with --pred"),
+], ids=["label_table", "nan_logits", "4d_shape", "no_prediction"])
+def test_bad_model_output_exits_2_with_one_message(model_case, capsys, extra, fragment):
+    tmp_path, _, probabilities = model_case
+    logits = probabilities.astype(np.float16)
+    logits[1, 2, 3, 4] = np.nan
+    np.save(tmp_path / "nan.npy", logits)
+    sitk.WriteImage(sitk.GetImageFromArray(np.zeros((4, 4, 12, 9), np.float32), isVector=False),
+                    str(tmp_path / "four_d.nii"))
+    argv = ["score", "--gt", str(tmp_path / "gt.nii.gz"), *extra(tmp_path)]
+    if "--labels" in argv:
+        argv += ["--probs", str(tmp_path / "probs.npz")]
+    code = main([*argv, "--json", str(tmp_path / "out.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("dicelens: error: ") and fragment in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.json").exists()

@@ -83,7 +83,7 @@ def test_non_finite_value_in_a_late_slab_is_found(tmp_path, rng, monkeypatch):
     logits = rng.normal(size=(3, *SHAPE)).astype(np.float16)
     logits[2, 3, 5, 4] = np.inf
     np.save(tmp_path / "l.npy", logits)
-    assert "NaN or infinite values (from slice 3)" in _refusal(tmp_path / "l.npy", "logits")
+    assert "NaN or infinite values (first in slice z = 3)" in _refusal(tmp_path / "l.npy", "logits")
 
 
 def test_sum_checked_across_slabs(tmp_path, rng, monkeypatch):
