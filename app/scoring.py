@@ -32,7 +32,6 @@ SMOOTH = 1.0
 """``s`` of the Dice loss ``1 − (2TP + s) / (2TP + FP + FN + s)`` (soft: sums of p·y, p and y)."""
 
 
-
 _COUNT_FIELDS = ("tp", "fp", "fn", "gt_voxels", "pred_voxels")
 
 CONVENTIONS = {
