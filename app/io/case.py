@@ -200,11 +200,12 @@ def load_case(gt: str | Path, pred: str | Path | None, image: str | Path | None 
         name = f"{option_of(kind)} '{score_path}'"
         if pred is None:
             pred_labels, note = derived_prediction(scores, kind, name)
-            loaded_pred = _LoadedMask(loaded_gt.read, InputFile(str(score_path), "", f"{output.format} (argmax)",
+            prediction_from = "threshold" if scores.shape[0] == 1 else "argmax"
+            how = "argmax" if prediction_from == "argmax" else "p >= 0.5"
+            loaded_pred = _LoadedMask(loaded_gt.read, InputFile(str(score_path), "", f"{output.format} ({how})",
                                                                 dtype=str(pred_labels.dtype)),
                                       pred_labels, int(pred_labels.max(initial=0)), None)
             messages.append(note)
-            prediction_from = "threshold" if scores.shape[0] == 1 else "argmax"
         else:
             warning = agreement_warning(scores, kind, loaded_pred.labels, name, f"prediction '{pred}'")
             if warning is not None:
@@ -214,7 +215,7 @@ def load_case(gt: str | Path, pred: str | Path | None, image: str | Path | None 
                                       dtype=str(scores.dtype), details=f"{scores.shape[0]} classes")
         if pred is None:
             sources["pred"] = InputFile(str(score_path), sources["scores"].sha256, loaded_pred.source.format,
-                                        dtype=loaded_pred.source.dtype, details="argmax of the model output")
+                                        dtype=loaded_pred.source.dtype, details="derived from the model output")
     return Case(gt=loaded_gt.labels, pred=loaded_pred.labels, image=image_array, geometry=geometry,
                 labels=table, num_classes=num_classes, sources=sources, scores=scores, scores_kind=kind,
                 messages=messages, prediction_from=prediction_from)

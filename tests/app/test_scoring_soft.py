@@ -78,6 +78,7 @@ def test_one_channel_prediction_is_thresholded(tmp_path):
     np.testing.assert_array_equal(case.pred, (logits[0] >= 0).astype(np.uint8))  # sigmoid(l) >= 0.5
     soft = score_case(case, device="cpu").soft
     assert soft.prediction == "threshold" and soft.threshold == 0.5 and [c[0] for c in soft.classes] == [1]
+    assert case.sources["pred"].format == "NumPy logits (p >= 0.5)"
 
 
 def test_a_given_mask_that_disagrees_where_the_model_is_decisive_is_warned_about(model_case):
