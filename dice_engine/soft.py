@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dice_engine.soft_probabilities import ClassProbabilities, Region
+from dice_engine.soft_probabilities import ClassProbabilities, Region, float32_slabs
 
 SOFT_DICE_FORMULA = "soft Dice = (2Σp·y + s) / (Σp + Σy + s); loss = 1 − soft Dice"
 
@@ -100,9 +100,12 @@ class LiveSoftDice:
         self._intersection = np.zeros(self._labels, np.int64)
         self._prob_sum = np.zeros(self._labels, np.int64)
         self._target_sum = np.zeros(self._labels, np.int64)
-        add = self._add_exact_float16 if preds.exact_float16 and preds.device.type == "cpu" else self._add
-        for region in preds.slabs():
-            add(region, target[region])
+        if preds.fast_float16:
+            for region, slab in float32_slabs(preds.scores):
+                self._add_exact_float16(slab, target[region])
+        else:
+            for region in preds.slabs():
+                self._add(region, target[region])
 
     def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray) -> SoftDiceResult:
         """Account for a ground-truth edit inside ``region``.
@@ -178,9 +181,9 @@ class LiveSoftDice:
         self._accumulate(fixed, target, +1)
         self._prob_sum += fixed.sum(dim=1).cpu().numpy()
 
-    def _add_exact_float16(self, region: Region, labels: np.ndarray) -> None:
-        """The same sums as :meth:`_add` for float16 probabilities, in float64 (exact: see ``FLOAT16_BITS``)."""
-        slab = self.probabilities.scores[(slice(None), *region)].astype(np.float32)    # exact copy of one slab
+    def _add_exact_float16(self, slab: np.ndarray, labels: np.ndarray) -> None:
+        """The same sums as :meth:`_add` for a float32 copy of a float16 slab, in float64 (exact: see
+        ``FLOAT16_BITS``)."""
         values = slab.reshape(slab.shape[0], -1)                                      # (C, n)
         target = labels.reshape(-1).astype(np.intp)
         keep = np.ones(target.shape, bool) if self.ignore_index is None else target != self.ignore_index

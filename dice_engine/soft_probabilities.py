@@ -138,6 +138,39 @@ class ClassProbabilities:
             yield slice(start, min(depth, start + step)), slice(0, height), slice(0, width)
 
 
+def float32_slabs(scores: np.ndarray, values_per_slab: int = SLAB_VALUES) -> Iterator[tuple[Region, np.ndarray]]:
+    """Slabs of whole slices of ``(C, z, y, x)`` scores as float32 (float64 scores stay float64).
+
+    float16 and float32 slabs are converted into one reused buffer with torch's vectorised conversion
+    (numpy's float16 conversion is several times slower, and a new array per slab costs page faults).
+    Each yielded array is overwritten by the next one: use it before asking for the next.
+
+    Yields
+    ------
+    region : tuple of 3 slice
+        The slab's ``(z, y, x)`` box.
+    slab : np.ndarray
+        ``(C, dz, y, x)`` float32 (float64 for float64 scores).
+    """
+    channels, depth, height, width = scores.shape
+    step = max(1, values_per_slab // max(1, channels * height * width))
+    buffer = None
+    if np.promote_types(scores.dtype, np.float32) == np.float32:
+        buffer = np.empty((channels, min(step, depth), height, width), np.float32)
+    for start in range(0, depth, step):
+        region = (slice(start, min(depth, start + step)), slice(0, height), slice(0, width))
+        source = scores[(slice(None), *region)]
+        if buffer is None:
+            yield region, np.asarray(source, np.float64)
+            continue
+        target = buffer[:, :region[0].stop - start]
+        if source.flags.writeable:
+            torch.from_numpy(target).copy_(torch.from_numpy(np.ascontiguousarray(source)))
+        else:  # torch does not wrap read-only arrays
+            np.copyto(target, source)
+        yield region, target
+
+
 def predicted_labels(probabilities: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     """The hard prediction of a box's probabilities: argmax, or foreground where ``p >= threshold``.
 

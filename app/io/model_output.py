@@ -140,12 +140,12 @@ def check_values(scores: np.ndarray, kind: str, name: str) -> None:
     ------
     InputError
     """
-    channels, depth = scores.shape[0], scores.shape[1]
-    step = max(1, SLAB_VALUES // max(1, math.prod(scores.shape[:1] + scores.shape[2:])))
+    from dice_engine.soft_probabilities import float32_slabs  # torch: only once there are scores to check
+
+    channels = scores.shape[0]
     low, high, worst = math.inf, -math.inf, 0.0
-    working = np.promote_types(scores.dtype, np.float32)
-    for start in range(0, depth, step):
-        slab = scores[:, start:start + step].astype(working)  # one slab's working copy (exact for float16)
+    for region, slab in float32_slabs(scores, SLAB_VALUES):  # one slab's working copy (exact for float16)
+        start = region[0].start
         slab_low, slab_high = float(slab.min()), float(slab.max())  # NaN propagates through min and max
         if not (math.isfinite(slab_low) and math.isfinite(slab_high)):
             finite_slices = np.isfinite(slab).all(axis=(0, 2, 3))
