@@ -146,6 +146,52 @@ class DiceLossScore:
         return cls(**{f.name: record[f.name] for f in fields(cls)})
 
 
+@dataclass(frozen=True)
+class SoftScores:
+    """Soft Dice of the model's probabilities (with ``--probs`` / ``--logits``), per class and headline.
+
+    Attributes
+    ----------
+    formula : str
+        ``soft Dice = (2Σp·y + s) / (Σp + Σy + s); loss = 1 − soft Dice``.
+    smooth : float
+        ``s``.
+    source : {"probs", "logits"}
+    prediction : str
+        Where the hard prediction came from: ``"mask"`` (``--pred``), ``"argmax"`` or
+        ``"threshold"`` (one channel, ``p >= threshold``).
+    threshold : float or None
+        The one-channel foreground threshold of a derived prediction; None otherwise.
+    soft_dice_mean_foreground, soft_dice_loss_mean_foreground : float or None
+        Means over the foreground classes (the loss mean is ``dice_loss.soft``).
+    classes : tuple of (int, float or None, float or None)
+        ``(index, soft Dice, soft Dice loss)`` of every scored class (one channel: class 1 only).
+    """
+
+    formula: str
+    smooth: float
+    source: str
+    prediction: str
+    threshold: float | None
+    soft_dice_mean_foreground: float | None
+    soft_dice_loss_mean_foreground: float | None
+    classes: tuple[tuple[int, float | None, float | None], ...]
+
+    def to_json(self) -> dict:
+        """The JSON ``soft`` record; ``classes`` as ``{"index", "soft_dice", "soft_dice_loss"}`` entries."""
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "classes"}
+        record["classes"] = [{"index": index, "soft_dice": dice, "soft_dice_loss": loss}
+                             for index, dice, loss in self.classes]
+        return record
+
+    @classmethod
+    def from_json(cls, record: Mapping) -> SoftScores:
+        """Read the record of :meth:`to_json`."""
+        values = {f.name: record[f.name] for f in fields(cls) if f.name != "classes"}
+        classes = tuple((int(e["index"]), e["soft_dice"], e["soft_dice_loss"]) for e in record["classes"])
+        return cls(**values, classes=classes)
+
+
 _OPTIONAL_GROUPS = (("headline_undefined",), ("ignore_index", "ignored_voxels"))
 """Optional top-level fields before the distances, in document order; each group only when it applies."""
 
@@ -183,6 +229,8 @@ class CaseScore:
         With surface distances: the NSD tolerances; None (absent) without them.
     distances_mean_foreground : DistanceMeans or None
         With surface distances: their foreground means.
+    soft : SoftScores or None
+        With class scores: the soft Dice per class and its means; None (absent) without them.
     """
 
     dicelens_version: str
@@ -203,6 +251,7 @@ class CaseScore:
     ignored_voxels: int | None = None
     nsd_tolerances_mm: tuple[float, ...] | None = None
     distances_mean_foreground: DistanceMeans | None = None
+    soft: SoftScores | None = None
 
     @property
     def has_distances(self) -> bool:
@@ -233,6 +282,8 @@ class CaseScore:
             document["nsd_tolerances_mm"] = list(self.nsd_tolerances_mm)
         if self.distances_mean_foreground is not None:
             document["distances_mean_foreground"] = self.distances_mean_foreground.to_json()
+        if self.soft is not None:
+            document["soft"] = self.soft.to_json()
         document.update({
             "conventions": _plain(self.conventions),
             "geometry": _plain(self.geometry),
@@ -272,4 +323,5 @@ class CaseScore:
             ignored_voxels=document.get("ignored_voxels"),
             nsd_tolerances_mm=None if tolerances is None else tuple(tolerances),
             distances_mean_foreground=None if means is None else DistanceMeans.from_json(means),
+            soft=None if document.get("soft") is None else SoftScores.from_json(document["soft"]),
         )

@@ -23,18 +23,13 @@ from app.score_document import (
     ClassScore,
     DiceLossScore,
     DistanceMeans,
+    SoftScores,
     SurfaceDistances,
 )
 from dice_engine.device import run_with_cpu_fallback
 
 SMOOTH = 1.0
 """``s`` of the Dice loss ``1 − (2TP + s) / (2TP + FP + FN + s)`` (soft: sums of p·y, p and y)."""
-
-SOFT_LOSS_MAX_SCORES = 1 << 26
-"""Largest number of class-score values (C x voxels) the soft Dice loss is computed for. The engine's
-``dice_loss`` holds several float64 copies of the scores and a one-hot target at once (about 40 bytes
-per value, ~2.7 GB at this limit); larger cases get ``soft: null`` and a message rather than running
-out of memory."""
 
 
 _COUNT_FIELDS = ("tp", "fp", "fn", "gt_voxels", "pred_voxels")
@@ -122,15 +117,10 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
                                      chosen)
     metrics = de.class_metrics(cm, case.geometry.voxel_volume_ml)
     messages = list(case.messages)
-    soft_loss = None
+    soft_loss, soft = None, None
     if case.scores is not None:
-        if case.scores.size <= SOFT_LOSS_MAX_SCORES:
-            loss, _ = run_with_cpu_fallback(lambda target_device: _soft_dice_loss(case, ignore_index, target_device),
-                                            used)
-            soft_loss = _number(loss)
-        else:
-            messages.append(f"soft Dice loss not computed: {case.scores.shape[0]} classes x {case.gt.size} voxels "
-                            f"is more class scores than DiceLens handles at once ({SOFT_LOSS_MAX_SCORES})")
+        soft, _ = run_with_cpu_fallback(lambda target_device: soft_scores(case, ignore_index, target_device), used)
+        soft_loss = soft.soft_dice_loss_mean_foreground
     mean_foreground, _ = de.average_dice(cm, "macro", include_background=False)
     micro_foreground, _ = de.average_dice(cm, "micro", include_background=False)
     # Both masks all background (a healthy scan): every foreground Dice is undefined, and so is
@@ -163,6 +153,7 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         headline_undefined=HEADLINE_UNDEFINED if headline_undefined else None,
         ignore_index=ignore_index,
         ignored_voxels=None if ignore_index is None else int(case.gt.size - int(cm.sum())),
+        soft=soft,
         **distance_fields,
     )
 
@@ -194,16 +185,33 @@ def _class_entries(case: Case, metrics: de.ClassMetrics, distances: list) -> tup
     return tuple(entries)
 
 
-def _soft_dice_loss(case: Case, ignore_index: int | None, device: torch.device) -> float:
-    """Soft Dice loss of the case's class scores (ground-truth ``ignore_index`` voxels left out)."""
-    scores = torch.from_numpy(case.scores)
-    target = torch.from_numpy(case.gt)
-    if ignore_index is not None:
-        keep = target != ignore_index
-        scores, target = scores[:, keep], target[keep]
-    loss = de.dice_loss(target=target.unsqueeze(0).to(device), preds=scores.unsqueeze(0).to(device), smooth=SMOOTH,
-                        include_background=False, class_dim=1, from_logits=case.scores_kind == "logits")
-    return float(loss)
+def soft_scores(case: Case, ignore_index: int | None, device: torch.device | str | None = None) -> SoftScores:
+    """Soft Dice of the case's class scores, per class and foreground means (``ignore_index`` left out).
+
+    Computed by the engine's :class:`dice_engine.LiveSoftDice` (slab by slab, exact fixed-point sums),
+    the same object the window keeps live, so ``score`` and the window agree to the last digit.
+
+    Raises
+    ------
+    InputError
+        A ground-truth label without a score channel.
+    """
+    probabilities = de.ClassProbabilities(case.scores, from_logits=case.scores_kind == "logits", device=device)
+    try:
+        live = de.LiveSoftDice(target=case.gt, preds=probabilities, smooth=SMOOTH, include_background=False,
+                               ignore_index=ignore_index)
+    except ValueError as error:
+        raise InputError(f"the class scores do not fit the ground truth: {error}.") from None
+    result = live.result()
+    foreground = result.classes >= 1
+    dice_mean = float(np.mean(result.soft_dice[foreground])) if foreground.any() else float("nan")
+    classes = tuple((int(index), _number(dice), _number(loss))
+                    for index, dice, loss in zip(result.classes, result.soft_dice, result.soft_loss, strict=True))
+    return SoftScores(formula=de.soft.SOFT_DICE_FORMULA, smooth=SMOOTH, source=case.scores_kind,
+                      prediction=case.prediction_from,
+                      threshold=0.5 if case.prediction_from == "threshold" else None,
+                      soft_dice_mean_foreground=_number(dice_mean),
+                      soft_dice_loss_mean_foreground=_number(result.loss_mean), classes=classes)
 
 
 def _number(value) -> float | None:

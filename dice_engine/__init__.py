@@ -23,6 +23,12 @@ matrix and exchange false positives with false negatives, so the engine never gu
 Functions of one confusion matrix (``dice_from_confusion(cm)``, ``class_metrics(cm)``, ...) take it
 positionally.
 
+Model output (:mod:`dice_engine.soft`, ``soft_probabilities``, ``soft_threshold``, ``soft_uncertainty``):
+:class:`ClassProbabilities` derives probabilities per slab from scores kept in their own dtype;
+:class:`LiveSoftDice` keeps the soft Dice sums and follows ground-truth edits exactly;
+:class:`ClassHistograms` / :class:`ThresholdConfusion` give Dice-vs-threshold curves and the confusion
+matrix at any threshold, exact at the 1/1024 bin edges.
+
 Threads: large CPU counts run on a small thread pool owned by :mod:`dice_engine.confusion`, kept
 between calls; :func:`shutdown_workers` stops it (also registered with :mod:`atexit`).
 """
@@ -41,14 +47,23 @@ from dice_engine.metrics import (
     dice_from_counts,
     dice_score,
 )
+from dice_engine.soft import LiveSoftDice, SoftDiceResult
+from dice_engine.soft_probabilities import ClassProbabilities
+from dice_engine.soft_threshold import ClassHistograms, DiceCurve, ThresholdConfusion
 
 __all__ = [
     "SURFACE_DISTANCE_CONVENTIONS",
+    "ClassHistograms",
     "ClassMetrics",
+    "ClassProbabilities",
     "DeviceFallbackWarning",
+    "DiceCurve",
     "LiveDice",
+    "LiveSoftDice",
+    "SoftDiceResult",
     "SurfaceDistanceResult",
     "SurfaceDistanceState",
+    "ThresholdConfusion",
     "average_dice",
     "class_metrics",
     "confusion_matrix",

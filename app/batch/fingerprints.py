@@ -25,9 +25,12 @@ def input_digests(files: CaseFiles, labels: str | None) -> dict[str, str | None]
     OSError
         An input cannot be read (the caller treats the case as not scored).
     """
-    return {"gt": path_digest(files.gt), "pred": path_digest(files.pred),
-            "image": None if files.image is None else path_digest(files.image),
-            "labels": None if labels is None else path_digest(labels)}
+    digests = {"gt": path_digest(files.gt), "pred": path_digest(files.pred),
+               "image": None if files.image is None else path_digest(files.image),
+               "labels": None if labels is None else path_digest(labels)}
+    if files.probs is not None:   # batch --probs-dir: the model output too
+        digests["probs"] = path_digest(files.probs)
+    return digests
 
 
 def path_digest(path: str | Path) -> str:

@@ -20,6 +20,8 @@ class CaseFiles:
     gt: str
     pred: str
     image: str | None = None
+    probs: str | None = None
+    """The model's probabilities (``batch --probs-dir``, :mod:`app.batch.model_outputs`)."""
 
 
 @dataclass

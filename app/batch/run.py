@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.batch.lifetime import remove_stale_temporaries, sigint_ignored, terminate_processes
+from app.batch.model_outputs import attach_model_outputs
 from app.batch.pairing import CaseFiles, Pairing, pair_cases
 from app.batch.progress import ProgressBar
 from app.batch.summary import class_statistics, errors_csv, metrics_csv, summary_document
@@ -67,6 +68,8 @@ class BatchOptions:
     """Seconds to wait for the Dask scheduler and a first worker."""
     max_voxels: int | None = None
     """``--max-voxels``: the largest volume read (None: what available memory allows, :mod:`app.io.limits`)."""
+    probs_dir: str | None = None
+    """``--probs-dir``: the model's probabilities per case (:mod:`app.batch.model_outputs`): soft Dice columns."""
 
 
 def run_batch(options: BatchOptions, stream=None) -> int:
@@ -84,9 +87,12 @@ def run_batch(options: BatchOptions, stream=None) -> int:
     stream = stream if stream is not None else sys.stderr
     _check_options(options)
     check_output_folder("--out", options.out_dir,
-                        {"--gt-dir": options.gt_dir, "--pred-dir": options.pred_dir, "--image-dir": options.image_dir},
+                        {"--gt-dir": options.gt_dir, "--pred-dir": options.pred_dir, "--image-dir": options.image_dir,
+                         "--probs-dir": options.probs_dir},
                         {"--labels": options.labels}, OUTPUT_NAMES)
     pairing = pair_cases(options.gt_dir, options.pred_dir, options.image_dir)
+    if options.probs_dir is not None:
+        _attach_model_outputs(pairing, options.probs_dir, stream)
     out_dir = _output_folder(options.out_dir, options.reports)
     remove_stale_temporaries(_output_folders(out_dir))   # left by a batch that was killed
     _tell_unmatched(pairing, stream)
@@ -231,7 +237,8 @@ def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],
                  "cases_without_image": pairing.cases_without_image, "ignored_files": pairing.ignored}
     document = summary_document(results, failures, unmatched, options.threshold, options.nsd_tolerances)
     document["execution"] = execution   # last: the rest is the same whichever ran the cases
-    write_text_atomic(out_dir / METRICS_FILE, metrics_csv(results, options.nsd_tolerances))
+    write_text_atomic(out_dir / METRICS_FILE, metrics_csv(results, options.nsd_tolerances,
+                                                          soft=options.probs_dir is not None))
     write_text_atomic(out_dir / SUMMARY_JSON,
                       json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     if failures:
@@ -246,6 +253,16 @@ def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],
     write_dataset_report(document, class_statistics(results), out_dir / SUMMARY_PDF, paper=options.paper,
                          source=f"ground truth {options.gt_dir} vs prediction {options.pred_dir}",
                          created=created, color_of=table.color)
+
+
+def _attach_model_outputs(pairing: Pairing, probs_dir: str, stream) -> None:
+    """Set each case's ``probs`` from ``--probs-dir`` and say which cases or files did not match."""
+    matched = attach_model_outputs(pairing, probs_dir)
+    pairing.cases = matched.cases
+    for label, names in (("cases without a model output in --probs-dir", matched.cases_without_probs),
+                         ("model outputs matching no case", [Path(p).name for p in matched.probs_only])):
+        if names:
+            stream.write(f"dicelens batch: {len(names)} {label}: {', '.join(names)}\n")
 
 
 def _tell_unmatched(pairing: Pairing, stream) -> None:

@@ -21,6 +21,8 @@ from app.score_document import ClassScore
 
 METRICS_COLUMNS = ("case", "index", "name", "dice", "iou", "precision", "recall", "tp", "fp", "fn",
                    "gt_volume_ml", "pred_volume_ml")
+SOFT_COLUMNS = ("soft_dice", "soft_dice_loss")
+"""With ``--probs-dir``: appended last, the class's soft Dice and soft Dice loss (empty without a model output)."""
 DISTANCE_COLUMNS = ("hausdorff_mm", "hausdorff95_mm", "hausdorff95_pooled_mm", "assd_mm")
 """With ``--distances``: appended to :data:`METRICS_COLUMNS`, then one ``nsd_<tolerance>`` column each."""
 ERRORS_COLUMNS = ("case", "gt", "pred", "message")
@@ -60,24 +62,34 @@ class ClassStatistics:
     quartiles: tuple[float, float, float, float, float] | None  # min, Q1, median, Q3, max (box plot)
 
 
-def metrics_csv(results: Sequence[dict], nsd_tolerances: Sequence[float] | None = None) -> str:
+def metrics_csv(results: Sequence[dict], nsd_tolerances: Sequence[float] | None = None, soft: bool = False) -> str:
     """One row per case and class with :data:`METRICS_COLUMNS`; empty cells for undefined values.
 
     With ``nsd_tolerances`` (a ``--distances`` run), :data:`DISTANCE_COLUMNS` and ``nsd_<tolerance>``
-    columns follow, read from the score documents (which hold them at those tolerances).
+    columns follow, read from the score documents (which hold them at those tolerances). With ``soft``
+    (a ``--probs-dir`` run), :data:`SOFT_COLUMNS` come last.
     """
     keys = [str(float(t)) for t in nsd_tolerances] if nsd_tolerances is not None else None
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(METRICS_COLUMNS if keys is None else
-                    (*METRICS_COLUMNS, *DISTANCE_COLUMNS, *(f"nsd_{key}" for key in keys)))
+    header = METRICS_COLUMNS if keys is None else (*METRICS_COLUMNS, *DISTANCE_COLUMNS, *(f"nsd_{key}" for key in keys))
+    writer.writerow((*header, *SOFT_COLUMNS) if soft else header)
     for result in results:
         for entry in (c.to_json() for c in result["score"].classes):
             values = [entry[key] for key in METRICS_COLUMNS[1:]]
             if keys is not None:
                 values += [entry[key] for key in DISTANCE_COLUMNS] + [entry["nsd"][key] for key in keys]
+            if soft:
+                values += list(_soft_values(result["score"], entry["index"]))
             writer.writerow(safe_row([result["case"], *("" if value is None else value for value in values)]))
     return buffer.getvalue()
+
+
+def _soft_values(score, index: int) -> tuple[float | None, float | None]:
+    """``(soft Dice, soft Dice loss)`` of a class in a score document; None without model output."""
+    if score.soft is None:
+        return None, None
+    return next(((dice, loss) for i, dice, loss in score.soft.classes if i == index), (None, None))
 
 
 def errors_csv(failures: Sequence[tuple[str, str, str, str]]) -> str:

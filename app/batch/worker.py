@@ -108,7 +108,8 @@ def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
         digests = input_digests(files, job.labels)
     except OSError as error:
         raise InputError(f"cannot read '{error.filename}' ({error.strerror}).") from None
-    case = load_case(files.gt, files.pred, image=files.image, labels=job.labels, max_voxels=job.max_voxels)
+    case = load_case(files.gt, files.pred, image=files.image, labels=job.labels, max_voxels=job.max_voxels,
+                     probs=files.probs)
     distances = job.nsd_tolerances is not None
     score = score_case(case, device=job.device, distances=distances,
                        nsd_tolerances=job.nsd_tolerances if distances else (1.0,))
@@ -140,7 +141,10 @@ def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
 
 def files_document(files: CaseFiles) -> dict:
     """The input paths of a case as stored in its result file (compared by ``--resume``)."""
-    return {"gt": files.gt, "pred": files.pred, "image": files.image}
+    document = {"gt": files.gt, "pred": files.pred, "image": files.image}
+    if files.probs is not None:
+        document["probs"] = files.probs
+    return document
 
 
 def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool,

@@ -26,6 +26,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--pred-dir", required=True, metavar="DIR", help="folder of predicted masks")
     parser.add_argument("--image-dir", metavar="DIR", help="folder of images (NAME.ext or NAME_0000.ext)")
     parser.add_argument("--labels", metavar="TABLE", help="label table used for every case")
+    parser.add_argument("--probs-dir", metavar="DIR",
+                        help="folder of the model's probabilities, one per case named like it (case_001.npz, .npy "
+                             "or 4D .nii.gz/.nrrd): adds soft_dice and soft_dice_loss columns to metrics.csv")
     parser.add_argument("--out", required=True, metavar="OUTDIR", help="output folder (created if needed)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel worker processes (default 1)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
@@ -56,4 +59,4 @@ def run(args: argparse.Namespace) -> int:
                                   paper=args.paper, device=args.device,
                                   nsd_tolerances=tolerances if distances else None,
                                   scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout,
-                                  max_voxels=args.max_voxels))
+                                  max_voxels=args.max_voxels, probs_dir=args.probs_dir))

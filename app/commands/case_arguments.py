@@ -19,7 +19,8 @@ def add_case_arguments(parser: argparse.ArgumentParser, *, image_help: str, labe
                        resample_help: str = RESAMPLE_HELP) -> None:
     """Add the options naming one case and how to read it.
 
-    ``--gt`` and ``--pred`` (required), ``--image``, ``--labels``, ``--ignore-index``, ``--resample`` and
+    ``--gt`` (required), ``--pred`` (required unless model output is given), ``--image``, ``--labels``,
+    ``--ignore-index``, ``--resample`` and
     ``--seg-threshold`` (fractional DICOM SEG).
 
     Parameters
@@ -31,7 +32,8 @@ def add_case_arguments(parser: argparse.ArgumentParser, *, image_help: str, labe
         Help of ``--resample``.
     """
     parser.add_argument("--gt", required=True, metavar="GT", help="ground-truth mask")
-    parser.add_argument("--pred", required=True, metavar="PRED", help="predicted mask")
+    parser.add_argument("--pred", metavar="PRED",
+                        help="predicted mask (optional with --probs/--logits: the model's argmax is then scored)")
     parser.add_argument("--image", metavar="IMG", help=image_help)
     parser.add_argument("--labels", metavar="TABLE", help=labels_help)
     parser.add_argument("--ignore-index", type=label_value, metavar="K",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import sys
@@ -32,6 +33,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_case_arguments(parser, image_help="the image, shown under the key-slice contours",
                        labels_help="label table (names and colours)",
                        resample_help="resample the prediction onto the ground-truth grid when they differ")
+    scores = parser.add_mutually_exclusive_group()
+    scores.add_argument("--probs", metavar="F", help="the model's class probabilities (nnU-Net .npz, .npy, or 4D "
+                                                     "NIfTI/NRRD): adds the soft Dice loss and Dice-vs-threshold "
+                                                     "curves; without --pred the model's argmax is scored")
+    scores.add_argument("--logits", metavar="F", help="the model's class logits (as --probs; softmax, or sigmoid "
+                                                      "for one channel)")
     parser.add_argument("--out", required=True, metavar="REPORT.pdf", help="the PDF to write")
     parser.add_argument("--case", metavar="NAME",
                         help="case name in the title (default: the dataset case id shared by the GT and prediction "
@@ -69,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_files({"--out": args.out, "--json": args.json}, case_inputs(args))
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, resample=args.resample,
                      ignore_index=args.ignore_index, seg_threshold=args.seg_threshold,
-                     max_voxels=args.max_voxels)
+                     max_voxels=args.max_voxels, probs=args.probs, logits=args.logits)
     # Imported only now: they load torch (seconds), which `dicelens --help` or a bad input need not wait for.
     from app.report.assemble import make_case_report, report_document
     from app.scoring import score_case
@@ -82,11 +89,18 @@ def run(args: argparse.Namespace) -> int:
                               reviewer=args.reviewer, notes=args.notes, threshold=args.threshold,
                               device=args.device, ignore_index=args.ignore_index, hd95_limit_mm=args.hd95_limit,
                               dicom_fields=() if args.deidentify else dicom_header_fields(case.sources))
+    if case.scores is not None:
+        from app.report.soft_content import soft_section
+
+        report = dataclasses.replace(report, soft=soft_section(case, score, ignore_index=args.ignore_index))
     from app.report.pdf import write_case_report  # Qt is loaded only once there is a report to draw
 
     write_case_report(report, out, paper=args.paper)
     if args.json:
-        text = json.dumps(report_document(report, score, out), indent=2, ensure_ascii=False, allow_nan=False)
+        document = report_document(report, score, out)
+        if report.soft is not None:
+            document["report"]["soft"] = report.soft.to_json()
+        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
         try:
             write_text_atomic(args.json, text + "\n")
         except BaseException:

@@ -35,8 +35,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        labels_help="label table: ITK-SNAP, 3D Slicer colour table, nnU-Net dataset.json, "
                                    "or 'index name' lines")
     scores = parser.add_mutually_exclusive_group()
-    scores.add_argument("--probs", metavar="F", help="class probabilities (C, z, y, x): nnU-Net .npz or .npy")
-    scores.add_argument("--logits", metavar="F", help="class logits (C, z, y, x): .npz or .npy")
+    scores.add_argument("--probs", metavar="F", help="class probabilities: nnU-Net .npz or .npy (C, z, y, x), or a 4D "
+                                                     "NIfTI/NRRD with the class axis first or last; adds the soft "
+                                                     "Dice; without --pred the model's argmax is scored")
+    scores.add_argument("--logits", metavar="F", help="class logits, as --probs (softmax; sigmoid for one channel)")
     add_run_arguments(parser)
     add_distance_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write the JSON document to OUT ('-' for stdout)")

@@ -28,7 +28,8 @@ _DAMAGE = (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError, zipf
            KeyError, IndexError, TypeError, RecursionError, MemoryError, OverflowError)
 
 
-def read_npy(path: Path, name: str, max_voxels: int | None = None, advice: str = "") -> np.ndarray:
+def read_npy(path: Path, name: str, max_voxels: int | None = None, advice: str = "", *,
+             channels_first: bool = False) -> np.ndarray:
     """The array of a ``.npy`` file, after its header has been checked.
 
     Parameters
@@ -41,6 +42,9 @@ def read_npy(path: Path, name: str, max_voxels: int | None = None, advice: str =
         Size limit override (see :func:`app.io.limits.check_declared_size`).
     advice : str
         What to do, appended to messages about damaged files.
+    channels_first : bool
+        The first axis holds channels (class scores): the size limit counts the voxels of the other
+        axes, each ``channels x itemsize`` bytes (the engine's working memory is per voxel, not per value).
 
     Returns
     -------
@@ -55,7 +59,7 @@ def read_npy(path: Path, name: str, max_voxels: int | None = None, advice: str =
     """
     try:
         with path.open("rb") as stream:
-            shape, dtype = _checked_header(stream, name, max_voxels, advice)
+            shape, dtype = _checked_header(stream, name, max_voxels, advice, channels_first)
             data_start = stream.tell()
         expected = math.prod(shape) * dtype.itemsize
         available = path.stat().st_size - data_start
@@ -70,8 +74,10 @@ def read_npy(path: Path, name: str, max_voxels: int | None = None, advice: str =
                          f"{advice}".rstrip()) from None
 
 
-def read_npz_member(path: Path, name: str, max_voxels: int | None = None, advice: str = "") -> np.ndarray:
-    """The array ``probabilities`` of a ``.npz`` (or its only array), header checked before reading.
+def read_npz_member(path: Path, name: str, max_voxels: int | None = None, advice: str = "", *,
+                    channels_first: bool = False) -> np.ndarray:
+    """The array ``probabilities`` of a ``.npz`` (or its only array), header checked before reading
+    (``channels_first`` as in :func:`read_npy`).
 
     Raises
     ------
@@ -91,7 +97,7 @@ def read_npz_member(path: Path, name: str, max_voxels: int | None = None, advice
                                  "(or a single array).")
             member = chosen + ".npy" if chosen + ".npy" in archive.namelist() else chosen
             with archive.open(member) as stream:
-                _checked_header(stream, f"{name} (array '{chosen}')", max_voxels, advice)
+                _checked_header(stream, f"{name} (array '{chosen}')", max_voxels, advice, channels_first)
             with np.load(path, allow_pickle=False) as loaded:
                 return loaded[chosen]
     except InputError:
@@ -101,7 +107,8 @@ def read_npz_member(path: Path, name: str, max_voxels: int | None = None, advice
                          f"probably truncated or damaged. {advice}".rstrip()) from None
 
 
-def _checked_header(stream: BinaryIO, name: str, max_voxels: int | None, advice: str) -> tuple[tuple, np.dtype]:
+def _checked_header(stream: BinaryIO, name: str, max_voxels: int | None, advice: str,
+                    channels_first: bool = False) -> tuple[tuple, np.dtype]:
     version = np.lib.format.read_magic(stream)
     if version == (1, 0):
         shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
@@ -115,5 +122,8 @@ def _checked_header(stream: BinaryIO, name: str, max_voxels: int | None, advice:
                          "(allow_pickle=False). Save a numeric array with numpy.save.")
     if any(n < 0 for n in shape):
         raise ValueError(f"negative shape {shape}")
-    check_declared_size(name, shape, dtype.itemsize, max_voxels)
+    if channels_first and len(shape) > 1:
+        check_declared_size(name, shape[1:], dtype.itemsize * shape[0], max_voxels)
+    else:
+        check_declared_size(name, shape, dtype.itemsize, max_voxels)
     return shape, dtype

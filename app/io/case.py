@@ -28,7 +28,8 @@ from app.io.geometry import Geometry, require_same_grid
 from app.io.images import DICOM_FORMAT, ReadImage, numpy_dtype, read_image, sha256_of
 from app.io.labels import LabelEntry, LabelTable, read_label_table
 from app.io.masks import MAX_LABEL, intensity_array, label_array
-from app.io.scores import read_scores
+from app.io.model_output import option_of, read_model_output
+from app.io.model_prediction import agreement_warning, derived_prediction
 from app.io.segnrrd import SLICER_FORMAT, segment_label_table
 from app.io.sources import InputFile
 
@@ -57,10 +58,12 @@ class Case:
     sources : dict of str to InputFile
         ``"gt"``, ``"pred"`` and, when given, ``"image"``, ``"labels"``, ``"scores"``.
     scores : np.ndarray or None
-        ``(C, z, y, x)`` float32 class scores.
+        ``(C, z, y, x)`` class scores in the file's floating-point dtype (float16 stays float16).
     scores_kind : {"probs", "logits"} or None
     messages : list of str
         Notes for the user (resampling, series chosen, label table used...).
+    prediction_from : {"mask", "argmax", "threshold"}
+        ``pred`` is the given mask, or derived from the class scores (argmax; one channel: ``p >= 0.5``).
     """
 
     gt: np.ndarray
@@ -73,6 +76,7 @@ class Case:
     scores: np.ndarray | None = None
     scores_kind: str | None = None
     messages: list[str] = field(default_factory=list)
+    prediction_from: str = "mask"
 
     @property
     def has_physical_spacing(self) -> bool:
@@ -100,7 +104,7 @@ class _LoadedMask:
     segment_table: LabelTable | None
 
 
-def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
+def load_case(gt: str | Path, pred: str | Path | None, image: str | Path | None = None,
               labels: str | Path | None = None, probs: str | Path | None = None,
               logits: str | Path | None = None, resample: bool = False, *,
               ignore_index: int | None = None, max_voxels: int | None = None,
@@ -111,14 +115,17 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
     ----------
     gt, pred : str or Path
         Ground-truth and predicted masks: a file (NIfTI, NRRD, ``.seg.nrrd``, MetaImage, PNG, TIFF,
-        BMP, ``.npy``) or a DICOM directory (``DIR::SERIES_UID`` picks a series).
+        BMP, ``.npy``) or a DICOM directory (``DIR::SERIES_UID`` picks a series). ``pred`` may be None
+        when ``probs`` or ``logits`` is given: the prediction is then the model's argmax (one channel:
+        ``p >= 0.5``); when both are given, a disagreement where the model is decisive is a warning
+        in ``messages`` (:mod:`app.io.model_prediction`).
     image : str or Path, optional
         The image the masks segment, for display (also JPEG and RGB).
     labels : str or Path, optional
         Label table (ITK-SNAP, 3D Slicer colour table, nnU-Net dataset.json, ``index name`` list).
         Without one, a ``.seg.nrrd``'s segments or a palette PNG's colours are used.
     probs, logits : str or Path, optional
-        Class scores (``(C, z, y, x)`` ``.npz``/``.npy``), at most one of them.
+        Class scores (``(C, z, y, x)`` ``.npz``/``.npy``, or a 4D NIfTI/NRRD), at most one of them.
     resample : bool
         Resample the prediction onto the ground-truth grid (nearest neighbour) when they differ.
     ignore_index : int, optional
@@ -147,11 +154,15 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
     if probs is not None and logits is not None:
         raise InputError("give class scores either as probabilities (--probs) or as logits (--logits), "
                          "not both.")
+    if pred is None and probs is None and logits is None:
+        raise InputError("no prediction given: pass the predicted mask with --pred, or the model's output with "
+                         "--probs / --logits (its argmax is then the prediction).")
     given_table = read_label_table(labels) if labels is not None else None  # small: fail before big reads
     if given_table is not None and given_table.size - 1 > MAX_LABEL:
         raise InputError(f"label table '{labels}' names label {given_table.size - 1}; DiceLens accepts labels up "
                          f"to {MAX_LABEL}. Remove the entries beyond the labels your masks use.")
-    kinds = {key: segmentation_object_kind(spec, ROLE_NAMES[key]) for key, spec in (("gt", gt), ("pred", pred))}
+    kinds = {key: segmentation_object_kind(spec, ROLE_NAMES[key]) if spec is not None else None
+             for key, spec in (("gt", gt), ("pred", pred))}
     reference = None
     if any(kinds.values()):  # a SEG / RTSTRUCT is read onto its series' grid: the image first
         loaded_image = _load_image(_required_series(image, kinds, gt, pred), max_voxels)
@@ -160,14 +171,15 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
         gt_job = pool.submit(_load_mask, gt, "gt", max_voxels, kinds["gt"], reference, given_table,
                              seg_threshold)
         pred_job = pool.submit(_load_mask, pred, "pred", max_voxels, kinds["pred"], reference, given_table,
-                               seg_threshold)
+                               seg_threshold) if pred is not None else None
         image_job = pool.submit(_load_image, image, max_voxels) if image is not None and reference is None else None
-        loaded_gt, loaded_pred = gt_job.result(), pred_job.result()
+        loaded_gt = gt_job.result()
+        loaded_pred = pred_job.result() if pred_job is not None else loaded_gt  # replaced by the model's below
         if image_job is not None:
             loaded_image = image_job.result()
         elif reference is None:
             loaded_image = None
-    messages = loaded_gt.read.messages + loaded_pred.read.messages
+    messages = loaded_gt.read.messages + (loaded_pred.read.messages if pred is not None else [])
     geometry = _case_geometry(loaded_gt, loaded_pred, resample, messages)
     sources = {"gt": loaded_gt.source, "pred": loaded_pred.source}
     image_array = None
@@ -178,17 +190,35 @@ def load_case(gt: str | Path, pred: str | Path, image: str | Path | None = None,
     table = _label_table(labels, given_table, loaded_gt, loaded_pred, sources, messages)
     num_classes = count_classes(loaded_gt.labels, loaded_pred.labels, table, ignore_index,
                                 maxima=(loaded_gt.highest, loaded_pred.highest))
-    scores, kind = None, None
+    scores, kind, prediction_from = None, None, "mask"
     if probs is not None or logits is not None:
         kind, score_path = ("probs", probs) if probs is not None else ("logits", logits)
-        scores = read_scores(score_path, kind, geometry.shape_zyx, num_classes, max_voxels=max_voxels)
+        output = read_model_output(score_path, kind, geometry.shape_zyx, num_classes, labels=given_table,
+                                   max_voxels=max_voxels)
+        scores = output.scores
+        messages += output.messages
+        name = f"{option_of(kind)} '{score_path}'"
+        if pred is None:
+            pred_labels, note = derived_prediction(scores, kind, name)
+            prediction_from = "threshold" if scores.shape[0] == 1 else "argmax"
+            how = "argmax" if prediction_from == "argmax" else "p >= 0.5"
+            loaded_pred = _LoadedMask(loaded_gt.read, InputFile(str(score_path), "", f"{output.format} ({how})",
+                                                                dtype=str(pred_labels.dtype)),
+                                      pred_labels, int(pred_labels.max(initial=0)), None)
+            messages.append(note)
+        else:
+            warning = agreement_warning(scores, kind, loaded_pred.labels, name, f"prediction '{pred}'")
+            if warning is not None:
+                messages.append(warning)
         num_classes = max(num_classes, scores.shape[0] if scores.shape[0] > 1 else 2)
-        sources["scores"] = InputFile(str(score_path), sha256_of([Path(score_path)]),
-                                      "NumPy probabilities" if kind == "probs" else "NumPy logits",
-                                      details=f"{scores.shape[0]} classes")
+        sources["scores"] = InputFile(str(score_path), sha256_of([Path(score_path)]), output.format,
+                                      dtype=str(scores.dtype), details=f"{scores.shape[0]} classes")
+        if pred is None:
+            sources["pred"] = InputFile(str(score_path), sources["scores"].sha256, loaded_pred.source.format,
+                                        dtype=loaded_pred.source.dtype, details="derived from the model output")
     return Case(gt=loaded_gt.labels, pred=loaded_pred.labels, image=image_array, geometry=geometry,
                 labels=table, num_classes=num_classes, sources=sources, scores=scores, scores_kind=kind,
-                messages=messages)
+                messages=messages, prediction_from=prediction_from)
 
 
 def count_classes(gt: np.ndarray, pred: np.ndarray, table: LabelTable, ignore_index: int | None = None,

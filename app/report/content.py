@@ -21,6 +21,7 @@ from app.io import READABLE_ENDINGS
 from app.report.keyslices import KeySlice, SliceSeries
 from app.report.provenance import ScoredMask
 from app.report.selection import KeySliceChoice
+from app.report.soft_content import SoftSection
 from app.score_document import CaseScore, ClassScore, DistanceMeans
 
 DEFAULT_THRESHOLD = 0.80
@@ -209,6 +210,7 @@ class CaseReport:
     has_distances: bool = False
     key_slice_choice: KeySliceChoice | None = None
     masks: tuple[ScoredMask, ...] = ()
+    soft: SoftSection | None = None
 
     def mask(self, which: str) -> ScoredMask | None:
         """The scored ``"gt"`` or ``"pred"`` mask's checksum and edit state (None when not given)."""

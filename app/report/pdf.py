@@ -17,6 +17,7 @@ from app.report import charts
 from app.report.content import CaseReport, ClassRow
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, PdfDocument, draw_text
 from app.report.pdf_review import edit_notice, edits_section, input_pairs
+from app.report.pdf_soft import soft_section
 from app.report.selection import reason_text
 from app.report.snapshot import GT_CONTOUR_COLOR, PRED_CONTOUR_COLOR, paint_key_slice
 
@@ -65,6 +66,7 @@ def write_case_report(report: CaseReport, path: str | Path, paper: str = "a4") -
         _class_table(doc, report.rows, report.has_distances)
         _confusion(doc, report)
         _slice_plot(doc, report)
+        soft_section(doc, report)
         _key_slices(doc, report)
         edits_section(doc, report, fmt)
         _notes_conventions_signature(doc, report)

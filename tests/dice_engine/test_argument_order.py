@@ -25,6 +25,9 @@ PAIR_TAKERS = {
     "LiveDice": de.LiveDice,
     "surface_distances": de.surface_distances,
     "SurfaceDistanceState": de.SurfaceDistanceState,
+    "LiveSoftDice": de.LiveSoftDice,
+    "ClassHistograms": de.ClassHistograms,
+    "ThresholdConfusion": de.ThresholdConfusion,
 }
 NEEDS_SPACING = {"surface_distances", "SurfaceDistanceState"}
 

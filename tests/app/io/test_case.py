@@ -125,7 +125,7 @@ def test_probabilities_from_nnunet_npz_and_logits_from_npy(files, rng):
     assert case.scores_kind == "probs" and case.sources["scores"].format == "NumPy probabilities"
     np.save(tmp_path / "logits.npy", logits.astype(np.float64))
     case = load_case(gt_path, pred_path, logits=tmp_path / "logits.npy")
-    assert case.scores_kind == "logits" and case.scores.dtype == np.float32
+    assert case.scores_kind == "logits" and case.scores.dtype == np.float64  # the file's dtype, kept
 
 
 @pytest.mark.parametrize("make,fragment", [

@@ -1,0 +1,159 @@
+"""Model-output benchmark: 14 float16 class probabilities of 512×512×300, soft Dice live, thresholds.
+
+Run: ``python bench/probabilities.py [--device cpu|cuda] [--depth 300] [--dabs 200] [--smoke]``.
+Targets (issue 15): open (after the file is read: value checks + the soft Dice sums) <= 3 s; a
+ground-truth brush dab -> soft loss updated (``LiveSoftDice.apply_gt_edit``) <= 2 ms median; a
+threshold change -> every overlap metric re-derived (``ThresholdConfusion.confusion`` +
+``class_metrics``) <= 150 ms on the CPU. Edits run with one torch thread, as on the window's engine
+lane. Also printed: the per-class histograms behind the
+Dice-vs-threshold curves, the argmax prediction, the threshold model of one class, and the peak
+resident memory (the probabilities alone are 2.2 GB as float16; float32 would be 4.4 GB). The last
+line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dice_engine as de
+from app.io.model_output import check_values
+from bench._synthetic import ct_like_pair
+from dice_engine.soft_probabilities import predict
+from dice_engine.soft_threshold import threshold_index
+
+NUM_CLASSES = 14
+
+
+def synthetic_probabilities(gt: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``(14, z, y, x)`` float16 probabilities that favour a shifted copy of ``gt``, built slice by slice.
+
+    The most likely class gets ``a`` in [0.35, 0.95] (varying per voxel), every other ``(1 − a) / 13``,
+    so the classes sum to one within float16 rounding and the thresholds have something to cut.
+    """
+    rng = np.random.default_rng(seed)
+    favoured = np.roll(gt, shift=(0, 2, -1), axis=(0, 1, 2))
+    levels = np.linspace(0.35, 0.95, 61)
+    pattern = rng.integers(0, levels.size, gt.shape[1:])
+    probabilities = np.empty((NUM_CLASSES, *gt.shape), np.float16)
+    classes = np.arange(NUM_CLASSES)[:, None, None]
+    for z in range(gt.shape[0]):
+        top = levels[np.roll(pattern, z, axis=1)].astype(np.float32)
+        rest = (1 - top) / (NUM_CLASSES - 1)
+        probabilities[:, z] = np.where(classes == favoured[z], top, rest)
+    return probabilities
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def _timed(function):
+    _sync()
+    start = time.perf_counter()
+    value = function()
+    _sync()
+    return value, time.perf_counter() - start
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(device: torch.device, shape: tuple[int, int, int], dabs: int, threshold_changes: int) -> dict:
+    gt, _ = ct_like_pair(shape, NUM_CLASSES, seed=5)
+    scores = synthetic_probabilities(gt)
+    results = {"shape_zyx": list(shape), "classes": NUM_CLASSES, "scores_dtype": str(scores.dtype),
+               "scores_gb": scores.nbytes / 1e9, "device": de.device_name(device)}
+    memory_before = _peak_mb()
+    cpu_before = time.process_time()
+    _, results["check_values_s"] = _timed(lambda: check_values(scores, "probs", "bench"))
+    probabilities = de.ClassProbabilities(scores, from_logits=False, device=device)
+    live, results["soft_sums_s"] = _timed(lambda: de.LiveSoftDice(target=gt, preds=probabilities,
+                                                                  include_background=False))
+    results["open_s"] = results["check_values_s"] + results["soft_sums_s"]
+    results["open_cpu_s"] = time.process_time() - cpu_before   # CPU time of all threads: less noisy when shared
+    results["soft_loss_mean_foreground"] = live.result().loss_mean
+    _, results["argmax_prediction_s"] = _timed(lambda: predict(probabilities))
+    _, results["curve_histograms_s"] = _timed(lambda: de.ClassHistograms(target=gt, preds=probabilities))
+    model, results["threshold_model_s"] = _timed(lambda: de.ThresholdConfusion(target=gt, preds=probabilities,
+                                                                                label=3))
+
+    rng = np.random.default_rng(3)
+    radius = min(10, (shape[1] - 1) // 2, (shape[2] - 1) // 2)
+    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    disc = (yy**2 + xx**2) <= radius**2
+    edit_ms, threshold_model_edit_ms = [], []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as on the window's engine lane (docs/architecture.md §4): small edits, one thread
+    for _ in range(dabs):
+        z = int(rng.integers(0, shape[0]))
+        y = int(rng.integers(radius, shape[1] - radius))
+        x = int(rng.integers(radius, shape[2] - radius))
+        region = (slice(z, z + 1), slice(y - radius, y + radius + 1), slice(x - radius, x + radius + 1))
+        old = gt[region].copy()
+        new = np.where(disc[None], np.uint8(rng.integers(0, NUM_CLASSES)), old)
+        _, seconds = _timed(lambda region=region, old=old, new=new: live.apply_gt_edit(region, old, new))
+        edit_ms.append(seconds * 1000)
+        _, seconds = _timed(lambda region=region, old=old, new=new: model.apply_gt_edit(region, old, new))
+        threshold_model_edit_ms.append(seconds * 1000)
+        gt[region] = new
+    torch.set_num_threads(threads)
+    results["gt_edit_soft_update_median_ms"] = statistics.median(edit_ms)
+    results["gt_edit_soft_update_p95_ms"] = float(np.percentile(edit_ms, 95))
+    results["gt_edit_threshold_model_median_ms"] = statistics.median(threshold_model_edit_ms)
+    scratch = de.LiveSoftDice(target=gt, preds=probabilities, include_background=False)
+    results["incremental_equals_scratch"] = all(np.array_equal(a, b) for a, b in zip(live.sums(), scratch.sums(),
+                                                                                      strict=True))
+
+    threshold_ms = []
+    for step in range(threshold_changes):
+        index = threshold_index((step % 99 + 1) / 100)
+        _, seconds = _timed(lambda index=index: de.class_metrics(model.confusion(index), 0.001))
+        threshold_ms.append(seconds * 1000)
+    results["threshold_change_median_ms"] = statistics.median(threshold_ms)
+    results["threshold_change_max_ms"] = max(threshold_ms)
+    results["peak_rss_mb"] = _peak_mb()
+    results["peak_rss_growth_mb"] = results["peak_rss_mb"] - memory_before
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
+    parser.add_argument("--depth", type=int, default=300, help="slices of 512x512 (default 300)")
+    parser.add_argument("--dabs", type=int, default=200)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks that the script runs")
+    args = parser.parse_args()
+    device = de.select_device(args.device)
+    shape = (6, 48, 40) if args.smoke else (args.depth, 512, 512)
+    dabs = 5 if args.smoke else args.dabs
+    print(f"device: {de.device_name(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"shape {shape}, {NUM_CLASSES} float16 channels")
+    results = run(device, shape, dabs, threshold_changes=10 if args.smoke else 200)
+    print(f"open (value checks {results['check_values_s']:.2f} s + soft sums {results['soft_sums_s']:.2f} s): "
+          f"{results['open_s']:.2f} s (target <= 3 s); CPU time {results['open_cpu_s']:.2f} s")
+    print(f"curve histograms {results['curve_histograms_s']:.2f} s, argmax {results['argmax_prediction_s']:.2f} s, "
+          f"threshold model of one class {results['threshold_model_s']:.2f} s")
+    print(f"GT brush dab -> soft loss: median {results['gt_edit_soft_update_median_ms']:.3f} ms, p95 "
+          f"{results['gt_edit_soft_update_p95_ms']:.3f} ms (target median <= 2 ms); exact="
+          f"{results['incremental_equals_scratch']}")
+    print(f"threshold change -> confusion matrix + class metrics: median {results['threshold_change_median_ms']:.3f}"
+          f" ms, max {results['threshold_change_max_ms']:.3f} ms (target <= 150 ms)")
+    print(f"peak RSS {results['peak_rss_mb']:.0f} MB (probabilities {results['scores_gb']:.2f} GB as float16)")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Thresholds of a model's probabilities: Dice-vs-threshold curves and the prediction at a threshold.
+
+Thresholds are the bin edges ``t_k = k / 1024`` for ``k = 0..1024`` (:data:`BINS` = 1024 bins, plus one
+for ``p = 1``). A voxel's bin is ``floor(p · 1024)`` (``p`` clipped to [0, 1]); multiplying by a power of
+two is exact in floating point, so ``bin >= k`` exactly when ``p >= t_k``: every count derived from
+the histograms equals rescoring the voxels at that threshold (docs/architecture.md §1).
+
+- :class:`ClassHistograms`: per class channel ``c``, how many voxels of each ground-truth label fall in
+  each bin of ``p_c``. The one-vs-rest curve of class ``c`` (predicted where ``p_c >= t``) follows from
+  suffix sums: ``TP(t) = #{y = c, p_c >= t}``, ``FP(t) = #{y != c, p_c >= t}``, ``FN = #{y = c} - TP``.
+- :class:`ThresholdConfusion`: for one chosen class (or the one channel of a binary model), the full
+  confusion matrix at any threshold in O(C²), from per-bin counts of (ground truth, label the voxel
+  gets when the chosen class does not claim it). The prediction at threshold ``t`` is: the chosen
+  class where ``p_c >= t``, elsewhere the most probable other class (one channel: background).
+
+Both follow ground-truth edits exactly and incrementally (:meth:`apply_gt_edit`, only the edited box).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from dice_engine.soft_probabilities import ClassProbabilities, Region
+
+BINS = 1024
+EDGES = BINS + 1
+"""Thresholds ``k / BINS`` for ``k = 0..BINS``; bin ``BINS`` holds ``p = 1`` exactly."""
+
+
+def threshold_value(index: int) -> float:
+    """The probability threshold of edge ``index`` (``index / 1024``)."""
+    if not 0 <= index <= BINS:
+        raise ValueError(f"threshold index must be in 0..{BINS}, got {index}")
+    return index / BINS
+
+
+def threshold_index(threshold: float) -> int:
+    """The edge at or just above ``threshold`` (so ``p >= threshold`` and ``p >= edge`` agree for bin edges)."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+    return int(np.ceil(threshold * BINS))
+
+
+def bins_of(probabilities: torch.Tensor) -> torch.Tensor:
+    """``floor(clip(p, 0, 1) · 1024)`` as int64, same shape."""
+    return torch.floor(probabilities.clamp(0.0, 1.0) * BINS).to(torch.int64)
+
+
+def _bin_of_key() -> np.ndarray:
+    """The bin of every float16 order key (:meth:`ClassProbabilities.order_keys`), int64, 32768 entries."""
+    values = np.arange(1 << 15, dtype=np.uint16).view(np.float16).astype(np.float64)
+    values = np.where(np.isfinite(values), values, 1.0)
+    return np.floor(np.clip(values, 0.0, 1.0) * BINS).astype(np.int64)
+
+
+BIN_OF_KEY = _bin_of_key()
+
+
+@dataclass(frozen=True)
+class DiceCurve:
+    """Dice of one class against the threshold (one-vs-rest).
+
+    Attributes
+    ----------
+    label : int
+        The class.
+    thresholds : np.ndarray
+        ``(1025,)`` float64, ``k / 1024``.
+    dice : np.ndarray
+        ``(1025,)`` float64; NaN where the class is absent from both the ground truth and the prediction.
+    tp, fp, fn : np.ndarray
+        ``(1025,)`` int64 voxel counts at each threshold.
+    best_index : int or None
+        The threshold index of the highest Dice (the lowest such threshold on ties); None if all NaN.
+    """
+
+    label: int
+    thresholds: np.ndarray
+    dice: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+    best_index: int | None
+
+    @property
+    def best_threshold(self) -> float | None:
+        """The threshold of the highest Dice, or None."""
+        return None if self.best_index is None else threshold_value(self.best_index)
+
+
+def _curve(label: int, inside: np.ndarray, outside: np.ndarray) -> DiceCurve:
+    tp = np.cumsum(inside[::-1])[::-1].astype(np.int64)   # voxels with bin >= k
+    fp = np.cumsum(outside[::-1])[::-1].astype(np.int64)
+    fn = int(inside.sum()) - tp
+    denominator = 2 * tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dice = np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), np.nan)
+    best = None if np.isnan(dice).all() else int(np.nanargmax(dice))
+    return DiceCurve(label, np.arange(EDGES) / BINS, dice, tp, fp, fn, best)
+
+
+class ClassHistograms:
+    """Per class channel, voxel counts by bin of its probability and by ground-truth label.
+
+    Parameters
+    ----------
+    target : np.ndarray
+        ``(z, y, x)`` integer ground truth (keyword-only; read once, not kept).
+    preds : ClassProbabilities
+        The model's probabilities (keyword-only).
+    ignore_index : int, optional
+        Ground-truth label left out.
+
+    Attributes
+    ----------
+    counts : np.ndarray
+        ``(K, 1025, L)`` int64: channel, bin, ground-truth label (``L = max(C, 2)``).
+    """
+
+    def __init__(self, *, target: np.ndarray, preds: ClassProbabilities, ignore_index: int | None = None) -> None:
+        if tuple(target.shape) != preds.shape:
+            raise ValueError(f"target shape {tuple(target.shape)} does not match the scores' {preds.shape}")
+        self.probabilities = preds
+        self.ignore_index = ignore_index
+        self._labels = max(preds.num_channels, 2)
+        self.counts = np.zeros((preds.num_channels, EDGES, self._labels), np.int64)
+        for region in preds.slabs():
+            if preds.fast_float16:
+                self._add_float16(region, target[region])
+            else:
+                self._add(region, target[region], +1)
+
+    def labels(self) -> list[int]:
+        """The class of each channel (one channel: ``[1]``)."""
+        return [1] if self.probabilities.foreground_only else list(range(self.probabilities.num_channels))
+
+    def curve(self, label: int) -> DiceCurve:
+        """The Dice-vs-threshold curve of one class (one-vs-rest: predicted where its probability >= t)."""
+        labels = self.labels()
+        if label not in labels:
+            raise ValueError(f"label {label} has no channel; scored labels are {labels}")
+        by_label = self.counts[labels.index(label)]
+        inside = by_label[:, label]
+        return _curve(label, inside, by_label.sum(axis=1) - inside)
+
+    def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray) -> None:
+        """Move the voxels of an edited box between ground-truth labels (see :class:`LiveSoftDice`)."""
+        old, new = np.asarray(old), np.asarray(new)
+        changed = old != new
+        if changed.any():
+            self._add(region, old, -1, changed)
+            self._add(region, new, +1, changed)
+
+    def _add_float16(self, region, labels) -> None:
+        """:meth:`_add` for float16 probabilities: bins from a table of the 2^15 order keys (same bins)."""
+        target, keep = _kept_target_numpy(labels, self.ignore_index, self._labels)
+        keys = self.probabilities.order_keys(region).reshape(self.counts.shape[0], -1)
+        index = BIN_OF_KEY[keys]                                                          # (K, n) bins
+        index += (np.arange(keys.shape[0]) * EDGES)[:, np.newaxis]
+        index *= self._labels
+        index += target
+        counted = np.bincount(index[:, keep].reshape(-1) if not keep.all() else index.reshape(-1),
+                              minlength=self.counts.size)
+        self.counts += counted.reshape(self.counts.shape)
+
+    def _add(self, region, labels, sign, only=None) -> None:
+        bins = bins_of(self.probabilities.probabilities(region))                          # (K, ...)
+        target, keep = _kept_target(labels, bins.device, self.ignore_index, only)
+        if target.numel() and int(target.max()) >= self._labels:
+            raise ValueError(f"target: found label {int(target.max())}, but the scores score labels "
+                             f"0..{self._labels - 1}")
+        bins = bins[:, keep]
+        channels = torch.arange(bins.shape[0], device=bins.device).unsqueeze(1)
+        index = (channels * EDGES + bins) * self._labels + target.unsqueeze(0)
+        counted = torch.bincount(index.reshape(-1), minlength=self.counts.size)
+        self.counts += sign * counted.cpu().numpy().reshape(self.counts.shape)
+
+
+class ThresholdConfusion:
+    """The confusion matrix at any threshold of one class (one-vs-rest), updated with ground-truth edits.
+
+    Parameters
+    ----------
+    target : np.ndarray
+        ``(z, y, x)`` ground truth (keyword-only; read once, not kept).
+    preds : ClassProbabilities
+        The model's probabilities (keyword-only).
+    label : int
+        The thresholded class (one channel: 1).
+    ignore_index : int, optional
+        Ground-truth label left out.
+    """
+
+    def __init__(self, *, target: np.ndarray, preds: ClassProbabilities, label: int,
+                 ignore_index: int | None = None) -> None:
+        if tuple(target.shape) != preds.shape:
+            raise ValueError(f"target shape {tuple(target.shape)} does not match the scores' {preds.shape}")
+        self._labels = max(preds.num_channels, 2)
+        allowed = [1] if preds.foreground_only else list(range(preds.num_channels))
+        if label not in allowed:
+            raise ValueError(f"label {label} has no channel; thresholdable labels are {allowed}")
+        self.probabilities, self.label, self.ignore_index = preds, label, ignore_index
+        self._counts = np.zeros((EDGES, self._labels, self._labels), np.int64)  # bin, ground truth, other label
+        for region in preds.slabs():
+            if preds.fast_float16:
+                self._add_float16(region, target[region])
+            else:
+                self._add(region, target[region], +1)
+        self._prefix = None
+
+    def confusion(self, index: int) -> np.ndarray:
+        """``(C, C)`` int64 confusion matrix (rows = ground truth) of the prediction at threshold edge ``index``."""
+        threshold_value(index)
+        if self._prefix is None:
+            self._prefix = np.concatenate((np.zeros((1, self._labels, self._labels), np.int64),
+                                           np.cumsum(self._counts, axis=0)))
+        below = self._prefix[index]                       # voxels with bin < index keep their other label
+        cm = below.copy()
+        cm[:, self.label] += (self._prefix[-1] - below).sum(axis=1)   # the rest are claimed by the class
+        return cm
+
+    def curve(self) -> DiceCurve:
+        """The chosen class's Dice-vs-threshold curve (as :meth:`ClassHistograms.curve`)."""
+        inside = self._counts[:, self.label, :].sum(axis=1)
+        return _curve(self.label, inside, self._counts.sum(axis=(1, 2)) - inside)
+
+    def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray) -> None:
+        """Move the voxels of an edited box between ground-truth rows (only that box is read)."""
+        old, new = np.asarray(old), np.asarray(new)
+        changed = old != new
+        if changed.any():
+            self._add(region, old, -1, changed)
+            self._add(region, new, +1, changed)
+            self._prefix = None
+
+    def _add_float16(self, region, labels) -> None:
+        """:meth:`_add` for float16 probabilities, on order keys (same bins, same other labels)."""
+        target, keep = _kept_target_numpy(labels, self.ignore_index, self._labels)
+        keys = self.probabilities.order_keys(region).reshape(self.probabilities.num_channels, -1)
+        if self.probabilities.foreground_only:
+            index = BIN_OF_KEY[keys[0]] * self._labels
+        else:
+            index = BIN_OF_KEY[keys[self.label]] * self._labels
+            keys[self.label] = -1
+        index += target
+        index *= self._labels
+        if not self.probabilities.foreground_only:
+            index += np.argmax(keys, axis=0)
+        counted = np.bincount(index[keep] if not keep.all() else index, minlength=self._counts.size)
+        self._counts += counted.reshape(self._counts.shape)
+
+    def _add(self, region, labels, sign, only=None) -> None:
+        probabilities = self.probabilities.probabilities(region)
+        bins, other = _bins_and_other_label(probabilities, self.label, self.probabilities.foreground_only)
+        target, keep = _kept_target(labels, probabilities.device, self.ignore_index, only)
+        if target.numel() and int(target.max()) >= self._labels:
+            raise ValueError(f"target: found label {int(target.max())}, but the scores score labels "
+                             f"0..{self._labels - 1}")
+        index = (bins[keep] * self._labels + target) * self._labels + other[keep]
+        counted = torch.bincount(index, minlength=self._counts.size)
+        self._counts += sign * counted.cpu().numpy().reshape(self._counts.shape)
+
+
+def threshold_prediction(probabilities: ClassProbabilities, region: Region, *, label: int, index: int) -> np.ndarray:
+    """The prediction of a box at threshold edge ``index`` for class ``label`` (see the module notes).
+
+    Returns
+    -------
+    np.ndarray
+        The box's labels, uint8 (int16 beyond 256 classes).
+    """
+    threshold_value(index)
+    probs = probabilities.probabilities(region)
+    bins, other = _bins_and_other_label(probs, label, probabilities.foreground_only)
+    labels = torch.where(bins >= index, torch.full_like(other, label), other)
+    return labels.cpu().numpy().astype(np.uint8 if probabilities.num_channels <= 256 else np.int16)
+
+
+def _bins_and_other_label(probabilities: torch.Tensor, label: int, foreground_only: bool):
+    """The bin of the chosen class's probability and the label a voxel gets when the class does not claim it."""
+    if foreground_only:
+        bins = bins_of(probabilities[0])
+        return bins, torch.zeros_like(bins)
+    bins = bins_of(probabilities[label])
+    others = probabilities.clamp(0.0, 1.0)   # as the float16 order keys: ties among clipped values go first
+    others[label] = -1.0
+    return bins, torch.argmax(others, dim=0)
+
+
+def _kept_target_numpy(labels: np.ndarray, ignore_index, num_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat int64 labels (ignored voxels as 0) and the mask of kept voxels; a label without a channel raises."""
+    target = labels.reshape(-1).astype(np.int64)
+    keep = np.ones(target.shape, bool) if ignore_index is None else target != ignore_index
+    target = np.where(keep, target, 0)
+    if target.size and int(target.max()) >= num_labels:
+        raise ValueError(f"target: found label {int(target.max())}, but the scores score labels 0..{num_labels - 1}")
+    return target, keep
+
+
+def _kept_target(labels: np.ndarray, device, ignore_index, only):
+    target = torch.from_numpy(np.ascontiguousarray(labels)).to(device).to(torch.int64)
+    keep = torch.ones_like(target, dtype=torch.bool)
+    if only is not None:
+        keep &= torch.from_numpy(np.ascontiguousarray(only)).to(device)
+    if ignore_index is not None:
+        keep &= target != ignore_index
+    return target[keep], keep
