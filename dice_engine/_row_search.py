@@ -128,24 +128,52 @@ class RowGaps:
         nx = self.gaps.shape[2]
         if z1 <= z0 or y1 <= y0:
             return
-        # Swept x-major, one column of all rows at a time: open_[c] is 0 on surface voxels of
-        # column c, else 1; a running gap grows by one per column and drops to 0 on the
-        # surface, left to right and then right to left.
-        open_ = np.ones((nx, z1 - z0, y1 - y0), dtype=self.gaps.dtype)
-        open_[x, z - z0, y - y0] = 0
-        block = np.empty_like(open_)
-        gap = np.full(open_.shape[1:], nx, dtype=open_.dtype)
-        for column in range(nx):
-            np.add(gap, 1, out=gap)
-            np.multiply(gap, open_[column], out=gap)
-            block[column] = gap
-        gap.fill(nx)
-        for column in range(nx - 1, -1, -1):
-            np.add(gap, 1, out=gap)
-            np.multiply(gap, open_[column], out=gap)
-            np.minimum(block[column], gap, out=block[column])
-        np.minimum(block, nx, out=block)
-        self.gaps[z0 + _MARGIN : z1 + _MARGIN, y0 + _MARGIN : y1 + _MARGIN] = block.transpose(1, 2, 0)
+        shape = (z1 - z0, y1 - y0)
+        rows = (z - z0) * shape[1] + (y - y0)
+        sweep = _gaps_by_rows if shape[0] * shape[1] < nx else _gaps_by_columns
+        block = sweep(rows, x, shape[0] * shape[1], nx, self.gaps.dtype)
+        self.gaps[z0 + _MARGIN : z1 + _MARGIN, y0 + _MARGIN : y1 + _MARGIN] = block.reshape(*shape, nx)
+
+
+def _gaps_by_columns(rows: np.ndarray, x: np.ndarray, n_rows: int, nx: int, dtype) -> np.ndarray:
+    """``(n_rows, nx)`` gaps of surface voxels at ``(rows, x)``, swept one column of all rows at a time.
+
+    ``open_[c]`` is 0 on surface voxels of column ``c``, else 1; a running gap grows by one per
+    column and drops to 0 on the surface, left to right and then right to left. Cheapest for
+    many rows (each step is one vector operation over all of them).
+    """
+    open_ = np.ones((nx, n_rows), dtype=dtype)
+    open_[x, rows] = 0
+    block = np.empty_like(open_)
+    gap = np.full(n_rows, nx, dtype=dtype)
+    for column in range(nx):
+        np.add(gap, 1, out=gap)
+        np.multiply(gap, open_[column], out=gap)
+        block[column] = gap
+    gap.fill(nx)
+    for column in range(nx - 1, -1, -1):
+        np.add(gap, 1, out=gap)
+        np.multiply(gap, open_[column], out=gap)
+        np.minimum(block[column], gap, out=block[column])
+    np.minimum(block, nx, out=block)
+    return block.T
+
+
+def _gaps_by_rows(rows: np.ndarray, x: np.ndarray, n_rows: int, nx: int, dtype) -> np.ndarray:
+    """As :func:`_gaps_by_columns`, by running maxima along all rows laid end to end (few rows).
+
+    Rows are laid out ``2·nx`` apart in an index space; a voxel's nearest surface voxel to the
+    left is the running maximum of the surface voxels' indices, restarted in every row at a
+    barrier ``nx`` before the row (so "none" reads as a gap ``>= nx``); the right one mirrors
+    it with a running minimum and a barrier ``2·nx`` after the row's start.
+    """
+    feature = np.zeros((n_rows, nx), dtype=bool)
+    feature[rows, x] = True
+    start = np.arange(n_rows, dtype=np.int64)[:, None] * (2 * nx)
+    index = start + np.arange(nx, dtype=np.int64)[None, :]
+    left = np.maximum.accumulate(np.where(feature, index, start - nx).ravel()).reshape(n_rows, nx)
+    right = np.minimum.accumulate(np.where(feature, index, start + 2 * nx).ravel()[::-1])[::-1].reshape(n_rows, nx)
+    return np.minimum(np.minimum(index - left, right - index), nx).astype(dtype)
 
 
 def nearest_squared(table: RowGaps, z: np.ndarray, y: np.ndarray, x: np.ndarray,
@@ -179,15 +207,17 @@ def nearest_squared(table: RowGaps, z: np.ndarray, y: np.ndarray, x: np.ndarray,
     # Rows up to _MARGIN away are inside the padded table for every voxel of the box: read
     # with one addition; farther rows are clipped to the padding ("none").
     near = (np.abs(dz) <= _MARGIN) & (np.abs(dy) <= _MARGIN)
+    far_before = np.concatenate([[0], np.cumsum(~near)]).tolist()  # far rows before each index
     shift = ((dz * n_y + dy) * n_x).astype(index_type)
+    bases = base.tolist()
     best = np.full(z.size, np.inf)
     active = np.arange(z.size)
     nearest = best.copy()
-    step = 0
-    while active.size and step < base.size:
-        count = max(1, min(_BLOCK_PAIRS // active.size, base.size - step))
+    step, steps = 0, len(bases)
+    while active.size and step < steps:
+        count = max(1, min(_BLOCK_PAIRS // active.size, steps - step))
         rows = slice(step, step + count)
-        if near[rows].all():
+        if far_before[step + count] == far_before[step]:
             at = home + shift[step] if count == 1 else home[:, None] + shift[None, rows]
         else:
             at = home if count == 1 else home[:, None]
@@ -196,14 +226,15 @@ def nearest_squared(table: RowGaps, z: np.ndarray, y: np.ndarray, x: np.ndarray,
             row_y = np.clip(qy + dy[rows], 0, n_y - 1)
             at = at + ((row_z - qz) * n_y + (row_y - qy)) * n_x
         found = squares[gaps[at]]
-        found += base[rows]
-        if count > 1:
+        if count == 1:
+            found += bases[step]
+        else:
+            found += base[rows]
             found = found.min(axis=1)
         step += count
-        np.minimum(nearest, found.reshape(-1), out=nearest)
-        boundary = base[step] if step < base.size else limit
-        going = nearest > boundary
-        if step >= base.size or np.count_nonzero(going) * 4 < going.size * 3:
+        np.minimum(nearest, found, out=nearest)
+        going = nearest > (bases[step] if step < steps else limit)
+        if step >= steps or np.count_nonzero(going) * 4 < going.size * 3:
             best[active] = nearest
             active, home, nearest = active[going], home[going], nearest[going]
     best[best > limit] = np.inf

@@ -96,8 +96,9 @@ class SurfaceSide:
 
     def replace_in_box(self, box: Box, new_flat: np.ndarray, shape: Sequence[int]) -> None:
         """Replace the surface voxels inside ``box`` by ``new_flat`` (all inside ``box``, ascending)."""
-        kept = outside_box(self.flat, box, shape)
-        flat, distances = self.flat[kept], self.distances[kept]
+        near = self._in_rows(box, 0, 0, shape)
+        inside = near[~outside_box(self.flat[near], box, shape)]
+        flat, distances = np.delete(self.flat, inside), np.delete(self.distances, inside)
         at = np.searchsorted(flat, new_flat)
         self.flat = np.insert(flat, at, new_flat)
         self.distances = np.insert(distances, at, np.nan)
@@ -107,6 +108,25 @@ class SurfaceSide:
                 self._refresh_rows(box, shape)
             else:
                 self._rows = None
+
+    def _in_rows(self, box: Box, margin_z: int, margin_y: int, shape: Sequence[int]) -> np.ndarray:
+        """Indices into ``flat`` of the voxels in the rows (z, y) of ``box`` widened by the margins.
+
+        ``flat`` is in raster order, so the voxels of one slice's run of rows are one contiguous
+        range, found by bisection: the cost follows the slices touched, not the whole surface.
+        """
+        spans = box if len(box) == 3 else (slice(0, 1), *box)
+        depth, height, width = (1, *shape) if len(shape) == 2 else tuple(shape)
+        z0, z1 = max(spans[0].start - margin_z, 0), min(spans[0].stop + margin_z, depth)
+        y0, y1 = max(spans[1].start - margin_y, 0), min(spans[1].stop + margin_y, height)
+        if z0 >= z1 or y0 >= y1:
+            return np.zeros(0, dtype=np.intp)
+        slices = np.arange(z0, z1, dtype=np.int64) * height
+        lo = np.searchsorted(self.flat, (slices + y0) * width)
+        hi = np.searchsorted(self.flat, (slices + y1) * width)
+        if lo.size == 1:
+            return np.arange(lo[0], hi[0])
+        return np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
 
     def _refresh_rows(self, box: Box, shape: Sequence[int]) -> None:
         """Recompute the row table in the rows (z, y) that ``box`` crosses, inside the table's box."""
@@ -128,13 +148,23 @@ class SurfaceSide:
                       z - low[0], y - low[1], x - low[2])
 
     def forget_near(self, box: Box, shape: Sequence[int], spacing: np.ndarray) -> None:
-        """Mark unknown every distance that a change of the other surface inside ``box`` may alter."""
-        known = np.flatnonzero(~np.isnan(self.distances))
-        if known.size == 0:
+        """Mark unknown every distance that a change of the other surface inside ``box`` may alter.
+
+        Only voxels in rows within the largest known distance of ``box`` can be affected, so
+        only those are looked at.
+        """
+        known = ~np.isnan(self.distances)
+        if not known.any():
             return
-        reach = distance_to_box(self.flat[known], box, shape, spacing)
-        current = self.distances[known]
-        self.distances[known[reach <= current * (1 + _KEEP_MARGIN) + _KEEP_MARGIN]] = np.nan
+        farthest = float(self.distances[known].max())
+        steps = [float(s) for s in spacing]
+        margin_z = 0 if len(steps) == 2 else int(np.ceil(farthest / steps[0])) + 1
+        margin_y = int(np.ceil(farthest / steps[-2])) + 1
+        near = self._in_rows(box, margin_z, margin_y, shape)
+        near = near[known[near]]
+        reach = distance_to_box(self.flat[near], box, shape, spacing)
+        current = self.distances[near]
+        self.distances[near[reach <= current * (1 + _KEEP_MARGIN) + _KEEP_MARGIN]] = np.nan
 
     def fill_distances(self, other: SurfaceSide, shape: Sequence[int], spacing: np.ndarray) -> None:
         """Compute every unknown distance to ``other`` (which must not be empty).
