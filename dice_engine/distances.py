@@ -24,14 +24,17 @@ with MONAI's to float32 rounding (MONAI casts distances to float32); ours are fl
 
 How it is computed, and why: one pass over the box around non-zero voxels finds the surface
 voxels of every class at once (voxels differing from a face neighbour, grouped by label), so no
-per-class mask or one-hot copy is made. Per class, each surface voxel first looks for the other
-surface at the shortest grid offsets (0, then the 26 nearest offsets in mm) in a boolean grid:
-most voxels of a reasonable segmentation are resolved there, exactly. The rest query a k-d tree
-(``scipy.spatial.cKDTree``) over the other surface's voxel centres in mm, which is exact and
-costs O(surface log surface), where a distance transform of the class's box (MedPy, MONAI on
-GPU) costs the whole box volume and measured 2x slower on both benchmark cases.
-:class:`~dice_engine.distance_state.SurfaceDistanceState` keeps surfaces, trees and distances
-between edits and recomputes only what an edit can have changed. Both take the masks by keyword only,
+per-class mask or one-hot copy is made. Per class, each surface is turned into a table of gaps
+along x to its nearest voxel in every grid row (a 1D distance transform over the box around
+both surfaces, :mod:`dice_engine._row_search`), and every voxel of the other surface reads the
+rows nearest first, ``(dz·sz)² + (dy·sy)² + (gap·sx)²`` per row, until no unread row can be
+nearer: exact, and on a CT grid (thick slices) only a few rows per voxel. The rare voxels whose
+nearest voxel lies beyond the row list query a k-d tree (``scipy.spatial.cKDTree``) over the
+other surface's voxel centres in mm. A distance transform of the class's box (MedPy, MONAI on
+GPU) costs several passes over the whole box in 3D and measured slower on both benchmark cases.
+:class:`~dice_engine.distance_state.SurfaceDistanceState` keeps surfaces, row tables and
+distances between edits and recomputes only what an edit can have changed (the rows it
+crosses, the voxels within reach). Both take the masks by keyword only,
 ``surface_distances(target=gt, preds=pred, spacing=...)`` (see :mod:`dice_engine`).
 """
 
