@@ -145,12 +145,13 @@ def _gaps_by_columns(rows: np.ndarray, x: np.ndarray, n_rows: int, nx: int, dtyp
     open_ = np.ones((nx, n_rows), dtype=dtype)
     open_[x, rows] = 0
     block = np.empty_like(open_)
-    gap = np.full(n_rows, nx, dtype=dtype)
+    previous = np.full(n_rows, nx, dtype=dtype)
     for column in range(nx):
-        np.add(gap, 1, out=gap)
+        gap = block[column]
+        np.add(previous, 1, out=gap)
         np.multiply(gap, open_[column], out=gap)
-        block[column] = gap
-    gap.fill(nx)
+        previous = gap
+    gap = np.full(n_rows, nx, dtype=dtype)
     for column in range(nx - 1, -1, -1):
         np.add(gap, 1, out=gap)
         np.multiply(gap, open_[column], out=gap)
@@ -197,6 +198,7 @@ def nearest_squared(table: RowGaps, z: np.ndarray, y: np.ndarray, x: np.ndarray,
     """
     slice_step, row_step, column_step = spacing
     dz, dy, base, limit = row_offsets(slice_step, row_step)
+    bases, run_ends, far_before = _row_plan(slice_step, row_step)
     n_z, n_y, n_x = table.gaps.shape
     gaps = table.gaps.reshape(-1)
     squares = (np.arange(n_x + 1, dtype=np.float64) * column_step) ** 2
@@ -204,34 +206,34 @@ def nearest_squared(table: RowGaps, z: np.ndarray, y: np.ndarray, x: np.ndarray,
     index_type = np.int32 if gaps.size < np.iinfo(np.int32).max else np.int64
     home = ((z - table.low[0] + _MARGIN) * n_y + (y - table.low[1] + _MARGIN)) * n_x + (x - table.low[2])
     home = home.astype(index_type)
-    # Rows up to _MARGIN away are inside the padded table for every voxel of the box: read
-    # with one addition; farther rows are clipped to the padding ("none").
-    near = (np.abs(dz) <= _MARGIN) & (np.abs(dy) <= _MARGIN)
-    far_before = np.concatenate([[0], np.cumsum(~near)]).tolist()  # far rows before each index
     shift = ((dz * n_y + dy) * n_x).astype(index_type)
-    bases = base.tolist()
     best = np.full(z.size, np.inf)
     active = np.arange(z.size)
     nearest = best.copy()
     step, steps = 0, len(bases)
     while active.size and step < steps:
-        count = max(1, min(_BLOCK_PAIRS // active.size, steps - step))
-        rows = slice(step, step + count)
-        if far_before[step + count] == far_before[step]:
-            at = home + shift[step] if count == 1 else home[:, None] + shift[None, rows]
-        else:
-            at = home if count == 1 else home[:, None]
+        # Rows at one distance are read together (no voxel can finish between them), and more
+        # rows at once while few voxels are left, so the loop's own cost stays small.
+        stop = max(run_ends[step], min(step + _BLOCK_PAIRS // active.size, steps))
+        rows = slice(step, stop)
+        if far_before[stop] == far_before[step]:
+            # Rows up to _MARGIN away are inside the padded table for every voxel of the box.
+            at = home + shift[step] if stop == step + 1 else home[None, :] + shift[rows, None]
+        else:  # farther rows are clipped to the padding ("none")
+            at = home if stop == step + 1 else home[None, :]
             qz, qy = at // (n_y * n_x), at // n_x % n_y
-            row_z = np.clip(qz + dz[rows], 0, n_z - 1)
-            row_y = np.clip(qy + dy[rows], 0, n_y - 1)
+            row_z = np.clip(qz + dz[rows, None], 0, n_z - 1)
+            row_y = np.clip(qy + dy[rows, None], 0, n_y - 1)
             at = at + ((row_z - qz) * n_y + (row_y - qy)) * n_x
+            if stop == step + 1:
+                at = at[0]
         found = squares[gaps[at]]
-        if count == 1:
+        if stop == step + 1:
             found += bases[step]
         else:
-            found += base[rows]
-            found = found.min(axis=1)
-        step += count
+            found += base[rows, None]
+            found = np.minimum.reduce(found, axis=0)
+        step = stop
         np.minimum(nearest, found, out=nearest)
         going = nearest > (bases[step] if step < steps else limit)
         if step >= steps or np.count_nonzero(going) * 4 < going.size * 3:
@@ -239,3 +241,15 @@ def nearest_squared(table: RowGaps, z: np.ndarray, y: np.ndarray, x: np.ndarray,
             active, home, nearest = active[going], home[going], nearest[going]
     best[best > limit] = np.inf
     return best
+
+
+@functools.lru_cache(maxsize=16)
+def _row_plan(slice_step: float | None, row_step: float) -> tuple[list[float], list[int], list[int]]:
+    """Per row offset of :func:`row_offsets`, as lists: its base, the end of its run of equal
+    bases, and how many rows before it lie farther than ``_MARGIN`` in z or y (one more entry)."""
+    dz, dy, base, _ = row_offsets(slice_step, row_step)
+    starts = np.flatnonzero(np.diff(base, prepend=-1.0))
+    ends = np.append(starts[1:], base.size)
+    run_ends = np.repeat(ends, np.diff(np.append(starts, base.size)))
+    far = (np.abs(dz) > _MARGIN) | (np.abs(dy) > _MARGIN)
+    return base.tolist(), run_ends.tolist(), np.concatenate([[0], np.cumsum(far)]).tolist()

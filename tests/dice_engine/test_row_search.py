@@ -10,6 +10,11 @@ from dice_engine.distances import surface_distances
 
 from ._distance_reference import blobs, brute_force_figures
 
+def forget_row_lists():
+    row_offsets.cache_clear()
+    _row_search._row_plan.cache_clear()
+
+
 SPACINGS = [(5.0, 0.7, 0.7), (1.0, 1.0, 1.0), (0.6, 2.5, 1.3), (None, 0.78, 1.3)]
 
 
@@ -71,7 +76,7 @@ def test_refreshed_rows_equal_a_table_built_from_scratch():
 def test_voxels_beyond_the_row_list_are_measured_exactly_through_the_k_d_tree(monkeypatch):
     # With a list of a few rows, most distances fall back to the tree: still exact.
     monkeypatch.setattr(_row_search, "ROW_REACH_VOXELS", 2)
-    row_offsets.cache_clear()
+    forget_row_lists()
     try:
         rng = np.random.default_rng(8)
         gt, pred = blobs((6, 24, 22), 3, rng), blobs((6, 24, 22), 3, rng)
@@ -83,4 +88,4 @@ def test_voxels_beyond_the_row_list_are_measured_exactly_through_the_k_d_tree(mo
             assert ours.hausdorff[c] == pytest.approx(expected["hausdorff"], abs=1e-9)
             assert ours.assd[c] == pytest.approx(expected["assd"], abs=1e-9)
     finally:
-        row_offsets.cache_clear()
+        forget_row_lists()
