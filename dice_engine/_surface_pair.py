@@ -75,6 +75,10 @@ class SurfaceSide:
         self._tree: cKDTree | None = None
         self._rows: RowGaps | None = None
 
+    def forget_search(self) -> None:
+        """Free the row table and the k-d tree (rebuilt when next needed)."""
+        self._rows = self._tree = None
+
     def tree(self, shape: Sequence[int], spacing: np.ndarray) -> cKDTree:
         """k-d tree over this surface's voxel centres in mm (built on first use after a change)."""
         if self._tree is None:
@@ -233,6 +237,11 @@ class SurfacePair:
         changed.replace_in_box(box, new_flat, shape)
         other.forget_near(box, shape, spacing)
         self._summary = None
+
+    def forget_search(self) -> None:
+        """Free both surfaces' row tables and k-d trees (rebuilt if ever needed again)."""
+        for side in (self.gt, self.pred):
+            side.forget_search()
 
     def summary(self, shape: Sequence[int], spacing: np.ndarray, tolerances: Sequence[float]) -> np.ndarray:
         """``(4 + T,)`` float64 figures as :func:`summarize`; all NaN when either surface is empty."""

@@ -271,10 +271,14 @@ def label_dtype(gt: np.ndarray, pred: np.ndarray, largest: int) -> np.dtype:
     return np.promote_types(np.promote_types(gt.dtype, pred.dtype), np.min_scalar_type(largest))
 
 
-def collect_results(pairs: dict[int, SurfacePair], num_classes: int, shape, spacing, tolerances, classes):
+def collect_results(pairs: dict[int, SurfacePair], num_classes: int, shape, spacing, tolerances, classes,
+                    keep_search: bool = True):
+    """Figures of every pair; ``keep_search=False`` frees each pair's search tables once it is done."""
     table = np.full((num_classes, 4 + len(tolerances)), np.nan)
     for c, pair in pairs.items():
         table[c] = pair.summary(shape, spacing, tolerances)
+        if not keep_search:
+            pair.forget_search()
     return SurfaceDistanceResult(
         hausdorff=table[:, 0].copy(),
         hausdorff95=table[:, 1].copy(),
@@ -334,4 +338,4 @@ def surface_distances(
     """
     setup = DistanceSetup(target, preds, spacing, num_classes, classes, nsd_tolerances, ignore_index)
     return collect_results(setup.pairs(), setup.num_classes, setup.gt.shape, setup.spacing, setup.tolerances,
-                           setup.classes)
+                           setup.classes, keep_search=False)
