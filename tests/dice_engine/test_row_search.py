@@ -10,6 +10,7 @@ from dice_engine.distances import surface_distances
 
 from ._distance_reference import blobs, brute_force_figures
 
+
 def forget_row_lists():
     row_offsets.cache_clear()
     _row_search._row_plan.cache_clear()
