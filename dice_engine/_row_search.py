@@ -34,6 +34,9 @@ _BLOCK_PAIRS = 1 << 13
 _MARGIN = 8
 """Rows of "no surface voxel" padding the table on each side in z and y."""
 
+_SWEEP_ENTRIES = 1 << 22
+"""Table entries computed per sweep (the sweep's temporaries are a few times this many)."""
+
 
 @functools.lru_cache(maxsize=16)
 def row_offsets(slice_step: float | None, row_step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -128,11 +131,15 @@ class RowGaps:
         nx = self.gaps.shape[2]
         if z1 <= z0 or y1 <= y0:
             return
-        shape = (z1 - z0, y1 - y0)
-        rows = (z - z0) * shape[1] + (y - y0)
-        sweep = _gaps_by_rows if shape[0] * shape[1] < nx else _gaps_by_columns
-        block = sweep(rows, x, shape[0] * shape[1], nx, self.gaps.dtype)
-        self.gaps[z0 + _MARGIN : z1 + _MARGIN, y0 + _MARGIN : y1 + _MARGIN] = block.reshape(*shape, nx)
+        slab = max(1, _SWEEP_ENTRIES // ((y1 - y0) * nx))  # slices per sweep: bounded temporaries
+        for start in range(z0, z1, slab):
+            stop = min(start + slab, z1)
+            inside = (z >= start) & (z < stop) if (start, stop) != (z0, z1) else slice(None)
+            shape = (stop - start, y1 - y0)
+            rows = (z[inside] - start) * shape[1] + (y[inside] - y0)
+            sweep = _gaps_by_rows if shape[0] * shape[1] < nx else _gaps_by_columns
+            block = sweep(rows, x[inside], shape[0] * shape[1], nx, self.gaps.dtype)
+            self.gaps[start + _MARGIN : stop + _MARGIN, y0 + _MARGIN : y1 + _MARGIN] = block.reshape(*shape, nx)
 
 
 def _gaps_by_columns(rows: np.ndarray, x: np.ndarray, n_rows: int, nx: int, dtype) -> np.ndarray:

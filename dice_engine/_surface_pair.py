@@ -35,6 +35,8 @@ from dice_engine._surface import Box, distance_to_box, outside_box
 NSD_SLACK_MM = 1e-9
 # Relative and absolute safety margin when deciding that an edit cannot have reached a voxel.
 _KEEP_MARGIN = 1e-9
+# Largest row table (entries, 2 bytes each) kept between edits; larger ones are rebuilt when needed.
+KEPT_TABLE_ENTRIES = 1 << 24
 
 
 def _points(flat: np.ndarray, shape: Sequence[int], spacing: np.ndarray) -> np.ndarray:
@@ -78,6 +80,13 @@ class SurfaceSide:
     def forget_search(self) -> None:
         """Free the row table and the k-d tree (rebuilt when next needed)."""
         self._rows = self._tree = None
+
+    def forget_large_search(self) -> None:
+        """Free a row table over a box of more than :data:`KEPT_TABLE_ENTRIES` voxels (a class
+        strewn across the image): kept between edits, the tables of several such classes would
+        hold hundreds of MB; rebuilt when next needed instead."""
+        if self._rows is not None and self._rows.gaps.size > KEPT_TABLE_ENTRIES:
+            self._rows = None
 
     def tree(self, shape: Sequence[int], spacing: np.ndarray) -> cKDTree:
         """k-d tree over this surface's voxel centres in mm (built on first use after a change)."""
@@ -252,4 +261,6 @@ class SurfacePair:
                 self.gt.fill_distances(self.pred, shape, spacing)
                 self.pred.fill_distances(self.gt, shape, spacing)
                 self._summary = summarize(self.gt.distances, self.pred.distances, tolerances)
+                for side in (self.gt, self.pred):
+                    side.forget_large_search()
         return self._summary

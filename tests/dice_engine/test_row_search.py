@@ -90,3 +90,31 @@ def test_voxels_beyond_the_row_list_are_measured_exactly_through_the_k_d_tree(mo
             assert ours.assd[c] == pytest.approx(expected["assd"], abs=1e-9)
     finally:
         forget_row_lists()
+
+
+def test_a_table_swept_in_slabs_equals_one_swept_at_once(monkeypatch):
+    rng = np.random.default_rng(9)
+    shape = (9, 14, 30)
+    surface = random_voxels(rng, 200, shape)
+    low, high = np.zeros(3, dtype=np.int64), np.array(shape)
+    whole = RowGaps(low, high, *surface)
+    monkeypatch.setattr(_row_search, "_SWEEP_ENTRIES", 14 * 30 * 2)  # two slices per sweep
+    np.testing.assert_array_equal(RowGaps(low, high, *surface).gaps, whole.gaps)
+
+
+def test_edits_match_from_scratch_when_no_table_is_kept_between_them(monkeypatch):
+    from dice_engine import _surface_pair
+    from dice_engine.distance_state import SurfaceDistanceState
+
+    monkeypatch.setattr(_surface_pair, "KEPT_TABLE_ENTRIES", 0)
+    rng = np.random.default_rng(12)
+    shape, spacing = (7, 20, 18), (5.0, 0.7, 0.7)
+    gt, pred = blobs(shape, 4, rng), blobs(shape, 4, rng)
+    state = SurfaceDistanceState(target=gt, preds=pred, spacing=spacing, num_classes=4)
+    state.results()
+    for _ in range(6):
+        region = tuple(slice(int(a), int(a) + 4) for a in rng.integers(0, 3, 3))
+        state.apply_edit(region, int(rng.integers(0, 4)), which="pred")
+        pred[region] = state.mask("pred")[region]
+        expected = surface_distances(target=gt, preds=pred, spacing=spacing, num_classes=4)
+        np.testing.assert_allclose(state.results().assd, expected.assd, rtol=1e-12, atol=1e-12)
