@@ -12,7 +12,7 @@ task per case carrying the same :class:`~app.batch.worker.CaseJob` (submit, sche
 The last line printed is a JSON object.
 
 Usage: ``python bench/batch.py [--cases 20] [--size 512 512 150] [--jobs 1 2] [--scheduler local:2]
-[--reports] [--distances] [--data DIR]``
+[--reports] [--distances] [--data DIR] [--smoke]``
 """
 
 from __future__ import annotations
@@ -115,7 +115,11 @@ def main_bench() -> None:
     parser.add_argument("--reports", action="store_true", help="also write a PDF report per case")
     parser.add_argument("--distances", action="store_true", help="also compute surface distances (--distances)")
     parser.add_argument("--data", type=Path, help="folder for the generated cases (kept; default: temporary)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny run (2 cases of 32x32x8, 1 job): checks the script works")
     args = parser.parse_args()
+    if args.smoke:
+        args.cases, args.size, args.jobs, args.scheduler = 2, (32, 32, 8), (1,), ()
     shape_zyx = (args.size[2], args.size[1], args.size[0])
     with tempfile.TemporaryDirectory(prefix="dicelens-bench-batch-") as temporary:
         data = args.data or Path(temporary)

@@ -15,8 +15,9 @@ few classes and extrapolated (said so in the output). The per-edit figure is
 ``SurfaceDistanceState.apply_edit`` of a brush disc (radius 6 voxels, one slice) on the
 prediction at a class boundary, followed by ``results()``.
 
-Run: ``python bench/distances.py`` (about two minutes on 2 cores). The last line is one JSON
-object with all figures.
+Run: ``python bench/distances.py [--smoke]`` (about two minutes on 2 cores; ``--smoke`` runs every
+part on tiny volumes in seconds, to check that the script works). The last line is one JSON object
+with all figures.
 """
 
 from __future__ import annotations
@@ -93,9 +94,11 @@ def organ(shape, centre, radii, rng, amplitude) -> np.ndarray:
 
 
 def ct_pair(shape=(100, 512, 512), seed=1) -> tuple[np.ndarray, np.ndarray]:
+    """The liver-sized organ of a 100×512×512 CT and its prediction (scaled to other shapes)."""
     rng = np.random.default_rng(seed)
-    gt = organ(shape, (50, 250, 210), (16, 95, 75), rng, amplitude=0.5)
-    pred = organ(shape, (50.4, 252, 208), (16, 94, 76), rng, amplitude=0.5)
+    scale = np.array(shape) / (100, 512, 512)
+    gt = organ(shape, (50, 250, 210) * scale, (16, 95, 75) * scale, rng, amplitude=0.5)
+    pred = organ(shape, (50.4, 252, 208) * scale, (16, 94, 76) * scale, rng, amplitude=0.5)
     return gt, pred
 
 
@@ -170,21 +173,27 @@ def edit_cost(gt, pred, spacing, count=20, seed=5) -> dict:
     }
 
 
-def run(medpy_classes: int) -> dict:
+FULL = {"atlas": ((181, 217, 181), 116), "ct": (100, 512, 512), "multi": (300, 512, 512), "edits": 20, "repeats": 3}
+SMOKE = {"atlas": ((20, 24, 20), 4), "ct": (20, 64, 64), "multi": (24, 64, 64), "edits": 3, "repeats": 1}
+
+
+def run(medpy_classes: int, sizes: dict) -> dict:
     figures = {"load_average_1min_at_start": os.getloadavg()[0]}
     warnings.simplefilter("ignore")  # MONAI's deprecation chatter
+    repeats, count = sizes["repeats"], sizes["edits"]
 
-    gt, pred = atlas_pair()
-    classes = range(1, 117)
-    ours, ours_cpu = best_time(lambda: surface_distances(target=gt, preds=pred, spacing=(1.0, 1.0, 1.0)))
+    atlas_shape, labels = sizes["atlas"]
+    gt, pred = atlas_pair(atlas_shape, labels)
+    classes = range(1, labels + 1)
+    ours, ours_cpu = best_time(lambda: surface_distances(target=gt, preds=pred, spacing=(1.0, 1.0, 1.0)), repeats)
     monai = best_time(lambda: monai_hd95_per_class(gt, pred, classes, (1.0, 1.0, 1.0)), repeats=1)[0]
-    sample = list(classes)[:: max(1, 116 // medpy_classes)][:medpy_classes]
+    sample = list(classes)[:: max(1, labels // medpy_classes)][:medpy_classes]
     medpy = best_time(lambda: medpy_hd95_per_class(gt, pred, sample, (1.0, 1.0, 1.0)), repeats=1)[0]
-    medpy *= 116 / len(sample)
-    edits = edit_cost(gt, pred, (1.0, 1.0, 1.0))
+    medpy *= labels / len(sample)
+    edits = edit_cost(gt, pred, (1.0, 1.0, 1.0), count=count)
     figures["atlas"] = {
         "shape": list(gt.shape),
-        "classes": 116,
+        "classes": labels,
         "ours_all_figures_s": ours,
         "ours_all_figures_cpu_s": ours_cpu,
         "monai_hd95_only_s": monai,
@@ -196,7 +205,7 @@ def run(medpy_classes: int) -> dict:
         "edit_speedup_vs_scratch": ours / edits["median_s"],
     }
     print(
-        f"atlas 181x217x181, 116 labels: ours (HD, HD95, pooled HD95, ASSD, NSD) {ours:.3f} s "
+        f"atlas {'x'.join(map(str, gt.shape))}, {labels} labels: ours (HD, HD95, pooled HD95, ASSD, NSD) {ours:.3f} s "
         f"(CPU {ours_cpu:.3f} s); "
         f"MONAI HD95 alone {monai:.1f} s ({monai / ours:.0f}x); MedPy hd95 alone ~{medpy:.0f} s "
         f"(extrapolated from {len(sample)} classes, {medpy / ours:.0f}x)"
@@ -208,19 +217,21 @@ def run(medpy_classes: int) -> dict:
         f"{edits['max_abs_diff_vs_scratch_mm']:.1e} mm"
     )
 
-    gt, pred = ct_pair()
+    gt, pred = ct_pair(sizes["ct"])
     spacing = (5.0, 0.7, 0.7)
-    ours, ours_cpu = best_time(lambda: surface_distances(target=gt, preds=pred, spacing=spacing))
-    ours_slice = best_time(lambda: surface_distances(target=gt[50], preds=pred[50], spacing=spacing[1:]), repeats=5)[0]
+    middle = gt.shape[0] // 2
+    ours, ours_cpu = best_time(lambda: surface_distances(target=gt, preds=pred, spacing=spacing), repeats)
+    ours_slice = best_time(lambda: surface_distances(target=gt[middle], preds=pred[middle], spacing=spacing[1:]),
+                           repeats=repeats + 2)[0]
     monai = best_time(lambda: monai_all_figures(gt, pred, 2, spacing), repeats=1)[0]
     medpy = best_time(lambda: medpy_hd95_per_class(gt, pred, [1], spacing), repeats=1)[0]
-    edits = edit_cost(gt, pred, spacing)
+    edits = edit_cost(gt, pred, spacing, count=count)
     figures["ct"] = {
         "shape": list(gt.shape),
         "spacing_mm": list(spacing),
         "ours_all_figures_s": ours,
         "ours_all_figures_cpu_s": ours_cpu,
-        "ours_one_512x512_slice_s": ours_slice,
+        "ours_one_slice_s": ours_slice,
         "monai_hd_hd95_assd_nsd_s": monai,
         "medpy_hd95_only_s": medpy,
         "speedup_vs_monai": monai / ours,
@@ -229,8 +240,8 @@ def run(medpy_classes: int) -> dict:
         "edit_speedup_vs_scratch": ours / edits["median_s"],
     }
     print(
-        f"CT 100x512x512 at 5x0.7x0.7 mm, one organ: ours {ours * 1e3:.0f} ms (CPU {ours_cpu * 1e3:.0f} ms; "
-        f"one 512x512 slice "
+        f"CT {'x'.join(map(str, gt.shape))} at 5x0.7x0.7 mm, one organ: ours {ours * 1e3:.0f} ms "
+        f"(CPU {ours_cpu * 1e3:.0f} ms; one {gt.shape[1]}x{gt.shape[2]} slice "
         f"{ours_slice * 1e3:.1f} ms); MONAI HD+HD95+ASSD+NSD {monai:.2f} s ({monai / ours:.0f}x); "
         f"MedPy hd95 alone {medpy:.2f} s ({medpy / ours:.0f}x)"
     )
@@ -239,9 +250,10 @@ def run(medpy_classes: int) -> dict:
         f"max {edits['max_s'] * 1e3:.1f} ms; "
         f"incremental vs scratch max |ΔASSD| = {edits['max_abs_diff_vs_scratch_mm']:.1e} mm"
     )
-    gt, pred = ct_like_pair((300, 512, 512), num_classes=14)
-    ours, ours_cpu = best_time(lambda: surface_distances(target=gt, preds=pred, spacing=spacing), repeats=2)
-    edits = edit_cost(gt, pred, spacing, count=10)
+    gt, pred = ct_like_pair(sizes["multi"], num_classes=14)
+    ours, ours_cpu = best_time(lambda: surface_distances(target=gt, preds=pred, spacing=spacing),
+                               repeats=min(repeats, 2))
+    edits = edit_cost(gt, pred, spacing, count=max(count // 2, 2))
     figures["ct_multi_organ"] = {
         "shape": list(gt.shape),
         "spacing_mm": list(spacing),
@@ -252,7 +264,8 @@ def run(medpy_classes: int) -> dict:
         "edit_speedup_vs_scratch": ours / edits["median_s"],
     }
     print(
-        f"CT 300x512x512, 13 organs (bench/_synthetic.ct_like_pair): ours {ours:.2f} s (CPU {ours_cpu:.2f} s); "
+        f"CT {'x'.join(map(str, gt.shape))}, 13 organs (bench/_synthetic.ct_like_pair): ours {ours:.2f} s "
+        f"(CPU {ours_cpu:.2f} s); "
         f"brush edit median "
         f"{edits['median_s'] * 1e3:.1f} ms, max {edits['max_s'] * 1e3:.1f} ms, "
         f"incremental vs scratch max |ΔASSD| = {edits['max_abs_diff_vs_scratch_mm']:.1e} mm"
@@ -263,9 +276,11 @@ def run(medpy_classes: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--medpy-classes", type=int, default=6, help="atlas classes timed with MedPy (default 6)")
+    parser.add_argument("--smoke", action="store_true", help="tiny volumes, 1 repeat: checks the script works")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    print(json.dumps(run(args.medpy_classes)))
+    print(json.dumps(run(min(args.medpy_classes, 2) if args.smoke else args.medpy_classes,
+                         SMOKE if args.smoke else FULL)))
 
 
 if __name__ == "__main__":

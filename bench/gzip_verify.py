@@ -15,7 +15,7 @@ Wall times, so a busy machine inflates them (and leaves no idle core for the ver
 on); process CPU times are printed too, which a busy machine disturbs much less.
 The last line printed is a JSON object with the figures.
 
-Usage: ``python bench/gzip_verify.py [--repeats 5]``
+Usage: ``python bench/gzip_verify.py [--repeats 5] [--smoke]``
 """
 
 from __future__ import annotations
@@ -83,15 +83,19 @@ def measure(path: Path, promised: int, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny run (one 32x32x8 volume, 1 repeat): checks the script works")
     args = parser.parse_args()
+    shapes = ((8, 32, 32),) if args.smoke else SHAPES
+    repeats = 1 if args.smoke else args.repeats
     results = {}
     with tempfile.TemporaryDirectory() as folder:
-        for shape in SHAPES:
+        for shape in shapes:
             labels, _ = ct_like_pair(shape)
             path = Path(folder) / "labels.nii.gz"
             sitk.WriteImage(sitk.GetImageFromArray(labels), str(path), useCompression=True)
             name = "x".join(str(n) for n in reversed(shape))
-            figures = measure(path, labels.nbytes + NIFTI_HEADER_BYTES, args.repeats)
+            figures = measure(path, labels.nbytes + NIFTI_HEADER_BYTES, repeats)
             figures["file_bytes"] = path.stat().st_size
             results[name] = figures
             print(f"{name} uint8 .nii.gz ({figures['file_bytes'] / 1e6:.2f} MB): verify {figures['verify_ms']} ms, "

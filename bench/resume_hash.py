@@ -9,7 +9,7 @@ A 512 x 512 x 300 uint8 ground truth and prediction (:func:`bench.score.make_pai
 
 The last line printed is a JSON object with the figures (seconds, bytes, hash/load ratio).
 
-Usage: ``python bench/resume_hash.py [--repeats 3] [--size 512 512 300]``
+Usage: ``python bench/resume_hash.py [--repeats 3] [--size 512 512 300] [--smoke]``
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, nargs=3, default=(512, 512, 300), metavar=("X", "Y", "Z"))
+    parser.add_argument("--smoke", action="store_true", help="tiny run (64x64x24, 1 repeat): checks the script works")
     args = parser.parse_args()
+    if args.smoke:
+        args.size, args.repeats = (64, 64, 24), 1
     x, y, z = args.size
     gt, pred = make_pair((z, y, x))
     figures = {"size_xyz": [x, y, z]}

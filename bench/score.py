@@ -13,7 +13,7 @@ the interleaved repeats. Process CPU time (all threads) is printed too: on a mac
 other jobs it shows the work added without the noise of waiting for a core. The last line printed
 is a JSON object with the figures.
 
-Usage: ``python bench/score.py [--repeats 5] [--size 512 512 300]``
+Usage: ``python bench/score.py [--repeats 5] [--size 512 512 300] [--smoke]``
 """
 
 from __future__ import annotations
@@ -79,7 +79,10 @@ def main_bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--size", type=int, nargs=3, default=[512, 512, 300], metavar=("X", "Y", "Z"))
+    parser.add_argument("--smoke", action="store_true", help="tiny run (64x64x24, 1 repeat): checks the script works")
     args = parser.parse_args()
+    if args.smoke:
+        args.size, args.repeats = [64, 64, 24], 1
     shape_zyx = (args.size[2], args.size[1], args.size[0])
     with tempfile.TemporaryDirectory(prefix="dicelens-bench-") as directory:
         folder = Path(directory)

@@ -24,6 +24,9 @@ Box = tuple[slice, ...]
 def nonzero_box(labels: np.ndarray) -> Box | None:
     """Smallest box holding every non-zero voxel, or ``None`` when all voxels are 0.
 
+    One pass over the image finds the occupied slices (each slice read as 64-bit words where
+    its bytes allow), then one over those slices projects them onto the other axes.
+
     Parameters
     ----------
     labels : numpy.ndarray
@@ -34,15 +37,20 @@ def nonzero_box(labels: np.ndarray) -> Box | None:
     tuple of slice or None
         One ``slice(start, stop)`` per axis.
     """
-    box = [slice(0, n) for n in labels.shape]
-    for axis in range(labels.ndim):
-        block = labels[tuple(box)]
-        others = tuple(a for a in range(labels.ndim) if a != axis)
-        occupied = np.flatnonzero(block.any(axis=others))
-        if occupied.size == 0:
-            return None
-        start = box[axis].start
-        box[axis] = slice(start + int(occupied[0]), start + int(occupied[-1]) + 1)
+    if labels.size == 0:
+        return None
+    rows = labels.reshape(labels.shape[0], -1)
+    if labels.flags.c_contiguous and rows.shape[1] * rows.itemsize % 8 == 0:
+        rows = rows.view(np.uint64)
+    occupied = np.flatnonzero(np.bitwise_or.reduce(rows, axis=1))
+    if occupied.size == 0:
+        return None
+    box = [slice(int(occupied[0]), int(occupied[-1]) + 1)]
+    projection = np.bitwise_or.reduce(labels[box[0]], axis=0)
+    for axis in range(projection.ndim):
+        others = tuple(a for a in range(projection.ndim) if a != axis)
+        occupied = np.flatnonzero(np.bitwise_or.reduce(projection, axis=others) if others else projection)
+        box.append(slice(int(occupied[0]), int(occupied[-1]) + 1))
     return tuple(box)
 
 
@@ -131,10 +139,15 @@ def surfaces_in_box(labels: np.ndarray, box: Box, wanted: np.ndarray) -> dict[in
     flat = np.ravel_multi_index(tuple(c + o for c, o in zip(coords, offsets, strict=True)), labels.shape).astype(
         np.int64, copy=False
     )
-    order = np.argsort(classes, kind="stable")
+    # A stable sort of small integers is a radix sort in numpy: group by class in linear time.
+    keys = classes.astype(np.uint16) if wanted.size <= 1 << 16 else classes
+    order = np.argsort(keys, kind="stable")
     flat, classes = flat[order], classes[order]
-    present, starts, counts = np.unique(classes, return_index=True, return_counts=True)
-    return {int(c): flat[a : a + n] for c, a, n in zip(present, starts, counts, strict=True)}
+    if classes.size == 0:
+        return {}
+    starts = np.flatnonzero(np.diff(classes, prepend=-1))
+    stops = np.append(starts[1:], classes.size)
+    return {int(classes[a]): flat[a:b] for a, b in zip(starts.tolist(), stops.tolist(), strict=True)}
 
 
 def class_surfaces(labels: np.ndarray, wanted: np.ndarray) -> dict[int, np.ndarray]:

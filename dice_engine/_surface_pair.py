@@ -2,27 +2,31 @@
 
 A :class:`SurfacePair` holds, for one class, the GT and the prediction surface voxels (sorted
 flat indices) and, for each of them, the exact Euclidean distance in mm to the nearest voxel of
-the other surface, or NaN while unknown. Voxels lying on both surfaces get 0; most others find
-the other surface at one of the shortest grid offsets (looked at shortest first, so the first
-hit is exact); the rest query a k-d tree over the other surface's voxel centres in mm. The cost
-follows the number of surface voxels, not the volume of the class's bounding box.
+the other surface, or NaN while unknown. Distances are searched row by row
+(:mod:`dice_engine._row_search`): each surface keeps a table of gaps along x to its nearest
+voxel in every row of a box, and a voxel reads the rows nearest first until no row can hold a
+nearer voxel. The few voxels farther than the row list reaches query a k-d tree over the other
+surface's voxel centres in mm.
 
 Edits keep what they cannot have changed: after surface ``S`` changed inside a box ``B``,
 
 * voxels of ``S`` outside ``B`` keep their distance to the other surface (it did not move);
 * a voxel ``q`` of the other surface with known distance ``d(q)`` keeps it when every voxel of
   ``B`` is farther than ``d(q)``: the voxel it was nearest to is not in ``B`` (so still there)
-  and nothing new in ``B`` can be nearer. Only the others are queried again.
+  and nothing new in ``B`` can be nearer. Only the others are queried again;
+* ``S``'s row table is recomputed only in the rows that ``B`` crosses (a table whose box the
+  new voxels leave is rebuilt when next used), and its k-d tree, if one was needed, is rebuilt
+  only when next needed.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import numpy as np
 from scipy.spatial import cKDTree
 
+from dice_engine._row_search import RowGaps, nearest_squared
 from dice_engine._surface import Box, distance_to_box, outside_box
 
 # A distance d counts as "within tolerance tau" when d <= tau + NSD_SLACK_MM: distances that
@@ -31,19 +35,27 @@ from dice_engine._surface import Box, distance_to_box, outside_box
 NSD_SLACK_MM = 1e-9
 # Relative and absolute safety margin when deciding that an edit cannot have reached a voxel.
 _KEEP_MARGIN = 1e-9
-# Grid offsets looked at before falling back to the k-d tree, in batches of 26 (the 3×3×3
-# neighbourhood on an isotropic grid), at most 124 (all within 8 of the finest voxel sizes). A
-# batch costs ~0.3 µs per voxel still looking, a tree query several µs: the next batch is looked
-# at only while the last one resolved at least 10% of the voxels it started with.
-_OFFSET_BATCH = 26
-_OFFSET_COUNT = 124
-_OFFSET_REACH_VOXELS = 8
-_MIN_BATCH_YIELD = 0.1
+# Largest row table (entries, 2 bytes each) kept between edits; larger ones are rebuilt when needed.
+KEPT_TABLE_ENTRIES = 1 << 24
 
 
 def _points(flat: np.ndarray, shape: Sequence[int], spacing: np.ndarray) -> np.ndarray:
     """``(n, ndim)`` float64 voxel-centre coordinates in mm."""
     return np.column_stack(np.unravel_index(flat, tuple(shape))) * spacing
+
+
+def _coords(flat: np.ndarray, shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(z, y, x)`` int64 voxel coordinates of flat indices; ``z = 0`` for a 2D image."""
+    coords = np.unravel_index(flat, tuple(shape))
+    if len(coords) == 2:
+        coords = (np.zeros(flat.size, dtype=np.int64), *coords)
+    return tuple(c.astype(np.int64, copy=False) for c in coords)
+
+
+def _row_spacing(spacing: np.ndarray) -> tuple[float | None, float, float]:
+    """``(sz, sy, sx)`` for :func:`~dice_engine._row_search.nearest_squared`; ``sz`` None in 2D."""
+    values = [float(s) for s in spacing]
+    return (None, *values) if len(values) == 2 else tuple(values)
 
 
 class SurfaceSide:
@@ -57,12 +69,24 @@ class SurfaceSide:
         ``(n,)`` float64 distance in mm to the nearest voxel of the other surface, NaN while unknown.
     """
 
-    __slots__ = ("_tree", "distances", "flat")
+    __slots__ = ("_rows", "_tree", "distances", "flat")
 
     def __init__(self, flat: np.ndarray) -> None:
         self.flat = flat
         self.distances = np.full(flat.size, np.nan)
         self._tree: cKDTree | None = None
+        self._rows: RowGaps | None = None
+
+    def forget_search(self) -> None:
+        """Free the row table and the k-d tree (rebuilt when next needed)."""
+        self._rows = self._tree = None
+
+    def forget_large_search(self) -> None:
+        """Free a row table over a box of more than :data:`KEPT_TABLE_ENTRIES` voxels (a class
+        strewn across the image): kept between edits, the tables of several such classes would
+        hold hundreds of MB; rebuilt when next needed instead."""
+        if self._rows is not None and self._rows.gaps.size > KEPT_TABLE_ENTRIES:
+            self._rows = None
 
     def tree(self, shape: Sequence[int], spacing: np.ndarray) -> cKDTree:
         """k-d tree over this surface's voxel centres in mm (built on first use after a change)."""
@@ -72,98 +96,105 @@ class SurfaceSide:
             )
         return self._tree
 
+    def rows(self, shape: Sequence[int], queries: tuple[np.ndarray, ...]) -> RowGaps:
+        """This surface's row table, over a box that also holds the voxels ``queries`` (z, y, x)."""
+        if self._rows is None or not self._rows.covers(*queries):
+            mine = _coords(self.flat, shape)
+            low = np.array([min(int(a.min()), int(b.min())) for a, b in zip(mine, queries, strict=True)])
+            high = np.array([max(int(a.max()), int(b.max())) + 1 for a, b in zip(mine, queries, strict=True)])
+            if self._rows is not None:  # keep the old box too, so alternating edits do not rebuild twice
+                low, high = np.minimum(low, self._rows.low), np.maximum(high, self._rows.high)
+            self._rows = RowGaps(low, high, *mine)
+        return self._rows
+
     def replace_in_box(self, box: Box, new_flat: np.ndarray, shape: Sequence[int]) -> None:
-        """Replace the surface voxels inside ``box`` by ``new_flat`` (all inside ``box``)."""
-        kept = outside_box(self.flat, box, shape)
-        flat = np.concatenate([self.flat[kept], new_flat])
-        distances = np.concatenate([self.distances[kept], np.full(new_flat.size, np.nan)])
-        order = np.argsort(flat, kind="stable")
-        self.flat, self.distances = flat[order], distances[order]
+        """Replace the surface voxels inside ``box`` by ``new_flat`` (all inside ``box``, ascending)."""
+        near = self._in_rows(box, 0, 0, shape)
+        inside = near[~outside_box(self.flat[near], box, shape)]
+        flat, distances = np.delete(self.flat, inside), np.delete(self.distances, inside)
+        at = np.searchsorted(flat, new_flat)
+        self.flat = np.insert(flat, at, new_flat)
+        self.distances = np.insert(distances, at, np.nan)
         self._tree = None
+        if self._rows is not None:
+            if self._rows.covers(*_coords(new_flat, shape)):
+                self._refresh_rows(box, shape)
+            else:
+                self._rows = None
+
+    def _in_rows(self, box: Box, margin_z: int, margin_y: int, shape: Sequence[int]) -> np.ndarray:
+        """Indices into ``flat`` of the voxels in the rows (z, y) of ``box`` widened by the margins.
+
+        ``flat`` is in raster order, so the voxels of one slice's run of rows are one contiguous
+        range, found by bisection: the cost follows the slices touched, not the whole surface.
+        """
+        spans = box if len(box) == 3 else (slice(0, 1), *box)
+        depth, height, width = (1, *shape) if len(shape) == 2 else tuple(shape)
+        z0, z1 = max(spans[0].start - margin_z, 0), min(spans[0].stop + margin_z, depth)
+        y0, y1 = max(spans[1].start - margin_y, 0), min(spans[1].stop + margin_y, height)
+        if z0 >= z1 or y0 >= y1:
+            return np.zeros(0, dtype=np.intp)
+        slices = np.arange(z0, z1, dtype=np.int64) * height
+        lo = np.searchsorted(self.flat, (slices + y0) * width)
+        hi = np.searchsorted(self.flat, (slices + y1) * width)
+        if lo.size == 1:
+            return np.arange(lo[0], hi[0])
+        return np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
+
+    def _refresh_rows(self, box: Box, shape: Sequence[int]) -> None:
+        """Recompute the row table in the rows (z, y) that ``box`` crosses, inside the table's box."""
+        table = self._rows
+        spans = box if len(box) == 3 else (slice(0, 1), *box)
+        z0, z1 = max(spans[0].start, int(table.low[0])), min(spans[0].stop, int(table.high[0]))
+        y0, y1 = max(spans[1].start, int(table.low[1])), min(spans[1].stop, int(table.high[1]))
+        if z0 >= z1 or y0 >= y1:
+            return
+        width = int(shape[-1])
+        plane = int(shape[-2]) * width
+        starts = [z * plane + y0 * width for z in range(z0, z1)]
+        stops = [z * plane + y1 * width for z in range(z0, z1)]
+        lo, hi = np.searchsorted(self.flat, starts), np.searchsorted(self.flat, stops)
+        inside = np.concatenate([self.flat[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
+        z, y, x = _coords(inside, shape)
+        low = table.low
+        table.refresh(z0 - int(low[0]), z1 - int(low[0]), y0 - int(low[1]), y1 - int(low[1]),
+                      z - low[0], y - low[1], x - low[2])
 
     def forget_near(self, box: Box, shape: Sequence[int], spacing: np.ndarray) -> None:
-        """Mark unknown every distance that a change of the other surface inside ``box`` may alter."""
-        known = np.flatnonzero(~np.isnan(self.distances))
-        if known.size == 0:
+        """Mark unknown every distance that a change of the other surface inside ``box`` may alter.
+
+        Only voxels in rows within the largest known distance of ``box`` can be affected, so
+        only those are looked at.
+        """
+        known = ~np.isnan(self.distances)
+        if not known.any():
             return
-        reach = distance_to_box(self.flat[known], box, shape, spacing)
-        current = self.distances[known]
-        self.distances[known[reach <= current * (1 + _KEEP_MARGIN) + _KEEP_MARGIN]] = np.nan
+        farthest = float(self.distances[known].max())
+        steps = [float(s) for s in spacing]
+        margin_z = 0 if len(steps) == 2 else int(np.ceil(farthest / steps[0])) + 1
+        margin_y = int(np.ceil(farthest / steps[-2])) + 1
+        near = self._in_rows(box, margin_z, margin_y, shape)
+        near = near[known[near]]
+        reach = distance_to_box(self.flat[near], box, shape, spacing)
+        current = self.distances[near]
+        self.distances[near[reach <= current * (1 + _KEEP_MARGIN) + _KEEP_MARGIN]] = np.nan
 
     def fill_distances(self, other: SurfaceSide, shape: Sequence[int], spacing: np.ndarray) -> None:
         """Compute every unknown distance to ``other`` (which must not be empty).
 
-        ``other``'s voxels are marked in a boolean grid over the box around both surfaces. A
-        voxel on both surfaces gets 0; the others look at the grid offsets nearest first
-        (:func:`nearest_offsets`): the first offset that hits is the exact distance, because every
-        shorter offset was looked at before. Voxels without a hit go to a k-d tree over ``other``.
+        Rows of ``other``'s table are read nearest first (:func:`~dice_engine._row_search.nearest_squared`);
+        voxels whose nearest voxel lies beyond the row list go to a k-d tree over ``other``.
         """
         unknown = np.flatnonzero(np.isnan(self.distances))
         if unknown.size == 0:
             return
-        offsets, lengths = nearest_offsets(spacing)
-        margin = np.abs(offsets).max(axis=0, initial=0)
-        mine = np.unravel_index(self.flat[unknown], tuple(shape))
-        theirs = np.unravel_index(other.flat, tuple(shape))
-        low = [min(a.min(), b.min()) - m for a, b, m in zip(mine, theirs, margin.tolist(), strict=True)]
-        dims = tuple(
-            int(max(a.max(), b.max()) + m + 1 - lo)
-            for a, b, m, lo in zip(mine, theirs, margin.tolist(), low, strict=True)
-        )
-        grid = np.zeros(int(np.prod(dims)), dtype=bool)
-        grid[np.ravel_multi_index(tuple(c - lo for c, lo in zip(theirs, low, strict=True)), dims)] = True
-        local = np.ravel_multi_index(tuple(c - lo for c, lo in zip(mine, low, strict=True)), dims)
-        shared = grid[local]
-        self.distances[unknown[shared]] = 0.0
-        unknown, local = unknown[~shared], local[~shared]
-        steps = offsets @ np.array([int(np.prod(dims[a + 1 :])) for a in range(len(dims))], dtype=np.int64)
-        for batch in range(0, steps.size, _OFFSET_BATCH):
-            looking = unknown.size
-            for step, length in zip(
-                steps[batch : batch + _OFFSET_BATCH].tolist(),
-                lengths[batch : batch + _OFFSET_BATCH].tolist(),
-                strict=True,
-            ):
-                hit = grid[local + step]
-                self.distances[unknown[hit]] = length
-                unknown, local = unknown[~hit], local[~hit]
-            if looking - unknown.size < _MIN_BATCH_YIELD * looking:
-                break
-        if unknown.size:
-            found, _ = other.tree(shape, spacing).query(_points(self.flat[unknown], shape, spacing), k=1)
-            self.distances[unknown] = found
-
-
-def nearest_offsets(spacing: np.ndarray, count: int = _OFFSET_COUNT) -> tuple[np.ndarray, np.ndarray]:
-    """The ``count`` shortest non-zero grid offsets, shortest first, with their lengths in mm.
-
-    Every offset shorter than the last one returned is among them (the list is a prefix of all
-    offsets sorted by length), which is what makes "first hit = nearest" exact.
-
-    Returns
-    -------
-    offsets : numpy.ndarray
-        ``(k, ndim)`` int64 voxel offsets, ``k <= count`` (read-only, cached per spacing).
-    lengths : numpy.ndarray
-        ``(k,)`` float64 lengths in mm, ascending (read-only).
-    """
-    return _nearest_offsets(tuple(float(s) for s in spacing), count)
-
-
-@functools.lru_cache(maxsize=16)
-def _nearest_offsets(spacing: tuple[float, ...], count: int) -> tuple[np.ndarray, np.ndarray]:
-    steps = np.array(spacing)
-    reach = _OFFSET_REACH_VOXELS * steps.min()
-    half = np.maximum(np.ceil(reach / steps).astype(np.int64), 1)
-    axes = np.meshgrid(*[np.arange(-h, h + 1) for h in half.tolist()], indexing="ij")
-    offsets = np.stack([a.ravel() for a in axes], axis=1)
-    lengths = np.sqrt(((offsets * steps) ** 2).sum(axis=1))
-    within = (lengths > 0) & (lengths <= reach)
-    order = np.argsort(lengths[within], kind="stable")[:count]
-    offsets, lengths = offsets[within][order], lengths[within][order]
-    offsets.flags.writeable = False
-    lengths.flags.writeable = False
-    return offsets, lengths
+        queries = _coords(self.flat[unknown], shape)
+        squared = nearest_squared(other.rows(shape, queries), *queries, _row_spacing(spacing))
+        self.distances[unknown] = np.sqrt(squared)
+        far = np.isinf(squared)
+        if far.any():
+            found, _ = other.tree(shape, spacing).query(_points(self.flat[unknown[far]], shape, spacing), k=1)
+            self.distances[unknown[far]] = found
 
 
 def summarize(gt_to_pred: np.ndarray, pred_to_gt: np.ndarray, tolerances: Sequence[float]) -> np.ndarray:
@@ -216,6 +247,11 @@ class SurfacePair:
         other.forget_near(box, shape, spacing)
         self._summary = None
 
+    def forget_search(self) -> None:
+        """Free both surfaces' row tables and k-d trees (rebuilt if ever needed again)."""
+        for side in (self.gt, self.pred):
+            side.forget_search()
+
     def summary(self, shape: Sequence[int], spacing: np.ndarray, tolerances: Sequence[float]) -> np.ndarray:
         """``(4 + T,)`` float64 figures as :func:`summarize`; all NaN when either surface is empty."""
         if self._summary is None:
@@ -225,4 +261,6 @@ class SurfacePair:
                 self.gt.fill_distances(self.pred, shape, spacing)
                 self.pred.fill_distances(self.gt, shape, spacing)
                 self._summary = summarize(self.gt.distances, self.pred.distances, tolerances)
+                for side in (self.gt, self.pred):
+                    side.forget_large_search()
         return self._summary

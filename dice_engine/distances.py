@@ -24,14 +24,17 @@ with MONAI's to float32 rounding (MONAI casts distances to float32); ours are fl
 
 How it is computed, and why: one pass over the box around non-zero voxels finds the surface
 voxels of every class at once (voxels differing from a face neighbour, grouped by label), so no
-per-class mask or one-hot copy is made. Per class, each surface voxel first looks for the other
-surface at the shortest grid offsets (0, then the 26 nearest offsets in mm) in a boolean grid:
-most voxels of a reasonable segmentation are resolved there, exactly. The rest query a k-d tree
-(``scipy.spatial.cKDTree``) over the other surface's voxel centres in mm, which is exact and
-costs O(surface log surface), where a distance transform of the class's box (MedPy, MONAI on
-GPU) costs the whole box volume and measured 2x slower on both benchmark cases.
-:class:`~dice_engine.distance_state.SurfaceDistanceState` keeps surfaces, trees and distances
-between edits and recomputes only what an edit can have changed. Both take the masks by keyword only,
+per-class mask or one-hot copy is made. Per class, each surface is turned into a table of gaps
+along x to its nearest voxel in every grid row (a 1D distance transform over the box around
+both surfaces, :mod:`dice_engine._row_search`), and every voxel of the other surface reads the
+rows nearest first, ``(dz·sz)² + (dy·sy)² + (gap·sx)²`` per row, until no unread row can be
+nearer: exact, and on a CT grid (thick slices) only a few rows per voxel. The rare voxels whose
+nearest voxel lies beyond the row list query a k-d tree (``scipy.spatial.cKDTree``) over the
+other surface's voxel centres in mm. A distance transform of the class's box (MedPy, MONAI on
+GPU) costs several passes over the whole box in 3D and measured slower on both benchmark cases.
+:class:`~dice_engine.distance_state.SurfaceDistanceState` keeps surfaces, row tables and
+distances between edits and recomputes only what an edit can have changed (the rows it
+crosses, the voxels within reach). Both take the masks by keyword only,
 ``surface_distances(target=gt, preds=pred, spacing=...)`` (see :mod:`dice_engine`).
 """
 
@@ -268,10 +271,14 @@ def label_dtype(gt: np.ndarray, pred: np.ndarray, largest: int) -> np.dtype:
     return np.promote_types(np.promote_types(gt.dtype, pred.dtype), np.min_scalar_type(largest))
 
 
-def collect_results(pairs: dict[int, SurfacePair], num_classes: int, shape, spacing, tolerances, classes):
+def collect_results(pairs: dict[int, SurfacePair], num_classes: int, shape, spacing, tolerances, classes,
+                    keep_search: bool = True):
+    """Figures of every pair; ``keep_search=False`` frees each pair's search tables once it is done."""
     table = np.full((num_classes, 4 + len(tolerances)), np.nan)
     for c, pair in pairs.items():
         table[c] = pair.summary(shape, spacing, tolerances)
+        if not keep_search:
+            pair.forget_search()
     return SurfaceDistanceResult(
         hausdorff=table[:, 0].copy(),
         hausdorff95=table[:, 1].copy(),
@@ -331,4 +338,4 @@ def surface_distances(
     """
     setup = DistanceSetup(target, preds, spacing, num_classes, classes, nsd_tolerances, ignore_index)
     return collect_results(setup.pairs(), setup.num_classes, setup.gt.shape, setup.spacing, setup.tolerances,
-                           setup.classes)
+                           setup.classes, keep_search=False)

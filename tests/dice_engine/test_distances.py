@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from dice_engine._surface_pair import nearest_offsets
 from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, surface_distances
 
 from ._distance_reference import (
@@ -270,18 +269,6 @@ def test_inputs_are_not_modified():
         surface_distances(target=gt, preds=pred, spacing=(5.0, 0.7, 0.7))
     np.testing.assert_array_equal(gt, gt_copy)
     np.testing.assert_array_equal(pred, pred_copy)
-
-
-@pytest.mark.parametrize("spacing", [(5.0, 0.7, 0.7), (1.0, 1.0, 1.0), (0.78, 1.3), (2.0, 0.5, 3.0)])
-def test_nearest_offsets_are_every_offset_up_to_the_longest_one_shortest_first(spacing):
-    # "First hit = nearest distance" is exact only if no shorter offset is missing from the list.
-    offsets, lengths = nearest_offsets(np.array(spacing))
-    assert len(offsets) > 26 and np.all(np.diff(lengths) >= 0)
-    grid = np.stack(np.meshgrid(*[np.arange(-20, 21)] * len(spacing), indexing="ij"), -1).reshape(-1, len(spacing))
-    all_lengths = np.sqrt(((grid * np.array(spacing)) ** 2).sum(axis=1))
-    shorter = grid[(all_lengths > 0) & (all_lengths < lengths[-1])]
-    assert {tuple(o) for o in shorter} <= {tuple(o) for o in offsets}
-    np.testing.assert_allclose(lengths, np.sqrt(((offsets * np.array(spacing)) ** 2).sum(axis=1)))
 
 
 def test_one_slice_volume_is_measured_as_the_2d_image_it_is():
