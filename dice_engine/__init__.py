@@ -6,7 +6,8 @@ Pure compute on torch and numpy (never Qt, SimpleITK or the app). The functional
 Conventions are those of docs/architecture.md §5 (rows = ground truth; Dice undefined — NaN — for a
 class absent from both masks, 0 for a class predicted but absent from the ground truth). Surface
 distances (:func:`surface_distances`, :class:`SurfaceDistanceState`) follow MONAI's definitions,
-in millimetres, undefined when either mask of a class is empty.
+in millimetres, undefined when either mask of a class is empty. Object scores (:func:`object_scores`,
+:func:`instance_scores`) count the lesions or instances detected, missed and invented.
 
 Argument rule, one for the whole API: every function or class that takes a ground-truth / prediction
 pair takes both **by keyword only**, ``target=`` (ground truth) and ``preds=`` (prediction, label
@@ -41,12 +42,16 @@ from dice_engine.metrics import (
     dice_from_counts,
     dice_score,
 )
+from dice_engine.objects import ClassObjects, ObjectScores, SegmentObject, instance_scores, object_scores
 
 __all__ = [
     "SURFACE_DISTANCE_CONVENTIONS",
     "ClassMetrics",
+    "ClassObjects",
     "DeviceFallbackWarning",
     "LiveDice",
+    "ObjectScores",
+    "SegmentObject",
     "SurfaceDistanceResult",
     "SurfaceDistanceState",
     "average_dice",
@@ -58,6 +63,8 @@ __all__ = [
     "dice_loss",
     "dice_score",
     "hard_dice_loss",
+    "instance_scores",
+    "object_scores",
     "select_device",
     "shutdown_workers",
     "slice_counts",
