@@ -146,23 +146,62 @@ def label_components(mask: np.ndarray, labels: np.ndarray, region: tuple[slice, 
             continue
         if next_id + count > np.iinfo(np.int32).max:
             raise ValueError("too many objects: more than 2**31 - 1 connected components")
-        found = components > 0
-        local_labels[found] = components[found] + (next_id - 1)
+        np.add(local_labels, components + np.int32(next_id - 1), out=local_labels, where=components > 0)
         new_ids.extend(range(next_id, next_id + count))
         next_id += count
     return new_ids, next_id
 
 
 def overlaps_in(target: np.ndarray, preds: np.ndarray, target_labels: np.ndarray, preds_labels: np.ndarray,
-                region: tuple[slice, ...]) -> dict[tuple[int, int], int]:
-    """Voxel counts of every (ground-truth id, predicted id) pair of the same class inside ``region``."""
+                region: tuple[slice, ...], within: np.ndarray | None = None) -> dict[tuple[int, int], int]:
+    """Voxel counts of every (ground-truth id, predicted id) pair of the same class inside ``region``
+    (only at ``within``, a region-shaped bool mask, when given)."""
     gt_ids, pred_ids = target_labels[region], preds_labels[region]
     shared = (gt_ids > 0) & (pred_ids > 0) & (target[region] == preds[region])
+    if within is not None:
+        shared &= within
     if not shared.any():
         return {}
     keys = gt_ids[shared].astype(np.int64) << 32 | pred_ids[shared].astype(np.int64)
     unique, counts = np.unique(keys, return_counts=True)
     return {(int(k >> 32), int(k & 0xFFFFFFFF)): int(n) for k, n in zip(unique.tolist(), counts.tolist(), strict=True)}
+
+
+BLOCK = 8
+"""Edge in voxels of the blocks :func:`occupied_clusters` groups the volume into."""
+
+
+def occupied_clusters(target: np.ndarray, preds: np.ndarray, block: int = BLOCK):
+    """The clusters of touching blocks holding a foreground voxel of either mask.
+
+    Yields
+    ------
+    (tuple of slice, numpy.ndarray)
+        A cluster's bounding box in voxels, and a bool mask of that box: True in the cluster's blocks.
+    """
+    if target.size == 0:
+        return
+    occupied = (_block_max(target, block) > 0) | (_block_max(preds, block) > 0)
+    clusters, _ = ndimage.label(occupied, structure=ndimage.generate_binary_structure(target.ndim, target.ndim))
+    for number, block_box in enumerate(ndimage.find_objects(clusters), start=1):
+        region = tuple(slice(b.start * block, min(b.stop * block, size))
+                       for b, size in zip(block_box, target.shape, strict=True))
+        within = clusters[block_box] == number
+        for axis in range(target.ndim):
+            within = np.repeat(within, block, axis=axis)
+        yield region, within[tuple(slice(0, r.stop - r.start) for r in region)]
+
+
+def _block_max(mask: np.ndarray, block: int) -> np.ndarray:
+    """The largest label in each block of ``block`` voxels per axis (the last block of an axis may be shorter)."""
+    for axis in range(mask.ndim):
+        moved = np.moveaxis(mask, axis, 0)
+        full = moved.shape[0] // block * block
+        parts = [moved[:full].reshape(full // block, block, *moved.shape[1:]).max(axis=1)] if full else []
+        if full < moved.shape[0]:
+            parts.append(moved[full:].max(axis=0, keepdims=True))
+        mask = np.moveaxis(np.concatenate(parts), 0, axis)
+    return mask
 
 
 class ObjectTables:
@@ -187,24 +226,27 @@ class ObjectTables:
 
     @classmethod
     def lesions(cls, target: np.ndarray, preds: np.ndarray, classes, struct: np.ndarray) -> ObjectTables:
-        """Connected components of each class in ``classes`` of both masks."""
+        """Connected components of each class in ``classes`` of both masks.
+
+        Only the occupied parts of the volume are labelled: blocks of :data:`BLOCK` voxels holding a
+        foreground voxel of either mask are grouped into clusters of touching blocks, and every object
+        lies in one cluster (its voxels are connected, so its blocks touch), so each cluster is
+        labelled on its own, inside its bounding box and restricted to its blocks.
+        """
         masks = {"gt": target, "pred": preds}
-        labels, records, next_ids = {}, {}, {}
-        everything = tuple(slice(0, n) for n in target.shape)
-        for which, mask in masks.items():
-            labels[which] = np.zeros(mask.shape, dtype=np.int32)
-            boxes = ndimage.find_objects(mask.astype(np.int32, copy=False)) if mask.size else []
-            next_id = 1
-            ids = []
-            for class_index in classes:
-                if class_index - 1 >= len(boxes) or boxes[class_index - 1] is None:
-                    continue
-                found, next_id = label_components(mask, labels[which], boxes[class_index - 1], None, (class_index,),
-                                                  struct, next_id)
-                ids.extend(found)
-            records[which] = records_of(labels[which], mask, ids, everything)
-            next_ids[which] = next_id
-        overlaps = overlaps_in(target, preds, labels["gt"], labels["pred"], everything)
+        labels = {which: np.zeros(mask.shape, dtype=np.int32) for which, mask in masks.items()}
+        records: dict = {"gt": {}, "pred": {}}
+        next_ids = {"gt": 1, "pred": 1}
+        overlaps: dict = {}
+        wanted = np.asarray(list(classes), dtype=np.int64)
+        for region, within in occupied_clusters(target, preds):
+            for which, mask in masks.items():
+                present = np.unique(mask[region][within])
+                found, next_ids[which] = label_components(mask, labels[which], region, within,
+                                                          np.intersect1d(present, wanted).tolist(), struct,
+                                                          next_ids[which])
+                records[which].update(records_of(labels[which], mask, found, region))
+            overlaps.update(overlaps_in(target, preds, labels["gt"], labels["pred"], region, within))
         return cls(masks, labels, records, overlaps, next_ids)
 
     @classmethod

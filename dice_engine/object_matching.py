@@ -1,9 +1,10 @@
 """One-to-one matching of ground-truth and predicted objects by IoU, and the detection counts.
 
 A pair is *eligible* when its IoU is ≥ τ and the objects share a voxel (so τ = 0 means "any
-overlap"). The matching takes the largest number of eligible pairs, each object at most once, and
-among those the largest sum of IoU — StarDist's ``matching`` (Schmidt et al. 2018), which equals
-MONAI's ``compute_panoptic_quality`` whenever the eligible pairs are unique. For τ > 0.5 they are: an
+overlap"). The matching takes the largest number of eligible pairs, each object at most once (as
+StarDist's ``matching``, Schmidt et al. 2018), and among those the largest IoU sum of the matched pairs
+(StarDist's tie-break also credits pairs below τ, so its IoU sum can be lower; its counts are the
+same). It equals MONAI's ``compute_panoptic_quality`` whenever the eligible pairs are unique. For τ > 0.5 they are: an
 IoU above 0.5 means the pair shares more than half of each object, so an object has at most one
 eligible partner and the matching is every eligible pair. For τ ≤ 0.5 (and at exactly 0.5, where a
 ground-truth object split into two equal halves ties) the optimum is found by
@@ -22,8 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 __all__ = ["DetectionCounts", "detection_counts", "match_objects"]
 
@@ -60,19 +59,17 @@ def match_objects(gt_sizes: np.ndarray, pred_sizes: np.ndarray, overlaps: dict[t
     rows = np.array([g for g, _, _ in pairs], dtype=np.int64)
     cols = np.array([p for _, p, _ in pairs], dtype=np.int64)
     ious = np.array([iou for _, _, iou in pairs], dtype=np.float64)
-    n_gt = len(gt_sizes)
-    graph = coo_matrix((np.ones(len(pairs)), (rows, cols + n_gt)), shape=(n_gt + len(pred_sizes),) * 2)
-    _, group = connected_components(graph, directed=False)
+    group = _groups(rows, cols)
     matched = []
-    for label in np.unique(group[rows]):
-        chosen = np.flatnonzero(group[rows] == label)
+    order = np.argsort(group, kind="stable")
+    for chosen in np.split(order, np.flatnonzero(np.diff(group[order])) + 1):
         if chosen.size == 1:
             matched.append((int(rows[chosen[0]]), int(cols[chosen[0]]), float(ious[chosen[0]])))
             continue
         local_rows, row_at = np.unique(rows[chosen], return_inverse=True)
         local_cols, col_at = np.unique(cols[chosen], return_inverse=True)
         # Each match is worth more than any IoU sum of the group (≤ its size), so the number of
-        # matches is maximised first and the IoU sum breaks ties (StarDist's cost, exactly).
+        # matches is maximised first and the matched pairs' IoU sum breaks ties.
         weight = float(min(local_rows.size, local_cols.size) + 1)
         cost = np.zeros((local_rows.size, local_cols.size))
         iou_at = np.zeros_like(cost)
@@ -85,6 +82,27 @@ def match_objects(gt_sizes: np.ndarray, pred_sizes: np.ndarray, overlaps: dict[t
     matched.sort()
     return (np.array([m[0] for m in matched], dtype=np.int64), np.array([m[1] for m in matched], dtype=np.int64),
             np.array([m[2] for m in matched], dtype=np.float64))
+
+
+def _groups(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """For each eligible pair, the smallest pair index of its connected group (pairs sharing an object)."""
+    parent = list(range(len(rows)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    first_of: dict = {}
+    for k, key in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+        for node in (("gt", key[0]), ("pred", key[1])):
+            if node in first_of:
+                a, b = root(k), root(first_of[node])
+                parent[max(a, b)] = min(a, b)
+            else:
+                first_of[node] = k
+    return np.array([root(k) for k in range(len(rows))], dtype=np.int64)
 
 
 @dataclass(frozen=True)
