@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from app.object_document import CaseObjects
+
 CLASS_FIELDS = ("index", "name", "dice", "iou", "precision", "recall", "specificity", "tp", "fp", "fn",
                 "gt_voxels", "pred_voxels", "gt_volume_ml", "pred_volume_ml", "volume_difference_ml")
 """Per-class fields, in the order of the JSON ``classes`` entries and of the CSV columns."""
@@ -183,6 +185,8 @@ class CaseScore:
         With surface distances: the NSD tolerances; None (absent) without them.
     distances_mean_foreground : DistanceMeans or None
         With surface distances: their foreground means.
+    objects : CaseObjects or None
+        With object scores (``--objects``): lesion or instance counts per class; None (absent) without.
     """
 
     dicelens_version: str
@@ -203,6 +207,7 @@ class CaseScore:
     ignored_voxels: int | None = None
     nsd_tolerances_mm: tuple[float, ...] | None = None
     distances_mean_foreground: DistanceMeans | None = None
+    objects: CaseObjects | None = None
 
     @property
     def has_distances(self) -> bool:
@@ -233,6 +238,8 @@ class CaseScore:
             document["nsd_tolerances_mm"] = list(self.nsd_tolerances_mm)
         if self.distances_mean_foreground is not None:
             document["distances_mean_foreground"] = self.distances_mean_foreground.to_json()
+        if self.objects is not None:
+            document["objects"] = self.objects.to_json()
         document.update({
             "conventions": _plain(self.conventions),
             "geometry": _plain(self.geometry),
@@ -272,4 +279,5 @@ class CaseScore:
             ignored_voxels=document.get("ignored_voxels"),
             nsd_tolerances_mm=None if tolerances is None else tuple(tolerances),
             distances_mean_foreground=None if means is None else DistanceMeans.from_json(means),
+            objects=None if document.get("objects") is None else CaseObjects.from_json(document["objects"]),
         )

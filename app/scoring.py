@@ -17,6 +17,8 @@ from app import __version__
 from app.distance_options import DEFAULT_NSD_TOLERANCES, check_nsd_tolerances
 from app.errors import InputError
 from app.io import Case, count_classes
+from app.object_options import ObjectOptions
+from app.object_scoring import score_objects
 from app.score_document import (
     CLASS_FIELDS,
     CaseScore,
@@ -70,7 +72,8 @@ CONVENTIONS_LINE = ("Dice = 2TP/(2TP+FP+FN). A class absent from both masks is u
 
 
 def score_case(case: Case, *, ignore_index: int | None = None, device: str | None = None,
-               distances: bool = False, nsd_tolerances=DEFAULT_NSD_TOLERANCES) -> CaseScore:
+               distances: bool = False, nsd_tolerances=DEFAULT_NSD_TOLERANCES,
+               objects: ObjectOptions | None = None) -> CaseScore:
     """Score a case: per-class metrics, averages, Dice loss, confusion matrix and provenance.
 
     Parameters
@@ -85,6 +88,9 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         Also compute the surface distances (:func:`dice_engine.surface_distances`, on the CPU).
     nsd_tolerances : sequence of float
         NSD tolerances in mm (with ``distances``).
+    objects : ObjectOptions, optional
+        Also count lesions or instances (:func:`app.object_scoring.score_objects`): the document's
+        ``objects`` block.
 
     Returns
     -------
@@ -164,6 +170,7 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         ignore_index=ignore_index,
         ignored_voxels=None if ignore_index is None else int(case.gt.size - int(cm.sum())),
         **distance_fields,
+        objects=None if objects is None else score_objects(case, objects, ignore_index),
     )
 
 
