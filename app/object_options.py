@@ -54,24 +54,26 @@ class ObjectOptions:
         return "instance" if self.instances else "lesion"
 
 
-def add_object_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--objects``, ``--iou``, ``--connectivity``, ``--min-size`` and ``--instances``."""
-    parser.add_argument("--objects", action="store_true",
-                        help="also count objects: lesions (connected components of each class) detected, missed "
-                             "and false, with precision, recall, F1 and panoptic quality")
+def add_object_arguments(parser: argparse.ArgumentParser, always_on: bool = False) -> None:
+    """Add ``--objects`` (unless ``always_on``: a command that always counts objects), ``--iou``,
+    ``--connectivity``, ``--min-size`` and ``--instances``."""
+    if not always_on:
+        parser.add_argument("--objects", action="store_true",
+                            help="also count objects: lesions (connected components of each class) detected, "
+                                 "missed and false, with precision, recall, F1 and panoptic quality")
+    implies = "" if always_on else "; implies --objects"
     parser.add_argument("--iou", metavar="T",
                         help=f"IoU a predicted object needs with a ground-truth object to detect it (default "
-                             f"{LESION_IOU} for lesions, {INSTANCE_IOU} with --instances; 'any' = any overlap); "
-                             "implies --objects")
+                             f"{LESION_IOU} for lesions, {INSTANCE_IOU} with --instances; 'any' = any overlap)"
+                             f"{implies}")
     parser.add_argument("--connectivity", type=int, choices=CONNECTIVITIES, metavar="N",
                         help="neighbours that join voxels into one lesion: 4 or 8 in 2D, 6, 18 or 26 in 3D "
-                             "(default 8 / 26); implies --objects")
+                             f"(default 8 / 26){implies}")
     parser.add_argument("--min-size", metavar="S",
-                        help="leave out objects smaller than S voxels, or S mL with a unit ('0.1ml'); "
-                             "implies --objects")
+                        help=f"leave out objects smaller than S voxels, or S mL with a unit ('0.1ml'){implies}")
     parser.add_argument("--instances", action="store_true",
-                        help="the masks are instance images: every label id is one object (e.g. one nucleus); "
-                             "implies --objects")
+                        help=f"the masks are instance images: every label id is one object (e.g. one nucleus)"
+                             f"{implies}")
 
 
 def object_options(args: argparse.Namespace) -> ObjectOptions | None:

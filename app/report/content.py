@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from app import __version__
 from app.io import READABLE_ENDINGS
+from app.object_document import CaseObjects
 from app.report.keyslices import KeySlice, SliceSeries
 from app.report.provenance import ScoredMask
 from app.report.selection import KeySliceChoice
+from app.report.verdict import Verdict, VerdictCriteria, evaluate_verdict
 from app.score_document import CaseScore, ClassScore, DistanceMeans
 
 DEFAULT_THRESHOLD = 0.80
@@ -90,6 +92,9 @@ class Summary:
         ``"name (0.712)"`` for each foreground class below the threshold, worst first.
     meets_threshold : bool
         True when every foreground class with a defined Dice reaches the threshold.
+    criteria : Verdict or None
+        The verdict's stated criteria, checked (:mod:`app.report.verdict`); when given, the verdict is
+        theirs and the threshold only shades the table.
     """
 
     dice_mean_foreground: float | None
@@ -101,10 +106,18 @@ class Summary:
     below_threshold: tuple[str, ...]
     meets_threshold: bool
     distances_mean_foreground: DistanceMeans | None = None
+    criteria: Verdict | None = None
+
+    @property
+    def passes(self) -> bool:
+        """Whether the verdict is a pass: every criterion holds, or (without criteria) the threshold is met."""
+        return self.criteria.passes if self.criteria is not None else self.meets_threshold
 
     @property
     def verdict(self) -> str:
-        """The verdict sentence, worded as a QA check against the threshold, not as a diagnosis."""
+        """The verdict sentence, worded as a QA check against the criteria or threshold, not as a diagnosis."""
+        if self.criteria is not None:
+            return self.criteria.sentence
         limit = f"{self.threshold:.2f}"
         if self.n_foreground_defined == 0:
             return f"No verdict: no foreground class has a defined Dice (threshold {limit})."
@@ -209,6 +222,8 @@ class CaseReport:
     has_distances: bool = False
     key_slice_choice: KeySliceChoice | None = None
     masks: tuple[ScoredMask, ...] = ()
+    objects: CaseObjects | None = None
+    """The score's object counts, missed and false objects (drawn as the object table)."""
 
     def mask(self, which: str) -> ScoredMask | None:
         """The scored ``"gt"`` or ``"pred"`` mask's checksum and edit state (None when not given)."""
@@ -233,7 +248,8 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
                       created: _dt.datetime | None = None,
                       key_slice_choice: KeySliceChoice | None = None,
                       masks: Sequence[ScoredMask] = (),
-                      dicom_fields: Sequence[tuple[str, str]] = ()) -> CaseReport:
+                      dicom_fields: Sequence[tuple[str, str]] = (),
+                      criteria: VerdictCriteria | None = None) -> CaseReport:
     """Assemble a :class:`CaseReport` from a score document and the per-slice selections.
 
     Parameters
@@ -257,6 +273,9 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
     dicom_fields : sequence of (str, str)
         Patient ID / study date / series description to print (:func:`app.io.dicom_objects.dicom_header_fields`);
         empty (the default, and always in batch reports) prints none.
+    criteria : VerdictCriteria, optional
+        The verdict's criteria (:mod:`app.report.verdict`); without them the verdict compares each
+        foreground class's Dice with ``threshold``.
     """
     rows = class_rows(score, labels, threshold)
     classes = score.classes
@@ -272,9 +291,12 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
         geometry_text=_geometry_text(score.geometry),
         dicom_fields=tuple(dicom_fields),
     )
+    summary = _summary(score, rows, threshold)
+    if criteria is not None:
+        summary = replace(summary, criteria=evaluate_verdict(score, criteria))
     return CaseReport(
         header=header,
-        summary=_summary(score, rows, threshold),
+        summary=summary,
         rows=rows,
         confusion=confusion_figure(score.confusion_matrix, [c.name for c in classes]),
         slice_series=slice_series,
@@ -286,6 +308,7 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
         has_distances=has_distances,
         key_slice_choice=key_slice_choice,
         masks=tuple(masks),
+        objects=score.objects,
     )
 
 
