@@ -7,6 +7,13 @@ from __future__ import annotations
 from app.object_document import CaseObjects, ObjectItem
 
 UNDEFINED = "—"
+CONVENTIONS_TEXT = (
+    "Objects: in lesion mode the connected components of each class in each mask; in instance mode each label "
+    "id. A ground-truth and a predicted object of the same class match one-to-one when their IoU reaches the "
+    "stated threshold (most matches, then the largest IoU sum). TP = matched, FN = missed ground-truth objects, "
+    "FP = false predicted objects; F1 = 2TP/(2TP+FP+FN); PQ = mean matched IoU \u00d7 F1."
+)
+"""The object definitions in one paragraph (the report's conventions)."""
 LISTED_ITEMS = 10
 """Missed and false objects listed per class; the rest are counted."""
 

@@ -7,7 +7,8 @@ Conventions are those of docs/architecture.md §5 (rows = ground truth; Dice und
 class absent from both masks, 0 for a class predicted but absent from the ground truth). Surface
 distances (:func:`surface_distances`, :class:`SurfaceDistanceState`) follow MONAI's definitions,
 in millimetres, undefined when either mask of a class is empty. Object scores (:func:`object_scores`,
-:func:`instance_scores`) count the lesions or instances detected, missed and invented.
+:func:`instance_scores`) count the lesions or instances detected, missed and invented;
+:class:`LiveObjects` keeps them up to date edit by edit.
 
 Argument rule, one for the whole API: every function or class that takes a ground-truth / prediction
 pair takes both **by keyword only**, ``target=`` (ground truth) and ``preds=`` (prediction, label
@@ -33,6 +34,7 @@ from dice_engine.device import DeviceFallbackWarning, device_name, select_device
 from dice_engine.distance_state import SurfaceDistanceState
 from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, SurfaceDistanceResult, surface_distances
 from dice_engine.live import LiveDice
+from dice_engine.live_objects import LiveObjects
 from dice_engine.loss import dice_loss, hard_dice_loss
 from dice_engine.metrics import (
     ClassMetrics,
@@ -50,6 +52,7 @@ __all__ = [
     "ClassObjects",
     "DeviceFallbackWarning",
     "LiveDice",
+    "LiveObjects",
     "ObjectScores",
     "SegmentObject",
     "SurfaceDistanceResult",

@@ -19,6 +19,7 @@ import numpy as np
 from app import __version__
 from app.io import READABLE_ENDINGS
 from app.object_document import CaseObjects
+from app.object_text import CONVENTIONS_TEXT as OBJECT_CONVENTIONS
 from app.report.keyslices import KeySlice, SliceSeries
 from app.report.provenance import ScoredMask
 from app.report.selection import KeySliceChoice
@@ -304,7 +305,8 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
         edits=tuple(edits),
         notes=notes,
         messages=tuple(messages),
-        conventions=CONVENTIONS + (" " + DISTANCE_CONVENTIONS if has_distances else ""),
+        conventions=CONVENTIONS + (" " + DISTANCE_CONVENTIONS if has_distances else "")
+        + (" " + OBJECT_CONVENTIONS if score.objects is not None else ""),
         has_distances=has_distances,
         key_slice_choice=key_slice_choice,
         masks=tuple(masks),

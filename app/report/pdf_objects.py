@@ -14,7 +14,7 @@ DASH = "\u2014"
 MISSED_ROW_COLOR = QColor(253, 236, 230)
 HEADER_ROW_COLOR = QColor(232, 236, 242)
 RULE_COLOR = QColor(200, 200, 200)
-MAX_ROWS = 60
+MAX_ROWS = 40
 """Missed and false objects listed at most (largest first); the rest are counted."""
 
 _COUNT_COLUMNS = (("class", 0.0, False), ("GT", 12.0, True), ("pred", 12.0, True), ("TP", 12.0, True),
@@ -35,7 +35,7 @@ def objects_section(doc: PdfDocument, report: CaseReport) -> None:
              _fmt(e.recall), _fmt(e.f1), _fmt(e.pq)) for e in objects.classes]
     _table(doc, _COUNT_COLUMNS, rows, [False] * len(rows))
     items = sorted(((entry.name, item) for entry in objects.classes for item in entry.items),
-                   key=lambda pair: (pair[1].kind != "missed", -pair[1].voxels))
+                   key=lambda pair: (-pair[1].voxels, pair[1].kind != "missed"))
     if not items:
         doc.paragraph("No missed and no false object.", doc.font(8.5))
         return
