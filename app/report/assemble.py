@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.report.content import DEFAULT_THRESHOLD, CaseReport, EditRecord, build_case_report, class_rows
 from app.report.keyslices import key_slices_for_case, per_slice_results, slice_series
+from app.report.object_slices import object_key_slices
 from app.report.provenance import ARRAY_HASH_VERSION, scored_masks
 from app.report.selection import choose_key_slice_classes
 from app.report.verdict import VerdictCriteria
@@ -66,6 +67,7 @@ def make_case_report(case, score: CaseScore, *, case_name: str, reviewer: str = 
         messages=tuple(getattr(case, "messages", ()) or ()),
         dicom_fields=dicom_fields,
         criteria=criteria,
+        object_slices=object_key_slices(case, score.objects),
     )
 
 
@@ -94,6 +96,8 @@ def report_document(report: CaseReport, score: CaseScore, pdf_path: str | Path |
             **({"passes": summary.passes,
                 "criteria": [{"statement": c.statement, "holds": c.holds, "finding": c.finding}
                              for c in summary.criteria.checks]} if summary.criteria is not None else {}),
+            "object_slices": [{"index": k.class_index, "name": k.class_name, "kind": k.kinds[0], "axis": "z",
+                               "plane": k.plane, "slice": k.slice_index} for k in report.object_slices],
             "below_threshold": [{"index": row.index, "name": row.name, "dice": row.dice}
                                 for row in report.rows if row.below_threshold],
             "key_slices": [{"index": k.class_index, "name": k.class_name, "axis": "z",

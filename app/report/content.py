@@ -225,6 +225,8 @@ class CaseReport:
     masks: tuple[ScoredMask, ...] = ()
     objects: CaseObjects | None = None
     """The score's object counts, missed and false objects (drawn as the object table)."""
+    object_slices: tuple[KeySlice, ...] = ()
+    """Snapshots of the largest missed and false objects (:mod:`app.report.object_slices`)."""
 
     def mask(self, which: str) -> ScoredMask | None:
         """The scored ``"gt"`` or ``"pred"`` mask's checksum and edit state (None when not given)."""
@@ -250,7 +252,8 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
                       key_slice_choice: KeySliceChoice | None = None,
                       masks: Sequence[ScoredMask] = (),
                       dicom_fields: Sequence[tuple[str, str]] = (),
-                      criteria: VerdictCriteria | None = None) -> CaseReport:
+                      criteria: VerdictCriteria | None = None,
+                      object_slices: Sequence[KeySlice] = ()) -> CaseReport:
     """Assemble a :class:`CaseReport` from a score document and the per-slice selections.
 
     Parameters
@@ -277,6 +280,8 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
     criteria : VerdictCriteria, optional
         The verdict's criteria (:mod:`app.report.verdict`); without them the verdict compares each
         foreground class's Dice with ``threshold``.
+    object_slices : sequence of KeySlice
+        Snapshots of missed and false objects (:func:`app.report.object_slices.object_key_slices`).
     """
     rows = class_rows(score, labels, threshold)
     classes = score.classes
@@ -311,6 +316,7 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
         key_slice_choice=key_slice_choice,
         masks=tuple(masks),
         objects=score.objects,
+        object_slices=tuple(object_slices),
     )
 
 

@@ -1,8 +1,8 @@
 """Write a :class:`~app.report.content.CaseReport` as a PDF (QPdfWriter + QPainter).
 
 Reading order: title and header, summary with the QA verdict, per-class table (flowing over as
-many pages as needed), confusion matrix, per-slice Dice, key-slice snapshots, review edits, notes,
-conventions, signature line.
+many pages as needed), confusion matrix, per-slice Dice, key-slice snapshots, objects (missed and
+false, :mod:`app.report.pdf_objects`), review edits, notes, conventions, signature line.
 """
 
 from __future__ import annotations
@@ -64,10 +64,10 @@ def write_case_report(report: CaseReport, path: str | Path, paper: str = "a4") -
         _title_and_header(doc, report)
         _summary(doc, report)
         _class_table(doc, report.rows, report.has_distances)
-        objects_section(doc, report)
         _confusion(doc, report)
         _slice_plot(doc, report)
         _key_slices(doc, report)
+        objects_section(doc, report)
         edits_section(doc, report, fmt)
         _notes_conventions_signature(doc, report)
     except BaseException:

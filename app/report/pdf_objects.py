@@ -9,11 +9,13 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from app.object_text import definition_line
 from app.report.content import CaseReport
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, PdfDocument, draw_text
+from app.report.snapshot import paint_key_slice
 
 DASH = "\u2014"
 MISSED_ROW_COLOR = QColor(253, 236, 230)
 HEADER_ROW_COLOR = QColor(232, 236, 242)
 RULE_COLOR = QColor(200, 200, 200)
+SNAPSHOTS_PER_ROW = 3
 MAX_ROWS = 40
 """Missed and false objects listed at most (largest first); the rest are counted."""
 
@@ -51,6 +53,36 @@ def objects_section(doc: PdfDocument, report: CaseReport) -> None:
                   "match. Key slice: the axial slice with most of the object's voxels. IoU with the most-"
                   "overlapping object of the other mask; nearest: distance to the nearest object of the other "
                   f"mask of its class (0 when they overlap).{more}", doc.font(7, italic=True), MUTED_COLOR)
+    _snapshots(doc, report)
+
+
+def _snapshots(doc: PdfDocument, report: CaseReport) -> None:
+    """The largest missed and false objects on their key slices (contours as in the key-slice section)."""
+    snapshots = report.object_slices
+    if not snapshots:
+        return
+    gap = doc.mm(4)
+    cell = (doc.width - gap * (SNAPSHOTS_PER_ROW - 1)) / SNAPSHOTS_PER_ROW
+    caption_font = doc.font(7)
+    caption_height = doc.metrics(caption_font).lineSpacing() * 2.2
+    doc.space(2)
+    doc.ensure(cell + caption_height + doc.mm(12))   # the sentence stays with the first row of snapshots
+    doc.paragraph(f"The {len(snapshots)} largest missed and false objects on their key slices (ground truth and "
+                  "prediction of the class outlined as in Key slices).", doc.font(8), TEXT_COLOR)
+    for start in range(0, len(snapshots), SNAPSHOTS_PER_ROW):
+        row = snapshots[start: start + SNAPSHOTS_PER_ROW]
+
+        def paint(painter: QPainter, rect: QRectF, row=row) -> None:
+            for i, key_slice in enumerate(row):
+                left = rect.left() + i * (cell + gap)
+                paint_key_slice(painter, QRectF(left, rect.top(), cell, cell), key_slice, doc.font(7), doc.mm(1))
+                voxels = key_slice.fn or key_slice.fp
+                lines = (f"{key_slice.kinds[0]} {key_slice.class_name} ({voxels} voxels)",
+                         f"{key_slice.plane} slice {key_slice.slice_index}")
+                caption = "\n".join(doc.elided(line, caption_font, cell) for line in lines)
+                draw_text(painter, QRectF(left, rect.top() + cell + doc.mm(0.8), cell, caption_height), caption,
+                          caption_font, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, elide=False)
+        doc.add_block(cell + caption_height + doc.mm(3), paint)
 
 
 def _table(doc: PdfDocument, columns, rows, shaded) -> None:

@@ -89,7 +89,8 @@ def test_page_numbers_count_and_embedded_snapshots(demo_like):
     for page in range(1, pages + 1):
         assert f"page {page} of {pages}" in text
     images = pdf_images(out)
-    assert len(images) == len(document["report"]["key_slices"]) > 0
+    assert len(images) == len(document["report"]["key_slices"]) + len(document["report"]["object_slices"])
+    assert document["report"]["key_slices"]
     assert all(row[8] == "image" for row in images), "snapshots must be embedded losslessly (Flate), not JPEG"
     assert "A4" in pdf_page_size(out)
 

@@ -50,6 +50,9 @@ def test_a_missed_lesion_fails_the_verdict_despite_a_high_dice(missed_lesion, ca
     # The object table lists the missed lesion with its key slice.
     assert "Objects: detected, missed and false" in flat
     assert f"label 1 missed {96 * VOXEL_ML:.3f} mL 9" in flat
+    # ... and shows it on that slice.
+    assert "largest missed and false objects on their key slices" in flat
+    assert "missed label 1 (96 voxels) axial slice 9" in flat
 
 
 def test_criteria_are_set_by_options(missed_lesion, capsys):
