@@ -73,6 +73,14 @@ class BatchOptions:
     """``--objects``: count lesions or instances with these options; None: no object scores."""
     criteria: VerdictCriteria | None = None
     """The reports' verdict criteria (``--verdict-*``); None: the per-class threshold verdict."""
+    object_columns: bool | None = None
+    """metrics.csv and summary.json hold the object counts; None: whenever ``objects`` is set. ``batch
+    --reports`` counts objects for the verdict without adding them (unless ``--objects``)."""
+
+    @property
+    def object_tables(self) -> bool:
+        """Whether metrics.csv and summary.json get the object counts."""
+        return self.objects is not None if self.object_columns is None else self.object_columns
 
 
 def run_batch(options: BatchOptions, stream=None) -> int:
@@ -237,10 +245,10 @@ def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],
     unmatched = {"gt_only": pairing.gt_only, "pred_only": pairing.pred_only,
                  "cases_without_image": pairing.cases_without_image, "ignored_files": pairing.ignored}
     document = summary_document(results, failures, unmatched, options.threshold, options.nsd_tolerances,
-                                objects=options.objects is not None)
+                                objects=options.object_tables)
     document["execution"] = execution   # last: the rest is the same whichever ran the cases
     write_text_atomic(out_dir / METRICS_FILE, metrics_csv(results, options.nsd_tolerances,
-                                                          objects=options.objects is not None))
+                                                          objects=options.object_tables))
     write_text_atomic(out_dir / SUMMARY_JSON,
                       json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     if failures:

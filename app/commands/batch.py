@@ -56,11 +56,13 @@ def run(args: argparse.Namespace) -> int:
     distances, tolerances = distance_options(args)
     criteria = verdict_criteria(args)
     # The reports' verdict checks for missed lesions, so reports count objects even without --objects.
-    objects = object_options(args) or (ObjectOptions() if args.reports else None)
+    requested = object_options(args)
+    objects = requested or (ObjectOptions() if args.reports else None)
     return run_batch(BatchOptions(gt_dir=args.gt_dir, pred_dir=args.pred_dir, out_dir=args.out,
                                   image_dir=args.image_dir, labels=args.labels, jobs=args.jobs,
                                   reports=args.reports, resume=args.resume, threshold=args.threshold,
                                   paper=args.paper, device=args.device,
                                   nsd_tolerances=tolerances if distances else None,
                                   scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout,
-                                  max_voxels=args.max_voxels, objects=objects, criteria=criteria))
+                                  max_voxels=args.max_voxels, objects=objects, criteria=criteria,
+                                  object_columns=requested is not None))

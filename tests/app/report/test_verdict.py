@@ -106,5 +106,5 @@ def test_batch_reports_check_the_criteria(missed_lesion, capsys):
                  "--verdict-hd95", "1000"]) == 0
     flat = " ".join(pdf_text(out / "reports" / "case.pdf").split())
     assert "QA verdict: Fails 1 of 4 criteria: no missed object \u2265 0.1 mL." in flat
-    # Reports count objects for their verdict, so metrics.csv has the object columns too.
-    assert "objects_fn" in (out / "metrics.csv").read_text().splitlines()[0]
+    # Reports count objects for their verdict; metrics.csv gets object columns only with --objects.
+    assert "objects_fn" not in (out / "metrics.csv").read_text().splitlines()[0]
