@@ -154,3 +154,14 @@ def test_min_size_in_ml_needs_a_physical_pixel_size(tmp_path, capsys):
             "--pred", str(write_volume(tmp_path / "pred.png", pred))]
     assert main(["score", *argv, "--instances", "--min-size", "0.1ml"]) == 2
     assert "this image has no physical pixel size; give the size in pixels" in capsys.readouterr().err
+
+
+def test_connectivity_of_a_2d_image_is_counted_in_2d_terms(tmp_path, capsys):
+    gt = np.zeros((6, 6), np.uint8)
+    gt[1, 1] = gt[2, 2] = 1  # touching at a corner only
+    argv = ["--gt", str(write_volume(tmp_path / "gt.png", gt)), "--pred", str(write_volume(tmp_path / "pred.png", gt))]
+    counts = {}
+    for option in ([], ["--connectivity", "4"], ["--connectivity", "6"], ["--connectivity", "8"]):
+        block = run_json([*argv, "--objects", *option], capsys)["objects"]
+        counts[" ".join(option)] = (block["connectivity"], block["classes"][0]["gt_objects"])
+    assert counts == {"": (8, 1), "--connectivity 4": (4, 2), "--connectivity 6": (4, 2), "--connectivity 8": (8, 1)}
