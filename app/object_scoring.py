@@ -8,12 +8,13 @@ fields and turns NaN into ``None``. Definitions: docs/architecture.md §5, "Obje
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 import dice_engine as de
 from app.errors import InputError
-from app.io import Case
+from app.io import Case, LabelTable
 from app.object_document import CaseObjects, ClassObjectScore, ObjectItem
 from app.object_options import INSTANCE_EXTRA_THRESHOLDS, ObjectOptions
 
@@ -86,6 +87,31 @@ def score_objects(case: Case, options: ObjectOptions, ignore_index: int | None =
                        connectivity=None if options.instances else (connectivity or (8 if flat else 26)),
                        min_size_voxels=min_voxels, min_size_ml=options.min_size_ml, conventions=dict(CONVENTIONS),
                        classes=entries)
+
+
+def foreground_case(case: Case, ignore_index: int | None = None) -> Case:
+    """The case an instance image is scored as voxel by voxel: background and one foreground class.
+
+    In instance mode every label id is one object, not one class, so the voxel scores (Dice, the
+    confusion matrix, the report's table and key slices) compare foreground with background.
+
+    Raises
+    ------
+    InputError
+        Class scores (``--probs`` / ``--logits``) or ``--ignore-index``, which have no meaning for
+        instance ids.
+    """
+    if case.scores is not None:
+        raise InputError("--instances scores instance images: class probabilities or logits do not apply; "
+                         "leave out --probs / --logits.")
+    if ignore_index is not None:
+        raise InputError("--instances scores instance images: --ignore-index does not apply to instance ids; "
+                         "leave it out.")
+    names = {0: "background", 1: "instances (foreground)"}
+    return replace(case, gt=(case.gt > 0).astype(np.uint8), pred=(case.pred > 0).astype(np.uint8), num_classes=2,
+                   labels=LabelTable.from_names(names, source_format="instance mode"),
+                   messages=[*case.messages, "instance mode: voxel scores compare foreground (any instance id) "
+                                             "with background; objects are the instance ids"])
 
 
 def index_to_lps(case: Case) -> np.ndarray:

@@ -8,6 +8,7 @@ only chooses the inputs, names the fields, and turns NaN into ``None`` (JSON ``n
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -18,7 +19,7 @@ from app.distance_options import DEFAULT_NSD_TOLERANCES, check_nsd_tolerances
 from app.errors import InputError
 from app.io import Case, count_classes
 from app.object_options import ObjectOptions
-from app.object_scoring import score_objects
+from app.object_scoring import foreground_case, score_objects
 from app.score_document import (
     CLASS_FIELDS,
     CaseScore,
@@ -90,7 +91,8 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         NSD tolerances in mm (with ``distances``).
     objects : ObjectOptions, optional
         Also count lesions or instances (:func:`app.object_scoring.score_objects`): the document's
-        ``objects`` block.
+        ``objects`` block. In instance mode the voxel scores are those of foreground against background
+        (:func:`app.object_scoring.foreground_case`).
 
     Returns
     -------
@@ -110,6 +112,10 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
     InputError
         An unavailable device, a negative ``ignore_index`` or an NSD tolerance that is not > 0.
     """
+    if objects is not None and objects.instances:
+        voxels = score_case(foreground_case(case, ignore_index), device=device, distances=distances,
+                            nsd_tolerances=nsd_tolerances)
+        return replace(voxels, objects=score_objects(case, objects))
     if ignore_index is not None and ignore_index < 0:
         raise InputError(f"--ignore-index must be a label value >= 0, got {ignore_index}.")
     if distances:

@@ -125,6 +125,10 @@ def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
         from app.report.case_name import report_case_name
         from app.report.pdf import write_case_report
 
+        if job.objects is not None and job.objects.instances:
+            from app.object_scoring import foreground_case
+
+            case = foreground_case(case)   # the report's table and key slices: foreground against background
         report_path = case_report_path(job.out_dir, files.name)   # the path recorded in the result
         title = report_case_name(files.gt, files.pred, files.image)
         report = make_case_report(case, score, case_name=title, threshold=job.threshold, device=job.device,

@@ -86,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
                        nsd_tolerances=tolerances, objects=objects)
     for message in score.messages:
         print(f"dicelens: note: {message}", file=sys.stderr)
+    if objects.instances:
+        from app.object_scoring import foreground_case
+
+        case = foreground_case(case)   # the report's table and key slices: foreground against background
     report = make_case_report(case, score, case_name=args.case or report_case_name(args.gt, args.pred, args.image),
                               reviewer=args.reviewer, notes=args.notes, threshold=args.threshold,
                               device=args.device, ignore_index=args.ignore_index, hd95_limit_mm=args.hd95_limit,

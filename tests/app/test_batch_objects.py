@@ -10,7 +10,7 @@ import pytest
 
 from app.cli import main
 from tests.app.io.conftest import write_volume
-from tests.app.test_objects_cli import lesion_masks
+from tests.app.test_objects_cli import instance_images, lesion_masks
 
 
 @pytest.fixture
@@ -63,3 +63,18 @@ def test_resume_rescores_results_without_objects_or_with_other_options(dataset, 
     assert "0 already scored (--resume), 2 to score" in capsys.readouterr().err
     assert main(["batch", *argv, "--resume", "--iou", "0.5", "--connectivity", "26"]) == 0
     assert "2 already scored (--resume), 0 to score" in capsys.readouterr().err
+
+
+def test_batch_instances_with_reports(tmp_path, capsys):
+    gt, pred = instance_images()
+    gt_dir, pred_dir, out = tmp_path / "gt", tmp_path / "pred", tmp_path / "out"
+    gt_dir.mkdir()
+    pred_dir.mkdir()
+    write_volume(gt_dir / "cells.png", gt)
+    write_volume(pred_dir / "cells.png", pred)
+    assert main(["batch", "--gt-dir", str(gt_dir), "--pred-dir", str(pred_dir), "--out", str(out), "--instances",
+                 "--reports"]) == 0, capsys.readouterr().err
+    rows = list(csv.DictReader(io.StringIO((out / "metrics.csv").read_text())))
+    assert [(r["index"], r["objects_tp"], r["objects_fp"], r["objects_fn"]) for r in rows] == \
+        [("0", "", "", ""), ("1", "3", "1", "1")]
+    assert (out / "reports" / "cells.pdf").is_file()

@@ -148,6 +148,34 @@ def test_instances_on_2d_images(tmp_path, capsys):
     assert entry["items"][0]["volume_ml"] is None  # a PNG has no physical pixel size
 
 
+
+def test_instances_are_scored_voxel_by_voxel_as_foreground(tmp_path, capsys):
+    gt, pred = instance_images()
+    argv = ["--gt", str(write_volume(tmp_path / "gt.png", gt)),
+            "--pred", str(write_volume(tmp_path / "pred.png", pred))]
+    document = run_json([*argv, "--instances"], capsys)
+    # Eight instance ids would be eight "classes"; in instance mode the voxels are foreground or background.
+    assert document["num_classes"] == 2 and document["classes"][1]["name"] == "instances (foreground)"
+    both, either = np.count_nonzero((gt > 0) & (pred > 0)), np.count_nonzero(gt > 0) + np.count_nonzero(pred > 0)
+    assert document["classes"][1]["dice"] == pytest.approx(2 * both / either)
+    assert CaseScore.from_json(document).to_json() == document
+    assert main(["score", *argv, "--instances", "--ignore-index", "3"]) == 2
+    assert "--ignore-index does not apply to instance ids" in capsys.readouterr().err
+
+
+def test_report_of_instance_images(tmp_path, capsys):
+    gt, pred = instance_images()
+    argv = ["--gt", str(write_volume(tmp_path / "gt.png", gt)),
+            "--pred", str(write_volume(tmp_path / "pred.png", pred))]
+    out, data = tmp_path / "r.pdf", tmp_path / "r.json"
+    assert main(["report", *argv, "--instances", "--out", str(out), "--json", str(data)]) == 0, \
+        capsys.readouterr().err
+    document = json.loads(data.read_text())["report"]
+    missed = document["criteria"][3]
+    assert (missed["holds"], missed["finding"]) == (None, "the image has no physical pixel size")
+    assert [k["kind"] for k in document["object_slices"]] == ["false", "missed"]
+
+
 def test_min_size_in_ml_needs_a_physical_pixel_size(tmp_path, capsys):
     gt, pred = instance_images()
     argv = ["--gt", str(write_volume(tmp_path / "gt.png", gt)),
