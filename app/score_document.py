@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from app.object_document import CaseObjects
+
 CLASS_FIELDS = ("index", "name", "dice", "iou", "precision", "recall", "specificity", "tp", "fp", "fn",
                 "gt_voxels", "pred_voxels", "gt_volume_ml", "pred_volume_ml", "volume_difference_ml")
 """Per-class fields, in the order of the JSON ``classes`` entries and of the CSV columns."""
@@ -231,6 +233,8 @@ class CaseScore:
         With surface distances: their foreground means.
     soft : SoftScores or None
         With class scores: the soft Dice per class and its means; None (absent) without them.
+    objects : CaseObjects or None
+        With object scores (``--objects``): lesion or instance counts per class; None (absent) without.
     """
 
     dicelens_version: str
@@ -252,6 +256,7 @@ class CaseScore:
     nsd_tolerances_mm: tuple[float, ...] | None = None
     distances_mean_foreground: DistanceMeans | None = None
     soft: SoftScores | None = None
+    objects: CaseObjects | None = None
 
     @property
     def has_distances(self) -> bool:
@@ -284,6 +289,8 @@ class CaseScore:
             document["distances_mean_foreground"] = self.distances_mean_foreground.to_json()
         if self.soft is not None:
             document["soft"] = self.soft.to_json()
+        if self.objects is not None:
+            document["objects"] = self.objects.to_json()
         document.update({
             "conventions": _plain(self.conventions),
             "geometry": _plain(self.geometry),
@@ -324,4 +331,5 @@ class CaseScore:
             nsd_tolerances_mm=None if tolerances is None else tuple(tolerances),
             distances_mean_foreground=None if means is None else DistanceMeans.from_json(means),
             soft=None if document.get("soft") is None else SoftScores.from_json(document["soft"]),
+            objects=None if document.get("objects") is None else CaseObjects.from_json(document["objects"]),
         )

@@ -8,6 +8,7 @@ only chooses the inputs, names the fields, and turns NaN into ``None`` (JSON ``n
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -17,6 +18,8 @@ from app import __version__
 from app.distance_options import DEFAULT_NSD_TOLERANCES, check_nsd_tolerances
 from app.errors import InputError
 from app.io import Case, count_classes
+from app.object_options import ObjectOptions
+from app.object_scoring import foreground_case, score_objects
 from app.score_document import (
     CLASS_FIELDS,
     CaseScore,
@@ -65,7 +68,8 @@ CONVENTIONS_LINE = ("Dice = 2TP/(2TP+FP+FN). A class absent from both masks is u
 
 
 def score_case(case: Case, *, ignore_index: int | None = None, device: str | None = None,
-               distances: bool = False, nsd_tolerances=DEFAULT_NSD_TOLERANCES) -> CaseScore:
+               distances: bool = False, nsd_tolerances=DEFAULT_NSD_TOLERANCES,
+               objects: ObjectOptions | None = None) -> CaseScore:
     """Score a case: per-class metrics, averages, Dice loss, confusion matrix and provenance.
 
     Parameters
@@ -80,6 +84,10 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         Also compute the surface distances (:func:`dice_engine.surface_distances`, on the CPU).
     nsd_tolerances : sequence of float
         NSD tolerances in mm (with ``distances``).
+    objects : ObjectOptions, optional
+        Also count lesions or instances (:func:`app.object_scoring.score_objects`): the document's
+        ``objects`` block. In instance mode the voxel scores are those of foreground against background
+        (:func:`app.object_scoring.foreground_case`).
 
     Returns
     -------
@@ -99,6 +107,10 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
     InputError
         An unavailable device, a negative ``ignore_index`` or an NSD tolerance that is not > 0.
     """
+    if objects is not None and objects.instances:
+        voxels = score_case(foreground_case(case, ignore_index), device=device, distances=distances,
+                            nsd_tolerances=nsd_tolerances)
+        return replace(voxels, objects=score_objects(case, objects))
     if ignore_index is not None and ignore_index < 0:
         raise InputError(f"--ignore-index must be a label value >= 0, got {ignore_index}.")
     if distances:
@@ -155,6 +167,7 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         ignored_voxels=None if ignore_index is None else int(case.gt.size - int(cm.sum())),
         soft=soft,
         **distance_fields,
+        objects=None if objects is None else score_objects(case, objects, ignore_index),
     )
 
 

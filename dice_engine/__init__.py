@@ -6,7 +6,9 @@ Pure compute on torch and numpy (never Qt, SimpleITK or the app). The functional
 Conventions are those of docs/architecture.md §5 (rows = ground truth; Dice undefined — NaN — for a
 class absent from both masks, 0 for a class predicted but absent from the ground truth). Surface
 distances (:func:`surface_distances`, :class:`SurfaceDistanceState`) follow MONAI's definitions,
-in millimetres, undefined when either mask of a class is empty.
+in millimetres, undefined when either mask of a class is empty. Object scores (:func:`object_scores`,
+:func:`instance_scores`) count the lesions or instances detected, missed and invented;
+:class:`LiveObjects` keeps them up to date edit by edit.
 
 Argument rule, one for the whole API: every function or class that takes a ground-truth / prediction
 pair takes both **by keyword only**, ``target=`` (ground truth) and ``preds=`` (prediction, label
@@ -38,6 +40,7 @@ from dice_engine.device import DeviceFallbackWarning, device_name, select_device
 from dice_engine.distance_state import SurfaceDistanceState
 from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, SurfaceDistanceResult, surface_distances
 from dice_engine.live import LiveDice
+from dice_engine.live_objects import LiveObjects
 from dice_engine.loss import dice_loss, hard_dice_loss
 from dice_engine.metrics import (
     ClassMetrics,
@@ -47,6 +50,7 @@ from dice_engine.metrics import (
     dice_from_counts,
     dice_score,
 )
+from dice_engine.objects import ClassObjects, ObjectScores, SegmentObject, instance_scores, object_scores
 from dice_engine.soft import LiveSoftDice, SoftDiceResult
 from dice_engine.soft_probabilities import ClassProbabilities
 from dice_engine.soft_threshold import ClassHistograms, DiceCurve, ThresholdConfusion
@@ -55,11 +59,15 @@ __all__ = [
     "SURFACE_DISTANCE_CONVENTIONS",
     "ClassHistograms",
     "ClassMetrics",
+    "ClassObjects",
     "ClassProbabilities",
     "DeviceFallbackWarning",
     "DiceCurve",
     "LiveDice",
+    "LiveObjects",
     "LiveSoftDice",
+    "ObjectScores",
+    "SegmentObject",
     "SoftDiceResult",
     "SurfaceDistanceResult",
     "SurfaceDistanceState",
@@ -73,6 +81,8 @@ __all__ = [
     "dice_loss",
     "dice_score",
     "hard_dice_loss",
+    "instance_scores",
+    "object_scores",
     "select_device",
     "shutdown_workers",
     "slice_counts",

@@ -35,7 +35,9 @@ from app.batch.worker import (
     run_case,
 )
 from app.errors import InputError
+from app.object_options import ObjectOptions
 from app.output_paths import check_output_folder
+from app.report.verdict import VerdictCriteria
 
 EXIT_CASES_FAILED = 3
 EXIT_INTERRUPTED = 130   # 128 + SIGINT
@@ -70,6 +72,18 @@ class BatchOptions:
     """``--max-voxels``: the largest volume read (None: what available memory allows, :mod:`app.io.limits`)."""
     probs_dir: str | None = None
     """``--probs-dir``: the model's probabilities per case (:mod:`app.batch.model_outputs`): soft Dice columns."""
+    objects: ObjectOptions | None = None
+    """``--objects``: count lesions or instances with these options; None: no object scores."""
+    criteria: VerdictCriteria | None = None
+    """The reports' verdict criteria (``--verdict-*``); None: the per-class threshold verdict."""
+    object_columns: bool | None = None
+    """metrics.csv and summary.json hold the object counts; None: whenever ``objects`` is set. ``batch
+    --reports`` counts objects for the verdict without adding them (unless ``--objects``)."""
+
+    @property
+    def object_tables(self) -> bool:
+        """Whether metrics.csv and summary.json get the object counts."""
+        return self.objects is not None if self.object_columns is None else self.object_columns
 
 
 def run_batch(options: BatchOptions, stream=None) -> int:
@@ -104,7 +118,7 @@ def run_batch(options: BatchOptions, stream=None) -> int:
         todo: list[CaseFiles] = []
         for files in pairing.cases:
             stored = load_case_result(out_dir, files, options.reports, options.nsd_tolerances,
-                                      options.labels) if options.resume else None
+                                      options.labels, objects=options.objects) if options.resume else None
             if stored is not None:
                 results[files.name] = stored
             else:
@@ -118,7 +132,7 @@ def run_batch(options: BatchOptions, stream=None) -> int:
         for outcome in outcomes:
             files = by_name[outcome.name]
             stored = load_case_result(out_dir, files, options.reports, options.nsd_tolerances,
-                                      verify_inputs=False) if outcome.ok else None
+                                      verify_inputs=False, objects=options.objects) if outcome.ok else None
             if stored is None:
                 message = outcome.message or "the case's result file could not be read back"
                 failures.append((files.name, files.gt, files.pred, message))
@@ -198,7 +212,8 @@ def _connect(options: BatchOptions, out_dir: Path, pairing: Pairing, stream):
 
 def _outcomes(options: BatchOptions, out_dir: Path, todo: list[CaseFiles], cluster) -> Iterator[CaseOutcome]:
     jobs = [CaseJob(files, str(out_dir), options.labels, options.reports, options.threshold, options.paper,
-                    options.device, options.nsd_tolerances, max_voxels=options.max_voxels) for files in todo]
+                    options.device, options.nsd_tolerances, max_voxels=options.max_voxels,
+                    objects=options.objects, criteria=options.criteria) for files in todo]
     if cluster is not None:
         yield from cluster.outcomes(jobs)
         return
@@ -235,10 +250,12 @@ def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],
 
     unmatched = {"gt_only": pairing.gt_only, "pred_only": pairing.pred_only,
                  "cases_without_image": pairing.cases_without_image, "ignored_files": pairing.ignored}
-    document = summary_document(results, failures, unmatched, options.threshold, options.nsd_tolerances)
+    document = summary_document(results, failures, unmatched, options.threshold, options.nsd_tolerances,
+                                objects=options.object_tables)
     document["execution"] = execution   # last: the rest is the same whichever ran the cases
     write_text_atomic(out_dir / METRICS_FILE, metrics_csv(results, options.nsd_tolerances,
-                                                          soft=options.probs_dir is not None))
+                                                          soft=options.probs_dir is not None,
+                                                          objects=options.object_tables))
     write_text_atomic(out_dir / SUMMARY_JSON,
                       json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     if failures:

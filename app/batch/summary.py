@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from app import __version__
+from app.batch.object_summary import add_object_summary, object_cells
 from app.csv_cells import safe_row
+from app.object_document import CSV_COLUMNS as OBJECT_COLUMNS
 from app.score_document import ClassScore
 
 METRICS_COLUMNS = ("case", "index", "name", "dice", "iou", "precision", "recall", "tp", "fp", "fn",
@@ -62,18 +64,20 @@ class ClassStatistics:
     quartiles: tuple[float, float, float, float, float] | None  # min, Q1, median, Q3, max (box plot)
 
 
-def metrics_csv(results: Sequence[dict], nsd_tolerances: Sequence[float] | None = None, soft: bool = False) -> str:
+def metrics_csv(results: Sequence[dict], nsd_tolerances: Sequence[float] | None = None, soft: bool = False,
+                objects: bool = False) -> str:
     """One row per case and class with :data:`METRICS_COLUMNS`; empty cells for undefined values.
 
     With ``nsd_tolerances`` (a ``--distances`` run), :data:`DISTANCE_COLUMNS` and ``nsd_<tolerance>``
     columns follow, read from the score documents (which hold them at those tolerances). With ``soft``
-    (a ``--probs-dir`` run), :data:`SOFT_COLUMNS` come last.
+    (a ``--probs-dir`` run), :data:`SOFT_COLUMNS` follow; with ``objects`` (a ``--objects`` run) the object
+    columns ``objects_tp, objects_fp, objects_fn, objects_f1`` come last.
     """
     keys = [str(float(t)) for t in nsd_tolerances] if nsd_tolerances is not None else None
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     header = METRICS_COLUMNS if keys is None else (*METRICS_COLUMNS, *DISTANCE_COLUMNS, *(f"nsd_{key}" for key in keys))
-    writer.writerow((*header, *SOFT_COLUMNS) if soft else header)
+    writer.writerow((*header, *(SOFT_COLUMNS if soft else ()), *(OBJECT_COLUMNS if objects else ())))
     for result in results:
         for entry in (c.to_json() for c in result["score"].classes):
             values = [entry[key] for key in METRICS_COLUMNS[1:]]
@@ -81,6 +85,8 @@ def metrics_csv(results: Sequence[dict], nsd_tolerances: Sequence[float] | None 
                 values += [entry[key] for key in DISTANCE_COLUMNS] + [entry["nsd"][key] for key in keys]
             if soft:
                 values += list(_soft_values(result["score"], entry["index"]))
+            if objects:
+                values += object_cells(result, entry["index"])
             writer.writerow(safe_row([result["case"], *("" if value is None else value for value in values)]))
     return buffer.getvalue()
 
@@ -140,12 +146,13 @@ def per_case_table(results: Sequence[dict]) -> list[dict]:
 
 def summary_document(results: Sequence[dict], failures: Sequence[tuple[str, str, str, str]],
                      unmatched: dict[str, list[str]], threshold: float,
-                     nsd_tolerances: Sequence[float] | None = None) -> dict:
+                     nsd_tolerances: Sequence[float] | None = None, objects: bool = False) -> dict:
     """The ``summary.json`` document (undefined values are None).
 
     With ``nsd_tolerances`` (a ``--distances`` run) each class also gets ``hausdorff95_mm``,
     ``assd_mm`` and ``nsd`` statistics over the cases, each case its mean foreground HD95 and ASSD,
-    and the document ``distances_mean_foreground`` over the cases.
+    and the document ``distances_mean_foreground`` over the cases. With ``objects`` each class also gets
+    its object totals and each case its missed and false objects (:mod:`app.batch.object_summary`).
     """
     statistics = class_statistics(results)
     cases = per_case_table(results)
@@ -167,6 +174,8 @@ def summary_document(results: Sequence[dict], failures: Sequence[tuple[str, str,
     }
     if nsd_tolerances is not None:
         _add_distance_summary(document, results, [str(float(t)) for t in nsd_tolerances])
+    if objects:
+        add_object_summary(document, results)
     return document
 
 

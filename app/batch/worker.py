@@ -19,6 +19,8 @@ from app.batch.fingerprints import input_digests
 from app.batch.lifetime import bind_to_parent
 from app.batch.pairing import CaseFiles
 from app.errors import InputError
+from app.object_options import ObjectOptions
+from app.report.verdict import VerdictCriteria
 from app.score_document import CaseScore
 
 CASES_FOLDER = "cases"
@@ -42,6 +44,10 @@ class CaseJob:
     return_result: bool = False
     """Return the result document (and report PDF) in the outcome instead of writing them to ``out_dir``
     (a Dask worker that cannot see the output folder); the client writes them."""
+    objects: ObjectOptions | None = None
+    """``--objects``: count lesions or instances with these options; None: no object scores."""
+    criteria: VerdictCriteria | None = None
+    """The reports' verdict criteria (``--verdict-*``); None: the per-class threshold verdict."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,7 @@ def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
                      probs=files.probs)
     distances = job.nsd_tolerances is not None
     score = score_case(case, device=job.device, distances=distances,
-                       nsd_tolerances=job.nsd_tolerances if distances else (1.0,))
+                       nsd_tolerances=job.nsd_tolerances if distances else (1.0,), objects=job.objects)
     report_path = None
     report_pdf = b""
     if job.make_report:
@@ -120,9 +126,14 @@ def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
         from app.report.case_name import report_case_name
         from app.report.pdf import write_case_report
 
+        if job.objects is not None and job.objects.instances:
+            from app.object_scoring import foreground_case
+
+            case = foreground_case(case)   # the report's table and key slices: foreground against background
         report_path = case_report_path(job.out_dir, files.name)   # the path recorded in the result
         title = report_case_name(files.gt, files.pred, files.image)
-        report = make_case_report(case, score, case_name=title, threshold=job.threshold, device=job.device)
+        report = make_case_report(case, score, case_name=title, threshold=job.threshold, device=job.device,
+                                  criteria=job.criteria)
         if job.return_result:
             with tempfile.TemporaryDirectory(prefix="dicelens-report-") as folder:
                 written = Path(folder) / report_path.name
@@ -139,6 +150,20 @@ def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
     return "", b""
 
 
+def same_object_options(stored, options: ObjectOptions) -> bool:
+    """Whether a stored ``objects`` block (or None) was made with ``options``."""
+    if stored is None or (stored.mode, stored.iou_threshold, stored.min_size_ml) != \
+            (options.mode, options.iou_threshold, options.min_size_ml):
+        return False
+    if options.min_size_voxels is not None and stored.min_size_voxels != options.min_size_voxels:
+        return False
+    if options.instances:
+        return True
+    # The stored neighbour count is the one used, in the image's terms (2D: 4 or 8).
+    used = {None: (8, 26), 4: (4,), 6: (4, 6), 8: (8,), 18: (8, 18), 26: (8, 26)}[options.connectivity]
+    return stored.connectivity in used
+
+
 def files_document(files: CaseFiles) -> dict:
     """The input paths of a case as stored in its result file (compared by ``--resume``)."""
     document = {"gt": files.gt, "pred": files.pred, "image": files.image}
@@ -149,7 +174,7 @@ def files_document(files: CaseFiles) -> dict:
 
 def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool,
                      nsd_tolerances: tuple[float, ...] | None = None, labels: str | None = None,
-                     verify_inputs: bool = True) -> dict | None:
+                     verify_inputs: bool = True, objects: ObjectOptions | None = None) -> dict | None:
     """The stored result of a case if it is complete and for the same input files, else None.
 
     The result's ``"score"`` is read back as a :class:`~app.score_document.CaseScore`; a stored
@@ -157,7 +182,8 @@ def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool,
     ``--distances`` run) a result must hold surface distances at exactly those tolerances; one
     scored without them is not reused. With ``verify_inputs`` the SHA-256 of every input file now
     on disk (and of the label table ``labels``) must equal the digests stored with the result
-    (:mod:`app.batch.fingerprints`); a result without them is stale.
+    (:mod:`app.batch.fingerprints`); a result without them is stale. With ``objects`` (an ``--objects``
+    run) a result must hold object scores made with the same options.
     """
     path = case_result_path(out_dir, files.name)
     try:
@@ -173,6 +199,8 @@ def load_case_result(out_dir: str | Path, files: CaseFiles, need_report: bool,
     except (KeyError, TypeError, ValueError):
         return None
     if nsd_tolerances is not None and score.nsd_tolerances_mm != tuple(nsd_tolerances):
+        return None
+    if objects is not None and not same_object_options(score.objects, objects):
         return None
     if verify_inputs:
         try:

@@ -7,7 +7,9 @@ import argparse
 from app.batch import BatchOptions, run_batch
 from app.commands.case_arguments import add_run_arguments
 from app.distance_options import add_distance_arguments, distance_options
+from app.object_options import ObjectOptions, add_object_arguments, object_options
 from app.report.content import DEFAULT_THRESHOLD
+from app.report.verdict import add_verdict_arguments, verdict_criteria
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -42,9 +44,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="skip cases whose result OUTDIR/cases/<case>.json is complete and was scored "
                              "from the same input files (SHA-256 of GT, prediction, image and label table)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="T",
-                        help="Dice threshold for the verdicts in the reports (default 0.8)")
+                        help="classes with a Dice below T are shaded in the reports and get key slices (default 0.8)")
     parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size of the PDFs")
     add_distance_arguments(parser)
+    add_object_arguments(parser)
+    add_verdict_arguments(parser)
     add_run_arguments(parser)
     parser.set_defaults(func=run)
     return parser
@@ -53,10 +57,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run the batch; 0 when every case was scored, 3 when some failed (bad arguments raise InputError)."""
     distances, tolerances = distance_options(args)
+    criteria = verdict_criteria(args)
+    # The reports' verdict checks for missed lesions, so reports count objects even without --objects.
+    requested = object_options(args)
+    objects = requested or (ObjectOptions() if args.reports else None)
     return run_batch(BatchOptions(gt_dir=args.gt_dir, pred_dir=args.pred_dir, out_dir=args.out,
                                   image_dir=args.image_dir, labels=args.labels, jobs=args.jobs,
                                   reports=args.reports, resume=args.resume, threshold=args.threshold,
                                   paper=args.paper, device=args.device,
                                   nsd_tolerances=tolerances if distances else None,
                                   scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout,
-                                  max_voxels=args.max_voxels, probs_dir=args.probs_dir))
+                                  max_voxels=args.max_voxels, probs_dir=args.probs_dir, objects=objects,
+                                  criteria=criteria, object_columns=requested is not None))

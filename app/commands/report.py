@@ -15,9 +15,11 @@ from app.distance_options import add_distance_arguments, distance_options
 from app.errors import InputError
 from app.io import load_case, write_text_atomic
 from app.io.dicom_objects import dicom_header_fields
+from app.object_options import ObjectOptions, add_object_arguments, object_options
 from app.output_paths import check_output_files
 from app.report.case_name import report_case_name
 from app.report.content import DEFAULT_THRESHOLD
+from app.report.verdict import add_verdict_arguments, verdict_criteria
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -26,9 +28,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "report",
         help="write a PDF quality report of one case (table, verdict, confusion matrix, key slices)",
         description="Score a predicted mask against the ground truth and write a PDF report: header with "
-                    "input checksums, mean foreground Dice and a verdict against a threshold, per-class "
+                    "input checksums, mean foreground Dice and a verdict against stated criteria (mean Dice, "
+                    "HD95, volume difference, no missed lesion above a size), per-class "
                     "table (with HD95 and ASSD surface distances unless --no-distances), confusion matrix, "
-                    "Dice per slice, key-slice snapshots, notes and a signature line. Runs headless.",
+                    "Dice per slice, key-slice snapshots, missed and false objects (lesions), notes and a "
+                    "signature line. Runs headless.",
     )
     add_case_arguments(parser, image_help="the image, shown under the key-slice contours",
                        labels_help="label table (names and colours)",
@@ -47,7 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="reviewer's name, printed in the header")
     parser.add_argument("--notes", default="", metavar="TEXT", help="reviewer's notes (plain text)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="T",
-                        help="Dice every foreground class must reach for 'meets threshold' (default 0.8)")
+                        help="classes with a Dice below T are shaded in the table and get key slices (default 0.8)")
     parser.add_argument("--hd95-limit", type=float, metavar="MM",
                         help="classes whose HD95 exceeds MM millimetres also get key slices (as do classes "
                              "below the threshold and missed or invented structures)")
@@ -58,6 +62,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--json", metavar="OUT", help="also write the report's data (verdict, key slices, "
                                                       "score) as JSON")
     add_distance_arguments(parser, default_on=True)
+    add_verdict_arguments(parser)
+    add_object_arguments(parser, always_on=True)
     add_run_arguments(parser)
     parser.set_defaults(func=run)
     return parser
@@ -68,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.threshold <= 1.0:
         raise InputError(f"--threshold must be a Dice value between 0 and 1, got {args.threshold}.")
     distances, tolerances = distance_options(args)
+    criteria = verdict_criteria(args)
+    objects = object_options(args) or ObjectOptions()
     if args.hd95_limit is not None and not (math.isfinite(args.hd95_limit) and args.hd95_limit > 0):
         raise InputError(f"--hd95-limit must be a positive number of millimetres, got {args.hd95_limit}.")
     if args.hd95_limit is not None and not distances:
@@ -82,13 +90,18 @@ def run(args: argparse.Namespace) -> int:
     from app.scoring import score_case
 
     score = score_case(case, ignore_index=args.ignore_index, device=args.device, distances=distances,
-                       nsd_tolerances=tolerances)
+                       nsd_tolerances=tolerances, objects=objects)
     for message in score.messages:
         print(f"dicelens: note: {message}", file=sys.stderr)
+    if objects.instances:
+        from app.object_scoring import foreground_case
+
+        case = foreground_case(case)   # the report's table and key slices: foreground against background
     report = make_case_report(case, score, case_name=args.case or report_case_name(args.gt, args.pred, args.image),
                               reviewer=args.reviewer, notes=args.notes, threshold=args.threshold,
                               device=args.device, ignore_index=args.ignore_index, hd95_limit_mm=args.hd95_limit,
-                              dicom_fields=() if args.deidentify else dicom_header_fields(case.sources))
+                              dicom_fields=() if args.deidentify else dicom_header_fields(case.sources),
+                              criteria=criteria)
     if case.scores is not None:
         from app.report.soft_content import soft_section
 

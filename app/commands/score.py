@@ -13,6 +13,7 @@ from app.commands.case_arguments import add_case_arguments, add_run_arguments, c
 from app.csv_cells import safe_dict_row
 from app.distance_options import add_distance_arguments, distance_options
 from app.io import load_case, write_text_atomic
+from app.object_options import add_object_arguments, object_options
 from app.output_paths import check_output_files
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     scores.add_argument("--logits", metavar="F", help="class logits, as --probs (softmax; sigmoid for one channel)")
     add_run_arguments(parser)
     add_distance_arguments(parser)
+    add_object_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write the JSON document to OUT ('-' for stdout)")
     parser.add_argument("--csv", metavar="OUT", help="write one row per class to OUT ('-' for stdout)")
     parser.set_defaults(func=run)
@@ -50,6 +52,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Load, score and report one case; return the exit code (errors raise InputError)."""
     distances, tolerances = distance_options(args)
+    objects = object_options(args)
     check_output_files({"--json": args.json, "--csv": args.csv}, case_inputs(args))
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, probs=args.probs,
                      logits=args.logits, resample=args.resample, ignore_index=args.ignore_index,
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from app.scoring import score_case
 
     document = score_case(case, ignore_index=args.ignore_index, device=args.device, distances=distances,
-                          nsd_tolerances=tolerances)
+                          nsd_tolerances=tolerances, objects=objects)
     for message in document.messages:
         print(f"dicelens: note: {message}", file=sys.stderr)
     outputs = []
@@ -92,20 +95,26 @@ def format_csv(document: CaseScore) -> str:
     """One row per class with :data:`app.score_document.CLASS_FIELDS`; undefined values are empty cells.
 
     A document scored with distances gets the columns :data:`app.score_document.DISTANCE_FIELDS` and
-    ``nsd_<tolerance>`` (``nsd_1.0``...) after those.
+    ``nsd_<tolerance>`` (``nsd_1.0``...) after those; one with object scores then gets
+    :data:`app.object_document.CSV_COLUMNS` (empty for classes not scored, e.g. the background).
     """
+    from app.object_document import CSV_COLUMNS
     from app.score_document import CLASS_FIELDS, DISTANCE_FIELDS
 
     tolerances = document.nsd_keys
     fields = list(CLASS_FIELDS)
     if document.has_distances:
         fields += [*DISTANCE_FIELDS, *(f"nsd_{key}" for key in tolerances)]
+    if document.objects is not None:
+        fields += list(CSV_COLUMNS)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for entry in (c.to_json() for c in document.classes):
         row = {key: entry[key] for key in fields if key in entry}
         row.update({f"nsd_{key}": entry["nsd"][key] for key in tolerances})
+        if document.objects is not None:
+            row.update(object_columns(document.objects.entry(entry["index"])))
         writer.writerow(safe_dict_row({key: "" if value is None else value for key, value in row.items()}))
     return buffer.getvalue()
 
@@ -156,7 +165,18 @@ def format_table(document: CaseScore) -> str:
     lines.append(CONVENTIONS_LINE)
     if distances:
         lines.append(DISTANCES_LINE)
+    if document.objects is not None:
+        from app.object_text import object_lines
+
+        lines += ["", *object_lines(document.objects)]
     return "\n".join(lines) + "\n"
+
+
+def object_columns(entry) -> dict:
+    """The :data:`app.object_document.CSV_COLUMNS` cells of one class's object entry (None: not scored)."""
+    if entry is None:
+        return {}
+    return {"objects_tp": entry.tp, "objects_fp": entry.fp, "objects_fn": entry.fn, "objects_f1": entry.f1}
 
 
 DISTANCES_LINE = ("HD95 = larger of the two directed 95th percentiles of surface distances (MONAI); ASSD = mean "

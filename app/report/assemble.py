@@ -8,8 +8,10 @@ from pathlib import Path
 
 from app.report.content import DEFAULT_THRESHOLD, CaseReport, EditRecord, build_case_report, class_rows
 from app.report.keyslices import key_slices_for_case, per_slice_results, slice_series
+from app.report.object_slices import object_key_slices
 from app.report.provenance import ARRAY_HASH_VERSION, scored_masks
 from app.report.selection import choose_key_slice_classes
+from app.report.verdict import VerdictCriteria
 from app.score_document import CaseScore
 
 
@@ -17,7 +19,8 @@ def make_case_report(case, score: CaseScore, *, case_name: str, reviewer: str = 
                      threshold: float = DEFAULT_THRESHOLD, edits: Sequence[EditRecord] = (),
                      device=None, ignore_index: int | None = None,
                      hd95_limit_mm: float | None = None,
-                     dicom_fields: Sequence[tuple[str, str]] = ()) -> CaseReport:
+                     dicom_fields: Sequence[tuple[str, str]] = (),
+                     criteria: VerdictCriteria | None = None) -> CaseReport:
     """Build the report of ``case`` scored as ``score``.
 
     Parameters
@@ -35,6 +38,8 @@ def make_case_report(case, score: CaseScore, *, case_name: str, reviewer: str = 
         Classes whose HD95 exceeds it get key slices too (see :mod:`app.report.selection`).
     dicom_fields : sequence of (str, str)
         Identifying DICOM header fields to print (``dicelens report`` without ``--deidentify``); none by default.
+    criteria : VerdictCriteria, optional
+        The verdict's criteria (:mod:`app.report.verdict`); None: the per-class Dice threshold verdict.
     """
     classes = score.classes
     if len(classes) != case.num_classes:
@@ -61,6 +66,8 @@ def make_case_report(case, score: CaseScore, *, case_name: str, reviewer: str = 
         device=results.device,
         messages=tuple(getattr(case, "messages", ()) or ()),
         dicom_fields=dicom_fields,
+        criteria=criteria,
+        object_slices=object_key_slices(case, score.objects),
     )
 
 
@@ -86,6 +93,11 @@ def report_document(report: CaseReport, score: CaseScore, pdf_path: str | Path |
             "threshold": summary.threshold,
             "meets_threshold": summary.meets_threshold,
             "verdict": summary.verdict,
+            **({"passes": summary.passes,
+                "criteria": [{"statement": c.statement, "holds": c.holds, "finding": c.finding}
+                             for c in summary.criteria.checks]} if summary.criteria is not None else {}),
+            "object_slices": [{"index": k.class_index, "name": k.class_name, "kind": k.kinds[0], "axis": "z",
+                               "plane": k.plane, "slice": k.slice_index} for k in report.object_slices],
             "below_threshold": [{"index": row.index, "name": row.name, "dice": row.dice}
                                 for row in report.rows if row.below_threshold],
             "key_slices": [{"index": k.class_index, "name": k.class_name, "axis": "z",

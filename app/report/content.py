@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from app import __version__
 from app.io import READABLE_ENDINGS
+from app.object_document import CaseObjects
+from app.object_text import CONVENTIONS_TEXT as OBJECT_CONVENTIONS
 from app.report.keyslices import KeySlice, SliceSeries
 from app.report.provenance import ScoredMask
 from app.report.selection import KeySliceChoice
 from app.report.soft_content import SoftSection
+from app.report.verdict import Verdict, VerdictCriteria, evaluate_verdict
 from app.score_document import CaseScore, ClassScore, DistanceMeans
 
 DEFAULT_THRESHOLD = 0.80
@@ -91,6 +94,9 @@ class Summary:
         ``"name (0.712)"`` for each foreground class below the threshold, worst first.
     meets_threshold : bool
         True when every foreground class with a defined Dice reaches the threshold.
+    criteria : Verdict or None
+        The verdict's stated criteria, checked (:mod:`app.report.verdict`); when given, the verdict is
+        theirs and the threshold only shades the table.
     """
 
     dice_mean_foreground: float | None
@@ -102,10 +108,18 @@ class Summary:
     below_threshold: tuple[str, ...]
     meets_threshold: bool
     distances_mean_foreground: DistanceMeans | None = None
+    criteria: Verdict | None = None
+
+    @property
+    def passes(self) -> bool:
+        """Whether the verdict is a pass: every criterion holds, or (without criteria) the threshold is met."""
+        return self.criteria.passes if self.criteria is not None else self.meets_threshold
 
     @property
     def verdict(self) -> str:
-        """The verdict sentence, worded as a QA check against the threshold, not as a diagnosis."""
+        """The verdict sentence, worded as a QA check against the criteria or threshold, not as a diagnosis."""
+        if self.criteria is not None:
+            return self.criteria.sentence
         limit = f"{self.threshold:.2f}"
         if self.n_foreground_defined == 0:
             return f"No verdict: no foreground class has a defined Dice (threshold {limit})."
@@ -211,6 +225,10 @@ class CaseReport:
     key_slice_choice: KeySliceChoice | None = None
     masks: tuple[ScoredMask, ...] = ()
     soft: SoftSection | None = None
+    objects: CaseObjects | None = None
+    """The score's object counts, missed and false objects (drawn as the object table)."""
+    object_slices: tuple[KeySlice, ...] = ()
+    """Snapshots of the largest missed and false objects (:mod:`app.report.object_slices`)."""
 
     def mask(self, which: str) -> ScoredMask | None:
         """The scored ``"gt"`` or ``"pred"`` mask's checksum and edit state (None when not given)."""
@@ -235,7 +253,9 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
                       created: _dt.datetime | None = None,
                       key_slice_choice: KeySliceChoice | None = None,
                       masks: Sequence[ScoredMask] = (),
-                      dicom_fields: Sequence[tuple[str, str]] = ()) -> CaseReport:
+                      dicom_fields: Sequence[tuple[str, str]] = (),
+                      criteria: VerdictCriteria | None = None,
+                      object_slices: Sequence[KeySlice] = ()) -> CaseReport:
     """Assemble a :class:`CaseReport` from a score document and the per-slice selections.
 
     Parameters
@@ -259,6 +279,11 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
     dicom_fields : sequence of (str, str)
         Patient ID / study date / series description to print (:func:`app.io.dicom_objects.dicom_header_fields`);
         empty (the default, and always in batch reports) prints none.
+    criteria : VerdictCriteria, optional
+        The verdict's criteria (:mod:`app.report.verdict`); without them the verdict compares each
+        foreground class's Dice with ``threshold``.
+    object_slices : sequence of KeySlice
+        Snapshots of missed and false objects (:func:`app.report.object_slices.object_key_slices`).
     """
     rows = class_rows(score, labels, threshold)
     classes = score.classes
@@ -274,9 +299,12 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
         geometry_text=_geometry_text(score.geometry),
         dicom_fields=tuple(dicom_fields),
     )
+    summary = _summary(score, rows, threshold)
+    if criteria is not None:
+        summary = replace(summary, criteria=evaluate_verdict(score, criteria))
     return CaseReport(
         header=header,
-        summary=_summary(score, rows, threshold),
+        summary=summary,
         rows=rows,
         confusion=confusion_figure(score.confusion_matrix, [c.name for c in classes]),
         slice_series=slice_series,
@@ -284,10 +312,13 @@ def build_case_report(score: CaseScore, *, case_name: str, labels, key_slices: S
         edits=tuple(edits),
         notes=notes,
         messages=tuple(messages),
-        conventions=CONVENTIONS + (" " + DISTANCE_CONVENTIONS if has_distances else ""),
+        conventions=CONVENTIONS + (" " + DISTANCE_CONVENTIONS if has_distances else "")
+        + (" " + OBJECT_CONVENTIONS if score.objects is not None else ""),
         has_distances=has_distances,
         key_slice_choice=key_slice_choice,
         masks=tuple(masks),
+        objects=score.objects,
+        object_slices=tuple(object_slices),
     )
 
 

@@ -1,8 +1,8 @@
 """Write a :class:`~app.report.content.CaseReport` as a PDF (QPdfWriter + QPainter).
 
 Reading order: title and header, summary with the QA verdict, per-class table (flowing over as
-many pages as needed), confusion matrix, per-slice Dice, key-slice snapshots, review edits, notes,
-conventions, signature line.
+many pages as needed), confusion matrix, per-slice Dice, key-slice snapshots, objects (missed and
+false, :mod:`app.report.pdf_objects`), review edits, notes, conventions, signature line.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from app.report import charts
 from app.report.content import CaseReport, ClassRow
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, PdfDocument, draw_text
+from app.report.pdf_objects import objects_section
 from app.report.pdf_review import edit_notice, edits_section, input_pairs
 from app.report.pdf_soft import soft_section
 from app.report.selection import reason_text
@@ -68,6 +69,7 @@ def write_case_report(report: CaseReport, path: str | Path, paper: str = "a4") -
         _slice_plot(doc, report)
         soft_section(doc, report)
         _key_slices(doc, report)
+        objects_section(doc, report)
         edits_section(doc, report, fmt)
         _notes_conventions_signature(doc, report)
     except BaseException:
@@ -131,14 +133,20 @@ def _summary(doc: PdfDocument, report: CaseReport) -> None:
     verdict_font = doc.font(10, bold=True)
     pad = doc.mm(2.5)
     lines = doc.wrap_lines(f"QA verdict: {summary.verdict}", verdict_font, doc.width - 2 * pad)
-    color = PASS_COLOR if summary.meets_threshold else FAIL_COLOR
+    color = PASS_COLOR if summary.passes else FAIL_COLOR
 
     def paint(painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, color)
         draw_text(painter, rect.adjusted(pad, pad, -pad, -pad), "\n".join(lines), verdict_font,
                   align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, elide=False)
     doc.add_block(doc.metrics(verdict_font).lineSpacing() * len(lines) + 2 * pad, paint)
-    doc.paragraph("The verdict compares each foreground class's Dice with the threshold; it describes "
+    if summary.criteria is not None:
+        for check in summary.criteria.checks:
+            doc.paragraph(f"{check.mark}: {check.statement} — {check.finding}",
+                          doc.font(8.5, bold=check.holds is False), TEXT_COLOR)
+    basis = ("checks every criterion listed (a failed one fails it)" if summary.criteria is not None
+             else "compares each foreground class's Dice with the threshold")
+    doc.paragraph(f"The verdict {basis}; it describes "
                   "agreement between two segmentations and is not a diagnosis.", doc.font(7.5, italic=True),
                   MUTED_COLOR)
     for message in report.messages:

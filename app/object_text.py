@@ -1,0 +1,78 @@
+"""Plain-text lines of an ``objects`` block, for ``dicelens score``'s table (and any text report).
+
+Definitions: docs/architecture.md §5, "Objects"."""
+
+from __future__ import annotations
+
+from app.object_document import CaseObjects, ObjectItem
+
+UNDEFINED = "—"
+CONVENTIONS_TEXT = (
+    "Objects: in lesion mode the connected components of each class in each mask; in instance mode each label "
+    "id. A ground-truth and a predicted object of the same class match one-to-one when their IoU reaches the "
+    "stated threshold (most matches, then the largest IoU sum). TP = matched, FN = missed ground-truth objects, "
+    "FP = false predicted objects; F1 = 2TP/(2TP+FP+FN); PQ = mean matched IoU \u00d7 F1."
+)
+"""The object definitions in one paragraph (the report's conventions)."""
+LISTED_ITEMS = 10
+"""Missed and false objects listed per class; the rest are counted."""
+
+
+def definition_line(objects: CaseObjects) -> str:
+    """How objects were defined and matched, in one sentence."""
+    if objects.mode == "instance":
+        what = "instance mode: every label id is one object"
+    else:
+        what = f"lesion mode: connected components of each class, {objects.connectivity}-connectivity"
+    match = "any overlap" if objects.iou_threshold == 0 else f"IoU ≥ {objects.iou_threshold:g}"
+    size = f"; objects under {_size_limit(objects)} left out" if objects.min_size_voxels else ""
+    return f"Objects ({what}; matched one-to-one at {match}{size}):"
+
+
+def object_lines(objects: CaseObjects) -> list[str]:
+    """The object table (counts per class), the missed and false objects, and notes."""
+    header = ("class", "name", "GT", "pred", "TP", "FP", "FN", "precision", "recall", "F1", "PQ")
+    rows = [(str(e.index), e.name, str(e.gt_objects), str(e.pred_objects), str(e.tp), str(e.fp), str(e.fn),
+             _fixed(e.precision), _fixed(e.recall), _fixed(e.f1), _fixed(e.pq)) for e in objects.classes]
+    widths = [max(len(row[k]) for row in [header, *rows]) for k in range(len(header))]
+
+    def line(cells) -> str:
+        return "  ".join(cell.ljust(w) if k == 1 else cell.rjust(w)
+                         for k, (cell, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    lines = [definition_line(objects), line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+    for entry in objects.classes:
+        if entry.at_thresholds:
+            lines.append(f"{entry.name}: " + "; ".join(f"F1 {_fixed(v['f1'])}, PQ {_fixed(v['pq'])} at IoU ≥ {k}"
+                                                        for k, v in entry.at_thresholds.items()))
+        if entry.gt_left_out or entry.pred_left_out:
+            lines.append(f"{entry.name}: {entry.gt_left_out} ground-truth and {entry.pred_left_out} predicted "
+                         f"object(s) under the size limit left out")
+        for kind, items in (("missed", entry.missed), ("false", entry.false)):
+            for item in items[:LISTED_ITEMS]:
+                lines.append(f"  {kind} {entry.name}: {describe_item(item)}")
+            if len(items) > LISTED_ITEMS:
+                lines.append(f"  ... and {len(items) - LISTED_ITEMS} more {kind} {entry.name} object(s)")
+    lines.append("TP = matched, FN = missed ground-truth objects, FP = false predicted objects; "
+                 "F1 = 2TP/(2TP+FP+FN); PQ = mean matched IoU x F1.")
+    return lines
+
+
+def describe_item(item: ObjectItem) -> str:
+    """``0.613 mL (613 vox), slice z 78, at (x, y, z) mm, IoU 0.00, 12.5 mm from the nearest`` and so on."""
+    size = f"{item.volume_ml:.3f} mL ({item.voxels} vox)" if item.volume_ml is not None else f"{item.voxels} px"
+    unit = "mm" if item.volume_ml is not None else "px"
+    where = ", ".join(f"{v:.1f}" for v in item.centroid_mm)
+    distance = (f"{item.distance_mm:.1f} {unit} from the nearest" if item.distance_mm is not None
+                else "none in the other mask")
+    return f"{size}, key slice z {item.key_slice_zyx[0]}, centroid ({where}) {unit}, IoU {item.iou:.2f}, {distance}"
+
+
+def _size_limit(objects: CaseObjects) -> str:
+    if objects.min_size_ml is not None:
+        return f"{objects.min_size_ml:g} mL ({objects.min_size_voxels} voxels)"
+    return f"{objects.min_size_voxels} voxels"
+
+
+def _fixed(value: float | None) -> str:
+    return UNDEFINED if value is None else f"{value:.3f}"

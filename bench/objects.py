@@ -1,0 +1,112 @@
+"""Benchmark: object (lesion) scores of a whole case, and their update after a brush edit.
+
+Synthetic case: a 300×512×512 volume (z, y, x) with 3 foreground classes and 50 ellipsoidal lesions
+per class (semi-axes 2-9 voxels); the prediction moves each lesion by up to 2 voxels, drops 10 % of
+them and invents 5 per class. Figures:
+
+* ``full_s``: :func:`dice_engine.object_scores` (labelling, matching and every per-object figure), wall
+  time, and ``full_cpu_s`` its CPU time (on a shared machine wall time grows with other people's load);
+* ``live_build_s``: building :class:`dice_engine.LiveObjects` (labelling and matching);
+* ``update_ms``: ``LiveObjects.apply_edit`` of a brush disc (radius 6 voxels, one slice) painted or
+  erased at a lesion's edge in the prediction, then ``counts()``; median and 90th percentile of 60 edits.
+
+Goals (issue 14): full ≤ 1 s, update ≤ 10 ms median. Run ``python bench/objects.py`` (``--smoke``: a
+tiny case in seconds). The last line is one JSON object with all figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dice_engine.live_objects import LiveObjects
+from dice_engine.objects import object_scores
+
+
+def lesion_pair(shape: tuple[int, int, int], per_class: int, classes: int = 3, seed: int = 0):
+    """Ground truth and prediction with ``per_class`` ellipsoidal lesions of each class; lesion centres too."""
+    rng = np.random.default_rng(seed)
+    gt, pred = np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)
+    centres = []
+    for class_index in range(1, classes + 1):
+        for k in range(per_class + 5):
+            radii = rng.integers(2, 10, size=3)
+            centre = [int(rng.integers(r, n - r)) for r, n in zip(radii, shape, strict=True)]
+            box = tuple(slice(c - r, c + r + 1) for c, r in zip(centre, radii, strict=True))
+            grid = np.ogrid[tuple(slice(-r, r + 1) for r in radii)]
+            ball = sum((g / r) ** 2 for g, r in zip(grid, radii, strict=True)) <= 1.0
+            if k < per_class:
+                gt[box][ball] = class_index
+                centres.append((class_index, centre, radii))
+                if rng.random() < 0.1:
+                    continue
+                centre = [c + int(rng.integers(-2, 3)) for c in centre]
+                centre = [min(max(c, r), n - r - 1) for c, r, n in zip(centre, radii, shape, strict=True)]
+                box = tuple(slice(c - r, c + r + 1) for c, r in zip(centre, radii, strict=True))
+            pred[box][ball] = class_index
+    return gt, pred, centres
+
+
+def brush_edits(pred: np.ndarray, centres, count: int, radius: int = 6, seed: int = 1):
+    """``count`` (region, values) brush discs on one z slice, at a lesion's edge, alternately painting and erasing."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.ogrid[-radius:radius + 1, -radius:radius + 1]
+    disc = yy ** 2 + xx ** 2 <= radius ** 2
+    edits = []
+    for k in range(count):
+        class_index, (z, y, x), radii = centres[int(rng.integers(len(centres)))]
+        y = min(max(y + int(radii[1]), radius), pred.shape[1] - radius - 1)
+        x = min(max(x, radius), pred.shape[2] - radius - 1)
+        region = (slice(z, z + 1), slice(y - radius, y + radius + 1), slice(x - radius, x + radius + 1))
+        values = pred[region].copy()
+        values[0][disc] = class_index if k % 2 == 0 else 0
+        edits.append((region, values))
+    return edits
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny case, a few seconds")
+    args = parser.parse_args()
+    shape, per_class, edit_count = ((24, 64, 64), 4, 6) if args.smoke else ((300, 512, 512), 50, 60)
+    gt, pred, centres = lesion_pair(shape, per_class)
+
+    start, cpu = time.perf_counter(), time.process_time()
+    scores = object_scores(target=gt, preds=pred, num_classes=4, spacing=(1.0, 0.8, 0.8))
+    full_s, full_cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    start = time.perf_counter()
+    live = LiveObjects(target=gt, preds=pred, num_classes=4)
+    live_build_s = time.perf_counter() - start
+
+    times = []
+    for region, values in brush_edits(pred, centres, edit_count):
+        start = time.perf_counter()
+        live.apply_edit(region, values, which="pred")
+        live.counts()
+        times.append(time.perf_counter() - start)
+    update_ms = np.array(times) * 1000.0
+    counts = {entry.class_index: [entry.counts.tp, entry.counts.fp, entry.counts.fn] for entry in scores.classes}
+    figures = {
+        "shape_zyx": list(shape), "lesions_per_class": per_class, "classes": 3, "edits": edit_count,
+        "full_s": round(full_s, 3), "full_cpu_s": round(full_cpu_s, 3), "live_build_s": round(live_build_s, 3),
+        "update_ms_median": round(float(np.median(update_ms)), 3),
+        "update_ms_p90": round(float(np.percentile(update_ms, 90)), 3),
+        "counts_tp_fp_fn": counts,
+        "goal": "full <= 1 s, update <= 10 ms median",
+    }
+    print(f"case {shape[0]}x{shape[1]}x{shape[2]}, {per_class} lesions x 3 classes: TP/FP/FN per class {counts}")
+    print(f"full object scores: {full_s:.3f} s wall, {full_cpu_s:.3f} s CPU; LiveObjects build: {live_build_s:.3f} s")
+    print(f"update after a brush edit: median {figures['update_ms_median']} ms, p90 {figures['update_ms_p90']} ms "
+          f"({edit_count} edits)")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
