@@ -141,6 +141,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.splitDockWidget(self.docks["slices"], self.docks["history"], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["slices"], self.docks["history"]], [500, 210], Qt.Orientation.Horizontal)
         self.edits = EditWorkflow(self, self.edit_tools, self.edit_toolbar, self.dice_history)
+        self.review_actions: dict[str, QAction] = {}   # filled in review mode (app/qt/worklist_actions.py)
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)
@@ -415,4 +416,5 @@ class MainWindow(EditQuestions, QMainWindow):
     def show_shortcuts(self) -> None:
         """Help → Keyboard shortcuts."""
         self.show_info("Keyboard shortcuts", shortcuts_html(self.slice_view.view_actions,
-                                                            self.edit_toolbar.actions_by_name))
+                                                            {**self.edit_toolbar.actions_by_name,
+                                                             **self.review_actions}))

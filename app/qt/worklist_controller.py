@@ -1,0 +1,306 @@
+"""Review mode of the window (``dicelens review``): the worklist dock, moving between cases, claims, time.
+
+One :class:`WorklistController` per review folder (:class:`app.review.folder.ReviewFolder`), a child
+of the main window. It adds the worklist dock (:mod:`app.qt.worklist_dock`), the Review menu and keys
+(:mod:`app.qt.worklist_actions`), scores unscored cases in the background
+(:mod:`app.qt.worklist_scoring`) and reads the next case ahead (:mod:`app.qt.worklist_prefetch`).
+Verdicts are given by :class:`~app.qt.worklist_verdicts.VerdictRecorder`.
+
+Cases open through the window's own path (``MainWindow.open_case``: unsaved-edits question, the
+``open`` lane, crash recovery by the journal). In review mode nothing is ever written over an input:
+File → Save and Save as of a mask go to ``R/corrected/`` (:class:`CorrectedTarget` answers the
+window's save questions), and a case with a corrected mask opens with it ("corrected" in the title).
+
+Bookkeeping in the review database (:class:`app.review.store.ReviewStore`): the case a window has
+open (reopened by the next ``dicelens review R``, also after a kill), a claim on it with a heartbeat
+(other windows show "taken by <reviewer>"), "in progress", and the time spent on each case.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget
+
+from app.qt.worklist_actions import build_review_actions, move_clashing_keys
+from app.qt.worklist_dock import WorklistPanel
+from app.qt.worklist_prefetch import CasePrefetcher
+from app.qt.worklist_scoring import WorklistScoring
+from app.qt.worklist_verdicts import VerdictRecorder
+from app.review.worklist import case_row, next_to_review, worklist_rows
+
+HEARTBEAT_MS = 30_000
+"""How often the open case's claim is refreshed and the other reviewers' claims re-read (well within
+the store's stale-claim timeout)."""
+VERDICT_OF_ACTION = {"accept": "accepted", "needs_correction": "needs correction", "reject": "rejected"}
+
+
+class CorrectedTarget:
+    """Answers the window's save questions in review mode: every save of a mask goes to ``R/corrected/``.
+
+    Installed as the window's ``ask_replace_input`` and ``ask_save_path`` (the replaceable question
+    methods of :class:`~app.qt.edit_questions.EditQuestions`), so File → Save, Save as and "Save" in the
+    unsaved-edits question all write the corrected file, never an input. Holds no reference to the
+    window (no reference cycle).
+    """
+
+    def __init__(self, folder) -> None:
+        self.folder = folder
+        self.case: str | None = None
+        """The worklist case on screen (None: a case opened from the File menu, saved as usual)."""
+
+    def path(self, which: str) -> Path:
+        """The corrected file of mask ``which`` of the current case (its folder created)."""
+        path = self.folder.corrected_path(self.case, which)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def replace_answer(self, which: str, path: str) -> str:
+        """"Save will replace the input": never; save to the corrected file instead."""
+        return "save_as" if self.case is not None else "cancel"
+
+    def save_path(self, which: str, current: str) -> str | None:
+        """"Save as": the corrected file."""
+        return str(self.path(which)) if self.case is not None else None
+
+
+class WorklistController(QObject):
+    """Puts ``window`` in review mode on ``folder`` as ``reviewer``.
+
+    Parameters
+    ----------
+    window : app.qt.main_window.MainWindow
+    folder : app.review.folder.ReviewFolder
+    reviewer : str
+        The reviewer's name (asked once, remembered in the settings).
+    max_voxels : int or None
+        The largest volume read (scoring and reading ahead).
+    score : bool
+        Score unscored cases in the background (the screenshot scores them first, then turns it off).
+    bookkeeping : bool
+        Write claims, "in progress", the open case and time spent to the review database (the
+        screenshot turns it off: rendering a picture changes nothing in the review).
+
+    Attributes
+    ----------
+    current : str or None
+        The worklist case on screen.
+    panel : WorklistPanel
+    """
+
+    def __init__(self, window, folder, reviewer: str, *, max_voxels: int | None = None, score: bool = True,
+                 bookkeeping: bool = True) -> None:
+        super().__init__(window)
+        self.folder = folder
+        self.bookkeeping = bookkeeping
+        self.reviewer = reviewer
+        self.current: str | None = None
+        self._requested: str | None = None
+        self._elapsed = QElapsedTimer()
+        self.panel = WorklistPanel()
+        self.panel.case_activated.connect(self.open_case)
+        self.dock = QDockWidget("Worklist", window)
+        self.dock.setObjectName("worklist_dock")
+        self.dock.setWidget(self.panel)
+        # A tab beside the confusion matrix, in front: the slice view keeps its room.
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        window.tabifyDockWidget(window.docks["confusion"], self.dock)
+        self.dock.raise_()
+        window.docks["worklist"] = self.dock
+
+        self.target = CorrectedTarget(folder)
+        window.ask_replace_input = self.target.replace_answer
+        window.ask_save_path = self.target.save_path
+        self.verdicts = VerdictRecorder(self)
+        window.review_actions, group = build_review_actions(window)
+        group.triggered.connect(self._on_review_action)
+        move_clashing_keys(window.slice_view.view_actions.by_name, window.edit_toolbar.actions_by_name)
+
+        self.prefetcher = CasePrefetcher(window.jobs, max_voxels, self)
+        window.case_loader.reader = self.prefetcher.read
+        window.case_opened.connect(self._on_case_opened)
+        window.installEventFilter(self)
+
+        self.scoring = WorklistScoring(window.jobs, self)
+        self.scoring.case_scored.connect(self._on_case_scored)
+        self.scoring.finished.connect(self._on_scoring_finished)
+        self._heartbeat = QTimer(self)
+        self._heartbeat.setInterval(HEARTBEAT_MS)
+        self._heartbeat.timeout.connect(self.heartbeat)
+        self._heartbeat.start()
+
+        self.panel.set_rows(worklist_rows(folder))
+        self._refresh_class_names()
+        self._show_progress()
+        self.panel.model.set_claims(folder.store.claims(excluding=reviewer))
+        if score and not all(row.scored for row in self.panel.model.rows):
+            self.scoring.start(folder, max_voxels)
+
+    @property
+    def window(self):
+        """The main window (the Qt parent; not kept as an attribute: no reference cycle)."""
+        return self.parent()
+
+    # ------------------------------------------------------------ opening
+    def first_case(self) -> str | None:
+        """The case to open first: the one this reviewer had open last (also after a crash), else the
+        worst case not yet decided, else the first row."""
+        names = set(self.folder.case_names())
+        remembered = self.folder.store.open_case(self.reviewer)
+        if remembered in names:
+            return remembered
+        shown = self.panel.shown_cases()
+        rows = [self.panel.model.row_of(case) for case in shown]
+        return next_to_review(rows, None) or (shown[0] if shown else None)
+
+    @Slot(str)
+    def open_case(self, case: str) -> None:
+        """Open worklist case ``case`` (its corrected masks when there are), unless it is on screen."""
+        if case is None or (case == self.current and self._requested is None):
+            return
+        holder = self.folder.store.claims(excluding=self.reviewer).get(case)
+        if holder is not None:
+            self.window.statusBar().showMessage(f"{case} is open in the window of {holder} too.", 10000)
+        files = self.folder.case_files(case)
+        self._requested = case
+        window = self.window
+        window.open_case(files.gt, files.pred, image=files.image, labels=self.folder.labels)
+        if not window.case_loader.loading and self.current != case:
+            self._requested = None   # the unsaved-edits question was cancelled, or the open failed at once
+
+    def step(self, offset: int) -> None:
+        """Open the case ``offset`` rows after (before, if negative) the current one, in the order shown."""
+        case = self.panel.neighbour(self.current, offset)
+        if case is None:
+            self.window.statusBar().showMessage("No more cases in this direction.", 4000)
+            return
+        self.open_case(case)
+
+    def open_next_to_review(self) -> None:
+        """Open the worst case not yet decided (in the order shown) that no other reviewer has open."""
+        shown = [self.panel.model.row_of(case) for case in self.panel.shown_cases()]
+        case = next_to_review(shown, self.current, taken=set(self.panel.model.claims))
+        if case is None:
+            self.window.statusBar().showMessage("Every case shown is decided.", 6000)
+            return
+        self.open_case(case)
+
+    @Slot(object)
+    def _on_case_opened(self, case) -> None:
+        name, self._requested = self._requested, None
+        previous = self.current
+        if previous is not None and previous != name and self.bookkeeping:
+            self.flush_time()
+            self.folder.store.release(previous, self.reviewer)
+        self.current = self.target.case = name
+        self.verdicts.case_opened(case)
+        if name is None:
+            self.panel.set_current_case(None)
+            return
+        store = self.folder.store
+        if self.bookkeeping:
+            store.claim(name, self.reviewer)
+            store.set_open_case(self.reviewer, name)
+        row = self.panel.model.row_of(name)
+        if self.bookkeeping and row is not None and row.status == "to review":
+            store.set_in_progress(name, self.reviewer)
+            self.refresh_row(name)
+        self._elapsed.start()
+        self.update_title()
+        self.panel.set_current_case(name)
+        following = self.panel.neighbour(name, 1)
+        if following is not None:
+            files = self.folder.case_files(following)
+            self.prefetcher.prefetch({"gt": files.gt, "pred": files.pred, "image": files.image,
+                                      "labels": self.folder.labels})
+
+    def update_title(self) -> None:
+        """"DiceLens — review <folder> — <case>", with "(corrected)" when it shows a corrected mask."""
+        if self.current is None:
+            return
+        corrected = " (corrected)" if self.folder.is_corrected(self.current) else ""
+        self.window.setWindowTitle(f"DiceLens — review {self.folder.root.name} — {self.current}{corrected}[*]")
+
+    @Slot(QAction)
+    def _on_review_action(self, action: QAction) -> None:
+        """A key or menu entry of the Review menu (:data:`app.qt.worklist_actions.REVIEW_KEYS`)."""
+        name = action.data()
+        if name in ("next_case", "previous_case"):
+            self.step(1 if name == "next_case" else -1)
+        elif name == "next_to_review":
+            self.open_next_to_review()
+        elif name.startswith("grade_"):
+            self.verdicts.grade(int(name.removeprefix("grade_")))
+        else:
+            self.verdicts.give(VERDICT_OF_ACTION[name])
+
+    # --------------------------------------------------------- bookkeeping
+    def flush_time(self) -> float:
+        """Add the time spent on the current case since the last flush to the store; return the case's total."""
+        if self.current is None or not self._elapsed.isValid() or not self.bookkeeping:
+            return 0.0
+        seconds = self._elapsed.restart() / 1000.0
+        self.folder.store.add_seconds(self.current, seconds)
+        return self.folder.store.seconds_spent().get(self.current, seconds)
+
+    def refresh_row(self, case: str) -> None:
+        """Re-read the row of ``case`` (scores, verdict, time) from the folder and show it."""
+        store = self.folder.store
+        row = case_row(case, self.folder.case_result(case), verdict=store.verdicts().get(case),
+                       in_progress_by=store.in_progress().get(case),
+                       seconds=store.seconds_spent().get(case, 0.0))
+        self.panel.update_row(row)
+
+    @Slot()
+    def heartbeat(self) -> None:
+        """Keep the claim on the open case live; show the other reviewers' claims as they are now."""
+        store = self.folder.store
+        if self.current is not None and self.bookkeeping:
+            store.refresh_claim(self.current, self.reviewer)
+        self.panel.model.set_claims(store.claims(excluding=self.reviewer))
+
+    def close_review(self) -> None:
+        """The window closes: keep the time spent, give the claim up, stop scoring (results so far stay).
+
+        The open case stays remembered, so the next ``dicelens review R`` reopens it.
+        """
+        self._heartbeat.stop()
+        self.scoring.stop()
+        self.prefetcher.forget()
+        if self.current is not None and self.bookkeeping:
+            self.flush_time()
+            self.folder.store.release(self.current, self.reviewer)
+
+    def eventFilter(self, watched, event) -> bool:  # Qt override
+        """The window hides when its close was accepted (``MainWindow.closeEvent``): end the review."""
+        if watched is self.window and event.type() == QEvent.Type.Hide and not event.spontaneous():
+            self.close_review()
+        return False
+
+    # ------------------------------------------------------------- scoring
+    @Slot(str, object)
+    def _on_case_scored(self, case: str, result) -> None:
+        if isinstance(result, str):
+            self.window.statusBar().showMessage(f"{case} could not be scored: {result}", 10000)
+        else:
+            self.refresh_row(case)
+            self._refresh_class_names()
+        self._show_progress()
+
+    @Slot(str)
+    def _on_scoring_finished(self, error: str) -> None:
+        self._show_progress()
+        if error:
+            self.window.show_error(error)
+
+    def _show_progress(self) -> None:
+        rows = self.panel.model.rows
+        self.panel.set_scoring_progress(sum(row.scored for row in rows), len(rows))
+
+    def _refresh_class_names(self) -> None:
+        names: list[str] = []
+        for row in self.panel.model.rows:
+            names += [name for name in row.class_dice if name not in names]
+        self.panel.set_class_names(names)
