@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.batch.pairing import CaseFiles, Pairing, pair_cases
-from app.batch.worker import CASES_FOLDER, REPORTS_FOLDER, load_case_result
+from app.batch.worker import CASES_FOLDER, REPORTS_FOLDER, case_result_path, load_case_result
 from app.errors import InputError
 from app.output_paths import check_output_folder
 from app.report.content import case_name_from_path
@@ -91,6 +91,7 @@ class ReviewFolder:
         self.labels = config.get("labels") or None
         self.store = store
         self._by_name = {files.name: files for files in self.cases}
+        self._results: dict[str, tuple[tuple[int, int, int], dict | None]] = {}
 
     # --- creating and opening --------------------------------------------------------------
 
@@ -221,8 +222,21 @@ class ReviewFolder:
 
         None also when the stored result is for other input paths or incomplete. The input files are
         not hashed here (that is ``batch --resume``'s job); the scores are those of the originals.
+        A result read once is kept until its file is replaced (same inode, size and modification
+        time: not read again), so refreshing the worklist stays cheap; treat it as read-only.
         """
-        return load_case_result(self.root, self.original_files(case), need_report=False, verify_inputs=False)
+        files = self.original_files(case)
+        try:
+            found = case_result_path(self.root, case).stat()
+        except OSError:
+            self._results.pop(case, None)
+            return None
+        stamp = (found.st_ino, found.st_size, found.st_mtime_ns)
+        cached = self._results.get(case)
+        if cached is None or cached[0] != stamp:   # read again only when the file was replaced
+            cached = (stamp, load_case_result(self.root, files, need_report=False, verify_inputs=False))
+            self._results[case] = cached
+        return cached[1]
 
     def case_names(self) -> list[str]:
         """Every case name, in pairing order."""

@@ -22,6 +22,7 @@ import json
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,7 +170,8 @@ class ReviewStore:
         path = Path(path)
         _check_header(path)
         try:
-            connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None,
+            connection = sqlite3.connect(f"file:{urllib.parse.quote(str(path.absolute()))}?mode=rw", uri=True,
+                                         isolation_level=None,
                                          timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         except sqlite3.Error as error:
             raise InputError(f"cannot open the review database '{path}' ({error}).") from None
@@ -342,10 +344,14 @@ class ReviewStore:
                                  f"{BUSY_TIMEOUT_S:g} s ({error}); nothing was recorded, try again.") from None
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("COMMIT")
+            except BaseException as error:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                if isinstance(error, sqlite3.OperationalError):   # disk full, I/O error, lost lock
+                    raise InputError(f"could not write the review database '{self.path}' ({error}); nothing "
+                                     "was recorded. Free disk space or check the folder, and try again.") from None
                 raise
-            self._db.execute("COMMIT")
 
     def _read(self, sql: str, parameters: tuple = ()) -> list[tuple]:
         with self._lock:

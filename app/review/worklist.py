@@ -96,7 +96,8 @@ def worklist_rows(folder: ReviewFolder) -> list[WorklistRow]:
     in_progress = folder.store.in_progress()
     seconds = folder.store.seconds_spent()
     rows = [case_row(name, folder.case_result(name), verdict=verdicts.get(name),
-                     in_progress_by=in_progress.get(name), seconds=seconds.get(name, 0.0))
+                     in_progress_by=in_progress.get(name),
+                     seconds=seconds.get(name, verdicts[name].seconds if name in verdicts else 0.0))
             for name in folder.case_names()]
     return sort_rows(rows)
 

@@ -163,3 +163,22 @@ def test_a_database_made_by_a_newer_version_is_refused_by_the_folder(tmp_path):
     with pytest.raises(InputError, match="newer DiceLens"):
         ReviewFolder.create(gt_dir, pred_dir, tmp_path / "R")
     assert _tree(tmp_path / "R") == before
+
+
+def test_case_result_is_read_again_only_when_its_file_changes(tmp_path):
+    from app.batch.worker import case_result_path
+    from app.review.scoring import score_pending
+
+    gt_dir, pred_dir, _ = write_review_dataset(tmp_path / "data")
+    with ReviewFolder.create(gt_dir, pred_dir, tmp_path / "R") as folder:
+        assert folder.case_result("case_1") is None
+        list(score_pending(folder))
+        first = folder.case_result("case_1")
+        assert first is not None and folder.case_result("case_1") is first      # kept, not read again
+        path = case_result_path(folder.root, "case_1")
+        text = path.read_text()
+        path.write_text(text.replace('"case": "case_1"', '"case": "case_1" '))   # replaced by a rescoring
+        again = folder.case_result("case_1")
+        assert again is not first and again["score"] == first["score"]
+        path.unlink()
+        assert folder.case_result("case_1") is None

@@ -242,3 +242,41 @@ def test_write_waiting_too_long_is_an_input_error_and_records_nothing(store, tmp
     assert store.verdicts() == {}
     store.record_verdict(verdict())
     assert set(store.verdicts()) == {"case_1"}
+
+
+class _FailingCommit:
+    """A connection whose COMMIT fails as on a full disk (everything else is the real connection)."""
+
+    def __init__(self, connection):
+        self._connection = connection
+
+    def execute(self, sql, *args):
+        if sql == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._connection.execute(sql, *args)
+
+
+def test_a_failed_commit_is_an_input_error_and_rolls_back(tmp_path):
+    path = tmp_path / "review.sqlite"
+    real = ReviewStore.create(path, CONFIG)
+    failing = ReviewStore(_FailingCommit(real._db), path)
+    with pytest.raises(InputError, match=r"disk is full\); nothing was recorded"):
+        failing.record_verdict(verdict())
+    assert not real._db.in_transaction
+    assert real.verdicts() == {}
+    real.record_verdict(verdict())
+    assert set(real.verdicts()) == {"case_1"}
+    real.close()
+
+
+def test_folder_names_that_mean_something_in_a_uri(tmp_path):
+    folder = tmp_path / "a #1 ?mode=ro & 100%"
+    folder.mkdir()
+    path = folder / "review.sqlite"
+    ReviewStore.create(path, CONFIG).close()
+    store = ReviewStore.open(path)
+    try:
+        store.record_verdict(verdict())
+        assert set(store.verdicts()) == {"case_1"}
+    finally:
+        store.close()

@@ -1,0 +1,193 @@
+"""Export a review: ``R/review.csv`` (one row per case, worklist order) and ``R/review.pdf`` (the summary).
+
+CSV columns: :data:`CSV_COLUMNS`. Dice is the mean foreground Dice with 3 decimals: ``dice_before``
+from the case's stored scores (the score document's ``dice_mean_foreground``), or from the verdict's
+per-class figures when the case has no stored scores; ``dice_after`` from the verdict's per-class
+figures after a correction. Cells that do not apply are empty; a case never opened has status
+``to review`` and only its ``dice_before``. Every text cell passes :mod:`app.csv_cells`. Both files
+are written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import math
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+from app.csv_cells import safe_row
+from app.io import write_text_atomic
+from app.report.review_summary import GRADES, CaseSnapshot, ReviewedCase, ReviewSummary
+from app.review.folder import EXPORT_NAMES, ReviewFolder
+from app.review.store import STATUSES, Verdict
+from app.review.worklist import WorklistRow, worklist_rows
+
+CSV_COLUMNS = ("case", "status", "grade", "reviewer", "reviewed_at", "seconds", "comment", "dice_before",
+               "dice_after", "voxels_changed", "corrected_path")
+HIGHLIGHTED_STATUSES = ("rejected", "corrected")
+SLICED_CASES_MAX = 12
+"""Rejected and corrected cases drawn with key slices (each is read from disk); later ones are listed only."""
+
+
+def mean_foreground(dice: Mapping[str, float | None] | None) -> float | None:
+    """Mean of the defined per-class Dice of a verdict's figures (its classes are the foreground ones).
+
+    Equal to the score document's ``dice_mean_foreground`` (docs/architecture.md §5: undefined classes are
+    left out); None when no class is defined or there are no figures.
+    """
+    if not dice:
+        return None
+    values = [float(value) for value in dice.values() if value is not None and not math.isnan(value)]
+    return sum(values) / len(values) if values else None
+
+
+def review_table(folder: ReviewFolder, rows: list[WorklistRow] | None = None) -> list[dict[str, object]]:
+    """One record per case in worklist order (``rows``, default :func:`worklist_rows`), keyed by :data:`CSV_COLUMNS`.
+
+    Values are plain (numbers unrounded, None where not applicable); :func:`review_csv` formats them.
+    """
+    rows = worklist_rows(folder) if rows is None else rows
+    verdicts = folder.store.verdicts()
+    spent = folder.store.seconds_spent()
+    table = []
+    for row in rows:
+        verdict = verdicts.get(row.case)
+        result = folder.case_result(row.case)
+        before = result["score"].dice_mean_foreground if result is not None else (
+            mean_foreground(verdict.dice_before) if verdict is not None else None)
+        seconds = spent.get(row.case, verdict.seconds if verdict is not None else None)
+        table.append({
+            "case": row.case, "status": row.status,
+            "grade": None if verdict is None else verdict.grade,
+            "reviewer": row.reviewer,
+            "reviewed_at": None if verdict is None else verdict.reviewed_at,
+            "seconds": seconds,
+            "comment": None if verdict is None else verdict.comment,
+            "dice_before": before,
+            "dice_after": None if verdict is None else mean_foreground(verdict.dice_after),
+            "voxels_changed": None if verdict is None else verdict.voxels_changed,
+            "corrected_path": _corrected_path(folder, row.case, verdict),
+        })
+    return table
+
+
+def review_csv(table: list[dict[str, object]]) -> str:
+    """The text of ``review.csv`` for :func:`review_table`'s records."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for record in table:
+        writer.writerow(safe_row(_cell(column, record[column]) for column in CSV_COLUMNS))
+    return buffer.getvalue()
+
+
+def review_summary(folder: ReviewFolder, table: list[dict[str, object]] | None = None, *, created: str = "",
+                   device: str | None = None, max_voxels: int | None = None) -> ReviewSummary:
+    """The content of ``review.pdf``: counts, grades, Dice pairs, and the rejected and corrected cases
+    (the first :data:`SLICED_CASES_MAX` with key slices of their worst class)."""
+    table = review_table(folder) if table is None else table
+    verdicts = folder.store.verdicts()
+    statuses = Counter(record["status"] for record in table)
+    decided = [verdicts[record["case"]] for record in table if record["case"] in verdicts]
+    grades = Counter(verdict.grade for verdict in decided)
+    pairs = tuple((record["case"], record["dice_before"], record["dice_after"]) for record in table
+                  if record["status"] == "corrected" and record["dice_before"] is not None
+                  and record["dice_after"] is not None)
+    highlighted = []
+    for record in table:
+        if record["status"] not in HIGHLIGHTED_STATUSES:
+            continue
+        draw = len(highlighted) < SLICED_CASES_MAX
+        highlighted.append(_reviewed_case(folder, record, verdicts[record["case"]], draw, device, max_voxels))
+    source = f"ground truth {folder.gt_dir} vs prediction {folder.pred_dir}"
+    return ReviewSummary(
+        source=source, created=created, total_cases=len(table),
+        scored_cases=sum(1 for name in folder.case_names() if folder.case_result(name) is not None),
+        status_counts=tuple((status, statuses.get(status, 0)) for status in STATUSES),
+        grade_counts=tuple((grade, grades.get(grade, 0)) for grade in GRADES),
+        ungraded=grades.get(None, 0),
+        reviewers=tuple(sorted({verdict.reviewer for verdict in decided})),
+        dice_pairs=pairs, highlighted=tuple(highlighted), unmatched=tuple(folder.unmatched.lines()))
+
+
+def export_review(folder: ReviewFolder, *, paper: str = "a4", device: str | None = None,
+                  max_voxels: int | None = None) -> tuple[Path, Path]:
+    """Write ``R/review.csv`` and ``R/review.pdf`` (each atomically) and return their paths."""
+    from app.report.review_summary_pdf import write_review_summary
+
+    table = review_table(folder)
+    csv_path, pdf_path = (folder.root / name for name in EXPORT_NAMES)
+    write_text_atomic(csv_path, review_csv(table))
+    created = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    summary = review_summary(folder, table, created=created, device=device, max_voxels=max_voxels)
+    write_review_summary(summary, pdf_path, paper=paper)
+    return csv_path, pdf_path
+
+
+def _cell(column: str, value: object) -> object:
+    if value is None:
+        return ""
+    if column in ("dice_before", "dice_after"):
+        return f"{value:.3f}"
+    if column == "seconds":
+        return f"{value:.1f}"
+    return value
+
+
+def _corrected_path(folder: ReviewFolder, case: str, verdict: Verdict | None) -> str | None:
+    if verdict is not None and verdict.corrected_path:
+        return verdict.corrected_path
+    for role in ("pred", "gt"):
+        path = folder.corrected_path(case, role)
+        if path.exists():
+            return str(path)
+    return None
+
+
+def _reviewed_case(folder: ReviewFolder, record: dict, verdict: Verdict, draw: bool, device: str | None,
+                   max_voxels: int | None) -> ReviewedCase:
+    snapshots: tuple[CaseSnapshot, ...] = ()
+    note = "" if draw else f"Key slices are drawn for the first {SLICED_CASES_MAX} cases only."
+    if draw:
+        try:
+            snapshots = _snapshots(folder, record["case"], record["status"] == "corrected", device, max_voxels)
+        except Exception as error:   # the summary still lists the case; it says why there is no picture
+            note = f"No key slice: {error}"
+    return ReviewedCase(case=record["case"], status=record["status"], grade=verdict.grade,
+                        reviewer=verdict.reviewer, reviewed_at=verdict.reviewed_at, comment=verdict.comment,
+                        dice_before=record["dice_before"], dice_after=record["dice_after"],
+                        voxels_changed=verdict.voxels_changed, corrected_path=record["corrected_path"],
+                        snapshots=snapshots, note=note)
+
+
+def _snapshots(folder: ReviewFolder, case: str, corrected: bool, device: str | None,
+               max_voxels: int | None) -> tuple[CaseSnapshot, ...]:
+    """The worst-Dice slice of the case's worst class (from its stored scores), before and (when corrected)
+    after the correction."""
+    from app.io import load_case
+    from app.report.keyslices import key_slices_for_case, per_slice_results
+
+    result = folder.case_result(case)
+    if result is None:
+        raise ValueError("the case has not been scored yet")
+    defined = [entry for entry in result["score"].classes if entry.index > 0 and entry.dice is not None]
+    if not defined:
+        raise ValueError("no foreground class in either mask")
+    class_index = min(defined, key=lambda entry: entry.dice).index
+    versions = [("before", folder.original_files(case))]
+    if corrected and folder.is_corrected(case):
+        versions.append(("after correction", folder.case_files(case)))
+    snapshots = []
+    for label, files in versions:
+        loaded = load_case(files.gt, files.pred, image=files.image, labels=folder.labels, max_voxels=max_voxels)
+        if class_index >= loaded.num_classes:
+            continue
+        results = per_slice_results(loaded.gt, loaded.pred, loaded.num_classes, device=device)
+        names = [loaded.labels.name(index) for index in range(loaded.num_classes)]
+        chosen = key_slices_for_case(loaded, results, names, [class_index])
+        if chosen:
+            snapshots.append(CaseSnapshot(label, chosen[0]))
+    return tuple(snapshots)
