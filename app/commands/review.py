@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         if args.export:
             from app.review.export import export_review
 
-            for path in export_review(folder):
+            for path in export_review(folder, max_voxels=args.max_voxels):
                 print(path)
             return 0
         from app.qt.worklist_runner import run_review

@@ -142,6 +142,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.resizeDocks([self.docks["slices"], self.docks["history"]], [500, 210], Qt.Orientation.Horizontal)
         self.edits = EditWorkflow(self, self.edit_tools, self.edit_toolbar, self.dice_history)
         self.review_actions: dict[str, QAction] = {}   # filled in review mode (app/qt/worklist_actions.py)
+        self.review = None   # the WorklistController in review mode (app/qt/worklist_controller.py)
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)
@@ -401,6 +402,18 @@ class MainWindow(EditQuestions, QMainWindow):
             self.statusBar().showMessage(
                 f"No voxel has ground truth '{self.state.case.labels.name(gt_label)}' and prediction "
                 f"'{self.state.case.labels.name(pred_label)}'.", 8000)
+
+    def open_dataset_dialog(self) -> None:
+        """File → Open dataset…: review a folder made by ``dicelens review`` (app/qt/worklist_session.py)."""
+        from app.qt.worklist_session import open_dataset_dialog
+
+        open_dataset_dialog(self)
+
+    def export_review(self) -> None:
+        """File → Export review: R/review.csv and R/review.pdf of the review open (app/qt/worklist_session.py)."""
+        from app.qt.worklist_session import export_review
+
+        export_review(self)
 
     # ------------------------------------------------------------- messages
     def show_error(self, message: str) -> None:

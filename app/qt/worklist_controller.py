@@ -24,6 +24,7 @@ from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget
 
+from app.qt.case_loader import read_case
 from app.qt.worklist_actions import build_review_actions, move_clashing_keys
 from app.qt.worklist_dock import WorklistPanel
 from app.qt.worklist_prefetch import CasePrefetcher
@@ -35,6 +36,12 @@ HEARTBEAT_MS = 30_000
 """How often the open case's claim is refreshed and the other reviewers' claims re-read (well within
 the store's stale-claim timeout)."""
 VERDICT_OF_ACTION = {"accept": "accepted", "needs_correction": "needs correction", "reject": "rejected"}
+
+
+def window_result_ready(window) -> bool:
+    """True when the engine has published the metrics of the case on screen."""
+    result = window.controller.last_result
+    return result is not None and result.generation == window.controller.generation
 
 
 class CorrectedTarget:
@@ -98,6 +105,9 @@ class WorklistController(QObject):
         self.reviewer = reviewer
         self.current: str | None = None
         self._requested: str | None = None
+        self._read_ahead_pending = False
+        self.engines_reused = 0
+        """Cases whose metrics engine was built ahead and used (tests, benchmark)."""
         self._elapsed = QElapsedTimer()
         self.panel = WorklistPanel()
         self.panel.case_activated.connect(self.open_case)
@@ -114,12 +124,15 @@ class WorklistController(QObject):
         window.ask_replace_input = self.target.replace_answer
         window.ask_save_path = self.target.save_path
         self.verdicts = VerdictRecorder(self)
+        window.review = self
         window.review_actions, group = build_review_actions(window)
         group.triggered.connect(self._on_review_action)
         move_clashing_keys(window.slice_view.view_actions.by_name, window.edit_toolbar.actions_by_name)
 
         self.prefetcher = CasePrefetcher(window.jobs, max_voxels, self)
         window.case_loader.reader = self.prefetcher.read
+        window.controller.prepared_source = self.prepared_engine
+        window.controller.result_ready.connect(self._on_engine_result)
         window.case_opened.connect(self._on_case_opened)
         window.installEventFilter(self)
 
@@ -210,11 +223,33 @@ class WorklistController(QObject):
         self._elapsed.start()
         self.update_title()
         self.panel.set_current_case(name)
-        following = self.panel.neighbour(name, 1)
+        self._read_ahead_pending = True   # once this case's metrics are shown: not competing with its load
+        if window_result_ready(self.window):
+            self.read_next_ahead()
+
+    @Slot(object)
+    def _on_engine_result(self, _result) -> None:
+        if self._read_ahead_pending:
+            self.read_next_ahead()
+
+    def read_next_ahead(self) -> None:
+        """Start reading the case after the current one (in the order shown) and building its engine."""
+        self._read_ahead_pending = False
+        following = self.panel.neighbour(self.current, 1) if self.current is not None else None
         if following is not None:
             files = self.folder.case_files(following)
             self.prefetcher.prefetch({"gt": files.gt, "pred": files.pred, "image": files.image,
                                       "labels": self.folder.labels})
+
+    def prepared_engine(self, case, ignore_index):
+        """The engine built ahead for ``case`` (``EngineController.prepared_source``), unless crash recovery
+        changed its masks after they were read (then the engine is built from the masks as they are)."""
+        engine = self.prefetcher.take_engine(case)
+        editor = self.window.edits.editor
+        if engine is None or ignore_index is not None or editor is None or editor.session.review_log:
+            return None
+        self.engines_reused += 1
+        return engine
 
     def update_title(self) -> None:
         """"DiceLens — review <folder> — <case>", with "(corrected)" when it shows a corrected mask."""
@@ -272,6 +307,33 @@ class WorklistController(QObject):
         if self.current is not None and self.bookkeeping:
             self.flush_time()
             self.folder.store.release(self.current, self.reviewer)
+
+    def detach(self) -> None:
+        """Leave review mode (another review folder opens in this window): end the review, remove the dock,
+        the Review menu and keys, and close the folder's database. The case on screen stays."""
+        window = self.window
+        self.close_review()
+        window.removeEventFilter(self)
+        window.case_opened.disconnect(self._on_case_opened)
+        window.case_loader.reader = read_case
+        window.controller.prepared_source = None
+        window.controller.result_ready.disconnect(self._on_engine_result)
+        for attribute in ("ask_replace_input", "ask_save_path"):
+            window.__dict__.pop(attribute, None)   # the window's own questions again
+        for action in window.review_actions.values():
+            window.removeAction(action)
+            action.deleteLater()
+        window.review_actions = {}
+        menu = next((a for a in window.menuBar().actions() if a.text() == "&Review"), None)
+        if menu is not None:
+            window.menuBar().removeAction(menu)
+        window.removeDockWidget(self.dock)
+        window.docks.pop("worklist", None)
+        self.dock.deleteLater()
+        self.current = self.target.case = None
+        window.review = None
+        self.folder.close()
+        self.deleteLater()
 
     def eventFilter(self, watched, event) -> bool:  # Qt override
         """The window hides when its close was accepted (``MainWindow.closeEvent``): end the review."""

@@ -7,6 +7,11 @@ read ahead, the ``open`` lane takes it (waiting for the read to end when it is s
 reading the files again; any other case is read as usual. A prefetched case is handed out once (the
 window edits its masks in place) and only while its files are unchanged: the key holds each file's
 path, size and modification time.
+
+The metrics engine of the case is built ahead too (:func:`build_engine`: a ``dice_engine.LiveDice`` on
+read-only copies of its masks, the costly part of a load); :meth:`CasePrefetcher.take_engine` gives it to
+the window's engine load (``EngineController.prepared_source``) for that very case object, which the
+review controller does only when crash recovery changed nothing in the masks since they were read.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import threading
 from PySide6.QtCore import QObject, QThread, Slot
 
 from app.qt.case_loader import read_case
-from app.qt.jobs import JobLayer, JobReply, checkpoint
+from app.qt.jobs import JobLayer, JobReply, checkpoint, snapshot
 
 PREFETCH_TASK = "Reading the next case ahead"
 WAIT_STEP_S = 0.05
@@ -40,13 +45,29 @@ def files_key(paths: dict[str, str | None], resample: bool) -> tuple:
     return (tuple(key), bool(resample))
 
 
+def build_engine(case):
+    """The metrics engine of ``case`` as the window's engine lane would build it (a job's work).
+
+    Returns
+    -------
+    dice_engine.LiveDice
+        On read-only copies of ``case.gt`` and ``case.pred`` (the window goes on editing the masks),
+        on the engine's default device.
+    """
+    import dice_engine as de
+
+    return de.LiveDice(target=snapshot(case.gt), preds=snapshot(case.pred), num_classes=int(case.num_classes),
+                       device=de.select_device(None))
+
+
 class _Slot:
-    """One read ahead: done when ``ready`` is set; then ``case`` (or None when it failed)."""
+    """One read ahead: done when ``ready`` is set; then ``case`` and its ``engine`` (None when they failed)."""
 
     def __init__(self, key: tuple) -> None:
         self.key = key
         self.ready = threading.Event()
         self.case = None
+        self.engine = None
 
 
 class CasePrefetcher(QObject):
@@ -75,8 +96,14 @@ class CasePrefetcher(QObject):
         self._max_voxels = max_voxels
         self._lock = threading.Lock()
         self._slot: _Slot | None = None
+        self._handed: tuple | None = None   # (case, engine) of the last case handed out
         self.hits = 0
         self.enabled = True
+
+    @property
+    def busy(self) -> bool:
+        """True while a case is being read ahead."""
+        return self._lane.busy
 
     def prefetch(self, paths: dict[str, str | None], resample: bool = False) -> None:
         """Start reading ``paths`` ahead (dropping what was read ahead before), unless it is already there."""
@@ -92,7 +119,7 @@ class CasePrefetcher(QObject):
     def forget(self) -> None:
         """Drop what was read ahead (the review closes)."""
         with self._lock:
-            self._slot = None
+            self._slot = self._handed = None
 
     def read(self, paths: dict[str, str | None], resample: bool, max_voxels: int | None = None):
         """The window loader's reader (runs on the ``open`` lane): the case read ahead, else read now."""
@@ -106,8 +133,18 @@ class CasePrefetcher(QObject):
                 checkpoint()   # this open was cancelled (another case asked for, or the window closes)
             if slot.case is not None and files_key(paths, resample) == key:
                 self.hits += 1
+                with self._lock:
+                    self._handed = (slot.case, slot.engine)
                 return slot.case
         return read_case(paths, resample, max_voxels)
+
+    def take_engine(self, case):
+        """The engine built ahead for ``case`` (the very object :meth:`read` handed out), once; else None."""
+        with self._lock:
+            handed, self._handed = self._handed, None
+        if handed is None or handed[0] is not case:
+            return None
+        return handed[1]
 
     def _read_ahead(self, slot: _Slot, paths: dict[str, str | None], resample: bool) -> None:
         """The job: read the case into ``slot`` (a failure leaves it empty; the open reads and reports).
@@ -118,7 +155,13 @@ class CasePrefetcher(QObject):
             with self._lock:
                 if self._slot is not slot:
                     return
-            slot.case = read_case(paths, resample, self._max_voxels)
+            case = read_case(paths, resample, self._max_voxels)
+            checkpoint()
+            try:
+                slot.engine = build_engine(case)
+            except (MemoryError, RuntimeError, ValueError):
+                slot.engine = None   # built from the masks when the case opens, where a failure is reported
+            slot.case = case
         finally:
             slot.ready.set()
 

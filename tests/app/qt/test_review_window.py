@@ -253,8 +253,25 @@ def test_next_case_is_read_ahead(review):
     assert controller.prefetcher.hits == 0
     key(window, Qt.Key.Key_BracketRight)
     assert controller.prefetcher.hits == 1 and controller.current == WORST_FIRST[1]
+    assert controller.engines_reused == 1            # its metrics engine was built ahead too, and is right
+    worst_dice = expected_mean_dice(SHIFTS[WORST_FIRST[1]])
+    assert window.controller.last_result.dice_mean_foreground == pytest.approx(worst_dice)
+    drag_and_check_engine(window)
     key(window, Qt.Key.Key_BracketLeft)              # not read ahead: read as usual
     assert controller.prefetcher.hits == 1 and controller.current == WORST_FIRST[0]
+
+
+def drag_and_check_engine(window):
+    """A stroke on the case opened from the read-ahead: the engine follows the masks exactly."""
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    window.edit_toolbar.set_label(2)
+    drag(window, [(4, 4), (4, 14)])
+    case = window.state.case
+    for label in (1, 2):
+        a, b = case.gt == label, case.pred == label
+        expected = 2 * (a & b).sum() / (a.sum() + b.sum())
+        assert window.controller.last_result.metrics.dice[label] == pytest.approx(expected)
+    window.answers.answer = "discard"               # leave the case without saving the stroke
 
 
 def test_review_command_reports_unmatched_files_and_bad_input(dataset, capsys):
