@@ -52,12 +52,16 @@ def build_engine(case):
     -------
     dice_engine.LiveDice
         On read-only copies of ``case.gt`` and ``case.pred`` (the window goes on editing the masks),
-        on the engine's default device.
+        on the engine's default device, with its per-slice counts along the three axes computed.
     """
     import dice_engine as de
 
-    return de.LiveDice(target=snapshot(case.gt), preds=snapshot(case.pred), num_classes=int(case.num_classes),
+    live = de.LiveDice(target=snapshot(case.gt), preds=snapshot(case.pred), num_classes=int(case.num_classes),
                        device=de.select_device(None))
+    for axis in range(3):
+        checkpoint()
+        live.slice_counts(axis)   # kept by the engine: the first result of the case has them at once
+    return live
 
 
 class _Slot:
