@@ -32,6 +32,8 @@ from app.qt.worklist_scoring import WorklistScoring
 from app.qt.worklist_verdicts import VerdictRecorder
 from app.review.worklist import case_row, next_to_review, worklist_rows
 
+FIRST_CASE_WAIT_MS = 15_000
+"""How long a new review waits for its cases to be scored before it opens the worst one scored so far."""
 HEARTBEAT_MS = 30_000
 """How often the open case's claim is refreshed and the other reviewers' claims re-read (well within
 the store's stale-claim timeout)."""
@@ -106,6 +108,7 @@ class WorklistController(QObject):
         self.current: str | None = None
         self._requested: str | None = None
         self._read_ahead_pending = False
+        self._first_case_pending = False
         self.engines_reused = 0
         """Cases whose metrics engine was built ahead and used (tests, benchmark)."""
         self._elapsed = QElapsedTimer()
@@ -168,11 +171,31 @@ class WorklistController(QObject):
         rows = [self.panel.model.row_of(case) for case in shown]
         return next_to_review(rows, None) or (shown[0] if shown else None)
 
+    def open_first_case(self) -> None:
+        """Open :meth:`first_case`. While cases are still being scored (and none was open before), the
+        worst is known only when they are: wait for the scoring, up to :data:`FIRST_CASE_WAIT_MS`, then
+        open the worst case scored so far."""
+        remembered = self.folder.store.open_case(self.reviewer)
+        if remembered in set(self.folder.case_names()) or not self.scoring.running:
+            self.open_case(self.first_case())
+            return
+        self._first_case_pending = True
+        self.window.statusBar().showMessage("Scoring the cases: the worst one opens when they are scored…")
+        QTimer.singleShot(FIRST_CASE_WAIT_MS, self._open_pending_first_case)
+
+    @Slot()
+    def _open_pending_first_case(self) -> None:
+        if self._first_case_pending:
+            self._first_case_pending = False
+            self.window.statusBar().clearMessage()
+            self.open_case(self.first_case())
+
     @Slot(str)
     def open_case(self, case: str) -> None:
         """Open worklist case ``case`` (its corrected masks when there are), unless it is on screen."""
         if case is None or (case == self.current and self._requested is None):
             return
+        self._first_case_pending = False   # the reviewer chose a case: no other opens by itself
         holder = self.folder.store.claims(excluding=self.reviewer).get(case)
         if holder is not None:
             self.window.statusBar().showMessage(f"{case} is open in the window of {holder} too.", 10000)
@@ -354,6 +377,7 @@ class WorklistController(QObject):
     @Slot(str)
     def _on_scoring_finished(self, error: str) -> None:
         self._show_progress()
+        self._open_pending_first_case()
         if error:
             self.window.show_error(error)
 

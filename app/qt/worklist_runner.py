@@ -82,9 +82,7 @@ def run_review(folder, *, reviewer: str | None = None, screenshot: str | None = 
     unmatched = folder.unmatched.lines()
     if unmatched:
         window.statusBar().showMessage("Not paired: " + "; ".join(unmatched), 30000)
-    first = controller.first_case()
-    if first is not None:
-        controller.open_case(first)
+    controller.open_first_case()
     code = app.exec()
     finish_background_jobs()
     return code

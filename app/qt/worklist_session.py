@@ -37,9 +37,7 @@ def start_review(window, folder, reviewer: str | None = None, *, max_voxels: int
     unmatched = folder.unmatched.lines()
     if unmatched:
         window.statusBar().showMessage("Not paired: " + "; ".join(unmatched), 30000)
-    first = controller.first_case()
-    if first is not None:
-        controller.open_case(first)
+    controller.open_first_case()
     return controller
 
 

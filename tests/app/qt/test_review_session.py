@@ -101,20 +101,21 @@ def test_screenshot_renders_the_worklist_and_the_worst_case_and_writes_no_bookke
     assert main(["review", str(root), "--screenshot", str(tmp_path / "missing" / "x.png")]) == 2
 
 
-def test_threaded_window_fills_rows_as_cases_are_scored_and_reads_ahead(qtbot, tmp_path, dataset):
+def test_threaded_window_scores_in_the_background_opens_the_worst_then_reads_ahead(qtbot, tmp_path, dataset,
+                                                                                 monkeypatch):
     from app.qt.worklist_session import start_review
 
+    monkeypatch.setattr("app.qt.worklist_controller.FIRST_CASE_WAIT_MS", 600_000)   # wait for all the scores
     gt_dir, pred_dir, root = dataset
     window = plain_window(qtbot, tmp_path, synchronous=False)
     review = start_review(window, ReviewFolder.create(gt_dir, pred_dir, root))
     try:
+        assert review.current is None and review.panel.progress.isVisibleTo(review.panel)
         qtbot.waitUntil(lambda: all(row.scored for row in review.panel.model.rows), timeout=60_000)
-        assert not review.panel.progress.isVisibleTo(review.panel)
-        assert sorted(review.panel.shown_cases()) == sorted(SHIFTS)
-        if review.current is None:                   # the first case opened before any was scored
-            review.open_case(review.panel.shown_cases()[0])
+        assert review.panel.shown_cases() == WORST_FIRST
         qtbot.waitUntil(lambda: review.current is not None and window.controller.last_result is not None,
                         timeout=30_000)
+        assert review.current == WORST_FIRST[0] and not review.panel.progress.isVisibleTo(review.panel)
         qtbot.waitUntil(lambda: not review.prefetcher.busy, timeout=30_000)
         expected = review.panel.neighbour(review.current, 1)
         review.step(1)
