@@ -24,8 +24,8 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 REVIEW_KEYS = {
-    "next_case": ("&Next case", ("]", "Alt+Right")),
-    "previous_case": ("&Previous case", ("[", "Alt+Left")),
+    "next_case": ("&Next case (also Alt+→)", ("]", "Alt+Right")),
+    "previous_case": ("&Previous case (also Alt+←)", ("[", "Alt+Left")),
     "next_to_review": ("Next case &to review (worst undecided)", ("N",)),
     "accept": ("&Accept", ("A",)),
     "needs_correction": ("Needs &correction", ("C",)),

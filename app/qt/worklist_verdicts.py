@@ -166,7 +166,8 @@ class VerdictRecorder(QObject):
         if not settings.value(key, False, type=bool):
             unsaved = [MASK_NAMES[which] for which in ("pred", "gt") if editor.session.is_modified(which)]
             answer = self.ask_save_edits(
-                f"The {' and the '.join(unsaved)} of {controller.current} have unsaved edits. Save them to "
+                f"The {' and the '.join(unsaved)} of {controller.current} {'have' if len(unsaved) > 1 else 'has'} "
+                f"unsaved edits. Save {'them' if len(unsaved) > 1 else 'it'} to "
                 f"{controller.folder.root / 'corrected'} with the verdict? (The original files are never changed.)")
             if answer == "cancel":
                 return False
@@ -181,8 +182,8 @@ class VerdictRecorder(QObject):
     # ----------------------------------------------------------- questions
     def ask_comment(self, case: str) -> str | None:
         """Why ``case`` is rejected; None when cancelled (tests replace this method)."""
-        text, accepted = QInputDialog.getMultiLineText(self.controller.window, "Reject case",
-                                                       f"Why is {case} rejected?")
+        text, accepted = QInputDialog.getText(self.controller.window, "Reject case",
+                                              f"Why is {case} rejected? (Enter records the rejection)")
         return text.strip() if accepted else None
 
     def ask_save_edits(self, message: str) -> str:
