@@ -125,3 +125,58 @@ def test_threaded_window_scores_in_the_background_opens_the_worst_then_reads_ahe
         window.answers.answer = "discard"
         window.close()
         review.folder.close()
+
+
+KILLED_REVIEWER = r'''
+import sys, time
+from pathlib import Path
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.qt.main_window import MainWindow
+from app.qt.worklist_controller import WorklistController
+from app.review.folder import ReviewFolder
+from tests.app.qt.editing_cases import drag
+root, scratch = Path(sys.argv[1]), Path(sys.argv[2])
+settings = QSettings(str(scratch / "killed.ini"), QSettings.Format.IniFormat)
+window = MainWindow(settings=settings, synchronous=True, edit_data_dir=scratch / "userdata")
+review = WorklistController(window, ReviewFolder.open(root), "alice")
+window.resize(1400, 900)
+window.show()
+review.open_case(review.first_case())
+review.verdicts.give("accepted")
+review.open_next_to_review()
+for _ in range(5):
+    app.processEvents()
+window.edit_toolbar.tool_actions["brush"].trigger()
+drag(window, [(3, 3), (3, 12)])
+print(review.current, window.isWindowModified(), flush=True)
+time.sleep(600)
+'''
+
+
+def test_after_kill_9_the_open_case_reopens_with_its_strokes_offered_and_every_verdict_kept(qtbot, tmp_path,
+                                                                                             dataset):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    gt_dir, pred_dir, root = dataset
+    ReviewFolder.create(gt_dir, pred_dir, root).close()
+    repository = Path(__file__).resolve().parents[3]
+    process = subprocess.Popen([sys.executable, "-c", KILLED_REVIEWER, str(root), str(tmp_path)], cwd=repository,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        open_case, modified = process.stdout.readline().split()
+    finally:
+        process.kill()   # SIGKILL: no close event, no journal clean-up
+        process.wait(timeout=30)
+    assert open_case == WORST_FIRST[1] and modified == "True"
+    window, review = open_review(qtbot, tmp_path, root, reviewer="alice")
+    try:
+        assert review.current == open_case
+        assert len(window.answers.recovery_questions) == 1 and window.isWindowModified()
+        assert review.folder.store.verdicts()[WORST_FIRST[0]].status == "accepted"
+        assert review.panel.model.row_of(open_case).status == "in progress"
+    finally:
+        close(window, review.folder)
