@@ -162,7 +162,8 @@ def _highlighted(doc: PdfDocument, summary: ReviewSummary) -> None:
         doc.heading("Rejected and corrected cases", min_following_mm=10)
         doc.paragraph("None.", doc.font(9))
         return
-    doc.heading(f"Rejected and corrected cases ({len(summary.highlighted)})", min_following_mm=40)
+    first_pictures = SNAPSHOT_MM + 12 if summary.highlighted[0].snapshots else 0
+    doc.heading(f"Rejected and corrected cases ({len(summary.highlighted)})", min_following_mm=30 + first_pictures)
     doc.add_block(doc.mm(5), _legend_painter(doc))
     for reviewed in summary.highlighted:
         _case_entry(doc, reviewed)
@@ -170,9 +171,13 @@ def _highlighted(doc: PdfDocument, summary: ReviewSummary) -> None:
 
 def _case_entry(doc: PdfDocument, reviewed: ReviewedCase) -> None:
     grade = DASH if reviewed.grade is None else str(reviewed.grade)
+    caption_font = doc.font(7)
+    caption_height = doc.metrics(caption_font).lineSpacing() * 3.2
+    cell = doc.mm(SNAPSHOT_MM)
+    pictures = cell + caption_height + doc.mm(3) if reviewed.snapshots else 0.0
     doc.space(3)
     doc.paragraph(f"{reviewed.case} \u2014 {reviewed.status}, grade {grade}", doc.font(10, bold=True),
-                  keep_with_next=doc.mm(20))
+                  keep_with_next=doc.mm(20) + pictures)   # the case's text and pictures stay on one page
     doc.paragraph(f"by {reviewed.reviewer} at {reviewed.reviewed_at}. Mean foreground Dice before "
                   f"{fmt(reviewed.dice_before)}, after {fmt(reviewed.dice_after)}; {reviewed.voxels_changed} voxels "
                   "changed.", doc.font(8.5))
@@ -183,9 +188,6 @@ def _case_entry(doc: PdfDocument, reviewed: ReviewedCase) -> None:
         doc.paragraph(reviewed.note, doc.font(8, italic=True), MUTED_COLOR)
     if not reviewed.snapshots:
         return
-    caption_font = doc.font(7)
-    caption_height = doc.metrics(caption_font).lineSpacing() * 3.2
-    cell = doc.mm(SNAPSHOT_MM)
     gap = doc.mm(4)
 
     def paint(painter: QPainter, rect: QRectF) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from app.csv_cells import safe_row
+from app.errors import InputError
 from app.io import write_text_atomic
 from app.report.review_summary import GRADES, CaseSnapshot, ReviewedCase, ReviewSummary
 from app.review.folder import EXPORT_NAMES, ReviewFolder
@@ -115,7 +116,13 @@ def review_summary(folder: ReviewFolder, table: list[dict[str, object]] | None =
 
 def export_review(folder: ReviewFolder, *, paper: str = "a4", device: str | None = None,
                   max_voxels: int | None = None) -> tuple[Path, Path]:
-    """Write ``R/review.csv`` and ``R/review.pdf`` (each atomically) and return their paths."""
+    """Write ``R/review.csv`` and ``R/review.pdf`` (each atomically) and return their paths.
+
+    Raises
+    ------
+    InputError
+        The review folder is not writable (nothing half-written is left).
+    """
     from app.report.review_summary_pdf import write_review_summary
 
     table = review_table(folder)
@@ -123,7 +130,11 @@ def export_review(folder: ReviewFolder, *, paper: str = "a4", device: str | None
     write_text_atomic(csv_path, review_csv(table))
     created = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     summary = review_summary(folder, table, created=created, device=device, max_voxels=max_voxels)
-    write_review_summary(summary, pdf_path, paper=paper)
+    try:
+        write_review_summary(summary, pdf_path, paper=paper)
+    except OSError as error:
+        raise InputError(f"could not write '{pdf_path}' ({error}); check that the review folder is writable.") \
+            from None
     return csv_path, pdf_path
 
 
@@ -165,11 +176,8 @@ def _reviewed_case(folder: ReviewFolder, record: dict, verdict: Verdict, draw: b
 
 def _snapshots(folder: ReviewFolder, case: str, corrected: bool, device: str | None,
                max_voxels: int | None) -> tuple[CaseSnapshot, ...]:
-    """The worst-Dice slice of the case's worst class (from its stored scores), before and (when corrected)
-    after the correction."""
-    from app.io import load_case
-    from app.report.keyslices import key_slices_for_case, per_slice_results
-
+    """The worst-Dice slice of the case's worst class (from its stored scores) and, when the case was
+    corrected, the same slice and crop of the corrected masks."""
     result = folder.case_result(case)
     if result is None:
         raise ValueError("the case has not been scored yet")
@@ -177,17 +185,46 @@ def _snapshots(folder: ReviewFolder, case: str, corrected: bool, device: str | N
     if not defined:
         raise ValueError("no foreground class in either mask")
     class_index = min(defined, key=lambda entry: entry.dice).index
-    versions = [("before", folder.original_files(case))]
+    original, results = _load(folder, folder.original_files(case), device, max_voxels)
+    names = [original.labels.name(index) for index in range(original.num_classes)]
+    from app.report.keyslices import key_slices_for_case
+
+    chosen = key_slices_for_case(original, results, names, [class_index])
+    if not chosen:
+        return ()
+    snapshots = [CaseSnapshot("before", chosen[0])]
     if corrected and folder.is_corrected(case):
-        versions.append(("after correction", folder.case_files(case)))
-    snapshots = []
-    for label, files in versions:
-        loaded = load_case(files.gt, files.pred, image=files.image, labels=folder.labels, max_voxels=max_voxels)
-        if class_index >= loaded.num_classes:
-            continue
-        results = per_slice_results(loaded.gt, loaded.pred, loaded.num_classes, device=device)
-        names = [loaded.labels.name(index) for index in range(loaded.num_classes)]
-        chosen = key_slices_for_case(loaded, results, names, [class_index])
-        if chosen:
-            snapshots.append(CaseSnapshot(label, chosen[0]))
+        after, after_results = _load(folder, folder.case_files(case), device, max_voxels)
+        if class_index < after.num_classes and after.gt.shape == original.gt.shape:
+            snapshots.append(CaseSnapshot("after correction", _same_view(chosen[0], after, after_results)))
     return tuple(snapshots)
+
+
+def _load(folder: ReviewFolder, files, device: str | None, max_voxels: int | None):
+    """The case read from ``files`` and its per-slice engine results along the key-slice axis."""
+    from app.io import load_case
+    from app.report.keyslices import per_slice_results
+
+    case = load_case(files.gt, files.pred, image=files.image, labels=folder.labels, max_voxels=max_voxels)
+    return case, per_slice_results(case.gt, case.pred, case.num_classes, device=device)
+
+
+def _same_view(before, case, results):
+    """``before``'s slice, class and crop drawn from ``case`` (the corrected masks), with that slice's figures."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from app.orientation import display_frame
+    from app.report.keyslices import SLICE_AXIS, screen_slice
+
+    geometry = case.geometry
+    frame = display_frame(geometry.direction, geometry.spacing_zyx, SLICE_AXIS)
+    rows, cols = before.crop
+    index, label = before.slice_index, before.class_index
+    dice = results.dice[index, label]
+    return replace(before, kinds=("same slice as before",),
+                   gt=(screen_slice(case.gt, index, frame) == label)[rows, cols],
+                   pred=(screen_slice(case.pred, index, frame) == label)[rows, cols],
+                   dice=None if np.isnan(dice) else float(dice), fp=int(results.counts[index, label, 1]),
+                   fn=int(results.counts[index, label, 2]))

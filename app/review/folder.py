@@ -24,9 +24,11 @@ from app.batch.worker import CASES_FOLDER, REPORTS_FOLDER, case_result_path, loa
 from app.errors import InputError
 from app.output_paths import check_output_folder
 from app.report.content import case_name_from_path
+from app.review.database import create_database
 from app.review.store import DATABASE_NAME, STATUSES, ReviewStore
 
-__all__ = ["STATUSES", "ReviewFolder"]
+__all__ = ["CORRECTED_FOLDER", "CORRECTED_GT_FOLDER", "DEFAULT_OUT", "EXPORT_NAMES", "OUTPUT_NAMES", "STATUSES",
+           "ReviewFolder", "Unmatched"]
 
 DEFAULT_OUT = "dicelens-review"
 CORRECTED_FOLDER = "corrected"
@@ -119,24 +121,24 @@ class ReviewFolder:
                   "labels": "" if labels is None else str(Path(labels).resolve())}
         root = Path(out).resolve()
         database = root / DATABASE_NAME
-        if database.exists():
-            store = ReviewStore.open(database)
-            stored = {key: store.config().get(key, "") for key in _CONFIG_KEYS}
-            if stored != config:
-                store.close()
-                differing = ", ".join(f"{key} '{stored[key]}' there, '{config[key]}' now"
-                                      for key in _CONFIG_KEYS if stored[key] != config[key])
-                raise InputError(f"--out '{out}' holds a review of other inputs ({differing}); open it with "
-                                 f"`dicelens review {out}` or choose another --out folder.")
-            return cls(root, pairing, config, store)
-        if root.exists() and not root.is_dir():
-            raise InputError(f"--out '{out}' is a file; give a folder for the review.")
-        try:
-            for folder in (root / CASES_FOLDER, root / CORRECTED_FOLDER / CORRECTED_GT_FOLDER):
-                folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise InputError(f"--out '{out}': cannot create the review folder ({error.strerror}).") from None
-        return cls(root, pairing, config, ReviewStore.create(database, config))
+        if not database.exists():
+            if root.exists() and not root.is_dir():
+                raise InputError(f"--out '{out}' is a file; give a folder for the review.")
+            try:
+                for folder in (root / CASES_FOLDER, root / CORRECTED_FOLDER / CORRECTED_GT_FOLDER):
+                    folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise InputError(f"--out '{out}': cannot create the review folder ({error.strerror}).") from None
+            create_database(database, config)   # another process may have created it meanwhile: kept
+        store = ReviewStore.open(database)
+        stored = {key: store.config().get(key, "") for key in _CONFIG_KEYS}
+        if stored != config:
+            store.close()
+            differing = ", ".join(f"{key} '{stored[key]}' there, '{config[key]}' now"
+                                  for key in _CONFIG_KEYS if stored[key] != config[key])
+            raise InputError(f"--out '{out}' holds a review of other inputs ({differing}); open it with "
+                             f"`dicelens review {out}` or choose another --out folder.")
+        return cls(root, pairing, config, store)
 
     @classmethod
     def open(cls, root: str | Path) -> ReviewFolder:

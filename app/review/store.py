@@ -5,9 +5,7 @@ Standard-library :mod:`sqlite3` in WAL mode with ``synchronous=FULL``: every wri
 power loss, and two processes (two reviewers on one folder, even on a shared disk with working
 locks) serialise their writes through SQLite's lock, each waiting up to :data:`BUSY_TIMEOUT_S`.
 
-Schema versions live in the ``schema_version`` table. A new database is built by running every step
-of :data:`MIGRATIONS` in order; an older one runs only the steps it lacks, in one transaction, so the
-path from the first version is the same code that builds a new database.
+Creating, opening, checking and migrating the file: :mod:`app.review.database`.
 
 Verdicts are never updated in place: each one is a new row, :meth:`ReviewStore.verdicts` gives the
 latest per case and :meth:`ReviewStore.history` all of them. Timestamps are UTC ISO 8601 text;
@@ -17,21 +15,31 @@ claim heartbeats are Unix seconds (``time.time()``), compared across processes.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
+import math
+import numbers
 import sqlite3
 import threading
 import time
-import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import InputError
+from app.review import database
+from app.review.database import (
+    BUSY_TIMEOUT_S,
+    DATABASE_NAME,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    connect,
+    create_database,
+    utc_timestamp,
+)
 
-DATABASE_NAME = "review.sqlite"
-BUSY_TIMEOUT_S = 10.0
-"""How long a write waits for another process's transaction before the database counts as locked."""
+__all__ = ["BUSY_TIMEOUT_S", "DATABASE_NAME", "MIGRATIONS", "SCHEMA_VERSION", "STATUSES", "ReviewStore", "Verdict",
+           "utc_timestamp"]
+
 STALE_CLAIM_S = 120.0
 """A claim whose heartbeat is older than this was left by a window that crashed or hung: it is void."""
 
@@ -39,28 +47,6 @@ STATUSES = ("to review", "in progress", "accepted", "needs correction", "correct
 """Every status a case can have; the first two are not verdicts (nothing was decided)."""
 VERDICT_STATUSES = STATUSES[2:]
 UNDECIDED_STATUSES = STATUSES[:2]
-
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # version 1: the dataset's configuration and the verdicts
-    ("CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-     "CREATE TABLE verdicts (id INTEGER PRIMARY KEY AUTOINCREMENT, case_name TEXT NOT NULL, "
-     "status TEXT NOT NULL, grade INTEGER, reviewer TEXT NOT NULL, reviewed_at TEXT NOT NULL, "
-     "seconds REAL NOT NULL, comment TEXT NOT NULL, dice_before TEXT NOT NULL, dice_after TEXT, "
-     "voxels_changed INTEGER NOT NULL, corrected_path TEXT)",
-     "CREATE INDEX verdicts_by_case ON verdicts (case_name, id)"),
-    # version 2: what the windows share while they work: claims, time spent, the open case
-    ("CREATE TABLE claims (case_name TEXT PRIMARY KEY, reviewer TEXT NOT NULL, heartbeat REAL NOT NULL)",
-     "CREATE TABLE case_time (case_name TEXT PRIMARY KEY, seconds REAL NOT NULL)",
-     "CREATE TABLE in_progress (case_name TEXT PRIMARY KEY, reviewer TEXT NOT NULL, since TEXT NOT NULL)",
-     "CREATE TABLE open_cases (reviewer TEXT PRIMARY KEY, case_name TEXT NOT NULL)"),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def utc_timestamp() -> str:
-    """Now as UTC ISO 8601 with seconds (``2026-11-27T11:29:39+00:00``), the form of :attr:`Verdict.reviewed_at`."""
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -108,8 +94,11 @@ class Verdict:
     def __post_init__(self):
         if self.status not in VERDICT_STATUSES:
             raise ValueError(f"a verdict's status is one of {', '.join(VERDICT_STATUSES)}, not {self.status!r}")
-        if self.grade is not None and not (isinstance(self.grade, int) and 1 <= self.grade <= 5):
-            raise ValueError(f"a grade is an integer from 1 to 5 or None, not {self.grade!r}")
+        grade = self.grade
+        if grade is not None:
+            if isinstance(grade, bool) or not isinstance(grade, numbers.Integral) or not 1 <= grade <= 5:
+                raise ValueError(f"a grade is an integer from 1 to 5 or None, not {grade!r}")
+            object.__setattr__(self, "grade", int(grade))   # a NumPy integer is stored as a plain int
 
 
 class ReviewStore:
@@ -129,31 +118,9 @@ class ReviewStore:
 
     @classmethod
     def create(cls, path: str | Path, config: dict[str, str]) -> ReviewStore:
-        """A new database at ``path`` (which must not exist) holding ``config``, at :data:`SCHEMA_VERSION`.
-
-        The file is built under a temporary name and renamed into place, so a kill leaves either no
-        database or a complete one.
-        """
-        path = Path(path)
-        temporary = path.with_name(f".{path.name}.new.tmp")
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        try:
-            connection = sqlite3.connect(temporary, isolation_level=None)
-            try:
-                connection.execute("PRAGMA journal_mode=DELETE")
-                connection.execute("BEGIN IMMEDIATE")
-                _migrate(connection, 0)
-                connection.executemany("INSERT INTO config (key, value) VALUES (?, ?)", sorted(config.items()))
-                connection.execute("COMMIT")
-            finally:
-                connection.close()
-            temporary.replace(path)
-        except (OSError, sqlite3.Error) as error:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-            raise InputError(f"cannot create the review database '{path}' ({error}); check that the "
-                             "folder is writable.") from None
+        """The database at ``path``, created holding ``config`` at :data:`SCHEMA_VERSION` unless it exists
+        (:func:`app.review.database.create_database`: an existing file is opened as it is)."""
+        create_database(Path(path), config)
         return cls.open(path)
 
     @classmethod
@@ -167,49 +134,7 @@ class ReviewStore:
             or is locked by another program for longer than :data:`BUSY_TIMEOUT_S`. Nothing is
             written in any of these cases.
         """
-        path = Path(path)
-        _check_header(path)
-        try:
-            connection = sqlite3.connect(f"file:{urllib.parse.quote(str(path.absolute()))}?mode=rw", uri=True,
-                                         isolation_level=None,
-                                         timeout=BUSY_TIMEOUT_S, check_same_thread=False)
-        except sqlite3.Error as error:
-            raise InputError(f"cannot open the review database '{path}' ({error}).") from None
-        try:
-            connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            version = _schema_version(connection, path)
-            if version > SCHEMA_VERSION:
-                raise InputError(f"the review database '{path}' was made by a newer DiceLens (schema version "
-                                 f"{version}, this one reads up to {SCHEMA_VERSION}); update DiceLens to open it.")
-            problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
-            if problems != ["ok"]:
-                raise InputError(f"the review database '{path}' is damaged ({problems[0]}); restore it from a "
-                                 "backup, or start a new review folder (the scores in cases/ are kept).")
-            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            if version < SCHEMA_VERSION:
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    _migrate(connection, _schema_version(connection, path))
-                    connection.execute("COMMIT")
-                except BaseException:
-                    connection.execute("ROLLBACK")
-                    raise
-        except sqlite3.OperationalError as error:
-            connection.close()
-            if "locked" in str(error) or "busy" in str(error):
-                raise InputError(f"the review database '{path}' is locked by another program ({error}); close "
-                                 "that program, or wait for it, and try again.") from None
-            raise InputError(f"cannot read the review database '{path}' ({error}).") from None
-        except sqlite3.DatabaseError as error:
-            connection.close()
-            raise InputError(f"the review database '{path}' is damaged ({error}); restore it from a backup, "
-                             "or start a new review folder (the scores in cases/ are kept).") from None
-        except BaseException:
-            connection.close()
-            raise
-        return cls(connection, path)
+        return cls(connect(Path(path)), Path(path))
 
     def close(self) -> None:
         """Close the connection (the last one to close folds the WAL back into the database)."""
@@ -246,6 +171,12 @@ class ReviewStore:
         rows = self._read(f"SELECT {_VERDICT_COLUMNS} FROM verdicts WHERE id IN "
                           "(SELECT MAX(id) FROM verdicts GROUP BY case_name) ORDER BY id")
         return {row[0]: _verdict(row) for row in rows}
+
+    def latest_verdict(self, case: str) -> Verdict | None:
+        """The latest verdict of ``case``, or None."""
+        rows = self._read(f"SELECT {_VERDICT_COLUMNS} FROM verdicts WHERE case_name = ? ORDER BY id DESC LIMIT 1",
+                          (case,))
+        return _verdict(rows[0]) if rows else None
 
     def history(self, case: str) -> list[Verdict]:
         """Every verdict of ``case``, oldest first."""
@@ -284,6 +215,9 @@ class ReviewStore:
 
     def claim(self, case: str, reviewer: str, *, stale_after_s: float | None = None) -> str | None:
         """Take ``case`` for ``reviewer``: None when it is now ours, else the name of the live claim's holder.
+
+        Claims belong to reviewer names: two windows of the same reviewer share them. Heartbeats are
+        compared with this machine's clock, so machines sharing a review folder need synchronised clocks.
 
         A claim is live while its heartbeat (:meth:`refresh_claim`) is younger than ``stale_after_s``
         (default :attr:`stale_after_s`); an older claim was left by a window that crashed and is taken over.
@@ -341,7 +275,7 @@ class ReviewStore:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
                 raise InputError(f"the review database '{self.path}' stayed locked by another program for "
-                                 f"{BUSY_TIMEOUT_S:g} s ({error}); nothing was recorded, try again.") from None
+                                 f"{database.BUSY_TIMEOUT_S:g} s ({error}); nothing was recorded, try again.") from None
             try:
                 yield self._db
                 self._db.execute("COMMIT")
@@ -369,38 +303,6 @@ def _verdict(row: tuple) -> Verdict:
 
 
 def _dice_text(dice: dict[str, float | None]) -> str:
-    return json.dumps({str(name): None if value is None else float(value) for name, value in dice.items()},
-                      allow_nan=False)
-
-
-def _migrate(connection: sqlite3.Connection, version: int) -> None:
-    """Run the steps after ``version`` (inside the caller's transaction) and record the new version."""
-    if version == 0:
-        connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)")
-    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-        for statement in step:
-            connection.execute(statement)
-        connection.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                           (number, utc_timestamp()))
-
-
-def _schema_version(connection: sqlite3.Connection, path: Path) -> int:
-    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "schema_version" not in tables:
-        raise InputError(f"'{path}' is a SQLite database but not a DiceLens review (no schema_version table); "
-                         "give the folder that `dicelens review --out` created.")
-    return int(connection.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0)
-
-
-def _check_header(path: Path) -> None:
-    try:
-        with path.open("rb") as stream:
-            header = stream.read(len(SQLITE_MAGIC))
-    except FileNotFoundError:
-        raise InputError(f"'{path.parent}' is not a review folder (no {path.name} in it); create one with "
-                         "`dicelens review --gt-dir G --pred-dir P --out R`.") from None
-    except OSError as error:
-        raise InputError(f"cannot read the review database '{path}' ({error.strerror}).") from None
-    if header != SQLITE_MAGIC:
-        raise InputError(f"the review database '{path}' is damaged (not a SQLite file); restore it from a "
-                         "backup, or start a new review folder (the scores in cases/ are kept).")
+    """JSON of per-class Dice; NaN (the engine's "undefined") is stored as null, like None."""
+    return json.dumps({str(name): None if value is None or math.isnan(value) else float(value)
+                       for name, value in dice.items()}, allow_nan=False)

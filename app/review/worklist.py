@@ -95,11 +95,25 @@ def worklist_rows(folder: ReviewFolder) -> list[WorklistRow]:
     verdicts = folder.store.verdicts()
     in_progress = folder.store.in_progress()
     seconds = folder.store.seconds_spent()
-    rows = [case_row(name, folder.case_result(name), verdict=verdicts.get(name),
-                     in_progress_by=in_progress.get(name),
-                     seconds=seconds.get(name, verdicts[name].seconds if name in verdicts else 0.0))
-            for name in folder.case_names()]
-    return sort_rows(rows)
+    return sort_rows(_row(folder, name, verdicts.get(name), in_progress.get(name), seconds.get(name))
+                     for name in folder.case_names())
+
+
+def row_for_case(folder: ReviewFolder, case: str) -> WorklistRow:
+    """The row of one case, exactly as :func:`worklist_rows` makes it (to refresh one row after a verdict)."""
+    store = folder.store
+    return _row(folder, case, store.latest_verdict(case), store.in_progress().get(case),
+                store.seconds_spent().get(case))
+
+
+def _row(folder: ReviewFolder, case: str, verdict: Verdict | None, in_progress_by: str | None,
+         seconds: float | None) -> WorklistRow:
+    """Time spent: the sum the windows added (:meth:`~app.review.store.ReviewStore.add_seconds`), else the
+    latest verdict's seconds, else 0."""
+    if seconds is None:
+        seconds = verdict.seconds if verdict is not None else 0.0
+    return case_row(case, folder.case_result(case), verdict=verdict, in_progress_by=in_progress_by,
+                    seconds=seconds)
 
 
 def sort_rows(rows: Iterable[WorklistRow]) -> list[WorklistRow]:

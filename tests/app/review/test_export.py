@@ -103,7 +103,10 @@ def test_summary_counts_grades_and_dice_pairs(reviewed):
     assert [case.case for case in summary.highlighted] == ["case_3", "case_5"]
     corrected = summary.highlighted[0]
     assert [snapshot.label for snapshot in corrected.snapshots] == ["before", "after correction"]
-    assert corrected.snapshots[1].key_slice.dice == 1.0                 # the correction made it right
+    before, after = (snapshot.key_slice for snapshot in corrected.snapshots)
+    assert after.dice == 1.0 and after.fp == after.fn == 0             # the correction made it right
+    assert (after.slice_index, after.crop, after.class_index) == (before.slice_index, before.crop, before.class_index)
+    assert (after.pred == after.gt).all() and (after.gt == before.gt).all()
     assert corrected.snapshots[0].key_slice.dice < 1.0
     assert summary.unmatched and summary.total_cases == summary.scored_cases == 5
 
@@ -122,3 +125,17 @@ def test_pdf_shows_counts_grades_plot_and_the_cases_with_comments_and_slices(rev
 def test_export_writes_no_temporary_files(reviewed):
     folder, _, _ = reviewed
     assert not [path.name for path in folder.root.iterdir() if path.name.startswith(".")]
+
+
+def test_a_pdf_that_cannot_be_written_is_one_input_error(tmp_path, monkeypatch):
+    import app.report.review_summary_pdf as writer
+    from app.errors import InputError
+
+    def refuse(summary, path, paper="a4"):
+        raise OSError(f"could not write the PDF '{path}' (is the folder writable?)")
+
+    monkeypatch.setattr(writer, "write_review_summary", refuse)
+    gt_dir, pred_dir, _ = write_review_dataset(tmp_path / "data")
+    with ReviewFolder.create(gt_dir, pred_dir, tmp_path / "R") as folder:
+        with pytest.raises(InputError, match=r"review\.pdf.*writable"):
+            export_review(folder)

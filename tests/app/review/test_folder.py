@@ -182,3 +182,18 @@ def test_case_result_is_read_again_only_when_its_file_changes(tmp_path):
         assert again is not first and again["score"] == first["score"]
         path.unlink()
         assert folder.case_result("case_1") is None
+
+
+def test_unmatched_lines_are_the_words_of_dicelens_batch(tmp_path, capsys):
+    from app.cli import main
+
+    gt_dir, pred_dir, image_dir = write_review_dataset(tmp_path / "data", unmatched=True, images=True)
+    (image_dir / "case_4_0000.nii.gz").unlink()
+    main(["batch", "--gt-dir", str(gt_dir), "--pred-dir", str(pred_dir), "--image-dir", str(image_dir),
+          "--out", str(tmp_path / "batch")])
+    prefix = "dicelens batch: "
+    told = [line[len(prefix):] for line in capsys.readouterr().err.splitlines()
+            if line.startswith(prefix) and ("without" in line or "ignored" in line)]
+    with ReviewFolder.create(gt_dir, pred_dir, tmp_path / "R", image_dir=image_dir) as folder:
+        assert folder.unmatched.lines() == told
+        assert "1 cases without an image: case_4" in told

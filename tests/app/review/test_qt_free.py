@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_review_data_modules_do_not_load_qt():
     code = ("import sys\n"
-            "import app.review.store, app.review.folder, app.review.worklist, app.review.scoring, "
+            "import app.review.store, app.review.database, app.review.folder, app.review.worklist, app.review.scoring, "
             "app.review.corrected\n"
             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph'))\n"
             "assert not loaded, loaded\n")

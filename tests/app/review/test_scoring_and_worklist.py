@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from app.batch.worker import case_result_path
@@ -11,7 +12,15 @@ from app.cli import main
 from app.review.folder import ReviewFolder
 from app.review.scoring import pending_cases, score_pending
 from app.review.store import Verdict, utc_timestamp
-from app.review.worklist import WorklistRow, case_row, filter_rows, next_to_review, sort_rows, worklist_rows
+from app.review.worklist import (
+    WorklistRow,
+    case_row,
+    filter_rows,
+    next_to_review,
+    row_for_case,
+    sort_rows,
+    worklist_rows,
+)
 from tests.app.review.review_cases import SHIFTS, WORST_FIRST, expected_mean_dice, write_review_dataset
 
 
@@ -90,6 +99,11 @@ def test_worklist_rows_worst_first_with_review_state(folder):
     assert by_case["case_1"].worst_class in by_case["case_1"].class_dice
     assert by_case["case_1"].worst_dice == min(by_case["case_1"].class_dice.values())
     assert by_case["case_1"].hd95 is None                          # scored without surface distances
+    for row in rows:
+        assert row_for_case(folder, row.case) == row
+    folder.store.record_verdict(_verdict("case_4", "accepted", 5))   # 5 s in the verdict, no time added
+    assert (row_for_case(folder, "case_4").status, row_for_case(folder, "case_4").seconds) == ("accepted", 5.0)
+    assert {row.case: row for row in worklist_rows(folder)}["case_4"] == row_for_case(folder, "case_4")
 
 
 
@@ -132,3 +146,52 @@ def test_filter_rows_by_status_class_below_and_search():
 def test_case_row_without_result_or_state():
     row = case_row("x", None)
     assert (row.scored, row.status, row.mean_dice, row.reviewer, row.seconds) == (False, "to review", None, None, 0.0)
+
+
+def test_scoring_killed_midway_resumes_with_the_cases_left(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    gt_dir, pred_dir, _ = write_review_dataset(tmp_path / "data")
+    ReviewFolder.create(gt_dir, pred_dir, tmp_path / "R").close()
+    script = ("import sys\nfrom app.review.folder import ReviewFolder\nfrom app.review.scoring import score_pending\n"
+              "folder = ReviewFolder.open(sys.argv[1])\n"
+              "for name, _ in score_pending(folder):\n    print(name, flush=True)\n")
+    root = Path(__file__).resolve().parents[3]
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "R")], cwd=root, stdout=subprocess.PIPE,
+                             text=True)
+    done = [child.stdout.readline().strip(), child.stdout.readline().strip()]
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate(timeout=60)
+    assert done == ["case_1", "case_2"]
+    with ReviewFolder.open(tmp_path / "R") as folder:
+        left = pending_cases(folder)
+        assert set(left) | {"case_1", "case_2"} <= set(SHIFTS) and not {"case_1", "case_2"} & set(left)
+        assert [name for name, result in score_pending(folder) if isinstance(result, dict)] == left
+        assert pending_cases(folder) == []
+        assert [row.case for row in worklist_rows(folder)] == WORST_FIRST
+
+
+def test_worst_class_and_volume_difference_by_hand(tmp_path):
+    from tests.app.report.casefiles import SPACING_XYZ, write_volume
+    from tests.app.review.review_cases import case_masks
+
+    gt, pred = case_masks(0)
+    pred[5, 0:2, 0:4] = 2                  # 8 extra voxels of class 2: its Dice drops, its volume grows
+    pred[gt == 1] = 0
+    pred[1:5, 2:10, 2:7] = 1               # class 1 predicted on half its width: 160 of 320 voxels
+    for folder, array in (("gt", gt), ("pred", pred)):
+        (tmp_path / folder).mkdir()
+        write_volume(array, tmp_path / folder / "only.nii.gz")
+    with ReviewFolder.create(tmp_path / "gt", tmp_path / "pred", tmp_path / "R") as folder:
+        list(score_pending(folder))
+        (row,) = worklist_rows(folder)
+    voxel_ml = float(np.prod(SPACING_XYZ)) / 1000
+    dice_1, dice_2 = 2 * 160 / (320 + 160), 2 * 320 / (320 + 328)
+    assert (row.worst_class, row.worst_dice) == ("label 1", pytest.approx(dice_1))
+    assert row.class_dice == {"label 1": pytest.approx(dice_1), "label 2": pytest.approx(dice_2)}
+    assert row.mean_dice == pytest.approx((dice_1 + dice_2) / 2)
+    assert row.volume_difference == pytest.approx((-160 + 8) * voxel_ml)

@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from app.errors import InputError
+from app.review import database as database_module
 from app.review import store as store_module
 from app.review.store import MIGRATIONS, SCHEMA_VERSION, ReviewStore, Verdict, utc_timestamp
 
@@ -48,6 +49,7 @@ def test_verdicts_round_trip_latest_per_case_and_history(store):
     assert store.verdicts() == {"case_1": second, "case_2": other}
     assert store.history("case_1") == [first, second]
     assert store.history("case_9") == []
+    assert store.latest_verdict("case_1") == second and store.latest_verdict("case_9") is None
 
 
 def test_verdict_rejects_unknown_status_and_grade():
@@ -218,7 +220,7 @@ def test_locked_database_is_refused_and_nothing_written(tmp_path, monkeypatch):
     holder.execute("PRAGMA locking_mode=EXCLUSIVE")
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("SELECT * FROM config").fetchall()
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.2)
     try:
         with pytest.raises(InputError, match="locked by another program"):
             ReviewStore.open(path)
@@ -229,7 +231,7 @@ def test_locked_database_is_refused_and_nothing_written(tmp_path, monkeypatch):
 
 
 def test_write_waiting_too_long_is_an_input_error_and_records_nothing(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.2)
     store._db.execute("PRAGMA busy_timeout=200")
     holder = sqlite3.connect(tmp_path / "review.sqlite", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
@@ -280,3 +282,49 @@ def test_folder_names_that_mean_something_in_a_uri(tmp_path):
         assert set(store.verdicts()) == {"case_1"}
     finally:
         store.close()
+
+
+def test_nan_dice_is_stored_as_undefined_and_numpy_grades_as_int(store):
+    import numpy as np
+
+    store.record_verdict(verdict(grade=np.int64(3), dice_before={"liver": float("nan"), "kidney": np.float32(0.5)},
+                                 dice_after={"liver": float("nan")}))
+    (stored,) = store.verdicts().values()
+    assert stored.grade == 3 and type(stored.grade) is int
+    assert stored.dice_before == {"liver": None, "kidney": 0.5} and stored.dice_after == {"liver": None}
+    with pytest.raises(ValueError, match="grade"):
+        verdict(grade=True)
+
+
+def test_create_never_replaces_a_database_another_process_made_meanwhile(tmp_path, monkeypatch):
+    path = tmp_path / "review.sqlite"
+    migrate = database_module._migrate
+    other = {**CONFIG, "gt_dir": "/the/other/process"}
+
+    def migrate_while_another_process_wins(connection, version):
+        migrate(connection, version)
+        if not path.exists():
+            monkeypatch.setattr(database_module, "_migrate", migrate)
+            assert database_module.create_database(path, other) is True
+
+    monkeypatch.setattr(database_module, "_migrate", migrate_while_another_process_wins)
+    assert database_module.create_database(path, CONFIG) is False
+    store = ReviewStore.open(path)
+    try:
+        assert store.config() == other                     # the winner's database, untouched
+    finally:
+        store.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["review.sqlite"]   # no temporary left
+
+
+def test_create_removes_temporaries_of_killed_creations_once_stale(tmp_path):
+    import os
+    import time
+
+    old, young = tmp_path / ".review.sqlite.123.456.new.tmp", tmp_path / ".review.sqlite.124.456.new.tmp"
+    for leftover in (old, young):
+        leftover.write_bytes(b"half a database")
+    stale = time.time() - database_module.STALE_TEMPORARY_S - 10
+    os.utime(old, (stale, stale))
+    ReviewStore.create(tmp_path / "review.sqlite", CONFIG).close()
+    assert not old.exists() and young.exists()          # a young one may be another process's creation
