@@ -18,6 +18,7 @@ open (reopened by the next ``dicelens review R``, also after a kill), a claim on
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Slot
@@ -313,11 +314,26 @@ class WorklistController(QObject):
 
     @Slot()
     def heartbeat(self) -> None:
-        """Keep the claim on the open case live; show the other reviewers' claims as they are now."""
+        """Keep the claim on the open case live; show the other reviewers' claims and verdicts as they are now."""
         store = self.folder.store
         if self.current is not None and self.bookkeeping:
             store.refresh_claim(self.current, self.reviewer)
         self.panel.model.set_claims(store.claims(excluding=self.reviewer))
+        self.refresh_rows()
+
+    def refresh_rows(self) -> None:
+        """Show every row as the review folder now has it (verdicts of other reviewers' windows too)."""
+        model, changed = self.panel.model, False
+        pending = self.verdicts.pending_grade
+        for row in worklist_rows(self.folder):
+            if row.case == self.current and pending is not None and row.grade is None:
+                row = replace(row, grade=pending)   # a grade noted, waiting for the verdict
+            if row != model.row_of(row.case):
+                model.update_row(row)
+                changed = True
+        if changed:
+            self.panel.apply_filters()
+            self._show_progress()
 
     def close_review(self) -> None:
         """The window closes: keep the time spent, give the claim up, stop scoring (results so far stay).

@@ -1,6 +1,7 @@
 """``dicelens review`` in the window: worklist order, keys, verdicts, corrections, reopening, claims, prefetch."""
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from unittest.mock import patch
 
@@ -14,6 +15,7 @@ from app.qt.main_window import MainWindow
 from app.qt.worklist_controller import WorklistController
 from app.qt.worklist_model import COLUMN_INDEX
 from app.review.folder import ReviewFolder
+from app.review.store import Verdict
 from tests.app.qt.editing_cases import Answers, drag
 from tests.app.review.review_cases import SHIFTS, WORST_FIRST, case_masks, expected_mean_dice, write_review_dataset
 
@@ -79,6 +81,11 @@ def review(qtbot, tmp_path, dataset):
     window, controller = open_review(qtbot, tmp_path, root, gt_dir=gt_dir, pred_dir=pred_dir)
     yield window, controller
     close(window, controller.folder)
+
+
+VERDICT_TEMPLATE = Verdict(case="", status="rejected", grade=2, reviewer="", reviewed_at="2026-11-27T12:00:00+00:00",
+                           seconds=5.0, comment="wrong side", dice_before={}, dice_after=None, voxels_changed=0,
+                           corrected_path=None)
 
 
 def key(window, key, modifiers=Qt.KeyboardModifier.NoModifier):
@@ -222,11 +229,16 @@ def test_reopening_shows_every_verdict_and_the_case_that_was_open(qtbot, tmp_pat
         close(journal_window, controller.folder)
 
 
-def test_other_reviewers_claims_are_shown_and_skipped_by_next(review):
+def test_other_reviewers_claims_and_verdicts_are_shown_and_skipped_by_next(review):
     window, controller = review
-    controller.folder.store.claim(WORST_FIRST[1], "bob")
+    store = controller.folder.store
+    store.claim(WORST_FIRST[1], "bob")
+    bobs = replace(store.verdicts().get(WORST_FIRST[3]) or VERDICT_TEMPLATE, case=WORST_FIRST[3], reviewer="bob")
+    store.record_verdict(bobs)                       # given in bob's window, another process
     controller.heartbeat()
     assert status_text(controller, WORST_FIRST[1]).endswith("taken by bob")
+    assert controller.panel.model.row_of(WORST_FIRST[3]).status == "rejected"
+    assert controller.panel.model.row_of(WORST_FIRST[3]).reviewer == "bob"
     key(window, Qt.Key.Key_N)
     assert controller.current == WORST_FIRST[2]
     assert controller.folder.store.claims(excluding="bob") == {WORST_FIRST[2]: "alice"}
