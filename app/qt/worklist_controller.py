@@ -8,8 +8,9 @@ Verdicts are given by :class:`~app.qt.worklist_verdicts.VerdictRecorder`.
 
 Cases open through the window's own path (``MainWindow.open_case``: unsaved-edits question, the
 ``open`` lane, crash recovery by the journal). In review mode nothing is ever written over an input:
-File → Save and Save as of a mask go to ``R/corrected/`` (:class:`CorrectedTarget` answers the
-window's save questions), and a case with a corrected mask opens with it ("corrected" in the title).
+File → Save and Save as of a mask go to ``R/corrected/``
+(:class:`~app.qt.worklist_corrected.CorrectedTarget` answers the window's save questions), and a case
+with a corrected mask opens with it ("corrected" in the title).
 
 Bookkeeping in the review database (:class:`app.review.store.ReviewStore`): the case a window has
 open (reopened by the next ``dicelens review R``, also after a kill), a claim on it with a heartbeat
@@ -19,7 +20,6 @@ open (reopened by the next ``dicelens review R``, also after a kill), a claim on
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QDockWidget
 
 from app.qt.case_loader import read_case
 from app.qt.worklist_actions import build_review_actions, move_clashing_keys
+from app.qt.worklist_corrected import CorrectedTarget
 from app.qt.worklist_dock import WorklistPanel
 from app.qt.worklist_prefetch import CasePrefetcher
 from app.qt.worklist_scoring import WorklistScoring
@@ -45,35 +46,6 @@ def window_result_ready(window) -> bool:
     """True when the engine has published the metrics of the case on screen."""
     result = window.controller.last_result
     return result is not None and result.generation == window.controller.generation
-
-
-class CorrectedTarget:
-    """Answers the window's save questions in review mode: every save of a mask goes to ``R/corrected/``.
-
-    Installed as the window's ``ask_replace_input`` and ``ask_save_path`` (the replaceable question
-    methods of :class:`~app.qt.edit_questions.EditQuestions`), so File → Save, Save as and "Save" in the
-    unsaved-edits question all write the corrected file, never an input. Holds no reference to the
-    window (no reference cycle).
-    """
-
-    def __init__(self, folder) -> None:
-        self.folder = folder
-        self.case: str | None = None
-        """The worklist case on screen (None: a case opened from the File menu, saved as usual)."""
-
-    def path(self, which: str) -> Path:
-        """The corrected file of mask ``which`` of the current case (its folder created)."""
-        path = self.folder.corrected_path(self.case, which)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def replace_answer(self, which: str, path: str) -> str:
-        """"Save will replace the input": never; save to the corrected file instead."""
-        return "save_as" if self.case is not None else "cancel"
-
-    def save_path(self, which: str, current: str) -> str | None:
-        """"Save as": the corrected file."""
-        return str(self.path(which)) if self.case is not None else None
 
 
 class WorklistController(QObject):
@@ -124,7 +96,7 @@ class WorklistController(QObject):
         self.dock.raise_()
         window.docks["worklist"] = self.dock
 
-        self.target = CorrectedTarget(folder)
+        self.target = CorrectedTarget(folder, window.ask_replace_input, window.ask_save_path)
         window.ask_replace_input = self.target.replace_answer
         window.ask_save_path = self.target.save_path
         self.verdicts = VerdictRecorder(self)
@@ -138,6 +110,7 @@ class WorklistController(QObject):
         window.controller.prepared_source = self.prepared_engine
         window.controller.result_ready.connect(self._on_engine_result)
         window.case_opened.connect(self._on_case_opened)
+        window.case_loader.failed.connect(self._on_open_failed)
         window.installEventFilter(self)
 
         self.scoring = WorklistScoring(window.jobs, self)
@@ -224,6 +197,10 @@ class WorklistController(QObject):
             return
         self.open_case(case)
 
+    @Slot(int, str)
+    def _on_open_failed(self, _request: int, _message: str) -> None:
+        self._requested = None   # the window said why; the case on screen stays
+
     @Slot(object)
     def _on_case_opened(self, case) -> None:
         name, self._requested = self._requested, None
@@ -231,6 +208,8 @@ class WorklistController(QObject):
         if previous is not None and previous != name and self.bookkeeping:
             self.flush_time()
             self.folder.store.release(previous, self.reviewer)
+        if previous is not None and previous != name:
+            self.refresh_row(previous)   # drops a grade that was noted but never given with a verdict
         self.current = self.target.case = name
         self.verdicts.case_opened(case)
         if name is None:
@@ -354,6 +333,7 @@ class WorklistController(QObject):
         self.close_review()
         window.removeEventFilter(self)
         window.case_opened.disconnect(self._on_case_opened)
+        window.case_loader.failed.disconnect(self._on_open_failed)
         window.case_loader.reader = read_case
         window.controller.prepared_source = None
         window.controller.result_ready.disconnect(self._on_engine_result)
@@ -378,6 +358,8 @@ class WorklistController(QObject):
         """The window hides when its close was accepted (``MainWindow.closeEvent``): end the review."""
         if watched is self.window and event.type() == QEvent.Type.Hide and not event.spontaneous():
             self.close_review()
+        elif watched is self.window and event.type() == QEvent.Type.ModifiedChange:
+            self.update_title()   # a save to R/corrected/ makes the case "corrected"
         return False
 
     # ------------------------------------------------------------- scoring

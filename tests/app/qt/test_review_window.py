@@ -16,7 +16,7 @@ from app.qt.worklist_controller import WorklistController
 from app.qt.worklist_model import COLUMN_INDEX
 from app.review.folder import ReviewFolder
 from app.review.store import Verdict
-from tests.app.qt.editing_cases import Answers, drag
+from tests.app.qt.editing_cases import Answers, drag, write_case
 from tests.app.review.review_cases import SHIFTS, WORST_FIRST, case_masks, expected_mean_dice, write_review_dataset
 
 
@@ -56,6 +56,7 @@ def open_review(qtbot, tmp_path, root, reviewer="alice", gt_dir=None, pred_dir=N
     window.show_error = answers.errors.append
     window.ask_unsaved_changes = answers.ask_unsaved_changes
     window.ask_recovery = answers.ask_recovery
+    window.ask_replace_input = answers.ask_replace_input
     qtbot.addWidget(window)
     controller = WorklistController(window, folder, reviewer)
     controller.verdicts.ask_comment = answers.ask_comment
@@ -200,6 +201,23 @@ def test_correction_goes_to_corrected_folder_and_originals_keep_their_bytes(revi
     key(window, Qt.Key.Key_BracketLeft)              # the corrected mask opens, "corrected" in the title
     assert controller.current == case and "(corrected)" in window.windowTitle()
     np.testing.assert_array_equal(window.state.case.pred, written)
+
+
+def test_a_case_opened_from_the_file_menu_is_saved_as_usual_not_into_the_review(review, tmp_path, dataset):
+    window, controller = review
+    other = tmp_path / "other"
+    other.mkdir()
+    paths = write_case(other)
+    window.open_case(paths["gt"], paths["pred"], image=paths["image"], labels=paths["labels"])
+    assert controller.current is None and controller.target.case is None
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    drag(window, [(2, 2), (2, 8)])
+    key(window, Qt.Key.Key_A)                        # no worklist case: no verdict
+    assert controller.folder.store.verdicts() == {}
+    window.edits.file_actions["save_pred"].trigger()
+    assert window.answers.replace_questions == [("pred", paths["pred"])]   # the window's own question
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(paths["pred"])), window.state.case.pred)
+    assert not [path for path in (dataset[2] / "corrected").rglob("*") if path.is_file()]
 
 
 def test_reopening_shows_every_verdict_and_the_case_that_was_open(qtbot, tmp_path, dataset):
