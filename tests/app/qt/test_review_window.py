@@ -194,8 +194,10 @@ def test_correction_goes_to_corrected_folder_and_originals_keep_their_bytes(revi
 
     key(window, Qt.Key.Key_BracketRight)             # Save (Ctrl+S) also goes to R/corrected/, asked no more
     drag(window, [(2, 2), (2, 6)])
+    assert "(corrected)" not in window.windowTitle()
     window.edits.file_actions["save_pred"].trigger()
     assert (root / "corrected" / f"{controller.current}.nii.gz").is_file()
+    assert "(corrected)" in window.windowTitle()     # as soon as the save lands
     assert window.answers.replace_questions == [] and len(window.answers.save_questions) == 1
     assert digests(gt_dir, pred_dir) == before
     key(window, Qt.Key.Key_BracketLeft)              # the corrected mask opens, "corrected" in the title
