@@ -40,6 +40,7 @@ MOVED_KEYS = {
     ("view", "mode_contours"): "Shift+C",
     ("view", "errors_all_classes"): "Shift+A",
     ("edit", "tool_navigate"): "Shift+N",
+    ("edit", "tool_grow"): "Shift+R",
 }
 """(owner, action name) -> its key in review mode (its own key is a review key there)."""
 
@@ -48,15 +49,27 @@ MENU_GROUP_ENDS = ("next_to_review", "reject")
 
 
 def move_clashing_keys(view_actions: dict[str, QAction], edit_actions: dict[str, QAction]) -> None:
-    """Give the view and edit actions whose key is a review key their review-mode key (:data:`MOVED_KEYS`)."""
+    """Give the view and edit actions whose key is a review key their review-mode key (:data:`MOVED_KEYS`).
+
+    An action not listed there whose key is a review key gets ``Shift+`` that key (a tool added later).
+    """
     owners = {"view": view_actions, "edit": edit_actions}
-    for (owner, name), key in MOVED_KEYS.items():
-        action = owners[owner].get(name)
-        if action is not None:
-            action.setShortcut(QKeySequence(key))
-            tip = action.toolTip()
-            if "(" in tip and tip.endswith(")"):   # the edit toolbar's tips end with their key
-                action.setToolTip(f"{tip[:tip.rfind('(')]}({QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)})")
+    review_keys = {QKeySequence(key).toString() for _, keys in REVIEW_KEYS.values() for key in keys}
+    for owner, actions in owners.items():
+        for name, action in actions.items():
+            key = MOVED_KEYS.get((owner, name))
+            if key is None and action.shortcut().toString() in review_keys:
+                key = f"Shift+{action.shortcut().toString()}"
+            if key is not None:
+                _set_key(action, key)
+
+
+def _set_key(action: QAction, key: str) -> None:
+    action.setShortcut(QKeySequence(key))
+    tip = action.toolTip()
+    if "(" in tip and tip.endswith(")"):   # the edit toolbar's tips end with their key
+        shown = QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip[:tip.rfind('(')]}({shown})")
 
 
 def build_review_actions(window) -> tuple[dict[str, QAction], QActionGroup]:

@@ -167,6 +167,18 @@ def test_review_keys_do_not_clash_and_are_listed_in_help(review):
     assert window.slice_view.view_actions.by_name["more_opaque"].shortcut().toString() == "Ctrl+]"
 
 
+def test_a_later_action_on_a_review_key_moves_to_shift(qtbot):
+    from PySide6.QtGui import QAction
+
+    from app.qt.worklist_actions import move_clashing_keys
+
+    grade, other = QAction("A tool on 3"), QAction("A tool on Q")
+    grade.setShortcut("3")
+    other.setShortcut("Q")
+    move_clashing_keys({}, {"tool_new": grade, "tool_q": other})
+    assert (grade.shortcut().toString(), other.shortcut().toString()) == ("Shift+3", "Q")
+
+
 def test_correction_goes_to_corrected_folder_and_originals_keep_their_bytes(review, dataset):
     window, controller = review
     gt_dir, pred_dir, root = dataset
