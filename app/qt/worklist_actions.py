@@ -108,3 +108,13 @@ def build_review_actions(window) -> tuple[dict[str, QAction], QActionGroup]:
     else:
         menu_bar.insertMenu(help_menu, menu)
     return actions, group
+
+
+def panels_menu(window):
+    """The window's View → Panels menu (None if the menu bar has none)."""
+    for top in window.menuBar().actions():
+        if top.menu() is not None and top.text() == "&View":
+            for entry in top.menu().actions():
+                if entry.menu() is not None and entry.text() == "&Panels":
+                    return entry.menu()
+    return None

@@ -26,7 +26,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget
 
 from app.qt.case_loader import read_case
-from app.qt.worklist_actions import build_review_actions, move_clashing_keys
+from app.qt.worklist_actions import build_review_actions, move_clashing_keys, panels_menu
 from app.qt.worklist_corrected import CorrectedTarget
 from app.qt.worklist_dock import WorklistPanel
 from app.qt.worklist_prefetch import CasePrefetcher
@@ -95,6 +95,9 @@ class WorklistController(QObject):
         window.tabifyDockWidget(window.docks["confusion"], self.dock)
         self.dock.raise_()
         window.docks["worklist"] = self.dock
+        self._panels_menu = panels_menu(window)
+        if self._panels_menu is not None:
+            self._panels_menu.addAction(self.dock.toggleViewAction())   # View → Panels → Worklist
 
         self.target = CorrectedTarget(folder, window.ask_replace_input, window.ask_save_path)
         window.ask_replace_input = self.target.replace_answer
@@ -346,6 +349,8 @@ class WorklistController(QObject):
         menu = next((a for a in window.menuBar().actions() if a.text() == "&Review"), None)
         if menu is not None:
             window.menuBar().removeAction(menu)
+        if self._panels_menu is not None:
+            self._panels_menu.removeAction(self.dock.toggleViewAction())
         window.removeDockWidget(self.dock)
         window.docks.pop("worklist", None)
         self.dock.deleteLater()

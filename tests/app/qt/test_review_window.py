@@ -165,6 +165,9 @@ def test_review_keys_do_not_clash_and_are_listed_in_help(review):
     keys = [sequence.toString() for action in actions for sequence in action.shortcuts()]
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
     assert window.slice_view.view_actions.by_name["more_opaque"].shortcut().toString() == "Ctrl+]"
+    from app.qt.worklist_actions import panels_menu
+
+    assert "Worklist" in [action.text() for action in panels_menu(window).actions()]
 
 
 def test_a_later_action_on_a_review_key_moves_to_shift(qtbot):
