@@ -20,7 +20,8 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 # Sub-command modules, in the order ``dicelens --help`` lists them.
-COMMAND_MODULES: list[str] = ["app.commands.score", "app.commands.report", "app.commands.batch", "app.commands.view"]
+COMMAND_MODULES: list[str] = ["app.commands.score", "app.commands.report", "app.commands.batch", "app.commands.view",
+                             "app.commands.review"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -63,6 +63,9 @@ class CaseLoader(QObject):
         self._lane.replied.connect(self._on_reply)
         self.max_voxels: int | None = None
         """``dicelens view --max-voxels``: the largest volume this window reads (None: by available memory)."""
+        self.reader = read_case
+        """The job that reads a case, ``(paths, resample, max_voxels) -> Case``, run on the ``open`` lane;
+        ``dicelens review`` puts its read-ahead in (:mod:`app.qt.worklist_prefetch`)."""
 
     @property
     def loading(self) -> bool:
@@ -76,7 +79,7 @@ class CaseLoader(QObject):
         """
         self._lane.cancel()
         self._lane.start_generation()
-        return self._lane.submit(OPEN_TASK, read_case, dict(paths), bool(resample), self.max_voxels)
+        return self._lane.submit(OPEN_TASK, self.reader, dict(paths), bool(resample), self.max_voxels)
 
     @Slot(object)
     def _on_reply(self, reply: JobReply) -> None:

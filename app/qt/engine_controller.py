@@ -82,6 +82,9 @@ class EngineController(QObject):
         self._generation = 0
         self._pending_deltas: list = []
         self._busy = False
+        self.prepared_source = None
+        """Optional ``(case, ignore_index) -> dice_engine.LiveDice or None``: an engine built ahead for the
+        case being loaded (``dicelens review`` reads the next case ahead, app/qt/worklist_prefetch.py)."""
         self._own_jobs = jobs is None
         self.jobs = JobLayer(self, synchronous=sync) if jobs is None else jobs
         self._state = WorkerState()   # touched only by the engine lane's jobs
@@ -137,6 +140,7 @@ class EngineController(QObject):
                 voxel_volume_ml=float(case.geometry.voxel_volume_ml),
                 ignore_index=ignore_index,
                 device=self._device,
+                prepared=None if self.prepared_source is None else self.prepared_source(case, ignore_index),
             )
         )
         self.distances.load(case, ignore_index, generation=self._generation, masks=(gt, pred))

@@ -101,6 +101,9 @@ class LoadRequest:
     voxel_volume_ml: float | None
     ignore_index: int | None = None
     device: torch.device | str | None = None
+    prepared: object | None = None
+    """A ``dice_engine.LiveDice`` built ahead from these masks (the next case of a review,
+    app/qt/worklist_prefetch.py): used instead of building one when it fits (:func:`_prepared_engine`)."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ def _load(state: WorkerState, request: LoadRequest, started: float) -> tuple[obj
     state.voxel_volume_ml = request.voxel_volume_ml
     try:
         wanted = de.select_device(request.device)
-        state.live = de.LiveDice(
+        state.live = _prepared_engine(request, wanted) or de.LiveDice(
             target=request.gt, preds=request.pred, num_classes=request.num_classes, device=wanted,
             ignore_index=request.ignore_index,
         )
@@ -271,3 +274,14 @@ def _locate(state: WorkerState, request: LocateRequest) -> CellLocation:
         counts = _numpy(state.live.pair_slice_counts(request.gt_label, request.pred_label, request.axis))
         slice_index = int(np.argmax(counts)) if counts.size and counts.max() > 0 else -1
     return CellLocation(request.generation, request.gt_label, request.pred_label, request.axis, slice_index)
+
+
+def _prepared_engine(request: LoadRequest, wanted) -> de.LiveDice | None:
+    """``request.prepared`` when it was built for this load (same device, classes, ignore index and
+    shape), else None (the engine is built from the request's masks)."""
+    live = request.prepared
+    if live is None or live.device != wanted or live.num_classes != request.num_classes:
+        return None
+    if live.ignore_index != request.ignore_index or live.shape != tuple(request.gt.shape):
+        return None
+    return live

@@ -150,6 +150,8 @@ class MainWindow(EditQuestions, QMainWindow):
         self.tabifyDockWidget(self.docks["confusion"], self.docks["labels"])
         self.docks["confusion"].raise_()
         self.label_list.label_activated.connect(self.edit_toolbar.set_label)   # selects it everywhere
+        self.review_actions: dict[str, QAction] = {}   # filled in review mode (app/qt/worklist_actions.py)
+        self.review = None   # the WorklistController in review mode (app/qt/worklist_controller.py)
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)
@@ -420,6 +422,18 @@ class MainWindow(EditQuestions, QMainWindow):
                 f"No voxel has ground truth '{self.state.case.labels.name(gt_label)}' and prediction "
                 f"'{self.state.case.labels.name(pred_label)}'.", 8000)
 
+    def open_dataset_dialog(self) -> None:
+        """File → Open dataset…: review a folder made by ``dicelens review`` (app/qt/worklist_session.py)."""
+        from app.qt.worklist_session import open_dataset_dialog
+
+        open_dataset_dialog(self)
+
+    def export_review(self) -> None:
+        """File → Export review: R/review.csv and R/review.pdf of the review open (app/qt/worklist_session.py)."""
+        from app.qt.worklist_session import export_review
+
+        export_review(self)
+
     # ------------------------------------------------------------- messages
     def show_error(self, message: str) -> None:
         """Tell the user something went wrong (modal dialog; tests replace this method)."""
@@ -434,4 +448,5 @@ class MainWindow(EditQuestions, QMainWindow):
     def show_shortcuts(self) -> None:
         """Help → Keyboard shortcuts."""
         self.show_info("Keyboard shortcuts", shortcuts_html(self.slice_view.view_actions,
-                                                            self.edit_toolbar.actions_by_name))
+                                                            {**self.edit_toolbar.actions_by_name,
+                                                             **self.review_actions}))

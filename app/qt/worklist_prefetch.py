@@ -1,0 +1,174 @@
+"""Read the next case of the worklist in the background while the current one is reviewed.
+
+:class:`CasePrefetcher` reads one case ahead on its own low-priority lane of the job layer
+(``prefetch``, :mod:`app.qt.jobs`) and keeps it until the window asks for it. It replaces the window
+loader's reader (:attr:`app.qt.case_loader.CaseLoader.reader`): when the case asked for is the one
+read ahead, the ``open`` lane takes it (waiting for the read to end when it is still running) instead of
+reading the files again; any other case is read as usual. A prefetched case is handed out once (the
+window edits its masks in place) and only while its files are unchanged: the key holds each file's
+path, size and modification time.
+
+The metrics engine of the case is built ahead too (:func:`build_engine`: a ``dice_engine.LiveDice`` on
+read-only copies of its masks, the costly part of a load); :meth:`CasePrefetcher.take_engine` gives it to
+the window's engine load (``EngineController.prepared_source``) for that very case object, which the
+review controller does only when crash recovery changed nothing in the masks since they were read.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from PySide6.QtCore import QObject, QThread, Slot
+
+from app.qt.case_loader import read_case
+from app.qt.jobs import JobLayer, JobReply, checkpoint, snapshot
+
+PREFETCH_TASK = "Reading the next case ahead"
+WAIT_STEP_S = 0.05
+"""How often an open waiting for the read ahead checks whether it was cancelled, seconds."""
+
+
+def files_key(paths: dict[str, str | None], resample: bool) -> tuple:
+    """What identifies a read of ``paths``: each file's role, path, size and modification time."""
+    key = []
+    for role in sorted(paths):
+        path = paths[role]
+        if path is None:
+            key.append((role, None))
+            continue
+        try:
+            status = os.stat(path)
+            key.append((role, path, status.st_size, status.st_mtime_ns))
+        except OSError:
+            key.append((role, path, None, None))
+    return (tuple(key), bool(resample))
+
+
+def build_engine(case):
+    """The metrics engine of ``case`` as the window's engine lane would build it (a job's work).
+
+    Returns
+    -------
+    dice_engine.LiveDice
+        On read-only copies of ``case.gt`` and ``case.pred`` (the window goes on editing the masks),
+        on the engine's default device, with its per-slice counts along the three axes computed.
+    """
+    import dice_engine as de
+
+    live = de.LiveDice(target=snapshot(case.gt), preds=snapshot(case.pred), num_classes=int(case.num_classes),
+                       device=de.select_device(None))
+    for axis in range(3):
+        checkpoint()
+        live.slice_counts(axis)   # kept by the engine: the first result of the case has them at once
+    return live
+
+
+class _Slot:
+    """One read ahead: done when ``ready`` is set; then ``case`` and its ``engine`` (None when they failed)."""
+
+    def __init__(self, key: tuple) -> None:
+        self.key = key
+        self.ready = threading.Event()
+        self.case = None
+        self.engine = None
+
+
+class CasePrefetcher(QObject):
+    """Reads one case ahead and gives it to the window's loader when that case is opened.
+
+    Parameters
+    ----------
+    jobs : JobLayer
+        The window's job layer (a synchronous one reads inline: tests).
+    max_voxels : int or None
+        The largest volume read (as the window's loader).
+    parent : QObject or None
+
+    Attributes
+    ----------
+    hits : int
+        Opens served from a case read ahead (for tests and the benchmark).
+    enabled : bool
+        False: :meth:`prefetch` does nothing (the benchmark's baseline).
+    """
+
+    def __init__(self, jobs: JobLayer, max_voxels: int | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lane = jobs.lane("prefetch", QThread.Priority.LowPriority)
+        self._lane.replied.connect(self._on_reply)
+        self._max_voxels = max_voxels
+        self._lock = threading.Lock()
+        self._slot: _Slot | None = None
+        self._handed: tuple | None = None   # (case, engine) of the last case handed out
+        self.hits = 0
+        self.enabled = True
+
+    @property
+    def busy(self) -> bool:
+        """True while a case is being read ahead."""
+        return self._lane.busy
+
+    def prefetch(self, paths: dict[str, str | None], resample: bool = False) -> None:
+        """Start reading ``paths`` ahead (dropping what was read ahead before), unless it is already there."""
+        if not self.enabled:
+            return
+        key = files_key(paths, resample)
+        with self._lock:
+            if self._slot is not None and self._slot.key == key:
+                return
+            slot = self._slot = _Slot(key)
+        self._lane.submit(PREFETCH_TASK, self._read_ahead, slot, dict(paths), bool(resample))
+
+    def forget(self) -> None:
+        """Drop what was read ahead (the review closes)."""
+        with self._lock:
+            self._slot = self._handed = None
+
+    def read(self, paths: dict[str, str | None], resample: bool, max_voxels: int | None = None):
+        """The window loader's reader (runs on the ``open`` lane): the case read ahead, else read now."""
+        key = files_key(paths, resample)
+        with self._lock:
+            slot = self._slot if self._slot is not None and self._slot.key == key else None
+            if slot is not None:
+                self._slot = None   # handed out once: the window edits its masks in place
+        if slot is not None:
+            while not slot.ready.wait(WAIT_STEP_S):
+                checkpoint()   # this open was cancelled (another case asked for, or the window closes)
+            if slot.case is not None and files_key(paths, resample) == key:
+                self.hits += 1
+                with self._lock:
+                    self._handed = (slot.case, slot.engine)
+                return slot.case
+        return read_case(paths, resample, max_voxels)
+
+    def take_engine(self, case):
+        """The engine built ahead for ``case`` (the very object :meth:`read` handed out), once; else None."""
+        with self._lock:
+            handed, self._handed = self._handed, None
+        if handed is None or handed[0] is not case:
+            return None
+        return handed[1]
+
+    def _read_ahead(self, slot: _Slot, paths: dict[str, str | None], resample: bool) -> None:
+        """The job: read the case into ``slot`` (a failure leaves it empty; the open reads and reports).
+
+        A read ahead that is no longer wanted (another was asked for since) ends at once.
+        """
+        try:
+            with self._lock:
+                if self._slot is not slot:
+                    return
+            case = read_case(paths, resample, self._max_voxels)
+            checkpoint()
+            try:
+                slot.engine = build_engine(case)
+            except (MemoryError, RuntimeError, ValueError):
+                slot.engine = None   # built from the masks when the case opens, where a failure is reported
+            slot.case = case
+        finally:
+            slot.ready.set()
+
+    @Slot(object)
+    def _on_reply(self, reply: JobReply) -> None:
+        """Nothing to show: a failed read ahead is read again (and reported) when the case is opened."""
