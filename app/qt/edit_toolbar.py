@@ -1,4 +1,6 @@
-"""The edit toolbar: tools, brush radius, 3D brush, active label, edit target, protections, undo/redo.
+"""The edit toolbar: tools, their options, brush radius, 3D brush, active label, edit target, locks, undo/redo.
+
+The tool buttons and their options are built from the registered tools (:data:`~app.model.tools.TOOL_SPECS`).
 
 The toolbar holds the edit settings and applies them to the session of each opened case
 (:meth:`EditToolbar.set_bridge`), so they survive opening another case. The edit target
@@ -8,18 +10,14 @@ The toolbar holds the edit settings and applies them to the session of each open
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QMenu, QSlider, QToolBar, QToolButton
 
-from app.qt.edit_tools import TOOLS
+from app.model.tools import TOOL_SPECS
 from app.qt.label_colors import class_colors, class_names, swatch_icon
+from app.qt.tool_parameters import ToolParameterWidgets
 from app.qt.voxel_readout import distance_unit
 
-TOOL_TEXT = {"navigate": ("&Navigate", "N", "No editing: left-drag pans"),
-             "brush": ("&Brush", "B", "Paint the active label (round brush)"),
-             "eraser": ("&Eraser", "X", "Paint background (label 0)"),
-             "fill": ("&Fill", "K", "Flood-fill the clicked connected region of the slice"),
-             "polygon": ("&Lasso", "L", "Polygon / lasso: drag an outline; release fills inside it")}
 TARGETS = (("pred", "Edit: prediction"), ("gt", "Edit: ground truth"))
 GT_TARGET_STYLE = "QComboBox { font-weight: bold; color: #ffb74d; }"
 """The ground truth as edit target is shown in orange bold (editing it changes the reference)."""
@@ -47,17 +45,25 @@ class EditToolbar(QToolBar):
         self.actions_by_name: dict[str, QAction] = {}
         self.tool_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
-        for tool in TOOLS:
-            text, key, tip = TOOL_TEXT[tool]
-            action = self._action(f"tool_{tool}", text, key, tip, checkable=True)
-            action.setData(tool)
+        for spec in TOOL_SPECS:
+            action = self._action(f"tool_{spec.name}", spec.text, spec.key, spec.tip, checkable=True)
+            action.setIcon(QIcon.fromTheme(spec.icon))  # shown in the Edit menu where the theme has it
+            action.setData(spec.name)
             group.addAction(action)
             self.addAction(action)
-            self.tool_actions[tool] = action
+            self.tool_actions[spec.name] = action
         self.tool_actions["navigate"].setChecked(True)
         group.triggered.connect(self._on_tool_triggered)
         tools.tool_changed.connect(self._on_tool_changed)
         tools.label_picked.connect(self._on_label_picked)
+        self.options = ToolParameterWidgets(self, tools)
+        self.apply_preview_action = self._action("apply_preview", "&Apply preview", "Return",
+                                                 "Write the previewed change (grow from seed)",
+                                                 slot=tools.apply_preview)
+        self.drop_preview_action = self._action("drop_preview", "&Drop preview", "Escape",
+                                                "Forget the previewed change", slot=tools.drop_preview)
+        self.addAction(self.apply_preview_action)
+        tools.preview_changed.connect(self._on_preview_changed)
         self.addSeparator()
 
         self.addWidget(QLabel(" Radius "))
@@ -98,11 +104,11 @@ class EditToolbar(QToolBar):
         self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "ground truth" whole
         self.target_combo.currentIndexChanged.connect(self._apply)
         self.addWidget(self.target_combo)
-        self.protect_menu = QMenu("Protected labels", self)
+        self.protect_menu = QMenu("Locked labels", self)
         self.protect_menu.triggered.connect(self._apply)
         self.protect_button = QToolButton()
-        self.protect_button.setText("Protect")
-        self.protect_button.setToolTip("Labels that no tool overwrites (the eraser included)")
+        self.protect_button.setText("Lock")
+        self.protect_button.setToolTip("Locked labels: no tool changes their voxels (the eraser included)")
         self.protect_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.protect_button.setMenu(self.protect_menu)
         self.addWidget(self.protect_button)
@@ -159,6 +165,14 @@ class EditToolbar(QToolBar):
             widget.setEnabled(bridge is not None)
         for action in self.actions_by_name.values():
             action.setEnabled(bridge is not None)
+        has_image = bridge is not None and bridge.session.image is not None
+        for spec in TOOL_SPECS:
+            self.tool_actions[spec.name].setEnabled(bridge is not None and (has_image or not spec.needs_image))
+        if bridge is not None and not self.tool_actions[self.tools.tool].isEnabled():
+            self.tools.set_tool("navigate")  # e.g. threshold chosen, then a case without an image opened
+        self.options.set_enabled(bridge is not None, has_image)
+        self.options.set_unit(unit)
+        self._on_preview_changed(False)
         if bridge is not None:
             bridge.history_changed.connect(self._update_history_actions)
         self.tools.set_bridge(bridge)
@@ -178,6 +192,7 @@ class EditToolbar(QToolBar):
             session.protected_labels = [a.data() for a in self.protect_menu.actions() if a.isChecked()]
             if self.label_combo.currentIndex() >= 0:
                 session.active_label = self.label_combo.currentData()
+        self.options.apply()
         self.tools.refresh_cursor()
         self._update_history_actions()
 
@@ -224,6 +239,11 @@ class EditToolbar(QToolBar):
     @Slot(str)
     def _on_tool_changed(self, tool: str) -> None:
         self.tool_actions[tool].setChecked(True)
+
+    @Slot(bool)
+    def _on_preview_changed(self, waiting: bool) -> None:
+        self.apply_preview_action.setEnabled(waiting)
+        self.drop_preview_action.setEnabled(waiting)
 
     @Slot(int)
     def _on_label_picked(self, label: int) -> None:
