@@ -37,7 +37,7 @@ def grow_operation(given: ToolInput) -> ToolChange | None:
                                      numberOfIterations=GROW_ITERATIONS,
                                      multiplier=float(given.params.get("multiplier", 2.5)),
                                      initialNeighborhoodRadius=SEED_NEIGHBOURHOOD_RADIUS, replaceValue=1)
-    footprint = footprint_in(region, sitk.GetArrayViewFromImage(grown) == 1)
+    footprint = footprint_in(region, sitk.GetArrayFromImage(grown) == 1)
     if footprint is None:
         return None
     return ToolChange(footprint, given.label, f"grow from seed {given.label}", given.axis)

@@ -1,4 +1,4 @@
-"""Tools that reshape one label in 3D with SimpleITK filters: islands, margin, interpolation between slices.
+"""Tools that reshape one label with SimpleITK filters: islands, margin (3D), interpolation between slices.
 
 Each is an :data:`~app.model.tools.spec.Operation` acting on the active label of the edited mask
 (the island under the cursor: on the clicked voxel's label), and reads only the bounding box of that
@@ -6,6 +6,8 @@ label, grown by what the operation can reach, so it stays fast on large volumes.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import SimpleITK as sitk
@@ -46,16 +48,16 @@ def islands_operation(given: ToolInput) -> ToolChange | None:
     present = given.labels[region] == label
     components = sitk.ConnectedComponent(to_sitk(present.astype(np.uint8), given.spacing_zyx), False)
     if mode == "keep largest":
-        ranked = sitk.GetArrayViewFromImage(sitk.RelabelComponent(components, sortByObjectSize=True))
+        ranked = sitk.GetArrayFromImage(sitk.RelabelComponent(components, sortByObjectSize=True))
         removed = ranked > 1
         what = "keep largest island"
     elif mode == "remove small":
         minimum = int(given.params.get("min_voxels", 1))
-        kept = sitk.GetArrayViewFromImage(sitk.RelabelComponent(components, minimumObjectSize=minimum))
+        kept = sitk.GetArrayFromImage(sitk.RelabelComponent(components, minimumObjectSize=minimum))
         removed = present & (kept == 0)
         what = f"remove islands under {minimum} voxels"
     else:
-        ids = sitk.GetArrayViewFromImage(components)
+        ids = sitk.GetArrayFromImage(components)
         local = tuple(v - part.start for v, part in zip(voxel, region, strict=True))
         removed = present & (ids != ids[local])
         what = "keep clicked island"
@@ -80,9 +82,9 @@ def margin_operation(given: ToolInput) -> ToolChange | None:
         return None
     present = given.labels[region] == given.label
     source = present if margin > 0 else ~present  # distances are measured to the voxels of ``source``
-    distance = sitk.GetArrayViewFromImage(sitk.SignedMaurerDistanceMap(
-        to_sitk(source.astype(np.uint8), given.spacing_zyx), insideIsPositive=False, squaredDistance=False,
-        useImageSpacing=True))
+    distance_image = sitk.SignedMaurerDistanceMap(to_sitk(source.astype(np.uint8), given.spacing_zyx),
+                                                  insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
+    distance = sitk.GetArrayViewFromImage(distance_image)  # valid while distance_image lives
     within = distance <= abs(margin) + 1e-6
     if margin > 0:
         changed, label, what = within & ~present, given.label, f"margin +{margin:g} mm"
@@ -95,19 +97,42 @@ def margin_operation(given: ToolInput) -> ToolChange | None:
 def interpolate_operation(given: ToolInput) -> ToolChange | None:
     """Fill the slices between slices painted with the active label (along the axis shown).
 
-    SimpleITK's ``MorphologicalContourInterpolator`` on the label's box: slices that hold the label
-    are kept; the empty slices between two of them receive the interpolated shape.
+    Shape-based interpolation: for each run of empty slices between two slices holding the label, the
+    label's signed distance maps on those two slices (SimpleITK's signed Maurer distance, in mm with the
+    in-plane spacing) are blended linearly by position, and a voxel gets the label where the blend is
+    <= 0. Identical outlines give the same outline between them; different ones morph. (SimpleITK's
+    ``MorphologicalContourInterpolator`` is not in every SimpleITK build, so it is not relied on.)
     """
     if given.label == 0:
         return None
-    region = label_box(given.labels, given.label)
+    axis = given.axis
+    pad = [1, 1, 1]
+    pad[axis] = 0  # one ring of background in-plane keeps the inside distances exact
+    region = label_box(given.labels, given.label, pad)
     if region is None:
         return None
     present = given.labels[region] == given.label
-    interpolator = sitk.MorphologicalContourInterpolator()
-    interpolator.SetLabel(1)
-    interpolator.SetAxis(2 - given.axis)  # SimpleITK axes are (x, y, z)
-    filled = sitk.GetArrayViewFromImage(interpolator.Execute(to_sitk(present.astype(np.uint8), given.spacing_zyx)))
-    footprint = footprint_in(region, (filled == 1) & ~present)
-    return None if footprint is None else ToolChange(footprint, given.label, f"interpolate {given.label}",
-                                                     given.axis)
+    painted = np.flatnonzero(present.any(axis=tuple(k for k in range(3) if k != axis)))
+    in_plane_spacing = [s for k, s in enumerate(given.spacing_zyx) if k != axis]
+    filled = np.zeros_like(present)
+    for first, last in itertools.pairwise(painted):
+        if last - first < 2:
+            continue
+        d_first = _slice_distance(np.take(present, first, axis=axis), in_plane_spacing)
+        d_last = _slice_distance(np.take(present, last, axis=axis), in_plane_spacing)
+        for index in range(first + 1, last):
+            t = (index - first) / (last - first)
+            inside = (1.0 - t) * d_first + t * d_last <= 0.0
+            target = [slice(None)] * 3
+            target[axis] = index
+            filled[tuple(target)] = inside
+    footprint = footprint_in(region, filled & ~present)
+    return None if footprint is None else ToolChange(footprint, given.label, f"interpolate {given.label}", axis)
+
+
+def _slice_distance(mask_2d: np.ndarray, spacing_2d) -> np.ndarray:
+    """Signed distance (mm, ``float64``, negative inside) of a 2D ``bool`` mask to its outline."""
+    image = sitk.GetImageFromArray(mask_2d.astype(np.uint8))
+    image.SetSpacing(tuple(float(s) for s in reversed(spacing_2d)))
+    distance = sitk.SignedMaurerDistanceMap(image, insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
+    return sitk.GetArrayFromImage(distance).astype(np.float64)
