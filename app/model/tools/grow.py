@@ -1,8 +1,8 @@
 """Grow from a seed (level tracing): the region around a clicked voxel whose intensities are alike.
 
 SimpleITK's ``ConfidenceConnected`` in a cube around the seed: starting from the seed's
-neighbourhood, voxels whose intensity lies within ``multiplier`` standard deviations of the region's
-mean join it (connected through faces), re-estimated ``iterations`` times. The view previews the
+neighbourhood, voxels whose intensity lies within ``multiplier`` standard deviations of that
+neighbourhood's mean join it (connected through faces). The view previews the
 result; Apply writes it (one undo step).
 """
 
@@ -15,9 +15,11 @@ from app.model.tools.boxes import box_around, footprint_in
 from app.model.tools.label_tools import to_sitk
 from app.model.tools.spec import ToolChange, ToolInput
 
-GROW_ITERATIONS = 3
+GROW_ITERATIONS = 0
+"""Re-estimations of the mean and spread from the grown region: each one floods the box again (~4x the
+time on a 40 mm box), so the statistics come from the seed's neighbourhood only."""
 SEED_NEIGHBOURHOOD_RADIUS = 1
-"""Voxels around the seed that give the first mean and standard deviation."""
+"""Voxels around the seed (a 3 x 3 x 3 cube) that give the mean and standard deviation."""
 
 
 def grow_operation(given: ToolInput) -> ToolChange | None:

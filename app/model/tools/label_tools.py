@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 import SimpleITK as sitk
 
-from app.model.tools.boxes import footprint_in, label_box
+from app.model.tools.boxes import footprint_in, label_box, separate_boxes
 from app.model.tools.spec import ToolChange, ToolInput
 
 ISLAND_MODES = ("keep largest", "remove small", "keep clicked")
@@ -70,28 +70,72 @@ def margin_operation(given: ToolInput) -> ToolChange | None:
 
     Grow: every voxel whose centre lies within the margin of a voxel centre of the label gets the
     label. Shrink: every voxel of the label within the margin of a voxel centre outside it becomes
-    background. Distances are Euclidean in mm with the voxel spacing (anisotropy respected), from
-    SimpleITK's signed Maurer distance map on the label's box grown by the margin.
+    background. Distances are Euclidean in mm with the voxel spacing (anisotropy respected), computed
+    exactly up to the margin by :func:`squared_distance_within`, per part of the label (parts more than
+    twice the margin apart are done separately) on the part's box grown by the margin.
     """
     margin = float(given.params.get("margin_mm", 0.0))
     if margin == 0.0 or given.label == 0:
         return None
     reach = [int(np.ceil(abs(margin) / float(s))) + 1 for s in given.spacing_zyx]
-    region = label_box(given.labels, given.label, reach if margin > 0 else (1, 1, 1))
+    region = label_box(given.labels, given.label, reach)
     if region is None:
         return None
     present = given.labels[region] == given.label
-    source = present if margin > 0 else ~present  # distances are measured to the voxels of ``source``
-    distance_image = sitk.SignedMaurerDistanceMap(to_sitk(source.astype(np.uint8), given.spacing_zyx),
-                                                  insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
-    distance = sitk.GetArrayViewFromImage(distance_image)  # valid while distance_image lives
-    within = distance <= abs(margin) + 1e-6
-    if margin > 0:
-        changed, label, what = within & ~present, given.label, f"margin +{margin:g} mm"
-    else:
-        changed, label, what = within & present, 0, f"margin -{abs(margin):g} mm"
-    footprint = footprint_in(region, np.asarray(changed, dtype=bool))
-    return None if footprint is None else ToolChange(footprint, label, f"{what} {given.label}", given.axis)
+    changed = np.zeros_like(present)
+    for part in separate_boxes(present, [2 * r + 1 for r in reach]):
+        box = tuple(slice(max(p.start - r, 0), min(p.stop + r, size))
+                    for p, r, size in zip(part, reach, present.shape, strict=True))
+        inside = present[box]
+        source = inside if margin > 0 else ~inside  # distances are measured to the voxels of ``source``
+        squared = squared_distance_within(source, given.spacing_zyx, abs(margin))
+        within = squared <= np.float32(abs(margin) ** 2 * (1 + 1e-5) + 1e-6)  # float32 rounding of a distance == margin
+        changed[box] |= within & (~inside if margin > 0 else inside)
+    label, sign = (given.label, "+") if margin > 0 else (0, "-")
+    footprint = footprint_in(region, changed)
+    return None if footprint is None else ToolChange(footprint, label, f"margin {sign}{abs(margin):g} mm {given.label}",
+                                                     given.axis)
+
+
+def squared_distance_within(source: np.ndarray, spacing_zyx, reach_mm: float) -> np.ndarray:
+    """Squared Euclidean distance (mm², ``float32``) from each voxel centre to the nearest True voxel of
+    ``source`` (``bool (z, y, x)``): exact wherever it is at most ``reach_mm²``, larger (or inf) elsewhere.
+
+    Separable and bounded: the exact distance along x within each row (running maxima/minima of the
+    object's indices), then the minimum over the y and z offsets that can lie within ``reach_mm``
+    (``D²(p) = min over dz, dy of dz²·sz² + dy²·sy² + Dx²(p + (dz, dy, 0))``). The work is a few dozen
+    array passes over the box, several times faster than a full distance map when the margin is a few
+    voxels, which is what a margin in mm is.
+    """
+    sz, sy, sx = (float(s) for s in spacing_zyx)
+    index = np.arange(source.shape[2], dtype=np.float32)
+    before = np.where(source, index, np.float32(-np.inf))
+    np.maximum.accumulate(before, axis=2, out=before)
+    after = np.where(source[..., ::-1], index[::-1], np.float32(np.inf))
+    np.minimum.accumulate(after, axis=2, out=after)
+    rows = np.minimum(index - before, after[..., ::-1] - index)
+    rows *= sx
+    rows *= rows
+    del before, after
+    planes = rows.copy()
+    scratch = np.empty_like(rows)
+    for dy in range(1, int(reach_mm // sy) + 1):
+        _shifted_minimum(planes, rows, dy, 1, np.float32((dy * sy) ** 2), scratch)
+    volume = planes.copy()
+    for dz in range(1, int(reach_mm // sz) + 1):
+        _shifted_minimum(volume, planes, dz, 0, np.float32((dz * sz) ** 2), scratch)
+    return volume
+
+
+def _shifted_minimum(target: np.ndarray, source: np.ndarray, shift: int, axis: int, step, scratch: np.ndarray) -> None:
+    """``target = min(target, source shifted by ±shift along axis + step)``, without temporaries."""
+    ahead = [slice(None)] * 3
+    behind = [slice(None)] * 3
+    ahead[axis], behind[axis] = slice(shift, None), slice(None, -shift)
+    for low, high in ((tuple(ahead), tuple(behind)), (tuple(behind), tuple(ahead))):
+        buffer = scratch[low]
+        np.add(source[high], step, out=buffer)
+        np.minimum(target[low], buffer, out=target[low])
 
 
 def interpolate_operation(given: ToolInput) -> ToolChange | None:

@@ -245,3 +245,15 @@ def test_background_only_and_the_ground_truth_target():
     session.run_tool("margin", (0, 0, 0), 0, {"margin_mm": 5.0})
     grown = session.mask("pred")
     assert np.array_equal(grown[pred != 0], pred[pred != 0])        # only background was written
+
+
+@pytest.mark.parametrize("margin", [2.5, -1.5])
+def test_margin_of_far_apart_parts_equals_brute_force(margin):
+    pred = np.zeros((4, 30, 40))
+    pred[1:3, 2:6, 2:7] = 1                      # parts far apart: done one box at a time
+    pred[1:4, 22:27, 30:36] = 1
+    pred[0, 15, 20] = 1
+    spacing = (1.5, 0.8, 0.8)
+    session = session_of(pred, spacing=spacing)
+    session.run_tool("margin", (0, 0, 0), 0, {"margin_mm": margin})
+    np.testing.assert_array_equal(session.mask("pred") == 1, brute_force_margin(pred == 1, spacing, margin))
