@@ -202,6 +202,10 @@ class EditToolbar(QToolBar):
         self.undo_action.setEnabled(session is not None and session.can_undo)
         self.redo_action.setEnabled(session is not None and session.can_redo)
 
+    def widgets_for(self, tool: str) -> list:
+        """The toolbar actions of ``tool``'s options (labels and boxes), for tests and screenshots."""
+        return self.options.actions_of(tool)
+
     # -------------------------------------------------------------- commands
     def set_target(self, which: str) -> None:
         """Edit ``"pred"`` or ``"gt"``."""

@@ -75,6 +75,10 @@ class ToolParameterWidgets(QObject):
         tools.intensity_picked.connect(self.centre_range)
         self.show_tool(tools.tool)
 
+    def actions_of(self, tool: str) -> list:
+        """The toolbar actions holding ``tool``'s option widgets."""
+        return list(self._actions_by_tool[tool])
+
     def _widget(self, tool: str, parameter):
         if parameter.choices:
             combo = QComboBox()
