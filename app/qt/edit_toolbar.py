@@ -56,36 +56,20 @@ class EditToolbar(QToolBar):
         group.triggered.connect(self._on_tool_triggered)
         tools.tool_changed.connect(self._on_tool_changed)
         tools.label_picked.connect(self._on_label_picked)
-        self.options = ToolParameterWidgets(self, tools)
+        # The brush size and the chosen tool's options sit in a second row (the window adds it below this
+        # one): with ten tools, one row would push undo/redo off a 1280-pixel screen.
+        self.options_bar = QToolBar("Tool options", parent)
+        self.options_bar.setObjectName("edit_options_toolbar")
+        self._build_radius()
+        self.options = ToolParameterWidgets(self.options_bar, tools)
         self.apply_preview_action = self._action("apply_preview", "&Apply preview", "Return",
                                                  "Write the previewed change (grow from seed)",
                                                  slot=tools.apply_preview)
         self.drop_preview_action = self._action("drop_preview", "&Drop preview", "Escape",
                                                 "Forget the previewed change", slot=tools.drop_preview)
-        self.addAction(self.apply_preview_action)
+        self.options_bar.addAction(self.apply_preview_action)
+        self.options_bar.addAction(self.drop_preview_action)
         tools.preview_changed.connect(self._on_preview_changed)
-        self.addSeparator()
-
-        self.addWidget(QLabel(" Radius "))
-        self.radius_spin = QDoubleSpinBox()
-        self.radius_spin.setRange(*RADIUS_RANGE_MM)
-        self.radius_spin.setSingleStep(RADIUS_STEP_MM)
-        self.radius_spin.setSuffix(" mm")
-        self.radius_spin.setValue(3.0)
-        self.radius_spin.setToolTip("Brush radius in millimetres (- / = to change)")
-        self.radius_slider = QSlider(Qt.Orientation.Horizontal)
-        self.radius_slider.setRange(1, int(RADIUS_RANGE_MM[1] / RADIUS_STEP_MM))
-        self.radius_slider.setMaximumWidth(80)   # the toolbar fits a 1280-pixel screen
-        self.radius_slider.setValue(round(3.0 / RADIUS_STEP_MM))
-        self.radius_slider.valueChanged.connect(self._on_radius_slider)
-        self.radius_spin.valueChanged.connect(self._on_radius_changed)
-        self.addWidget(self.radius_slider)
-        self.addWidget(self.radius_spin)
-        self._action("smaller_brush", "Smaller brush", "-", "Brush radius down", slot=self.smaller_brush)
-        self._action("bigger_brush", "Bigger brush", "=", "Brush radius up", slot=self.bigger_brush)
-        self.sphere_action = self._action("sphere", "3D", "Shift+B", "3D brush: a sphere across slices "
-                                          "instead of a disc on the slice", checkable=True, slot=self._apply)
-        self.addAction(self.sphere_action)
         self.addSeparator()
 
         self.label_combo = QComboBox()
@@ -125,6 +109,31 @@ class EditToolbar(QToolBar):
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
         self.set_bridge(None, None)
+
+    def _build_radius(self) -> None:
+        """Brush radius (slider, spin box, -/= keys) and the 3D switch, first in the options row."""
+        self.options_bar.addWidget(QLabel(" Radius "))
+        self.radius_spin = QDoubleSpinBox()
+        self.radius_spin.setRange(*RADIUS_RANGE_MM)
+        self.radius_spin.setSingleStep(RADIUS_STEP_MM)
+        self.radius_spin.setSuffix(" mm")
+        self.radius_spin.setValue(3.0)
+        self.radius_spin.setToolTip("Brush radius in millimetres (- / = to change)")
+        self.radius_slider = QSlider(Qt.Orientation.Horizontal)
+        self.radius_slider.setRange(1, int(RADIUS_RANGE_MM[1] / RADIUS_STEP_MM))
+        self.radius_slider.setMaximumWidth(80)   # the toolbar fits a 1280-pixel screen
+        self.radius_slider.setValue(round(3.0 / RADIUS_STEP_MM))
+        self.radius_slider.valueChanged.connect(self._on_radius_slider)
+        self.radius_spin.valueChanged.connect(self._on_radius_changed)
+        self.options_bar.addWidget(self.radius_slider)
+        self.options_bar.addWidget(self.radius_spin)
+        self._action("smaller_brush", "Smaller brush", "-", "Brush radius down", slot=self.smaller_brush)
+        self._action("bigger_brush", "Bigger brush", "=", "Brush radius up", slot=self.bigger_brush)
+        self.sphere_action = self._action("sphere", "3D", "Shift+B", "3D brush: a sphere across slices "
+                                          "instead of a disc on the slice", checkable=True, slot=self._apply)
+        self.options_bar.addAction(self.sphere_action)
+        self.options_bar.addSeparator()
+
 
     def _action(self, name, text, key, tip, checkable=False, slot=None) -> QAction:
         action = QAction(text, self)

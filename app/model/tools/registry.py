@@ -36,7 +36,7 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
              "in the slice or a 3D box", "color-picker", "click", "cross",
              "Threshold: fill the intensity range in the clicked slice or the box around the click",
              (BOX_MM,), threshold_operation, uses_intensity_range=True, needs_image=True),
-    ToolSpec("grow", "&Grow from seed", "R", "Click a seed: the region of alike intensity grows around it "
+    ToolSpec("grow", "&Grow", "R", "Grow from seed: click a seed, the region of alike intensity grows around it "
              "(preview); Return applies, Escape drops", "zoom-fit-best", "click", "cross",
              "Grow from seed: click a seed to preview, Return applies it",
              (ParameterSpec("multiplier", "Spread", "How many standard deviations from the region's mean "

@@ -124,3 +124,13 @@ def test_a_locked_label_is_not_changed_by_margin_or_islands(window):
     click(window, 8, 8)
     assert np.array_equal(case.pred == 2, tumour)
     assert_table_matches_masks(window)
+
+
+def test_both_toolbar_rows_fit_a_1280_pixel_screen_whatever_the_tool(window, qtbot):
+    window.resize(int(1280 * 0.95), int(800 * 0.95))
+    qtbot.wait(20)
+    toolbar = window.edit_toolbar
+    assert toolbar.sizeHint().width() <= window.width()
+    for spec in TOOL_SPECS:
+        toolbar.tool_actions[spec.name].trigger()
+        assert toolbar.options_bar.sizeHint().width() <= window.width(), spec.name
