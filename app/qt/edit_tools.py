@@ -254,7 +254,7 @@ class EditTools(QObject):
     @Slot(int)
     def _on_slice_shown(self, _index: int) -> None:
         if self.preview.change is not None:
-            self.preview.render(self.view)
+            self.preview.redraw(self.view)
 
     def _point(self, position: QPointF) -> np.ndarray:
         state = self.view.state

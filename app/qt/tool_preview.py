@@ -30,9 +30,9 @@ class ToolPreview(pg.ImageItem):
         """Preview ``change`` (None: drop the preview) in colour ``rgb`` on ``view``'s current slice."""
         self.change = change
         self._rgb = rgb
-        self.render(view)
+        self.redraw(view)
 
-    def render(self, view) -> None:
+    def redraw(self, view) -> None:
         """Redraw for the slice ``view`` shows now (hidden when nothing of the change lies on it)."""
         change = self.change
         state = view.state

@@ -58,6 +58,7 @@ def test_grow_previews_then_return_applies_and_escape_drops(window):
     before = case.pred.copy()
     click(window, 8, 8)
     assert tools.has_preview and tools.preview.isVisible()
+    window.grab()                                                # the preview paints (as pyqtgraph draws it)
     assert np.array_equal(case.pred, before)                     # a preview writes nothing
     assert toolbar.drop_preview_action.isEnabled()
     toolbar.drop_preview_action.trigger()
