@@ -1,5 +1,5 @@
 """The preview of a tool's change before it is applied (grow from seed): the voxels it would write on
-the slice shown, tinted in the label's colour over the slice view.
+the slice shown, as a checkerboard of the label's colour and white over the slice view.
 
 An ``ImageItem`` laid out exactly as the slice view's overlay (same transform: one pixel = one voxel
 of ``col_mm`` x ``row_mm``); it re-renders when the slice or axis changes, from the change's footprint.
@@ -13,7 +13,9 @@ import pyqtgraph as pg
 from app.orientation import to_screen
 from app.qt.brush_cursor import CURSOR_Z
 
-PREVIEW_ALPHA = 140
+PREVIEW_ALPHA = 230
+"""The preview is a checkerboard of the label's colour (nearly opaque) and white, so it is not mistaken for
+the overlay of that label beneath it."""
 
 
 class ToolPreview(pg.ImageItem):
@@ -50,7 +52,9 @@ class ToolPreview(pg.ImageItem):
         plane[in_plane[0], in_plane[1]] = np.take(mask, index - region[axis].start, axis=axis)
         shown = to_screen(plane, view.frame)
         rgba = np.zeros((*shown.shape, 4), dtype=np.uint8)
-        rgba[shown] = (*self._rgb, PREVIEW_ALPHA)
+        checker = (np.indices(shown.shape).sum(axis=0) % 2).astype(bool)
+        rgba[shown & checker] = (*self._rgb, PREVIEW_ALPHA)
+        rgba[shown & ~checker] = (255, 255, 255, PREVIEW_ALPHA // 2)
         self.setImage(rgba, autoLevels=False, levels=None)
         self.setTransform(view.image_item.transform())
         self.show()
