@@ -180,6 +180,8 @@ class EditToolbar(QToolBar):
         if bridge is not None and not self.tool_actions[self.tools.tool].isEnabled():
             self.tools.set_tool("navigate")  # e.g. threshold chosen, then a case without an image opened
         self.options.set_enabled(bridge is not None, has_image)
+        if has_image:
+            self.options.start_range_for(bridge.session.image)
         self.options.set_unit(unit)
         self._on_preview_changed(False)
         if bridge is not None:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel
 
 from app.model.tools import TOOL_SPECS
+from app.window_level import initial_window
 
 INTENSITY_LIMIT = 1e7
 """Spin box bounds of intensities (CT in HU, MR in arbitrary units, float images)."""
@@ -119,6 +120,16 @@ class ToolParameterWidgets(QObject):
             widget.setEnabled(enabled)
         for action in self._range_actions:
             action.setEnabled(enabled and has_image)
+
+    def start_range_for(self, image) -> None:
+        """A new case's starting range: the bright half of the window it opens with (``[level, white]``:
+        soft tissue and contrast on CT), never the whole intensity span (a threshold would fill the slice)."""
+        window = initial_window(image)
+        for spin, value in ((self.low_spin, window.level), (self.high_spin, window.levels[1])):
+            spin.blockSignals(True)
+            spin.setValue(value)
+            spin.blockSignals(False)
+        self.apply()
 
     @Slot(str)
     def show_tool(self, tool: str) -> None:

@@ -135,3 +135,10 @@ def test_both_toolbar_rows_fit_a_1280_pixel_screen_whatever_the_tool(window, qtb
     for spec in TOOL_SPECS:
         toolbar.tool_actions[spec.name].trigger()
         assert toolbar.options_bar.sizeHint().width() <= window.width(), spec.name
+
+
+def test_a_case_starts_with_the_bright_half_of_its_window_as_range(window):
+    options = window.edit_toolbar.options
+    low, high = window.slice_view.window.level, window.slice_view.window.levels[1]
+    assert (options.low_spin.value(), options.high_spin.value()) == pytest.approx((low, high), abs=0.05)
+    assert window.edit_tools.parameters["threshold"]["low"] == pytest.approx(low, abs=0.05)
