@@ -9,7 +9,7 @@ The toolbar holds the edit settings and applies them to the session of each open
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QMenu, QSlider, QToolBar, QToolButton
 
@@ -28,6 +28,11 @@ RADIUS_STEP_MM = 0.5
 class EditToolbar(QToolBar):
     """Toolbar of the slice view's :class:`~app.qt.edit_tools.EditTools`.
 
+    Signals
+    -------
+    locks_changed(object)
+        The locked labels changed: a ``frozenset`` of labels (for a label list showing locks).
+
     Attributes
     ----------
     tool_actions : dict of str to QAction
@@ -37,11 +42,14 @@ class EditToolbar(QToolBar):
         Edit menu and Help → Keyboard shortcuts.
     """
 
+    locks_changed = Signal(object)
+
     def __init__(self, tools, parent=None) -> None:
         super().__init__("Edit", parent)
         self.setObjectName("edit_toolbar")
         self.tools = tools
         self.bridge = None
+        self._announced_locks: frozenset[int] = frozenset()
         self.actions_by_name: dict[str, QAction] = {}
         self.tool_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
@@ -200,9 +208,12 @@ class EditToolbar(QToolBar):
             session.brush_sphere = self.sphere_action.isChecked()
             session.target = which
             session.background_only = self.background_only_action.isChecked()
-            session.protected_labels = [a.data() for a in self.protect_menu.actions() if a.isChecked()]
+            session.protected_labels = self.locked_labels()
             if self.label_combo.currentIndex() >= 0:
                 session.active_label = self.label_combo.currentData()
+        if self.locked_labels() != self._announced_locks:
+            self._announced_locks = self.locked_labels()
+            self.locks_changed.emit(self._announced_locks)
         self.options.apply()
         self.tools.refresh_cursor()
         self._update_history_actions()
@@ -221,6 +232,17 @@ class EditToolbar(QToolBar):
     def set_target(self, which: str) -> None:
         """Edit ``"pred"`` or ``"gt"``."""
         self.target_combo.setCurrentIndex(self.target_combo.findData(which))
+
+    def locked_labels(self) -> frozenset[int]:
+        """Labels locked now (no tool changes their voxels)."""
+        return frozenset(int(a.data()) for a in self.protect_menu.actions() if a.isChecked())
+
+    def set_locked(self, label: int, locked: bool) -> None:
+        """Lock or unlock ``label`` (as its entry in the Lock menu does)."""
+        for action in self.protect_menu.actions():
+            if action.data() == label and action.isChecked() != locked:
+                action.setChecked(locked)
+                self._apply()
 
     def set_label(self, label: int) -> None:
         """Make ``label`` the active label."""

@@ -109,9 +109,11 @@ def test_shift_click_sets_the_range_and_the_brush_keeps_to_it(window):
 
 def test_a_locked_label_is_not_changed_by_margin_or_islands(window):
     case, toolbar = window.state.case, window.edit_toolbar
-    for action in toolbar.protect_menu.actions():
-        action.setChecked(action.data() == 2)
-    toolbar.protect_menu.triggered.emit(toolbar.protect_menu.actions()[2])
+    heard = []
+    toolbar.locks_changed.connect(heard.append)
+    toolbar.set_locked(2, True)
+    assert toolbar.locked_labels() == {2} and heard == [frozenset({2})]
+    assert toolbar.protect_menu.actions()[2].isChecked()
     toolbar.set_label(1)
     toolbar.tools.parameters["margin"]["margin_mm"] = 4.0
     toolbar.tool_actions["margin"].trigger()
@@ -125,6 +127,8 @@ def test_a_locked_label_is_not_changed_by_margin_or_islands(window):
     click(window, 8, 8)
     assert np.array_equal(case.pred == 2, tumour)
     assert_table_matches_masks(window)
+    toolbar.set_locked(2, False)
+    assert toolbar.locked_labels() == frozenset() and heard[-1] == frozenset()
 
 
 def test_both_toolbar_rows_fit_a_1280_pixel_screen_whatever_the_tool(window, qtbot):
