@@ -78,6 +78,7 @@ class EditToolbar(QToolBar):
         self.options_bar.addAction(self.apply_preview_action)
         self.options_bar.addAction(self.drop_preview_action)
         tools.preview_changed.connect(self._on_preview_changed)
+        self._on_tool_changed(tools.tool)
         self.addSeparator()
 
         self.label_combo = QComboBox()
@@ -276,6 +277,9 @@ class EditToolbar(QToolBar):
     @Slot(str)
     def _on_tool_changed(self, tool: str) -> None:
         self.tool_actions[tool].setChecked(True)
+        previews = any(spec.name == tool and spec.previews for spec in TOOL_SPECS)
+        self.apply_preview_action.setVisible(previews)    # only grow previews: keep the row short otherwise
+        self.drop_preview_action.setVisible(previews)
 
     @Slot(bool)
     def _on_preview_changed(self, waiting: bool) -> None:

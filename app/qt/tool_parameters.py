@@ -3,8 +3,9 @@
 Each :class:`~app.model.tools.ParameterSpec` of each tool becomes a spin box (or a combo box for a
 choice) in the toolbar, visible only while its tool is chosen; values go to
 ``EditTools.parameters[tool][name]``. The editable intensity range (brush, fill, lasso, threshold) is
-one more group: a check box that switches it on for brush/fill/lasso, low and high spin boxes, and the
-± half width that Shift+click uses to centre the range on the clicked voxel's intensity.
+one more group: a check box that switches it on for brush/fill/lasso, low and high spin boxes around the
+image's histogram (drag its band to set both), and the ± half width that Shift+click uses to centre the
+range on the clicked voxel's intensity.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel
 
 from app.model.tools import TOOL_SPECS
+from app.qt.range_histogram import RangeHistogram
 from app.window_level import initial_window
 
 INTENSITY_LIMIT = 1e7
@@ -67,7 +69,9 @@ class ToolParameterWidgets(QObject):
         self.half_width_spin = _spin(0.0, INTENSITY_LIMIT, 10.0, 1, 50.0,
                                      "Shift+click: the range becomes the clicked intensity ± this")
         self.half_width_spin.setPrefix("±")
-        self._range_actions = [toolbar.addWidget(w) for w in (self.range_check, self.low_spin, QLabel("–"),
+        self.histogram = RangeHistogram()
+        self.histogram.range_dragged.connect(self.set_range)
+        self._range_actions = [toolbar.addWidget(w) for w in (self.range_check, self.low_spin, self.histogram,
                                                                self.high_spin, self.half_width_spin)]
         for widget in (self.low_spin, self.high_spin):
             widget.valueChanged.connect(self.apply)
@@ -125,7 +129,13 @@ class ToolParameterWidgets(QObject):
         """A new case's starting range: the bright half of the window it opens with (``[level, white]``:
         soft tissue and contrast on CT), never the whole intensity span (a threshold would fill the slice)."""
         window = initial_window(image)
-        for spin, value in ((self.low_spin, window.level), (self.high_spin, window.levels[1])):
+        self.histogram.set_image(image)
+        self.set_range(window.level, window.levels[1])
+
+    @Slot(float, float)
+    def set_range(self, low: float, high: float) -> None:
+        """Set the range's low and high (the histogram's band dragged, a new case)."""
+        for spin, value in ((self.low_spin, low), (self.high_spin, high)):
             spin.blockSignals(True)
             spin.setValue(value)
             spin.blockSignals(False)
@@ -154,6 +164,7 @@ class ToolParameterWidgets(QObject):
     def apply(self) -> None:
         """Push the range into the session: on for brush/fill/lasso when checked; threshold always reads it."""
         low, high = sorted((self.low_spin.value(), self.high_spin.value()))
+        self.histogram.set_range(low, high)
         self.tools.parameters["threshold"].update(low=low, high=high)
         if self.tools.bridge is not None:
             self.tools.bridge.session.intensity_range = (low, high) if self.range_check.isChecked() else None

@@ -146,3 +146,14 @@ def test_a_case_starts_with_the_bright_half_of_its_window_as_range(window):
     low, high = window.slice_view.window.level, window.slice_view.window.levels[1]
     assert (options.low_spin.value(), options.high_spin.value()) == pytest.approx((low, high), abs=0.05)
     assert window.edit_tools.parameters["threshold"]["low"] == pytest.approx(low, abs=0.05)
+
+
+def test_dragging_the_histogram_band_sets_the_range(window):
+    options = window.edit_toolbar.options
+    window.edit_toolbar.tool_actions["threshold"].trigger()
+    assert options.histogram.curve.getData()[1].size > 0           # the image's histogram is drawn
+    options.histogram.region.setRegion((200.0, 400.0))             # as a drag ends
+    assert (options.low_spin.value(), options.high_spin.value()) == pytest.approx((200.0, 400.0))
+    assert window.edit_tools.parameters["threshold"]["high"] == pytest.approx(400.0)
+    options.high_spin.setValue(500.0)
+    assert options.histogram.region.getRegion() == pytest.approx((200.0, 500.0))
