@@ -135,8 +135,10 @@ class EditTools(QObject):
         """Redraw the brush outline (and the mouse cursor) after a change of tool, label, target or radius."""
         session = self.bridge.session if self.bridge is not None else None
         cursor = self.spec.cursor
-        shape = Qt.CursorShape.CrossCursor if cursor == "cross" and session is not None else Qt.CursorShape.ArrowCursor
-        self._viewport.setCursor(shape)
+        if cursor == "cross" and session is not None:
+            self._viewport.setCursor(Qt.CursorShape.CrossCursor)
+        else:
+            self._viewport.unsetCursor()  # the view's own cursor (pyqtgraph's while panning)
         if session is None or cursor not in ("brush", "eraser"):
             self.cursor.hide()
             return
