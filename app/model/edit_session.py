@@ -25,6 +25,7 @@ from app.model.fill import connected_region, polygon_region
 from app.model.history import DEFAULT_BUDGET_BYTES, History, Step, bounding_region, make_step
 from app.model.journal import Journal, JournalRecord
 from app.model.review_log import ReviewEvent
+from app.model.tools import ToolChange, ToolInput, tool_spec
 
 DEFAULT_BRUSH_RADIUS_MM = 3.0
 
@@ -38,6 +39,7 @@ class _Stroke:
     axis: int
     last_point: np.ndarray
     description: str
+    intensity_limited: bool = False
     indices: list[np.ndarray] = field(default_factory=list)
     old_values: list[np.ndarray] = field(default_factory=list)
 
@@ -103,6 +105,10 @@ class EditSession:
         self._next_id = 1
         self._saved_state: dict[str, int | None] = {"pred": None, "gt": None}
         self.review_log: list[ReviewEvent] = []
+        self.image: np.ndarray | None = None
+        """``(z, y, x)`` scalar intensities for the intensity-aware tools (None: the case has none)."""
+        self.intensity_range: tuple[float, float] | None = None
+        """Editable intensity range ``[low, high]``: brush, fill and lasso change only voxels in it (None: all)."""
 
     # ------------------------------------------------------------------ settings
     def mask(self, which: str) -> np.ndarray:
@@ -182,7 +188,7 @@ class EditSession:
         point = check_point(point_zyx)
         label = 0 if erase else self._active_label
         description = "eraser" if erase else f"brush {label}"
-        self._stroke = _Stroke(self._target, label, check_axis(axis), point, description)
+        self._stroke = _Stroke(self._target, label, check_axis(axis), point, description, intensity_limited=not erase)
         return self.paint_segment(point)
 
     def paint_segment(self, point_zyx) -> Delta | None:
@@ -237,7 +243,7 @@ class EditSession:
         self.end_stroke()
         footprint = connected_region(self._masks[self._target], point_zyx, axis)
         label = 0 if erase else self._active_label
-        return self._single_step(footprint, axis, label, f"fill {label}")
+        return self._single_step(footprint, axis, label, f"fill {label}", intensity_limited=True)
 
     def fill_polygon(self, points_zyx, axis: int, *, erase: bool = False) -> Delta | None:
         """Fill the voxels inside a polygon / lasso outline on the slice (one undo step).
@@ -248,7 +254,55 @@ class EditSession:
         self.end_stroke()
         footprint = polygon_region(self.shape, points_zyx, axis)
         label = 0 if erase else self._active_label
-        return self._single_step(footprint, axis, label, f"polygon {label}")
+        return self._single_step(footprint, axis, label, f"polygon {label}", intensity_limited=True)
+
+    def tool_input(self, points_zyx, axis: int, params=None) -> ToolInput:
+        """What a tool's operation reads: the edit target, the image, the active label and the click."""
+        points = np.atleast_2d(np.asarray(points_zyx, dtype=np.float64))
+        for point in points:
+            check_point(point)
+        return ToolInput(self._masks[self._target], self.image, self.spacing_zyx, self._active_label, check_axis(axis),
+                         points, dict(params or {}), self.intensity_range)
+
+    def plan_tool(self, name: str, points_zyx, axis: int, params=None) -> ToolChange | None:
+        """The change registered tool ``name`` would make (nothing written: for a preview)."""
+        operation = tool_spec(name).operation
+        if operation is None:
+            raise ValueError(f"tool {name!r} paints with strokes: use begin_stroke()")
+        self.end_stroke()
+        return operation(self.tool_input(points_zyx, axis, params))
+
+    def run_tool(self, name: str, points_zyx, axis: int, params=None, confirm=None) -> Delta | None:
+        """Run registered tool ``name`` at ``points_zyx``; apply its change as one step (:meth:`apply_change`)."""
+        change = self.plan_tool(name, points_zyx, axis, params)
+        return None if change is None else self.apply_change(change, confirm)
+
+    def apply_change(self, change: ToolChange, confirm=None) -> Delta | None:
+        """Write a tool's change as one undo step (journalled), where protections and "background only" allow.
+
+        Parameters
+        ----------
+        change : ToolChange
+        confirm : callable, optional
+            ``confirm(voxels) -> bool``, asked when the change would write more than ``change.ask_above``
+            voxels; False cancels (nothing written). None: no question.
+
+        Returns
+        -------
+        Delta or None
+            The change; None when nothing changed or it was cancelled.
+        """
+        self.end_stroke()
+        stroke = _Stroke(self._target, self._check_label(change.label), check_axis(change.axis), np.zeros(3),
+                         change.description, intensity_limited=change.intensity_limited)
+        if change.ask_above is not None and confirm is not None:
+            voxels = int(np.count_nonzero(self._allowed(change.footprint, stroke)[1]))
+            if voxels > change.ask_above and not confirm(voxels):
+                return None
+        self._stroke = stroke
+        delta = self._write(change.footprint, stroke)
+        self.end_stroke()
+        return delta
 
     def label_at(self, point_zyx, which: str | None = None) -> int | None:
         """Label of the voxel holding ``point_zyx`` in ``which`` (default: the edit target); None outside.
@@ -357,8 +411,10 @@ class EditSession:
             self.history.take_redo()
         self._next_id = max(self._next_id, record.step_id + 1)
 
-    def _single_step(self, footprint: Footprint | None, axis: int, label: int, description: str) -> Delta | None:
-        self._stroke = _Stroke(self._target, self._check_label(label), check_axis(axis), np.zeros(3), description)
+    def _single_step(self, footprint: Footprint | None, axis: int, label: int, description: str,
+                     intensity_limited: bool = False) -> Delta | None:
+        self._stroke = _Stroke(self._target, self._check_label(label), check_axis(axis), np.zeros(3), description,
+                               intensity_limited=intensity_limited)
         delta = self._write(footprint, self._stroke)
         self.end_stroke()
         return delta
@@ -368,12 +424,7 @@ class EditSession:
         if footprint is None:
             return None
         region = footprint.region
-        current = self._masks[stroke.which][region]  # a view: writing it writes the mask
-        allowed = footprint.mask & (current != stroke.label)
-        if self._protected.size:
-            allowed &= ~np.isin(current, self._protected)
-        if self.background_only and stroke.label != 0:
-            allowed &= current == 0
+        current, allowed = self._allowed(footprint, stroke)
         local = np.nonzero(allowed)
         if local[0].size == 0:
             return None
@@ -387,6 +438,21 @@ class EditSession:
         delta = Delta(stroke.which, changed, old_box, frozen_copy(self._masks[stroke.which][changed]), "paint")
         self.painted.emit(delta)
         return delta
+
+    def _allowed(self, footprint: Footprint, stroke: _Stroke) -> tuple[np.ndarray, np.ndarray]:
+        """The mask's view of the footprint's box and the ``bool`` voxels the stroke may change there:
+        covered, not already the label, not protected (locked), background when "background only",
+        inside the editable intensity range when the stroke is limited by it."""
+        current = self._masks[stroke.which][footprint.region]  # a view: writing it writes the mask
+        allowed = footprint.mask & (current != stroke.label)
+        if self._protected.size:
+            allowed &= ~np.isin(current, self._protected)
+        if self.background_only and stroke.label != 0:
+            allowed &= current == 0
+        if stroke.intensity_limited and self.intensity_range is not None and self.image is not None:
+            values = self.image[footprint.region]
+            allowed &= (values >= self.intensity_range[0]) & (values <= self.intensity_range[1])
+        return current, allowed
 
     def _write_values(self, which: str, region, indices: np.ndarray, values: np.ndarray, kind: str) -> Delta:
         """Write ``values`` at flat ``indices`` of one mask; return the delta (the caller emits it)."""

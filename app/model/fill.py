@@ -13,8 +13,9 @@ from scipy import ndimage
 from app.model.brush import Footprint, Region, check_axis, check_point, slice_index_of
 
 
-def connected_region(labels: np.ndarray, point_zyx, axis: int) -> Footprint | None:
-    """The 4-connected region of equal labels around ``point_zyx`` on its slice.
+def connected_region(labels: np.ndarray, point_zyx, axis: int, *, image: np.ndarray | None = None,
+                     tolerance: float | None = None) -> Footprint | None:
+    """The 4-connected region of equal labels (and similar intensity) around ``point_zyx`` on its slice.
 
     Parameters
     ----------
@@ -24,13 +25,18 @@ def connected_region(labels: np.ndarray, point_zyx, axis: int) -> Footprint | No
         The clicked point; the voxel holding it (nearest centre) seeds the region.
     axis : {0, 1, 2}
         The slice axis.
+    image : np.ndarray, optional
+        ``(z, y, x)`` scalar intensities; with ``tolerance``, the region also keeps to voxels whose
+        intensity differs from the seed's by at most ``tolerance``.
+    tolerance : float, optional
+        Intensity tolerance (>= 0); None: labels only.
 
     Returns
     -------
     Footprint or None
-        The voxels of the slice that carry the seed's label and connect to the seed through
-        edge-sharing (4-connected) neighbours, cropped to their bounding box; None when the point
-        lies outside the volume.
+        The voxels of the slice that carry the seed's label (and intensity within the tolerance) and
+        connect to the seed through edge-sharing (4-connected) neighbours, cropped to their bounding
+        box; None when the point lies outside the volume.
     """
     axis = check_axis(axis)
     point = check_point(point_zyx)
@@ -42,7 +48,14 @@ def connected_region(labels: np.ndarray, point_zyx, axis: int) -> Footprint | No
     in_plane = [k for k in range(3) if k != axis]
     plane = np.take(labels, seed[axis], axis=axis)  # 2D, in-plane axes in increasing order
     seed_2d = (seed[in_plane[0]], seed[in_plane[1]])
-    components, _ = ndimage.label(plane == plane[seed_2d])  # default structure: 4-connected
+    similar = plane == plane[seed_2d]
+    if image is not None and tolerance is not None:
+        if image.shape != labels.shape or not (np.isfinite(tolerance) and tolerance >= 0):
+            raise ValueError(f"the image {image.shape} must match the labels {labels.shape} and the tolerance "
+                             f"must be >= 0, got {tolerance!r}")
+        intensities = np.take(image, seed[axis], axis=axis).astype(np.float64)
+        similar &= np.abs(intensities - intensities[seed_2d]) <= tolerance
+    components, _ = ndimage.label(similar)  # default structure: 4-connected
     component = components == components[seed_2d]
     rows = np.flatnonzero(component.any(axis=1))
     cols = np.flatnonzero(component.any(axis=0))

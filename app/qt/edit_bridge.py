@@ -130,6 +130,22 @@ class EditBridge(QObject):
         self._run_single(f"polygon {self._describe_label(label)}", self.session.fill_polygon, points_zyx, axis,
                          erase=erase)
 
+    def run_tool(self, name: str, points_zyx, axis: int, params=None, confirm=None) -> None:
+        """Run registered tool ``name`` (:data:`~app.model.tools.TOOL_SPECS`) at ``points_zyx`` (one step)."""
+        self.end_stroke()
+        change = self.session.plan_tool(name, points_zyx, axis, params)
+        if change is not None:
+            self.apply_change(change, confirm)
+
+    def apply_change(self, change, confirm=None) -> None:
+        """Write a tool's :class:`~app.model.tools.ToolChange` (e.g. an applied preview) as one step;
+        ``confirm(voxels) -> bool`` is asked when it is larger than the tool allows unasked."""
+        self.end_stroke()
+        self._voxels_in_action = 0
+        which = self.session.target
+        if self.session.apply_change(change, confirm) is not None:
+            self._complete(which, self._step_text(change.description))
+
     def undo(self) -> None:
         """Undo the last step (a drag in progress is finished first)."""
         self.end_stroke()

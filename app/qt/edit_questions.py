@@ -68,3 +68,12 @@ class EditQuestions:
         value, accepted = QInputDialog.getInt(self, "Undo memory", "Memory kept for undo and redo (MB):",
                                               current_mb, 16, 1 << 20, 64)
         return value if accepted else None
+
+    def ask_large_change(self, voxels: int) -> bool:
+        """Before a tool changes more voxels than it may unasked (a fill of over a quarter of the slice):
+        whether to go on (tests replace this method)."""
+        buttons = QMessageBox.StandardButton
+        answer = plain_message_box(self, QMessageBox.Icon.Question, "Large change",
+                                   f"This would change {voxels:,} voxels, more than a quarter of the slice.\n\n"
+                                   "Change them?", buttons.Yes | buttons.Cancel, buttons.Cancel).exec()
+        return answer == buttons.Yes

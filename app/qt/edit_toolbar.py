@@ -1,4 +1,6 @@
-"""The edit toolbar: tools, brush radius, 3D brush, active label, edit target, protections, undo/redo.
+"""The edit toolbar: tools, their options, brush radius, 3D brush, active label, edit target, locks, undo/redo.
+
+The tool buttons and their options are built from the registered tools (:data:`~app.model.tools.TOOL_SPECS`).
 
 The toolbar holds the edit settings and applies them to the session of each opened case
 (:meth:`EditToolbar.set_bridge`), so they survive opening another case. The edit target
@@ -7,19 +9,15 @@ The toolbar holds the edit settings and applies them to the session of each open
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QMenu, QSlider, QToolBar, QToolButton
 
-from app.qt.edit_tools import TOOLS
+from app.model.tools import TOOL_SPECS
 from app.qt.label_colors import class_colors, class_names, swatch_icon
+from app.qt.tool_parameters import ToolParameterWidgets
 from app.qt.voxel_readout import distance_unit
 
-TOOL_TEXT = {"navigate": ("&Navigate", "N", "No editing: left-drag pans"),
-             "brush": ("&Brush", "B", "Paint the active label (round brush)"),
-             "eraser": ("&Eraser", "X", "Paint background (label 0)"),
-             "fill": ("&Fill", "K", "Flood-fill the clicked connected region of the slice"),
-             "polygon": ("&Lasso", "L", "Polygon / lasso: drag an outline; release fills inside it")}
 TARGETS = (("pred", "Edit: prediction"), ("gt", "Edit: ground truth"))
 GT_TARGET_STYLE = "QComboBox { font-weight: bold; color: #ffb74d; }"
 """The ground truth as edit target is shown in orange bold (editing it changes the reference)."""
@@ -30,6 +28,11 @@ RADIUS_STEP_MM = 0.5
 class EditToolbar(QToolBar):
     """Toolbar of the slice view's :class:`~app.qt.edit_tools.EditTools`.
 
+    Signals
+    -------
+    locks_changed(object)
+        The locked labels changed: a ``frozenset`` of labels (for a label list showing locks).
+
     Attributes
     ----------
     tool_actions : dict of str to QAction
@@ -39,47 +42,43 @@ class EditToolbar(QToolBar):
         Edit menu and Help → Keyboard shortcuts.
     """
 
+    locks_changed = Signal(object)
+
     def __init__(self, tools, parent=None) -> None:
         super().__init__("Edit", parent)
         self.setObjectName("edit_toolbar")
         self.tools = tools
         self.bridge = None
+        self._announced_locks: frozenset[int] = frozenset()
         self.actions_by_name: dict[str, QAction] = {}
         self.tool_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
-        for tool in TOOLS:
-            text, key, tip = TOOL_TEXT[tool]
-            action = self._action(f"tool_{tool}", text, key, tip, checkable=True)
-            action.setData(tool)
+        for spec in TOOL_SPECS:
+            action = self._action(f"tool_{spec.name}", spec.text, spec.key, spec.tip, checkable=True)
+            action.setIcon(QIcon.fromTheme(spec.icon))  # shown in the Edit menu where the theme has it
+            action.setData(spec.name)
             group.addAction(action)
             self.addAction(action)
-            self.tool_actions[tool] = action
+            self.tool_actions[spec.name] = action
         self.tool_actions["navigate"].setChecked(True)
         group.triggered.connect(self._on_tool_triggered)
         tools.tool_changed.connect(self._on_tool_changed)
         tools.label_picked.connect(self._on_label_picked)
-        self.addSeparator()
-
-        self.addWidget(QLabel(" Radius "))
-        self.radius_spin = QDoubleSpinBox()
-        self.radius_spin.setRange(*RADIUS_RANGE_MM)
-        self.radius_spin.setSingleStep(RADIUS_STEP_MM)
-        self.radius_spin.setSuffix(" mm")
-        self.radius_spin.setValue(3.0)
-        self.radius_spin.setToolTip("Brush radius in millimetres (- / = to change)")
-        self.radius_slider = QSlider(Qt.Orientation.Horizontal)
-        self.radius_slider.setRange(1, int(RADIUS_RANGE_MM[1] / RADIUS_STEP_MM))
-        self.radius_slider.setMaximumWidth(80)   # the toolbar fits a 1280-pixel screen
-        self.radius_slider.setValue(round(3.0 / RADIUS_STEP_MM))
-        self.radius_slider.valueChanged.connect(self._on_radius_slider)
-        self.radius_spin.valueChanged.connect(self._on_radius_changed)
-        self.addWidget(self.radius_slider)
-        self.addWidget(self.radius_spin)
-        self._action("smaller_brush", "Smaller brush", "-", "Brush radius down", slot=self.smaller_brush)
-        self._action("bigger_brush", "Bigger brush", "=", "Brush radius up", slot=self.bigger_brush)
-        self.sphere_action = self._action("sphere", "3D", "Shift+B", "3D brush: a sphere across slices "
-                                          "instead of a disc on the slice", checkable=True, slot=self._apply)
-        self.addAction(self.sphere_action)
+        # The brush size and the chosen tool's options sit in a second row (the window adds it below this
+        # one): with ten tools, one row would push undo/redo off a 1280-pixel screen.
+        self.options_bar = QToolBar("Tool options", parent)
+        self.options_bar.setObjectName("edit_options_toolbar")
+        self._build_radius()
+        self.options = ToolParameterWidgets(self.options_bar, tools)
+        self.apply_preview_action = self._action("apply_preview", "&Apply preview", "Return",
+                                                 "Write the previewed change (grow from seed)",
+                                                 slot=tools.apply_preview)
+        self.drop_preview_action = self._action("drop_preview", "&Drop preview", "Escape",
+                                                "Forget the previewed change", slot=tools.drop_preview)
+        self.options_bar.addAction(self.apply_preview_action)
+        self.options_bar.addAction(self.drop_preview_action)
+        tools.preview_changed.connect(self._on_preview_changed)
+        self._on_tool_changed(tools.tool)
         self.addSeparator()
 
         self.label_combo = QComboBox()
@@ -98,11 +97,11 @@ class EditToolbar(QToolBar):
         self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "ground truth" whole
         self.target_combo.currentIndexChanged.connect(self._apply)
         self.addWidget(self.target_combo)
-        self.protect_menu = QMenu("Protected labels", self)
+        self.protect_menu = QMenu("Locked labels", self)
         self.protect_menu.triggered.connect(self._apply)
         self.protect_button = QToolButton()
-        self.protect_button.setText("Protect")
-        self.protect_button.setToolTip("Labels that no tool overwrites (the eraser included)")
+        self.protect_button.setText("Lock")
+        self.protect_button.setToolTip("Locked labels: no tool changes their voxels (the eraser included)")
         self.protect_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.protect_button.setMenu(self.protect_menu)
         self.addWidget(self.protect_button)
@@ -119,6 +118,31 @@ class EditToolbar(QToolBar):
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
         self.set_bridge(None, None)
+
+    def _build_radius(self) -> None:
+        """Brush radius (slider, spin box, -/= keys) and the 3D switch, first in the options row."""
+        self.options_bar.addWidget(QLabel(" Radius "))
+        self.radius_spin = QDoubleSpinBox()
+        self.radius_spin.setRange(*RADIUS_RANGE_MM)
+        self.radius_spin.setSingleStep(RADIUS_STEP_MM)
+        self.radius_spin.setSuffix(" mm")
+        self.radius_spin.setValue(3.0)
+        self.radius_spin.setToolTip("Brush radius in millimetres (- / = to change)")
+        self.radius_slider = QSlider(Qt.Orientation.Horizontal)
+        self.radius_slider.setRange(1, int(RADIUS_RANGE_MM[1] / RADIUS_STEP_MM))
+        self.radius_slider.setMaximumWidth(80)   # the toolbar fits a 1280-pixel screen
+        self.radius_slider.setValue(round(3.0 / RADIUS_STEP_MM))
+        self.radius_slider.valueChanged.connect(self._on_radius_slider)
+        self.radius_spin.valueChanged.connect(self._on_radius_changed)
+        self.options_bar.addWidget(self.radius_slider)
+        self.options_bar.addWidget(self.radius_spin)
+        self._action("smaller_brush", "Smaller brush", "-", "Brush radius down", slot=self.smaller_brush)
+        self._action("bigger_brush", "Bigger brush", "=", "Brush radius up", slot=self.bigger_brush)
+        self.sphere_action = self._action("sphere", "3D", "Shift+B", "3D brush: a sphere across slices "
+                                          "instead of a disc on the slice", checkable=True, slot=self._apply)
+        self.options_bar.addAction(self.sphere_action)
+        self.options_bar.addSeparator()
+
 
     def _action(self, name, text, key, tip, checkable=False, slot=None) -> QAction:
         action = QAction(text, self)
@@ -159,6 +183,16 @@ class EditToolbar(QToolBar):
             widget.setEnabled(bridge is not None)
         for action in self.actions_by_name.values():
             action.setEnabled(bridge is not None)
+        has_image = bridge is not None and bridge.session.image is not None
+        for spec in TOOL_SPECS:
+            self.tool_actions[spec.name].setEnabled(bridge is not None and (has_image or not spec.needs_image))
+        if bridge is not None and not self.tool_actions[self.tools.tool].isEnabled():
+            self.tools.set_tool("navigate")  # e.g. threshold chosen, then a case without an image opened
+        self.options.set_enabled(bridge is not None, has_image)
+        if has_image:
+            self.options.start_range_for(bridge.session.image)
+        self.options.set_unit(unit)
+        self._on_preview_changed(False)
         if bridge is not None:
             bridge.history_changed.connect(self._update_history_actions)
         self.tools.set_bridge(bridge)
@@ -175,9 +209,13 @@ class EditToolbar(QToolBar):
             session.brush_sphere = self.sphere_action.isChecked()
             session.target = which
             session.background_only = self.background_only_action.isChecked()
-            session.protected_labels = [a.data() for a in self.protect_menu.actions() if a.isChecked()]
+            session.protected_labels = self.locked_labels()
             if self.label_combo.currentIndex() >= 0:
                 session.active_label = self.label_combo.currentData()
+        if self.locked_labels() != self._announced_locks:
+            self._announced_locks = self.locked_labels()
+            self.locks_changed.emit(self._announced_locks)
+        self.options.apply()
         self.tools.refresh_cursor()
         self._update_history_actions()
 
@@ -187,10 +225,25 @@ class EditToolbar(QToolBar):
         self.undo_action.setEnabled(session is not None and session.can_undo)
         self.redo_action.setEnabled(session is not None and session.can_redo)
 
+    def widgets_for(self, tool: str) -> list:
+        """The toolbar actions of ``tool``'s options (labels and boxes), for tests and screenshots."""
+        return self.options.actions_of(tool)
+
     # -------------------------------------------------------------- commands
     def set_target(self, which: str) -> None:
         """Edit ``"pred"`` or ``"gt"``."""
         self.target_combo.setCurrentIndex(self.target_combo.findData(which))
+
+    def locked_labels(self) -> frozenset[int]:
+        """Labels locked now (no tool changes their voxels)."""
+        return frozenset(int(a.data()) for a in self.protect_menu.actions() if a.isChecked())
+
+    def set_locked(self, label: int, locked: bool) -> None:
+        """Lock or unlock ``label`` (as its entry in the Lock menu does)."""
+        for action in self.protect_menu.actions():
+            if action.data() == label and action.isChecked() != locked:
+                action.setChecked(locked)
+                self._apply()
 
     def set_label(self, label: int) -> None:
         """Make ``label`` the active label."""
@@ -224,6 +277,14 @@ class EditToolbar(QToolBar):
     @Slot(str)
     def _on_tool_changed(self, tool: str) -> None:
         self.tool_actions[tool].setChecked(True)
+        previews = any(spec.name == tool and spec.previews for spec in TOOL_SPECS)
+        self.apply_preview_action.setVisible(previews)    # only grow previews: keep the row short otherwise
+        self.drop_preview_action.setVisible(previews)
+
+    @Slot(bool)
+    def _on_preview_changed(self, waiting: bool) -> None:
+        self.apply_preview_action.setEnabled(waiting)
+        self.drop_preview_action.setEnabled(waiting)
 
     @Slot(int)
     def _on_label_picked(self, label: int) -> None:

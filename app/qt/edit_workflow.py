@@ -112,6 +112,9 @@ class EditWorkflow(QObject):
         self._replace_confirmed = set()
         self.editor = CaseEditor(case, data_dir=window.edit_data_dir, journal=self.journal,
                                  history_budget_bytes=self.undo_budget_mb() * 2**20)
+        image = case.image
+        # The intensity-aware tools read scalar images only (not a 2D picture's RGB).
+        self.editor.session.image = image if image is not None and image.shape == case.gt.shape else None
         if self.editor.recovery is not None:
             self._offer_recovery()
         self.bridge = EditBridge(self.editor, case.labels.name, self)

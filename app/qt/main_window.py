@@ -138,6 +138,8 @@ class MainWindow(EditQuestions, QMainWindow):
         self.edit_tools = self.views.edit_tools   # one EditTools per view, driven as one
         self.edit_toolbar = EditToolbar(self.edit_tools, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.edit_toolbar)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.edit_toolbar.options_bar)  # radius, tool options
         self.dice_history = DiceHistoryPanel(self.state, self.controller)
         self.docks["history"] = self._add_dock("Dice history", "dice_history_dock", self.dice_history,
                                                Qt.DockWidgetArea.BottomDockWidgetArea)

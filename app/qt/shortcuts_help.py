@@ -6,12 +6,20 @@ from html import escape
 
 from PySide6.QtGui import QKeySequence
 
+from app.model.tools import TOOL_SPECS
+
+GESTURE_BINDINGS = {"stroke": "Left drag", "click": "Left click", "lasso": "Left drag"}
+"""How each registered tool's gesture is done with the mouse (its row in the sheet)."""
+TOOL_BINDINGS = tuple((GESTURE_BINDINGS[spec.gesture], spec.mouse_help) for spec in TOOL_SPECS if spec.mouse_help)
+"""One row per registered tool with a mouse gesture, built from the registry."""
+
 MOUSE_BINDINGS = (
     ("Wheel", "Next / previous slice"),
     ("Ctrl + wheel", "Zoom"),
-    ("Left drag", "Pan (Navigate tool); with Brush / Eraser: paint, one drag = one undo step; "
-                  "with Lasso: draw an outline, release fills it"),
-    ("Left click", "Fill tool: flood-fill the clicked region of the slice"),
+    ("Left drag", "Pan (Navigate tool)"),
+    *TOOL_BINDINGS,
+    ("Shift + click", "Brush, Fill, Lasso, Threshold: the intensity range becomes the clicked voxel's "
+                      "intensity ± the half width"),
     ("Ctrl + click", "Label picker: the clicked label becomes the active label"),
     ("Middle drag, or Space + left drag", "Pan while an edit tool is active"),
     ("Right drag", "Window / level: left-right = width, up-down = level (as in 3D Slicer)"),

@@ -50,6 +50,11 @@ class Answers:
         self.errors, self.questions, self.recovery_questions = [], [], []
         self.answer, self.recover_answer = "cancel", recover
         self.replace_questions, self.replace_answer = [], "replace"   # Save over the opened file: Replace
+        self.large_change_questions, self.large_change_answer = [], True  # a fill of over 1/4 slice: go on
+
+    def ask_large_change(self, voxels):
+        self.large_change_questions.append(voxels)
+        return self.large_change_answer
 
     def ask_unsaved_changes(self, message):
         self.questions.append(message)
@@ -74,6 +79,7 @@ def open_window(qtbot, folder, paths, synchronous=True, recover=True):
     window.ask_unsaved_changes = answers.ask_unsaved_changes
     window.ask_recovery = answers.ask_recovery
     window.ask_replace_input = answers.ask_replace_input
+    window.ask_large_change = answers.ask_large_change
     qtbot.addWidget(window)
     window.resize(1200, 800)
     window.show()
