@@ -26,10 +26,16 @@ class EditToolsGroup(QObject):
         The tool of the group (emitted once per change, by the first member).
     label_picked(int)
         Ctrl+click in any view picked this label.
+    intensity_picked(float)
+        Shift+click in any view picked this intensity (the editable range's centre).
+    preview_changed(bool)
+        A view's tools previewed a change (True) or dropped or applied it (False).
     """
 
     tool_changed = Signal(str)
     label_picked = Signal(int)
+    intensity_picked = Signal(float)
+    preview_changed = Signal(bool)
 
     def __init__(self, members, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -38,8 +44,12 @@ class EditToolsGroup(QObject):
         self.members = list(members)
         self.active = self.members[0]
         self.members[0].tool_changed.connect(self.tool_changed)
+        shared_parameters = self.members[0].parameters   # the toolbar's options hold in every view
         for member in self.members:
+            member.parameters = shared_parameters
             member.label_picked.connect(self.label_picked)
+            member.intensity_picked.connect(self.intensity_picked)
+            member.preview_changed.connect(self.preview_changed)
 
     def __getattr__(self, name: str):
         """Anything not defined here is the active member's (e.g. ``cursor``, ``press``)."""
@@ -77,6 +87,22 @@ class EditToolsGroup(QObject):
         """Every member redraws its brush outline."""
         for member in self.members:
             member.refresh_cursor()
+
+    @property
+    def has_preview(self) -> bool:
+        """Whether a previewed change waits for Apply in any view."""
+        return any(member.has_preview for member in self.members)
+
+    def apply_preview(self) -> None:
+        """Write the change previewed in whichever view holds one (one undo step)."""
+        for member in self.members:
+            if member.has_preview:
+                member.apply_preview()
+
+    def drop_preview(self) -> None:
+        """Forget the previewed change of every view."""
+        for member in self.members:
+            member.drop_preview()
 
     def finish_drag(self) -> None:
         """End a drag in progress in any view."""

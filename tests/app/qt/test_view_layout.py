@@ -243,3 +243,17 @@ def test_the_view_menu_offers_both_layouts(window):
     layout_menu = next(action.menu() for action in view_menu.actions() if action.text() == "&Layout")
     assert [action.data() for action in layout_menu.actions()] == ["single", "three"]
     assert layout_menu.actions()[1].isChecked()
+
+
+def test_tool_options_intensity_picks_and_previews_hold_in_every_view(window):
+    group = window.edit_tools
+    coronal = group.members[1]
+    assert all(member.parameters is group.members[0].parameters for member in group.members)
+    previews = []
+    group.preview_changed.connect(previews.append)   # the toolbar's Apply/Drop listen to the group
+    coronal.preview_changed.emit(True)   # a grow preview planned in the coronal view
+    assert previews == [True]
+    picked = []
+    group.intensity_picked.connect(picked.append)
+    coronal.intensity_picked.emit(42.0)
+    assert picked == [42.0]
