@@ -150,6 +150,8 @@ def main() -> None:
         window.show_case(case, title="bench")
         if not waiter.wait_beyond(0, window.controller):
             raise SystemExit("the engine published no result for the case")
+        while window.controller.busy:   # the per-slice counts follow the table (the view then opens on its slice)
+            waiter.wait_beyond(waiter.receiver.count, window.controller)
         print(f"case {case.gt.shape} with {NUM_CLASSES} classes open, metrics in {time.perf_counter() - started:.1f} s "
               f"(engine: {window.controller.last_result.device_name}, torch threads {torch.get_num_threads()})")
         toolbar = window.edit_toolbar

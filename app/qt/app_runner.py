@@ -195,9 +195,9 @@ def wait_for_metrics(window, timeout_s: float) -> bool:
 
     controller = window.controller
 
-    def dice_ready() -> bool:
+    def dice_ready() -> bool:   # the table and the per-slice counts of the axis on screen
         result = controller.last_result
-        return result is not None and result.generation == controller.generation
+        return result is not None and result.generation == controller.generation and controller.slice_counts is not None
 
     def distances_ready() -> bool:
         update = controller.distances.last_update
