@@ -130,10 +130,12 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     import dice_engine as de
+    from app.qt.app_runner import configure_threads
     from app.qt.main_window import MainWindow
     from app.qt.table_model import FIRST_VALUE_COLUMN, SORT_ROLE
 
     torch.set_num_threads(1)   # as the GUI does (app.qt.app_runner)
+    configure_threads()        # likewise (the GIL hand-over interval)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     with tempfile.TemporaryDirectory(prefix="dicelens-bench-") as scratch:
         folder = Path(scratch)
