@@ -61,6 +61,9 @@ class SliceDicePlotPanel(QWidget):
         self.title_label.setTextFormat(Qt.TextFormat.RichText)  # the class name in it is escaped
         self.title_label.setToolTip(GAP_TOOLTIP)
         self.title_label.setWordWrap(True)  # long titles wrap instead of widening the bottom docks
+        # Room for two lines from the start: a title that wraps differently after an edit must not resize
+        # the plot (a relayout and full repaint of the dock per brush segment).
+        self.title_label.setMinimumHeight(2 * self.title_label.fontMetrics().lineSpacing())
         self.plot = pg.PlotWidget()
         self.plot.setToolTip(GAP_TOOLTIP)
         plot_item = self.plot.getPlotItem()
