@@ -8,7 +8,6 @@ is the one along ``axis`` that holds the (first) point. Both tools return a
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from app.model.brush import Footprint, Region, check_axis, check_point, slice_index_of
 
@@ -42,6 +41,8 @@ def connected_region(labels: np.ndarray, point_zyx, axis: int) -> Footprint | No
     in_plane = [k for k in range(3) if k != axis]
     plane = np.take(labels, seed[axis], axis=axis)  # 2D, in-plane axes in increasing order
     seed_2d = (seed[in_plane[0]], seed[in_plane[1]])
+    from scipy import ndimage  # here: importing it costs ~0.5 s, which must not delay the window's start
+
     components, _ = ndimage.label(plane == plane[seed_2d])  # default structure: 4-connected
     component = components == components[seed_2d]
     rows = np.flatnonzero(component.any(axis=1))

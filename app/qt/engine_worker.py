@@ -201,11 +201,13 @@ class WorkerState:
 
 
 def warm_up(torch_threads: int | None = None) -> None:
-    """Import torch and the engine now (a job: in the lane's thread); ``torch_threads`` sets torch's intra-op threads.
+    """Import torch, the engine and scipy.ndimage now (a job: in the lane's thread); ``torch_threads`` sets
+    torch's intra-op threads.
 
     One intra-op thread suits the window on few cores: torch's thread pool costs more per small brush
     edit than it saves (measured 2x slower edits on 2 cores), and it competes with the GUI thread.
     """
+    import scipy.ndimage  # noqa: F401 - the flood fill's, imported here so its first use does not wait
     import torch
 
     import dice_engine  # noqa: F401 - imported for its cost, here rather than on the first case
