@@ -142,6 +142,8 @@ class DiceTablePanel(QWidget):
 
     @Slot(object)
     def _on_distances(self, update) -> None:
+        if update.generation != self._controller.generation:
+            return  # of a case replaced meanwhile (its distances start after the new case's table)
         result = update.result
         if result is not None and len(result.hausdorff95) != self.model.rowCount():
             return  # computed for another class table; the next load brings the right one

@@ -93,6 +93,8 @@ class EngineController(QObject):
         self._device = device
         self._generation = 0
         self._pending_deltas: list = []
+        self._distances_load: tuple | None = None
+        self._distance_deltas: list = []
         self._busy = False
         self._own_jobs = jobs is None
         self.jobs = JobLayer(self, synchronous=sync) if jobs is None else jobs
@@ -154,13 +156,19 @@ class EngineController(QObject):
         Notes
         -----
         The masks are snapshotted (read-only copies) now, so edits made from here on reach the
-        engine only as deltas, after this load, in order; the surface distances share the snapshot.
+        engine only as deltas, after this load, in order. The surface distances share the snapshot;
+        they start when the engine has answered the load (the table first), with the edits made
+        meanwhile.
         """
         self._generation = self._lane.start_generation(self._generation + 1)
         self._pending_deltas.clear()
         self.last_result = None
         self.slice_counts = None
         gt, pred = snapshot(case.gt), snapshot(case.pred)
+        # The surface distances start once the engine has answered the load (the table is out), so they
+        # do not compete with it; edits made meanwhile wait here and follow them in order.
+        self._distances_load = (case, ignore_index, self._generation, (gt, pred))
+        self._distance_deltas = []
         self._send(
             LoadRequest(
                 generation=self._generation,
@@ -173,7 +181,6 @@ class EngineController(QObject):
             )
         )
         self._send(SliceCountsRequest(self._generation, self._slice_axis))   # after the table is published
-        self.distances.load(case, ignore_index, generation=self._generation, masks=(gt, pred))
 
     def submit_delta(self, delta) -> None:
         """Update the metrics for one mask edit.
@@ -182,7 +189,10 @@ class EngineController(QObject):
         ``new_values`` (array of the region's shape), and must not be changed afterwards. While the
         worker is busy, deltas wait and then go together, in order, as one request and one result.
         """
-        self.distances.submit_delta(delta)
+        if self._distances_load is not None:
+            self._distance_deltas.append(delta)
+        else:
+            self.distances.submit_delta(delta)
         self._pending_deltas.append(delta)
         if not self._lane.busy:
             self._flush_deltas()
@@ -220,8 +230,24 @@ class EngineController(QObject):
         deltas, self._pending_deltas = tuple(self._pending_deltas), []
         self._send(EditRequest(self._generation, deltas, self._slice_axis))
 
+    def _start_distances(self) -> None:
+        """Load the surface distances of the current case (deferred by :meth:`load`), then its edits so far."""
+        if self._distances_load is None:
+            return
+        (case, ignore_index, generation, masks), self._distances_load = self._distances_load, None
+        deltas, self._distance_deltas = self._distance_deltas, []
+        self.distances.load(case, ignore_index, generation=generation, masks=masks)
+        for delta in deltas:
+            self.distances.submit_delta(delta)
+
     @Slot(object)
     def _on_reply(self, job: JobReply) -> None:
+        try:
+            self._publish(job)
+        finally:
+            self._start_distances()   # after the table: only replies of the current generation arrive here
+
+    def _publish(self, job: JobReply) -> None:
         if not job.ok:
             if not job.cancelled:
                 self.warning.emit(job.error)
