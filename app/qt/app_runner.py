@@ -116,11 +116,15 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
 def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,
                 overlay_mode: str | None, max_voxels: int | None) -> int:
     """The interactive window: shown at once, the case read in the background (see the module docstring)."""
+    from app.qt import startup_trace
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
+    from app.qt.startup_trace import StartupTrace
 
     app = _application()
     window = MainWindow()
+    if startup_trace.enabled():
+        StartupTrace(window)
     window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
     start_view = _StartView(window, plane, slice_index, overlay_mode)
     window.case_opened.connect(start_view.on_case_opened)
