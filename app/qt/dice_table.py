@@ -161,7 +161,7 @@ class DiceTablePanel(QWidget):
         if result.num_classes != self.model.rowCount():
             self._set_classes(self._state.case, result.num_classes)
         first = not self.model.has_metrics
-        self.model.set_metrics(result.metrics)
+        self.model.set_metrics(result.metrics, sort_column=self.proxy.sortColumn())
         self._show_headline(result)
         if first:
             self._fit_columns()
