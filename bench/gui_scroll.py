@@ -9,7 +9,8 @@ slices, colouring the overlay, window/level and painting (paints per frame are c
 axis, then once more in the full main window (panels docked, metrics computed), which also moves the
 per-slice plot's marker.
 
-Usage: ``python bench/gui_scroll.py [--frames N] [--slices S]``. Goal: >= 30 fps on 2 cores.
+Usage: ``python bench/gui_scroll.py [--frames N] [--slices S] [--smoke]`` (``--smoke``: 5 frames of an
+8-slice case, to check that it runs). Goal: >= 30 fps on 2 cores.
 The last line printed is one JSON object with every figure.
 """
 
@@ -114,7 +115,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=150, help="frames per measurement (default 150)")
     parser.add_argument("--slices", type=int, default=300, help="number of axial slices (default 300)")
+    parser.add_argument("--smoke", action="store_true", help="5 frames of an 8-slice case (checks that it runs)")
     args = parser.parse_args()
+    if args.smoke:
+        args.frames, args.slices = 5, 8
 
     from dataclasses import replace
 

@@ -8,7 +8,6 @@ is the one along ``axis`` that holds the (first) point. Both tools return a
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from app.model.brush import Footprint, Region, check_axis, check_point, slice_index_of
 
@@ -48,6 +47,8 @@ def connected_region(labels: np.ndarray, point_zyx, axis: int, *, image: np.ndar
     in_plane = [k for k in range(3) if k != axis]
     plane = np.take(labels, seed[axis], axis=axis)  # 2D, in-plane axes in increasing order
     seed_2d = (seed[in_plane[0]], seed[in_plane[1]])
+    from scipy import ndimage  # here: importing it costs ~0.5 s, which must not delay the window's start
+
     similar = plane == plane[seed_2d]
     if image is not None and tolerance is not None:
         if image.shape != labels.shape or not (np.isfinite(tolerance) and tolerance >= 0):

@@ -30,6 +30,11 @@ TORCH_THREADS = 1
 """torch intra-op threads in the window: on few cores torch's thread pool costs more per small brush edit
 than it saves (measured 2x slower edits on 2 cores), and it competes with the GUI thread."""
 METRICS_TIMEOUT_S = 600.0
+GIL_SWITCH_INTERVAL_S = 0.0005
+"""How long a thread waiting for Python's GIL lets the holder run before asking for it (CPython's default
+is 5 ms). The GUI thread and the engine's worker hand the GIL back and forth several times per brush
+segment (torch releases it around every operation); with the default, each hand-back could wait 5 ms,
+which made a segment's way to the table 2-3x slower on a busy machine."""
 
 
 def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_index: int | None = None,
@@ -115,11 +120,15 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
 def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,
                 overlay_mode: str | None, max_voxels: int | None, layout: str | None = None) -> int:
     """The interactive window: shown at once, the case read in the background (see the module docstring)."""
+    from app.qt import startup_trace
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
+    from app.qt.startup_trace import StartupTrace
 
     app = _application()
     window = MainWindow()
+    if startup_trace.enabled():
+        StartupTrace(window)
     window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
     if layout is not None:
         window.views.set_layout(layout)
@@ -134,9 +143,18 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     return code
 
 
+def configure_threads() -> None:
+    """Thread settings of the window's process: the GIL hand-over interval (:data:`GIL_SWITCH_INTERVAL_S`).
+
+    torch's intra-op threads (:data:`TORCH_THREADS`) are set where torch is imported (the engine lane).
+    """
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
 def _application():
     from PySide6.QtWidgets import QApplication
 
+    configure_threads()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("DiceLens")
     app.setApplicationName("DiceLens")
@@ -201,9 +219,9 @@ def wait_for_metrics(window, timeout_s: float) -> bool:
 
     controller = window.controller
 
-    def dice_ready() -> bool:
+    def dice_ready() -> bool:   # the table and the per-slice counts of the axis on screen
         result = controller.last_result
-        return result is not None and result.generation == controller.generation
+        return result is not None and result.generation == controller.generation and controller.slice_counts is not None
 
     def distances_ready() -> bool:
         update = controller.distances.last_update

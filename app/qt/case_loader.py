@@ -13,6 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.io import load_case
+from app.qt import startup_trace
 from app.qt.jobs import JobLayer, JobReply
 
 OPEN_TASK = "Opening the case"
@@ -32,8 +33,10 @@ def read_case(paths: dict[str, str | None], resample: bool, max_voxels: int | No
     InputError
         Unreadable or inconsistent files (and anything else a reader raises).
     """
-    return load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
+    case = load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
                      resample=resample, max_voxels=max_voxels)
+    startup_trace.stamp("case_read")
+    return case
 
 
 class CaseLoader(QObject):

@@ -87,6 +87,10 @@ class DiceHistoryPanel(QWidget):
         self.caption = QLabel("No edits yet: paint with a tool to see what each correction does.")
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(Qt.TextFormat.PlainText)  # edit descriptions name labels (user text)
+        # Two lines' room each from the start: a caption or legend that wraps differently after an edit
+        # must not resize the plot (a relayout and full repaint of the dock per completed edit).
+        for label in (self.legend_label, self.caption):
+            label.setMinimumHeight(2 * label.fontMetrics().lineSpacing())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.legend_label)

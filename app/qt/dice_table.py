@@ -142,6 +142,8 @@ class DiceTablePanel(QWidget):
 
     @Slot(object)
     def _on_distances(self, update) -> None:
+        if update.generation != self._controller.generation:
+            return  # of a case replaced meanwhile (its distances start after the new case's table)
         result = update.result
         if result is not None and len(result.hausdorff95) != self.model.rowCount():
             return  # computed for another class table; the next load brings the right one
@@ -159,7 +161,7 @@ class DiceTablePanel(QWidget):
         if result.num_classes != self.model.rowCount():
             self._set_classes(self._state.case, result.num_classes)
         first = not self.model.has_metrics
-        self.model.set_metrics(result.metrics)
+        self.model.set_metrics(result.metrics, sort_column=self.proxy.sortColumn())
         self._show_headline(result)
         if first:
             self._fit_columns()

@@ -8,10 +8,15 @@ the engine read-only snapshots of the masks (:func:`app.qt.jobs.snapshot`), so t
 the masks at once; each edit reaches the engine as its own delta.
 Mask edits arriving while the worker is busy are queued and sent together as one request when it is
 free, so a fast brush drag costs one engine call per result shown, not one per mouse move.
+
+Per-slice counts are kept here for one axis, the one on screen (:meth:`EngineController.set_slice_axis`):
+a load publishes the table first, then asks for that axis' counts whole; every edit's result brings
+only the rows of the slices it touched, written into :attr:`EngineController.slice_counts`.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.qt.distance_controller import DistanceController
@@ -22,6 +27,7 @@ from app.qt.engine_worker import (
     EngineResult,
     LoadRequest,
     LocateRequest,
+    SliceCountsRequest,
     WorkerState,
     process,
     warm_up,
@@ -65,6 +71,10 @@ class EngineController(QObject):
     ----------
     last_result : EngineResult or None
         The latest published result of the current generation.
+    slice_counts : numpy.ndarray or None
+        ``(S, C, 3) int64`` TP, FP, FN of every class in every slice along :attr:`slice_axis`, as of
+        :attr:`last_result`; None until the engine has sent them for this case and axis. Read-only
+        for panels; updated in place, before ``result_ready``, with the rows a result carries.
     """
 
     result_ready = Signal(object)
@@ -78,9 +88,13 @@ class EngineController(QObject):
                  jobs: JobLayer | None = None) -> None:
         super().__init__(parent)
         self.last_result: EngineResult | None = None
+        self.slice_counts = None
+        self._slice_axis = 0
         self._device = device
         self._generation = 0
         self._pending_deltas: list = []
+        self._distances_load: tuple | None = None
+        self._distance_deltas: list = []
         self._busy = False
         self.prepared_source = None
         """Optional ``(case, ignore_index) -> dice_engine.LiveDice or None``: an engine built ahead for the
@@ -107,6 +121,26 @@ class EngineController(QObject):
         return self._generation
 
     @property
+    def slice_axis(self) -> int:
+        """The axis whose per-slice counts are kept (:attr:`slice_counts`): the axis on screen."""
+        return self._slice_axis
+
+    def set_slice_axis(self, axis: int) -> None:
+        """Keep per-slice counts along ``axis`` from now on (the axis on screen changed); no-op if unchanged.
+
+        The counts of the new axis arrive whole with the next result; until then
+        :attr:`slice_counts` is None.
+        """
+        if axis not in (0, 1, 2):
+            raise ValueError(f"axis must be 0, 1 or 2, got {axis!r}")
+        if axis == self._slice_axis:
+            return
+        self._slice_axis = axis
+        self.slice_counts = None
+        if self.last_result is not None or self._busy:   # a case is loaded (or loading): ask for this axis
+            self._send(SliceCountsRequest(self._generation, axis))
+
+    @property
     def busy(self) -> bool:
         """True while the worker has a request in flight or edits are queued for it."""
         return self._busy
@@ -125,12 +159,19 @@ class EngineController(QObject):
         Notes
         -----
         The masks are snapshotted (read-only copies) now, so edits made from here on reach the
-        engine only as deltas, after this load, in order; the surface distances share the snapshot.
+        engine only as deltas, after this load, in order. The surface distances share the snapshot;
+        they start when the engine has answered the load (the table first), with the edits made
+        meanwhile.
         """
         self._generation = self._lane.start_generation(self._generation + 1)
         self._pending_deltas.clear()
         self.last_result = None
+        self.slice_counts = None
         gt, pred = snapshot(case.gt), snapshot(case.pred)
+        # The surface distances start once the engine has answered the load (the table is out), so they
+        # do not compete with it; edits made meanwhile wait here and follow them in order.
+        self._distances_load = (case, ignore_index, self._generation, (gt, pred))
+        self._distance_deltas = []
         self._send(
             LoadRequest(
                 generation=self._generation,
@@ -143,7 +184,7 @@ class EngineController(QObject):
                 prepared=None if self.prepared_source is None else self.prepared_source(case, ignore_index),
             )
         )
-        self.distances.load(case, ignore_index, generation=self._generation, masks=(gt, pred))
+        self._send(SliceCountsRequest(self._generation, self._slice_axis))   # after the table is published
 
     def submit_delta(self, delta) -> None:
         """Update the metrics for one mask edit.
@@ -152,7 +193,10 @@ class EngineController(QObject):
         ``new_values`` (array of the region's shape), and must not be changed afterwards. While the
         worker is busy, deltas wait and then go together, in order, as one request and one result.
         """
-        self.distances.submit_delta(delta)
+        if self._distances_load is not None:
+            self._distance_deltas.append(delta)
+        else:
+            self.distances.submit_delta(delta)
         self._pending_deltas.append(delta)
         if not self._lane.busy:
             self._flush_deltas()
@@ -188,10 +232,26 @@ class EngineController(QObject):
 
     def _flush_deltas(self) -> None:
         deltas, self._pending_deltas = tuple(self._pending_deltas), []
-        self._send(EditRequest(self._generation, deltas))
+        self._send(EditRequest(self._generation, deltas, self._slice_axis))
+
+    def _start_distances(self) -> None:
+        """Load the surface distances of the current case (deferred by :meth:`load`), then its edits so far."""
+        if self._distances_load is None:
+            return
+        (case, ignore_index, generation, masks), self._distances_load = self._distances_load, None
+        deltas, self._distance_deltas = self._distance_deltas, []
+        self.distances.load(case, ignore_index, generation=generation, masks=masks)
+        for delta in deltas:
+            self.distances.submit_delta(delta)
 
     @Slot(object)
     def _on_reply(self, job: JobReply) -> None:
+        try:
+            self._publish(job)
+        finally:
+            self._start_distances()   # after the table: only replies of the current generation arrive here
+
+    def _publish(self, job: JobReply) -> None:
         if not job.ok:
             if not job.cancelled:
                 self.warning.emit(job.error)
@@ -203,12 +263,22 @@ class EngineController(QObject):
             self.warning.emit(message)
         current = reply is not None and reply.generation == self._generation
         if current and isinstance(reply, EngineResult):
+            self._keep_slices(reply.slices)
             self.last_result = reply
             self.result_ready.emit(reply)
         elif current and isinstance(reply, CellLocation):
             self.cell_located.emit(reply.gt_label, reply.pred_label, reply.axis, reply.slice_index)
         elif current and isinstance(reply, EngineFailure):
             self.warning.emit(reply.message)
+
+    def _keep_slices(self, slices) -> None:
+        """Write a result's per-slice counts into :attr:`slice_counts` (whole ones replace it)."""
+        if slices is None or slices.axis != self._slice_axis:
+            return   # none, or sent for the axis shown before: the new axis' whole counts follow
+        if slices.whole:
+            self.slice_counts = np.array(slices.counts)
+        elif self.slice_counts is not None:
+            self.slice_counts[slices.start:slices.stop] = slices.counts
 
     @Slot()
     def _on_settled(self) -> None:

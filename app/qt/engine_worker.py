@@ -8,6 +8,12 @@ Every request gets exactly one reply (an :class:`EngineResult`, a :class:`CellLo
 :class:`EngineFailure`, or ``None`` for an edit of an outdated case), so the controller can count
 requests in flight.
 
+A result carries only what changed (docs/architecture.md §3): the matrix and per-class metrics (a
+few hundred numbers), and per-slice counts only of the slices the request touched, along the one
+axis on screen (:class:`SliceCounts`). A load publishes the table without per-slice counts; a
+:class:`SliceCountsRequest` then brings one axis' counts whole, and every edit after it the rows of
+that axis it touched. The controller keeps the whole array up to date from these parts.
+
 torch and :mod:`dice_engine` (seconds to import) are imported by the first job, in the lane's
 thread, not when this module is imported: the window shows before they are loaded.
 """
@@ -26,7 +32,36 @@ if TYPE_CHECKING:
 
     import dice_engine as de
 
-N_AXES = 3
+@dataclass(frozen=True)
+class SliceCounts:
+    """TP, FP, FN of every class in the slices ``start .. start + len(counts) - 1`` along ``axis``.
+
+    Attributes
+    ----------
+    axis : int
+        Array axis of the ``(z, y, x)`` volume the slices are taken along.
+    start : int
+        Index of the first slice held.
+    counts : numpy.ndarray
+        ``(n, C, 3) int64``: TP, FP, FN of each class in each of the ``n`` slices.
+    total : int
+        Number of slices along ``axis`` (``S``).
+    """
+
+    axis: int
+    start: int
+    counts: np.ndarray
+    total: int
+
+    @property
+    def stop(self) -> int:
+        """One past the last slice held."""
+        return self.start + int(self.counts.shape[0])
+
+    @property
+    def whole(self) -> bool:
+        """True when every slice along the axis is held (``(S, C, 3)``, the reply to a :class:`SliceCountsRequest`)."""
+        return self.start == 0 and self.stop == self.total
 
 
 @dataclass(frozen=True)
@@ -48,9 +83,9 @@ class EngineResult:
     dice_loss_hard : float
         ``1 - (2TP + 1) / (2TP + FP + FN + 1)`` per foreground class, averaged (hard masks, smooth 1);
         NaN when no foreground class is in either mask (like ``dice_mean_foreground``).
-    slice_counts : tuple of numpy.ndarray
-        One array per axis 0, 1, 2 of the ``(z, y, x)`` volume: ``(S_axis, C, 3) int64`` holding
-        TP, FP, FN of each class in each slice.
+    slices : SliceCounts or None
+        Per-slice counts of the slices this request touched along the axis it was asked for (all of
+        them for a :class:`SliceCountsRequest`); None when it touched none (a load, an empty edit).
     device_name : str
         ``"CPU"`` or the GPU's name.
     compute_ms : float
@@ -63,7 +98,7 @@ class EngineResult:
     dice_mean_foreground: float
     n_undefined_foreground: int
     dice_loss_hard: float
-    slice_counts: tuple[np.ndarray, np.ndarray, np.ndarray]
+    slices: SliceCounts | None
     device_name: str
     compute_ms: float
 
@@ -118,6 +153,16 @@ class EditRequest:
 
     generation: int
     deltas: tuple
+    axis: int | None = None
+    """Axis whose touched slices' counts the result carries (the axis on screen); None: no slice counts."""
+
+
+@dataclass(frozen=True)
+class SliceCountsRequest:
+    """Publish a result holding every slice's counts along ``axis`` (the axis on screen changed, or a load)."""
+
+    generation: int
+    axis: int
 
 
 @dataclass(frozen=True)
@@ -159,11 +204,13 @@ class WorkerState:
 
 
 def warm_up(torch_threads: int | None = None) -> None:
-    """Import torch and the engine now (a job: in the lane's thread); ``torch_threads`` sets torch's intra-op threads.
+    """Import torch, the engine and scipy.ndimage now (a job: in the lane's thread); ``torch_threads`` sets
+    torch's intra-op threads.
 
     One intra-op thread suits the window on few cores: torch's thread pool costs more per small brush
     edit than it saves (measured 2x slower edits on 2 cores), and it competes with the GUI thread.
     """
+    import scipy.ndimage  # noqa: F401 - the flood fill's, imported here so its first use does not wait
     import torch
 
     import dice_engine  # noqa: F401 - imported for its cost, here rather than on the first case
@@ -179,7 +226,7 @@ def process(state: WorkerState, request) -> tuple[object, list[str]]:
     ----------
     state : WorkerState
         The worker's state; a :class:`LoadRequest` replaces its engine.
-    request : LoadRequest or EditRequest or LocateRequest
+    request : LoadRequest or EditRequest or SliceCountsRequest or LocateRequest
 
     Returns
     -------
@@ -204,7 +251,13 @@ def process(state: WorkerState, request) -> tuple[object, list[str]]:
                     f"An edit could not be counted ({error}). The metrics leave it out and may differ "
                     "from the masks until the case is opened again."
                 )
-        return _result(state, request.generation, started), messages
+        return _result(state, request.generation, started, _touched_slices(state, request)), messages
+    if isinstance(request, SliceCountsRequest):
+        if request.generation != state.generation or state.live is None:
+            return None, []
+        counts = _numpy(state.live.slice_counts(request.axis))
+        slices = SliceCounts(request.axis, 0, counts, int(counts.shape[0]))
+        return _result(state, request.generation, started, slices), []
     if isinstance(request, LocateRequest):
         return _locate(state, request), []
     raise TypeError(f"unknown engine request {type(request).__name__}")
@@ -224,7 +277,7 @@ def _load(state: WorkerState, request: LoadRequest, started: float) -> tuple[obj
         )
     except (ValueError, RuntimeError) as error:
         return EngineFailure(request.generation, f"Could not compute the metrics of this case: {error}"), []
-    return _result(state, request.generation, started), _fallback_warnings(wanted, state.live.device)
+    return _result(state, request.generation, started, None), _fallback_warnings(wanted, state.live.device)
 
 
 def _fallback_warnings(before: torch.device, after: torch.device) -> list[str]:
@@ -236,7 +289,27 @@ def _fallback_warnings(before: torch.device, after: torch.device) -> list[str]:
     return []
 
 
-def _result(state: WorkerState, generation: int, started: float) -> EngineResult:
+def _touched_slices(state: WorkerState, request: EditRequest) -> SliceCounts | None:
+    """Counts of the slices along ``request.axis`` that the request's deltas touched (one run from the
+    first to the last), or None without an axis or a touched slice."""
+    if request.axis is None or not request.deltas:
+        return None
+    axis = int(request.axis)
+    total = int(state.live.shape[axis])
+    first, stop = total, 0
+    for delta in request.deltas:
+        region = tuple(delta.region)
+        part = region[axis] if axis < len(region) else slice(None)
+        low, high, _ = part.indices(total)
+        if high > low:
+            first, stop = min(first, low), max(stop, high)
+    if stop <= first:
+        return None
+    counts = _numpy(state.live.slice_counts(axis)[first:stop])
+    return SliceCounts(axis, first, counts, total)
+
+
+def _result(state: WorkerState, generation: int, started: float, slices: SliceCounts | None) -> EngineResult:
     import dice_engine as de
 
     live = state.live
@@ -253,7 +326,7 @@ def _result(state: WorkerState, generation: int, started: float) -> EngineResult
         dice_mean_foreground=float(mean),
         n_undefined_foreground=int(n_undefined),
         dice_loss_hard=loss,
-        slice_counts=tuple(_numpy(live.slice_counts(axis)) for axis in range(N_AXES)),
+        slices=slices,
         device_name=live.device_name,
         compute_ms=(time.perf_counter() - started) * 1000.0,
     )

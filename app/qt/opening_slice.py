@@ -1,9 +1,10 @@
 """Which slice a case opens on: where the first class with errors has most foreground, not the middle.
 
-The middle slice of a volume may hold no mask at all. When the engine's first result for a case
-arrives, the view jumps once to :func:`opening_slice` of the current axis, unless the user has moved to
-another slice meanwhile. The per-slice counts come from the engine (``EngineResult.slice_counts``,
-computed by :func:`dice_engine.slice_counts`); nothing is counted here.
+The middle slice of a volume may hold no mask at all. When the engine's first per-slice counts for a
+case arrive, the view jumps once to :func:`opening_slice` of the current axis, unless the user has moved to
+another slice meanwhile. The per-slice counts come from the engine (the whole counts of the axis on
+screen, :class:`~app.qt.engine_worker.SliceCounts`, which follow the case's first table); nothing is
+counted here.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def opening_slice(slice_counts: np.ndarray) -> int | None:
 
 
 class OpeningSlice(QObject):
-    """Moves a newly opened case to its :func:`opening_slice` when the engine's first result arrives.
+    """Moves a newly opened case to its :func:`opening_slice` when the engine's first per-slice counts arrive.
 
     Parameters
     ----------
@@ -62,7 +63,7 @@ class OpeningSlice(QObject):
 
     @property
     def pending(self) -> bool:
-        """Whether the jump still waits for the case's first result."""
+        """Whether the jump still waits for the case's first per-slice counts."""
         return self._pending
 
     @Slot(object)
@@ -76,11 +77,14 @@ class OpeningSlice(QObject):
 
     @Slot(object)
     def _on_result(self, result) -> None:
+        state = self._state
+        slices = result.slices
         if not self._pending or result.generation != self._controller.generation:
             return
+        if slices is None or not slices.whole or slices.axis != state.axis:
+            return   # the table came first; the per-slice counts of the axis on screen follow
         self._pending = False
-        state = self._state
-        target = opening_slice(result.slice_counts[state.axis])
+        target = opening_slice(slices.counts)
         self._jumping = True
         try:
             state.set_slice(state.slice_count() // 2 if target is None else target)

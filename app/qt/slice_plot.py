@@ -35,19 +35,22 @@ def isolated_points(values: np.ndarray) -> np.ndarray:
 
 
 class SliceDicePlotPanel(QWidget):
-    """Dice per slice for ``state.selected_class`` along ``state.axis``, from ``result.slice_counts``.
+    """Dice per slice for ``state.selected_class`` along ``state.axis``, from the engine's per-slice counts.
 
     Parameters
     ----------
     state : app.qt.review_state.ReviewState
         Shared selection: class, axis and slice; clicking sets the slice.
     controller : app.qt.engine_controller.EngineController
-        Source of the per-slice counts (``result_ready``).
+        Source of the per-slice counts (``slice_counts``, updated before each ``result_ready``); the
+        panel tells it the axis on screen (``set_slice_axis``). A result that touched a few slices
+        recomputes the Dice of those slices only.
     """
 
     def __init__(self, state, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
+        self._controller = controller
         self._result = None
         self._shown_range: tuple[int, int] | None = None
         self._drawn: tuple[int, int, np.ndarray] | None = None  # axis, class and counts on the plot
@@ -58,6 +61,9 @@ class SliceDicePlotPanel(QWidget):
         self.title_label.setTextFormat(Qt.TextFormat.RichText)  # the class name in it is escaped
         self.title_label.setToolTip(GAP_TOOLTIP)
         self.title_label.setWordWrap(True)  # long titles wrap instead of widening the bottom docks
+        # Room for two lines from the start: a title that wraps differently after an edit must not resize
+        # the plot (a relayout and full repaint of the dock per brush segment).
+        self.title_label.setMinimumHeight(2 * self.title_label.fontMetrics().lineSpacing())
         self.plot = pg.PlotWidget()
         self.plot.setToolTip(GAP_TOOLTIP)
         plot_item = self.plot.getPlotItem()
@@ -88,9 +94,10 @@ class SliceDicePlotPanel(QWidget):
         self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         state.case_changed.connect(self._on_case_changed)
         state.selected_class_changed.connect(self._on_view_changed)
-        state.axis_changed.connect(self._on_view_changed)
+        state.axis_changed.connect(self._on_axis_changed)
         state.slice_changed.connect(self._on_slice_changed)
         controller.result_ready.connect(self._on_result)
+        controller.set_slice_axis(state.axis)
         self.set_plot_colors(PLOT_COLORS[DEFAULT_THEME])
         self._redraw()
         if controller.last_result is not None:
@@ -109,10 +116,21 @@ class SliceDicePlotPanel(QWidget):
     @Slot(object)
     def _on_result(self, result) -> None:
         self._result = result
+        slices, drawn = result.slices, self._drawn
+        if drawn is not None and drawn[:2] == (self._state.axis, self._state.selected_class) and (
+                slices is None or (slices.axis == drawn[0] and not slices.whole)):
+            if slices is not None:
+                self._update_slices(slices.start, slices.stop)
+            return   # only the touched slices can have changed (none without per-slice counts)
         self._redraw()
 
     @Slot(int)
     def _on_view_changed(self, _value: int) -> None:
+        self._redraw()
+
+    @Slot(int)
+    def _on_axis_changed(self, axis: int) -> None:
+        self._controller.set_slice_axis(axis)   # its counts come with the next result
         self._redraw()
 
     @Slot(int)
@@ -134,8 +152,9 @@ class SliceDicePlotPanel(QWidget):
     def _redraw(self) -> None:
         state, axis = self._state, self._state.axis
         label = state.selected_class
-        result = self._result
-        if result is None or not 0 <= label < result.num_classes:
+        result, all_counts = self._result, self._controller.slice_counts
+        if (result is None or all_counts is None or self._controller.slice_axis != axis
+                or not 0 <= label < result.num_classes):
             self._drawn = None
             self.slice_dice = None
             self.curve.setData([], [])
@@ -143,17 +162,29 @@ class SliceDicePlotPanel(QWidget):
             self.title_label.setText("Dice per slice: waiting for the metrics…" if state.case else "Dice per slice")
             self._show_slice_range(state.slice_count() if state.case else 1)
             return
-        counts = np.ascontiguousarray(result.slice_counts[axis][:, label, :])
+        counts = all_counts[:, label, :].copy()   # the panel's own: the controller updates its array in place
         drawn = self._drawn
         if drawn is not None and drawn[:2] == (axis, label) and np.array_equal(drawn[2], counts):
             return  # an edit elsewhere: this class's curve is unchanged, skip the redraw
         self._drawn = (axis, label, counts)
-        import torch  # here, not at import: the window shows before torch is loaded (it is, once results come)
+        self.slice_dice = _dice_of(counts)
+        self._draw_curve()
 
-        import dice_engine as de
+    def _update_slices(self, start: int, stop: int) -> None:
+        """Slices ``start .. stop - 1`` of the drawn axis have new counts: recompute and redraw only if the
+        drawn class's changed."""
+        _axis, label, counts = self._drawn
+        new = self._controller.slice_counts[start:stop, label, :]
+        if np.array_equal(counts[start:stop], new):
+            return  # the edit left this class's counts as they were
+        counts[start:stop] = new
+        self.slice_dice[start:stop] = _dice_of(np.ascontiguousarray(new))
+        self._draw_curve()
 
-        tp, fp, fn = torch.from_numpy(counts).unbind(dim=1)
-        self.slice_dice = de.dice_from_counts(tp, fp, fn).numpy()
+    def _draw_curve(self) -> None:
+        """Draw :attr:`slice_dice` (line, isolated dots, title) for the drawn axis and class."""
+        state = self._state
+        axis, label, _counts = self._drawn
         slices = np.arange(len(self.slice_dice))
         self.curve.setData(slices, self.slice_dice)
         alone = isolated_points(self.slice_dice)
@@ -176,3 +207,13 @@ class SliceDicePlotPanel(QWidget):
             self.plot.getPlotItem().setLabel("bottom", f"{AXIS_NAMES[self._state.axis]} slice")
             self.marker.setBounds((0, count - 1))
         self.marker.setValue(self._state.slice_index)
+
+
+def _dice_of(counts: np.ndarray) -> np.ndarray:
+    """``(n,) float64`` Dice of ``(n, 3)`` TP, FP, FN rows, by the engine (NaN where absent from both)."""
+    import torch  # here, not at import: the window shows before torch is loaded (it is, once results come)
+
+    import dice_engine as de
+
+    tp, fp, fn = torch.from_numpy(counts).unbind(dim=1)
+    return de.dice_from_counts(tp, fp, fn).numpy()

@@ -32,6 +32,7 @@ from app.qt.overlay_legend import legend_html
 from app.qt.slice_view_actions import SliceViewActions
 from app.qt.slice_view_box import FIT_PADDING as _FIT_PADDING
 from app.qt.slice_view_box import SliceViewBox
+from app.qt.tile_repaint import show_tile
 from app.qt.voxel_readout import ReadoutLabel, describe_voxel
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -350,15 +351,15 @@ class SliceView(QWidget):
         rect = screen_rect(self.frame, region, self.plane.slice_index, self.state.case.gt.shape)
         if rect is None:
             return
-        render_tile(self._overlay_rgba, self._gt_slice, self._pred_slice, rect, self.settings, self._colors,
-                    self.state.selected_class)
+        written = render_tile(self._overlay_rgba, self._gt_slice, self._pred_slice, rect, self.settings,
+                              self._colors, self.state.selected_class)
         self.tile_renders += 1
-        self.overlay_item.setImage(self._overlay_rgba, autoLevels=False, levels=None)
+        show_tile(self.overlay_item, self._overlay_rgba, written)
         cell = self.state.highlighted_cell
         if cell is not None and self.highlight_mask is not None:
             render_highlight_tile(self.highlight_mask, self._highlight_rgba, self._gt_slice, self._pred_slice,
                                   rect, cell)
-            self.highlight_item.setImage(self._highlight_rgba, autoLevels=False, levels=None)
+            show_tile(self.highlight_item, self._highlight_rgba, rect)
 
     def _render_highlight(self) -> None:
         cell = self.state.highlighted_cell

@@ -152,8 +152,13 @@ class ClassMetricsModel(QAbstractTableModel):
         """True once :meth:`set_metrics` has filled the value columns."""
         return bool(self._values)
 
-    def set_metrics(self, metrics) -> None:
+    def set_metrics(self, metrics, sort_column: int | None = None) -> None:
         """Show the numbers of ``metrics`` (a ``dice_engine.ClassMetrics``), updating cells in place.
+
+        Only cells whose text changed are announced (``dataChanged``), so only they repaint: a brush
+        segment moves a class's voxel counts, but its Dice to three decimals and its volumes often stay
+        as shown. A cell whose sort key changed without its text is announced too when it lies in
+        ``sort_column`` (the column the view sorts by, so that the order follows; None: any column).
 
         Raises
         ------
@@ -170,10 +175,14 @@ class ClassMetricsModel(QAbstractTableModel):
             raise ValueError(f"metrics for {sorted(sizes)} classes do not fit a table of {len(self._names)}")
         changed = self._changed_rows(values)
         self._values = values
+        value_columns = range(FIRST_VALUE_COLUMN, FIRST_DISTANCE_COLUMN)
         for row in changed.tolist():
+            texts, keys = list(self._texts[row]), list(self._keys[row])
             self._fill_row(row)
-        for first, last in _runs(changed):
-            self.dataChanged.emit(self.index(first, FIRST_VALUE_COLUMN), self.index(last, LAST_METRIC_COLUMN))
+            announced = [column for column in value_columns if self._texts[row][column] != texts[column]
+                         or (sort_column in (None, column) and self._keys[row][column] != keys[column])]
+            for first, last in _runs(np.asarray(announced, dtype=np.int64)):
+                self.dataChanged.emit(self.index(row, first), self.index(row, last))
 
     def set_distances(self, result, stale=frozenset(), unavailable: str = "") -> None:
         """Show the surface distances of ``result`` (a ``dice_engine.SurfaceDistanceResult``), in place.

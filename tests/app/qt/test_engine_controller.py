@@ -12,6 +12,7 @@ from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from app.qt.engine_controller import EngineController
 from tests.app.qt.panels_cases import MaskDelta, organ_case, random_deltas
+from tests.app.qt.test_engine_worker import numpy_slice_counts
 
 
 class Recorder(QObject):
@@ -53,17 +54,21 @@ def sklearn_confusion(case):
     return sk_confusion_matrix(case.gt.ravel(), case.pred.ravel(), labels=list(range(case.num_classes)))
 
 
-def test_sync_load_publishes_one_result_and_reports_busy_around_it(qapp):
+def test_sync_load_publishes_the_table_then_the_slice_counts_and_reports_busy_around_them(qapp):
     controller = EngineController(sync=True, device="cpu")
     recorder = Recorder(controller)
     case = organ_case()
 
     controller.load(case)
 
-    assert recorder.busy == [True, False]
-    assert [result.generation for result in recorder.results] == [1]
-    assert controller.last_result is recorder.results[0] and not controller.busy
-    np.testing.assert_array_equal(controller.last_result.confusion, sklearn_confusion(case))
+    assert recorder.busy[0] is True and recorder.busy[-1] is False and not controller.busy
+    assert [result.generation for result in recorder.results] == [1, 1]
+    table, per_slice = recorder.results
+    assert table.slices is None                          # the table first, without per-slice counts
+    assert per_slice.slices.whole and per_slice.slices.axis == 0
+    assert controller.last_result is per_slice
+    np.testing.assert_array_equal(table.confusion, sklearn_confusion(case))
+    np.testing.assert_array_equal(controller.slice_counts, numpy_slice_counts(case, 0))
 
 
 def test_sync_edits_are_exact_after_each_delta(qapp):
@@ -98,7 +103,7 @@ def test_a_rejected_edit_becomes_a_warning_and_the_controller_is_free_again(qapp
     controller.submit_delta(MaskDelta("pred", (slice(0, 1),) * 3, np.zeros((2, 2, 2), np.uint8)))
 
     assert len(recorder.warnings) == 1 and "shape" in recorder.warnings[0]
-    assert not controller.busy and len(recorder.results) == 2
+    assert not controller.busy and len(recorder.results) == 3   # table, per-slice counts, the edit
     np.testing.assert_array_equal(recorder.results[-1].confusion, sklearn_confusion(case))
 
 
@@ -110,9 +115,9 @@ def test_a_case_the_engine_cannot_load_becomes_a_warning_without_a_result(qapp):
 
     controller.load(case)
 
-    assert recorder.results == [] and controller.last_result is None
+    assert recorder.results == [] and controller.last_result is None and controller.slice_counts is None
     assert len(recorder.warnings) == 1 and "Could not compute the metrics" in recorder.warnings[0]
-    assert recorder.busy == [True, False]
+    assert recorder.busy[0] is True and recorder.busy[-1] is False
 
 
 def test_real_thread_publishes_the_result_of_a_load(qtbot, threaded_controller):
@@ -132,8 +137,9 @@ def test_a_result_of_an_older_case_is_dropped(qtbot, threaded_controller):
     threaded_controller.load(second)  # before the first result can arrive: its reply is stale
     qtbot.waitUntil(lambda: recorder.busy[-1:] == [False], timeout=20000)
 
-    assert [result.generation for result in recorder.results] == [2]
+    assert [result.generation for result in recorder.results] == [2, 2]   # the table, the per-slice counts
     np.testing.assert_array_equal(recorder.results[0].confusion, sklearn_confusion(second))
+    np.testing.assert_array_equal(threaded_controller.slice_counts, numpy_slice_counts(second, 0))
     assert recorder.busy == [True, False]
 
 
@@ -151,12 +157,7 @@ def test_deltas_sent_while_the_worker_is_busy_are_merged_into_one_exact_result(q
 
     assert len(recorder.results) == 2  # the first delta alone, then the other 29 together
     np.testing.assert_array_equal(threaded_controller.last_result.confusion, sklearn_confusion(case))
-    fresh = EngineController(sync=True, device="cpu")
-    fresh.load(case)
-    for axis in range(3):
-        np.testing.assert_array_equal(
-            threaded_controller.last_result.slice_counts[axis], fresh.last_result.slice_counts[axis]
-        )
+    np.testing.assert_array_equal(threaded_controller.slice_counts, numpy_slice_counts(case, 0))
 
 
 def test_edits_queued_for_a_case_are_dropped_when_another_case_opens(qtbot, threaded_controller):
@@ -217,3 +218,19 @@ def test_a_controller_dropped_without_shutdown_does_not_abort_the_process():
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "done" and "Destroyed while thread" not in completed.stderr
+
+
+def test_switching_axis_while_edits_are_in_flight_keeps_the_new_axis_exact(qtbot, threaded_controller):
+    case = organ_case()
+    with qtbot.waitSignal(threaded_controller.result_ready, timeout=20000):
+        threaded_controller.load(case)
+    qtbot.waitUntil(lambda: not threaded_controller.busy, timeout=20000)
+
+    for delta in random_deltas(case, 12):   # results for axis 0 are still to come when the axis changes
+        threaded_controller.submit_delta(delta)
+    threaded_controller.set_slice_axis(2)
+    assert threaded_controller.slice_counts is None   # until the new axis' counts arrive whole
+    qtbot.waitUntil(lambda: not threaded_controller.busy, timeout=20000)
+
+    assert threaded_controller.slice_axis == 2
+    np.testing.assert_array_equal(threaded_controller.slice_counts, numpy_slice_counts(case, 2))

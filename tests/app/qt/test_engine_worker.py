@@ -13,6 +13,7 @@ from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 import dice_engine as de
 import dice_engine.live
+from app.qt.engine_controller import EngineController
 from app.qt.engine_worker import (
     CellLocation,
     EditRequest,
@@ -20,6 +21,7 @@ from app.qt.engine_worker import (
     EngineResult,
     LoadRequest,
     LocateRequest,
+    SliceCountsRequest,
     WorkerState,
     process,
 )
@@ -60,8 +62,11 @@ def test_load_gives_the_matrix_counts_and_headline_of_the_case():
     assert result.generation == 7 and state.generation == 7
     np.testing.assert_array_equal(result.confusion, sklearn_confusion(case))
     assert result.confusion.dtype == np.int64 and result.num_classes == case.num_classes
+    assert result.slices is None   # the table is published before any per-slice counts
     for axis in range(3):
-        np.testing.assert_array_equal(result.slice_counts[axis], numpy_slice_counts(case, axis))
+        counts, _ = process(state, SliceCountsRequest(7, axis))
+        assert counts.slices.whole and counts.slices.axis == axis and counts.slices.start == 0
+        np.testing.assert_array_equal(counts.slices.counts, numpy_slice_counts(case, axis))
     gt_voxels = np.bincount(case.gt.ravel(), minlength=case.num_classes)
     np.testing.assert_allclose(result.metrics.gt_volume_ml, gt_voxels * case.geometry.voxel_volume_ml)
     assert result.device_name == "CPU" and result.compute_ms >= 0.0
@@ -95,7 +100,8 @@ def test_merged_deltas_give_exactly_the_counts_of_a_recomputation_from_scratch()
 
     np.testing.assert_array_equal(result.confusion, sklearn_confusion(case))
     for axis in range(3):
-        np.testing.assert_array_equal(result.slice_counts[axis], numpy_slice_counts(case, axis))
+        counts, _ = process(state, SliceCountsRequest(3, axis))
+        np.testing.assert_array_equal(counts.slices.counts, numpy_slice_counts(case, axis))
     fresh, _ = process(WorkerState(), load_request(case))
     for field in dataclasses.fields(fresh.metrics):
         np.testing.assert_array_equal(getattr(result.metrics, field.name), getattr(fresh.metrics, field.name))
@@ -195,3 +201,39 @@ def test_a_gpu_out_of_memory_at_load_falls_back_to_the_cpu_with_a_warning(monkey
     assert result.device_name == "CPU"
     np.testing.assert_array_equal(result.confusion, sklearn_confusion(case))
     assert len(warnings) == 1 and "out of memory" in warnings[0] and "CPU" in warnings[0]
+
+
+def test_an_edit_result_carries_only_the_slices_it_touched_along_the_axis_asked_for():
+    case = organ_case()
+    state = WorkerState()
+    process(state, load_request(case))
+    region = (slice(3, 5), slice(2, 9), slice(4, 6))
+    case.pred[region] = 2
+    delta = MaskDelta("pred", region, case.pred[region].copy())
+
+    result, _ = process(state, EditRequest(1, (delta,), axis=1))
+
+    assert (result.slices.axis, result.slices.start, result.slices.stop) == (1, 2, 9)
+    assert not result.slices.whole and result.slices.total == case.gt.shape[1]
+    np.testing.assert_array_equal(result.slices.counts, numpy_slice_counts(case, 1)[2:9])
+    without_axis, _ = process(state, EditRequest(1, (delta,)))
+    assert without_axis.slices is None
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_partial_results_kept_by_the_controller_equal_a_recount_after_every_edit(qapp, axis):
+    """Randomized: each edit's result holds only its touched slices; the controller's array stays exact."""
+    case = organ_case(seed=axis)
+    controller = EngineController(sync=True, device="cpu")
+    controller.load(case)
+    controller.set_slice_axis(axis)
+    np.testing.assert_array_equal(controller.slice_counts, numpy_slice_counts(case, axis))
+    edited = dataclasses.replace(case, gt=case.gt.copy(), pred=case.pred.copy())
+    for delta in random_deltas(case, 25, seed=10 + axis):   # writes them all into case.gt / case.pred at once
+        getattr(edited, delta.which)[delta.region] = delta.new_values
+        controller.submit_delta(delta)
+        slices = controller.last_result.slices
+        assert (slices.axis, slices.start, slices.stop) == (axis, *delta.region[axis].indices(case.gt.shape[axis])[:2])
+        np.testing.assert_array_equal(controller.slice_counts, numpy_slice_counts(edited, axis))
+    controller.shutdown()
+

@@ -73,7 +73,7 @@ def test_opening_a_case_shows_it_and_fills_the_panels(window, tmp_path):
     assert window.compute_label.text().startswith("last computation")
     assert not window.busy_bar.isVisible()
     assert "pred.nii.gz vs gt.nii.gz" in window.windowTitle()
-    opening = opening_slice(result.slice_counts[0])   # where the first class with errors has most voxels
+    opening = opening_slice(window.controller.slice_counts)   # where the first class with errors has most voxels
     assert window.state.slice_index == opening
     np.testing.assert_array_equal(window.slice_view.image_item.image, case.image[opening])
 

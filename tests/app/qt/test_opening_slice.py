@@ -58,7 +58,7 @@ def test_a_case_opens_on_the_opening_slice_not_the_empty_middle(qtbot):
     state.set_case(case)
     assert state.slice_index == 6          # the middle, until the metrics are in
     controller.load(case)
-    expected = opening_slice(controller.last_result.slice_counts[0])
+    expected = opening_slice(controller.slice_counts)
     assert expected != 6 and state.slice_index == expected
     assert np.any(case.gt[expected] | case.pred[expected])
 
@@ -91,7 +91,7 @@ def test_a_late_result_moves_the_view_once(late):
     assert jumper.pending
     controller.result_ready.emit(replace(result, generation=1))
     target = state.slice_index
-    assert target == opening_slice(result.slice_counts[0]) and not jumper.pending
+    assert target == opening_slice(result.slices.counts) and not jumper.pending
     state.set_slice(0)
     controller.result_ready.emit(replace(result, generation=1))   # an edit's result
     assert state.slice_index == 0

@@ -1,5 +1,7 @@
 """The per-slice Dice plot: values per slice, gaps where the class is absent from both, marker, click."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -8,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 from app.qt.engine_controller import EngineController
 from app.qt.review_state import ReviewState
 from app.qt.slice_plot import SliceDicePlotPanel, isolated_points
-from tests.app.qt.panels_cases import MaskDelta, organ_case
+from tests.app.qt.panels_cases import MaskDelta, organ_case, random_deltas
 
 
 @pytest.fixture
@@ -106,3 +108,19 @@ def test_without_a_result_the_plot_is_empty(qtbot):
     qtbot.addWidget(panel)
     state.set_case(organ_case())
     assert panel.slice_dice is None and "waiting" in panel.title_label.text()
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_edits_arriving_as_touched_slices_keep_the_plot_equal_to_a_recount(review, axis):
+    state, controller, panel, case = review
+    state.set_axis(axis)
+    for label in (1, 3, 4):
+        state.select_class(label)
+        scratch = dataclasses.replace(case, gt=case.gt.copy(), pred=case.pred.copy())
+        for delta in random_deltas(scratch, 6, seed=label):   # each edit's result holds its slices only
+            getattr(case, delta.which)[delta.region] = delta.new_values
+            controller.submit_delta(delta)
+            assert not controller.last_result.slices.whole
+            np.testing.assert_allclose(panel.slice_dice, numpy_slice_dice(case, label, axis))
+        _x, y = panel.curve.getData()
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(numpy_slice_dice(case, label, axis)))

@@ -1,0 +1,134 @@
+"""Start-up of the review window: a real ``dicelens view`` process, offscreen, timed from its launch.
+
+Each run starts a fresh ``python -m app view`` with ``DICELENS_STARTUP_TRACE=1`` (see
+:mod:`app.qt.startup_trace`), so the process prints when its first paints are done. The clock starts
+just before the process is spawned; the process is stopped once its table is painted.
+
+- ``image_ms``: the bundled demo case's image painted in the slice view (the first picture).
+- ``table_ms``: the demo's Dice table painted with its numbers.
+- ``table_ms_512x512x<Z>``: for a CT-sized 512 x 512 x Z case (14 classes) written as NIfTI files,
+  the Dice table painted, counted from the moment its volumes had been read (``case_read``); the
+  time to read them and to its image are printed beside it.
+
+Usage: ``python bench/startup.py [--runs N] [--slices Z] [--smoke]`` (``--smoke``: one run of a
+512 x 512 x 4 case only, whose figures also fill ``image_ms`` / ``table_ms``). Goals on 2 cores:
+image <= 1.5 s, demo table <= 3 s, large table <= 1.5 s after the read. Last line: one JSON object
+(medians, ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GOALS_MS = {"image_ms": 1500.0, "table_ms": 3000.0, "large_table_ms": 1500.0}
+RUN_TIMEOUT_S = 300.0
+NUM_CLASSES = 14
+PREFIX = "dicelens-startup"   # app.qt.startup_trace.PREFIX (not imported: this process stays light)
+
+
+def write_case(folder: Path, slices: int) -> list[str]:
+    """A 512 x 512 x ``slices`` CT-like case (uint8 masks, int16 image) as uncompressed NIfTI; its view args."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from bench._synthetic import ct_like_pair
+
+    gt, pred = ct_like_pair((slices, 512, 512), NUM_CLASSES)
+    image = (gt.astype(np.int16) * 35 - 900).astype(np.int16)
+    args = []
+    for role, array in (("image", image), ("gt", gt), ("pred", pred)):
+        path = folder / f"{role}.nii"
+        itk = sitk.GetImageFromArray(array)
+        itk.SetSpacing((0.7, 0.7, 1.5))
+        sitk.WriteImage(itk, str(path))
+        args += [f"--{role}", str(path)]
+    return args
+
+
+def one_run(view_args: list[str], scratch: Path) -> dict[str, float]:
+    """Launch ``dicelens view`` with ``view_args``; ms from the launch to each traced event."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DICELENS_STARTUP_TRACE="1",
+               DICELENS_DATA_DIR=str(scratch / "data"), XDG_CONFIG_HOME=str(scratch / "config"),
+               PYTHONPATH=str(ROOT))
+    events: dict[str, float] = {}
+    finished = threading.Event()
+    started = time.time()
+    process = subprocess.Popen([sys.executable, "-m", "app", "view", *view_args], env=env, cwd=str(ROOT),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    errors: list[str] = []
+
+    def read() -> None:
+        for line in process.stderr:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == PREFIX:
+                events[parts[1]] = (float(parts[2]) - started) * 1000.0
+                if parts[1] == "table":
+                    finished.set()
+            else:
+                errors.append(line)
+        finished.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    finished.wait(RUN_TIMEOUT_S)
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    reader.join(5)
+    if "table" not in events:
+        raise RuntimeError(f"no table from dicelens view (exit {process.returncode}, events {events}): "
+                           f"{''.join(errors)[-2000:]}")
+    return events
+
+
+def median_of(runs: list[dict[str, float]], key: str) -> float:
+    return round(statistics.median(run[key] for run in runs))
+
+
+def main() -> None:
+    """Run the benchmark and print the figures (last line: JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="launches per case (default 3)")
+    parser.add_argument("--slices", type=int, default=300, help="slices of the 512 x 512 case (default 300)")
+    parser.add_argument("--smoke", action="store_true", help="one launch of a 512 x 512 x 4 case only")
+    args = parser.parse_args()
+    runs, slices = (1, 4) if args.smoke else (args.runs, args.slices)
+    large = f"512x512x{slices}"
+    summary: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="dicelens-startup-") as scratch:
+        folder = Path(scratch)
+        large_runs = [one_run(write_case(folder, slices), folder) for _ in range(runs)]
+        demo_runs = large_runs if args.smoke else [one_run([], folder) for _ in range(runs)]
+    summary["image_ms"] = median_of(demo_runs, "image")
+    summary["table_ms"] = median_of(demo_runs, "table")
+    for run in large_runs:
+        run["after_read"] = run["table"] - run["case_read"]
+    summary[f"table_ms_{large}"] = median_of(large_runs, "after_read")
+    summary[f"case_read_ms_{large}"] = median_of(large_runs, "case_read")
+    summary[f"image_ms_{large}"] = median_of(large_runs, "image")
+    name = "demo" if not args.smoke else large
+    print(f"{name}: image painted {summary['image_ms']:.0f} ms (goal <= {GOALS_MS['image_ms']:.0f}), "
+          f"table painted {summary['table_ms']:.0f} ms (goal <= {GOALS_MS['table_ms']:.0f}), {runs} run(s), medians")
+    print(f"{large}: volumes read at {summary[f'case_read_ms_{large}']:.0f} ms, image at "
+          f"{summary[f'image_ms_{large}']:.0f} ms, table {summary[f'table_ms_{large}']:.0f} ms after the read "
+          f"(goal <= {GOALS_MS['large_table_ms']:.0f})")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
