@@ -23,7 +23,7 @@ def open_traced_case(qtbot, settings, tmp_path):
     return window
 
 
-def test_the_trace_stamps_window_case_read_image_and_table_once_in_order(qtbot, tmp_path, capsys, monkeypatch):
+def test_the_trace_stamps_window_case_read_image_and_table_once_each(qtbot, tmp_path, capsys, monkeypatch):
     from PySide6.QtCore import QSettings
 
     monkeypatch.setenv(startup_trace.ENVIRONMENT_VARIABLE, "1")
@@ -33,7 +33,11 @@ def test_the_trace_stamps_window_case_read_image_and_table_once_in_order(qtbot, 
     qtbot.wait(100)
 
     printed = capsys.readouterr().err
-    assert events(printed) == ["window", "case_read", "image", "table"]
+    stamped = events(printed)
+    # The image and the table come from different threads' work: on a busy machine the table may be
+    # painted before the slice view is, so only window -> case_read -> {image, table} is an order.
+    assert sorted(stamped) == sorted(["window", "case_read", "image", "table"])
+    assert stamped[:2] == ["window", "case_read"]
     times = [float(line.split()[2]) for line in printed.splitlines() if line.startswith(startup_trace.PREFIX)]
     assert len(times) == 4 and times == sorted(times)
 
