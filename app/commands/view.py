@@ -23,7 +23,8 @@ def add_parser(subparsers) -> None:
                     "Dice, confusion matrix and per-slice Dice. Without --gt/--pred the bundled demo case opens.")
     parser.add_argument("--image", metavar="IMAGE", help="image the masks segment (for display)")
     parser.add_argument("--gt", metavar="GT", help="ground-truth mask")
-    parser.add_argument("--pred", metavar="PRED", help="predicted mask")
+    parser.add_argument("--pred", metavar="PRED", help="predicted mask (optional with --probs/--logits: the "
+                                                      "model's argmax is then shown and scored)")
     parser.add_argument("--labels", metavar="TABLE", help="label table (names and colours)")
     parser.add_argument("--resample", action="store_true",
                         help="resample the prediction onto the ground-truth grid (nearest neighbour) if they differ")
@@ -38,6 +39,12 @@ def add_parser(subparsers) -> None:
                              "(default: as last time; a 2D image is always shown in one view)")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="render the window with metrics computed to this PNG without a display, then exit")
+    scores = parser.add_mutually_exclusive_group()
+    scores.add_argument("--probs", metavar="F", help="the model's class probabilities: nnU-Net .npz or .npy "
+                                                     "(C, z, y, x), or a 4D NIfTI/NRRD with the class axis first "
+                                                     "or last; adds the soft Dice and soft Dice loss")
+    scores.add_argument("--logits", metavar="F", help="the model's class logits, as --probs (softmax; sigmoid for "
+                                                      "one channel)")
     add_max_voxels_argument(parser)
     parser.set_defaults(func=run)
 
@@ -47,14 +54,18 @@ def run(args: argparse.Namespace) -> int:
     from app.qt.app_runner import run_view
     from app.qt.demo_case import demo_case_paths
 
-    if (args.gt is None) != (args.pred is None):
-        raise InputError("give both --gt and --pred (or neither, to open the demo case).")
+    scores = {"probs": getattr(args, "probs", None), "logits": getattr(args, "logits", None)}
+    has_scores = any(path is not None for path in scores.values())
+    if (args.gt is None) != (args.pred is None and not has_scores):
+        raise InputError("give both --gt and --pred (or --gt and --probs / --logits), or none of them, to open "
+                         "the demo case.")
     if args.gt is None:
         if args.image is not None or args.labels is not None:
             raise InputError("--image and --labels need --gt and --pred; without them the demo case opens.")
         paths = demo_case_paths()
     else:
         paths = {"gt": args.gt, "pred": args.pred, "image": args.image, "labels": args.labels}
+        paths.update({role: path for role, path in scores.items() if path is not None})
     if args.screenshot is not None:
         check_output_files({"--screenshot": args.screenshot},
                            {f"--{role}": path for role, path in paths.items() if path is not None})

@@ -41,7 +41,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     Parameters
     ----------
     paths : dict
-        Role -> path of the case's files.
+        Role -> path of the case's files; also ``probs`` or ``logits`` (the model output), with which
+        ``pred`` may be None (the model's argmax is then the prediction).
     plane : {"axial", "coronal", "sagittal"}, optional
         Anatomical plane to show (from the image's direction cosines).
     slice_index : int, optional
@@ -77,14 +78,15 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
     from app.io import load_case
 
-    case = load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
-                     resample=resample, max_voxels=max_voxels)
+    case = load_case(paths["gt"], paths.get("pred"), image=paths.get("image"), labels=paths.get("labels"),
+                     probs=paths.get("probs"), logits=paths.get("logits"), resample=resample, max_voxels=max_voxels)
     axis = _start_axis(case, plane, slice_index)
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     import torch
     from PySide6.QtCore import QSettings
 
+    from app.qt.case_loader import case_title
     from app.qt.main_window import MainWindow
 
     torch.set_num_threads(TORCH_THREADS)
@@ -96,7 +98,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         window.edits.journal = False  # no recovery question, and a crashed session's journal stays as it is
         if layout is not None:
             window.views.set_layout(layout)
-        window.show_case(case, title=f"{Path(paths['pred']).name} vs {Path(paths['gt']).name}")
+        window.show_case(case, title=case_title(paths))
         window.case_paths = dict(paths)
         _apply_start_view(window, axis, slice_index, overlay_mode)
         window.resize(*size)
@@ -127,8 +129,8 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     window.case_opened.connect(start_view.on_case_opened)
     window.show()
     window.controller.warm_up(TORCH_THREADS)
-    window.open_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
-                     resample=resample)
+    window.open_case(paths["gt"], paths.get("pred"), image=paths.get("image"), labels=paths.get("labels"),
+                     resample=resample, probs=paths.get("probs"), logits=paths.get("logits"))
     code = app.exec()
     finish_background_jobs()   # a job that outlived the window's bounded wait ends while Qt still runs
     return code

@@ -44,7 +44,8 @@ def build_menus(window) -> WindowMenus:
     ----------
     window : app.qt.main_window.MainWindow
         Provides ``slice_view.view_actions``, ``edit_toolbar.actions_by_name``, ``edits.file_actions``,
-        ``docks`` and the slots ``open_case_dialog``, ``open_demo_case``, ``close``, ``reset_layout``
+        ``docks`` and the slots ``open_case_dialog``, ``open_demo_case``, ``open_model_output_dialog``,
+        ``close``, ``reset_layout``
         and ``show_shortcuts``.
 
     Returns
@@ -62,6 +63,9 @@ def build_menus(window) -> WindowMenus:
     recent_menu = file_menu.addMenu("Open &recent")
     demo_action = file_menu.addAction("Open the &demo case")
     demo_action.triggered.connect(window.open_demo_case)
+    model_output_action = file_menu.addAction("Open &model output…")
+    model_output_action.setToolTip("The model's class probabilities or logits for the case shown (soft Dice)")
+    model_output_action.triggered.connect(window.open_model_output_dialog)
     file_menu.addSeparator()
     for name in ("save_pred", "save_gt", "save_pred_as", "save_gt_as", "save_pred_seg", "save_gt_seg"):
         file_menu.addAction(window.edits.file_actions[name])
