@@ -194,7 +194,7 @@ class _StartView(QObject):
 
 
 def wait_for_metrics(window, timeout_s: float) -> bool:
-    """Run the event loop until the current case's Dice result and surface distances are published.
+    """Run the event loop until the current case's Dice result, surface distances and soft Dice are published.
 
     Returns False when time is up first, or when an engine stopped working without publishing (its
     warning says why). A distance computation that failed still publishes (figures "not available").
@@ -211,11 +211,14 @@ def wait_for_metrics(window, timeout_s: float) -> bool:
         update = controller.distances.last_update
         return update is not None and update.generation == controller.generation
 
+    soft = window.soft_metrics   # the model output's soft Dice (published at once for a case without)
+
     def ready() -> bool:
-        return dice_ready() and distances_ready()
+        return dice_ready() and distances_ready() and soft.ready
 
     def still_computing() -> bool:
-        return (not dice_ready() and controller.busy) or (not distances_ready() and controller.distances.pending)
+        return ((not dice_ready() and controller.busy) or (not distances_ready() and controller.distances.pending)
+                or (not soft.ready and soft.pending))
 
     deadline = time.monotonic() + timeout_s
     while not ready() and time.monotonic() < deadline:
@@ -223,6 +226,7 @@ def wait_for_metrics(window, timeout_s: float) -> bool:
         controller.result_ready.connect(loop.quit)
         controller.busy_changed.connect(loop.quit)
         controller.distances_ready.connect(loop.quit)
+        soft.soft_ready.connect(loop.quit)
         QTimer.singleShot(max(1, int((deadline - time.monotonic()) * 1000)), loop.quit)
         loop.exec()
         if not ready() and not still_computing():

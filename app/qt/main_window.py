@@ -25,7 +25,7 @@ import json
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
@@ -56,6 +56,8 @@ from app.qt.plain_text import plain_message_box, plain_tooltip
 from app.qt.review_state import ReviewState
 from app.qt.shortcuts_help import shortcuts_html
 from app.qt.slice_plot import SliceDicePlotPanel
+from app.qt.soft_columns import SoftColumns
+from app.qt.soft_controller import SoftController
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, THEMES, apply_theme
 from app.qt.view_layout import LAYOUTS, ViewLayout
 from app.qt.window_menus import build_menus
@@ -145,6 +147,9 @@ class MainWindow(EditQuestions, QMainWindow):
         self.splitDockWidget(self.docks["slices"], self.docks["history"], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["slices"], self.docks["history"]], [500, 210], Qt.Orientation.Horizontal)
         self.edits = EditWorkflow(self, self.edit_tools, self.edit_toolbar, self.dice_history)
+        self.soft_metrics = SoftController(self.jobs, self)   # soft Dice of the model output (§8)
+        self.soft_metrics.warning.connect(self._on_soft_warning)
+        self.soft_columns = SoftColumns(self.dice_table, self.soft_metrics)
         self.label_list = LabelListPanel(self.state, self.slice_view)
         self.docks["labels"] = self._add_dock("Labels", "label_list_dock", self.label_list,
                                               Qt.DockWidgetArea.RightDockWidgetArea)
@@ -260,8 +265,10 @@ class MainWindow(EditQuestions, QMainWindow):
         if two_dimensional:
             self.state.set_axis(0)  # a 2D image has only the one (axial) slice
         self.edits.open_case(case)  # recovery (if any) happens before the view and the engine see the masks
+        self.edits.bridge.painted.connect(self.soft_metrics.submit_delta)
         self.state.set_case(case)
         self.controller.load(case)
+        self.soft_metrics.load(case)
         self.setWindowTitle(f"DiceLens — {title}[*]" if title else "DiceLens[*]")
         if case.messages:
             self.statusBar().showMessage("; ".join(case.messages), 15000)
@@ -443,6 +450,10 @@ class MainWindow(EditQuestions, QMainWindow):
     def show_error(self, message: str) -> None:
         """Tell the user something went wrong (modal dialog; tests replace this method)."""
         plain_message_box(self, QMessageBox.Icon.Critical, "DiceLens", message).exec()  # quotes file and label names
+
+    @Slot(str)
+    def _on_soft_warning(self, message: str) -> None:
+        self.show_error(message)
 
     def show_info(self, title: str, html: str) -> None:
         """Show an informative rich-text message (modal dialog; tests replace this method)."""

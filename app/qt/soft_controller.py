@@ -1,0 +1,148 @@
+"""Soft Dice of the model output that follows ground-truth corrections, on its own lane of the job layer.
+
+The :class:`SoftController` lives in the GUI thread and sends :func:`app.qt.soft_worker.process` jobs
+to the ``soft`` lane (:mod:`app.qt.jobs`), which alone touches the worker's
+:class:`dice_engine.LiveSoftDice` (docs/architecture.md §8). A case with model output is loaded from a
+private copy of its ground truth (writable: torch reads it; freed once the sums are made). Then each
+ground-truth delta of the edit model (the bridge's ``painted`` signal, connected to the bound slot
+:meth:`SoftController.submit_delta`) is sent on, the deltas arriving while a job runs merged into the
+next request, so the soft loss follows a drag without the GUI thread waiting. Prediction edits do not
+change the soft sums (the probabilities are the model's): they only mark the published figures as
+describing the model's output, not the edited prediction. Replies of an older case are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.qt.jobs import JobLayer, JobReply
+from app.qt.soft_worker import SoftEditRequest, SoftLoadRequest, SoftReply, SoftWorkerState, process
+
+
+@dataclass(frozen=True)
+class SoftUpdate:
+    """What the Dice table shows of the model output.
+
+    Attributes
+    ----------
+    generation : int
+        The case load it belongs to.
+    result : dice_engine.soft.SoftDiceResult or None
+        Per-class soft Dice and loss and the foreground mean of the loss; None when the case has no
+        model output (or its soft scores could not be computed: ``message`` says why).
+    prediction_edited : bool
+        The prediction was edited since the case opened: the soft figures describe the model's output,
+        not the prediction shown.
+    source : str
+        ``"probs"`` or ``"logits"`` (empty without model output).
+    message : str
+        Why ``result`` is None after a failure, else empty.
+    """
+
+    generation: int
+    result: object | None
+    prediction_edited: bool = False
+    source: str = ""
+    message: str = ""
+
+
+class SoftController(QObject):
+    """Keeps the soft Dice of the current case's model output up to date in the background.
+
+    Parameters
+    ----------
+    jobs : JobLayer
+        The window's job layer; its ``soft`` lane runs the computations.
+    parent : QObject or None
+
+    Signals
+    -------
+    soft_ready(object)
+        A :class:`SoftUpdate` of the current case (also, with ``result`` None, for a case without
+        model output, so the table drops the soft columns).
+    warning(str)
+        The soft scores could not be computed (the message says why).
+    """
+
+    soft_ready = Signal(object)
+    warning = Signal(str)
+
+    def __init__(self, jobs: JobLayer, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.last_update: SoftUpdate | None = None
+        self._generation = 0
+        self._source = ""
+        self._prediction_edited = False
+        self._active = False
+        self._pending: list = []
+        self._state = SoftWorkerState()   # touched only by the soft lane's jobs
+        self._lane = jobs.lane("soft", QThread.Priority.LowPriority)
+        self._lane.replied.connect(self._on_reply)
+        self._lane.settled.connect(self._send_pending)
+
+    @property
+    def ready(self) -> bool:
+        """True once the current case's soft figures (or its "no model output" update) are published."""
+        return self.last_update is not None and self.last_update.generation == self._generation
+
+    @property
+    def pending(self) -> bool:
+        """True while edits wait to be sent or a request is in flight."""
+        return bool(self._pending) or self._lane.busy
+
+    def load(self, case) -> None:
+        """Start over with ``case``: compute its soft Dice from scratch when it has model output
+        (``case.scores``), else publish an update without a result."""
+        self._lane.cancel()
+        self._generation = self._lane.start_generation(self._generation + 1)
+        self._pending, self._prediction_edited = [], False
+        self._active = case.scores is not None
+        self._source = case.scores_kind or ""
+        if not self._active:
+            self._publish(SoftUpdate(self._generation, None))
+            return
+        self.last_update = None
+        self._lane.submit("Computing the soft Dice", process, self._state,
+                          SoftLoadRequest(self._generation, case.gt.copy(), case.scores,
+                                          case.scores_kind == "logits"))
+
+    @Slot(object)
+    def submit_delta(self, delta) -> None:
+        """Note one mask edit: a ground-truth delta is sent on (merged while a job runs); a prediction
+        edit marks the soft figures as describing the model's output."""
+        if not self._active:
+            return
+        if delta.which != "gt":
+            if not self._prediction_edited:
+                self._prediction_edited = True
+                if self.last_update is not None:
+                    self._publish(SoftUpdate(self._generation, self.last_update.result, True, self._source))
+            return
+        self._pending.append(delta)
+        self._send_pending()
+
+    @Slot()
+    def _send_pending(self) -> None:
+        if not self._pending or self._lane.busy or not self._active:
+            return
+        deltas, self._pending = tuple(self._pending), []
+        self._lane.submit("Updating the soft Dice", process, self._state, SoftEditRequest(self._generation, deltas))
+
+    @Slot(object)
+    def _on_reply(self, job: JobReply) -> None:
+        if job.generation != self._generation or job.cancelled:
+            return
+        if not job.ok:
+            self._active, self._pending = False, []
+            self.warning.emit(job.error)
+            self._publish(SoftUpdate(self._generation, None, message=job.error))
+            return
+        reply = job.value
+        if isinstance(reply, SoftReply) and reply.generation == self._generation:
+            self._publish(SoftUpdate(self._generation, reply.result, self._prediction_edited, self._source))
+
+    def _publish(self, update: SoftUpdate) -> None:
+        self.last_update = update
+        self.soft_ready.emit(update)
