@@ -1,7 +1,8 @@
 """``dicelens view``: the review window on a case (the bundled demo case without --gt/--pred).
 
 ``--screenshot OUT.png`` renders the whole window with every panel filled, without a display, and
-exits: for the README's picture, documentation and tests.
+exits: for the README's picture, documentation and tests; ``--table OUT.json`` also writes the numbers
+its Dice table shows (:mod:`app.qt.table_export`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def add_parser(subparsers) -> None:
                              "(default: as last time; a 2D image is always shown in one view)")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="render the window with metrics computed to this PNG without a display, then exit")
+    parser.add_argument("--table", metavar="OUT.json",
+                        help="with --screenshot: also write the numbers the Dice table shows (one object per class "
+                             "row and the headline values, soft columns included with --probs/--logits) as JSON, "
+                             "with the keys of 'dicelens score --json'")
     scores = parser.add_mutually_exclusive_group()
     scores.add_argument("--probs", metavar="F", help="the model's class probabilities: nnU-Net .npz or .npy "
                                                      "(C, z, y, x), or a 4D NIfTI/NRRD with the class axis first "
@@ -66,9 +71,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         paths = {"gt": args.gt, "pred": args.pred, "image": args.image, "labels": args.labels}
         paths.update({role: path for role, path in scores.items() if path is not None})
+    table = getattr(args, "table", None)
+    if table is not None and args.screenshot is None:
+        raise InputError("--table writes the numbers of the rendered window: give --screenshot OUT.png too.")
     if args.screenshot is not None:
-        check_output_files({"--screenshot": args.screenshot},
-                           {f"--{role}": path for role, path in paths.items() if path is not None})
+        outputs = {"--screenshot": args.screenshot, **({"--table": table} if table is not None else {})}
+        check_output_files(outputs, {f"--{role}": path for role, path in paths.items() if path is not None})
     return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
                     resample=args.resample, overlay_mode=args.overlay, max_voxels=args.max_voxels,
-                    layout=args.layout)
+                    layout=args.layout, table=table)

@@ -35,7 +35,7 @@ METRICS_TIMEOUT_S = 600.0
 def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_index: int | None = None,
              screenshot: str | None = None, resample: bool = False,
              size: tuple[int, int] = SCREENSHOT_SIZE, overlay_mode: str | None = None,
-             max_voxels: int | None = None, layout: str | None = None) -> int:
+             max_voxels: int | None = None, layout: str | None = None, table: str | None = None) -> int:
     """Open the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``) in the review window.
 
     Parameters
@@ -59,6 +59,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         ``--max-voxels``: the largest volume read (default: what available memory allows).
     layout : {"single", "three"}, optional
         One slice view or three linked views (default: the remembered layout; one in screenshot mode).
+    table : str, optional
+        With ``screenshot``: also write the Dice table's numbers there as JSON (:mod:`app.qt.table_export`).
 
     Returns
     -------
@@ -76,6 +78,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
                            overlay_mode=overlay_mode, max_voxels=max_voxels, layout=layout)
     if not Path(screenshot).expanduser().resolve().parent.is_dir():
         raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
+    if table is not None and not Path(table).expanduser().resolve().parent.is_dir():
+        raise InputError(f"cannot write the table '{table}': its folder does not exist.")
     from app.io import load_case
 
     case = load_case(paths["gt"], paths.get("pred"), image=paths.get("image"), labels=paths.get("labels"),
@@ -109,6 +113,10 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
                       "no screenshot written.", file=sys.stderr)
                 return 1
             save_screenshot(window, Path(screenshot))
+            if table is not None:
+                from app.qt.table_export import write_table
+
+                write_table(window, Path(table))
         finally:
             window.close()
     return 0
