@@ -59,6 +59,7 @@ from app.qt.slice_plot import SliceDicePlotPanel
 from app.qt.soft_columns import SoftColumns
 from app.qt.soft_controller import SoftController
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, THEMES, apply_theme
+from app.qt.threshold_curve import ThresholdCurvePanel
 from app.qt.view_layout import LAYOUTS, ViewLayout
 from app.qt.window_menus import build_menus
 
@@ -156,6 +157,11 @@ class MainWindow(EditQuestions, QMainWindow):
         self.tabifyDockWidget(self.docks["confusion"], self.docks["labels"])
         self.docks["confusion"].raise_()
         self.label_list.label_activated.connect(self.edit_toolbar.set_label)   # selects it everywhere
+        self.threshold_curve = ThresholdCurvePanel(self.state, self.soft_metrics)   # Dice vs threshold (§8)
+        self.docks["threshold"] = self._add_dock("Dice vs threshold", "threshold_curve_dock", self.threshold_curve,
+                                                 Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["history"], self.docks["threshold"])
+        self.docks["history"].raise_()
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)
@@ -383,6 +389,7 @@ class MainWindow(EditQuestions, QMainWindow):
             apply_theme(app, theme)
         for panel in (self.slice_plot, self.confusion_panel, self.dice_history):
             panel.set_plot_colors(PLOT_COLORS[theme])
+        self.threshold_curve.set_plot_colors(PLOT_COLORS[theme])
         self.theme_actions[theme].setChecked(True)
         self.settings.setValue("view/theme", theme)
 

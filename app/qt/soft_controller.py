@@ -13,7 +13,7 @@ describing the model's output, not the edited prediction. Replies of an older ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -39,6 +39,8 @@ class SoftUpdate:
         ``"probs"`` or ``"logits"`` (empty without model output).
     message : str
         Why ``result`` is None after a failure, else empty.
+    curves : dict of int to dice_engine.soft_threshold.DiceCurve
+        Each scored class's Dice-vs-threshold curve (empty without a result).
     """
 
     generation: int
@@ -46,6 +48,7 @@ class SoftUpdate:
     prediction_edited: bool = False
     source: str = ""
     message: str = ""
+    curves: dict = field(default_factory=dict)
 
 
 class SoftController(QObject):
@@ -118,7 +121,7 @@ class SoftController(QObject):
             if not self._prediction_edited:
                 self._prediction_edited = True
                 if self.last_update is not None:
-                    self._publish(SoftUpdate(self._generation, self.last_update.result, True, self._source))
+                    self._publish(replace(self.last_update, prediction_edited=True))
             return
         self._pending.append(delta)
         self._send_pending()
@@ -141,7 +144,8 @@ class SoftController(QObject):
             return
         reply = job.value
         if isinstance(reply, SoftReply) and reply.generation == self._generation:
-            self._publish(SoftUpdate(self._generation, reply.result, self._prediction_edited, self._source))
+            self._publish(SoftUpdate(self._generation, reply.result, self._prediction_edited, self._source,
+                                     curves=reply.curves))
 
     def _publish(self, update: SoftUpdate) -> None:
         self.last_update = update

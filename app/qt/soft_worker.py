@@ -11,7 +11,7 @@ the first job, in the lane's thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -56,17 +56,22 @@ class SoftReply:
         Of the request answered.
     result : dice_engine.soft.SoftDiceResult
         Per-class ``(K,)`` float64 soft Dice / loss and the foreground mean of the loss.
+    curves : dict of int to dice_engine.soft_threshold.DiceCurve
+        Each scored class's one-vs-rest Dice at the thresholds ``k / 1024`` (exact, from histograms).
     """
 
     generation: int
     result: object
+    curves: dict = field(default_factory=dict)
 
 
 class SoftWorkerState:
-    """What the ``soft`` lane keeps between jobs: the live soft Dice of the current case (or None)."""
+    """What the ``soft`` lane keeps between jobs: the live soft Dice of the current case and the
+    histograms of its probabilities by ground-truth label (or None)."""
 
     def __init__(self) -> None:
         self.live = None
+        self.histograms = None
 
 
 def process(state: SoftWorkerState, request) -> SoftReply:
@@ -80,18 +85,29 @@ def process(state: SoftWorkerState, request) -> SoftReply:
     import dice_engine as de
     from app.errors import InputError
     from app.scoring import SMOOTH  # the same smoothing as ``dicelens score``
+    from dice_engine.soft_threshold import ClassHistograms
 
     if isinstance(request, SoftLoadRequest):
-        state.live = None
+        state.live = state.histograms = None
         probabilities = de.ClassProbabilities(request.scores, from_logits=request.from_logits, device="cpu")
         try:
             state.live = de.LiveSoftDice(target=request.gt, preds=probabilities, smooth=SMOOTH,
                                          include_background=False)
+            state.histograms = ClassHistograms(target=request.gt, preds=probabilities)
         except ValueError as error:
+            state.live = None
             raise InputError(f"the class scores do not fit the ground truth: {error}.") from None
-        return SoftReply(request.generation, state.live.result())
+        return _reply(state, request.generation)
     if state.live is None:
         raise RuntimeError("soft Dice edit without a loaded case")
     for delta in request.deltas:
         state.live.apply_gt_edit(delta.region, delta.old_values, delta.new_values)
-    return SoftReply(request.generation, state.live.result())
+        # writable copies of the box (the delta's are read-only; torch warns on wrapping those)
+        state.histograms.apply_gt_edit(delta.region, np.array(delta.old_values), np.array(delta.new_values))
+    return _reply(state, request.generation)
+
+
+def _reply(state: SoftWorkerState, generation: int) -> SoftReply:
+    result = state.live.result()
+    curves = {label: state.histograms.curve(label) for label in state.histograms.labels()}
+    return SoftReply(generation, result, curves)
