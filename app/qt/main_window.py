@@ -59,6 +59,7 @@ from app.qt.slice_plot import SliceDicePlotPanel
 from app.qt.soft_columns import SoftColumns
 from app.qt.soft_controller import SoftController
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, THEMES, apply_theme
+from app.qt.threshold_apply import ThresholdApplier
 from app.qt.threshold_curve import ThresholdCurvePanel
 from app.qt.view_layout import LAYOUTS, ViewLayout
 from app.qt.window_menus import build_menus
@@ -162,6 +163,7 @@ class MainWindow(EditQuestions, QMainWindow):
                                                  Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.docks["history"], self.docks["threshold"])
         self.docks["history"].raise_()
+        self.threshold_applier = ThresholdApplier(self)   # the slider re-derives the prediction
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)

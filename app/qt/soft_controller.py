@@ -18,7 +18,15 @@ from dataclasses import dataclass, field, replace
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.qt.jobs import JobLayer, JobReply
-from app.qt.soft_worker import SoftEditRequest, SoftLoadRequest, SoftReply, SoftWorkerState, process
+from app.qt.soft_worker import (
+    DerivedPrediction,
+    SoftEditRequest,
+    SoftLoadRequest,
+    SoftReply,
+    SoftWorkerState,
+    ThresholdRequest,
+    process,
+)
 
 
 @dataclass(frozen=True)
@@ -67,10 +75,13 @@ class SoftController(QObject):
         model output, so the table drops the soft columns).
     warning(str)
         The soft scores could not be computed (the message says why).
+    prediction_derived(object)
+        A :class:`~app.qt.soft_worker.DerivedPrediction` asked for with :meth:`derive_prediction`.
     """
 
     soft_ready = Signal(object)
     warning = Signal(str)
+    prediction_derived = Signal(object)
 
     def __init__(self, jobs: JobLayer, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -126,6 +137,13 @@ class SoftController(QObject):
         self._pending.append(delta)
         self._send_pending()
 
+    def derive_prediction(self, label: int, index: int) -> None:
+        """Ask for the prediction at threshold ``index / 1024`` of class ``label`` (one-vs-rest); it comes
+        as ``prediction_derived``. Only with model output."""
+        if self._active:
+            self._lane.submit("Deriving the prediction at the threshold", process, self._state,
+                              ThresholdRequest(self._generation, int(label), int(index)))
+
     @Slot()
     def _send_pending(self) -> None:
         if not self._pending or self._lane.busy or not self._active:
@@ -143,6 +161,8 @@ class SoftController(QObject):
             self._publish(SoftUpdate(self._generation, None, message=job.error))
             return
         reply = job.value
+        if isinstance(reply, DerivedPrediction) and reply.generation == self._generation:
+            self.prediction_derived.emit(reply)
         if isinstance(reply, SoftReply) and reply.generation == self._generation:
             self._publish(SoftUpdate(self._generation, reply.result, self._prediction_edited, self._source,
                                      curves=reply.curves))

@@ -47,6 +47,27 @@ class SoftEditRequest:
 
 
 @dataclass(frozen=True)
+class ThresholdRequest:
+    """Derive the prediction at threshold edge ``index`` (``index / 1024``) of class ``label``: that class
+    where its probability is at least the threshold, elsewhere the most probable other class (one
+    channel: background), as :func:`dice_engine.soft_threshold.threshold_prediction`."""
+
+    generation: int
+    label: int
+    index: int
+
+
+@dataclass(frozen=True)
+class DerivedPrediction:
+    """The answer to a :class:`ThresholdRequest`: ``labels`` ``(z, y, x)`` uint8 (int16 beyond 256 classes)."""
+
+    generation: int
+    label: int
+    index: int
+    labels: np.ndarray
+
+
+@dataclass(frozen=True)
 class SoftReply:
     """The soft scores after a request.
 
@@ -72,9 +93,10 @@ class SoftWorkerState:
     def __init__(self) -> None:
         self.live = None
         self.histograms = None
+        self.probabilities = None
 
 
-def process(state: SoftWorkerState, request) -> SoftReply:
+def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
     """Answer one request in the lane's thread.
 
     Raises
@@ -90,6 +112,7 @@ def process(state: SoftWorkerState, request) -> SoftReply:
     if isinstance(request, SoftLoadRequest):
         state.live = state.histograms = None
         probabilities = de.ClassProbabilities(request.scores, from_logits=request.from_logits, device="cpu")
+        state.probabilities = probabilities
         try:
             state.live = de.LiveSoftDice(target=request.gt, preds=probabilities, smooth=SMOOTH,
                                          include_background=False)
@@ -100,6 +123,8 @@ def process(state: SoftWorkerState, request) -> SoftReply:
         return _reply(state, request.generation)
     if state.live is None:
         raise RuntimeError("soft Dice edit without a loaded case")
+    if isinstance(request, ThresholdRequest):
+        return _derive(state.probabilities, request)
     for delta in request.deltas:
         state.live.apply_gt_edit(delta.region, delta.old_values, delta.new_values)
         # writable copies of the box (the delta's are read-only; torch warns on wrapping those)
@@ -111,3 +136,15 @@ def _reply(state: SoftWorkerState, generation: int) -> SoftReply:
     result = state.live.result()
     curves = {label: state.histograms.curve(label) for label in state.histograms.labels()}
     return SoftReply(generation, result, curves)
+
+
+def _derive(probabilities, request: ThresholdRequest) -> DerivedPrediction:
+    """The whole prediction at the request's threshold, slab by slab (one working copy of a slab)."""
+    from app.qt.jobs import checkpoint
+    from dice_engine.soft_threshold import threshold_prediction
+
+    labels = np.empty(probabilities.shape, np.uint8 if probabilities.num_channels <= 256 else np.int16)
+    for region in probabilities.slabs():
+        checkpoint()
+        labels[region] = threshold_prediction(probabilities, region, label=request.label, index=request.index)
+    return DerivedPrediction(request.generation, request.label, request.index, labels)

@@ -82,7 +82,7 @@ def test_a_one_channel_model_marks_the_threshold_its_prediction_used(qtbot, tmp_
     assert window.state.case.prediction_from == "threshold"
     assert panel.current.isVisible() and panel.current.value() == 0.5
     expected = brute_force_dice(foreground[0].astype(np.float64), gt == 1, 512)
-    assert f"used 0.5 (Dice {expected:.3f})" in panel.title_label.text()
+    assert f"used 0.500 (Dice {expected:.3f})" in panel.title_label.text()
     window.close()
 
 
