@@ -61,6 +61,7 @@ from app.qt.soft_controller import SoftController
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, THEMES, apply_theme
 from app.qt.threshold_apply import ThresholdApplier
 from app.qt.threshold_curve import ThresholdCurvePanel
+from app.qt.uncertainty_overlay import UncertaintyOverlay
 from app.qt.view_layout import LAYOUTS, ViewLayout
 from app.qt.window_menus import build_menus
 
@@ -164,6 +165,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.tabifyDockWidget(self.docks["history"], self.docks["threshold"])
         self.docks["history"].raise_()
         self.threshold_applier = ThresholdApplier(self)   # the slider re-derives the prediction
+        self.uncertainty = UncertaintyOverlay(self.views.views, self.state, self.soft_metrics, self)
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)
@@ -473,4 +475,5 @@ class MainWindow(EditQuestions, QMainWindow):
     def show_shortcuts(self) -> None:
         """Help → Keyboard shortcuts."""
         self.show_info("Keyboard shortcuts", shortcuts_html(self.slice_view.view_actions,
-                                                            self.edit_toolbar.actions_by_name))
+                                                            {**self.edit_toolbar.actions_by_name,
+                                                             **self.uncertainty.actions}))

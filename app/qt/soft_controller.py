@@ -25,6 +25,8 @@ from app.qt.soft_worker import (
     SoftReply,
     SoftWorkerState,
     ThresholdRequest,
+    UncertaintyReply,
+    UncertaintyRequest,
     process,
 )
 
@@ -77,15 +79,21 @@ class SoftController(QObject):
         The soft scores could not be computed (the message says why).
     prediction_derived(object)
         A :class:`~app.qt.soft_worker.DerivedPrediction` asked for with :meth:`derive_prediction`.
+    uncertainty_ready(object)
+        The case's :class:`~app.qt.soft_worker.UncertaintyReply` (computed after each load), or None
+        for a case without model output.
     """
 
     soft_ready = Signal(object)
     warning = Signal(str)
     prediction_derived = Signal(object)
+    uncertainty_ready = Signal(object)
 
     def __init__(self, jobs: JobLayer, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.last_update: SoftUpdate | None = None
+        self.uncertainty: UncertaintyReply | None = None
+        """The current case's per-voxel uncertainty (None: not computed or no model output)."""
         self._generation = 0
         self._source = ""
         self._prediction_edited = False
@@ -114,6 +122,8 @@ class SoftController(QObject):
         self._pending, self._prediction_edited = [], False
         self._active = case.scores is not None
         self._source = case.scores_kind or ""
+        self.uncertainty = None
+        self.uncertainty_ready.emit(None)
         if not self._active:
             self._publish(SoftUpdate(self._generation, None))
             return
@@ -121,6 +131,8 @@ class SoftController(QObject):
         self._lane.submit("Computing the soft Dice", process, self._state,
                           SoftLoadRequest(self._generation, case.gt.copy(), case.scores,
                                           case.scores_kind == "logits"))
+        self._lane.submit("Computing the model's uncertainty", process, self._state,
+                          UncertaintyRequest(self._generation))
 
     @Slot(object)
     def submit_delta(self, delta) -> None:
@@ -156,11 +168,16 @@ class SoftController(QObject):
         if job.generation != self._generation or job.cancelled:
             return
         if not job.ok:
+            if not self._active:
+                return   # the jobs queued behind a failed load fail too: told once
             self._active, self._pending = False, []
             self.warning.emit(job.error)
             self._publish(SoftUpdate(self._generation, None, message=job.error))
             return
         reply = job.value
+        if isinstance(reply, UncertaintyReply) and reply.generation == self._generation:
+            self.uncertainty = reply
+            self.uncertainty_ready.emit(reply)
         if isinstance(reply, DerivedPrediction) and reply.generation == self._generation:
             self.prediction_derived.emit(reply)
         if isinstance(reply, SoftReply) and reply.generation == self._generation:

@@ -68,6 +68,31 @@ class DerivedPrediction:
 
 
 @dataclass(frozen=True)
+class UncertaintyRequest:
+    """Compute the per-voxel uncertainty (normalised entropy) of the loaded case and its mean per slice."""
+
+    generation: int
+
+
+@dataclass(frozen=True)
+class UncertaintyReply:
+    """The answer to an :class:`UncertaintyRequest`.
+
+    Attributes
+    ----------
+    volume : numpy.ndarray
+        ``(z, y, x)`` float16 entropy in [0, 1] (0 = certain); depends on the probabilities only, so
+        ground-truth edits never change it.
+    per_slice : tuple of 3 numpy.ndarray
+        Mean entropy of every slice along axis 0, 1 and 2, float64.
+    """
+
+    generation: int
+    volume: np.ndarray
+    per_slice: tuple
+
+
+@dataclass(frozen=True)
 class SoftReply:
     """The soft scores after a request.
 
@@ -125,6 +150,8 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
         raise RuntimeError("soft Dice edit without a loaded case")
     if isinstance(request, ThresholdRequest):
         return _derive(state.probabilities, request)
+    if isinstance(request, UncertaintyRequest):
+        return _uncertainty(state.probabilities, request.generation)
     for delta in request.deltas:
         state.live.apply_gt_edit(delta.region, delta.old_values, delta.new_values)
         # writable copies of the box (the delta's are read-only; torch warns on wrapping those)
@@ -148,3 +175,17 @@ def _derive(probabilities, request: ThresholdRequest) -> DerivedPrediction:
         checkpoint()
         labels[region] = threshold_prediction(probabilities, region, label=request.label, index=request.index)
     return DerivedPrediction(request.generation, request.label, request.index, labels)
+
+
+def _uncertainty(probabilities, generation: int) -> UncertaintyReply:
+    """The entropy of every voxel, slab by slab, kept as float16, and its per-slice means."""
+    from app.qt.jobs import checkpoint
+    from dice_engine.soft_uncertainty import region_uncertainty
+
+    volume = np.empty(probabilities.shape, np.float16)
+    for region in probabilities.slabs():
+        checkpoint()
+        volume[region] = region_uncertainty(probabilities, region, "entropy")
+    per_slice = tuple(volume.mean(axis=tuple(d for d in range(3) if d != axis), dtype=np.float64)
+                      for axis in range(3))
+    return UncertaintyReply(generation, volume, per_slice)

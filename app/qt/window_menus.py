@@ -45,7 +45,7 @@ def build_menus(window) -> WindowMenus:
     window : app.qt.main_window.MainWindow
         Provides ``slice_view.view_actions``, ``edit_toolbar.actions_by_name``, ``edits.file_actions``,
         ``docks`` and the slots ``open_case_dialog``, ``open_demo_case``, ``open_model_output_dialog``,
-        ``close``, ``reset_layout``
+        ``uncertainty.actions``, ``close``, ``reset_layout``
         and ``show_shortcuts``.
 
     Returns
@@ -93,6 +93,8 @@ def build_menus(window) -> WindowMenus:
         view_menu.addAction(action)
     for name in ("errors_all_classes", "show_gt", "show_pred", "more_opaque", "less_opaque"):
         view_menu.addAction(view_actions.by_name[name])
+    for action in window.uncertainty.actions.values():   # the model's uncertainty (docs/architecture.md §8)
+        view_menu.addAction(action)
     view_menu.addSeparator()
     window_menu = view_menu.addMenu("&Window / level")
     window_menu.addAction(view_actions.by_name["auto_window"])
