@@ -1,7 +1,8 @@
 """``dicelens view``: the review window on a case (the bundled demo case without --gt/--pred).
 
 ``--screenshot OUT.png`` renders the whole window with every panel filled, without a display, and
-exits: for the README's picture, documentation and tests.
+exits: for the README's picture, documentation and tests; ``--table OUT.json`` also writes the numbers
+its Dice table shows (:mod:`app.qt.table_export`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def add_parser(subparsers) -> None:
                     "Dice, confusion matrix and per-slice Dice. Without --gt/--pred the bundled demo case opens.")
     parser.add_argument("--image", metavar="IMAGE", help="image the masks segment (for display)")
     parser.add_argument("--gt", metavar="GT", help="ground-truth mask")
-    parser.add_argument("--pred", metavar="PRED", help="predicted mask")
+    parser.add_argument("--pred", metavar="PRED", help="predicted mask (optional with --probs/--logits: the "
+                                                      "model's argmax is then shown and scored)")
     parser.add_argument("--labels", metavar="TABLE", help="label table (names and colours)")
     parser.add_argument("--resample", action="store_true",
                         help="resample the prediction onto the ground-truth grid (nearest neighbour) if they differ")
@@ -38,6 +40,16 @@ def add_parser(subparsers) -> None:
                              "(default: as last time; a 2D image is always shown in one view)")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="render the window with metrics computed to this PNG without a display, then exit")
+    parser.add_argument("--table", metavar="OUT.json",
+                        help="with --screenshot: also write the numbers the Dice table shows (one object per class "
+                             "row and the headline values, soft columns included with --probs/--logits) as JSON, "
+                             "with the keys of 'dicelens score --json'")
+    scores = parser.add_mutually_exclusive_group()
+    scores.add_argument("--probs", metavar="F", help="the model's class probabilities: nnU-Net .npz or .npy "
+                                                     "(C, z, y, x), or a 4D NIfTI/NRRD with the class axis first "
+                                                     "or last; adds the soft Dice and soft Dice loss")
+    scores.add_argument("--logits", metavar="F", help="the model's class logits, as --probs (softmax; sigmoid for "
+                                                      "one channel)")
     add_max_voxels_argument(parser)
     parser.set_defaults(func=run)
 
@@ -47,17 +59,24 @@ def run(args: argparse.Namespace) -> int:
     from app.qt.app_runner import run_view
     from app.qt.demo_case import demo_case_paths
 
-    if (args.gt is None) != (args.pred is None):
-        raise InputError("give both --gt and --pred (or neither, to open the demo case).")
+    scores = {"probs": getattr(args, "probs", None), "logits": getattr(args, "logits", None)}
+    has_scores = any(path is not None for path in scores.values())
+    if (args.gt is None) != (args.pred is None and not has_scores):
+        raise InputError("give both --gt and --pred (or --gt and --probs / --logits), or none of them, to open "
+                         "the demo case.")
     if args.gt is None:
         if args.image is not None or args.labels is not None:
             raise InputError("--image and --labels need --gt and --pred; without them the demo case opens.")
         paths = demo_case_paths()
     else:
         paths = {"gt": args.gt, "pred": args.pred, "image": args.image, "labels": args.labels}
+        paths.update({role: path for role, path in scores.items() if path is not None})
+    table = getattr(args, "table", None)
+    if table is not None and args.screenshot is None:
+        raise InputError("--table writes the numbers of the rendered window: give --screenshot OUT.png too.")
     if args.screenshot is not None:
-        check_output_files({"--screenshot": args.screenshot},
-                           {f"--{role}": path for role, path in paths.items() if path is not None})
+        outputs = {"--screenshot": args.screenshot, **({"--table": table} if table is not None else {})}
+        check_output_files(outputs, {f"--{role}": path for role, path in paths.items() if path is not None})
     return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
                     resample=args.resample, overlay_mode=args.overlay, max_voxels=args.max_voxels,
-                    layout=args.layout)
+                    layout=args.layout, table=table)

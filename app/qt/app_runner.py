@@ -40,13 +40,14 @@ which made a segment's way to the table 2-3x slower on a busy machine."""
 def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_index: int | None = None,
              screenshot: str | None = None, resample: bool = False,
              size: tuple[int, int] = SCREENSHOT_SIZE, overlay_mode: str | None = None,
-             max_voxels: int | None = None, layout: str | None = None) -> int:
+             max_voxels: int | None = None, layout: str | None = None, table: str | None = None) -> int:
     """Open the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``) in the review window.
 
     Parameters
     ----------
     paths : dict
-        Role -> path of the case's files.
+        Role -> path of the case's files; also ``probs`` or ``logits`` (the model output), with which
+        ``pred`` may be None (the model's argmax is then the prediction).
     plane : {"axial", "coronal", "sagittal"}, optional
         Anatomical plane to show (from the image's direction cosines).
     slice_index : int, optional
@@ -63,6 +64,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         ``--max-voxels``: the largest volume read (default: what available memory allows).
     layout : {"single", "three"}, optional
         One slice view or three linked views (default: the remembered layout; one in screenshot mode).
+    table : str, optional
+        With ``screenshot``: also write the Dice table's numbers there as JSON (:mod:`app.qt.table_export`).
 
     Returns
     -------
@@ -80,16 +83,19 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
                            overlay_mode=overlay_mode, max_voxels=max_voxels, layout=layout)
     if not Path(screenshot).expanduser().resolve().parent.is_dir():
         raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
+    if table is not None and not Path(table).expanduser().resolve().parent.is_dir():
+        raise InputError(f"cannot write the table '{table}': its folder does not exist.")
     from app.io import load_case
 
-    case = load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
-                     resample=resample, max_voxels=max_voxels)
+    case = load_case(paths["gt"], paths.get("pred"), image=paths.get("image"), labels=paths.get("labels"),
+                     probs=paths.get("probs"), logits=paths.get("logits"), resample=resample, max_voxels=max_voxels)
     axis = _start_axis(case, plane, slice_index)
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     import torch
     from PySide6.QtCore import QSettings
 
+    from app.qt.case_loader import case_title
     from app.qt.main_window import MainWindow
 
     torch.set_num_threads(TORCH_THREADS)
@@ -101,7 +107,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         window.edits.journal = False  # no recovery question, and a crashed session's journal stays as it is
         if layout is not None:
             window.views.set_layout(layout)
-        window.show_case(case, title=f"{Path(paths['pred']).name} vs {Path(paths['gt']).name}")
+        window.show_case(case, title=case_title(paths))
         window.case_paths = dict(paths)
         _apply_start_view(window, axis, slice_index, overlay_mode)
         window.resize(*size)
@@ -112,6 +118,10 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
                       "no screenshot written.", file=sys.stderr)
                 return 1
             save_screenshot(window, Path(screenshot))
+            if table is not None:
+                from app.qt.table_export import write_table
+
+                write_table(window, Path(table))
         finally:
             window.close()
     return 0
@@ -136,8 +146,8 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     window.case_opened.connect(start_view.on_case_opened)
     window.show()
     window.controller.warm_up(TORCH_THREADS)
-    window.open_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
-                     resample=resample)
+    window.open_case(paths["gt"], paths.get("pred"), image=paths.get("image"), labels=paths.get("labels"),
+                     resample=resample, probs=paths.get("probs"), logits=paths.get("logits"))
     code = app.exec()
     finish_background_jobs()   # a job that outlived the window's bounded wait ends while Qt still runs
     return code
@@ -210,7 +220,7 @@ class _StartView(QObject):
 
 
 def wait_for_metrics(window, timeout_s: float) -> bool:
-    """Run the event loop until the current case's Dice result and surface distances are published.
+    """Run the event loop until the current case's Dice result, surface distances and soft Dice are published.
 
     Returns False when time is up first, or when an engine stopped working without publishing (its
     warning says why). A distance computation that failed still publishes (figures "not available").
@@ -227,11 +237,14 @@ def wait_for_metrics(window, timeout_s: float) -> bool:
         update = controller.distances.last_update
         return update is not None and update.generation == controller.generation
 
+    soft = window.soft_metrics   # the model output's soft Dice (published at once for a case without)
+
     def ready() -> bool:
-        return dice_ready() and distances_ready()
+        return dice_ready() and distances_ready() and soft.ready
 
     def still_computing() -> bool:
-        return (not dice_ready() and controller.busy) or (not distances_ready() and controller.distances.pending)
+        return ((not dice_ready() and controller.busy) or (not distances_ready() and controller.distances.pending)
+                or (not soft.ready and soft.pending))
 
     deadline = time.monotonic() + timeout_s
     while not ready() and time.monotonic() < deadline:
@@ -239,6 +252,7 @@ def wait_for_metrics(window, timeout_s: float) -> bool:
         controller.result_ready.connect(loop.quit)
         controller.busy_changed.connect(loop.quit)
         controller.distances_ready.connect(loop.quit)
+        soft.soft_ready.connect(loop.quit)
         QTimer.singleShot(max(1, int((deadline - time.monotonic()) * 1000)), loop.quit)
         loop.exec()
         if not ready() and not still_computing():

@@ -10,6 +10,8 @@ traceback in the log): the window never waits forever.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.io import load_case
@@ -20,7 +22,8 @@ OPEN_TASK = "Opening the case"
 
 
 def read_case(paths: dict[str, str | None], resample: bool, max_voxels: int | None = None):
-    """Read and check the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``): a job.
+    """Read and check the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``, and the model
+    output ``probs`` or ``logits``, with which ``pred`` may be None: the model's argmax is shown): a job.
 
     ``max_voxels``: the largest volume read (None: what available memory allows, :mod:`app.io.limits`).
 
@@ -34,9 +37,16 @@ def read_case(paths: dict[str, str | None], resample: bool, max_voxels: int | No
         Unreadable or inconsistent files (and anything else a reader raises).
     """
     case = load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
-                     resample=resample, max_voxels=max_voxels)
+                     probs=paths.get("probs"), logits=paths.get("logits"), resample=resample, max_voxels=max_voxels)
     startup_trace.stamp("case_read")
     return case
+
+
+def case_title(paths: dict[str, str | None]) -> str:
+    """``"<prediction> vs <ground truth>"`` file names; the prediction is the model output's file when no
+    predicted mask was given."""
+    prediction = paths.get("pred") or paths.get("probs") or paths.get("logits")
+    return f"{Path(prediction).name} vs {Path(paths['gt']).name}"
 
 
 class CaseLoader(QObject):

@@ -209,7 +209,7 @@ class DiceTablePanel(QWidget):
         if not 0 <= label < self.model.rowCount():
             self.table.clearSelection()
             return
-        index = self.proxy.mapFromSource(self.model.index(label, 0))
+        index = self.proxy.mapFromSource(self.proxy.sourceModel().index(label, 0))   # rows = labels through any proxy
         flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
         self.table.selectionModel().setCurrentIndex(index, flags)
         self.table.scrollTo(index)

@@ -25,7 +25,7 @@ import json
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import InputError
-from app.qt.case_loader import CaseLoader
+from app.qt.case_loader import CaseLoader, case_title
 from app.qt.confusion_panel import ConfusionMatrixPanel
 from app.qt.demo_case import demo_case_paths
 from app.qt.dice_history import DiceHistoryPanel
@@ -49,13 +49,19 @@ from app.qt.edit_workflow import EditWorkflow
 from app.qt.engine_controller import EngineController
 from app.qt.jobs import JobLayer
 from app.qt.label_list import LabelListPanel
+from app.qt.model_output_dialog import ask_model_output
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
 from app.qt.opening_slice import OpeningSlice
 from app.qt.plain_text import plain_message_box, plain_tooltip
 from app.qt.review_state import ReviewState
 from app.qt.shortcuts_help import shortcuts_html
 from app.qt.slice_plot import SliceDicePlotPanel
+from app.qt.soft_columns import SoftColumns
+from app.qt.soft_controller import SoftController
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, THEMES, apply_theme
+from app.qt.threshold_apply import ThresholdApplier
+from app.qt.threshold_curve import ThresholdCurvePanel
+from app.qt.uncertainty_overlay import UncertaintyOverlay
 from app.qt.view_layout import LAYOUTS, ViewLayout
 from app.qt.window_menus import build_menus
 
@@ -146,6 +152,9 @@ class MainWindow(EditQuestions, QMainWindow):
         self.splitDockWidget(self.docks["slices"], self.docks["history"], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["slices"], self.docks["history"]], [500, 210], Qt.Orientation.Horizontal)
         self.edits = EditWorkflow(self, self.edit_tools, self.edit_toolbar, self.dice_history)
+        self.soft_metrics = SoftController(self.jobs, self)   # soft Dice of the model output (§8)
+        self.soft_metrics.warning.connect(self._on_soft_warning)
+        self.soft_columns = SoftColumns(self.dice_table, self.soft_metrics)
         self.label_list = LabelListPanel(self.state, self.slice_view)
         self.docks["labels"] = self._add_dock("Labels", "label_list_dock", self.label_list,
                                               Qt.DockWidgetArea.RightDockWidgetArea)
@@ -154,6 +163,13 @@ class MainWindow(EditQuestions, QMainWindow):
         self.label_list.label_activated.connect(self.edit_toolbar.set_label)   # selects it everywhere
         self.review_actions: dict[str, QAction] = {}   # filled in review mode (app/qt/worklist_actions.py)
         self.review = None   # the WorklistController in review mode (app/qt/worklist_controller.py)
+        self.threshold_curve = ThresholdCurvePanel(self.state, self.soft_metrics)   # Dice vs threshold (§8)
+        self.docks["threshold"] = self._add_dock("Dice vs threshold", "threshold_curve_dock", self.threshold_curve,
+                                                 Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["history"], self.docks["threshold"])
+        self.docks["history"].raise_()
+        self.threshold_applier = ThresholdApplier(self)   # the slider re-derives the prediction
+        self.uncertainty = UncertaintyOverlay(self.views.views, self.state, self.soft_metrics, self)
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)
@@ -211,9 +227,11 @@ class MainWindow(EditQuestions, QMainWindow):
             dock.show()
 
     # ------------------------------------------------------------ open cases
-    def open_case(self, gt: str, pred: str, image: str | None = None, labels: str | None = None,
-                  resample: bool = False) -> None:
+    def open_case(self, gt: str, pred: str | None, image: str | None = None, labels: str | None = None,
+                  resample: bool = False, probs: str | None = None, logits: str | None = None) -> None:
         """Load a case in the background and show it; on bad input keep the current one and say why.
+
+        ``probs`` / ``logits``: the model's output (then ``pred`` may be None: the argmax is shown).
 
         Unsaved edits of the current case are asked about first (nothing happens on Cancel); then
         editing pauses until the new case is shown (or could not be opened).
@@ -221,18 +239,18 @@ class MainWindow(EditQuestions, QMainWindow):
         if not self.edits.confirm_discard():
             return
         self._requested_paths = {"image": image, "gt": gt, "pred": pred, "labels": labels}
+        self._requested_paths.update({role: path for role, path in (("probs", probs), ("logits", logits)) if path})
         self._opening = True
         self.edit_toolbar.set_bridge(None, None)   # no edit of the case being replaced
         self._update_busy()
-        self.statusBar().showMessage(f"Opening {Path(pred).name} vs {Path(gt).name}…")
+        self.statusBar().showMessage(f"Opening {case_title(self._requested_paths)}…")
         self.case_loader.load(self._requested_paths, resample)   # only the latest load answers
 
     def _on_case_loaded(self, _request: int, case) -> None:
         self._opening = False
         self.case_paths = self._requested_paths
-        gt_name, pred_name = Path(self.case_paths["gt"]).name, Path(self.case_paths["pred"]).name
         self.statusBar().clearMessage()
-        self.show_case(case, title=f"{pred_name} vs {gt_name}")
+        self.show_case(case, title=case_title(self.case_paths))
         self._update_busy()
         self._remember_case(self.case_paths)
         self.case_opened.emit(case)
@@ -242,8 +260,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self._update_busy()
         if self.edits.bridge is not None:   # the current case stays: editable again
             self.edit_toolbar.set_bridge(self.edits.bridge, self.state.case)
-        names = f"{Path(self._requested_paths['pred']).name} vs {Path(self._requested_paths['gt']).name}"
-        self.statusBar().showMessage(f"Could not open {names}.", 15000)
+        self.statusBar().showMessage(f"Could not open {case_title(self._requested_paths)}.", 15000)
         self.show_error(message)
 
     def show_case(self, case, title: str = "") -> None:
@@ -262,8 +279,10 @@ class MainWindow(EditQuestions, QMainWindow):
         if two_dimensional:
             self.state.set_axis(0)  # a 2D image has only the one (axial) slice
         self.edits.open_case(case)  # recovery (if any) happens before the view and the engine see the masks
+        self.edits.bridge.painted.connect(self.soft_metrics.submit_delta)
         self.state.set_case(case)
         self.controller.load(case)
+        self.soft_metrics.load(case)
         self.setWindowTitle(f"DiceLens — {title}[*]" if title else "DiceLens[*]")
         if case.messages:
             self.statusBar().showMessage("; ".join(case.messages), 15000)
@@ -286,6 +305,21 @@ class MainWindow(EditQuestions, QMainWindow):
             paths = dialog.paths()
             self.settings.setValue("files/last_directory", str(Path(paths["gt"]).parent))
             self.open_case(paths["gt"], paths["pred"], image=paths["image"], labels=paths["labels"])
+
+    def open_model_output(self, path: str, kind: str) -> None:
+        """File → Open model output: open the current case again with the model's ``probs`` or ``logits``
+        ``path`` (read and checked on the open lane with the case; bad input: a dialog, the case stays)."""
+        if not self.case_paths:
+            self.show_error("Open a case first: the model output is checked against its masks.")
+            return
+        paths = {role: self.case_paths.get(role) for role in ("gt", "pred", "image", "labels")}
+        self.open_case(paths["gt"], paths["pred"], image=paths["image"], labels=paths["labels"], **{kind: path})
+
+    def open_model_output_dialog(self) -> None:
+        """File → Open model output…: ask for the file (probabilities or logits), then open it with the case."""
+        chosen = ask_model_output(self, self._last_directory())
+        if chosen is not None:
+            self.open_model_output(*chosen)
 
     def open_dropped_files(self, paths: list[str]) -> None:
         """Open dropped files: directly when their names say which is which, else via the dialog."""
@@ -313,7 +347,8 @@ class MainWindow(EditQuestions, QMainWindow):
             cases = json.loads(str(self.settings.value("files/recent_cases", "[]")))
         except json.JSONDecodeError:
             return []
-        return [case for case in cases if isinstance(case, dict) and case.get("gt") and case.get("pred")]
+        return [case for case in cases if isinstance(case, dict) and case.get("gt")
+                and (case.get("pred") or case.get("probs") or case.get("logits"))]
 
     def _remember_case(self, paths: dict[str, str | None]) -> None:
         absolute = {role: (str(Path(path).resolve()) if path else None) for role, path in paths.items()}
@@ -326,14 +361,15 @@ class MainWindow(EditQuestions, QMainWindow):
         self.recent_menu.clear()
         for case in self._recent_cases():
             action = self.recent_menu.addAction(
-                f"{Path(case['pred']).name} vs {Path(case['gt']).name}".replace("&", "&&"))
+                case_title(case).replace("&", "&&"))
             action.setToolTip(plain_tooltip(case["gt"]))
             action.setData(json.dumps(case))
         self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
 
     def _on_recent_triggered(self, action: QAction) -> None:
         case = json.loads(action.data())
-        self.open_case(case["gt"], case["pred"], image=case.get("image"), labels=case.get("labels"))
+        self.open_case(case["gt"], case["pred"], image=case.get("image"), labels=case.get("labels"),
+                       probs=case.get("probs"), logits=case.get("logits"))
 
     def _last_directory(self) -> str:
         return str(self.settings.value("files/last_directory", str(Path.home())))
@@ -361,6 +397,7 @@ class MainWindow(EditQuestions, QMainWindow):
             apply_theme(app, theme)
         for panel in (self.slice_plot, self.confusion_panel, self.dice_history):
             panel.set_plot_colors(PLOT_COLORS[theme])
+        self.threshold_curve.set_plot_colors(PLOT_COLORS[theme])
         self.theme_actions[theme].setChecked(True)
         self.settings.setValue("view/theme", theme)
 
@@ -441,6 +478,10 @@ class MainWindow(EditQuestions, QMainWindow):
         """Tell the user something went wrong (modal dialog; tests replace this method)."""
         plain_message_box(self, QMessageBox.Icon.Critical, "DiceLens", message).exec()  # quotes file and label names
 
+    @Slot(str)
+    def _on_soft_warning(self, message: str) -> None:
+        self.show_error(message)
+
     def show_info(self, title: str, html: str) -> None:
         """Show an informative rich-text message (modal dialog; tests replace this method)."""
         box = QMessageBox(QMessageBox.Icon.NoIcon, title, html, QMessageBox.StandardButton.Close, self)
@@ -451,4 +492,5 @@ class MainWindow(EditQuestions, QMainWindow):
         """Help → Keyboard shortcuts."""
         self.show_info("Keyboard shortcuts", shortcuts_html(self.slice_view.view_actions,
                                                             {**self.edit_toolbar.actions_by_name,
-                                                             **self.review_actions}))
+                                                             **self.review_actions,
+                                                             **self.uncertainty.actions}))

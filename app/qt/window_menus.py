@@ -44,7 +44,8 @@ def build_menus(window) -> WindowMenus:
     ----------
     window : app.qt.main_window.MainWindow
         Provides ``slice_view.view_actions``, ``edit_toolbar.actions_by_name``, ``edits.file_actions``,
-        ``docks`` and the slots ``open_case_dialog``, ``open_demo_case``, ``close``, ``reset_layout``
+        ``docks`` and the slots ``open_case_dialog``, ``open_demo_case``, ``open_model_output_dialog``,
+        ``uncertainty.actions``, ``close``, ``reset_layout``
         and ``show_shortcuts``.
 
     Returns
@@ -65,6 +66,9 @@ def build_menus(window) -> WindowMenus:
     dataset_action = file_menu.addAction("Open data&set…")
     dataset_action.setToolTip("Open a review folder made by dicelens review: the worklist, worst case first")
     dataset_action.triggered.connect(window.open_dataset_dialog)
+    model_output_action = file_menu.addAction("Open &model output…")
+    model_output_action.setToolTip("The model's class probabilities or logits for the case shown (soft Dice)")
+    model_output_action.triggered.connect(window.open_model_output_dialog)
     file_menu.addSeparator()
     for name in ("save_pred", "save_gt", "save_pred_as", "save_gt_as", "save_pred_seg", "save_gt_seg"):
         file_menu.addAction(window.edits.file_actions[name])
@@ -94,6 +98,8 @@ def build_menus(window) -> WindowMenus:
         view_menu.addAction(action)
     for name in ("errors_all_classes", "show_gt", "show_pred", "more_opaque", "less_opaque"):
         view_menu.addAction(view_actions.by_name[name])
+    for action in window.uncertainty.actions.values():   # the model's uncertainty (docs/architecture.md §8)
+        view_menu.addAction(action)
     view_menu.addSeparator()
     window_menu = view_menu.addMenu("&Window / level")
     window_menu.addAction(view_actions.by_name["auto_window"])

@@ -1,0 +1,189 @@
+"""Soft Dice of the model output that follows ground-truth corrections, on its own lane of the job layer.
+
+The :class:`SoftController` lives in the GUI thread and sends :func:`app.qt.soft_worker.process` jobs
+to the ``soft`` lane (:mod:`app.qt.jobs`), which alone touches the worker's
+:class:`dice_engine.LiveSoftDice` (docs/architecture.md §8). A case with model output is loaded from a
+private copy of its ground truth (writable: torch reads it; freed once the sums are made). Then each
+ground-truth delta of the edit model (the bridge's ``painted`` signal, connected to the bound slot
+:meth:`SoftController.submit_delta`) is sent on, the deltas arriving while a job runs merged into the
+next request, so the soft loss follows a drag without the GUI thread waiting. Prediction edits do not
+change the soft sums (the probabilities are the model's): they only mark the published figures as
+describing the model's output, not the edited prediction. Replies of an older case are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.qt.jobs import JobLayer, JobReply
+from app.qt.soft_worker import (
+    DerivedPrediction,
+    SoftEditRequest,
+    SoftLoadRequest,
+    SoftReply,
+    SoftWorkerState,
+    ThresholdRequest,
+    UncertaintyReply,
+    UncertaintyRequest,
+    process,
+)
+
+
+@dataclass(frozen=True)
+class SoftUpdate:
+    """What the Dice table shows of the model output.
+
+    Attributes
+    ----------
+    generation : int
+        The case load it belongs to.
+    result : dice_engine.soft.SoftDiceResult or None
+        Per-class soft Dice and loss and the foreground mean of the loss; None when the case has no
+        model output (or its soft scores could not be computed: ``message`` says why).
+    prediction_edited : bool
+        The prediction was edited since the case opened: the soft figures describe the model's output,
+        not the prediction shown.
+    source : str
+        ``"probs"`` or ``"logits"`` (empty without model output).
+    message : str
+        Why ``result`` is None after a failure, else empty.
+    curves : dict of int to dice_engine.soft_threshold.DiceCurve
+        Each scored class's Dice-vs-threshold curve (empty without a result).
+    """
+
+    generation: int
+    result: object | None
+    prediction_edited: bool = False
+    source: str = ""
+    message: str = ""
+    curves: dict = field(default_factory=dict)
+
+
+class SoftController(QObject):
+    """Keeps the soft Dice of the current case's model output up to date in the background.
+
+    Parameters
+    ----------
+    jobs : JobLayer
+        The window's job layer; its ``soft`` lane runs the computations.
+    parent : QObject or None
+
+    Signals
+    -------
+    soft_ready(object)
+        A :class:`SoftUpdate` of the current case (also, with ``result`` None, for a case without
+        model output, so the table drops the soft columns).
+    warning(str)
+        The soft scores could not be computed (the message says why).
+    prediction_derived(object)
+        A :class:`~app.qt.soft_worker.DerivedPrediction` asked for with :meth:`derive_prediction`.
+    uncertainty_ready(object)
+        The case's :class:`~app.qt.soft_worker.UncertaintyReply` (computed after each load), or None
+        for a case without model output.
+    """
+
+    soft_ready = Signal(object)
+    warning = Signal(str)
+    prediction_derived = Signal(object)
+    uncertainty_ready = Signal(object)
+
+    def __init__(self, jobs: JobLayer, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.last_update: SoftUpdate | None = None
+        self.uncertainty: UncertaintyReply | None = None
+        """The current case's per-voxel uncertainty (None: not computed or no model output)."""
+        self._generation = 0
+        self._source = ""
+        self._prediction_edited = False
+        self._active = False
+        self._pending: list = []
+        self._state = SoftWorkerState()   # touched only by the soft lane's jobs
+        self._lane = jobs.lane("soft", QThread.Priority.LowPriority)
+        self._lane.replied.connect(self._on_reply)
+        self._lane.settled.connect(self._send_pending)
+
+    @property
+    def ready(self) -> bool:
+        """True once the current case's soft figures (or its "no model output" update) are published."""
+        return self.last_update is not None and self.last_update.generation == self._generation
+
+    @property
+    def pending(self) -> bool:
+        """True while edits wait to be sent or a request is in flight."""
+        return bool(self._pending) or self._lane.busy
+
+    def load(self, case) -> None:
+        """Start over with ``case``: compute its soft Dice from scratch when it has model output
+        (``case.scores``), else publish an update without a result."""
+        self._lane.cancel()
+        self._generation = self._lane.start_generation(self._generation + 1)
+        self._pending, self._prediction_edited = [], False
+        self._active = case.scores is not None
+        self._source = case.scores_kind or ""
+        self.uncertainty = None
+        self.uncertainty_ready.emit(None)
+        if not self._active:
+            self._publish(SoftUpdate(self._generation, None))
+            return
+        self.last_update = None
+        self._lane.submit("Computing the soft Dice", process, self._state,
+                          SoftLoadRequest(self._generation, case.gt.copy(), case.scores,
+                                          case.scores_kind == "logits"))
+        self._lane.submit("Computing the model's uncertainty", process, self._state,
+                          UncertaintyRequest(self._generation))
+
+    @Slot(object)
+    def submit_delta(self, delta) -> None:
+        """Note one mask edit: a ground-truth delta is sent on (merged while a job runs); a prediction
+        edit marks the soft figures as describing the model's output."""
+        if not self._active:
+            return
+        if delta.which != "gt":
+            if not self._prediction_edited:
+                self._prediction_edited = True
+                if self.last_update is not None:
+                    self._publish(replace(self.last_update, prediction_edited=True))
+            return
+        self._pending.append(delta)
+        self._send_pending()
+
+    def derive_prediction(self, label: int, index: int) -> None:
+        """Ask for the prediction at threshold ``index / 1024`` of class ``label`` (one-vs-rest); it comes
+        as ``prediction_derived``. Only with model output."""
+        if self._active:
+            self._lane.submit("Deriving the prediction at the threshold", process, self._state,
+                              ThresholdRequest(self._generation, int(label), int(index)))
+
+    @Slot()
+    def _send_pending(self) -> None:
+        if not self._pending or self._lane.busy or not self._active:
+            return
+        deltas, self._pending = tuple(self._pending), []
+        self._lane.submit("Updating the soft Dice", process, self._state, SoftEditRequest(self._generation, deltas))
+
+    @Slot(object)
+    def _on_reply(self, job: JobReply) -> None:
+        if job.generation != self._generation or job.cancelled:
+            return
+        if not job.ok:
+            if not self._active:
+                return   # the jobs queued behind a failed load fail too: told once
+            self._active, self._pending = False, []
+            self.warning.emit(job.error)
+            self._publish(SoftUpdate(self._generation, None, message=job.error))
+            return
+        reply = job.value
+        if isinstance(reply, UncertaintyReply) and reply.generation == self._generation:
+            self.uncertainty = reply
+            self.uncertainty_ready.emit(reply)
+        if isinstance(reply, DerivedPrediction) and reply.generation == self._generation:
+            self.prediction_derived.emit(reply)
+        if isinstance(reply, SoftReply) and reply.generation == self._generation:
+            self._publish(SoftUpdate(self._generation, reply.result, self._prediction_edited, self._source,
+                                     curves=reply.curves))
+
+    def _publish(self, update: SoftUpdate) -> None:
+        self.last_update = update
+        self.soft_ready.emit(update)
