@@ -9,6 +9,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from app.errors import InputError
+from app.io.header_reads import read_header
 from app.io.limits import check_declared_size
 from app.io.paths import SERIES_SEPARATOR, check_directory_entries
 
@@ -48,7 +49,7 @@ def series_of_file(path: Path, role: str) -> str:
     reader.SetFileName(str(path))
     reader.SetImageIO("GDCMImageIO")
     try:
-        reader.ReadImageInformation()
+        read_header(reader)
         return reader.GetMetaData("0020|000e").strip().rstrip("\0")
     except _READER_ERRORS:
         raise InputError(f"{role} '{path}' is not a readable DICOM file with a Series Instance "
@@ -127,7 +128,7 @@ def _check_series_size(files: list[Path], name: str, max_voxels: int | None) -> 
     reader.SetFileName(str(files[0]))
     reader.SetImageIO("GDCMImageIO")
     try:
-        reader.ReadImageInformation()
+        read_header(reader)
     except _READER_ERRORS:
         return  # the series read below reports the damaged file
     size = list(reader.GetSize())

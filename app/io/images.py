@@ -29,6 +29,7 @@ from app.errors import InputError
 from app.io.arrays import read_npy
 from app.io.dicom import read_dicom_series, series_of_file
 from app.io.geometry import Geometry
+from app.io.header_reads import read_header
 from app.io.integrity import verify_complete
 from app.io.limits import check_declared_size
 from app.io.nifti import NonFiniteScan, bad_voxel_size, raw_has_non_finite, read_nifti_header
@@ -212,7 +213,7 @@ def _read_file(path: Path, format_name: str, role: str, max_voxels: int | None, 
     reader.SetImageIO(_image_io(format_name))
     what = "NRRD" if format_name == SLICER_FORMAT else format_name
     try:
-        reader.ReadImageInformation()
+        read_header(reader)
     except _READER_ERRORS:
         raise InputError(f"{name} is not a readable {what} file (damaged, or a different format "
                          "with this name); check the file or export it again.") from None

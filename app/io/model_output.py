@@ -26,6 +26,7 @@ import SimpleITK as sitk
 
 from app.errors import InputError
 from app.io.arrays import read_npy, read_npz_member
+from app.io.header_reads import read_header
 from app.io.integrity import verify_complete
 from app.io.labels import LabelTable
 from app.io.limits import check_declared_size
@@ -191,7 +192,7 @@ def _read_image_scores(path: Path, name: str, format_name: str, max_voxels: int 
     reader.SetFileName(str(path))
     reader.SetImageIO("NiftiImageIO" if format_name == "NIfTI" else "NrrdImageIO")
     try:
-        reader.ReadImageInformation()
+        read_header(reader)
     except (RuntimeError, UnicodeError):
         raise InputError(f"{name} is not a readable {format_name} file (damaged, or a different format with "
                          "this name); check the file or export it again.") from None
