@@ -49,6 +49,8 @@ from app.qt.edit_workflow import EditWorkflow
 from app.qt.engine_controller import EngineController
 from app.qt.jobs import JobLayer
 from app.qt.label_list import LabelListPanel
+from app.qt.objects_controller import ObjectsController
+from app.qt.objects_dock import ObjectsPanel
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
 from app.qt.opening_slice import OpeningSlice
 from app.qt.plain_text import plain_message_box, plain_tooltip
@@ -150,6 +152,11 @@ class MainWindow(EditQuestions, QMainWindow):
         self.docks["labels"] = self._add_dock("Labels", "label_list_dock", self.label_list,
                                               Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.docks["confusion"], self.docks["labels"])
+        self.objects = ObjectsController(self, jobs=self.jobs)   # lesions, on the window's "objects" lane
+        self.objects_panel = ObjectsPanel(self.state, self.objects, self.views)
+        self.docks["objects"] = self._add_dock("Objects", "objects_dock", self.objects_panel,
+                                               Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["confusion"], self.docks["objects"])
         self.docks["confusion"].raise_()
         self.label_list.label_activated.connect(self.edit_toolbar.set_label)   # selects it everywhere
         self.review_actions: dict[str, QAction] = {}   # filled in review mode (app/qt/worklist_actions.py)
@@ -264,6 +271,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.edits.open_case(case)  # recovery (if any) happens before the view and the engine see the masks
         self.state.set_case(case)
         self.controller.load(case)
+        self.objects.load(case)
         self.setWindowTitle(f"DiceLens — {title}[*]" if title else "DiceLens[*]")
         if case.messages:
             self.statusBar().showMessage("; ".join(case.messages), 15000)
@@ -384,6 +392,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.settings.sync()
         self.hide()   # jobs may take a moment to stop: the user should not see a frozen window
         self.controller.shutdown()
+        self.objects.shutdown()
         self.jobs.shutdown()
         super().closeEvent(event)
 
