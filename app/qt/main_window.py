@@ -51,6 +51,7 @@ from app.qt.jobs import JobLayer
 from app.qt.label_list import LabelListPanel
 from app.qt.objects_controller import ObjectsController
 from app.qt.objects_dock import ObjectsPanel
+from app.qt.objects_outline import ObjectsOutline
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
 from app.qt.opening_slice import OpeningSlice
 from app.qt.plain_text import plain_message_box, plain_tooltip
@@ -157,6 +158,8 @@ class MainWindow(EditQuestions, QMainWindow):
         self.docks["objects"] = self._add_dock("Objects", "objects_dock", self.objects_panel,
                                                Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.docks["confusion"], self.docks["objects"])
+        self.objects_outline = ObjectsOutline(self.views, self.objects)   # their key in the slice views
+        self.objects_panel.outline_box.toggled.connect(self.objects_outline.set_shown)
         self.docks["confusion"].raise_()
         self.label_list.label_activated.connect(self.edit_toolbar.set_label)   # selects it everywhere
         self.review_actions: dict[str, QAction] = {}   # filled in review mode (app/qt/worklist_actions.py)

@@ -7,7 +7,7 @@ with the most-overlapping object), largest first. Clicking a row goes to the obj
 three linked views, the crosshair moves to the object's largest slice along every axis) and highlights,
 through the shared state's confusion cell, the voxels of its kind: ground truth of its class predicted as
 background (missed) or background predicted as its class (false). While edits are pending, the figures
-are marked as updating.
+are marked as updating. The "outline" box switches the views' object key (:mod:`app.qt.objects_outline`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import math
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHeaderView,
     QLabel,
     QTableWidget,
@@ -73,10 +74,15 @@ class ObjectsPanel(QWidget):
         self.table.cellClicked.connect(self._on_cell_clicked)
         hint = QLabel(HINT)
         hint.setWordWrap(True)
+        self.outline_box = QCheckBox("Outline missed (blue) and false (orange) objects in the views")
+        self.outline_box.setChecked(True)
+        self.outline_box.setToolTip("Each missed or false object's bounding box, on every slice it crosses "
+                                    "(app.qt.objects_outline)")
         layout = QVBoxLayout(self)
         layout.addWidget(self.counts_label)
         layout.addWidget(self.table, 1)
         layout.addWidget(hint)
+        layout.addWidget(self.outline_box)
         controller.objects_ready.connect(self.show_update)
         controller.objects_stale.connect(self.mark_stale)
         state.case_changed.connect(self._on_case_changed)
