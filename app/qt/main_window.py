@@ -50,6 +50,9 @@ from app.qt.engine_controller import EngineController
 from app.qt.jobs import JobLayer
 from app.qt.label_list import LabelListPanel
 from app.qt.model_output_dialog import ask_model_output
+from app.qt.objects_controller import ObjectsController
+from app.qt.objects_dock import ObjectsPanel
+from app.qt.objects_outline import ObjectsOutline
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
 from app.qt.opening_slice import OpeningSlice
 from app.qt.plain_text import plain_message_box, plain_tooltip
@@ -159,6 +162,13 @@ class MainWindow(EditQuestions, QMainWindow):
         self.docks["labels"] = self._add_dock("Labels", "label_list_dock", self.label_list,
                                               Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.docks["confusion"], self.docks["labels"])
+        self.objects = ObjectsController(self, jobs=self.jobs)   # lesions, on the window's "objects" lane
+        self.objects_panel = ObjectsPanel(self.state, self.objects, self.views)
+        self.docks["objects"] = self._add_dock("Objects", "objects_dock", self.objects_panel,
+                                               Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["confusion"], self.docks["objects"])
+        self.objects_outline = ObjectsOutline(self.views, self.objects)   # their key in the slice views
+        self.objects_panel.outline_box.toggled.connect(self.objects_outline.set_shown)
         self.docks["confusion"].raise_()
         self.label_list.label_activated.connect(self.edit_toolbar.set_label)   # selects it everywhere
         self.review_actions: dict[str, QAction] = {}   # filled in review mode (app/qt/worklist_actions.py)
@@ -283,6 +293,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.state.set_case(case)
         self.controller.load(case)
         self.soft_metrics.load(case)
+        self.objects.load(case)
         self.setWindowTitle(f"DiceLens — {title}[*]" if title else "DiceLens[*]")
         if case.messages:
             self.statusBar().showMessage("; ".join(case.messages), 15000)
@@ -421,6 +432,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.settings.sync()
         self.hide()   # jobs may take a moment to stop: the user should not see a frozen window
         self.controller.shutdown()
+        self.objects.shutdown()
         self.jobs.shutdown()
         super().closeEvent(event)
 

@@ -1,8 +1,11 @@
-"""File → Export report: ask for reviewer, notes, threshold, paper and file, then write the case report.
+"""File → Export report: ask for reviewer, notes, threshold, verdict criteria, paper and file, then write the report.
 
 The PDF comes from the same code as ``dicelens report`` (:mod:`app.report`), written as a job of the
-window's ``export`` lane (:class:`ReportExporter`, :mod:`app.qt.jobs`) so the window stays responsive. Reviewer, notes,
-threshold, paper size and the last folder are remembered in QSettings (group ``report``).
+window's ``export`` lane (:class:`ReportExporter`, :mod:`app.qt.jobs`) so the window stays responsive. Like the
+CLI, the case is scored with surface distances and object (lesion) counts, and the verdict checks the stated
+criteria of :mod:`app.report.verdict` (the fields of :class:`app.qt.report_criteria.CriteriaFields`, defaults
+those of ``--verdict-*``). Reviewer, notes, threshold, criteria, paper size and the last folder are remembered
+in QSettings (group ``report``).
 
 Wiring from the main window::
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
@@ -39,7 +42,9 @@ from PySide6.QtWidgets import (
 from app.errors import InputError
 from app.qt.jobs import JobLayer, JobReply, checkpoint
 from app.qt.plain_text import plain_message_box
+from app.qt.report_criteria import CriteriaFields
 from app.report.content import DEFAULT_THRESHOLD, EditRecord
+from app.report.verdict import VerdictCriteria
 from app.score_document import CaseScore
 
 SETTINGS_GROUP = "report"
@@ -55,6 +60,7 @@ class ReportOptions:
     threshold: float
     paper: str
     path: str
+    criteria: VerdictCriteria = field(default_factory=VerdictCriteria)
 
 
 class ReportDialog(QDialog):
@@ -81,7 +87,8 @@ class ReportDialog(QDialog):
         self.threshold_spin.setRange(0.0, 1.0)
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setDecimals(2)
-        self.threshold_spin.setToolTip("Every foreground class must reach this Dice for 'meets threshold'")
+        self.threshold_spin.setToolTip("Classes below this Dice are shaded in the table and get key slices")
+        self.criteria_fields = CriteriaFields()
         self.paper_combo = QComboBox()
         for title, key in PAPERS:
             self.paper_combo.addItem(title, key)
@@ -101,6 +108,7 @@ class ReportDialog(QDialog):
         form.addRow("Reviewer", self.reviewer_edit)
         form.addRow("Notes", self.notes_edit)
         form.addRow("Dice threshold", self.threshold_spin)
+        form.addRow("Verdict criteria", self.criteria_fields)
         form.addRow("Paper", self.paper_combo)
         form.addRow("Save as", path_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
@@ -116,7 +124,8 @@ class ReportDialog(QDialog):
         """The current answers."""
         return ReportOptions(reviewer=self.reviewer_edit.text().strip(), notes=self.notes_edit.toPlainText(),
                              threshold=round(self.threshold_spin.value(), 4),
-                             paper=self.paper_combo.currentData(), path=self.path_edit.text().strip())
+                             paper=self.paper_combo.currentData(), path=self.path_edit.text().strip(),
+                             criteria=self.criteria_fields.criteria())
 
     def accept(self) -> None:
         """Check the output file, remember the answers, close."""
@@ -152,6 +161,7 @@ class ReportDialog(QDialog):
             index = self.paper_combo.findData(str(self.settings.value("paper", "a4")))
             self.paper_combo.setCurrentIndex(max(index, 0))
             folder = str(self.settings.value("folder", str(Path.home())))
+            self.criteria_fields.restore(self.settings)
         finally:
             self.settings.endGroup()
         self.path_edit.setText(str(Path(folder) / f"{case_name}_report.pdf"))
@@ -165,6 +175,7 @@ class ReportDialog(QDialog):
             self.settings.setValue("threshold", options.threshold)
             self.settings.setValue("paper", options.paper)
             self.settings.setValue("folder", str(Path(options.path).expanduser().parent))
+            self.criteria_fields.remember(self.settings)
         finally:
             self.settings.endGroup()
         self.settings.sync()
@@ -174,20 +185,23 @@ def write_report(case, options: ReportOptions, *, case_name: str, score: CaseSco
                  edits: Sequence[EditRecord] = ()) -> Path:
     """Write the report of ``case`` as chosen in the dialog (scores it first when ``score`` is None).
 
-    Like ``dicelens report``, the report includes the surface distances (HD95, ASSD) by default.
+    Like ``dicelens report`` with its defaults, the case is scored with the surface distances (HD95, ASSD)
+    and the lesion counts (:class:`app.object_options.ObjectOptions`), and the verdict checks
+    ``options.criteria``.
 
     Raises
     ------
     InputError
         When the case cannot be scored or the file cannot be written.
     """
+    from app.object_options import ObjectOptions
     from app.report.assemble import make_case_report
     from app.report.pdf import write_case_report
     from app.scoring import score_case
 
-    score = score if score is not None else score_case(case, distances=True)
+    score = score if score is not None else score_case(case, distances=True, objects=ObjectOptions())
     report = make_case_report(case, score, case_name=case_name, reviewer=options.reviewer, notes=options.notes,
-                              threshold=options.threshold, edits=edits)
+                              threshold=options.threshold, edits=edits, criteria=options.criteria)
     try:
         return write_case_report(report, Path(options.path).expanduser(), paper=options.paper)
     except OSError as error:

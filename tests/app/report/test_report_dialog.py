@@ -65,7 +65,8 @@ def test_write_report_uses_the_dialog_answers_and_edits(qtbot, settings, tmp_pat
                         edits=[EditRecord("pred", 42, 0.61, 0.72, "brush on slice 3")])
     text = pdf_text(path)
     assert "Dr. Q <x>" in text and "fine & <b>done</b>" in text
-    assert "42 voxels changed" in text and "0.610 \u2192 0.720" in text and "threshold (0.70)" in text
+    assert "42 voxels changed" in text and "0.610 \u2192 0.720" in text
+    assert "mean foreground Dice \u2265 0.80" in " ".join(text.split())   # the verdict checks the criteria
 
 
 def test_export_case_report_runs_the_modal_dialog_and_writes(qtbot, settings, tmp_path, case):

@@ -1,0 +1,118 @@
+"""The object (lesion) worker: sole owner of :class:`dice_engine.live_objects.LiveObjects`, run as jobs of a lane.
+
+Object counts cost more than Dice (connected components, matching), so they run on their own low-priority
+``objects`` lane of the job layer (:mod:`app.qt.jobs`), like the surface distances
+(:mod:`app.qt.distance_worker`): the Dice engine is never queued behind them. The logic is the plain
+function :func:`process` of an :class:`ObjectsWorkerState` and a request, tested without threads. Every
+request gets exactly one reply: an :class:`ObjectsReply` or an :class:`ObjectsFailure` (or, for anything
+unexpected it raises, the job layer's failure reply). Definitions: docs/architecture.md §5a.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from dice_engine.live_objects import LiveObjects
+    from dice_engine.objects import ObjectScores
+
+
+@dataclass(frozen=True)
+class ObjectsLoadRequest:
+    """Start over with a new case.
+
+    Attributes
+    ----------
+    generation, revision : int
+        The case load and the controller's request number this answers to.
+    gt, pred : numpy.ndarray
+        ``(z, y, x)`` integer label volumes, read-only snapshots (copied by :class:`LiveObjects`).
+    spacing_zyx : tuple of float
+        Voxel size in mm, array axis order (object volumes in mL).
+    num_classes : int
+        ``C``: classes 1..C-1 are scored.
+    """
+
+    generation: int
+    revision: int
+    gt: np.ndarray
+    pred: np.ndarray
+    spacing_zyx: tuple[float, ...]
+    num_classes: int
+
+
+@dataclass(frozen=True)
+class ObjectsEditRequest:
+    """Apply mask edits in order (objects with ``which``, ``region``, ``new_values``), then describe the objects."""
+
+    generation: int
+    revision: int
+    deltas: tuple
+
+
+@dataclass(frozen=True)
+class ObjectsReply:
+    """The objects of the current masks (:class:`dice_engine.objects.ObjectScores`, lesion mode)."""
+
+    generation: int
+    revision: int
+    scores: ObjectScores
+
+
+@dataclass(frozen=True)
+class ObjectsFailure:
+    """A request that could not be answered; ``message`` is for the user (empty: already told)."""
+
+    generation: int
+    revision: int
+    message: str
+
+
+@dataclass
+class ObjectsWorkerState:
+    """The live objects of the current case (None before a load or after a failure)."""
+
+    live: LiveObjects | None = None
+    generation: int = -1
+    spacing_zyx: tuple[float, ...] = ()
+
+
+def process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailure:
+    """Run one request against ``state`` (updated in place) and return its reply.
+
+    An unexpected exception drops the state (its masks may no longer follow the case) and propagates.
+    """
+    try:
+        return _process(state, request)
+    except BaseException:
+        state.live = None
+        raise
+
+
+def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailure:
+    from dice_engine.live_objects import LiveObjects
+
+    if isinstance(request, ObjectsLoadRequest):
+        state.live, state.generation, state.spacing_zyx = None, request.generation, request.spacing_zyx
+        try:
+            state.live = LiveObjects(target=request.gt, preds=request.pred, num_classes=request.num_classes)
+        except (ValueError, MemoryError) as error:
+            return ObjectsFailure(request.generation, request.revision,
+                                  f"Objects could not be counted for this case: {error}")
+    elif isinstance(request, ObjectsEditRequest):
+        if request.generation != state.generation or state.live is None:
+            return ObjectsFailure(request.generation, request.revision, "")
+        try:
+            for delta in request.deltas:
+                state.live.apply_edit(delta.region, delta.new_values, which=delta.which)
+        except (ValueError, MemoryError) as error:
+            state.live = None   # its masks no longer follow the case: show nothing rather than wrong counts
+            return ObjectsFailure(request.generation, request.revision,
+                                  f"Object counts stopped following the edits ({error}); they are not shown "
+                                  "until the case is opened again.")
+    else:
+        raise TypeError(f"unknown objects request {type(request).__name__}")
+    return ObjectsReply(request.generation, request.revision, state.live.scores(spacing=state.spacing_zyx))
