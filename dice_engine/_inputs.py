@@ -137,3 +137,38 @@ def check_label_range(labels: torch.Tensor, num_classes: int, name: str, ignore_
             f"{name}: found label {largest}, but num_classes={num_classes} allows labels 0..{num_classes - 1}; "
             "pass a larger num_classes (or None to infer it)"
         )
+
+
+def normalise_region(region, shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """An edit's box as one step-1 slice per axis of a volume of ``shape`` (missing trailing axes whole).
+
+    Parameters
+    ----------
+    region : slice or sequence of slice
+        The box; negative and open bounds are resolved against ``shape``.
+    shape : tuple of int
+        The volume's shape.
+
+    Returns
+    -------
+    tuple of slice
+        ``len(shape)`` slices with explicit ``start <= stop`` and step 1.
+
+    Raises
+    ------
+    ValueError
+        More slices than axes, a part that is not a slice, or a step other than 1.
+    """
+    region = (region,) if isinstance(region, slice) else tuple(region)
+    if len(region) > len(shape):
+        raise ValueError(f"region has {len(region)} slices but the volume has {len(shape)} dimensions")
+    resolved = []
+    for axis, size in enumerate(shape):
+        part = region[axis] if axis < len(region) else slice(None)
+        if not isinstance(part, slice):
+            raise ValueError(f"region must be a tuple of slices, got {part!r} for axis {axis}")
+        start, stop, step = part.indices(size)
+        if step != 1:
+            raise ValueError(f"region slices must have step 1, got step {step} for axis {axis}")
+        resolved.append(slice(start, max(start, stop)))
+    return tuple(resolved)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from dice_engine._inputs import ArrayLike, as_labels, check_label_range
+from dice_engine._inputs import ArrayLike, as_labels, check_label_range, normalise_region
 from dice_engine.confusion import local_slice_counts, pair_counts, prepare_pair, slice_counts_of
 from dice_engine.device import device_name, run_with_cpu_fallback, select_device
 from dice_engine.metrics import dice_from_confusion, dice_from_counts
@@ -190,21 +190,7 @@ class LiveDice:
         return axis % ndim
 
     def _normalise_region(self, region) -> tuple[slice, ...]:
-        if isinstance(region, slice):
-            region = (region,)
-        region = tuple(region)
-        if len(region) > len(self.shape):
-            raise ValueError(f"region has {len(region)} slices but the volume has {len(self.shape)} dimensions")
-        resolved = []
-        for axis, size in enumerate(self.shape):
-            part = region[axis] if axis < len(region) else slice(None)
-            if not isinstance(part, slice):
-                raise ValueError(f"region must be a tuple of slices, got {part!r} for axis {axis}")
-            start, stop, step = part.indices(size)
-            if step != 1:
-                raise ValueError(f"region slices must have step 1, got step {step} for axis {axis}")
-            resolved.append(slice(start, max(start, stop)))
-        return tuple(resolved)
+        return normalise_region(region, self.shape)
 
 
 def _state_dtype(num_classes: int, ignore_index: int | None) -> torch.dtype:

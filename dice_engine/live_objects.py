@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dice_engine._inputs import ArrayLike, as_labels, check_same_shape, resolve_num_classes
+from dice_engine._inputs import ArrayLike, as_labels, check_same_shape, normalise_region, resolve_num_classes
 from dice_engine._object_tables import ObjectTables, grow, label_components, overlaps_in, records_of, structure, union
 from dice_engine.object_matching import DetectionCounts, detection_counts
 from dice_engine.objects import LESION_IOU_THRESHOLD, ObjectScores, class_matching, scores_from_tables
@@ -146,16 +146,4 @@ class LiveObjects:
         return tuple(int(v) for v in np.unravel_index(flat, self.shape))
 
     def _normalise_region(self, region) -> tuple[slice, ...]:
-        region = (region,) if isinstance(region, slice) else tuple(region)
-        if len(region) > len(self.shape):
-            raise ValueError(f"region has {len(region)} slices but the volume has {len(self.shape)} dimensions")
-        resolved = []
-        for axis, size in enumerate(self.shape):
-            part = region[axis] if axis < len(region) else slice(None)
-            if not isinstance(part, slice):
-                raise ValueError(f"region must be a tuple of slices, got {part!r} for axis {axis}")
-            start, stop, step = part.indices(size)
-            if step != 1:
-                raise ValueError(f"region slices must have step 1, got step {step} for axis {axis}")
-            resolved.append(slice(start, max(start, stop)))
-        return tuple(resolved)
+        return normalise_region(region, self.shape)
