@@ -120,6 +120,7 @@ class EditWorkflow(QObject):
         self.bridge = EditBridge(self.editor, case.labels.name, self)
         self.bridge.painted.connect(window.controller.submit_delta)
         self.bridge.painted.connect(window.objects.submit_delta)
+        self.bridge.painted.connect(window.soft_metrics.submit_delta)
         self.bridge.region_changed.connect(window.views.update_region)
         self.bridge.edit_completed.connect(self.history_panel.add_edit)
         self.bridge.history_changed.connect(self._on_history_changed)

@@ -289,7 +289,6 @@ class MainWindow(EditQuestions, QMainWindow):
         if two_dimensional:
             self.state.set_axis(0)  # a 2D image has only the one (axial) slice
         self.edits.open_case(case)  # recovery (if any) happens before the view and the engine see the masks
-        self.edits.bridge.painted.connect(self.soft_metrics.submit_delta)
         self.state.set_case(case)
         self.controller.load(case)
         self.soft_metrics.load(case)
