@@ -89,6 +89,9 @@ class EngineController(QObject):
         super().__init__(parent)
         self.last_result: EngineResult | None = None
         self.slice_counts = None
+        self.load_masks: tuple[np.ndarray, np.ndarray] | None = None
+        """Read-only snapshots ``(gt, pred)`` taken by the last :meth:`load`, for the other lanes that start
+        from the same masks (distances, objects, soft Dice): one copy per case, not one per lane."""
         self._slice_axis = 0
         self._device = device
         self._generation = 0
@@ -167,7 +170,7 @@ class EngineController(QObject):
         self._pending_deltas.clear()
         self.last_result = None
         self.slice_counts = None
-        gt, pred = snapshot(case.gt), snapshot(case.pred)
+        gt, pred = self.load_masks = snapshot(case.gt), snapshot(case.pred)
         # The surface distances start once the engine has answered the load (the table is out), so they
         # do not compete with it; edits made meanwhile wait here and follow them in order.
         self._distances_load = (case, ignore_index, self._generation, (gt, pred))

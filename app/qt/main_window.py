@@ -291,8 +291,9 @@ class MainWindow(EditQuestions, QMainWindow):
         self.edits.open_case(case)  # recovery (if any) happens before the view and the engine see the masks
         self.state.set_case(case)
         self.controller.load(case)
-        self.soft_metrics.load(case)
-        self.objects.load(case)
+        masks = self.controller.load_masks   # one snapshot of the masks for every lane that starts from them
+        self.soft_metrics.load(case, gt=masks[0])
+        self.objects.load(case, masks=masks)
         self.setWindowTitle(f"DiceLens — {title}[*]" if title else "DiceLens[*]")
         if case.messages:
             self.statusBar().showMessage("; ".join(case.messages), 15000)

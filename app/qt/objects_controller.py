@@ -99,14 +99,17 @@ class ObjectsController(QObject):
         """True while edits wait to be sent or a request is in flight."""
         return bool(self._pending) or self._lane.busy
 
-    def load(self, case) -> None:
+    def load(self, case, masks=None) -> None:
         """Count the objects of ``case`` (``gt``, ``pred`` ``(z, y, x)``, ``num_classes``,
-        ``geometry.spacing_zyx``) from scratch; its masks are snapshotted now, later edits arrive as deltas."""
+        ``geometry.spacing_zyx``) from scratch, from ``masks`` (read-only snapshots ``(gt, pred)`` taken now,
+        e.g. the engine controller's ``load_masks``; default: snapshots made here); later edits arrive as
+        deltas."""
         self._generation = self._lane.start_generation(self._generation + 1)
         self._timer.stop()
         self._pending, self._settled, self._failed = [], False, False
         self.last_update = None
-        self._send(ObjectsLoadRequest(self._generation, self._revision + 1, snapshot(case.gt), snapshot(case.pred),
+        gt, pred = masks if masks is not None else (snapshot(case.gt), snapshot(case.pred))
+        self._send(ObjectsLoadRequest(self._generation, self._revision + 1, gt, pred,
                                       tuple(float(s) for s in case.geometry.spacing_zyx), int(case.num_classes)))
 
     @Slot(object)

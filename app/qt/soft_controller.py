@@ -114,9 +114,10 @@ class SoftController(QObject):
         """True while edits wait to be sent or a request is in flight."""
         return bool(self._pending) or self._lane.busy
 
-    def load(self, case) -> None:
+    def load(self, case, gt=None) -> None:
         """Start over with ``case``: compute its soft Dice from scratch when it has model output
-        (``case.scores``), else publish an update without a result."""
+        (``case.scores``), else publish an update without a result. ``gt``: a read-only snapshot of the
+        ground truth taken now (e.g. the engine controller's); default: a copy made here."""
         self._lane.cancel()
         self._generation = self._lane.start_generation(self._generation + 1)
         self._pending, self._prediction_edited = [], False
@@ -129,7 +130,7 @@ class SoftController(QObject):
             return
         self.last_update = None
         self._lane.submit("Computing the soft Dice", process, self._state,
-                          SoftLoadRequest(self._generation, case.gt.copy(), case.scores,
+                          SoftLoadRequest(self._generation, case.gt.copy() if gt is None else gt, case.scores,
                                           case.scores_kind == "logits"))
         self._lane.submit("Computing the model's uncertainty", process, self._state,
                           UncertaintyRequest(self._generation))
