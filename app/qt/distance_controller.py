@@ -1,10 +1,11 @@
 """Surface distances that follow the edits: debounced background recomputation, stale marking, generations.
 
-The :class:`DistanceController` lives in the GUI thread, beside the Dice engine controller, and sends
+The :class:`DistanceController` lives in the GUI thread, beside the Dice engine controller; a
+:class:`~app.qt.debounced_lane.DebouncedLaneController`, it sends
 :func:`~app.qt.distance_worker.process` jobs to the low-priority ``distances`` lane of the job layer
 (:mod:`app.qt.jobs`), which alone touches the worker's state. A case load computes
 every class at once. A mask edit marks the classes it touched as stale at once (``distances_stale``)
-and waits: only when no edit has come for :data:`DEBOUNCE_MS` (the stroke has settled) are the
+and waits: only when no edit has come for :data:`~app.qt.debounced_lane.DEBOUNCE_MS` (the stroke has settled) are the
 collected edits sent, in one request, and only the touched classes recomputed. At most one request is
 in flight; edits arriving meanwhile wait for the next. Replies carry the generation (case load) and
 revision (request) they answer; outdated ones are dropped. Nothing here blocks a stroke.
@@ -15,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
+from app.qt.debounced_lane import DebouncedLaneController
 from app.qt.distance_worker import (
     DistanceEditRequest,
     DistanceFailure,
@@ -25,10 +27,7 @@ from app.qt.distance_worker import (
     DistanceWorkerState,
     process,
 )
-from app.qt.jobs import JobLayer, JobReply, snapshot
-
-DEBOUNCE_MS = 400
-"""Edits are sent once no further edit has arrived for this long."""
+from app.qt.jobs import JobLayer, JobReply
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class DistanceUpdate:
     message: str = ""
 
 
-class DistanceController(QObject):
+class DistanceController(DebouncedLaneController):
     """Keeps the surface distances of the current case up to date in the background.
 
     Parameters
@@ -82,37 +81,17 @@ class DistanceController(QObject):
     warning = Signal(str)
 
     def __init__(self, parent: QObject | None = None, sync: bool = False, jobs: JobLayer | None = None) -> None:
-        super().__init__(parent)
-        self.last_update: DistanceUpdate | None = None
-        self._generation = 0
-        self._revision = 0
+        super().__init__(parent, jobs, sync, "distances", "Computing the surface distances", process,
+                         DistanceWorkerState())
         self._num_classes = 0
         self._ignore_index: int | None = None
-        self._pending: list = []
         self._pending_classes: set[int] = set()
         self._stale: set[int] = set()
-        self._settled = False
-        self._failed = False
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self._on_settled)
-        self._own_jobs = jobs is None
-        self.jobs = JobLayer(self, synchronous=sync) if jobs is None else jobs
-        self._state = DistanceWorkerState()   # touched only by the distances lane's jobs
-        self._lane = self.jobs.lane("distances", QThread.Priority.LowPriority)
-        self._lane.replied.connect(self._on_reply)
-        self._lane.settled.connect(self._send_pending)
 
     @property
     def stale_classes(self) -> frozenset[int]:
         """Classes whose last published figures are outdated (every computed class before the first)."""
         return frozenset(self._stale)
-
-    @property
-    def pending(self) -> bool:
-        """True while edits wait to be sent or a request is in flight."""
-        return bool(self._pending) or self._lane.busy
 
     def load(self, case, ignore_index: int | None = None, generation: int | None = None,
              masks: tuple | None = None) -> None:
@@ -130,15 +109,11 @@ class DistanceController(QObject):
             Read-only snapshots of ``(gt, pred)`` taken now (the engine controller shares its own);
             default: snapshots made here. Later edits reach the worker as deltas.
         """
-        self._generation = self._lane.start_generation(
-            self._generation + 1 if generation is None else int(generation))
-        self._timer.stop()
-        self._pending, self._pending_classes, self._settled, self._failed = [], set(), False, False
+        gt, pred = self._start_load(case, masks, generation)
+        self._pending_classes = set()
         self._num_classes = int(case.num_classes)
         self._ignore_index = ignore_index
         self._stale = {c for c in range(1, self._num_classes) if c != ignore_index}
-        self.last_update = None
-        gt, pred = masks if masks is not None else (snapshot(case.gt), snapshot(case.pred))
         self._send(DistanceLoadRequest(self._generation, self._revision + 1, gt, pred,
                                        tuple(float(s) for s in case.geometry.spacing_zyx), self._num_classes,
                                        ignore_index))
@@ -152,26 +127,12 @@ class DistanceController(QObject):
         if self._failed or self._num_classes == 0:
             return
         touched = self._touched_classes(delta)
-        self._pending.append(delta)
+        self._note_edit(delta)
         self._pending_classes |= touched
         newly_stale = touched - self._stale
         self._stale |= touched
-        self._settled = False
-        self._timer.start()
         if newly_stale:
             self.distances_stale.emit(frozenset(self._stale))
-
-    def flush(self) -> None:
-        """Send the waiting edits now instead of after the debounce delay."""
-        self._timer.stop()
-        self._on_settled()
-
-    @Slot()
-    def shutdown(self) -> None:
-        """Stop the debounce timer and the controller's own job layer (if it made one). Safe to call twice."""
-        self._timer.stop()
-        if self._own_jobs:
-            self.jobs.shutdown()
 
     def _touched_classes(self, delta) -> set[int]:
         computed = {c for c in range(1, self._num_classes) if c != self._ignore_index}
@@ -185,21 +146,9 @@ class DistanceController(QObject):
         present = np.flatnonzero(np.bincount(labels, minlength=self._num_classes)).tolist()
         return computed.intersection(present)
 
-    @Slot()
-    def _on_settled(self) -> None:
-        self._settled = True
-        self._send_pending()
-
-    @Slot()
-    def _send_pending(self) -> None:
-        if not (self._settled and self._pending and not self._lane.busy):
-            return
-        deltas, self._pending, self._pending_classes, self._settled = tuple(self._pending), [], set(), False
-        self._send(DistanceEditRequest(self._generation, self._revision + 1, deltas))
-
-    def _send(self, request) -> None:
-        self._revision = request.revision
-        self._lane.submit("Computing the surface distances", process, self._state, request)
+    def _edit_request(self, deltas: tuple) -> DistanceEditRequest:
+        self._pending_classes = set()
+        return DistanceEditRequest(self._generation, self._revision + 1, deltas)
 
     @Slot(object)
     def _on_reply(self, job: JobReply) -> None:
@@ -215,9 +164,8 @@ class DistanceController(QObject):
                 self._stale = set(self._pending_classes)
                 self._publish(DistanceUpdate(self._generation, reply.result, frozenset(self._stale)))
             elif isinstance(reply, DistanceFailure):
-                self._failed = True
-                self._pending, self._pending_classes, self._stale = [], set(), set()
-                self._timer.stop()
+                self._stop_after_failure()
+                self._pending_classes, self._stale = set(), set()
                 if reply.message and not job.ok:   # a case without distances says so in the table; a crash
                     self.warning.emit(reply.message)  # of the computation is told to the user as well
                 self._publish(DistanceUpdate(self._generation, None, frozenset(), reply.message))

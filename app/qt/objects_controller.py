@@ -1,22 +1,24 @@
 """Object (lesion) counts that follow the edits: debounced background updates on the ``objects`` lane.
 
-The :class:`ObjectsController` lives in the GUI thread and mirrors :mod:`app.qt.distance_controller`:
-it sends :func:`~app.qt.objects_worker.process` jobs to the low-priority ``objects`` lane of the job
-layer (:mod:`app.qt.jobs`), which alone touches the worker's :class:`~dice_engine.live_objects.LiveObjects`.
-A case load counts every object; a mask edit marks the shown counts stale at once (``objects_stale``)
-and waits until no edit has come for :data:`DEBOUNCE_MS`; then the collected edits go in one request and
-only the objects they can have touched are relabelled. At most one request is in flight; replies carry
-the generation (case load) and revision (request) they answer, and outdated ones are dropped. Nothing
-here blocks a stroke.
+The :class:`ObjectsController` lives in the GUI thread and, like :mod:`app.qt.distance_controller`, is a
+:class:`~app.qt.debounced_lane.DebouncedLaneController`: it sends :func:`~app.qt.objects_worker.process`
+jobs to the low-priority ``objects`` lane of the job layer (:mod:`app.qt.jobs`), which alone touches the
+worker's :class:`~dice_engine.live_objects.LiveObjects`. A case load counts every object; a mask edit
+marks the shown counts stale at once (``objects_stale``) and waits until no edit has come for
+:data:`~app.qt.debounced_lane.DEBOUNCE_MS`; then the collected edits go in one request and only the
+objects they can have touched are relabelled. At most one request is in flight; replies carry the
+generation (case load) and revision (request) they answer, and outdated ones are dropped. Nothing here
+blocks a stroke.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from app.qt.jobs import JobLayer, JobReply, snapshot
+from app.qt.debounced_lane import DebouncedLaneController
+from app.qt.jobs import JobLayer, JobReply
 from app.qt.objects_worker import (
     ObjectsEditRequest,
     ObjectsFailure,
@@ -25,9 +27,6 @@ from app.qt.objects_worker import (
     ObjectsWorkerState,
     process,
 )
-
-DEBOUNCE_MS = 400
-"""Edits are sent once no further edit has arrived for this long."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class ObjectsUpdate:
     message: str = ""
 
 
-class ObjectsController(QObject):
+class ObjectsController(DebouncedLaneController):
     """Keeps the lesion-mode objects of the current case up to date in the background.
 
     Parameters
@@ -76,39 +75,15 @@ class ObjectsController(QObject):
     objects_stale = Signal()
 
     def __init__(self, parent: QObject | None = None, jobs: JobLayer | None = None) -> None:
-        super().__init__(parent)
-        self.last_update: ObjectsUpdate | None = None
-        self._generation = 0
-        self._revision = 0
-        self._pending: list = []
-        self._settled = False
+        super().__init__(parent, jobs, True, "objects", "Counting the objects", process, ObjectsWorkerState())
         self._failed = True   # nothing loaded yet: edits are ignored
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self._on_settled)
-        self._own_jobs = jobs is None
-        self.jobs = JobLayer(self, synchronous=True) if jobs is None else jobs
-        self._state = ObjectsWorkerState()   # touched only by the objects lane's jobs
-        self._lane = self.jobs.lane("objects", QThread.Priority.LowPriority)
-        self._lane.replied.connect(self._on_reply)
-        self._lane.settled.connect(self._send_pending)
-
-    @property
-    def pending(self) -> bool:
-        """True while edits wait to be sent or a request is in flight."""
-        return bool(self._pending) or self._lane.busy
 
     def load(self, case, masks=None) -> None:
         """Count the objects of ``case`` (``gt``, ``pred`` ``(z, y, x)``, ``num_classes``,
         ``geometry.spacing_zyx``) from scratch, from ``masks`` (read-only snapshots ``(gt, pred)`` taken now,
         e.g. the engine controller's ``load_masks``; default: snapshots made here); later edits arrive as
         deltas."""
-        self._generation = self._lane.start_generation(self._generation + 1)
-        self._timer.stop()
-        self._pending, self._settled, self._failed = [], False, False
-        self.last_update = None
-        gt, pred = masks if masks is not None else (snapshot(case.gt), snapshot(case.pred))
+        gt, pred = self._start_load(case, masks, None)
         self._send(ObjectsLoadRequest(self._generation, self._revision + 1, gt, pred,
                                       tuple(float(s) for s in case.geometry.spacing_zyx), int(case.num_classes)))
 
@@ -118,40 +93,13 @@ class ObjectsController(QObject):
         once edits settle."""
         if self._failed:
             return
-        was_fresh = not self._pending and not self._lane.busy
-        self._pending.append(delta)
-        self._settled = False
-        self._timer.start()
+        was_fresh = not self.pending
+        self._note_edit(delta)
         if was_fresh:
             self.objects_stale.emit()
 
-    def flush(self) -> None:
-        """Send the waiting edits now instead of after the debounce delay."""
-        self._timer.stop()
-        self._on_settled()
-
-    @Slot()
-    def shutdown(self) -> None:
-        """Stop the debounce timer and the controller's own job layer (if it made one). Safe to call twice."""
-        self._timer.stop()
-        if self._own_jobs:
-            self.jobs.shutdown()
-
-    @Slot()
-    def _on_settled(self) -> None:
-        self._settled = True
-        self._send_pending()
-
-    @Slot()
-    def _send_pending(self) -> None:
-        if not (self._settled and self._pending and not self._lane.busy):
-            return
-        deltas, self._pending, self._settled = tuple(self._pending), [], False
-        self._send(ObjectsEditRequest(self._generation, self._revision + 1, deltas))
-
-    def _send(self, request) -> None:
-        self._revision = request.revision
-        self._lane.submit("Counting the objects", process, self._state, request)
+    def _edit_request(self, deltas: tuple) -> ObjectsEditRequest:
+        return ObjectsEditRequest(self._generation, self._revision + 1, deltas)
 
     @Slot(object)
     def _on_reply(self, job: JobReply) -> None:
@@ -164,9 +112,7 @@ class ObjectsController(QObject):
         if isinstance(reply, ObjectsReply):
             self._publish(ObjectsUpdate(self._generation, reply.scores, bool(self._pending)))
         else:
-            self._failed = True
-            self._pending = []
-            self._timer.stop()
+            self._stop_after_failure()
             self._publish(ObjectsUpdate(self._generation, None, False,
                                         reply.message or "Objects are not counted for this case."))
 
