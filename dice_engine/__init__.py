@@ -39,6 +39,7 @@ from dice_engine.confusion import confusion_matrix, shutdown_workers, slice_coun
 from dice_engine.device import DeviceFallbackWarning, device_name, select_device
 from dice_engine.distance_state import SurfaceDistanceState
 from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, SurfaceDistanceResult, surface_distances
+from dice_engine.instance_classes import UnclassifiedInstance
 from dice_engine.live import LiveDice
 from dice_engine.live_objects import LiveObjects
 from dice_engine.loss import dice_loss, hard_dice_loss
@@ -72,6 +73,7 @@ __all__ = [
     "SurfaceDistanceResult",
     "SurfaceDistanceState",
     "ThresholdConfusion",
+    "UnclassifiedInstance",
     "average_dice",
     "class_metrics",
     "confusion_matrix",

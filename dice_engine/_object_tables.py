@@ -252,15 +252,17 @@ class ObjectTables:
         return cls(masks, labels, records, overlaps, next_ids)
 
     @classmethod
-    def instances(cls, target: np.ndarray, preds: np.ndarray) -> ObjectTables:
-        """Each non-zero id of an instance image is one object, all of class 1."""
+    def instances(cls, target: np.ndarray, preds: np.ndarray, classes: dict | None = None) -> ObjectTables:
+        """Each non-zero id of an instance image is one object: of class 1, or with ``classes``
+        (``{"gt": class map, "pred": class map}`` from :func:`dice_engine.instance_classes.majority_classes`:
+        each instance's voxels hold its class) of the class given there."""
         labels, masks, records = {}, {}, {}
         everything = tuple(slice(0, n) for n in target.shape)
         for which, ids in (("gt", target), ("pred", preds)):
             if ids.size and int(ids.max()) > np.iinfo(np.int32).max:
                 raise ValueError(f"{which}: instance ids above 2**31 - 1 are not supported")
             labels[which] = ids.astype(np.int32)
-            masks[which] = (ids > 0).astype(np.uint8)
+            masks[which] = (ids > 0).astype(np.uint8) if classes is None else classes[which]
             present = np.unique(labels[which])
             records[which] = records_of(labels[which], masks[which], present[present > 0], everything)
         overlaps = overlaps_in(masks["gt"], masks["pred"], labels["gt"], labels["pred"], everything)

@@ -6,7 +6,8 @@ Objects (docs/architecture.md §5, "Objects"):
   ``c`` in each mask (``scipy.ndimage.label``; full connectivity by default — 26 neighbours in 3D, 8 in
   2D — or ``connectivity`` 6/18/26, 4/8), for every foreground class 1..C-1;
 * **instance mode** (:func:`instance_scores`): every non-zero id of an instance image is one object of
-  a single foreground class (class 1), connected or not.
+  a single foreground class (class 1), connected or not, or of the class a separate semantic mask
+  gives it (the majority of its voxels' non-zero semantic labels; :mod:`dice_engine.instance_classes`).
 
 Objects with fewer than ``min_size`` voxels are left out of the matching and the counts (their number
 is reported). Ground-truth and predicted objects of the same class are matched one-to-one by IoU ≥ τ
@@ -36,6 +37,7 @@ from dice_engine._object_details import (
     object_voxels,
 )
 from dice_engine._object_tables import ObjectTables, structure
+from dice_engine.instance_classes import majority_classes
 from dice_engine.object_matching import DetectionCounts, detection_counts, match_objects
 
 __all__ = ["ClassObjects", "ObjectScores", "SegmentObject", "class_matching", "instance_scores", "object_scores",
@@ -175,14 +177,50 @@ def object_scores(*, target: ArrayLike, preds: ArrayLike, num_classes: int | Non
 
 
 def instance_scores(*, target: ArrayLike, preds: ArrayLike, iou_threshold: float = INSTANCE_IOU_THRESHOLD,
-                    min_size: int = 0, spacing=None, index_to_world=None) -> ObjectScores:
-    """Instance mode: every non-zero id of each instance image is one object of class 1.
+                    min_size: int = 0, spacing=None, index_to_world=None, target_semantic: ArrayLike | None = None,
+                    preds_semantic: ArrayLike | None = None, num_classes: int | None = None) -> ObjectScores:
+    """Instance mode: every non-zero id of each instance image is one object of class 1, or of the class
+    given by a semantic mask.
 
-    Parameters are those of :func:`object_scores` (``target`` and ``preds`` are instance-id images).
+    Parameters
+    ----------
+    target, preds : array-like of int
+        Instance-id images of the same shape; keyword-only.
+    target_semantic, preds_semantic : array-like of int, optional
+        Class label maps of the same shape, both or neither: each instance takes the most frequent
+        non-zero class inside it (ties: the smallest; :func:`dice_engine.instance_classes.majority_classes`),
+        and objects are matched within their class. Without them every instance is of class 1.
+    num_classes : int, optional
+        With semantic masks: ``C``, classes 1..C-1 are scored (default: their largest label + 1).
+    iou_threshold, min_size, spacing, index_to_world
+        As :func:`object_scores`.
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, only one semantic mask is given, or a class is not below ``num_classes``.
+    dice_engine.instance_classes.UnclassifiedInstance
+        An instance lies entirely on semantic background.
     """
-    target_np, preds_np, _ = _pair(target, preds)
-    tables = ObjectTables.instances(target_np, preds_np)
-    return scores_from_tables(tables, (1,), mode="instance", iou_threshold=iou_threshold, connectivity=None,
+    target_np, preds_np, shape = _pair(target, preds)
+    if (target_semantic is None) != (preds_semantic is None):
+        raise ValueError("give both semantic masks (target_semantic and preds_semantic) or neither")
+    if target_semantic is None:
+        tables, classes = ObjectTables.instances(target_np, preds_np), (1,)
+    else:
+        semantic_target, semantic_preds, semantic_shape = _pair(target_semantic, preds_semantic)
+        if semantic_shape != shape:
+            raise ValueError(f"the semantic masks have shape {semantic_shape}, the instance images {shape}")
+        painted = {"gt": majority_classes(target_np, semantic_target, "gt"),
+                   "pred": majority_classes(preds_np, semantic_preds, "pred")}
+        classes = range(1, resolve_num_classes(num_classes, as_labels(semantic_target, "target_semantic"),
+                                               as_labels(semantic_preds, "preds_semantic")))
+        for which, painted_classes in painted.items():
+            if int(painted_classes.max(initial=0)) >= classes.stop:
+                raise ValueError(f"{which}: an instance has class {int(painted_classes.max())}, but num_classes="
+                                 f"{classes.stop} allows classes 0..{classes.stop - 1}")
+        tables = ObjectTables.instances(target_np, preds_np, painted)
+    return scores_from_tables(tables, classes, mode="instance", iou_threshold=iou_threshold, connectivity=None,
                               min_size=min_size, spacing=spacing, index_to_world=index_to_world)
 
 
