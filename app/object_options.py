@@ -1,7 +1,8 @@
 """The object (lesion / instance) options of ``score``, ``batch`` and ``report``, checked without torch.
 
 ``--objects`` turns object scores on; ``--iou``, ``--connectivity``, ``--min-size`` and ``--instances``
-each imply it. Definitions: docs/architecture.md §5, "Objects".
+each imply it; ``--semantic-gt`` / ``--semantic-pred`` (the class of each instance) imply ``--instances``.
+Definitions: docs/architecture.md §5, "Objects".
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class ObjectOptions:
         Objects with fewer voxels are left out (None: none left out by voxels).
     min_size_ml : float or None
         Objects smaller than this volume in mL are left out.
+    semantic : bool
+        Instance mode: each instance takes its class from a semantic mask (``--semantic-gt`` /
+        ``--semantic-pred``); else every instance is of one class.
     """
 
     instances: bool = False
@@ -47,6 +51,7 @@ class ObjectOptions:
     connectivity: int | None = None
     min_size_voxels: int | None = None
     min_size_ml: float | None = None
+    semantic: bool = False
 
     @property
     def mode(self) -> str:
@@ -76,22 +81,42 @@ def add_object_arguments(parser: argparse.ArgumentParser, always_on: bool = Fals
                              f"{implies}")
 
 
+def add_semantic_arguments(parser: argparse.ArgumentParser, folders: bool = False) -> None:
+    """Add ``--semantic-gt`` and ``--semantic-pred``: the class of each instance (files, or with ``folders``
+    folders holding one file per case, named like the case's ground truth)."""
+    what, metavar = ("folder of semantic masks, one per case named like its ground truth", "DIR") if folders \
+        else ("semantic mask", "F")
+    for role, image in (("gt", "ground-truth"), ("pred", "predicted")):
+        parser.add_argument(f"--semantic-{role}", metavar=metavar,
+                            help=f"{what} of the {image} instance image (same grid): each instance is one object "
+                                 f"of the class most of its voxels have there (semantic background does not vote; a "
+                                 f"tie goes to the smaller class), and objects are counted per class; give both; "
+                                 f"implies --instances")
+
+
 def object_options(args: argparse.Namespace) -> ObjectOptions | None:
     """The object options of the parsed arguments; None when no object option was given.
 
     Raises
     ------
     InputError
-        An ``--iou`` outside [0, 1] or a ``--min-size`` that is not a size.
+        An ``--iou`` outside [0, 1], a ``--min-size`` that is not a size, or only one of
+        ``--semantic-gt`` / ``--semantic-pred``.
     """
-    instances = bool(getattr(args, "instances", False))
+    semantic_gt, semantic_pred = getattr(args, "semantic_gt", None), getattr(args, "semantic_pred", None)
+    if (semantic_gt is None) != (semantic_pred is None):
+        given, missing = ("--semantic-gt", "--semantic-pred") if semantic_pred is None else \
+            ("--semantic-pred", "--semantic-gt")
+        raise InputError(f"{given} needs {missing} as well: give the semantic masks of both instance images.")
+    semantic = semantic_gt is not None
+    instances = bool(getattr(args, "instances", False)) or semantic
     iou, connectivity, min_size = (getattr(args, name, None) for name in ("iou", "connectivity", "min_size"))
     if not (getattr(args, "objects", False) or instances or iou is not None or connectivity is not None
             or min_size is not None):
         return None
     voxels, ml = parse_min_size(min_size) if min_size is not None else (None, None)
     return ObjectOptions(instances=instances, iou_threshold=parse_iou(iou, instances), connectivity=connectivity,
-                         min_size_voxels=voxels, min_size_ml=ml)
+                         min_size_voxels=voxels, min_size_ml=ml, semantic=semantic)
 
 
 def parse_iou(text: str | None, instances: bool = False) -> float:

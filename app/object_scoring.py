@@ -8,13 +8,15 @@ fields and turns NaN into ``None``. Definitions: docs/architecture.md §5, "Obje
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 import dice_engine as de
 from app.errors import InputError
-from app.io import Case, LabelTable
+from app.io import Case, InputFile, LabelTable, load_case
+from app.io.geometry import require_same_grid
 from app.object_document import CaseObjects, ClassObjectScore, ObjectItem
 from app.object_options import INSTANCE_EXTRA_THRESHOLDS, ObjectOptions
 
@@ -34,9 +36,77 @@ CONVENTIONS = {
                 "(gt_left_out, pred_left_out)",
     "ignore_index": "ground-truth voxels with this value are background in both masks for the objects",
 }
+INSTANCE_CLASSES = ("each instance is one object of the class given by its semantic mask (--semantic-gt / "
+                    "--semantic-pred): the most frequent non-zero semantic label among its voxels, a tie going to "
+                    "the smallest label; semantic background inside an instance does not vote")
+"""The ``instance_classes`` convention of an instance-mode block scored with semantic masks."""
 
 
-def score_objects(case: Case, options: ObjectOptions, ignore_index: int | None = None) -> CaseObjects:
+@dataclass(frozen=True)
+class SemanticMasks:
+    """The semantic (class) masks of an instance-mode case: the class of each instance.
+
+    Attributes
+    ----------
+    gt, pred : numpy.ndarray
+        ``(z, y, x)`` class labels on the instance images' grid.
+    labels : LabelTable
+        Class names.
+    num_classes : int
+        ``C``: classes 1..C-1 are scored.
+    sources : dict of str to InputFile
+        ``"semantic_gt"``, ``"semantic_pred"``.
+    """
+
+    gt: np.ndarray
+    pred: np.ndarray
+    labels: LabelTable
+    num_classes: int
+    sources: dict[str, InputFile]
+
+
+def load_semantic_masks(case: Case, gt: str | Path, pred: str | Path, labels: str | Path | None = None,
+                        max_voxels: int | None = None) -> SemanticMasks:
+    """Read the semantic masks of an instance-mode case and check they lie on its grid.
+
+    Parameters
+    ----------
+    case : Case
+        The instance images (``case.gt``, ``case.pred``).
+    gt, pred : str or Path
+        ``--semantic-gt`` and ``--semantic-pred``: class masks of the same images.
+    labels : str or Path, optional
+        Label table naming the classes.
+    max_voxels : int, optional
+        As :func:`app.io.load_case`.
+
+    Raises
+    ------
+    InputError
+        An unreadable mask, or one that does not lie on the instance images' grid.
+    """
+    semantic = load_case(gt, pred, labels=labels, max_voxels=max_voxels)
+    names = {"gt": f"--semantic-gt '{gt}'", "pred": f"--semantic-pred '{pred}'"}
+    instances = f"the instance images ('{case.sources['gt'].path}')" if "gt" in case.sources else "the instance images"
+    advice = "give the semantic masks of the same images as --gt and --pred"
+    if semantic.gt.shape != case.gt.shape:
+        raise InputError(f"{names['gt']} has shape {semantic.gt.shape} (z, y, x) but {instances} have "
+                         f"{case.gt.shape}; {advice}.")
+    gridded = [source.format != "NumPy" for sources in (case.sources, semantic.sources)
+               for role, source in sources.items() if role in ("gt", "pred")]
+    if all(gridded):   # a .npy mask has no grid beyond its shape
+        try:
+            require_same_grid(case.geometry, semantic.geometry, instances, f"{names['gt']} and {names['pred']}",
+                              can_resample=False)
+        except InputError as error:
+            raise InputError(f"{error} ({advice}.)") from None
+    return SemanticMasks(gt=semantic.gt, pred=semantic.pred, labels=semantic.labels,
+                         num_classes=max(semantic.num_classes, 2),
+                         sources={"semantic_gt": semantic.sources["gt"], "semantic_pred": semantic.sources["pred"]})
+
+
+def score_objects(case: Case, options: ObjectOptions, ignore_index: int | None = None,
+                  semantic: SemanticMasks | None = None) -> CaseObjects:
     """Lesion- or instance-mode object scores of a case.
 
     Parameters
@@ -46,6 +116,9 @@ def score_objects(case: Case, options: ObjectOptions, ignore_index: int | None =
     options : ObjectOptions
     ignore_index : int, optional
         Ground-truth label left out: those voxels are background in both masks here.
+    semantic : SemanticMasks, optional
+        Instance mode: each instance takes its class from these (:data:`INSTANCE_CLASSES`); without
+        them every instance is of one class.
 
     Returns
     -------
@@ -55,7 +128,7 @@ def score_objects(case: Case, options: ObjectOptions, ignore_index: int | None =
     ------
     InputError
         A connectivity that does not fit the image's dimension, or a size in mL for an image without
-        a physical pixel size.
+        a physical pixel size, or an instance lying entirely on semantic background.
     """
     gt, pred = case.gt, case.pred
     if ignore_index is not None:
@@ -67,11 +140,19 @@ def score_objects(case: Case, options: ObjectOptions, ignore_index: int | None =
     spacing = case.geometry.spacing_zyx
     common = {"iou_threshold": options.iou_threshold, "min_size": min_voxels, "spacing": spacing,
               "index_to_world": index_to_lps(case)}
+    conventions = dict(CONVENTIONS)
     if options.instances:
-        scores = de.instance_scores(target=gt, preds=pred, **common)
-        extra = {tau: de.instance_scores(target=gt, preds=pred, iou_threshold=tau, min_size=min_voxels,
-                                         spacing=spacing).classes[0].counts for tau in INSTANCE_EXTRA_THRESHOLDS}
-        names = {1: "instances"}
+        by_class = {} if semantic is None else {"target_semantic": semantic.gt, "preds_semantic": semantic.pred,
+                                                "num_classes": semantic.num_classes}
+        scores = _instance_scores(gt, pred, by_class, common)
+        extra = {tau: {entry.class_index: entry.counts for entry in _instance_scores(
+                     gt, pred, by_class, {"iou_threshold": tau, "min_size": min_voxels, "spacing": spacing}).classes}
+                 for tau in INSTANCE_EXTRA_THRESHOLDS}
+        if semantic is None:
+            names = {1: "instances"}
+        else:
+            names = {index: semantic.labels.name(index) for index in range(1, semantic.num_classes)}
+            conventions["instance_classes"] = INSTANCE_CLASSES
     else:
         classes = max(case.num_classes, 2)
         scores = de.object_scores(target=gt, preds=pred, num_classes=classes,
@@ -85,7 +166,7 @@ def score_objects(case: Case, options: ObjectOptions, ignore_index: int | None =
                     for entry in scores.classes if entry.class_index != ignore_index)
     return CaseObjects(mode=options.mode, iou_threshold=options.iou_threshold,
                        connectivity=None if options.instances else (connectivity or (8 if flat else 26)),
-                       min_size_voxels=min_voxels, min_size_ml=options.min_size_ml, conventions=dict(CONVENTIONS),
+                       min_size_voxels=min_voxels, min_size_ml=options.min_size_ml, conventions=conventions,
                        classes=entries)
 
 
@@ -151,10 +232,23 @@ def _min_voxels(case: Case, options: ObjectOptions) -> int:
     return max(0, math.ceil(options.min_size_ml / case.geometry.voxel_volume_ml - 1e-9))
 
 
+def _instance_scores(gt: np.ndarray, pred: np.ndarray, by_class: dict, common: dict) -> de.ObjectScores:
+    """:func:`dice_engine.instance_scores`, with an instance on semantic background as an InputError."""
+    try:
+        return de.instance_scores(target=gt, preds=pred, **by_class, **common)
+    except de.UnclassifiedInstance as error:
+        option, image = ("--semantic-gt", "--gt") if error.which == "gt" else ("--semantic-pred", "--pred")
+        raise InputError(f"{option}: {error.count} instance(s) of {image} lie entirely on background of the "
+                         f"semantic mask (the first is instance id {error.instance_id}), so they have no class. "
+                         f"Give the semantic mask of the same image, or leave out --semantic-gt / "
+                         f"--semantic-pred to score every instance as one class.") from None
+
+
 def _class_entry(entry: de.ClassObjects, name: str, physical: bool, extra) -> ClassObjectScore:
     counts = entry.counts
     items = sorted((*entry.missed, *entry.false), key=lambda o: (-o.voxels, o.mask, o.anchor))
-    at = None if extra is None else {str(tau): {"f1": _number(c.f1), "pq": _number(c.pq)} for tau, c in extra.items()}
+    at = None if extra is None else {str(tau): {"f1": _number(c[entry.class_index].f1),
+                                                "pq": _number(c[entry.class_index].pq)} for tau, c in extra.items()}
     return ClassObjectScore(
         index=entry.class_index, name=name, tp=counts.tp, fp=counts.fp, fn=counts.fn,
         **{key: _number(getattr(counts, key)) for key in ("precision", "recall", "f1", "pq", "sq", "rq")},

@@ -22,6 +22,8 @@ def definition_line(objects: CaseObjects) -> str:
     """How objects were defined and matched, in one sentence."""
     if objects.mode == "instance":
         what = "instance mode: every label id is one object"
+        if "instance_classes" in objects.conventions:
+            what += ", of the class most of its voxels have in the semantic mask"
     else:
         what = f"lesion mode: connected components of each class, {objects.connectivity}-connectivity"
     match = "any overlap" if objects.iou_threshold == 0 else f"IoU ≥ {objects.iou_threshold:g}"

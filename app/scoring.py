@@ -69,7 +69,7 @@ CONVENTIONS_LINE = ("Dice = 2TP/(2TP+FP+FN). A class absent from both masks is u
 
 def score_case(case: Case, *, ignore_index: int | None = None, device: str | None = None,
                distances: bool = False, nsd_tolerances=DEFAULT_NSD_TOLERANCES,
-               objects: ObjectOptions | None = None) -> CaseScore:
+               objects: ObjectOptions | None = None, semantic=None) -> CaseScore:
     """Score a case: per-class metrics, averages, Dice loss, confusion matrix and provenance.
 
     Parameters
@@ -88,6 +88,9 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         Also count lesions or instances (:func:`app.object_scoring.score_objects`): the document's
         ``objects`` block. In instance mode the voxel scores are those of foreground against background
         (:func:`app.object_scoring.foreground_case`).
+    semantic : app.object_scoring.SemanticMasks, optional
+        Instance mode: the class of each instance (:func:`app.object_scoring.load_semantic_masks`); its
+        files join the document's ``inputs``.
 
     Returns
     -------
@@ -110,7 +113,9 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
     if objects is not None and objects.instances:
         voxels = score_case(foreground_case(case, ignore_index), device=device, distances=distances,
                             nsd_tolerances=nsd_tolerances)
-        return replace(voxels, objects=score_objects(case, objects))
+        inputs = {**voxels.inputs, **{key: source.as_dict() for key, source in
+                                      ({} if semantic is None else semantic.sources).items()}}
+        return replace(voxels, objects=score_objects(case, objects, semantic=semantic), inputs=inputs)
     if ignore_index is not None and ignore_index < 0:
         raise InputError(f"--ignore-index must be a label value >= 0, got {ignore_index}.")
     if distances:

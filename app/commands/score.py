@@ -13,7 +13,7 @@ from app.commands.case_arguments import add_case_arguments, add_run_arguments, c
 from app.csv_cells import safe_dict_row
 from app.distance_options import add_distance_arguments, distance_options
 from app.io import load_case, write_text_atomic
-from app.object_options import add_object_arguments, object_options
+from app.object_options import add_object_arguments, add_semantic_arguments, object_options
 from app.output_paths import check_output_files
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_run_arguments(parser)
     add_distance_arguments(parser)
     add_object_arguments(parser)
+    add_semantic_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write the JSON document to OUT ('-' for stdout)")
     parser.add_argument("--csv", metavar="OUT", help="write one row per class to OUT ('-' for stdout)")
     parser.set_defaults(func=run)
@@ -53,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     """Load, score and report one case; return the exit code (errors raise InputError)."""
     distances, tolerances = distance_options(args)
     objects = object_options(args)
-    check_output_files({"--json": args.json, "--csv": args.csv}, case_inputs(args))
+    semantic_inputs = {f"--semantic-{role}": getattr(args, f"semantic_{role}") for role in ("gt", "pred")
+                       if getattr(args, f"semantic_{role}") is not None}
+    check_output_files({"--json": args.json, "--csv": args.csv}, {**case_inputs(args), **semantic_inputs})
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, probs=args.probs,
                      logits=args.logits, resample=args.resample, ignore_index=args.ignore_index,
                      seg_threshold=args.seg_threshold, max_voxels=args.max_voxels)
@@ -61,8 +64,14 @@ def run(args: argparse.Namespace) -> int:
     # import), which a bad input should not have to wait for.
     from app.scoring import score_case
 
+    semantic = None
+    if objects is not None and objects.semantic:
+        from app.object_scoring import load_semantic_masks
+
+        semantic = load_semantic_masks(case, args.semantic_gt, args.semantic_pred, labels=args.labels,
+                                       max_voxels=args.max_voxels)
     document = score_case(case, ignore_index=args.ignore_index, device=args.device, distances=distances,
-                          nsd_tolerances=tolerances, objects=objects)
+                          nsd_tolerances=tolerances, objects=objects, semantic=semantic)
     for message in document.messages:
         print(f"dicelens: note: {message}", file=sys.stderr)
     outputs = []
