@@ -195,6 +195,24 @@ def foreground_case(case: Case, ignore_index: int | None = None) -> Case:
                                              "with background; objects are the instance ids"])
 
 
+def semantic_case(case: Case, semantic: SemanticMasks, ignore_index: int | None = None) -> Case:
+    """The case instance images with semantic masks are scored as voxel by voxel: the semantic masks.
+
+    Their classes are the objects' classes, so each row of the Dice table (and of ``--csv`` and
+    metrics.csv) holds a class's voxel scores and its object counts.
+
+    Raises
+    ------
+    InputError
+        As :func:`foreground_case`.
+    """
+    foreground_case(case, ignore_index)   # the same refusals
+    return replace(case, gt=semantic.gt, pred=semantic.pred, num_classes=semantic.num_classes, labels=semantic.labels,
+                   sources={**case.sources, **semantic.sources},
+                   messages=[*case.messages, "instance mode with semantic masks: voxel scores are those of the "
+                                             "semantic masks; objects are the instance ids, each of its class"])
+
+
 def index_to_lps(case: Case) -> np.ndarray:
     """``(4, 4)`` affine from a voxel index ``(z, y, x)`` to LPS mm ``(x, y, z)`` of the case's grid."""
     geometry = case.geometry

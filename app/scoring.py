@@ -19,7 +19,7 @@ from app.distance_options import DEFAULT_NSD_TOLERANCES, check_nsd_tolerances
 from app.errors import InputError
 from app.io import Case, count_classes
 from app.object_options import ObjectOptions
-from app.object_scoring import foreground_case, score_objects
+from app.object_scoring import foreground_case, score_objects, semantic_case
 from app.score_document import (
     CLASS_FIELDS,
     CaseScore,
@@ -89,8 +89,8 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         ``objects`` block. In instance mode the voxel scores are those of foreground against background
         (:func:`app.object_scoring.foreground_case`).
     semantic : app.object_scoring.SemanticMasks, optional
-        Instance mode: the class of each instance (:func:`app.object_scoring.load_semantic_masks`); its
-        files join the document's ``inputs``.
+        Instance mode: the class of each instance (:func:`app.object_scoring.load_semantic_masks`); the
+        voxel scores are then those of the semantic masks (:func:`app.object_scoring.semantic_case`).
 
     Returns
     -------
@@ -111,11 +111,10 @@ def score_case(case: Case, *, ignore_index: int | None = None, device: str | Non
         An unavailable device, a negative ``ignore_index`` or an NSD tolerance that is not > 0.
     """
     if objects is not None and objects.instances:
-        voxels = score_case(foreground_case(case, ignore_index), device=device, distances=distances,
-                            nsd_tolerances=nsd_tolerances)
-        inputs = {**voxels.inputs, **{key: source.as_dict() for key, source in
-                                      ({} if semantic is None else semantic.sources).items()}}
-        return replace(voxels, objects=score_objects(case, objects, semantic=semantic), inputs=inputs)
+        voxel_case = foreground_case(case, ignore_index) if semantic is None else semantic_case(case, semantic,
+                                                                                                ignore_index)
+        voxels = score_case(voxel_case, device=device, distances=distances, nsd_tolerances=nsd_tolerances)
+        return replace(voxels, objects=score_objects(case, objects, semantic=semantic))
     if ignore_index is not None and ignore_index < 0:
         raise InputError(f"--ignore-index must be a label value >= 0, got {ignore_index}.")
     if distances:

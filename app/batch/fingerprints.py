@@ -30,6 +30,9 @@ def input_digests(files: CaseFiles, labels: str | None) -> dict[str, str | None]
                "labels": None if labels is None else path_digest(labels)}
     if files.probs is not None:   # batch --probs-dir: the model output too
         digests["probs"] = path_digest(files.probs)
+    for role in ("semantic_gt", "semantic_pred"):   # batch --semantic-gt / --semantic-pred
+        if getattr(files, role) is not None:
+            digests[role] = path_digest(getattr(files, role))
     return digests
 
 

@@ -22,6 +22,10 @@ class CaseFiles:
     image: str | None = None
     probs: str | None = None
     """The model's probabilities (``batch --probs-dir``, :mod:`app.batch.model_outputs`)."""
+    semantic_gt: str | None = None
+    """The ground-truth instance image's class mask (``--semantic-gt``, :mod:`app.batch.semantic_pairing`)."""
+    semantic_pred: str | None = None
+    """The class mask of the predicted instance image (``batch --semantic-pred``)."""
 
 
 @dataclass

@@ -79,6 +79,9 @@ class BatchOptions:
     object_columns: bool | None = None
     """metrics.csv and summary.json hold the object counts; None: whenever ``objects`` is set. ``batch
     --reports`` counts objects for the verdict without adding them (unless ``--objects``)."""
+    semantic_dirs: tuple[str, str] | None = None
+    """``--semantic-gt DIR``, ``--semantic-pred DIR``: each case's class masks of its instance images
+    (:mod:`app.batch.semantic_pairing`); with ``objects.semantic``."""
 
     @property
     def object_tables(self) -> bool:
@@ -102,11 +105,17 @@ def run_batch(options: BatchOptions, stream=None) -> int:
     _check_options(options)
     check_output_folder("--out", options.out_dir,
                         {"--gt-dir": options.gt_dir, "--pred-dir": options.pred_dir, "--image-dir": options.image_dir,
-                         "--probs-dir": options.probs_dir},
+                         "--probs-dir": options.probs_dir,
+                         **({} if options.semantic_dirs is None else
+                            dict(zip(("--semantic-gt", "--semantic-pred"), options.semantic_dirs, strict=True)))},
                         {"--labels": options.labels}, OUTPUT_NAMES)
     pairing = pair_cases(options.gt_dir, options.pred_dir, options.image_dir)
     if options.probs_dir is not None:
         _attach_model_outputs(pairing, options.probs_dir, stream)
+    if options.semantic_dirs is not None:
+        from app.batch.semantic_pairing import attach_semantic_masks
+
+        pairing.cases = attach_semantic_masks(pairing.cases, *options.semantic_dirs)
     out_dir = _output_folder(options.out_dir, options.reports)
     remove_stale_temporaries(_output_folders(out_dir))   # left by a batch that was killed
     _tell_unmatched(pairing, stream)

@@ -117,8 +117,15 @@ def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
     case = load_case(files.gt, files.pred, image=files.image, labels=job.labels, max_voxels=job.max_voxels,
                      probs=files.probs)
     distances = job.nsd_tolerances is not None
+    semantic = None
+    if job.objects is not None and job.objects.semantic:
+        from app.object_scoring import load_semantic_masks
+
+        semantic = load_semantic_masks(case, files.semantic_gt, files.semantic_pred, labels=job.labels,
+                                       max_voxels=job.max_voxels)
     score = score_case(case, device=job.device, distances=distances,
-                       nsd_tolerances=job.nsd_tolerances if distances else (1.0,), objects=job.objects)
+                       nsd_tolerances=job.nsd_tolerances if distances else (1.0,), objects=job.objects,
+                       semantic=semantic)
     report_path = None
     report_pdf = b""
     if job.make_report:
@@ -127,9 +134,10 @@ def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
         from app.report.pdf import write_case_report
 
         if job.objects is not None and job.objects.instances:
-            from app.object_scoring import foreground_case
+            from app.object_scoring import foreground_case, semantic_case
 
-            case = foreground_case(case)   # the report's table and key slices: foreground against background
+            # the report's table and key slices: foreground against background, or the semantic masks
+            case = foreground_case(case) if semantic is None else semantic_case(case, semantic)
         report_path = case_report_path(job.out_dir, files.name)   # the path recorded in the result
         title = report_case_name(files.gt, files.pred, files.image)
         report = make_case_report(case, score, case_name=title, threshold=job.threshold, device=job.device,
@@ -158,7 +166,7 @@ def same_object_options(stored, options: ObjectOptions) -> bool:
     if options.min_size_voxels is not None and stored.min_size_voxels != options.min_size_voxels:
         return False
     if options.instances:
-        return True
+        return options.semantic == ("instance_classes" in stored.conventions)
     # The stored neighbour count is the one used, in the image's terms (2D: 4 or 8).
     used = {None: (8, 26), 4: (4,), 6: (4, 6), 8: (8,), 18: (8, 18), 26: (8, 26)}[options.connectivity]
     return stored.connectivity in used
@@ -169,6 +177,9 @@ def files_document(files: CaseFiles) -> dict:
     document = {"gt": files.gt, "pred": files.pred, "image": files.image}
     if files.probs is not None:
         document["probs"] = files.probs
+    for role in ("semantic_gt", "semantic_pred"):
+        if getattr(files, role) is not None:
+            document[role] = getattr(files, role)
     return document
 
 

@@ -7,7 +7,7 @@ import argparse
 from app.batch import BatchOptions, run_batch
 from app.commands.case_arguments import add_run_arguments
 from app.distance_options import add_distance_arguments, distance_options
-from app.object_options import ObjectOptions, add_object_arguments, object_options
+from app.object_options import ObjectOptions, add_object_arguments, add_semantic_arguments, object_options
 from app.report.content import DEFAULT_THRESHOLD
 from app.report.verdict import add_verdict_arguments, verdict_criteria
 
@@ -48,6 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size of the PDFs")
     add_distance_arguments(parser)
     add_object_arguments(parser)
+    add_semantic_arguments(parser, folders=True)
     add_verdict_arguments(parser)
     add_run_arguments(parser)
     parser.set_defaults(func=run)
@@ -68,4 +69,6 @@ def run(args: argparse.Namespace) -> int:
                                   nsd_tolerances=tolerances if distances else None,
                                   scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout,
                                   max_voxels=args.max_voxels, probs_dir=args.probs_dir, objects=objects,
-                                  criteria=criteria, object_columns=requested is not None))
+                                  criteria=criteria, object_columns=requested is not None,
+                                  semantic_dirs=None if args.semantic_gt is None else
+                                  (args.semantic_gt, args.semantic_pred)))

@@ -3,6 +3,8 @@ semantic mask; hand-counted, and the refusals (one mask only, another grid, an i
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import numpy as np
@@ -54,6 +56,12 @@ def test_instances_are_counted_per_semantic_class(semantic_case, capsys):
     assert first["at_thresholds"]["0.75"]["f1"] == pytest.approx(2 / 4)   # only 1 matches at 0.75
     assert second["at_thresholds"]["0.75"]["f1"] == 0.0
     assert set(document["inputs"]) >= {"gt", "pred", "semantic_gt", "semantic_pred"}
+    # The voxel scores are the semantic masks': row c holds class c's Dice and its object counts.
+    _, _, gt_types, pred_types = semantic_images()
+    both = np.count_nonzero((gt_types == 2) & (pred_types == 2))
+    assert document["num_classes"] == 3
+    assert document["classes"][2]["dice"] == pytest.approx(2 * both / (np.count_nonzero(gt_types == 2)
+                                                                       + np.count_nonzero(pred_types == 2)))
     assert CaseScore.from_json(document).to_json() == document
 
 
@@ -110,3 +118,58 @@ def test_the_table_says_where_the_classes_come_from(semantic_case, capsys):
     assert main(["score", "--gt", paths["gt"], "--pred", paths["pred"], "--semantic-gt", paths["gt_types"],
                  "--semantic-pred", paths["pred_types"]]) == 0
     assert "one object, of the class most of its voxels have in the semantic mask" in capsys.readouterr().out
+
+
+# --- batch --semantic-gt DIR --semantic-pred DIR -----------------------------------------------------
+
+@pytest.fixture
+def semantic_dataset(tmp_path):
+    gt, pred, gt_types, pred_types = semantic_images()
+    folders = {name: tmp_path / name for name in ("gt", "pred", "gt_types", "pred_types")}
+    for folder in folders.values():
+        folder.mkdir()
+    for case, flip in (("cells_a", False), ("cells_b", True)):
+        typed = pred_types.copy()
+        if flip:
+            typed[3, 21:25] = 2   # instance 5 of type 2: 4 missed in class 1, 5 false in class 2
+        for name, array in (("gt", gt), ("pred", pred), ("gt_types", gt_types), ("pred_types", typed)):
+            write_volume(folders[name] / f"{case}.png", array)
+    argv = ["--gt-dir", str(folders["gt"]), "--pred-dir", str(folders["pred"]), "--out", str(tmp_path / "out"),
+            "--semantic-gt", str(folders["gt_types"]), "--semantic-pred", str(folders["pred_types"])]
+    return argv, tmp_path / "out", folders
+
+
+def test_batch_counts_instances_per_semantic_class(semantic_dataset, capsys):
+    argv, out, _ = semantic_dataset
+    assert main(["batch", *argv]) == 0, capsys.readouterr().err
+    rows = list(csv.DictReader(io.StringIO((out / "metrics.csv").read_text())))
+    cells = {(r["case"], r["index"]): (r["objects_tp"], r["objects_fp"], r["objects_fn"]) for r in rows
+             if r["objects_tp"]}
+    assert cells == {("cells_a", "1"): ("2", "0", "0"), ("cells_a", "2"): ("1", "1", "1"),
+                     ("cells_b", "1"): ("1", "0", "1"), ("cells_b", "2"): ("1", "2", "1")}
+    result = json.loads((out / "cases" / "cells_b.json").read_text())
+    assert {"semantic_gt", "semantic_pred"} <= set(result["sha256"]) and "semantic_pred" in result["files"]
+
+
+def test_batch_resume_rescores_when_a_semantic_mask_changes(semantic_dataset, capsys):
+    argv, _, folders = semantic_dataset
+    assert main(["batch", *argv]) == 0
+    capsys.readouterr()
+    assert main(["batch", *argv, "--resume"]) == 0
+    assert "2 already scored (--resume), 0 to score" in capsys.readouterr().err
+    write_volume(folders["pred_types"] / "cells_a.png", np.ones((30, 30), np.uint8))
+    assert main(["batch", *argv, "--resume"]) == 0
+    assert "1 already scored (--resume), 1 to score" in capsys.readouterr().err
+    # Results without the semantic classes are not reused by a run with them.
+    assert main(["batch", *argv[:6], "--instances"]) == 0
+    assert main(["batch", *argv, "--resume"]) == 0
+    assert "0 already scored (--resume), 2 to score" in capsys.readouterr().err
+
+
+def test_batch_refuses_a_case_without_its_semantic_mask(semantic_dataset, capsys):
+    argv, out, folders = semantic_dataset
+    (folders["gt_types"] / "cells_b.png").unlink()
+    assert main(["batch", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "1 semantic mask(s) missing: cells_b (in --semantic-gt)" in err
+    assert not (out / "metrics.csv").exists()
