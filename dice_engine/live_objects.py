@@ -1,4 +1,4 @@
-"""Lesion-mode object scores that follow edits: :class:`LiveObjects`.
+"""Object scores that follow edits, in lesion or instance mode: :class:`LiveObjects`.
 
 An edit of a box ``B`` of one mask can change only the objects with a voxel in ``B`` grown by one
 voxel (the others neither lose a voxel nor touch a new one, whatever the connectivity), and the new
@@ -9,6 +9,12 @@ with the other mask, and re-matches only the classes involved. Objects are named
 voxel in C order (the anchor), so the result equals :func:`dice_engine.object_scores` of the edited
 masks exactly; the hypothesis test in ``tests/dice_engine/test_live_objects.py`` checks that for any
 edit sequence.
+
+In instance mode the masks are instance images and an edit writes instance ids: the objects it can
+change are the ids it removes or writes (an id need not be connected, so nothing else moves). Each of
+them is described again over its old box and the edit's box, and its overlaps with the other image
+recounted there; the hypothesis test in ``tests/dice_engine/test_live_instances.py`` checks it against
+:func:`dice_engine.instance_scores`.
 """
 
 from __future__ import annotations
@@ -18,7 +24,13 @@ import numpy as np
 from dice_engine._inputs import ArrayLike, as_labels, check_same_shape, normalise_region, resolve_num_classes
 from dice_engine._object_tables import ObjectTables, grow, label_components, overlaps_in, records_of, structure, union
 from dice_engine.object_matching import DetectionCounts, detection_counts
-from dice_engine.objects import LESION_IOU_THRESHOLD, ObjectScores, class_matching, scores_from_tables
+from dice_engine.objects import (
+    INSTANCE_IOU_THRESHOLD,
+    LESION_IOU_THRESHOLD,
+    ObjectScores,
+    class_matching,
+    scores_from_tables,
+)
 
 __all__ = ["LiveObjects"]
 
@@ -26,16 +38,23 @@ WHICH = ("gt", "pred")
 
 
 class LiveObjects:
-    """Lesion-mode objects of a (ground truth, prediction) pair, updated edit by edit.
+    """Objects of a (ground truth, prediction) pair, updated edit by edit.
 
     Parameters
     ----------
     target, preds : array-like of int
-        Label maps of the same shape; copied. Keyword-only.
+        Label maps (lesion mode) or instance-id images (instance mode) of the same shape; copied.
+        Keyword-only.
     num_classes : int, optional
-        ``C``; default the largest label + 1. Classes 1..C-1 are scored; edits must stay below ``C``.
-    iou_threshold, connectivity, min_size
-        As :func:`dice_engine.object_scores`.
+        Lesion mode: ``C``; default the largest label + 1. Classes 1..C-1 are scored; edits must stay
+        below ``C``. Ignored in instance mode (one class, 1).
+    iou_threshold : float, optional
+        τ; default 0.1 in lesion mode, 0.5 in instance mode.
+    connectivity, min_size
+        As :func:`dice_engine.object_scores` (``connectivity`` only in lesion mode).
+    instances : bool
+        Instance mode (:func:`dice_engine.instance_scores`): every non-zero id is one object of class 1,
+        and edits write instance ids (0 .. 2**31 - 1).
 
     Examples
     --------
@@ -48,17 +67,25 @@ class LiveObjects:
     """
 
     def __init__(self, *, target: ArrayLike, preds: ArrayLike, num_classes: int | None = None,
-                 iou_threshold: float = LESION_IOU_THRESHOLD, connectivity: int | None = None,
-                 min_size: int = 0) -> None:
+                 iou_threshold: float | None = None, connectivity: int | None = None,
+                 min_size: int = 0, instances: bool = False) -> None:
         target_t, preds_t = as_labels(target, "target"), as_labels(preds, "preds")
         check_same_shape(target_t, preds_t)
-        self.num_classes = resolve_num_classes(num_classes, target_t, preds_t)
+        self.instances = bool(instances)
+        if self.instances and connectivity is not None:
+            raise ValueError("connectivity does not apply to instance mode: every id is one object")
+        if iou_threshold is None:
+            iou_threshold = INSTANCE_IOU_THRESHOLD if self.instances else LESION_IOU_THRESHOLD
+        self.num_classes = 2 if self.instances else resolve_num_classes(num_classes, target_t, preds_t)
         self.iou_threshold, self.connectivity, self.min_size = float(iou_threshold), connectivity, int(min_size)
         self.shape = tuple(target_t.shape)
         self._struct = structure(len(self.shape), connectivity)
         self._classes = tuple(range(1, self.num_classes))
-        self._tables = ObjectTables.lesions(target_t.cpu().numpy().copy(), preds_t.cpu().numpy().copy(),
-                                            self._classes, self._struct)
+        target_np, preds_np = target_t.cpu().numpy(), preds_t.cpu().numpy()
+        if self.instances:   # ObjectTables.instances keeps int32 copies of the ids as the masks' labels
+            self._tables = ObjectTables.instances(target_np, preds_np)
+        else:
+            self._tables = ObjectTables.lesions(target_np.copy(), preds_np.copy(), self._classes, self._struct)
         self._matchings: dict[int, tuple] = {}
 
     def apply_edit(self, region, new_values: ArrayLike, which: str = "pred") -> set[int]:
@@ -69,7 +96,8 @@ class LiveObjects:
         region : tuple of slice
             One step-1 slice per dimension (fewer: the rest are whole).
         new_values : array-like of int
-            The region's new labels, shape = the region's shape, each in ``0..C-1``.
+            The region's new labels, shape = the region's shape, each in ``0..C-1`` (instance mode:
+            instance ids, ``0..2**31 - 1``).
         which : {"pred", "gt"}
 
         Returns
@@ -84,10 +112,13 @@ class LiveObjects:
         shape = tuple(s.stop - s.start for s in box)
         if new.shape != shape:
             raise ValueError(f"new_values has shape {new.shape}, but the region has shape {shape}")
-        if new.size and (int(new.min()) < 0 or int(new.max()) >= self.num_classes):
-            raise ValueError(f"new_values must lie in 0..{self.num_classes - 1}")
+        top = np.iinfo(np.int32).max if self.instances else self.num_classes - 1
+        if new.size and (int(new.min()) < 0 or int(new.max()) > top):
+            raise ValueError(f"new_values must lie in 0..{top}")
         if new.size == 0:
             return set()
+        if self.instances:
+            return self._edit_instances(box, new, which)
         tables = self._tables
         mask, labels, records = tables.masks[which], tables.labels[which], tables.records[which]
         affected = np.unique(labels[grow(box, self.shape)])
@@ -114,6 +145,33 @@ class LiveObjects:
             self._matchings.pop(class_index, None)
         return touched
 
+    def _edit_instances(self, box: tuple[slice, ...], new: np.ndarray, which: str) -> set[int]:
+        """Instance mode: redo the records and overlaps of the ids the edit removes or writes."""
+        tables = self._tables
+        labels, records = tables.labels[which], tables.records[which]
+        old = labels[box]
+        changed = old != new
+        affected = np.unique(np.concatenate((old[changed], new[changed])))
+        affected = affected[affected > 0]
+        if affected.size == 0:
+            return set()
+        work = union([box, *(records[i].box for i in affected.tolist() if i in records)])
+        labels[box] = new
+        tables.masks[which][box] = new > 0
+        gone = set(affected.tolist())
+        for object_id in gone:
+            records.pop(object_id, None)
+        present = np.unique(labels[work])
+        kept = np.intersect1d(present, affected)
+        records.update(records_of(labels, tables.masks[which], kept.tolist(), work))
+        side = 0 if which == "gt" else 1
+        tables.overlaps = {pair: n for pair, n in tables.overlaps.items() if pair[side] not in gone}
+        within = np.isin(labels[work], kept)
+        tables.overlaps.update(overlaps_in(tables.masks["gt"], tables.masks["pred"], tables.labels["gt"],
+                                           tables.labels["pred"], work, within))
+        self._matchings.pop(1, None)
+        return {1}
+
     def counts(self) -> dict[int, DetectionCounts]:
         """TP, FP, FN and the figures derived from them, per foreground class."""
         result = {}
@@ -132,7 +190,8 @@ class LiveObjects:
 
     def scores(self, spacing=None, index_to_world=None) -> ObjectScores:
         """Every object with its figures, as :func:`dice_engine.object_scores` of the current masks."""
-        return scores_from_tables(self._tables, self._classes, mode="lesion", iou_threshold=self.iou_threshold,
+        return scores_from_tables(self._tables, self._classes, mode="instance" if self.instances else "lesion",
+                                  iou_threshold=self.iou_threshold,
                                   connectivity=self.connectivity, min_size=self.min_size, spacing=spacing,
                                   index_to_world=index_to_world)
 
