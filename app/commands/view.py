@@ -50,6 +50,9 @@ def add_parser(subparsers) -> None:
                                                      "or last; adds the soft Dice and soft Dice loss")
     scores.add_argument("--logits", metavar="F", help="the model's class logits, as --probs (softmax; sigmoid for "
                                                       "one channel)")
+    parser.add_argument("--instances", action="store_true",
+                        help="the masks are instance images: the Objects dock counts every label id as one object "
+                             "(e.g. one nucleus), matched at IoU >= 0.5, and follows edits of the ids")
     add_max_voxels_argument(parser)
     parser.set_defaults(func=run)
 
@@ -79,4 +82,4 @@ def run(args: argparse.Namespace) -> int:
         check_output_files(outputs, {f"--{role}": path for role, path in paths.items() if path is not None})
     return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
                     resample=args.resample, overlay_mode=args.overlay, max_voxels=args.max_voxels,
-                    layout=args.layout, table=table)
+                    layout=args.layout, table=table, instances=args.instances)

@@ -40,7 +40,8 @@ which made a segment's way to the table 2-3x slower on a busy machine."""
 def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_index: int | None = None,
              screenshot: str | None = None, resample: bool = False,
              size: tuple[int, int] = SCREENSHOT_SIZE, overlay_mode: str | None = None,
-             max_voxels: int | None = None, layout: str | None = None, table: str | None = None) -> int:
+             max_voxels: int | None = None, layout: str | None = None, table: str | None = None,
+             instances: bool = False) -> int:
     """Open the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``) in the review window.
 
     Parameters
@@ -66,6 +67,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         One slice view or three linked views (default: the remembered layout; one in screenshot mode).
     table : str, optional
         With ``screenshot``: also write the Dice table's numbers there as JSON (:mod:`app.qt.table_export`).
+    instances : bool
+        The masks are instance images: the Objects dock counts instances (``view --instances``).
 
     Returns
     -------
@@ -80,7 +83,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     """
     if screenshot is None:
         return _run_window(paths, plane=plane, slice_index=slice_index, resample=resample,
-                           overlay_mode=overlay_mode, max_voxels=max_voxels, layout=layout)
+                           overlay_mode=overlay_mode, max_voxels=max_voxels, layout=layout, instances=instances)
     if not Path(screenshot).expanduser().resolve().parent.is_dir():
         raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
     if table is not None and not Path(table).expanduser().resolve().parent.is_dir():
@@ -105,6 +108,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         window = MainWindow(settings=settings)
         window.show_error = _print_error
         window.edits.journal = False  # no recovery question, and a crashed session's journal stays as it is
+        window.objects.instances = instances
         if layout is not None:
             window.views.set_layout(layout)
         window.show_case(case, title=case_title(paths))
@@ -128,7 +132,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
 
 
 def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,
-                overlay_mode: str | None, max_voxels: int | None, layout: str | None = None) -> int:
+                overlay_mode: str | None, max_voxels: int | None, layout: str | None = None,
+                instances: bool = False) -> int:
     """The interactive window: shown at once, the case read in the background (see the module docstring)."""
     from app.qt import startup_trace
     from app.qt.jobs import finish_background_jobs
@@ -140,6 +145,7 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     if startup_trace.enabled():
         StartupTrace(window)
     window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
+    window.objects.instances = instances   # likewise
     if layout is not None:
         window.views.set_layout(layout)
     start_view = _StartView(window, plane, slice_index, overlay_mode)

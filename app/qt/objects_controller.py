@@ -53,7 +53,7 @@ class ObjectsUpdate:
 
 
 class ObjectsController(DebouncedLaneController):
-    """Keeps the lesion-mode objects of the current case up to date in the background.
+    """Keeps the objects of the current case up to date in the background.
 
     Parameters
     ----------
@@ -62,6 +62,12 @@ class ObjectsController(DebouncedLaneController):
         The job layer whose ``objects`` lane runs the work (default: a synchronous one of its own, for
         tests: a load is answered before :meth:`load` returns, edits when the timer fires or on
         :meth:`flush`).
+
+    Attributes
+    ----------
+    instances : bool
+        Count instances (every id of the masks one object, ``view --instances``) instead of lesions, from
+        the next :meth:`load` on.
 
     Signals
     -------
@@ -77,6 +83,7 @@ class ObjectsController(DebouncedLaneController):
     def __init__(self, parent: QObject | None = None, jobs: JobLayer | None = None) -> None:
         super().__init__(parent, jobs, True, "objects", "Counting the objects", process, ObjectsWorkerState())
         self._failed = True   # nothing loaded yet: edits are ignored
+        self.instances = False
 
     def load(self, case, masks=None) -> None:
         """Count the objects of ``case`` (``gt``, ``pred`` ``(z, y, x)``, ``num_classes``,
@@ -85,7 +92,8 @@ class ObjectsController(DebouncedLaneController):
         deltas."""
         gt, pred = self._start_load(case, masks, None)
         self._send(ObjectsLoadRequest(self._generation, self._revision + 1, gt, pred,
-                                      tuple(float(s) for s in case.geometry.spacing_zyx), int(case.num_classes)))
+                                      tuple(float(s) for s in case.geometry.spacing_zyx), int(case.num_classes),
+                                      self.instances))
 
     @Slot(object)
     def submit_delta(self, delta) -> None:

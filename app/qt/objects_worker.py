@@ -33,7 +33,9 @@ class ObjectsLoadRequest:
     spacing_zyx : tuple of float
         Voxel size in mm, array axis order (object volumes in mL).
     num_classes : int
-        ``C``: classes 1..C-1 are scored.
+        ``C``: classes 1..C-1 are scored (lesion mode).
+    instances : bool
+        Instance mode: ``gt`` and ``pred`` are instance images, every id one object of class 1.
     """
 
     generation: int
@@ -42,6 +44,7 @@ class ObjectsLoadRequest:
     pred: np.ndarray
     spacing_zyx: tuple[float, ...]
     num_classes: int
+    instances: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class ObjectsEditRequest:
 
 @dataclass(frozen=True)
 class ObjectsReply:
-    """The objects of the current masks (:class:`dice_engine.objects.ObjectScores`, lesion mode)."""
+    """The objects of the current masks (:class:`dice_engine.objects.ObjectScores`, lesion or instance mode)."""
 
     generation: int
     revision: int
@@ -98,7 +101,8 @@ def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailur
     if isinstance(request, ObjectsLoadRequest):
         state.live, state.generation, state.spacing_zyx = None, request.generation, request.spacing_zyx
         try:
-            state.live = LiveObjects(target=request.gt, preds=request.pred, num_classes=request.num_classes)
+            state.live = LiveObjects(target=request.gt, preds=request.pred, num_classes=request.num_classes,
+                                     instances=request.instances)
         except (ValueError, MemoryError) as error:
             return ObjectsFailure(request.generation, request.revision,
                                   f"Objects could not be counted for this case: {error}")
