@@ -8,7 +8,13 @@ them and invents 5 per class. Figures:
   time, and ``full_cpu_s`` its CPU time (on a shared machine wall time grows with other people's load);
 * ``live_build_s``: building :class:`dice_engine.LiveObjects` (labelling and matching);
 * ``update_ms``: ``LiveObjects.apply_edit`` of a brush disc (radius 6 voxels, one slice) painted or
-  erased at a lesion's edge in the prediction, then ``counts()``; median and 90th percentile of 60 edits.
+  erased at a lesion's edge in the prediction, then ``counts()``; median and 90th percentile of 60 edits;
+* ``live_kept_mb``: the volumes ``LiveObjects`` keeps (its copies of both masks and both id volumes,
+  ``uint16`` ids while they fit) and ``live_build_peak_mb`` the peak of numpy allocations while building
+  it (tracemalloc, measured in a separate build);
+* ``instance_*``: the same with every lesion as one instance id of an instance image (instance mode,
+  τ 0.5): :func:`dice_engine.instance_scores` without and with the class masks as semantic masks, the
+  ``LiveObjects(instances=True)`` build, and the update after the same brush discs writing an id.
 
 Goals (issue 14): full ≤ 1 s, update ≤ 10 ms median. Run ``python bench/objects.py`` (``--smoke``: a
 tiny case in seconds). The last line is one JSON object with all figures.
@@ -20,6 +26,7 @@ import argparse
 import json
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +34,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dice_engine.live_objects import LiveObjects
-from dice_engine.objects import object_scores
+from dice_engine.objects import instance_scores, object_scores
 
 
 def lesion_pair(shape: tuple[int, int, int], per_class: int, classes: int = 3, seed: int = 0):
-    """Ground truth and prediction with ``per_class`` ellipsoidal lesions of each class; lesion centres too."""
+    """Ground truth and prediction with ``per_class`` ellipsoidal lesions of each class, lesion centres, and
+    the two instance images (every lesion its own id, ``uint16``)."""
     rng = np.random.default_rng(seed)
     gt, pred = np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)
+    gt_ids, pred_ids = np.zeros(shape, np.uint16), np.zeros(shape, np.uint16)
     centres = []
     for class_index in range(1, classes + 1):
         for k in range(per_class + 5):
+            object_id = (class_index - 1) * (per_class + 5) + k + 1
             radii = rng.integers(2, 10, size=3)
             centre = [int(rng.integers(r, n - r)) for r, n in zip(radii, shape, strict=True)]
             box = tuple(slice(c - r, c + r + 1) for c, r in zip(centre, radii, strict=True))
@@ -44,6 +54,7 @@ def lesion_pair(shape: tuple[int, int, int], per_class: int, classes: int = 3, s
             ball = sum((g / r) ** 2 for g, r in zip(grid, radii, strict=True)) <= 1.0
             if k < per_class:
                 gt[box][ball] = class_index
+                gt_ids[box][ball] = object_id
                 centres.append((class_index, centre, radii))
                 if rng.random() < 0.1:
                     continue
@@ -51,7 +62,8 @@ def lesion_pair(shape: tuple[int, int, int], per_class: int, classes: int = 3, s
                 centre = [min(max(c, r), n - r - 1) for c, r, n in zip(centre, radii, shape, strict=True)]
                 box = tuple(slice(c - r, c + r + 1) for c, r in zip(centre, radii, strict=True))
             pred[box][ball] = class_index
-    return gt, pred, centres
+            pred_ids[box][ball] = object_id
+    return gt, pred, centres, (gt_ids, pred_ids)
 
 
 def brush_edits(pred: np.ndarray, centres, count: int, radius: int = 6, seed: int = 1):
@@ -71,12 +83,67 @@ def brush_edits(pred: np.ndarray, centres, count: int, radius: int = 6, seed: in
     return edits
 
 
+def kept_mb(live: LiveObjects) -> float:
+    """Megabytes of the volumes ``live`` keeps: its mask copies and its id volumes."""
+    tables = live._tables
+    return sum(a.nbytes for group in (tables.masks, tables.labels) for a in group.values()) / 1e6
+
+
+def build_peak_mb(**arguments) -> float:
+    """Peak megabytes of numpy allocations while building ``LiveObjects(**arguments)`` (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        LiveObjects(**arguments)
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def timed_updates(live: LiveObjects, edits) -> np.ndarray:
+    """Milliseconds of ``apply_edit`` (prediction) then ``counts()``, per edit."""
+    times = []
+    for region, values in edits:
+        start = time.perf_counter()
+        live.apply_edit(region, values, which="pred")
+        live.counts()
+        times.append(time.perf_counter() - start)
+    return np.array(times) * 1000.0
+
+
+def instance_figures(gt: np.ndarray, pred: np.ndarray, ids: tuple, centres, edit_count: int) -> dict:
+    """Instance mode on the lesions as instance ids (see the module docstring)."""
+    gt_ids, pred_ids = ids
+    start = time.perf_counter()
+    scores = instance_scores(target=gt_ids, preds=pred_ids, spacing=(1.0, 0.8, 0.8))
+    full_s = time.perf_counter() - start
+    start = time.perf_counter()
+    by_class = instance_scores(target=gt_ids, preds=pred_ids, target_semantic=gt, preds_semantic=pred, num_classes=4,
+                               spacing=(1.0, 0.8, 0.8))
+    semantic_s = time.perf_counter() - start
+    start = time.perf_counter()
+    live = LiveObjects(target=gt_ids, preds=pred_ids, instances=True)
+    build_s = time.perf_counter() - start
+    # The same brush discs, painting the touched lesion's id (or erasing).
+    edits = [(region, np.where(values > 0, pred_ids[region].max(initial=0) or 9999, 0).astype(np.uint16))
+             for region, values in brush_edits(pred, centres, edit_count)]
+    update_ms = timed_updates(live, edits)
+    counts = scores.classes[0].counts
+    return {"instance_full_s": round(full_s, 3), "instance_semantic_full_s": round(semantic_s, 3),
+            "instance_live_build_s": round(build_s, 3),
+            "instance_update_ms_median": round(float(np.median(update_ms)), 3),
+            "instance_update_ms_p90": round(float(np.percentile(update_ms, 90)), 3),
+            "instance_live_kept_mb": round(kept_mb(live), 1),
+            "instance_tp_fp_fn": [counts.tp, counts.fp, counts.fn],
+            "instance_semantic_tp_fp_fn": {c.class_index: [c.counts.tp, c.counts.fp, c.counts.fn]
+                                           for c in by_class.classes}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny case, a few seconds")
     args = parser.parse_args()
     shape, per_class, edit_count = ((24, 64, 64), 4, 6) if args.smoke else ((300, 512, 512), 50, 60)
-    gt, pred, centres = lesion_pair(shape, per_class)
+    gt, pred, centres, ids = lesion_pair(shape, per_class)
 
     start, cpu = time.perf_counter(), time.process_time()
     scores = object_scores(target=gt, preds=pred, num_classes=4, spacing=(1.0, 0.8, 0.8))
@@ -85,13 +152,11 @@ def main() -> None:
     live = LiveObjects(target=gt, preds=pred, num_classes=4)
     live_build_s = time.perf_counter() - start
 
-    times = []
-    for region, values in brush_edits(pred, centres, edit_count):
-        start = time.perf_counter()
-        live.apply_edit(region, values, which="pred")
-        live.counts()
-        times.append(time.perf_counter() - start)
-    update_ms = np.array(times) * 1000.0
+    update_ms = timed_updates(live, brush_edits(pred, centres, edit_count))
+    live_kept_mb = kept_mb(live)
+    del live
+    instance = instance_figures(gt, pred, ids, centres, edit_count)
+    peak_mb = build_peak_mb(target=gt, preds=pred, num_classes=4)
     counts = {entry.class_index: [entry.counts.tp, entry.counts.fp, entry.counts.fn] for entry in scores.classes}
     figures = {
         "shape_zyx": list(shape), "lesions_per_class": per_class, "classes": 3, "edits": edit_count,
@@ -99,12 +164,19 @@ def main() -> None:
         "update_ms_median": round(float(np.median(update_ms)), 3),
         "update_ms_p90": round(float(np.percentile(update_ms, 90)), 3),
         "counts_tp_fp_fn": counts,
+        "live_kept_mb": round(live_kept_mb, 1), "live_build_peak_mb": round(peak_mb, 1),
+        **instance,
         "goal": "full <= 1 s, update <= 10 ms median",
     }
     print(f"case {shape[0]}x{shape[1]}x{shape[2]}, {per_class} lesions x 3 classes: TP/FP/FN per class {counts}")
     print(f"full object scores: {full_s:.3f} s wall, {full_cpu_s:.3f} s CPU; LiveObjects build: {live_build_s:.3f} s")
     print(f"update after a brush edit: median {figures['update_ms_median']} ms, p90 {figures['update_ms_p90']} ms "
           f"({edit_count} edits)")
+    print(f"LiveObjects keeps {live_kept_mb:.0f} MB of volumes (build peak {peak_mb:.0f} MB)")
+    print(f"instances: full {instance['instance_full_s']} s, with semantic masks "
+          f"{instance['instance_semantic_full_s']} s, "
+          f"build {instance['instance_live_build_s']} s, update median {instance['instance_update_ms_median']} ms, "
+          f"p90 {instance['instance_update_ms_p90']} ms; keeps {instance['instance_live_kept_mb']} MB")
     print(json.dumps(figures))
 
 

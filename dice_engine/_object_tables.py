@@ -1,7 +1,8 @@
 """The object tables shared by :func:`dice_engine.object_scores` and :class:`dice_engine.LiveObjects`.
 
-An *object table* is, for each of the two masks, an ``int32`` label array (0 = no object; every
-object has its own id, unique across classes) and one :class:`ObjectRecord` per id, plus the voxel
+An *object table* is, for each of the two masks, a label array of object ids (0 = no object; every
+object has its own id, unique across classes; ``uint16`` while the ids fit, else ``int32``:
+:func:`id_dtype`, :func:`make_room`) and one :class:`ObjectRecord` per id, plus the voxel
 counts of every overlap between a ground-truth and a predicted object **of the same class**. Objects
 are connected components of each class (lesion mode, ``scipy.ndimage.label``) or the ids of an
 instance image (instance mode). Ids are arbitrary; every result is ordered by each object's
@@ -77,6 +78,33 @@ def union(boxes: list[tuple[slice, ...]]) -> tuple[slice, ...]:
                  for axis in range(len(boxes[0])))
 
 
+ID_DTYPES = (np.dtype(np.uint16), np.dtype(np.int32))
+"""Label array dtypes, smallest first: 2 bytes per voxel while ids stay below 65536, else 4."""
+
+
+def id_dtype(largest: int) -> np.dtype:
+    """The smallest of :data:`ID_DTYPES` holding ids up to ``largest``.
+
+    Raises
+    ------
+    ValueError
+        ``largest`` exceeds 2**31 - 1.
+    """
+    for dtype in ID_DTYPES:
+        if largest <= np.iinfo(dtype).max:
+            return dtype
+    raise ValueError(f"too many objects: ids up to {largest} exceed 2**31 - 1")
+
+
+def make_room(labels: dict, which: str, largest: int) -> np.ndarray:
+    """``labels[which]``, first widened (copied to a larger dtype, in place in ``labels``) if it cannot hold
+    ``largest``."""
+    needed = id_dtype(largest)
+    if needed.itemsize > labels[which].dtype.itemsize:
+        labels[which] = labels[which].astype(needed)
+    return labels[which]
+
+
 def records_of(labels: np.ndarray, classes: np.ndarray, ids, region: tuple[slice, ...]) -> dict[int, ObjectRecord]:
     """Records of the objects ``ids``, all lying inside ``region`` of ``labels``.
 
@@ -110,16 +138,19 @@ def records_of(labels: np.ndarray, classes: np.ndarray, ids, region: tuple[slice
     return records
 
 
-def label_components(mask: np.ndarray, labels: np.ndarray, region: tuple[slice, ...], within: np.ndarray | None,
-                     classes, struct: np.ndarray, next_id: int) -> tuple[list[int], int]:
-    """Label the connected components of each class inside ``region`` into ``labels``, new ids from ``next_id``.
+def label_components(mask: np.ndarray, labels: dict, which: str, region: tuple[slice, ...],
+                     within: np.ndarray | None, classes, struct: np.ndarray, next_id: int) -> tuple[list[int], int]:
+    """Label the connected components of each class inside ``region`` into ``labels[which]``, new ids from
+    ``next_id``.
 
     Parameters
     ----------
     mask : numpy.ndarray
         Whole-volume class labels.
-    labels : numpy.ndarray
-        Whole-volume ``int32`` ids, written inside ``region`` where a component is found.
+    labels : dict
+        ``{which: whole-volume ids}``; ``labels[which]`` is written inside ``region`` where a component is
+        found, after being widened (:func:`make_room`) when the new ids need it.
+    which : str
     region : tuple of slice
     within : numpy.ndarray of bool or None
         Region-shaped: only these voxels take part (None: all of the region).
@@ -135,7 +166,7 @@ def label_components(mask: np.ndarray, labels: np.ndarray, region: tuple[slice, 
     (list of int, int)
         The new ids and the next free id.
     """
-    local_mask, local_labels = mask[region], labels[region]
+    local_mask = mask[region]
     new_ids = []
     for class_index in classes:
         present = local_mask == class_index
@@ -144,9 +175,9 @@ def label_components(mask: np.ndarray, labels: np.ndarray, region: tuple[slice, 
         components, count = ndimage.label(present, structure=struct)
         if count == 0:
             continue
-        if next_id + count > np.iinfo(np.int32).max:
-            raise ValueError("too many objects: more than 2**31 - 1 connected components")
-        np.add(local_labels, components + np.int32(next_id - 1), out=local_labels, where=components > 0)
+        local_labels = make_room(labels, which, next_id + count - 1)[region]
+        np.add(local_labels, components + np.int32(next_id - 1), out=local_labels, where=components > 0,
+               casting="unsafe")   # in range: make_room widened the ids when needed
         new_ids.extend(range(next_id, next_id + count))
         next_id += count
     return new_ids, next_id
@@ -214,7 +245,7 @@ class ObjectTables:
     masks : dict
         ``{"gt": class labels, "pred": class labels}`` (whole volume).
     labels : dict
-        ``{"gt": int32 ids, "pred": int32 ids}``.
+        ``{"gt": ids, "pred": ids}`` (:func:`id_dtype`).
     records : dict
         ``{"gt": {id: ObjectRecord}, "pred": {id: ObjectRecord}}``.
     overlaps : dict
@@ -236,7 +267,7 @@ class ObjectTables:
         masks = {"gt": target, "pred": preds}
         # np.full writes every page now: np.zeros maps pages lazily, and the scattered first writes of the
         # clusters then cost one page fault per touched row (twice the CPU time on the benchmark case).
-        labels = {which: np.full(mask.shape, 0, dtype=np.int32) for which, mask in masks.items()}
+        labels = {which: np.full(mask.shape, 0, dtype=ID_DTYPES[0]) for which, mask in masks.items()}
         records: dict = {"gt": {}, "pred": {}}
         next_ids = {"gt": 1, "pred": 1}
         overlaps: dict = {}
@@ -244,7 +275,7 @@ class ObjectTables:
         for region, within in occupied_clusters(target, preds):
             for which, mask in masks.items():
                 present = np.unique(mask[region][within])
-                found, next_ids[which] = label_components(mask, labels[which], region, within,
+                found, next_ids[which] = label_components(mask, labels, which, region, within,
                                                           np.intersect1d(present, wanted).tolist(), struct,
                                                           next_ids[which])
                 records[which].update(records_of(labels[which], mask, found, region))
@@ -259,9 +290,10 @@ class ObjectTables:
         labels, masks, records = {}, {}, {}
         everything = tuple(slice(0, n) for n in target.shape)
         for which, ids in (("gt", target), ("pred", preds)):
-            if ids.size and int(ids.max()) > np.iinfo(np.int32).max:
+            largest = int(ids.max()) if ids.size else 0
+            if largest > np.iinfo(np.int32).max:
                 raise ValueError(f"{which}: instance ids above 2**31 - 1 are not supported")
-            labels[which] = ids.astype(np.int32)
+            labels[which] = ids.astype(id_dtype(largest))
             masks[which] = (ids > 0).astype(np.uint8) if classes is None else classes[which]
             present = np.unique(labels[which])
             records[which] = records_of(labels[which], masks[which], present[present > 0], everything)

@@ -22,7 +22,16 @@ from __future__ import annotations
 import numpy as np
 
 from dice_engine._inputs import ArrayLike, as_labels, check_same_shape, normalise_region, resolve_num_classes
-from dice_engine._object_tables import ObjectTables, grow, label_components, overlaps_in, records_of, structure, union
+from dice_engine._object_tables import (
+    ObjectTables,
+    grow,
+    label_components,
+    make_room,
+    overlaps_in,
+    records_of,
+    structure,
+    union,
+)
 from dice_engine.object_matching import DetectionCounts, detection_counts
 from dice_engine.objects import (
     INSTANCE_IOU_THRESHOLD,
@@ -82,7 +91,7 @@ class LiveObjects:
         self._struct = structure(len(self.shape), connectivity)
         self._classes = tuple(range(1, self.num_classes))
         target_np, preds_np = target_t.cpu().numpy(), preds_t.cpu().numpy()
-        if self.instances:   # ObjectTables.instances keeps int32 copies of the ids as the masks' labels
+        if self.instances:   # ObjectTables.instances keeps copies of the ids as the masks' labels
             self._tables = ObjectTables.instances(target_np, preds_np)
         else:
             self._tables = ObjectTables.lesions(target_np.copy(), preds_np.copy(), self._classes, self._struct)
@@ -135,9 +144,9 @@ class LiveObjects:
         gone = set(affected.tolist())
         side = 0 if which == "gt" else 1
         tables.overlaps = {pair: n for pair, n in tables.overlaps.items() if pair[side] not in gone}
-        new_ids, tables.next_ids[which] = label_components(mask, labels, work, old_objects | in_box,
+        new_ids, tables.next_ids[which] = label_components(mask, tables.labels, which, work, old_objects | in_box,
                                                            sorted(touched), self._struct, tables.next_ids[which])
-        records.update(records_of(labels, mask, new_ids, work))
+        records.update(records_of(tables.labels[which], mask, new_ids, work))
         fresh = set(new_ids)
         found = overlaps_in(tables.masks["gt"], tables.masks["pred"], tables.labels["gt"], tables.labels["pred"], work)
         tables.overlaps.update({pair: n for pair, n in found.items() if pair[side] in fresh})
@@ -148,7 +157,7 @@ class LiveObjects:
     def _edit_instances(self, box: tuple[slice, ...], new: np.ndarray, which: str) -> set[int]:
         """Instance mode: redo the records and overlaps of the ids the edit removes or writes."""
         tables = self._tables
-        labels, records = tables.labels[which], tables.records[which]
+        labels, records = make_room(tables.labels, which, int(new.max())), tables.records[which]
         old = labels[box]
         changed = old != new
         affected = np.unique(np.concatenate((old[changed], new[changed])))

@@ -81,3 +81,27 @@ def test_instance_mode_refuses_ids_out_of_range_and_a_connectivity():
     with pytest.raises(ValueError, match="connectivity"):
         LiveObjects(target=[[1]], preds=[[1]], instances=True, connectivity=4)
     assert live.iou_threshold == 0.5
+
+
+def test_ids_are_two_bytes_until_an_id_needs_more():
+    live = LiveObjects(target=[[1, 0, 0]], preds=[[1, 0, 0]], instances=True)
+    assert live._tables.labels["pred"].dtype == np.uint16
+    live.apply_edit((slice(0, 1), slice(1, 3)), [[70_000, 70_000]], which="pred")   # widened, not wrapped
+    assert live._tables.labels["pred"].dtype == np.int32 and live._tables.labels["gt"].dtype == np.uint16
+    expected = instance_scores(target=[[1, 0, 0]], preds=np.array([[1, 70_000, 70_000]]))
+    assert summary(live.scores()) == summary(expected)
+
+
+def test_lesion_ids_widen_when_new_components_pass_65535():
+    from dice_engine.objects import object_scores
+
+    target = np.zeros((1, 9), np.uint8)
+    preds = np.zeros_like(target)
+    preds[0, 0] = 1
+    live = LiveObjects(target=target, preds=preds, num_classes=2)
+    live._tables.next_ids["pred"] = 65_534   # as after many edits: each relabelling takes new ids
+    live.apply_edit((slice(0, 1), slice(2, 9)), [[1, 0, 1, 0, 1, 0, 1]], which="pred")   # four components
+    assert live._tables.labels["pred"].dtype == np.int32
+    assert int(live._tables.labels["pred"].max()) == 65_537
+    preds[0, 2:9] = [1, 0, 1, 0, 1, 0, 1]
+    assert summary(live.scores()) == summary(object_scores(target=target, preds=preds, num_classes=2))
