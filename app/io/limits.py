@@ -10,6 +10,13 @@ copies (:data:`WORKING_BYTES_PER_VOXEL`: int64 label indices and their counts) w
 ``max_voxels`` (``--max-voxels N`` on the command line, passed explicitly to every reader: the
 commands, batch jobs on any worker, the window's loader) replaces that limit; where none is passed,
 the environment variable :data:`MAX_VOXELS_VARIABLE` may set it (a machine-wide default).
+
+The window keeps more for as long as a case is open: its objects lane
+(:class:`dice_engine.LiveObjects`) holds its own copies of both masks and an object-id volume per mask,
+:data:`OBJECTS_BYTES_PER_VOXEL` in all. The commands need no more than the reading budget for objects
+(they count them after the engine's working copies are freed). :func:`objects_memory_problem` tells
+the objects lane, before it builds its state, whether that fits in the memory available then; when it
+does not, the lane is turned off for the case with that message, and the rest of the window works on.
 """
 
 from __future__ import annotations
@@ -23,6 +30,13 @@ from app.errors import InputError
 
 WORKING_BYTES_PER_VOXEL = 16
 """Engine working memory per voxel on top of the pixels: two int64 arrays (combined index, counts)."""
+OBJECTS_BYTES_PER_VOXEL = 6
+"""What the window's objects lane keeps per voxel (1-byte masks): both masks copied (2 bytes) and two
+``uint16`` id volumes (4 bytes; ``int32`` only past 65535 objects). Measured on 300x512x512 with 150
+lesions: 472 MB kept, 493 MB peak while building (bench/objects.py); it was 10 bytes (786 MB) with
+``int32`` ids."""
+OBJECTS_BUILD_MARGIN = 1.25
+"""Head room over :data:`OBJECTS_BYTES_PER_VOXEL` for the build's transient arrays (measured: +4 %)."""
 MAX_VOXELS_VARIABLE = "DICELENS_MAX_VOXELS"
 _MEMINFO = Path("/proc/meminfo")
 
@@ -113,6 +127,25 @@ def check_declared_size(name: str, shape: Sequence[int], bytes_per_voxel: int,
                      f"of pixels); {reason}. DiceLens checks this before reading, so that a damaged or "
                      f"hostile header cannot exhaust memory. {advice} (environment: "
                      f"{MAX_VOXELS_VARIABLE}={voxels}).")
+
+
+def objects_memory_bytes(voxels: int, mask_bytes: int = 1) -> int:
+    """Memory the objects lane needs for a case of ``voxels`` voxels whose masks have ``mask_bytes`` per voxel
+    (kept volumes and the build's head room, :data:`OBJECTS_BUILD_MARGIN`)."""
+    kept = voxels * (OBJECTS_BYTES_PER_VOXEL + 2 * (mask_bytes - 1))
+    return int(kept * OBJECTS_BUILD_MARGIN)
+
+
+def objects_memory_problem(voxels: int, mask_bytes: int = 1) -> str | None:
+    """Why the window cannot keep the objects of a case up to date (one sentence for the user), or None
+    when they fit in the memory available now (or it is unknown)."""
+    needed = objects_memory_bytes(voxels, mask_bytes)
+    available = available_memory_bytes()
+    if available is None or needed <= available:
+        return None
+    return (f"Objects are not counted for this case: keeping them up to date needs about {_gb(needed)} of memory "
+            f"and {_gb(available)} is available. The rest of the window works as usual; free memory and open the "
+            f"case again, or count them with 'dicelens score --objects'.")
 
 
 def _gb(count: int) -> str:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.io.limits import objects_memory_problem
+
 if TYPE_CHECKING:
     from dice_engine.live_objects import LiveObjects
     from dice_engine.objects import ObjectScores
@@ -100,6 +102,9 @@ def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailur
 
     if isinstance(request, ObjectsLoadRequest):
         state.live, state.generation, state.spacing_zyx = None, request.generation, request.spacing_zyx
+        problem = objects_memory_problem(request.gt.size, max(request.gt.itemsize, request.pred.itemsize))
+        if problem is not None:   # counted before anything is allocated: the lane stays off for this case
+            return ObjectsFailure(request.generation, request.revision, problem)
         try:
             state.live = LiveObjects(target=request.gt, preds=request.pred, num_classes=request.num_classes,
                                      instances=request.instances)

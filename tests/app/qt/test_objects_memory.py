@@ -1,0 +1,54 @@
+"""The objects lane's memory budget: a case whose object volumes would not fit turns the lane off with a message."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.io import limits
+from app.qt.objects_controller import ObjectsController
+from app.qt.objects_worker import ObjectsFailure, ObjectsLoadRequest, ObjectsReply, ObjectsWorkerState, process
+from dice_engine.live_objects import LiveObjects
+from tests.app.qt.panels_cases import organ_case
+from tests.app.qt.test_objects_dock import FALSE_BLOB, edit
+
+
+def test_the_budget_counts_what_live_objects_keeps():
+    case = organ_case()
+    live = LiveObjects(target=case.gt, preds=case.pred, num_classes=case.num_classes)
+    tables = live._tables
+    kept = sum(a.nbytes for group in (tables.masks, tables.labels) for a in group.values())
+    assert kept == case.gt.size * limits.OBJECTS_BYTES_PER_VOXEL   # uint8 masks, uint16 ids
+    assert limits.objects_memory_bytes(case.gt.size) >= kept
+    wide = LiveObjects(target=case.gt.astype(np.int16), preds=case.pred.astype(np.int16), num_classes=6)
+    kept_wide = sum(a.nbytes for group in (wide._tables.masks, wide._tables.labels) for a in group.values())
+    assert limits.objects_memory_bytes(case.gt.size, mask_bytes=2) >= kept_wide > kept
+
+
+def test_objects_memory_problem_says_what_is_needed_and_available(monkeypatch):
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: 10**9)
+    assert limits.objects_memory_problem(300 * 512 * 512) is None   # ~0.6 GB of 1 GB
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: 3 * 10**8)
+    message = limits.objects_memory_problem(300 * 512 * 512)
+    assert message.startswith("Objects are not counted for this case") and "0.6 GB" in message
+    assert "0.3 GB is available" in message
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: None)
+    assert limits.objects_memory_problem(10**12) is None   # unknown: try
+
+
+def test_a_case_that_does_not_fit_turns_the_lane_off_with_the_message(monkeypatch, qtbot):
+    case = organ_case()
+    needed = limits.objects_memory_bytes(case.gt.size)
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: needed - 1)
+    state = ObjectsWorkerState()
+    reply = process(state, ObjectsLoadRequest(1, 1, case.gt, case.pred, case.geometry.spacing_zyx, 6))
+    assert isinstance(reply, ObjectsFailure) and "Objects are not counted" in reply.message and state.live is None
+    controller = ObjectsController()
+    with qtbot.waitSignal(controller.objects_ready) as loaded:
+        controller.load(case)
+    assert loaded.args[0].scores is None and "needs about" in loaded.args[0].message
+    controller.submit_delta(edit(case, "pred", FALSE_BLOB, 2))   # ignored: nothing to follow
+    assert not controller.pending
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: needed)
+    assert isinstance(process(state, ObjectsLoadRequest(2, 1, case.gt, case.pred, case.geometry.spacing_zyx, 6)),
+                      ObjectsReply)
+    controller.shutdown()
