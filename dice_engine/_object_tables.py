@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from dice_engine._inputs import as_labels
+
 CONNECTIVITIES = {2: (4, 8), 3: (6, 18, 26)}
 """Neighbour counts accepted per number of dimensions (face, edge, corner connectivity)."""
 
@@ -96,6 +98,28 @@ def id_dtype(largest: int) -> np.dtype:
     raise ValueError(f"too many objects: ids up to {largest} exceed 2**31 - 1")
 
 
+def label_array(values, name: str) -> np.ndarray:
+    """A label map as numpy, without a copy where possible.
+
+    A numpy integer array passes as it is (checked ``>= 0``), a bool array as a ``uint8`` view; anything
+    else goes through :func:`dice_engine._inputs.as_labels` (torch tensors, floats holding whole numbers,
+    sequences). The torch route would turn ``uint16`` into ``int32`` and copy read-only arrays: for the
+    volumes of object scoring that is time and memory for nothing.
+
+    Raises
+    ------
+    ValueError
+        A negative label, or what :func:`~dice_engine._inputs.as_labels` refuses.
+    """
+    if isinstance(values, np.ndarray) and values.dtype == np.bool_:
+        return values.view(np.uint8)
+    if isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.integer):
+        if values.size and np.issubdtype(values.dtype, np.signedinteger) and int(values.min()) < 0:
+            raise ValueError(f"{name}: labels must be >= 0, found {int(values.min())}")
+        return values
+    return as_labels(values, name).cpu().numpy()
+
+
 def make_room(labels: dict, which: str, largest: int) -> np.ndarray:
     """``labels[which]``, first widened (copied to a larger dtype, in place in ``labels``) if it cannot hold
     ``largest``."""
@@ -105,26 +129,30 @@ def make_room(labels: dict, which: str, largest: int) -> np.ndarray:
     return labels[which]
 
 
-def records_of(labels: np.ndarray, classes: np.ndarray, ids, region: tuple[slice, ...]) -> dict[int, ObjectRecord]:
+def records_of(labels: np.ndarray, classes: np.ndarray, ids, region: tuple[slice, ...],
+               boxes: list | None = None) -> dict[int, ObjectRecord]:
     """Records of the objects ``ids``, all lying inside ``region`` of ``labels``.
 
     Parameters
     ----------
     labels : numpy.ndarray
-        Whole-volume ``int32`` object ids.
+        Whole-volume object ids.
     classes : numpy.ndarray
         Whole-volume class labels of the same mask (the class of each object is read here).
     ids : iterable of int
         Ids to describe; each object must lie entirely inside ``region``.
     region : tuple of slice
         Where to look.
+    boxes : list, optional
+        ``scipy.ndimage.find_objects(labels[region])``, if already known.
     """
     local = labels[region]
     wanted = np.asarray(sorted(int(i) for i in ids), dtype=np.int64)
     if wanted.size == 0:
         return {}
     top = int(wanted[-1])
-    boxes = ndimage.find_objects(local, max_label=top)
+    if boxes is None:
+        boxes = ndimage.find_objects(local, max_label=top)
     offsets = tuple(s.start for s in region)
     records = {}
     for object_id in wanted.tolist():
@@ -294,9 +322,10 @@ class ObjectTables:
             if largest > np.iinfo(np.int32).max:
                 raise ValueError(f"{which}: instance ids above 2**31 - 1 are not supported")
             labels[which] = ids.astype(id_dtype(largest))
-            masks[which] = (ids > 0).astype(np.uint8) if classes is None else classes[which]
-            present = np.unique(labels[which])
-            records[which] = records_of(labels[which], masks[which], present[present > 0], everything)
+            masks[which] = np.greater(ids, 0).view(np.uint8) if classes is None else classes[which]
+            boxes = ndimage.find_objects(labels[which])   # None for ids not present
+            present = [number for number, box in enumerate(boxes, start=1) if box is not None]
+            records[which] = records_of(labels[which], masks[which], present, everything, boxes)
         overlaps = overlaps_in(masks["gt"], masks["pred"], labels["gt"], labels["pred"], everything)
         next_ids = {which: int(labels[which].max(initial=0)) + 1 for which in labels}
         return cls(masks, labels, records, overlaps, next_ids)

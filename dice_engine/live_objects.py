@@ -25,6 +25,7 @@ from dice_engine._inputs import ArrayLike, as_labels, check_same_shape, normalis
 from dice_engine._object_tables import (
     ObjectTables,
     grow,
+    label_array,
     label_components,
     make_room,
     overlaps_in,
@@ -78,19 +79,20 @@ class LiveObjects:
     def __init__(self, *, target: ArrayLike, preds: ArrayLike, num_classes: int | None = None,
                  iou_threshold: float | None = None, connectivity: int | None = None,
                  min_size: int = 0, instances: bool = False) -> None:
-        target_t, preds_t = as_labels(target, "target"), as_labels(preds, "preds")
-        check_same_shape(target_t, preds_t)
+        target_np, preds_np = label_array(target, "target"), label_array(preds, "preds")
+        check_same_shape(target_np, preds_np)
         self.instances = bool(instances)
         if self.instances and connectivity is not None:
             raise ValueError("connectivity does not apply to instance mode: every id is one object")
         if iou_threshold is None:
             iou_threshold = INSTANCE_IOU_THRESHOLD if self.instances else LESION_IOU_THRESHOLD
-        self.num_classes = 2 if self.instances else resolve_num_classes(num_classes, target_t, preds_t)
+        if num_classes is None:
+            num_classes = max(int(target_np.max(initial=0)), int(preds_np.max(initial=0))) + 1
+        self.num_classes = 2 if self.instances else resolve_num_classes(num_classes)
         self.iou_threshold, self.connectivity, self.min_size = float(iou_threshold), connectivity, int(min_size)
-        self.shape = tuple(target_t.shape)
+        self.shape = tuple(target_np.shape)
         self._struct = structure(len(self.shape), connectivity)
         self._classes = tuple(range(1, self.num_classes))
-        target_np, preds_np = target_t.cpu().numpy(), preds_t.cpu().numpy()
         if self.instances:   # ObjectTables.instances keeps copies of the ids as the masks' labels
             self._tables = ObjectTables.instances(target_np, preds_np)
         else:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dice_engine._inputs import ArrayLike, as_labels, check_same_shape, resolve_num_classes
+from dice_engine._inputs import ArrayLike, check_same_shape, resolve_num_classes
 from dice_engine._object_details import (
     NearestObjects,
     boundary_points_mm,
@@ -36,7 +36,7 @@ from dice_engine._object_details import (
     largest_slices,
     object_voxels,
 )
-from dice_engine._object_tables import ObjectTables, structure
+from dice_engine._object_tables import ObjectTables, label_array, structure
 from dice_engine.instance_classes import majority_classes
 from dice_engine.object_matching import DetectionCounts, detection_counts, match_objects
 
@@ -169,8 +169,7 @@ def object_scores(*, target: ArrayLike, preds: ArrayLike, num_classes: int | Non
     ObjectScores
     """
     target_np, preds_np, shape = _pair(target, preds)
-    classes = range(1, resolve_num_classes(num_classes, as_labels(target_np, "target"),
-                                           as_labels(preds_np, "preds")))
+    classes = range(1, _num_classes(num_classes, target_np, preds_np))
     tables = ObjectTables.lesions(target_np, preds_np, classes, structure(len(shape), connectivity))
     return scores_from_tables(tables, classes, mode="lesion", iou_threshold=iou_threshold, connectivity=connectivity,
                               min_size=min_size, spacing=spacing, index_to_world=index_to_world)
@@ -208,13 +207,13 @@ def instance_scores(*, target: ArrayLike, preds: ArrayLike, iou_threshold: float
     if target_semantic is None:
         tables, classes = ObjectTables.instances(target_np, preds_np), (1,)
     else:
-        semantic_target, semantic_preds, semantic_shape = _pair(target_semantic, preds_semantic)
+        semantic_target, semantic_preds, semantic_shape = _pair(target_semantic, preds_semantic,
+                                                                ("target_semantic", "preds_semantic"))
         if semantic_shape != shape:
             raise ValueError(f"the semantic masks have shape {semantic_shape}, the instance images {shape}")
         painted = {"gt": majority_classes(target_np, semantic_target, "gt"),
                    "pred": majority_classes(preds_np, semantic_preds, "pred")}
-        classes = range(1, resolve_num_classes(num_classes, as_labels(semantic_target, "target_semantic"),
-                                               as_labels(semantic_preds, "preds_semantic")))
+        classes = range(1, _num_classes(num_classes, semantic_target, semantic_preds))
         for which, painted_classes in painted.items():
             if int(painted_classes.max(initial=0)) >= classes.stop:
                 raise ValueError(f"{which}: an instance has class {int(painted_classes.max())}, but num_classes="
@@ -285,10 +284,17 @@ def scores_from_tables(tables: ObjectTables, classes, *, mode: str, iou_threshol
                         classes=tuple(results))
 
 
-def _pair(target: ArrayLike, preds: ArrayLike):
-    target_t, preds_t = as_labels(target, "target"), as_labels(preds, "preds")
-    check_same_shape(target_t, preds_t)
-    return target_t.cpu().numpy(), preds_t.cpu().numpy(), tuple(target_t.shape)
+def _pair(target: ArrayLike, preds: ArrayLike, names: tuple[str, str] = ("target", "preds")):
+    target_np, preds_np = label_array(target, names[0]), label_array(preds, names[1])
+    check_same_shape(target_np, preds_np)
+    return target_np, preds_np, tuple(target_np.shape)
+
+
+def _num_classes(num_classes: int | None, *label_maps: np.ndarray) -> int:
+    """``num_classes`` checked, or the largest label + 1 (at least 1)."""
+    if num_classes is None:
+        num_classes = max(int(m.max(initial=0)) for m in label_maps) + 1
+    return resolve_num_classes(num_classes)
 
 
 def _geometry(tables: ObjectTables, which: str, object_id: int, spacing: np.ndarray) -> dict:
