@@ -173,3 +173,15 @@ def test_batch_refuses_a_case_without_its_semantic_mask(semantic_dataset, capsys
     err = capsys.readouterr().err
     assert "1 semantic mask(s) missing: cells_b (in --semantic-gt)" in err
     assert not (out / "metrics.csv").exists()
+
+
+def test_semantic_masks_with_another_spacing_are_refused(tmp_path, capsys):
+    ids = np.zeros((4, 6, 6), np.uint8)
+    ids[1:3, 1:4, 1:4] = 1
+    paths = [str(write_volume(tmp_path / f"{name}.nii.gz", ids)) for name in ("gt", "pred")]
+    types = [str(write_volume(tmp_path / f"{name}_types.nii.gz", ids, spacing=(2.0, 2.0, 2.0)))
+             for name in ("gt", "pred")]
+    code = main(["score", "--gt", paths[0], "--pred", paths[1], "--semantic-gt", types[0], "--semantic-pred", types[1]])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "does not lie on the same voxel grid" in err and "spacing" in err and "--semantic-gt" in err
