@@ -2,7 +2,8 @@
 
 :class:`SoftColumnsProxy` sits between the table's :class:`~app.qt.table_model.ClassMetricsModel` and its
 sorting proxy and appends two columns while the case has model output (they are inserted when the
-first soft figures arrive and removed for a case without). :func:`attach_soft_columns` puts it into a
+first soft figures arrive and removed for a case without); the table's header shows them right after
+Dice. :func:`attach_soft_columns` puts it into a
 :class:`~app.qt.dice_table.DiceTablePanel` and adds the headline label under the hard Dice loss, both
 fed by :class:`~app.qt.soft_controller.SoftController` (docs/architecture.md §8).
 """
@@ -15,7 +16,15 @@ import numpy as np
 from PySide6.QtCore import QIdentityProxyModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Slot
 from PySide6.QtWidgets import QLabel
 
-from app.qt.table_model import ALIGNMENT, DISPLAY, RIGHT_ALIGNED, SORT_ROLE_VALUE, TOOLTIP, UNDEFINED_TEXT
+from app.qt.table_model import (
+    ALIGNMENT,
+    COLUMNS,
+    DISPLAY,
+    RIGHT_ALIGNED,
+    SORT_ROLE_VALUE,
+    TOOLTIP,
+    UNDEFINED_TEXT,
+)
 
 SOFT_COLUMNS = (
     ("soft Dice", "soft_dice", "Soft Dice of the model's probabilities: (2Σp·y + 1) / (Σp + Σy + 1),\n"
@@ -23,6 +32,9 @@ SOFT_COLUMNS = (
     ("soft Dice loss", "soft_loss", "1 − soft Dice: the loss the network trains on (MONAI DiceLoss, batch=True)."),
 )
 """Header, ``SoftDiceResult`` field and header tooltip of each appended column."""
+SHOWN_AFTER = next(number for number, column in enumerate(COLUMNS) if column.field == "dice")
+"""The soft columns are appended to the model but shown right after this column (Dice), where a user
+comparing hard and soft Dice sees them at the default dock width (not beyond ASSD, off-screen)."""
 EDITED_NOTE = "describes the model's output, not the edited prediction"
 HEADLINE_TOOLTIP = ("Mean of the soft Dice loss over the foreground classes: 1 − (2Σp·y + s) / (Σp + Σy + s)\n"
                     "per class, s = 1, p the model's probabilities (softmax of logits; sigmoid for one\n"
@@ -187,3 +199,13 @@ class SoftColumns(QObject):
             self.headline.setText(headline_text(update))
         if first:
             self._panel.table.resizeColumnsToContents()
+            self._show_beside_dice()
+
+    def _show_beside_dice(self) -> None:
+        """Move the soft columns' sections (just inserted, at the end) to right after :data:`SHOWN_AFTER`.
+
+        Only the header's visual order changes: the models' columns, sorting and exports stay as they are."""
+        header = self._panel.table.horizontalHeader()
+        base = self._panel.model.columnCount()
+        for offset in range(len(SOFT_COLUMNS)):
+            header.moveSection(header.visualIndex(base + offset), header.visualIndex(SHOWN_AFTER) + 1 + offset)
