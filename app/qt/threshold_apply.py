@@ -24,6 +24,8 @@ from app.model.threshold_step import STEPS, applied_threshold, describe, predict
 
 NO_CHANGE = "The prediction at threshold {threshold:.4f} is the one shown: nothing changed."
 NOT_EDITABLE = "The prediction cannot be re-derived while a case is opening."
+BACK_TO_OPENED = "The prediction no longer uses a threshold of the slider: it is as it was before the first one."
+BACK_TO_THRESHOLD = "The prediction uses threshold {threshold:.4f} for {name} again."
 
 
 class ThresholdApplier(QObject):
@@ -38,6 +40,7 @@ class ThresholdApplier(QObject):
     def __init__(self, window) -> None:
         super().__init__(window)
         self._bridge = None
+        self._applied: tuple[int, int] | None = None   # as last marked, to tell the user when undo changes it
         window.threshold_curve.threshold_chosen.connect(self.on_threshold_chosen)
         window.soft_metrics.prediction_derived.connect(self.on_prediction_derived)
         window.soft_metrics.soft_ready.connect(self._on_soft_ready)
@@ -89,20 +92,31 @@ class ThresholdApplier(QObject):
 
     @Slot()
     def _on_history_changed(self) -> None:
-        """Mark the threshold the prediction uses and say whether it holds hand edits."""
-        editor = self._window.edits.editor
-        if editor is not None:
-            self._mark_threshold()
-            self._window.soft_metrics.set_prediction_edited(prediction_edited(editor.session.history))
+        """Mark the threshold the prediction uses (saying so when an undo or redo changed it) and say whether
+        the prediction holds hand edits."""
+        window = self._window
+        editor = window.edits.editor
+        if editor is None:
+            return
+        before = self._applied
+        self._mark_threshold()
+        if self._applied != before:
+            if self._applied is None:
+                window.statusBar().showMessage(BACK_TO_OPENED, 15000)
+            elif window.state.case is not None:
+                label, index = self._applied
+                window.statusBar().showMessage(BACK_TO_THRESHOLD.format(
+                    threshold=index / STEPS, name=f"'{window.state.case.labels.name(label)}'"), 15000)
+        window.soft_metrics.set_prediction_edited(prediction_edited(editor.session.history))
 
     def _mark_threshold(self) -> None:
         window = self._window
         editor = window.edits.editor
-        applied = None if editor is None else applied_threshold(editor.session.history)
-        if applied is None:
+        self._applied = None if editor is None else applied_threshold(editor.session.history)
+        if self._applied is None:
             window.threshold_curve.clear_applied()
         else:
-            window.threshold_curve.set_applied(*applied)
+            window.threshold_curve.set_applied(*self._applied)
 
     @Slot(object)
     def _on_soft_ready(self, update) -> None:

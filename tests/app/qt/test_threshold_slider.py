@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF
 import tests.app.qt.editing_cases as editing_cases
 from app.io import load_case
 from app.qt.soft_columns import EDITED_NOTE
+from app.qt.threshold_apply import BACK_TO_OPENED, BACK_TO_THRESHOLD
 from tests.app.qt.editing_cases import DICE_COLUMN, confusion_of, drag, open_window, table_values
 from tests.app.qt.test_soft_metrics_window import model_window  # noqa: F401 (fixture)
 
@@ -111,7 +112,9 @@ def test_undo_restores_the_previous_prediction_and_strokes_before_stay_undoable(
             assert panel.current.value() == marked / 1024 and panel.slider.value() == marked
 
     undo_and_check(derived, 300)                      # Ctrl+Z: the previous threshold's prediction
+    assert window.statusBar().currentMessage() == BACK_TO_THRESHOLD.format(threshold=300 / 1024, name="'liver'")
     undo_and_check(stroked, None)                     # then the stroke made before it
+    assert window.statusBar().currentMessage() == BACK_TO_OPENED
     qtbot.waitUntil(lambda: EDITED_NOTE in window.soft_columns.headline.text(), timeout=10_000)
     undo_and_check(original, None)                    # then the prediction as opened
     assert EDITED_NOTE not in window.soft_columns.headline.text()
