@@ -158,7 +158,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.edits = EditWorkflow(self, self.edit_tools, self.edit_toolbar, self.dice_history)
         self.soft_metrics = SoftController(self.jobs, self)   # soft Dice of the model output (§8)
         self.soft_metrics.warning.connect(self._on_soft_warning)
-        self.soft_columns = SoftColumns(self.dice_table, self.soft_metrics)
+        self.soft_columns = SoftColumns(self.dice_table, self.soft_metrics, self.state)
         self.label_list = LabelListPanel(self.state, self.slice_view)
         self.docks["labels"] = self._add_dock("Labels", "label_list_dock", self.label_list,
                                               Qt.DockWidgetArea.RightDockWidgetArea)

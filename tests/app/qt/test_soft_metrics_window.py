@@ -169,3 +169,19 @@ def test_the_soft_columns_are_shown_beside_dice_in_view_at_the_default_width(mod
     assert header.count() == base
     window.show_case(load_case(window.case_paths["gt"], window.case_paths["pred"], probs=window.case_paths["probs"]))
     assert [header.visualIndex(base), header.visualIndex(base + 1)] == [dice + 1, dice + 2]   # and back beside Dice
+
+
+def test_the_disagreement_warning_stays_under_the_soft_headline(model_window):
+    window = model_window
+    label = window.soft_columns.warning_label
+    (warning,) = [message for message in window.state.case.messages if message.startswith("warning: ")]
+    assert "disagrees with --probs" in warning and "voxels where the model is decisive" in warning
+    assert label.isVisibleTo(window) and label.full_text == warning   # kept, not gone with the status bar's
+    assert label.textFormat() == Qt.TextFormat.PlainText
+    assert label.text().startswith("warning: ") and label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+    assert label.sizeHint().height() < 2 * label.fontMetrics().lineSpacing()   # one line: the table keeps its rows
+    assert "disagrees with --probs" in label.toolTip()
+    window.statusBar().clearMessage()
+    assert label.isVisibleTo(window)
+    window.show_case(load_case(window.case_paths["gt"], window.case_paths["pred"]), title="without model output")
+    assert not label.isVisibleTo(window)
