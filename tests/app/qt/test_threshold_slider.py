@@ -147,3 +147,26 @@ def test_a_threshold_step_survives_a_crash(model_window, qtbot, tmp_path, monkey
     np.testing.assert_array_equal(second.state.case.pred, load_case(paths["gt"], paths["pred"]).pred)
     second.answers.answer = "discard"
     second.close()
+
+
+def test_save_of_a_prediction_derived_from_the_model_asks_where_and_writes_on_the_ground_truth_grid(qtbot, tmp_path):
+    from tests.app.qt.editing_cases import write_case
+    from tests.app.qt.test_model_output_window import write_probabilities
+
+    paths = write_case(tmp_path)
+    probs, _ = write_probabilities(tmp_path, load_case(paths["gt"], paths["pred"]).gt)
+    model_output = open(probs, "rb").read()
+    window = open_window(qtbot, tmp_path, paths)
+    window.open_case(paths["gt"], None, image=paths["image"], labels=paths["labels"], probs=probs)   # no --pred
+    qtbot.waitUntil(lambda: window.state.case.scores is not None and window.soft_metrics.ready, timeout=20_000)
+    window.state.select_class(2)
+    apply_threshold(window, qtbot, 400)
+    asked = []
+    window.ask_save_path = lambda which, current: asked.append(current) or str(tmp_path / "corrected_pred.nii.gz")
+    assert window.edits.save("pred")   # File → Save prediction (Ctrl+S)
+    assert asked == [probs] and window.answers.replace_questions == []   # Save as…, never "replace the model output?"
+    assert open(probs, "rb").read() == model_output
+    saved = load_case(paths["gt"], str(tmp_path / "corrected_pred.nii.gz"))   # opens with its ground truth
+    np.testing.assert_array_equal(saved.pred, brute_force_prediction(window.state.case.scores, 2, 400))
+    assert not window.isWindowModified()
+    window.close()
