@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF
 import tests.app.qt.editing_cases as editing_cases
 from app.io import load_case
 from app.qt.soft_columns import EDITED_NOTE
-from app.qt.threshold_apply import BACK_TO_OPENED, BACK_TO_THRESHOLD
+from app.qt.threshold_apply import BACK_TO_OPENED, BACK_TO_THRESHOLD, NO_CHANGE
 from tests.app.qt.editing_cases import DICE_COLUMN, confusion_of, drag, open_window, table_values
 from tests.app.qt.test_soft_metrics_window import model_window  # noqa: F401 (fixture)
 
@@ -169,4 +169,37 @@ def test_save_of_a_prediction_derived_from_the_model_asks_where_and_writes_on_th
     saved = load_case(paths["gt"], str(tmp_path / "corrected_pred.nii.gz"))   # opens with its ground truth
     np.testing.assert_array_equal(saved.pred, brute_force_prediction(window.state.case.scores, 2, 400))
     assert not window.isWindowModified()
+    window.close()
+
+
+def test_a_one_channel_model_undone_to_its_own_threshold_moves_the_slider_back(qtbot, tmp_path):
+    import SimpleITK as sitk
+
+    from tests.app.qt.editing_cases import write_case
+
+    paths = write_case(tmp_path)
+    gt = (load_case(paths["gt"], paths["pred"]).gt == 1).astype(np.uint8)
+    foreground = np.clip(0.7 * gt + 0.3 * np.random.default_rng(5).random(gt.shape), 0, 1).astype(np.float32)
+    np.save(tmp_path / "fg.npy", foreground[None])
+    binary = sitk.GetImageFromArray(gt)
+    binary.SetSpacing((1.0, 1.0, 2.5))
+    sitk.WriteImage(binary, str(tmp_path / "binary.nii.gz"))
+    window = open_window(qtbot, tmp_path, paths)
+    window.open_case(str(tmp_path / "binary.nii.gz"), None, probs=str(tmp_path / "fg.npy"))
+    qtbot.waitUntil(lambda: window.soft_metrics.ready and window.soft_metrics.last_update.result is not None,
+                    timeout=20_000)
+    window.state.select_class(1)
+    panel = window.threshold_curve
+    panel.slider.setValue(600)   # every probability lies in [0, 0.3] or [0.7, 1]: the same prediction as 0.5
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == NO_CHANGE.format(threshold=600 / 1024),
+                    timeout=20_000)
+    assert not window.edits.editor.session.history.can_undo and panel.current.value() == 600 / 1024
+    apply_threshold(window, qtbot, 800)
+    np.testing.assert_array_equal(window.state.case.pred, (foreground >= 800 / 1024).astype(np.uint8))
+    assert panel.current.value() == 800 / 1024
+    window.edit_toolbar.undo_action.trigger()
+    qtbot.waitUntil(lambda: settled(window), timeout=20_000)
+    np.testing.assert_array_equal(window.state.case.pred, (foreground >= 0.5).astype(np.uint8))
+    assert panel.current.value() == 0.5 and panel.slider.value() == 512   # the model's own p >= 0.5 again
+    window.answers.answer = "discard"
     window.close()
