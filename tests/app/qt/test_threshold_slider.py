@@ -12,6 +12,8 @@ from app.io import load_case
 from app.qt.soft_columns import EDITED_NOTE
 from app.qt.threshold_apply import BACK_TO_OPENED, BACK_TO_THRESHOLD, NO_CHANGE
 from tests.app.qt.editing_cases import DICE_COLUMN, confusion_of, drag, open_window, table_values
+from tests.app.qt.test_distances_gui import assert_same, from_scratch
+from tests.app.qt.test_slice_plot import numpy_slice_dice
 from tests.app.qt.test_soft_metrics_window import model_window  # noqa: F401 (fixture)
 
 
@@ -62,6 +64,10 @@ def test_the_slider_re_derives_the_prediction_and_every_metric_follows(model_win
     assert window.state.slice_index == 3 and window.state.selected_class == 1
     assert "p >= 0.6836" in window.statusBar().currentMessage()
     assert EDITED_NOTE not in window.soft_columns.headline.text()   # derived from the model: not hand-edited
+    np.testing.assert_allclose(window.slice_plot.slice_dice, numpy_slice_dice(window.state.case, 1, 0))
+    window.controller.distances.flush()                              # surface distances, in the background
+    qtbot.waitUntil(lambda: not window.controller.distances.pending, timeout=20_000)
+    assert_same(window.controller.distances.last_update.result, from_scratch(window.state.case))
     assert window.dice_history.edit_records()[-1].description.startswith("threshold 0.6836 for 1 (liver)")
 
 
