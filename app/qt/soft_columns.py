@@ -3,9 +3,11 @@
 :class:`SoftColumnsProxy` sits between the table's :class:`~app.qt.table_model.ClassMetricsModel` and its
 sorting proxy and appends two columns while the case has model output (they are inserted when the
 first soft figures arrive and removed for a case without); the table's header shows them right after
-Dice. :func:`attach_soft_columns` puts it into a
+Dice. :class:`SoftColumns` puts it into a
 :class:`~app.qt.dice_table.DiceTablePanel` and adds the headline label under the hard Dice loss, both
-fed by :class:`~app.qt.soft_controller.SoftController` (docs/architecture.md §8).
+fed by :class:`~app.qt.soft_controller.SoftController` (docs/architecture.md §8). Under the headline one
+line keeps the case's model-output warning (a prediction that disagrees with the model where it is
+decisive, with counts) while the case is shown.
 """
 
 from __future__ import annotations
