@@ -215,7 +215,8 @@ def load_case(gt: str | Path, pred: str | Path | None, image: str | Path | None 
                                       dtype=str(scores.dtype), details=f"{scores.shape[0]} classes")
         if pred is None:
             sources["pred"] = InputFile(str(score_path), sources["scores"].sha256, loaded_pred.source.format,
-                                        dtype=loaded_pred.source.dtype, details="derived from the model output")
+                                        dtype=loaded_pred.source.dtype, details="derived from the model output",
+                                        geometry=sources["gt"].geometry)   # saved on the ground truth's grid
     return Case(gt=loaded_gt.labels, pred=loaded_pred.labels, image=image_array, geometry=geometry,
                 labels=table, num_classes=num_classes, sources=sources, scores=scores, scores_kind=kind,
                 messages=messages, prediction_from=prediction_from)

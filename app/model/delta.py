@@ -18,8 +18,9 @@ from app.model.brush import Region
 MASKS = ("pred", "gt")
 """Names of the two editable masks: the prediction (default edit target) and the ground truth."""
 
-KINDS = ("paint", "undo", "redo", "recover")
-"""Why a delta happened: a tool wrote voxels, undo or redo applied a step, or journal replay did."""
+KINDS = ("paint", "undo", "redo", "recover", "replace")
+"""Why a delta happened: a tool wrote voxels, undo or redo applied a step, journal replay did, or the
+mask was replaced by given values (a prediction re-derived at another threshold)."""
 
 
 def check_which(which: str) -> str:
@@ -45,7 +46,7 @@ class Delta:
     new_values : np.ndarray
         The region's labels after the change, same shape and dtype (read-only copy). Voxels
         outside the change are equal in both.
-    kind : {"paint", "undo", "redo", "recover"}
+    kind : {"paint", "undo", "redo", "recover", "replace"}
         What caused it.
     """
 

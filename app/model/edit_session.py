@@ -315,6 +315,37 @@ class EditSession:
             return None
         return int(mask[index])
 
+    def replace_values(self, which: str, values: np.ndarray, description: str) -> Delta | None:
+        """Make mask ``which`` equal to ``values`` as one undo step (journalled), e.g. the prediction
+        re-derived from the model output at another threshold (docs/architecture.md §8a).
+
+        Locks, "background only" and the intensity range do not apply: the values are not painted by a
+        tool. Returns the delta (kind ``"replace"``, the box of the changed voxels); None when nothing differs.
+        """
+        self.end_stroke()
+        mask = self._masks[check_which(which)]
+        values = np.asarray(values)
+        if values.shape != self.shape or values.dtype.kind not in "iu":
+            raise ValueError(f"replacement labels must be a {self.shape} integer array, "
+                             f"got {values.shape} {values.dtype}")
+        indices = np.flatnonzero(mask != values)
+        if indices.size == 0:
+            return None
+        new_values = values.reshape(-1)[indices]
+        if int(new_values.min()) < 0 or int(new_values.max()) >= self.num_classes:
+            raise ValueError(f"replacement labels must lie in 0..{self.num_classes - 1}")
+        step = make_step(self._next_id, which, self.shape, indices, self._flat[which][indices],
+                         new_values.astype(mask.dtype), description)
+        self._next_id += 1
+        delta = self._write_values(which, step.region, step.indices, step.new_values, "replace")
+        self.history.push(step)
+        self.review_log.append(ReviewEvent("edit", which, step.voxel_count, description))
+        self._append_to_journal(JournalRecord("step", step.id, which, step.indices, step.old_values,
+                                              step.new_values, description))
+        self.painted.emit(delta)
+        self.history_changed.emit()
+        return delta
+
     # ------------------------------------------------------------------ history
     @property
     def can_undo(self) -> bool:

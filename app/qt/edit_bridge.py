@@ -146,6 +146,16 @@ class EditBridge(QObject):
         if self.session.apply_change(change, confirm) is not None:
             self._complete(which, self._step_text(change.description))
 
+    def replace_values(self, which: str, values, description: str, text: str) -> bool:
+        """Make mask ``which`` equal to ``values`` as one step (:meth:`EditSession.replace_values`), announced
+        as ``text``; False when nothing differed."""
+        self.end_stroke()
+        self._voxels_in_action = 0
+        if self.session.replace_values(which, values, description) is None:
+            return False
+        self._complete(which, text)
+        return True
+
     def undo(self) -> None:
         """Undo the last step (a drag in progress is finished first)."""
         self.end_stroke()

@@ -177,6 +177,8 @@ class EditWorkflow(QObject):
             return False
         if path is None and self.editor.case.sources[which].format in (SEG_FORMAT, RTSTRUCT_FORMAT):
             return self.save_dicom_seg(which)  # a DICOM object is never overwritten: a new SEG instance
+        if path is None and self.editor.other_input_at(which, self.editor.case.sources[which].path) is not None:
+            return self.save_as(which)   # derived from the model output: its source is the model's file
         if path is None and which not in self._replace_confirmed:
             answer = self.window.ask_replace_input(which, self.editor.case.sources[which].path)
             if answer == "save_as":

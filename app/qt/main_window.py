@@ -59,6 +59,7 @@ from app.qt.plain_text import plain_message_box, plain_tooltip
 from app.qt.review_state import ReviewState
 from app.qt.shortcuts_help import shortcuts_html
 from app.qt.slice_plot import SliceDicePlotPanel
+from app.qt.slice_uncertainty import SliceUncertaintyCurve
 from app.qt.soft_columns import SoftColumns
 from app.qt.soft_controller import SoftController
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, THEMES, apply_theme
@@ -157,7 +158,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.edits = EditWorkflow(self, self.edit_tools, self.edit_toolbar, self.dice_history)
         self.soft_metrics = SoftController(self.jobs, self)   # soft Dice of the model output (§8)
         self.soft_metrics.warning.connect(self._on_soft_warning)
-        self.soft_columns = SoftColumns(self.dice_table, self.soft_metrics)
+        self.soft_columns = SoftColumns(self.dice_table, self.soft_metrics, self.state)
         self.label_list = LabelListPanel(self.state, self.slice_view)
         self.docks["labels"] = self._add_dock("Labels", "label_list_dock", self.label_list,
                                               Qt.DockWidgetArea.RightDockWidgetArea)
@@ -180,6 +181,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.docks["history"].raise_()
         self.threshold_applier = ThresholdApplier(self)   # the slider re-derives the prediction
         self.uncertainty = UncertaintyOverlay(self.views.views, self.state, self.soft_metrics, self)
+        self.slice_uncertainty = SliceUncertaintyCurve(self.slice_plot, self.state, self.soft_metrics, self)
 
         self._build_status_bar()
         self.controller.result_ready.connect(self._on_result)

@@ -2,9 +2,12 @@
 
 :class:`SoftColumnsProxy` sits between the table's :class:`~app.qt.table_model.ClassMetricsModel` and its
 sorting proxy and appends two columns while the case has model output (they are inserted when the
-first soft figures arrive and removed for a case without). :func:`attach_soft_columns` puts it into a
+first soft figures arrive and removed for a case without); the table's header shows them right after
+Dice. :class:`SoftColumns` puts it into a
 :class:`~app.qt.dice_table.DiceTablePanel` and adds the headline label under the hard Dice loss, both
-fed by :class:`~app.qt.soft_controller.SoftController` (docs/architecture.md §8).
+fed by :class:`~app.qt.soft_controller.SoftController` (docs/architecture.md §8). Under the headline one
+line keeps the case's model-output warning (a prediction that disagrees with the model where it is
+decisive, with counts) while the case is shown.
 """
 
 from __future__ import annotations
@@ -13,9 +16,18 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QIdentityProxyModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Slot
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QSizePolicy
 
-from app.qt.table_model import ALIGNMENT, DISPLAY, RIGHT_ALIGNED, SORT_ROLE_VALUE, TOOLTIP, UNDEFINED_TEXT
+from app.qt.plain_text import plain_tooltip
+from app.qt.table_model import (
+    ALIGNMENT,
+    COLUMNS,
+    DISPLAY,
+    RIGHT_ALIGNED,
+    SORT_ROLE_VALUE,
+    TOOLTIP,
+    UNDEFINED_TEXT,
+)
 
 SOFT_COLUMNS = (
     ("soft Dice", "soft_dice", "Soft Dice of the model's probabilities: (2Σp·y + 1) / (Σp + Σy + 1),\n"
@@ -23,6 +35,12 @@ SOFT_COLUMNS = (
     ("soft Dice loss", "soft_loss", "1 − soft Dice: the loss the network trains on (MONAI DiceLoss, batch=True)."),
 )
 """Header, ``SoftDiceResult`` field and header tooltip of each appended column."""
+SHOWN_AFTER = next(number for number, column in enumerate(COLUMNS) if column.field == "dice")
+"""The soft columns are appended to the model but shown right after this column (Dice), where a user
+comparing hard and soft Dice sees them at the default dock width (not beyond ASSD, off-screen)."""
+WARNING_PREFIX = "warning: "
+"""Case messages that are warnings start so (app/io/model_prediction.py's agreement check)."""
+WARNING_COLOR = "#e8a33d"
 EDITED_NOTE = "describes the model's output, not the edited prediction"
 HEADLINE_TOOLTIP = ("Mean of the soft Dice loss over the foreground classes: 1 − (2Σp·y + s) / (Σp + Σy + s)\n"
                     "per class, s = 1, p the model's probabilities (softmax of logits; sigmoid for one\n"
@@ -152,6 +170,38 @@ def headline_text(update) -> str:
     return text + (f" · <i>{EDITED_NOTE}</i>" if update.prediction_edited else "")
 
 
+class ElidedLabel(QLabel):
+    """One line of plain text cut with "…" to the label's width (a long warning never pushes the table
+    down); the whole text is the tooltip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full_text = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)   # file names in it are the user's
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        """Show ``text`` (elided) and put it whole in the tooltip."""
+        self.full_text = text
+        self.setToolTip(plain_tooltip(text) if text else "")
+        self._elide()
+
+    def resizeEvent(self, event) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, max(self.width(), 1)))
+
+
+def case_warnings(case) -> list[str]:
+    """The warnings among the messages of a case with model output (a prediction that disagrees with the
+    model where it is decisive, with counts); empty for a case without model output."""
+    if case is None or getattr(case, "scores", None) is None:
+        return []
+    return [message for message in case.messages if message.startswith(WARNING_PREFIX)]
+
+
 class SoftColumns(QObject):
     """Feeds a Dice table panel's soft columns and headline from a soft controller (see the module docstring).
 
@@ -159,9 +209,12 @@ class SoftColumns(QObject):
     ----------
     panel : app.qt.dice_table.DiceTablePanel
     controller : app.qt.soft_controller.SoftController
+    state : app.qt.review_state.ReviewState, optional
+        When given, the case's model-output warnings stay in :attr:`warning_label` under the headline
+        while the case is shown (the status bar shows them for 15 s, cut to its width).
     """
 
-    def __init__(self, panel, controller) -> None:
+    def __init__(self, panel, controller, state=None) -> None:
         super().__init__(panel)
         self.proxy = SoftColumnsProxy(self)
         self.proxy.setSourceModel(panel.model)
@@ -172,10 +225,24 @@ class SoftColumns(QObject):
         self.headline.setVisible(False)
         layout = panel.layout()
         layout.insertWidget(layout.indexOf(panel.loss_label) + 1, self.headline)
+        self.warning_label = ElidedLabel()
+        self.warning_label.setStyleSheet(f"QLabel {{ color: {WARNING_COLOR}; }}")
+        self.warning_label.setVisible(False)
+        layout.insertWidget(layout.indexOf(self.headline) + 1, self.warning_label)
+        if state is not None:
+            state.case_changed.connect(self.on_case_changed)
+            self.on_case_changed(state.case)
         self._panel = panel
         controller.soft_ready.connect(self.on_soft_ready)
         if controller.last_update is not None:
             self.on_soft_ready(controller.last_update)
+
+    @Slot(object)
+    def on_case_changed(self, case) -> None:
+        """Show the new case's model-output warnings (:func:`case_warnings`), or hide the line."""
+        warnings = case_warnings(case)
+        self.warning_label.set_full_text(" ".join(warnings))
+        self.warning_label.setVisible(bool(warnings))
 
     @Slot(object)
     def on_soft_ready(self, update) -> None:
@@ -187,3 +254,13 @@ class SoftColumns(QObject):
             self.headline.setText(headline_text(update))
         if first:
             self._panel.table.resizeColumnsToContents()
+            self._show_beside_dice()
+
+    def _show_beside_dice(self) -> None:
+        """Move the soft columns' sections (just inserted, at the end) to right after :data:`SHOWN_AFTER`.
+
+        Only the header's visual order changes: the models' columns, sorting and exports stay as they are."""
+        header = self._panel.table.horizontalHeader()
+        base = self._panel.model.columnCount()
+        for offset in range(len(SOFT_COLUMNS)):
+            header.moveSection(header.visualIndex(base + offset), header.visualIndex(SHOWN_AFTER) + 1 + offset)

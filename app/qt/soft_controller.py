@@ -142,13 +142,20 @@ class SoftController(QObject):
         if not self._active:
             return
         if delta.which != "gt":
-            if not self._prediction_edited:
-                self._prediction_edited = True
-                if self.last_update is not None:
-                    self._publish(replace(self.last_update, prediction_edited=True))
+            if delta.kind == "paint":   # a hand edit (undo, redo and re-derived: set_prediction_edited)
+                self.set_prediction_edited(True)
             return
         self._pending.append(delta)
         self._send_pending()
+
+    def set_prediction_edited(self, edited: bool) -> None:
+        """Say whether the prediction shown holds hand edits (the figures then carry the note that they
+        describe the model's output); published when it changes. Only with model output."""
+        if not self._active or self._prediction_edited == bool(edited):
+            return
+        self._prediction_edited = bool(edited)
+        if self.last_update is not None and self.last_update.generation == self._generation:
+            self._publish(replace(self.last_update, prediction_edited=self._prediction_edited))
 
     def derive_prediction(self, label: int, index: int) -> None:
         """Ask for the prediction at threshold ``index / 1024`` of class ``label`` (one-vs-rest); it comes

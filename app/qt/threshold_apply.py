@@ -1,39 +1,50 @@
-"""Applying the threshold slider: the prediction is re-derived from the model output and every metric follows.
+"""Applying the threshold slider: the prediction is re-derived from the model output as one undoable edit.
 
 :class:`ThresholdApplier` connects the Dice-vs-threshold panel's ``threshold_chosen`` to the soft lane
 (:meth:`app.qt.soft_controller.SoftController.derive_prediction`, the whole volume derived slab by slab
-off the GUI thread) and shows the derived prediction through the window's ordinary load path
-(:meth:`app.qt.main_window.MainWindow.show_case`: the Dice engine, the surface distances and the soft
-metrics all start over from it, exactly), keeping the plane, slice and selected class. Unsaved edits are
-never replaced: the user is told to save or undo them first.
+off the GUI thread) and writes the derived prediction into the case's prediction as **one step** of the
+edit model (:meth:`app.qt.edit_bridge.EditBridge.replace_values`, docs/architecture.md §8a): only the
+voxels whose label changes, through the same ``painted`` delta as a stroke, so the Dice engine, the
+confusion matrix, the per-slice plot, objects and surface distances follow incrementally, without a new
+case. Ctrl+Z restores the previous prediction, strokes before it stay undoable, and the step is
+journalled like any other, so it survives a crash.
+
+After every change of the history (the threshold step, undo, redo, a recovered journal) the applier
+reads from it which threshold the prediction uses (:func:`app.model.threshold_step.applied_threshold`,
+marked on the curve and set on the slider) and whether hand edits of the prediction came after it
+(:func:`~app.model.threshold_step.prediction_edited`: the soft figures then say that they describe the
+model's output, not the edited prediction).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from PySide6.QtCore import QObject, Slot
 
-from app.qt.case_loader import case_title
-from app.qt.threshold_curve import STEPS
+from app.model.threshold_step import STEPS, applied_threshold, describe, prediction_edited
 
-UNSAVED_EDITS = "Save or undo your edits first: applying a threshold replaces the prediction."
+NO_CHANGE = "The prediction at threshold {threshold:.4f} is the one shown: nothing changed."
+NOT_EDITABLE = "The prediction cannot be re-derived while a case is opening."
+BACK_TO_OPENED = "The prediction no longer uses a threshold of the slider: it is as it was before the first one."
+BACK_TO_THRESHOLD = "The prediction uses threshold {threshold:.4f} for {name} again."
 
 
 class ThresholdApplier(QObject):
-    """Re-derives and shows the prediction at the threshold the user chose (see the module docstring).
+    """Re-derives the prediction at the threshold the user chose, as one undoable edit (see the module docstring).
 
     Parameters
     ----------
     window : app.qt.main_window.MainWindow
-        Provides ``threshold_curve``, ``soft_metrics``, ``edits``, ``state``, ``show_case`` and
-        ``statusBar``.
+        Provides ``threshold_curve``, ``soft_metrics``, ``edits``, ``state`` and ``statusBar``.
     """
 
     def __init__(self, window) -> None:
         super().__init__(window)
+        self._bridge = None
+        self._applied: tuple[int, int] | None = None   # as last marked, to tell the user when undo changes it
         window.threshold_curve.threshold_chosen.connect(self.on_threshold_chosen)
         window.soft_metrics.prediction_derived.connect(self.on_prediction_derived)
+        window.soft_metrics.soft_ready.connect(self._on_soft_ready)
+        window.state.case_changed.connect(self._on_case_changed)
 
     @property
     def _window(self):
@@ -43,32 +54,73 @@ class ThresholdApplier(QObject):
     def on_threshold_chosen(self, label: int, index: int) -> None:
         """Ask the soft lane for the prediction at ``index / 1024`` of class ``label``."""
         window = self._window
-        editor = window.edits.editor
-        if editor is not None and editor.session.modified:
-            window.statusBar().showMessage(UNSAVED_EDITS, 15000)
-            return
-        window.statusBar().showMessage(f"Deriving the prediction at threshold {index / STEPS:.3f}…")
+        window.statusBar().showMessage(f"Deriving the prediction at threshold {index / STEPS:.4f}…")
         window.soft_metrics.derive_prediction(label, index)
 
     @Slot(object)
     def on_prediction_derived(self, derived) -> None:
-        """Show the derived prediction (a :class:`~app.qt.soft_worker.DerivedPrediction`) in place of the
-        current one, in the same plane, slice and class."""
+        """Write the derived prediction (a :class:`~app.qt.soft_worker.DerivedPrediction`) over the current
+        one as one undoable step; the plane, slice and class stay."""
         window = self._window
-        state = window.state
-        case = state.case
-        editor = window.edits.editor
-        if case is None or (editor is not None and editor.session.modified):
-            window.statusBar().showMessage(UNSAVED_EDITS, 15000)
+        bridge = window.edits.bridge
+        case = window.state.case
+        if bridge is None or case is None or window.edit_toolbar.bridge is None:
+            window.statusBar().showMessage(NOT_EDITABLE, 15000)
             return
         name = case.labels.name(derived.label)
-        note = (f"prediction derived from the model output: '{name}' where p >= {derived.index / STEPS:.4f} "
-                f"({derived.index}/{STEPS}), elsewhere the most probable other class")
-        derived_case = replace(case, pred=derived.labels, prediction_from="threshold", messages=[note])
-        axis, slice_index, selected = state.axis, state.slice_index, state.selected_class
-        title = f"{case_title(window.case_paths)} · threshold" if window.case_paths else "threshold"
-        window.show_case(derived_case, title=title)
-        state.set_axis(axis)
-        state.set_slice(slice_index)
-        state.select_class(selected)
-        window.threshold_curve.set_applied(derived.label, derived.index)
+        threshold = derived.index / STEPS
+        changed = bridge.replace_values("pred", derived.labels, describe(derived.label, derived.index),
+                                        f"threshold {threshold:.4f} for {derived.label} ({name})")
+        if not changed:
+            window.threshold_curve.set_applied(derived.label, derived.index)
+            window.statusBar().showMessage(NO_CHANGE.format(threshold=threshold), 15000)
+            return
+        window.statusBar().showMessage(
+            f"Prediction derived from the model output: '{name}' where p >= {threshold:.4f} "
+            f"({derived.index}/{STEPS}), elsewhere the most probable other class. Ctrl+Z restores the previous one.",
+            15000)
+
+    @Slot(object)
+    def _on_case_changed(self, _case) -> None:
+        """Follow the new case's edit history (the bridge is made per case, before the case is shown)."""
+        bridge = self._window.edits.bridge
+        if bridge is not self._bridge:
+            self._bridge = bridge
+            if bridge is not None:
+                bridge.history_changed.connect(self._on_history_changed)
+        self._mark_threshold()   # the soft figures of this case come later (_on_soft_ready)
+
+    @Slot()
+    def _on_history_changed(self) -> None:
+        """Mark the threshold the prediction uses (saying so when an undo or redo changed it) and say whether
+        the prediction holds hand edits."""
+        window = self._window
+        editor = window.edits.editor
+        if editor is None:
+            return
+        before = self._applied
+        self._mark_threshold()
+        if self._applied != before:
+            if self._applied is None:
+                window.statusBar().showMessage(BACK_TO_OPENED, 15000)
+            elif window.state.case is not None:
+                label, index = self._applied
+                window.statusBar().showMessage(BACK_TO_THRESHOLD.format(
+                    threshold=index / STEPS, name=f"'{window.state.case.labels.name(label)}'"), 15000)
+        window.soft_metrics.set_prediction_edited(prediction_edited(editor.session.history))
+
+    def _mark_threshold(self) -> None:
+        window = self._window
+        editor = window.edits.editor
+        self._applied = None if editor is None else applied_threshold(editor.session.history)
+        if self._applied is None:
+            window.threshold_curve.clear_applied()
+        else:
+            window.threshold_curve.set_applied(*self._applied)
+
+    @Slot(object)
+    def _on_soft_ready(self, update) -> None:
+        """A new case's first soft figures start unflagged: flag them when its history holds hand edits."""
+        editor = self._window.edits.editor
+        if update.result is not None and editor is not None:
+            self._window.soft_metrics.set_prediction_edited(prediction_edited(editor.session.history))

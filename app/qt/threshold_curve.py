@@ -7,7 +7,8 @@ histograms of the probabilities inside and outside the ground truth, docs/archit
 follow ground-truth edits; this panel only draws them. The threshold the shown prediction uses is
 marked too when there is one (a one-channel model: p >= 0.5; or the slider's, once applied); an argmax
 prediction has none. Moving the slider (or clicking the curve) emits ``threshold_chosen`` once it rests
-for :data:`APPLY_DELAY_MS`; the window then re-derives the prediction on the soft lane and reloads it.
+for :data:`APPLY_DELAY_MS`; the window then re-derives the prediction on the soft lane and writes it as one
+undoable edit (:mod:`app.qt.threshold_apply`).
 """
 
 from __future__ import annotations
@@ -121,6 +122,17 @@ class ThresholdCurvePanel(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(int(index))
         self.slider.blockSignals(False)
+        self._redraw()
+
+    def clear_applied(self) -> None:
+        """Say the prediction shown was not derived with the slider (the case's own: argmax, p >= 0.5 or a
+        given mask); the slider shows the threshold that prediction used, if any."""
+        self._applied = None
+        threshold = PREDICTION_THRESHOLD.get(getattr(self._state.case, "prediction_from", ""))
+        if threshold is not None:
+            self.slider.blockSignals(True)
+            self.slider.setValue(round(threshold * STEPS))
+            self.slider.blockSignals(False)
         self._redraw()
 
     @property

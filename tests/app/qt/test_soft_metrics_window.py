@@ -5,12 +5,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 import dice_engine as de
 from app.io import load_case
 from app.model.delta import Delta
 from app.qt.soft_columns import EDITED_NOTE, SOFT_COLUMNS
 from app.qt.soft_worker import SoftEditRequest, SoftLoadRequest, SoftWorkerState, process
+from app.qt.table_model import COLUMNS
 from app.scoring import score_case, soft_scores
 from tests.app.qt.editing_cases import drag, open_window, viewport_point, write_case
 from tests.app.qt.test_model_output_window import write_probabilities
@@ -144,3 +146,42 @@ def test_worker_edits_equal_recomputing_from_scratch():
                               include_background=False)
     assert [a.tolist() for a in state.live.sums()] == [a.tolist() for a in scratch.sums()]
     assert reply.result.loss_mean == scratch.result().loss_mean
+
+
+def test_the_soft_columns_are_shown_beside_dice_in_view_at_the_default_width(model_window):
+    window = model_window
+    table = window.dice_table.table
+    header = table.horizontalHeader()
+    base = window.dice_table.model.columnCount()
+    dice = next(number for number, column in enumerate(COLUMNS) if column.field == "dice")
+    assert [header.visualIndex(base), header.visualIndex(base + 1)] == [dice + 1, dice + 2]
+    assert header.visualIndex(dice + 1) == dice + 3           # IoU follows them
+    for width, height in ((1600, 1000), (1280, 800)):
+        window.resize(width, height)
+        window._size_right_column()
+        QApplication.processEvents()
+        for column in (base, base + 1):
+            assert table.columnViewportPosition(column) + table.columnWidth(column) <= table.viewport().width()
+        assert window.soft_columns.headline.isVisible()
+        assert window.soft_columns.headline.visibleRegion().boundingRect().width() > 0
+    case = load_case(window.case_paths["gt"], window.case_paths["pred"])
+    window.show_case(case, title="without model output")            # columns removed
+    assert header.count() == base
+    window.show_case(load_case(window.case_paths["gt"], window.case_paths["pred"], probs=window.case_paths["probs"]))
+    assert [header.visualIndex(base), header.visualIndex(base + 1)] == [dice + 1, dice + 2]   # and back beside Dice
+
+
+def test_the_disagreement_warning_stays_under_the_soft_headline(model_window):
+    window = model_window
+    label = window.soft_columns.warning_label
+    (warning,) = [message for message in window.state.case.messages if message.startswith("warning: ")]
+    assert "disagrees with --probs" in warning and "voxels where the model is decisive" in warning
+    assert label.isVisibleTo(window) and label.full_text == warning   # kept, not gone with the status bar's
+    assert label.textFormat() == Qt.TextFormat.PlainText
+    assert label.text().startswith("warning: ") and label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+    assert label.sizeHint().height() < 2 * label.fontMetrics().lineSpacing()   # one line: the table keeps its rows
+    assert "disagrees with --probs" in label.toolTip()
+    window.statusBar().clearMessage()
+    assert label.isVisibleTo(window)
+    window.show_case(load_case(window.case_paths["gt"], window.case_paths["pred"]), title="without model output")
+    assert not label.isVisibleTo(window)
