@@ -71,6 +71,46 @@ def test_incremental_edits_with_ignore_index(seed, edits):
     assert torch.equal(live.slice_counts(0), slices[0])
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), steps=st.integers(1, 6), ignore=st.booleans())
+def test_scattered_edits_counted_over_changed_voxels_equal_recomputation(seed, steps, ignore):
+    """A threshold-like edit (a whole-volume region, few voxels changed) takes the scattered path."""
+    from dice_engine import live as live_module
+
+    rng = np.random.default_rng(seed)
+    ignore_index = 255 if ignore else None
+    gt_labels = [0, 1, 2, 3] + ([255] if ignore else [])
+    target = rng.choice(gt_labels, SHAPE).astype(np.uint8)
+    preds = rng.integers(0, NUM_CLASSES, SHAPE).astype(np.uint8)
+    saved = live_module.SCATTERED_EDIT_VOXELS, live_module.SCATTERED_EDIT_RATIO
+    live_module.SCATTERED_EDIT_VOXELS, live_module.SCATTERED_EDIT_RATIO = 1, 1
+    try:
+        live = de.LiveDice(target=target, preds=preds, num_classes=NUM_CLASSES, device="cpu",
+                           ignore_index=ignore_index)
+        live.slice_counts(int(rng.integers(0, 3)))
+        scattered_calls = []
+        scattered = live._apply_scattered
+        live._apply_scattered = lambda *args: scattered_calls.append(1) or scattered(*args)
+        for _ in range(steps):
+            which = str(rng.choice(["pred", "gt"]))
+            start = [int(rng.integers(0, size)) for size in SHAPE]
+            region = tuple(slice(a, int(rng.integers(a + 1, size + 1))) for a, size in zip(start, SHAPE, strict=True))
+            mask = preds if which == "pred" else target
+            values = mask[region].copy()
+            flip = rng.random(values.shape) < 0.3
+            values[flip] = rng.choice(gt_labels if which == "gt" else [0, 1, 2, 3], int(flip.sum()))
+            live.apply_edit(region, values, which)
+            mask[region] = values
+    finally:
+        live_module.SCATTERED_EDIT_VOXELS, live_module.SCATTERED_EDIT_RATIO = saved
+    assert len(scattered_calls) == steps  # every edit took the path under test
+    cm, slices = _expected(target, preds, ignore_index)
+    assert torch.equal(live.confusion, cm)
+    for axis in range(3):
+        assert torch.equal(live.slice_counts(axis), slices[axis])
+    assert np.array_equal(live.preds.numpy(), preds) and np.array_equal(live.target.numpy(), target)
+
+
 @pytest.mark.parametrize("small_voxels", [0, 1 << 16], ids=["torch_kernels", "numpy_kernels"])
 def test_seeded_edits_equal_recomputation_with_either_counting_kernel(monkeypatch, small_voxels):
     from dice_engine import confusion as confusion_module
