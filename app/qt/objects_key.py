@@ -30,13 +30,14 @@ LAYER_DEPTH = 2.5
 
 
 def legend_html(show_kinds: bool, chosen: bool) -> str:
-    """The key's legend: a coloured square per kind shown."""
+    """The key's legend: a coloured square per kind shown, one per line (narrow: it sits in the view's
+    top right corner, between the top edge letter and the side one)."""
     entries = []
     if show_kinds:
         entries += [(KEY_COLORS["missed"], "missed object"), (KEY_COLORS["false"], "false object")]
     if chosen:
         entries.append((CHOSEN_RGBA, "chosen object"))
-    return "&nbsp; ".join(f'<span style="color: rgb({r}, {g}, {b})">&#9632;</span>'
+    return "<br>".join(f'<span style="color: rgb({r}, {g}, {b})">&#9632;</span>'
                           f'<span style="color: #f0f0f0"> {text}</span>' for (r, g, b, _), text in entries)
 
 
@@ -73,12 +74,13 @@ class ObjectsKey(QObject):
             layer.setZValue(LAYER_DEPTH)
             layer.setVisible(False)
             view.view_box.addItem(layer)
-            legend = pg.TextItem(anchor=(1, 1), fill=pg.mkBrush(0, 0, 0, 150))
+            legend = pg.TextItem(anchor=(1, 0), fill=pg.mkBrush(0, 0, 0, 150))
             legend.setZValue(1000)
             legend.setVisible(False)
             view.graphics.scene().addItem(legend)
             self.layers.append(layer)
             self.legends.append(legend)
+            view.view_box.sigResized.connect(self.schedule)   # the legend keeps to the corner
         show = QAction("Object &key (missed and false objects)", self)
         show.setCheckable(True)
         show.setShortcut(QKeySequence(TOGGLE_KEY))
@@ -153,4 +155,4 @@ class ObjectsKey(QObject):
             if text:
                 legend.setHtml(text)
                 viewport = view.graphics.viewport()
-                legend.setPos(view.graphics.mapToScene(viewport.width() - 8, viewport.height() - 8))
+                legend.setPos(view.graphics.mapToScene(viewport.width() - 4, 4))
