@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from app.qt.label_colors import class_names
 
 COLUMNS = ("Class", "Kind", "Volume", "Slices", "IoU")
-HINT = "Click an object to go to its largest slice"
+HINT = "Click an object to go to its largest slice and highlight its voxels"
 
 
 class ObjectsPanel(QWidget):
@@ -74,7 +74,7 @@ class ObjectsPanel(QWidget):
         self.table.cellClicked.connect(self._on_cell_clicked)
         hint = QLabel(HINT)
         hint.setWordWrap(True)
-        self.outline_box = QCheckBox("Outline missed (blue) and false (orange) objects in the views")
+        self.outline_box = QCheckBox("Outline missed (red) and false (cyan) objects in the views")
         self.outline_box.setChecked(True)
         self.outline_box.setToolTip("Each missed or false object's bounding box, on every slice it crosses "
                                     "(app.qt.objects_outline)")

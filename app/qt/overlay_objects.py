@@ -2,9 +2,9 @@
 
 Drawn from the :class:`~app.qt.objects_voxels.ObjectVoxels` of the latest objects reply (each object's box
 and its voxels inside it), so a slice costs one small copy per object crossing it: no pass over the volume,
-no labelling, no metric. Missed objects (ground truth without a match) take the error map's
-false-negative colour, false objects (predictions without a match) its false-positive colour
-(:data:`app.qt.overlay.ERROR_COLORS`), the chosen object the confusion-cell highlight's colour on top.
+no labelling, no metric. Missed objects (ground truth without a match) are red, false objects
+(predictions without a match) cyan (:data:`KEY_COLORS`), the chosen object in the confusion-cell
+highlight's colour on top.
 Qt-free (numpy only); :mod:`app.qt.objects_key` lays the result over the slice views.
 """
 
@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.qt.overlay import ERROR_COLORS, HIGHLIGHT_RGBA
+from app.qt.overlay import HIGHLIGHT_RGBA
 
-KEY_ALPHA = 200
+KEY_ALPHA = 230
 KEY_COLORS: dict[str, tuple[int, int, int, int]] = {
-    "missed": (*ERROR_COLORS["false negative"][:3], KEY_ALPHA),
-    "false": (*ERROR_COLORS["false positive"][:3], KEY_ALPHA),
+    "missed": (255, 40, 40, KEY_ALPHA),
+    "false": (0, 255, 255, KEY_ALPHA),
 }
-"""RGBA of the voxels of missed and false objects."""
+"""RGBA of the voxels of missed (red) and false (cyan) objects: saturated and nearly opaque, so that they stand
+out from label fills (the error map's blue and orange are also the colours of common label tables, e.g. the
+demo's CSF and grey matter); red and cyan stay apart for red-green colour blindness."""
 CHOSEN_RGBA = HIGHLIGHT_RGBA
 """The object chosen in the Objects dock."""
 
