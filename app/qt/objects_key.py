@@ -80,7 +80,7 @@ class ObjectsKey(QObject):
             view.graphics.scene().addItem(legend)
             self.layers.append(layer)
             self.legends.append(legend)
-            view.view_box.sigResized.connect(self.schedule)   # the legend keeps to the corner
+            view.view_box.sigResized.connect(self.place_legends)   # they keep to the corner
         show = QAction("Object &key (missed and false objects)", self)
         show.setCheckable(True)
         show.setShortcut(QKeySequence(TOGGLE_KEY))
@@ -154,5 +154,12 @@ class ObjectsKey(QObject):
             legend.setVisible(bool(text))
             if text:
                 legend.setHtml(text)
-                viewport = view.graphics.viewport()
-                legend.setPos(view.graphics.mapToScene(viewport.width() - 4, 4))
+        self.place_legends()
+
+    @Slot()
+    @Slot(object)
+    def place_legends(self, *_args) -> None:
+        """Put each view's legend in its top-right corner (nothing is redrawn)."""
+        for view, legend in zip(self._layout.views, self.legends, strict=True):
+            viewport = view.graphics.viewport()
+            legend.setPos(view.graphics.mapToScene(viewport.width() - 4, 4))

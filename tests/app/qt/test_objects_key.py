@@ -217,3 +217,28 @@ def test_window_wires_the_key_lists_it_in_the_view_menu_and_help_without_a_clash
     view = window.slice_view
     assert np.array_equal(drawn(window.objects_key, 0, CHOSEN_RGBA),
                           expected_on_screen(window.state.case, item, view))
+
+
+def test_a_stroke_never_redraws_the_key_only_the_objects_update_after_it_does(window, qtbot, monkeypatch):
+    from tests.app.qt.editing_cases import drag
+
+    qtbot.waitUntil(lambda: window.objects.last_update is not None, timeout=10_000)
+    key = window.objects_key
+    key.actions["show_object_key"].setChecked(True)
+    qtbot.waitUntil(lambda: not key._timer.isActive(), timeout=5_000)
+    calls = []
+    layer = key.layers[0]
+    original = layer.setImage
+    monkeypatch.setattr(layer, "setImage", lambda *a, **k: (calls.append(1), original(*a, **k)))
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    drag(window, [(6, col) for col in range(2, 26, 4)])
+    assert window.objects.pending and calls == []   # the stroke is on screen; the key waits for the lane
+    window.objects.flush()
+    qtbot.waitUntil(lambda: not window.objects.pending, timeout=10_000)
+    qtbot.waitUntil(lambda: bool(calls), timeout=5_000)
+    case, view = window.state.case, window.slice_view
+    expected = np.zeros(to_screen(case.gt[view.slice_index], view.frame).shape, bool)
+    for item in unmatched(window.objects.last_update.scores):
+        if item.status == "false":
+            expected |= expected_on_screen(case, item, view)
+    assert expected.any() and np.array_equal(drawn(key, 0, KEY_COLORS["false"]), expected)
