@@ -11,7 +11,8 @@ of a stroke's render, never from the volume.
 - The object chosen in the Objects dock (:meth:`choose`) is drawn in the highlight colour whether the key is
   on or not, on whatever slice a view shows. It is dropped when an update no longer lists it as missed or
   false (matched, erased, or renamed because an edit removed its first voxel), when a confusion cell is
-  highlighted instead, and when another case opens.
+  highlighted instead, and when another case opens. Objects past the cut-out budget
+  (:data:`app.qt.objects_voxels.MAX_KEY_VOXELS`, largest first) have no voxels to draw: only their box outline.
 """
 
 from __future__ import annotations
@@ -121,7 +122,9 @@ class ObjectsKey(QObject):
     @Slot(object)
     def _on_objects(self, update) -> None:
         self.voxels = tuple(update.voxels)
-        if self.chosen is not None and all(v.key != self.chosen for v in self.voxels):
+        scores = update.scores
+        unmatched = set() if scores is None else {object_key(o) for c in scores.classes for o in (*c.missed, *c.false)}
+        if self.chosen not in unmatched:
             self.chosen = None   # matched, erased or renamed by the edits this update includes
         self.schedule()
 

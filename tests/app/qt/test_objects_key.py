@@ -4,11 +4,12 @@ highlight the object chosen in the Objects dock, on whatever slice they show, un
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 from scipy import ndimage
 
 from app.orientation import to_screen
-from app.qt.objects_controller import ObjectsController
+from app.qt.objects_controller import ObjectsController, ObjectsUpdate
 from app.qt.objects_dock import ObjectsPanel
 from app.qt.objects_key import TOGGLE_KEY, ObjectsKey, legend_html
 from app.qt.objects_voxels import ObjectVoxels, unmatched_voxels
@@ -242,3 +243,25 @@ def test_a_stroke_never_redraws_the_key_only_the_objects_update_after_it_does(wi
         if item.status == "false":
             expected |= expected_on_screen(case, item, view)
     assert expected.any() and np.array_equal(drawn(key, 0, KEY_COLORS["false"]), expected)
+
+
+def test_object_mask_names_objects_by_their_first_voxel_only():
+    gt = np.zeros((1, 4, 6), np.uint8)
+    gt[0, 1:3, 1:3] = 1
+    gt[0, 0, 5] = 1
+    live = LiveObjects(target=gt, preds=np.zeros_like(gt), num_classes=2)
+    assert live.object_mask("gt", (0, 1, 1), ((0, 1), (0, 4), (0, 6))).sum() == 4   # the other object is not in it
+    with pytest.raises(ValueError, match="no object of the gt mask"):
+        live.object_mask("gt", (0, 0, 0), ((0, 1), (0, 1), (0, 1)))
+
+
+def test_a_chosen_object_past_the_cut_out_budget_stays_chosen_until_it_goes(qtbot):
+    _case, _state, _views, controller, panel, key = key_views(qtbot)
+    update = controller.last_update
+    panel.choose(0)
+    chosen = key.chosen
+    key._on_objects(ObjectsUpdate(update.generation, update.scores, False, voxels=()))   # nothing cut out
+    assert key.chosen == chosen
+    key._on_objects(ObjectsUpdate(update.generation, None, False, "could not count"))
+    assert key.chosen is None
+    controller.shutdown()
