@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.orientation import to_screen
+from app.qt.objects_outline import plane_change_signals
 from app.qt.objects_voxels import object_key
 from app.qt.overlay_objects import CHOSEN_RGBA, KEY_COLORS, object_key_slice
 
@@ -94,12 +95,9 @@ class ObjectsKey(QObject):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.refresh)
         controller.objects_ready.connect(self._on_objects)
-        state = views.state
-        state.case_changed.connect(self._on_case_changed)
-        state.highlighted_cell_changed.connect(self._on_cell_highlighted)
-        for signal in (state.axis_changed, state.slice_changed, views.crosshair.moved,
-                       views.layout_changed, *(p.axis_changed for p in views.planes),
-                       *(p.slice_changed for p in views.planes)):
+        views.state.case_changed.connect(self._on_case_changed)
+        views.state.highlighted_cell_changed.connect(self._on_cell_highlighted)
+        for signal in plane_change_signals(views):
             signal.connect(self.schedule)
 
     @property

@@ -25,6 +25,13 @@ _Z_VALUE = 40
 """Above the image and overlays, below the crosshair lines."""
 
 
+def plane_change_signals(views) -> tuple:
+    """The signals after which a view of ``views`` (a ViewLayout) may show another slice or plane."""
+    state = views.state
+    return (state.axis_changed, state.slice_changed, views.crosshair.moved, views.layout_changed,
+            *(p.axis_changed for p in views.planes), *(p.slice_changed for p in views.planes))
+
+
 def screen_span(lo: int, hi: int, size: int, flipped: bool) -> tuple[int, int]:
     """Screen pixel range ``[start, stop)`` of array range ``[lo, hi)`` along an axis of ``size`` pixels."""
     return (size - hi, size - lo) if flipped else (lo, hi)
@@ -52,11 +59,8 @@ class ObjectsOutline(QObject):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.redraw)
         controller.objects_ready.connect(self._on_objects)
-        state = views.state
-        state.case_changed.connect(self._on_case_changed)
-        for signal in (state.axis_changed, state.slice_changed, views.crosshair.moved,
-                       views.layout_changed, *(p.axis_changed for p in views.planes),
-                       *(p.slice_changed for p in views.planes)):
+        views.state.case_changed.connect(self._on_case_changed)
+        for signal in plane_change_signals(views):
             signal.connect(self.schedule)
 
     @Slot()
