@@ -206,6 +206,28 @@ class LiveObjects:
                                   connectivity=self.connectivity, min_size=self.min_size, spacing=spacing,
                                   index_to_world=index_to_world)
 
+    def object_mask(self, which: str, anchor: tuple[int, ...], box: tuple[tuple[int, int], ...]) -> np.ndarray:
+        """The voxels of one object of the current masks inside ``box``.
+
+        Parameters
+        ----------
+        which : {"gt", "pred"}
+        anchor : tuple of int
+            The object's first voxel in C order (:attr:`dice_engine.objects.SegmentObject.anchor`).
+        box : tuple of (int, int)
+            ``[start, stop)`` per axis, e.g. the object's bounding box.
+
+        Returns
+        -------
+        numpy.ndarray
+            bool, the box's shape: True on the object's voxels (a new array).
+        """
+        labels = self._tables.labels[which]
+        object_id = labels[tuple(anchor)]
+        if object_id == 0:
+            raise ValueError(f"no object of the {which} mask has its first voxel at {tuple(anchor)}")
+        return labels[tuple(slice(lo, hi) for lo, hi in box)] == object_id
+
     def _matching(self, class_index: int) -> tuple:
         if class_index not in self._matchings:
             self._matchings[class_index] = class_matching(self._tables, class_index, self.iou_threshold,

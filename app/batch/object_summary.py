@@ -1,4 +1,5 @@
-"""Object counts in the dataset outputs of ``batch --objects``: metrics.csv cells and summary.json totals.
+"""Object counts in the dataset outputs of ``batch --objects``: metrics.csv cells and summary.json totals
+(which summary.pdf shows, :mod:`app.report.dataset_pdf_objects`).
 
 The per-case counts are the score documents' ``objects`` blocks (:mod:`app.object_scoring`); this module
 only adds them up over cases. Definitions: docs/architecture.md §5, "Objects".
@@ -11,11 +12,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from app.object_document import CSV_COLUMNS
+from app.object_text import definition_line
 
 OBJECT_SUMMARY_CONVENTIONS = {
     "objects": "per class over the cases: tp, fp (false objects) and fn (missed objects) summed; f1_pooled = "
                "2Σtp/(2Σtp+Σfp+Σfn); f1 statistics over the cases where the class's F1 is defined (worst = lowest); "
                "cases_with_missed = cases with at least one missed object of the class",
+    "objects_pooled": "precision_pooled = Σtp/(Σtp+Σfp), recall_pooled = Σtp/(Σtp+Σfn), pq_pooled = Σ(matched "
+                      "IoU)/(Σtp+Σfp/2+Σfn/2) with each case's matched IoU sum = sq × tp; pq statistics over the "
+                      "cases where the class's PQ is defined (worst = lowest); null when a denominator is 0",
+    "objects_definitions": "the distinct object definitions of the cases (one unless a size limit in mL gives "
+                           "different voxel counts)",
     "per_case_objects": "objects_missed / objects_false of each case: missed and false objects of all its classes",
 }
 
@@ -39,17 +46,24 @@ def add_object_summary(document: dict, results: Sequence[dict]) -> None:
             continue
         tp, fp, fn = (sum(getattr(entry, key) for _, entry in entries) for key in ("tp", "fp", "fn"))
         f1 = [(entry.f1, case) for case, entry in entries if entry.f1 is not None]
+        matched_iou = sum(entry.sq * entry.tp for _, entry in entries if entry.tp)
         class_entry["objects"] = {
             "cases": len(entries), "tp": tp, "fp": fp, "fn": fn,
             "f1_pooled": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None,
             "f1": _statistics(f1),
             "cases_with_missed": sum(1 for _, entry in entries if entry.fn > 0),
+            "precision_pooled": tp / (tp + fp) if tp + fp else None,
+            "recall_pooled": tp / (tp + fn) if tp + fn else None,
+            "pq_pooled": matched_iou / (tp + fp / 2 + fn / 2) if tp + fp + fn else None,
+            "pq": _statistics([(entry.pq, case) for case, entry in entries if entry.pq is not None]),
         }
     by_case = {result["case"]: result["score"].objects for result in results}
     for row in document["cases"]:
         objects = by_case.get(row["case"])
         row["objects_missed"] = None if objects is None else sum(entry.fn for entry in objects.classes)
         row["objects_false"] = None if objects is None else sum(entry.fp for entry in objects.classes)
+    document["objects_definitions"] = sorted({definition_line(result["score"].objects).removesuffix(":")
+                                              for result in results if result["score"].objects is not None})
     document["conventions"] = {**document["conventions"], **OBJECT_SUMMARY_CONVENTIONS}
 
 

@@ -52,6 +52,7 @@ from app.qt.label_list import LabelListPanel
 from app.qt.model_output_dialog import ask_model_output
 from app.qt.objects_controller import ObjectsController
 from app.qt.objects_dock import ObjectsPanel
+from app.qt.objects_key import ObjectsKey
 from app.qt.objects_outline import ObjectsOutline
 from app.qt.open_case_dialog import OpenCaseDialog, assign_roles
 from app.qt.opening_slice import OpeningSlice
@@ -170,6 +171,8 @@ class MainWindow(EditQuestions, QMainWindow):
         self.tabifyDockWidget(self.docks["confusion"], self.docks["objects"])
         self.objects_outline = ObjectsOutline(self.views, self.objects)   # their key in the slice views
         self.objects_panel.outline_box.toggled.connect(self.objects_outline.set_shown)
+        self.objects_key = ObjectsKey(self.views, self.objects)   # their voxels, and the chosen one (§5b)
+        self.objects_panel.object_chosen.connect(self.objects_key.choose)
         self.docks["confusion"].raise_()
         self.label_list.label_activated.connect(self.edit_toolbar.set_label)   # selects it everywhere
         self.review_actions: dict[str, QAction] = {}   # filled in review mode (app/qt/worklist_actions.py)
@@ -507,4 +510,5 @@ class MainWindow(EditQuestions, QMainWindow):
         self.show_info("Keyboard shortcuts", shortcuts_html(self.slice_view.view_actions,
                                                             {**self.edit_toolbar.actions_by_name,
                                                              **self.review_actions,
-                                                             **self.uncertainty.actions}))
+                                                             **self.uncertainty.actions,
+                                                             **self.objects_key.actions}))

@@ -44,12 +44,15 @@ class ObjectsUpdate:
         Edits have come since: the figures are outdated and an update follows.
     message : str
         Why ``scores`` is None, else empty.
+    voxels : tuple of app.qt.objects_voxels.ObjectVoxels
+        The missed and false objects' voxels (the object key's source), largest first.
     """
 
     generation: int
     scores: object | None
     stale: bool
     message: str = ""
+    voxels: tuple = ()
 
 
 class ObjectsController(DebouncedLaneController):
@@ -118,7 +121,7 @@ class ObjectsController(DebouncedLaneController):
         if reply.generation != self._generation or reply.revision != self._revision:
             return
         if isinstance(reply, ObjectsReply):
-            self._publish(ObjectsUpdate(self._generation, reply.scores, bool(self._pending)))
+            self._publish(ObjectsUpdate(self._generation, reply.scores, bool(self._pending), voxels=reply.voxels))
         else:
             self._stop_after_failure()
             self._publish(ObjectsUpdate(self._generation, None, False,

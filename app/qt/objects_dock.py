@@ -4,9 +4,9 @@ Shows the :class:`~app.qt.objects_controller.ObjectsUpdate` of the current case:
 class with TP, FP, FN and F1 (lesion mode, docs/architecture.md §5a), then a table of the unmatched
 objects (class, missed / false, volume, slice range along the current axis (rows for a 2D image), IoU
 with the most-overlapping object), largest first. Clicking a row goes to the object's largest slice (with
-three linked views, the crosshair moves to the object's largest slice along every axis) and highlights,
-through the shared state's confusion cell, the voxels of its kind: ground truth of its class predicted as
-background (missed) or background predicted as its class (false). While edits are pending, the figures
+three linked views, the crosshair moves to the object's largest slice along every axis), clears the
+highlighted confusion cell and announces the object (``object_chosen``): the views' object key
+(:mod:`app.qt.objects_key`) then highlights that object's own voxels. While edits are pending, the figures
 are marked as updating. The "outline" box switches the views' object key (:mod:`app.qt.objects_outline`).
 """
 
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from app.qt.label_colors import class_names
 
 COLUMNS = ("Class", "Kind", "Volume", "Slices", "IoU")
-HINT = "Click an object to go to its largest slice"
+HINT = "Click an object to go to its largest slice and highlight its voxels"
 
 
 class ObjectsPanel(QWidget):
@@ -38,7 +38,7 @@ class ObjectsPanel(QWidget):
     Parameters
     ----------
     state : app.qt.review_state.ReviewState
-        The shared selection: the panel sets the plane and the highlighted confusion cell.
+        The shared selection: the panel sets the plane and clears the highlighted confusion cell.
     controller : app.qt.objects_controller.ObjectsController
         Source of the objects (``objects_ready``, ``objects_stale``).
     views : app.qt.view_layout.ViewLayout, optional
@@ -74,7 +74,7 @@ class ObjectsPanel(QWidget):
         self.table.cellClicked.connect(self._on_cell_clicked)
         hint = QLabel(HINT)
         hint.setWordWrap(True)
-        self.outline_box = QCheckBox("Outline missed (blue) and false (orange) objects in the views")
+        self.outline_box = QCheckBox("Outline missed (red) and false (cyan) objects in the views")
         self.outline_box.setChecked(True)
         self.outline_box.setToolTip("Each missed or false object's bounding box, on every slice it crosses "
                                     "(app.qt.objects_outline)")
@@ -133,7 +133,7 @@ class ObjectsPanel(QWidget):
         self._show_counts()
 
     def choose(self, row: int) -> None:
-        """Go to the object of ``row``: its largest slice, highlighted."""
+        """Go to the object of ``row``: its largest slice; announce it (``object_chosen``) to be highlighted."""
         if not 0 <= row < len(self.objects):
             return
         item = self.objects[row]
@@ -143,8 +143,7 @@ class ObjectsPanel(QWidget):
         else:
             axis = self._state.axis
             self._state.set_plane(axis, item.largest_slices[axis])
-        cell = (item.class_index, 0) if item.status == "missed" else (0, item.class_index)
-        self._state.highlight_cell(cell)
+        self._state.highlight_cell(None)   # the object's own voxels are highlighted (app.qt.objects_key)
         self.object_chosen.emit(item)
 
     @Slot(int, int)

@@ -2,8 +2,8 @@
 
 Each view shows, for the objects of the latest :class:`~app.qt.objects_controller.ObjectsUpdate` whose
 bounding box crosses the view's slice, the box's in-plane rectangle: missed objects (ground truth without
-a match) in the error map's false-negative colour, false objects (predictions without a match) in its
-false-positive colour (:data:`app.qt.overlay.ERROR_COLORS`). The rectangles are a few graphics items laid
+a match) in red, false objects (predictions without a match) in cyan, the colours of the voxel key
+(:data:`app.qt.overlay_objects.KEY_COLORS`). The rectangles are a few graphics items laid
 over the image, redrawn when the objects update (debounced after edits) or the slice changes: a stroke
 never re-renders anything here. View coordinates are millimetres, pixel ``(row, col)`` covering
 ``[row * row_mm, (row + 1) * row_mm)`` (see :mod:`app.qt.crosshair_lines`).
@@ -15,14 +15,21 @@ from PySide6.QtCore import QObject, QRectF, QTimer, Slot
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from app.qt.overlay import ERROR_COLORS
+from app.qt.overlay_objects import KEY_COLORS
 
-KIND_COLORS = {"missed": ERROR_COLORS["false negative"], "false": ERROR_COLORS["false positive"]}
+KIND_COLORS = KEY_COLORS
 """Outline RGB(A) per object status."""
 MAX_OUTLINED = 200
 """At most this many objects are outlined per view (the largest)."""
 _Z_VALUE = 40
 """Above the image and overlays, below the crosshair lines."""
+
+
+def plane_change_signals(views) -> tuple:
+    """The signals after which a view of ``views`` (a ViewLayout) may show another slice or plane."""
+    state = views.state
+    return (state.axis_changed, state.slice_changed, views.crosshair.moved, views.layout_changed,
+            *(p.axis_changed for p in views.planes), *(p.slice_changed for p in views.planes))
 
 
 def screen_span(lo: int, hi: int, size: int, flipped: bool) -> tuple[int, int]:
@@ -52,11 +59,8 @@ class ObjectsOutline(QObject):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.redraw)
         controller.objects_ready.connect(self._on_objects)
-        state = views.state
-        state.case_changed.connect(self._on_case_changed)
-        for signal in (state.axis_changed, state.slice_changed, views.crosshair.moved,
-                       views.layout_changed, *(p.axis_changed for p in views.planes),
-                       *(p.slice_changed for p in views.planes)):
+        views.state.case_changed.connect(self._on_case_changed)
+        for signal in plane_change_signals(views):
             signal.connect(self.schedule)
 
     @Slot()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.io.limits import objects_memory_problem
+from app.qt.objects_voxels import unmatched_voxels
 
 if TYPE_CHECKING:
     from dice_engine.live_objects import LiveObjects
@@ -60,11 +61,13 @@ class ObjectsEditRequest:
 
 @dataclass(frozen=True)
 class ObjectsReply:
-    """The objects of the current masks (:class:`dice_engine.objects.ObjectScores`, lesion or instance mode)."""
+    """The objects of the current masks (:class:`dice_engine.objects.ObjectScores`, lesion or instance mode)
+    and the voxels of the missed and false ones (:class:`app.qt.objects_voxels.ObjectVoxels`, for the object key)."""
 
     generation: int
     revision: int
     scores: ObjectScores
+    voxels: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -124,4 +127,5 @@ def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailur
                                   "until the case is opened again.")
     else:
         raise TypeError(f"unknown objects request {type(request).__name__}")
-    return ObjectsReply(request.generation, request.revision, state.live.scores(spacing=state.spacing_zyx))
+    scores = state.live.scores(spacing=state.spacing_zyx)
+    return ObjectsReply(request.generation, request.revision, scores, unmatched_voxels(state.live, scores))

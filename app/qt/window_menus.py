@@ -100,6 +100,8 @@ def build_menus(window) -> WindowMenus:
         view_menu.addAction(view_actions.by_name[name])
     for action in window.uncertainty.actions.values():   # the model's uncertainty (docs/architecture.md §8)
         view_menu.addAction(action)
+    for action in window.objects_key.actions.values():   # missed and false objects (docs/architecture.md §5b)
+        view_menu.addAction(action)
     view_menu.addSeparator()
     window_menu = view_menu.addMenu("&Window / level")
     window_menu.addAction(view_actions.by_name["auto_window"])

@@ -1,6 +1,6 @@
 """The dataset report of ``dicelens batch`` (``summary.pdf``): headline, per-class box plot of Dice,
-the worst cases, the per-class statistics table (and surface distances with ``--distances``), and
-the cases that failed."""
+the worst cases, the per-class statistics table (and surface distances with ``--distances``, object
+figures with ``--objects``: :mod:`app.report.dataset_pdf_objects`), and the cases that failed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from app import __version__
 from app.io.labels import generated_color
 from app.report import charts
+from app.report.dataset_pdf_objects import write_object_section
 from app.report.pdf import DASH, HEADER_ROW_COLOR, RULE_COLOR, fmt
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, PdfDocument, draw_text
 
@@ -44,6 +45,7 @@ def write_dataset_report(document: dict, statistics: Sequence, path: str | Path,
         _worst_cases(doc, document)
         _class_table(doc, statistics)
         _distance_table(doc, document)
+        write_object_section(doc, document, _table)
         _failures(doc, document)
         doc.heading("Conventions", size_pt=9, min_following_mm=12)
         for text in document.get("conventions", {}).values():

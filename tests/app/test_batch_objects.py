@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -78,3 +79,45 @@ def test_batch_instances_with_reports(tmp_path, capsys):
     assert [(r["index"], r["objects_tp"], r["objects_fp"], r["objects_fn"]) for r in rows] == \
         [("0", "", "", ""), ("1", "3", "1", "1")]
     assert (out / "reports" / "cells.pdf").is_file()
+
+
+def test_summary_pools_precision_recall_and_pq_and_agrees_with_metrics_csv(dataset, capsys):
+    argv, out = dataset
+    assert main(["batch", *argv, "--objects"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    objects = {c["index"]: c["objects"] for c in summary["classes"] if "objects" in c}
+    # Class 1: flawed finds A (IoU 1), misses B, has one false; perfect finds both (IoU 1 each).
+    assert (objects[1]["precision_pooled"], objects[1]["recall_pooled"]) == (pytest.approx(3 / 4),) * 2
+    assert objects[1]["pq_pooled"] == pytest.approx(3 / (3 + 0.5 + 0.5))
+    # Class 2: C matched at IoU 18/30 in flawed (24 voxels each, 18 shared), 1 in perfect.
+    assert objects[2]["pq_pooled"] == pytest.approx((0.6 + 1.0) / 2)
+    assert (objects[1]["pq"]["worst"], objects[1]["pq"]["worst_case"]) == (pytest.approx(0.5), "flawed")
+    assert summary["objects_definitions"] == ["Objects (lesion mode: connected components of each class, "
+                                              "26-connectivity; matched one-to-one at IoU ≥ 0.1)"]
+    rows = list(csv.DictReader(io.StringIO((out / "metrics.csv").read_text())))
+    for index, totals in objects.items():
+        mine = [r for r in rows if r["index"] == str(index)]
+        assert [sum(int(r[f"objects_{key}"]) for r in mine) for key in ("tp", "fp", "fn")] == \
+            [totals["tp"], totals["fp"], totals["fn"]]
+    missed = {r["case"]: 0 for r in rows}
+    for r in rows:
+        missed[r["case"]] += int(r["objects_fn"] or 0)
+    assert missed == {row["case"]: row["objects_missed"] for row in summary["cases"]}
+
+
+def test_summary_pdf_has_the_object_figures(dataset, capsys):
+    from tests.app.report.casefiles import pdf_text
+
+    argv, out = dataset
+    assert main(["batch", *argv, "--objects"]) == 0
+    text = pdf_text(out / "summary.pdf", layout=True)
+    assert "Objects (lesions / instances) over the cases" in text
+    assert "matched one-to-one at IoU ≥ 0.1" in text
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert "1 label 1 2 3 1 1 0.750 0.750 0.750 0.750 1" in lines   # #, class, cases, TP, FP, FN, P, R, F1, PQ
+    assert re.search(r"label 1 +3 TP · 1 FN · 1 FP\n", text)   # the bar's figures
+    assert "The case with missed objects" in text
+    assert "flawed 1 1 " in "\n".join(lines) + " "
+    assert "1 of 2 cases have at least one missed object (all classes)." in lines
+    assert main(["batch", *argv, "--out", str(out.parent / "plain")]) == 0
+    assert "Objects (lesions" not in pdf_text(out.parent / "plain" / "summary.pdf")

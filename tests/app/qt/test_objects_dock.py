@@ -103,10 +103,12 @@ def test_panel_lists_missed_and_false_objects_largest_first_and_jumps_to_one(qtb
     largest = panel.objects[0]
     assert panel.table.item(0, 1).text() == largest.status
     state.set_axis(1)
+    state.highlight_cell((1, 0))
+    chosen = []
+    panel.object_chosen.connect(chosen.append)
     panel.choose(0)
     assert (state.axis, state.slice_index) == (1, largest.largest_slices[1])
-    expected_cell = (largest.class_index, 0) if largest.status == "missed" else (0, largest.class_index)
-    assert state.highlighted_cell == expected_cell
+    assert state.highlighted_cell is None and chosen == [largest]   # its own voxels: app.qt.objects_key
     controller.submit_delta(edit(case, "pred", FALSE_BLOB, 2))
     assert "updating" in panel.counts_label.text()
     controller.flush()
