@@ -1,33 +1,21 @@
 """Start-up timestamps for ``bench/startup.py``, printed only when ``DICELENS_STARTUP_TRACE=1``.
 
-``dicelens view`` then writes one line per event on stderr, ``dicelens-startup <event> <unix time>``,
-and otherwise behaves as always. Events, each once: ``window`` (the slice view first painted, empty),
-``case_read`` (the case's volumes read and checked, in the ``open`` lane), ``image`` (the slice view
-painted with the case), ``table`` (the Dice table painted with the case's first numbers). The
-benchmark takes its own clock reading just before it starts the process and subtracts.
+``dicelens view`` then writes one line per event on stderr, ``dicelens-startup <event> <unix time>``
+(:func:`stamp`, from the Qt-free :mod:`app.qt.startup_clock`), and otherwise behaves as always.
+Events, each once: ``window`` (the slice view first painted, empty), ``case_read`` (the case's
+volumes read and checked, on the thread :mod:`app.qt.early_start` started or in the ``open`` lane),
+``torch`` (torch and the engine imported, when :mod:`app.qt.early_start` imported them), ``image``
+(the slice view painted with the case), ``table`` (the Dice table painted with the case's first
+numbers). The benchmark takes its own clock reading just before it starts the process and subtracts.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import time
-
 from PySide6.QtCore import QEvent, QObject, QTimer, Slot
 
-ENVIRONMENT_VARIABLE = "DICELENS_STARTUP_TRACE"
-PREFIX = "dicelens-startup"
+from app.qt.startup_clock import ENVIRONMENT_VARIABLE, PREFIX, enabled, stamp
 
-
-def enabled() -> bool:
-    """True when the environment asks for start-up timestamps."""
-    return os.environ.get(ENVIRONMENT_VARIABLE) == "1"
-
-
-def stamp(event: str) -> None:
-    """Print ``event`` with the current unix time when tracing is enabled (any thread)."""
-    if enabled():
-        print(f"{PREFIX} {event} {time.time():.6f}", file=sys.stderr, flush=True)
+__all__ = ["ENVIRONMENT_VARIABLE", "PREFIX", "StartupTrace", "enabled", "stamp"]
 
 
 class StartupTrace(QObject):
