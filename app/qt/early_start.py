@@ -121,6 +121,10 @@ class EarlyCaseRead:
         except BaseException as error:   # re-raised where the window takes the result
             self._error = error
 
+    def done(self) -> bool:
+        """True once the read has finished (read or failed)."""
+        return not self._thread.is_alive()
+
     def result(self):
         """Wait for the read; return the :class:`app.io.Case` or raise what reading it raised."""
         self._thread.join()

@@ -11,7 +11,7 @@ numbers). The benchmark takes its own clock reading just before it starts the pr
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Slot
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal, Slot
 
 from app.qt.startup_clock import ENVIRONMENT_VARIABLE, PREFIX, enabled, stamp
 
@@ -19,10 +19,19 @@ __all__ = ["ENVIRONMENT_VARIABLE", "PREFIX", "StartupTrace", "enabled", "stamp"]
 
 
 class StartupTrace(QObject):
-    """Watches a :class:`~app.qt.main_window.MainWindow`'s first paints and prints their times.
+    """Watches a :class:`~app.qt.main_window.MainWindow`'s first paints, announces them and prints their times.
 
     A paint is stamped once it is done: the paint event posts a zero-delay timer, which runs after it.
+    The times are printed only when tracing is enabled; :attr:`painted` is emitted always (the start-up
+    order of background work follows it, :mod:`app.qt.startup_order`).
+
+    Signals
+    -------
+    painted(str)
+        ``"window"``, ``"image"`` or ``"table"``: that first paint is done (each once).
     """
+
+    painted = Signal(str)
 
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -67,3 +76,7 @@ class StartupTrace(QObject):
         if event not in self._done:
             self._done.add(event)
             stamp(event)
+            self.painted.emit(event)
+        if {"image", "table"} <= self._done:   # start-up is over: later paints cost nothing here
+            self._slice_viewport.removeEventFilter(self)
+            self._table_viewport.removeEventFilter(self)
