@@ -137,15 +137,15 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     """The interactive window: shown at once, the case read in the background (see the module docstring)."""
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
-    from app.qt.startup_order import StartupOrder
+    from app.qt.startup_order import LARGE_CASE_BYTES, StartupOrder, input_bytes
     from app.qt.startup_trace import StartupTrace
 
     app = _application()
     window = MainWindow()
     trace = StartupTrace(window)   # first paints: printed with DICELENS_STARTUP_TRACE=1, and the order below
     # torch's import waits for the first picture; objects and soft Dice for the table (app/qt/startup_order.py)
-    StartupOrder(window.jobs, trace, window.case_loader, early_read.done if early_read is not None else None,
-                 parent=window)
+    StartupOrder(window.jobs, trace, window.case_loader, hold_engine=input_bytes(paths) < LARGE_CASE_BYTES,
+                 case_read=early_read.done if early_read is not None else None, parent=window)
     window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
     if early_read is not None:   # its first load takes the case read since launch (app/qt/early_start.py)
         window.case_loader.reader = early_read.reader(window.case_loader.reader)

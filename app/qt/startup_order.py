@@ -7,7 +7,9 @@ hand the GIL over waits to get it back: showing a case took 3-6x longer with tor
 
 - the ``engine`` lane (torch's import, then the case's table) until the slice view has painted the
   case's image, or, when the empty window is painted while the case is still being read, until then
-  (the GUI thread only waits meanwhile, and a large case's read is mostly file reading without the GIL);
+  (the GUI thread only waits meanwhile, and a read is mostly file reading without the GIL). A large case
+  (:data:`LARGE_CASE_BYTES`) is not held: its read outlasts building the window, and holding torch's
+  import until its image made its table later (measured on a busy 2-core machine);
 - the ``objects`` and ``soft`` lanes (lesion counts, soft Dice) until the Dice table is painted;
 
 each at most :data:`HOLD_LIMIT_S`, and no longer once the case could not be opened or the window closes
@@ -18,6 +20,7 @@ lanes and their controllers are unchanged; later cases open without holds.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -28,10 +31,24 @@ from app.qt.jobs import JobLayer, checkpoint
 HOLD_LIMIT_S = 10.0
 """The longest a lane is held, seconds: a first picture that never comes (a case that cannot be shown)
 must not keep the engine waiting."""
+LARGE_CASE_BYTES = 32 * 1024 * 1024
+"""Case files at least this large on disk (one 512 x 512 x 300 uint8 mask is 75 MB) do not hold the engine."""
 AFTER_IMAGE_LANES = ("engine",)
 AFTER_TABLE_LANES = ("objects", "soft")
 HOLD_TASK = "Waiting for the first picture"
 _POLL_S = 0.05
+
+
+def input_bytes(paths: dict[str, str | None]) -> int:
+    """The size on disk of a case's files (``role -> path``; missing ones count 0: the read reports them)."""
+    total = 0
+    for path in paths.values():
+        if path:
+            try:
+                total += os.stat(path).st_size
+            except OSError:
+                pass
+    return total
 
 
 def hold(gate: threading.Event, limit_s: float) -> None:
@@ -55,6 +72,8 @@ class StartupOrder(QObject):
         Announces the first paints (``painted``: ``"image"``, ``"table"``).
     case_loader : app.qt.case_loader.CaseLoader
         A failed open (``failed``) releases every lane.
+    hold_engine : bool
+        Hold the ``engine`` lane (False for a large case, see the module docstring).
     case_read : callable, optional
         ``() -> bool``: whether the case has been read (e.g. :meth:`app.qt.early_start.EarlyCaseRead.done`);
         without it the case counts as still being read until it is shown.
@@ -63,13 +82,14 @@ class StartupOrder(QObject):
     parent : QObject, optional
     """
 
-    def __init__(self, jobs: JobLayer, trace, case_loader, case_read=None, limit_s: float = HOLD_LIMIT_S,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, jobs: JobLayer, trace, case_loader, hold_engine: bool = True, case_read=None,
+                 limit_s: float = HOLD_LIMIT_S, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._case_read = case_read if case_read is not None else (lambda: False)
         self.after_image = threading.Event()
         self.after_table = threading.Event()
-        for names, gate in ((AFTER_IMAGE_LANES, self.after_image), (AFTER_TABLE_LANES, self.after_table)):
+        held = ((AFTER_IMAGE_LANES, self.after_image),) if hold_engine else ()
+        for names, gate in (*held, (AFTER_TABLE_LANES, self.after_table)):
             for name in names:
                 jobs.lane(name).submit(HOLD_TASK, hold, gate, float(limit_s))
         trace.painted.connect(self._on_painted)

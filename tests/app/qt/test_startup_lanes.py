@@ -8,7 +8,7 @@ import threading
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from app.qt.jobs import JobLayer
-from app.qt.startup_order import AFTER_IMAGE_LANES, AFTER_TABLE_LANES, StartupOrder, hold
+from app.qt.startup_order import AFTER_IMAGE_LANES, AFTER_TABLE_LANES, StartupOrder, hold, input_bytes
 from app.qt.startup_trace import StartupTrace
 from tests.app.qt.test_main_window import write_case
 
@@ -66,6 +66,22 @@ def test_the_engine_starts_at_the_empty_windows_paint_while_the_case_is_being_re
         assert ran_lanes(ran) == ["engine"]
     finally:
         jobs.shutdown()
+
+
+def test_a_large_case_does_not_hold_the_engine(qtbot, tmp_path):
+    jobs = JobLayer()
+    order = StartupOrder(jobs, FakeTrace(), FakeLoader(), hold_engine=False)
+    ran = started_after_holds(jobs)
+    try:
+        qtbot.waitUntil(lambda: ran["engine"].is_set(), timeout=5000)
+        qtbot.wait(300)
+        assert ran_lanes(ran) == ["engine"] and not order.after_table.is_set()
+    finally:
+        jobs.shutdown()
+    paths = write_case(tmp_path)
+    sizes = sum((tmp_path / name).stat().st_size for name in ("gt.nii.gz", "pred.nii.gz", "image.nii.gz",
+                                                               "labels.txt"))
+    assert input_bytes({**paths, "probs": None, "logits": str(tmp_path / "missing.npz")}) == sizes
 
 
 def test_a_case_that_cannot_be_opened_releases_every_lane(qtbot):
