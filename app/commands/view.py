@@ -59,7 +59,6 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Open the window (or write the screenshot); returns the exit code."""
-    from app.qt.app_runner import run_view
     from app.qt.demo_case import demo_case_paths
 
     scores = {"probs": getattr(args, "probs", None), "logits": getattr(args, "logits", None)}
@@ -80,6 +79,14 @@ def run(args: argparse.Namespace) -> int:
     if args.screenshot is not None:
         outputs = {"--screenshot": args.screenshot, **({"--table": table} if table is not None else {})}
         check_output_files(outputs, {f"--{role}": path for role, path in paths.items() if path is not None})
+    early_read = None
+    if args.screenshot is None:   # the window: read the case and load torch's libraries while Qt loads
+        from app.qt.early_start import EarlyCaseRead, start_torch_preload
+
+        start_torch_preload()
+        early_read = EarlyCaseRead(paths, args.resample, args.max_voxels)
+    from app.qt.app_runner import run_view
+
     return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
                     resample=args.resample, overlay_mode=args.overlay, max_voxels=args.max_voxels,
-                    layout=args.layout, table=table, instances=args.instances)
+                    layout=args.layout, table=table, instances=args.instances, early_read=early_read)

@@ -1,10 +1,11 @@
 """Start the review window for ``dicelens view``: interactively, or render one screenshot and exit.
 
-Interactively, the window is shown first, empty, with "Opening <case>…" and a busy indicator, before
-torch and the engine are imported and before the case is read: the case is read on the job layer's
-``open`` lane while the engine warms up on its own lane (:mod:`app.qt.jobs`). A case that cannot be
-opened is reported in the window (a dialog). The requested plane, slice and overlay apply once the
-case is shown.
+Interactively, the window is shown first, with "Opening <case>…" and a busy indicator, before torch and
+the engine are imported: ``dicelens view`` started reading the case and loading torch's shared libraries
+on threads before Qt was imported (:mod:`app.qt.early_start`), and the job layer's ``open`` lane hands
+that read to the window while the engine warms up on its own lane (:mod:`app.qt.jobs`). A case that
+cannot be opened is reported in the window (a dialog). The requested plane, slice and overlay apply once
+the case is shown.
 
 Screenshot mode runs without a display (Qt's offscreen platform), waits until the engines have
 published the case's metrics and surface distances so every panel is filled, grabs the whole window into a PNG (written
@@ -41,7 +42,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
              screenshot: str | None = None, resample: bool = False,
              size: tuple[int, int] = SCREENSHOT_SIZE, overlay_mode: str | None = None,
              max_voxels: int | None = None, layout: str | None = None, table: str | None = None,
-             instances: bool = False) -> int:
+             instances: bool = False, early_read=None) -> int:
     """Open the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``) in the review window.
 
     Parameters
@@ -69,6 +70,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         With ``screenshot``: also write the Dice table's numbers there as JSON (:mod:`app.qt.table_export`).
     instances : bool
         The masks are instance images: the Objects dock counts instances (``view --instances``).
+    early_read : app.qt.early_start.EarlyCaseRead, optional
+        The window: this case's read, started before Qt was imported; the ``open`` lane takes its result.
 
     Returns
     -------
@@ -83,7 +86,8 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     """
     if screenshot is None:
         return _run_window(paths, plane=plane, slice_index=slice_index, resample=resample,
-                           overlay_mode=overlay_mode, max_voxels=max_voxels, layout=layout, instances=instances)
+                           overlay_mode=overlay_mode, max_voxels=max_voxels, layout=layout, instances=instances,
+                           early_read=early_read)
     if not Path(screenshot).expanduser().resolve().parent.is_dir():
         raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
     if table is not None and not Path(table).expanduser().resolve().parent.is_dir():
@@ -133,19 +137,23 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
 
 def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,
                 overlay_mode: str | None, max_voxels: int | None, layout: str | None = None,
-                instances: bool = False) -> int:
+                instances: bool = False, early_read=None) -> int:
     """The interactive window: shown at once, the case read in the background (see the module docstring)."""
-    from app.qt import startup_trace
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
+    from app.qt.startup_order import LARGE_CASE_BYTES, StartupOrder, input_bytes
     from app.qt.startup_trace import StartupTrace
 
     app = _application()
     window = MainWindow()
-    if startup_trace.enabled():
-        StartupTrace(window)
+    trace = StartupTrace(window)   # first paints: printed with DICELENS_STARTUP_TRACE=1, and the order below
+    # torch's import waits for the first picture; objects and soft Dice for the table (app/qt/startup_order.py)
+    StartupOrder(window.jobs, trace, window.case_loader, hold_engine=input_bytes(paths) < LARGE_CASE_BYTES,
+                 case_read=early_read.done if early_read is not None else None, parent=window)
     window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
     window.objects.instances = instances   # likewise
+    if early_read is not None:   # its first load takes the case read since launch (app/qt/early_start.py)
+        window.case_loader.reader = early_read.reader(window.case_loader.reader)
     if layout is not None:
         window.views.set_layout(layout)
     start_view = _StartView(window, plane, slice_index, overlay_mode)

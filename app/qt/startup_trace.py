@@ -1,40 +1,37 @@
 """Start-up timestamps for ``bench/startup.py``, printed only when ``DICELENS_STARTUP_TRACE=1``.
 
-``dicelens view`` then writes one line per event on stderr, ``dicelens-startup <event> <unix time>``,
-and otherwise behaves as always. Events, each once: ``window`` (the slice view first painted, empty),
-``case_read`` (the case's volumes read and checked, in the ``open`` lane), ``image`` (the slice view
-painted with the case), ``table`` (the Dice table painted with the case's first numbers). The
-benchmark takes its own clock reading just before it starts the process and subtracts.
+``dicelens view`` then writes one line per event on stderr, ``dicelens-startup <event> <unix time>``
+(:func:`stamp`, from the Qt-free :mod:`app.qt.startup_clock`), and otherwise behaves as always.
+Events, each once: ``window`` (the slice view first painted, empty), ``case_read`` (the case's
+volumes read and checked, on the thread :mod:`app.qt.early_start` started or in the ``open`` lane),
+``torch`` (torch and the engine imported, when :mod:`app.qt.early_start` imported them), ``image``
+(the slice view painted with the case), ``table`` (the Dice table painted with the case's first
+numbers). The benchmark takes its own clock reading just before it starts the process and subtracts.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import time
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal, Slot
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Slot
+from app.qt.startup_clock import ENVIRONMENT_VARIABLE, PREFIX, enabled, stamp
 
-ENVIRONMENT_VARIABLE = "DICELENS_STARTUP_TRACE"
-PREFIX = "dicelens-startup"
-
-
-def enabled() -> bool:
-    """True when the environment asks for start-up timestamps."""
-    return os.environ.get(ENVIRONMENT_VARIABLE) == "1"
-
-
-def stamp(event: str) -> None:
-    """Print ``event`` with the current unix time when tracing is enabled (any thread)."""
-    if enabled():
-        print(f"{PREFIX} {event} {time.time():.6f}", file=sys.stderr, flush=True)
+__all__ = ["ENVIRONMENT_VARIABLE", "PREFIX", "StartupTrace", "enabled", "stamp"]
 
 
 class StartupTrace(QObject):
-    """Watches a :class:`~app.qt.main_window.MainWindow`'s first paints and prints their times.
+    """Watches a :class:`~app.qt.main_window.MainWindow`'s first paints, announces them and prints their times.
 
     A paint is stamped once it is done: the paint event posts a zero-delay timer, which runs after it.
+    The times are printed only when tracing is enabled; :attr:`painted` is emitted always (the start-up
+    order of background work follows it, :mod:`app.qt.startup_order`).
+
+    Signals
+    -------
+    painted(str)
+        ``"window"``, ``"image"`` or ``"table"``: that first paint is done (each once).
     """
+
+    painted = Signal(str)
 
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -79,3 +76,7 @@ class StartupTrace(QObject):
         if event not in self._done:
             self._done.add(event)
             stamp(event)
+            self.painted.emit(event)
+        if {"image", "table"} <= self._done:   # start-up is over: later paints cost nothing here
+            self._slice_viewport.removeEventFilter(self)
+            self._table_viewport.removeEventFilter(self)

@@ -1,0 +1,108 @@
+"""First the image, then the table, then the rest: the order of the window's background work at start-up.
+
+Python threads share one GIL. While a lane imports torch (about 2 s of Python work on 2 cores) or counts
+a case's objects, the GUI thread gets about half of it, and each of its many short calls into Qt that
+hand the GIL over waits to get it back: showing a case took 3-6x longer with torch importing beside it
+(measured on 2 cores). So at start-up :class:`StartupOrder` holds
+
+- the ``engine`` lane (torch's import, then the case's table) until the slice view has painted the
+  case's image, or, when the empty window is painted while the case is still being read, until then
+  (the GUI thread only waits meanwhile, and a read is mostly file reading without the GIL). A large case
+  (:data:`LARGE_CASE_BYTES`) is not held: its read outlasts building the window, and holding torch's
+  import until its image made its table later (measured on a busy 2-core machine);
+- the ``objects`` and ``soft`` lanes (lesion counts, soft Dice) until the Dice table is painted;
+
+each at most :data:`HOLD_LIMIT_S`, and no longer once the case could not be opened or the window closes
+(a hold stops at the job layer's cancel). The surface distances already wait for the engine's first
+answer (docs/architecture.md §3, §4). Holding is a job at the head of each lane (:func:`hold`), so the
+lanes and their controllers are unchanged; later cases open without holds.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from PySide6.QtCore import QObject, Slot
+
+from app.qt.jobs import JobLayer, checkpoint
+
+HOLD_LIMIT_S = 10.0
+"""The longest a lane is held, seconds: a first picture that never comes (a case that cannot be shown)
+must not keep the engine waiting."""
+LARGE_CASE_BYTES = 32 * 1024 * 1024
+"""Case files at least this large on disk (one 512 x 512 x 300 uint8 mask is 75 MB) do not hold the engine."""
+AFTER_IMAGE_LANES = ("engine",)
+AFTER_TABLE_LANES = ("objects", "soft")
+HOLD_TASK = "Waiting for the first picture"
+_POLL_S = 0.05
+
+
+def input_bytes(paths: dict[str, str | None]) -> int:
+    """The size on disk of a case's files (``role -> path``; missing ones count 0: the read reports them)."""
+    total = 0
+    for path in paths.values():
+        if path:
+            try:
+                total += os.stat(path).st_size
+            except OSError:
+                pass
+    return total
+
+
+def hold(gate: threading.Event, limit_s: float) -> None:
+    """A job: return when ``gate`` is set or ``limit_s`` seconds have passed; stops at a cancel."""
+    deadline = time.monotonic() + limit_s
+    while not gate.wait(_POLL_S):
+        checkpoint()
+        if time.monotonic() >= deadline:
+            return
+
+
+class StartupOrder(QObject):
+    """Holds the window's lanes until the first image and table are painted (see the module docstring).
+
+    Parameters
+    ----------
+    jobs : JobLayer
+        The window's job layer; its lanes named in :data:`AFTER_IMAGE_LANES` and
+        :data:`AFTER_TABLE_LANES` get a :func:`hold` at their head now.
+    trace : app.qt.startup_trace.StartupTrace
+        Announces the first paints (``painted``: ``"image"``, ``"table"``).
+    case_loader : app.qt.case_loader.CaseLoader
+        A failed open (``failed``) releases every lane.
+    hold_engine : bool
+        Hold the ``engine`` lane (False for a large case, see the module docstring).
+    case_read : callable, optional
+        ``() -> bool``: whether the case has been read (e.g. :meth:`app.qt.early_start.EarlyCaseRead.done`);
+        without it the case counts as still being read until it is shown.
+    limit_s : float
+        :data:`HOLD_LIMIT_S` unless given.
+    parent : QObject, optional
+    """
+
+    def __init__(self, jobs: JobLayer, trace, case_loader, hold_engine: bool = True, case_read=None,
+                 limit_s: float = HOLD_LIMIT_S, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._case_read = case_read if case_read is not None else (lambda: False)
+        self.after_image = threading.Event()
+        self.after_table = threading.Event()
+        held = ((AFTER_IMAGE_LANES, self.after_image),) if hold_engine else ()
+        for names, gate in (*held, (AFTER_TABLE_LANES, self.after_table)):
+            for name in names:
+                jobs.lane(name).submit(HOLD_TASK, hold, gate, float(limit_s))
+        trace.painted.connect(self._on_painted)
+        case_loader.failed.connect(self._on_case_failed)
+
+    @Slot(str)
+    def _on_painted(self, event: str) -> None:
+        if event in ("image", "table") or (event == "window" and not self._case_read()):
+            self.after_image.set()
+        if event == "table":
+            self.after_table.set()
+
+    @Slot(int, str)
+    def _on_case_failed(self, _request: int, _message: str) -> None:
+        self.after_image.set()
+        self.after_table.set()
