@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from dice_engine.soft_probabilities import ClassProbabilities, Region
+from dice_engine.soft_scan import ScanResult, scan_probabilities
 
 BINS = 1024
 EDGES = BINS + 1
@@ -113,6 +114,10 @@ class ClassHistograms:
         The model's probabilities (keyword-only).
     ignore_index : int, optional
         Ground-truth label left out.
+    scanned : ScanResult, optional
+        The histograms of this ``target`` and ``preds`` from a
+        :func:`dice_engine.soft_scan.scan_probabilities` pass that computed other figures too
+        (``histograms=True``, same ``ignore_index``). Default: computed here.
 
     Attributes
     ----------
@@ -120,17 +125,20 @@ class ClassHistograms:
         ``(K, 1025, L)`` int64: channel, bin, ground-truth label (``L = max(C, 2)``).
     """
 
-    def __init__(self, *, target: np.ndarray, preds: ClassProbabilities, ignore_index: int | None = None) -> None:
+    def __init__(self, *, target: np.ndarray, preds: ClassProbabilities, ignore_index: int | None = None,
+                 scanned: ScanResult | None = None) -> None:
         if tuple(target.shape) != preds.shape:
             raise ValueError(f"target shape {tuple(target.shape)} does not match the scores' {preds.shape}")
         self.probabilities = preds
         self.ignore_index = ignore_index
         self._labels = max(preds.num_channels, 2)
         self.counts = np.zeros((preds.num_channels, EDGES, self._labels), np.int64)
-        for region in preds.slabs():
-            if preds.fast_float16:
-                self._add_float16(region, target[region])
-            else:
+        if scanned is None and preds.scannable:   # one threaded pass, the same bins
+            scanned = scan_probabilities(preds.scores, target=target, ignore_index=ignore_index, histograms=True)
+        if scanned is not None:
+            self.counts += scanned.histogram
+        else:
+            for region in preds.slabs():
                 self._add(region, target[region], +1)
 
     def labels(self) -> list[int]:
@@ -153,18 +161,6 @@ class ClassHistograms:
         if changed.any():
             self._add(region, old, -1, changed)
             self._add(region, new, +1, changed)
-
-    def _add_float16(self, region, labels) -> None:
-        """:meth:`_add` for float16 probabilities: bins from a table of the 2^15 order keys (same bins)."""
-        target, keep = _kept_target_numpy(labels, self.ignore_index, self._labels)
-        keys = self.probabilities.order_keys(region).reshape(self.counts.shape[0], -1)
-        index = BIN_OF_KEY[keys]                                                          # (K, n) bins
-        index += (np.arange(keys.shape[0]) * EDGES)[:, np.newaxis]
-        index *= self._labels
-        index += target
-        counted = np.bincount(index[:, keep].reshape(-1) if not keep.all() else index.reshape(-1),
-                              minlength=self.counts.size)
-        self.counts += counted.reshape(self.counts.shape)
 
     def _add(self, region, labels, sign, only=None) -> None:
         bins = bins_of(self.probabilities.probabilities(region))                          # (K, ...)

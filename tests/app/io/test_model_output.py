@@ -7,8 +7,9 @@ import pytest
 import SimpleITK as sitk
 
 from app.errors import InputError
-from app.io import LabelTable, load_case, model_output
+from app.io import LabelTable, load_case
 from app.io.model_output import read_model_output
+from dice_engine import soft_scan
 from tests.app.io.conftest import blobs, write_volume
 
 SHAPE = (4, 6, 5)
@@ -79,7 +80,7 @@ def test_class_count_must_match_the_label_table(tmp_path, rng):
 
 
 def test_non_finite_value_in_a_late_slab_is_found(tmp_path, rng, monkeypatch):
-    monkeypatch.setattr(model_output, "SLAB_VALUES", 30)  # one slice per slab
+    monkeypatch.setattr(soft_scan, "CHUNK_VOXELS", 1)  # one row per chunk
     logits = rng.normal(size=(3, *SHAPE)).astype(np.float16)
     logits[2, 3, 5, 4] = np.inf
     np.save(tmp_path / "l.npy", logits)
@@ -87,7 +88,7 @@ def test_non_finite_value_in_a_late_slab_is_found(tmp_path, rng, monkeypatch):
 
 
 def test_sum_checked_across_slabs(tmp_path, rng, monkeypatch):
-    monkeypatch.setattr(model_output, "SLAB_VALUES", 30)
+    monkeypatch.setattr(soft_scan, "CHUNK_VOXELS", 1)
     probabilities = _probabilities(rng)
     probabilities[:, 3] *= 0.99  # off by 0.01 in the last slice only
     np.save(tmp_path / "p.npy", probabilities)
