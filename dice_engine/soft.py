@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dice_engine.soft_probabilities import ClassProbabilities, Region
+from dice_engine.soft_probabilities import ClassProbabilities, Region, labels_tensor
 from dice_engine.soft_scan import ScanResult, scan_probabilities
 
 SOFT_DICE_FORMULA = "soft Dice = (2Σp·y + s) / (Σp + Σy + s); loss = 1 − soft Dice"
@@ -116,7 +116,8 @@ class LiveSoftDice:
             for region in preds.slabs():
                 self._add(region, target[region])
 
-    def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray) -> SoftDiceResult:
+    def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray,
+                      probabilities: torch.Tensor | None = None) -> SoftDiceResult:
         """Account for a ground-truth edit inside ``region``.
 
         Parameters
@@ -125,6 +126,10 @@ class LiveSoftDice:
             ``(z, y, x)`` box of the edit (step 1), e.g. an edit model delta's ``region``.
         old, new : np.ndarray
             The box's ground-truth labels before and after (shape = the box's shape).
+        probabilities : torch.Tensor, optional
+            ``(C, dz, dy, dx)`` float64 probabilities of the box (:meth:`ClassProbabilities.probabilities`)
+            when the caller has them already, e.g. to share one softmax of logits with
+            :meth:`dice_engine.soft_threshold.ClassHistograms.apply_gt_edit`; default: computed here.
 
         Returns
         -------
@@ -137,7 +142,7 @@ class LiveSoftDice:
             raise ValueError(f"old {old.shape} and new {new.shape} must have the region's shape {shape}")
         changed = old != new
         if changed.any():
-            self._move(region, old, new, changed)
+            self._move(region, old, new, changed, probabilities)
         return self.result()
 
     def result(self) -> SoftDiceResult:
@@ -163,17 +168,18 @@ class LiveSoftDice:
         """The exact fixed-point sums ``(Σp·y, Σp, Σy)``, ``(L,)`` int64 each (units of 2^-bits for p)."""
         return self._intersection.copy(), self._prob_sum.copy(), self._target_sum.copy()
 
-    def _fixed(self, region: Region) -> torch.Tensor:
-        """Fixed-point probabilities of a box, ``(L, ...)`` int64 (one channel: background ``1 − p`` added)."""
+    def _fixed(self, region: Region, box: torch.Tensor | None = None) -> torch.Tensor:
+        """Fixed-point probabilities of a box, ``(L, ...)`` int64 (one channel: background ``1 − p`` added);
+        ``box``: its float64 probabilities when already computed."""
         probabilities = self.probabilities
-        fixed = probabilities.fixed_point(probabilities.probabilities(region))
+        fixed = probabilities.fixed_point(probabilities.probabilities(region) if box is None else box)
         if probabilities.foreground_only:
             fixed = torch.cat(((1 << probabilities.fixed_point_bits) - fixed, fixed))
         return fixed
 
     def _labels_of(self, labels: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor]:
         """``labels`` as int64 on ``device`` with ignored voxels mapped to 0, and the mask of kept voxels."""
-        target = torch.from_numpy(np.ascontiguousarray(labels)).to(device).to(torch.int64)
+        target = labels_tensor(labels, device)
         if self.ignore_index is None:
             keep = torch.ones_like(target, dtype=torch.bool)
         else:
@@ -190,10 +196,11 @@ class LiveSoftDice:
         self._accumulate(fixed, target, +1)
         self._prob_sum += fixed.sum(dim=1).cpu().numpy()
 
-    def _move(self, region: Region, old: np.ndarray, new: np.ndarray, changed: np.ndarray) -> None:
+    def _move(self, region: Region, old: np.ndarray, new: np.ndarray, changed: np.ndarray,
+              box: torch.Tensor | None) -> None:
         """Subtract the changed voxels' old labels and add their new ones, reading the box's scores once."""
         where = torch.from_numpy(np.ascontiguousarray(changed))
-        fixed = self._fixed(region)
+        fixed = self._fixed(region, box)
         fixed = fixed[:, where.to(fixed.device)]                                     # (L, n) changed voxels
         old_target, old_keep = self._labels_of(old[changed], fixed.device)
         new_target, new_keep = self._labels_of(new[changed], fixed.device)

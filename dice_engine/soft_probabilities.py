@@ -144,6 +144,13 @@ class ClassProbabilities:
             yield slice(start, min(depth, start + step)), slice(0, height), slice(0, width)
 
 
+def labels_tensor(labels: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Integer labels as an int64 tensor on ``device`` (read-only arrays are copied: torch wraps none)."""
+    if not labels.flags.writeable:
+        return torch.from_numpy(labels.astype(np.int64)).to(device)
+    return torch.from_numpy(np.ascontiguousarray(labels)).to(device).to(torch.int64)
+
+
 def predicted_labels(probabilities: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     """The hard prediction of a box's probabilities: argmax, or foreground where ``p >= threshold``.
 
