@@ -54,12 +54,16 @@ class ModelOutput:
         ``"NumPy probabilities"``, ``"NIfTI logits"``...
     messages : list of str
         What was assumed (the class axis of a 4D image).
+    prediction : np.ndarray or None
+        ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax over the classes, from the checks' pass
+        when asked for (``with_prediction``) and the scores are probabilities of several channels.
     """
 
     scores: np.ndarray
     kind: str
     format: str
     messages: list[str] = field(default_factory=list)
+    prediction: np.ndarray | None = None
 
 
 def option_of(kind: str) -> str:
@@ -70,7 +74,8 @@ def option_of(kind: str) -> str:
 
 
 def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, int], num_classes: int, *,
-                      labels: LabelTable | None = None, max_voxels: int | None = None) -> ModelOutput:
+                      labels: LabelTable | None = None, max_voxels: int | None = None,
+                      with_prediction: bool = False) -> ModelOutput:
     """Read and check a model's class scores for masks of shape ``shape_zyx``.
 
     Parameters
@@ -89,6 +94,9 @@ def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, in
         needs a two-entry table).
     max_voxels : int, optional
         Size limit override (:func:`app.io.limits.check_declared_size`).
+    with_prediction : bool
+        Also derive the argmax in the checks' pass (:attr:`ModelOutput.prediction`), for a case scored
+        without a predicted mask.
 
     Returns
     -------
@@ -120,12 +128,12 @@ def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, in
         scores, assumed = _classes_first_image(scores, name, shape_zyx)
         messages.append(f"{name}: {assumed}")
     _check_class_count(scores.shape[0], num_classes, labels, name)
-    check_values(scores, kind, name)
+    prediction = check_values(scores, kind, name, argmax=with_prediction)
     return ModelOutput(scores, kind, f"{file_format} {'probabilities' if kind == 'probs' else 'logits'}",
-                       messages)
+                       messages, prediction)
 
 
-def check_values(scores: np.ndarray, kind: str, name: str) -> None:
+def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = False) -> np.ndarray | None:
     """Refuse NaN/Inf, and for probabilities values outside [0, 1] or not summing to one, in one pass.
 
     Parameters
@@ -135,6 +143,13 @@ def check_values(scores: np.ndarray, kind: str, name: str) -> None:
     kind : {"probs", "logits"}
     name : str
         How messages name the file, e.g. ``"--probs 'case.npz'"``.
+    argmax : bool
+        Derive the argmax over the classes in the same pass (probabilities of several channels only).
+
+    Returns
+    -------
+    np.ndarray or None
+        ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax when asked for and derivable, else None.
 
     Raises
     ------
@@ -142,13 +157,14 @@ def check_values(scores: np.ndarray, kind: str, name: str) -> None:
     """
     from dice_engine.soft_scan import scan_probabilities  # torch: only once there are scores to check
 
-    scan = scan_probabilities(scores, checks=True)  # one threaded pass, a small working copy per thread
+    argmax = argmax and kind == "probs" and scores.shape[0] > 1
+    scan = scan_probabilities(scores, checks=True, argmax=argmax)  # one threaded pass, a chunk per thread
     if scan.first_nonfinite_slice is not None:
         raise InputError(f"{name} contains NaN or infinite values (first in slice z = "
                          f"{scan.first_nonfinite_slice}); check the model export.")
     low, high, worst = scan.low, scan.high, scan.worst_sum_error
     if kind != "probs":
-        return
+        return None
     if low < -PROBABILITY_TOLERANCE or high > 1 + PROBABILITY_TOLERANCE:
         raise InputError(f"{name} has values from {low:g} to {high:g}, outside [0, 1]: these look like logits; "
                          "pass them with --logits.")
@@ -156,6 +172,7 @@ def check_values(scores: np.ndarray, kind: str, name: str) -> None:
         raise InputError(f"{name}: the class probabilities do not sum to one at every voxel (off by up to "
                          f"{worst:.3g}, more than {PROBABILITY_TOLERANCE:g}); pass softmax outputs, or raw scores "
                          "with --logits.")
+    return scan.prediction
 
 
 def _image_format(path: Path) -> str | None:

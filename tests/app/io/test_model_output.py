@@ -125,3 +125,36 @@ def test_size_limit_counts_voxels_not_class_values(tmp_path, rng, name):
     assert read_model_output(tmp_path / name, "probs", SHAPE, 3, max_voxels=voxels).scores.shape == (3, *SHAPE)
     with pytest.raises(InputError, match="--max-voxels"):
         read_model_output(tmp_path / name, "probs", SHAPE, 3, max_voxels=voxels - 1)
+
+
+def test_the_argmax_comes_from_the_checks_pass(tmp_path, rng):
+    probabilities = _probabilities(rng, dtype=np.float16)
+    probabilities[:, 1, 2, 3] = [0.0, 0.5, 0.5]   # a tie: the lowest class, as numpy's argmax
+    np.save(tmp_path / "p.npy", probabilities)
+    output = read_model_output(tmp_path / "p.npy", "probs", SHAPE, 3, with_prediction=True)
+    np.testing.assert_array_equal(output.prediction, probabilities.astype(np.float64).argmax(axis=0))
+    assert output.prediction.dtype == np.uint8 and output.prediction[1, 2, 3] == 1
+    assert read_model_output(tmp_path / "p.npy", "probs", SHAPE, 3).prediction is None
+    np.save(tmp_path / "l.npy", np.log(probabilities.astype(np.float32) + 0.01))
+    assert read_model_output(tmp_path / "l.npy", "logits", SHAPE, 3, with_prediction=True).prediction is None
+
+
+def test_load_case_without_pred_reads_the_probabilities_once(tmp_path, rng, monkeypatch):
+    from dice_engine import soft_probabilities
+
+    gt = blobs(rng, SHAPE, 3)
+    gt_path = write_volume(tmp_path / "gt.nii.gz", gt)
+    probabilities = _probabilities(rng, dtype=np.float16)
+    np.save(tmp_path / "p.npy", probabilities)
+    passes = []
+    scan = soft_scan.scan_probabilities
+
+    def counted(*args, **kwargs):
+        passes.append(kwargs)
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(soft_scan, "scan_probabilities", counted)
+    monkeypatch.setattr(soft_probabilities, "predict", lambda *_: pytest.fail("the scores were read again"))
+    case = load_case(gt_path, None, probs=tmp_path / "p.npy")
+    assert len(passes) == 1 and passes[0] == {"checks": True, "argmax": True}
+    np.testing.assert_array_equal(case.pred, probabilities.astype(np.float64).argmax(axis=0))
