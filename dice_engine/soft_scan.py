@@ -217,7 +217,8 @@ class _Pass:
         else:
             kept = values if keep is None else values[:, keep]
             prob_sum = kept.sum(axis=1, dtype=np.float64) * unit
-            gathered = np.take_along_axis(kept, kept_target[np.newaxis], 0)[0]
+            voxels = kept_target.size   # each voxel's probability of its own label, one flat gather
+            gathered = kept.reshape(-1)[kept_target * voxels + np.arange(voxels)]
             intersection = np.bincount(kept_target, weights=gathered, minlength=self.labels) * unit
         return np.stack((np.rint(intersection), np.rint(prob_sum), counts)).astype(np.int64)
 
