@@ -143,7 +143,7 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
         state.probabilities = probabilities
         try:
             scanned = None
-            if probabilities.fast_float16:   # one threaded pass: sums, histograms and entropy (§8a)
+            if probabilities.fast_float16:   # one pass: sums, histograms, entropy (docs/architecture.md §8b)
                 scanned = scan_probabilities(request.scores, target=request.gt, sums=True, histograms=True,
                                              entropy=True)
                 state.entropy = scanned.entropy
