@@ -6,7 +6,9 @@ ground-truth brush dab -> soft loss updated (``LiveSoftDice.apply_gt_edit``) <= 
 threshold change -> every overlap metric re-derived (``ThresholdConfusion.confusion`` +
 ``class_metrics``) <= 150 ms on the CPU. Edits run with one torch thread, as on the window's engine
 lane. Also printed: the per-class histograms behind the
-Dice-vs-threshold curves, the argmax prediction, the threshold model of one class, and the peak
+Dice-vs-threshold curves, the argmax prediction, the threshold model of one class, the window's two
+single passes (checks + argmax at open; the soft lane's sums + histograms + entropy), a ground-truth dab
+on the soft lane with logits (64×256×256: softmax of the box, sums, histograms, curves), and the peak
 resident memory (the probabilities alone are 2.2 GB as float16; float32 would be 4.4 GB). The last
 line is one JSON object with every figure.
 """
@@ -30,6 +32,7 @@ import dice_engine as de
 from app.io.model_output import check_values
 from bench._synthetic import ct_like_pair
 from dice_engine.soft_probabilities import predict
+from dice_engine.soft_scan import scan_probabilities
 from dice_engine.soft_threshold import threshold_index
 
 NUM_CLASSES = 14
@@ -84,6 +87,13 @@ def run(device: torch.device, shape: tuple[int, int, int], dabs: int, threshold_
                                                                   include_background=False))
     results["open_s"] = results["check_values_s"] + results["soft_sums_s"]
     results["open_cpu_s"] = time.process_time() - cpu_before   # CPU time of all threads: less noisy when shared
+    cpu_before = time.process_time()
+    _, results["open_checks_and_argmax_s"] = _timed(lambda: check_values(scores, "probs", "bench", argmax=True))
+    results["open_checks_and_argmax_cpu_s"] = time.process_time() - cpu_before
+    cpu_before = time.process_time()
+    _, results["soft_lane_load_s"] = _timed(lambda: scan_probabilities(scores, target=gt, sums=True, histograms=True,
+                                                                       entropy=True))
+    results["soft_lane_load_cpu_s"] = time.process_time() - cpu_before
     results["soft_loss_mean_foreground"] = live.result().loss_mean
     _, results["argmax_prediction_s"] = _timed(lambda: predict(probabilities))
     _, results["curve_histograms_s"] = _timed(lambda: de.ClassHistograms(target=gt, preds=probabilities))
@@ -129,6 +139,39 @@ def run(device: torch.device, shape: tuple[int, int, int], dabs: int, threshold_
     return results
 
 
+def soft_lane_logits_edits(shape: tuple[int, int, int], dabs: int) -> dict:
+    """A ground-truth dab on the window's soft lane with **logits** (``app.qt.soft_worker.process``): softmax of
+    the edited box, the soft sums, the histograms and the curves of the reply, per dab (one torch thread)."""
+    from app.model.delta import Delta
+    from app.qt.soft_worker import SoftEditRequest, SoftLoadRequest, SoftWorkerState, process
+
+    gt, _ = ct_like_pair(shape, NUM_CLASSES, seed=7)
+    logits = np.log(synthetic_probabilities(gt, seed=1).astype(np.float32)).astype(np.float16)
+    state = SoftWorkerState()
+    _, load_s = _timed(lambda: process(state, SoftLoadRequest(1, gt.copy(), logits, True)))
+    rng = np.random.default_rng(4)
+    radius = min(10, (shape[1] - 1) // 2, (shape[2] - 1) // 2)
+    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    disc = (yy**2 + xx**2) <= radius**2
+    edit_ms = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    for _ in range(dabs):
+        z = int(rng.integers(0, shape[0]))
+        y, x = (int(rng.integers(radius, n - radius)) for n in shape[1:])
+        region = (slice(z, z + 1), slice(y - radius, y + radius + 1), slice(x - radius, x + radius + 1))
+        old = gt[region].copy()
+        new = np.where(disc[None], np.uint8(rng.integers(0, NUM_CLASSES)), old)
+        delta = Delta("gt", region, old, new)
+        _, seconds = _timed(lambda delta=delta: process(state, SoftEditRequest(1, (delta,))))
+        edit_ms.append(seconds * 1000)
+        gt[region] = new
+    torch.set_num_threads(threads)
+    return {"logits_shape_zyx": list(shape), "logits_soft_lane_load_s": load_s,
+            "gt_edit_soft_lane_logits_median_ms": statistics.median(edit_ms),
+            "gt_edit_soft_lane_logits_p95_ms": float(np.percentile(edit_ms, 95))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
@@ -142,8 +185,12 @@ def main() -> None:
     print(f"device: {de.device_name(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"shape {shape}, {NUM_CLASSES} float16 channels")
     results = run(device, shape, dabs, threshold_changes=10 if args.smoke else 200)
+    results.update(soft_lane_logits_edits((4, 40, 36) if args.smoke else (64, 256, 256), dabs))
     print(f"open (value checks {results['check_values_s']:.2f} s + soft sums {results['soft_sums_s']:.2f} s): "
           f"{results['open_s']:.2f} s (target <= 3 s); CPU time {results['open_cpu_s']:.2f} s")
+    print(f"window open without --pred (checks + argmax, one pass): {results['open_checks_and_argmax_s']:.2f} s "
+          f"(CPU {results['open_checks_and_argmax_cpu_s']:.2f} s); soft lane load (sums + histograms + entropy, "
+          f"one pass): {results['soft_lane_load_s']:.2f} s (CPU {results['soft_lane_load_cpu_s']:.2f} s)")
     print(f"curve histograms {results['curve_histograms_s']:.2f} s, argmax {results['argmax_prediction_s']:.2f} s, "
           f"threshold model of one class {results['threshold_model_s']:.2f} s")
     print(f"GT brush dab -> soft loss: median {results['gt_edit_soft_update_median_ms']:.3f} ms, p95 "
@@ -151,6 +198,9 @@ def main() -> None:
           f"{results['incremental_equals_scratch']}")
     print(f"threshold change -> confusion matrix + class metrics: median {results['threshold_change_median_ms']:.3f}"
           f" ms, max {results['threshold_change_max_ms']:.3f} ms (target <= 150 ms)")
+    print(f"logits, {results['logits_shape_zyx']}: GT brush dab -> soft lane reply (softmax of the box, sums, "
+          f"histograms, curves): median {results['gt_edit_soft_lane_logits_median_ms']:.2f} ms, p95 "
+          f"{results['gt_edit_soft_lane_logits_p95_ms']:.2f} ms")
     print(f"peak RSS {results['peak_rss_mb']:.0f} MB (probabilities {results['scores_gb']:.2f} GB as float16)")
     print(json.dumps(results))
 

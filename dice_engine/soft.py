@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dice_engine.soft_probabilities import ClassProbabilities, Region, float32_slabs
+from dice_engine.soft_probabilities import ClassProbabilities, Region, labels_tensor
+from dice_engine.soft_scan import ScanResult, scan_probabilities
 
 SOFT_DICE_FORMULA = "soft Dice = (2Σp·y + s) / (Σp + Σy + s); loss = 1 − soft Dice"
 
@@ -81,6 +82,10 @@ class LiveSoftDice:
         Include class 0 in :attr:`SoftDiceResult.loss_mean` (no effect for one channel: foreground only).
     ignore_index : int, optional
         Ground-truth label left out of every sum.
+    scanned : ScanResult, optional
+        The sums of this ``target`` and ``preds`` from a :func:`dice_engine.soft_scan.scan_probabilities`
+        pass that computed other figures too (``sums=True``, same ``ignore_index``); float16
+        probabilities only. Default: computed here.
 
     Raises
     ------
@@ -89,7 +94,8 @@ class LiveSoftDice:
     """
 
     def __init__(self, *, target: np.ndarray, preds: ClassProbabilities, smooth: float = 1.0,
-                 include_background: bool = True, ignore_index: int | None = None) -> None:
+                 include_background: bool = True, ignore_index: int | None = None,
+                 scanned: ScanResult | None = None) -> None:
         if tuple(target.shape) != preds.shape:
             raise ValueError(f"target shape {tuple(target.shape)} does not match the scores' {preds.shape}")
         self.probabilities = preds
@@ -100,14 +106,18 @@ class LiveSoftDice:
         self._intersection = np.zeros(self._labels, np.int64)
         self._prob_sum = np.zeros(self._labels, np.int64)
         self._target_sum = np.zeros(self._labels, np.int64)
-        if preds.fast_float16:
-            for region, slab in float32_slabs(preds.scores):
-                self._add_exact_float16(slab, target[region])
+        if preds.fast_float16:   # one threaded pass, exact (see dice_engine.soft_scan)
+            if scanned is None:
+                scanned = scan_probabilities(preds.scores, target=target, ignore_index=ignore_index, sums=True)
+            self._intersection += scanned.intersection
+            self._prob_sum += scanned.prob_sum
+            self._target_sum += scanned.target_sum
         else:
             for region in preds.slabs():
                 self._add(region, target[region])
 
-    def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray) -> SoftDiceResult:
+    def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray,
+                      probabilities: torch.Tensor | None = None) -> SoftDiceResult:
         """Account for a ground-truth edit inside ``region``.
 
         Parameters
@@ -116,6 +126,10 @@ class LiveSoftDice:
             ``(z, y, x)`` box of the edit (step 1), e.g. an edit model delta's ``region``.
         old, new : np.ndarray
             The box's ground-truth labels before and after (shape = the box's shape).
+        probabilities : torch.Tensor, optional
+            ``(C, dz, dy, dx)`` float64 probabilities of the box (:meth:`ClassProbabilities.probabilities`)
+            when the caller has them already, e.g. to share one softmax of logits with
+            :meth:`dice_engine.soft_threshold.ClassHistograms.apply_gt_edit`; default: computed here.
 
         Returns
         -------
@@ -128,7 +142,7 @@ class LiveSoftDice:
             raise ValueError(f"old {old.shape} and new {new.shape} must have the region's shape {shape}")
         changed = old != new
         if changed.any():
-            self._move(region, old, new, changed)
+            self._move(region, old, new, changed, probabilities)
         return self.result()
 
     def result(self) -> SoftDiceResult:
@@ -154,17 +168,18 @@ class LiveSoftDice:
         """The exact fixed-point sums ``(Σp·y, Σp, Σy)``, ``(L,)`` int64 each (units of 2^-bits for p)."""
         return self._intersection.copy(), self._prob_sum.copy(), self._target_sum.copy()
 
-    def _fixed(self, region: Region) -> torch.Tensor:
-        """Fixed-point probabilities of a box, ``(L, ...)`` int64 (one channel: background ``1 − p`` added)."""
+    def _fixed(self, region: Region, box: torch.Tensor | None = None) -> torch.Tensor:
+        """Fixed-point probabilities of a box, ``(L, ...)`` int64 (one channel: background ``1 − p`` added);
+        ``box``: its float64 probabilities when already computed."""
         probabilities = self.probabilities
-        fixed = probabilities.fixed_point(probabilities.probabilities(region))
+        fixed = probabilities.fixed_point(probabilities.probabilities(region) if box is None else box)
         if probabilities.foreground_only:
             fixed = torch.cat(((1 << probabilities.fixed_point_bits) - fixed, fixed))
         return fixed
 
     def _labels_of(self, labels: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor]:
         """``labels`` as int64 on ``device`` with ignored voxels mapped to 0, and the mask of kept voxels."""
-        target = torch.from_numpy(np.ascontiguousarray(labels)).to(device).to(torch.int64)
+        target = labels_tensor(labels, device)
         if self.ignore_index is None:
             keep = torch.ones_like(target, dtype=torch.bool)
         else:
@@ -181,40 +196,11 @@ class LiveSoftDice:
         self._accumulate(fixed, target, +1)
         self._prob_sum += fixed.sum(dim=1).cpu().numpy()
 
-    def _add_exact_float16(self, slab: np.ndarray, labels: np.ndarray) -> None:
-        """The same sums as :meth:`_add` for a float32 copy of a float16 slab, in float64 (exact: see
-        ``FLOAT16_BITS``)."""
-        values = slab.reshape(slab.shape[0], -1)                                      # (C, n)
-        target = labels.reshape(-1).astype(np.intp)
-        keep = np.ones(target.shape, bool) if self.ignore_index is None else target != self.ignore_index
-        kept_target = np.where(keep, target, 0)
-        if kept_target.size and int(kept_target.max()) >= self._labels:
-            raise ValueError(f"target: found label {int(kept_target.max())}, but the scores have "
-                             f"{self.probabilities.num_channels} channel(s) (labels 0..{self._labels - 1})")
-        counts = np.bincount(kept_target[keep], minlength=self._labels)
-        unit = float(1 << self.probabilities.fixed_point_bits)
-        if self.probabilities.foreground_only:
-            foreground = np.where(keep, values[0], 0).astype(np.float64)
-            fg_sum = float(foreground.sum())
-            fg_inside = float(np.bincount(kept_target, weights=foreground, minlength=2)[1])
-            kept = int(keep.sum())
-            intersection = np.array([(counts[0] - (fg_sum - fg_inside)) * unit, fg_inside * unit])
-            prob_sum = np.array([(kept - fg_sum) * unit, fg_sum * unit])
-        else:
-            prob_sum = values.sum(axis=1, dtype=np.float64)
-            if not keep.all():
-                prob_sum -= values[:, ~keep].sum(axis=1, dtype=np.float64)
-            gathered = np.take_along_axis(values, kept_target[np.newaxis], 0)[0].astype(np.float64)
-            intersection = np.bincount(kept_target, weights=np.where(keep, gathered, 0.0), minlength=self._labels)
-            intersection, prob_sum = intersection * unit, prob_sum * unit
-        self._intersection += np.rint(intersection).astype(np.int64)
-        self._prob_sum += np.rint(prob_sum).astype(np.int64)
-        self._target_sum += counts
-
-    def _move(self, region: Region, old: np.ndarray, new: np.ndarray, changed: np.ndarray) -> None:
+    def _move(self, region: Region, old: np.ndarray, new: np.ndarray, changed: np.ndarray,
+              box: torch.Tensor | None) -> None:
         """Subtract the changed voxels' old labels and add their new ones, reading the box's scores once."""
         where = torch.from_numpy(np.ascontiguousarray(changed))
-        fixed = self._fixed(region)
+        fixed = self._fixed(region, box)
         fixed = fixed[:, where.to(fixed.device)]                                     # (L, n) changed voxels
         old_target, old_keep = self._labels_of(old[changed], fixed.device)
         new_target, new_keep = self._labels_of(new[changed], fixed.device)

@@ -114,6 +114,12 @@ class ClassProbabilities:
         """Whole-volume passes may use the float16 shortcuts (:attr:`exact_float16` on the CPU)."""
         return self.exact_float16 and self.device.type == "cpu"
 
+    @property
+    def scannable(self) -> bool:
+        """float16 / float32 probabilities on the CPU: whole-volume figures may come from one threaded pass
+        (:func:`dice_engine.soft_scan.scan_probabilities`)."""
+        return not self.from_logits and self.scores.dtype in (np.float16, np.float32) and self.device.type == "cpu"
+
     def order_keys(self, region: Region) -> np.ndarray:
         """float16 probabilities of a box as int16 keys that sort like the values clipped to [0, 1].
 
@@ -138,37 +144,11 @@ class ClassProbabilities:
             yield slice(start, min(depth, start + step)), slice(0, height), slice(0, width)
 
 
-def float32_slabs(scores: np.ndarray, values_per_slab: int = SLAB_VALUES) -> Iterator[tuple[Region, np.ndarray]]:
-    """Slabs of whole slices of ``(C, z, y, x)`` scores as float32 (float64 scores stay float64).
-
-    float16 and float32 slabs are converted into one reused buffer with torch's vectorised conversion
-    (numpy's float16 conversion is several times slower, and a new array per slab costs page faults).
-    Each yielded array is overwritten by the next one: use it before asking for the next.
-
-    Yields
-    ------
-    region : tuple of 3 slice
-        The slab's ``(z, y, x)`` box.
-    slab : np.ndarray
-        ``(C, dz, y, x)`` float32 (float64 for float64 scores).
-    """
-    channels, depth, height, width = scores.shape
-    step = max(1, values_per_slab // max(1, channels * height * width))
-    buffer = None
-    if np.promote_types(scores.dtype, np.float32) == np.float32:
-        buffer = np.empty((channels, min(step, depth), height, width), np.float32)
-    for start in range(0, depth, step):
-        region = (slice(start, min(depth, start + step)), slice(0, height), slice(0, width))
-        source = scores[(slice(None), *region)]
-        if buffer is None:
-            yield region, np.asarray(source, np.float64)
-            continue
-        target = buffer[:, :region[0].stop - start]
-        if source.flags.writeable:
-            torch.from_numpy(target).copy_(torch.from_numpy(np.ascontiguousarray(source)))
-        else:  # torch does not wrap read-only arrays
-            np.copyto(target, source)
-        yield region, target
+def labels_tensor(labels: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Integer labels as an int64 tensor on ``device`` (read-only arrays are copied: torch wraps none)."""
+    if not labels.flags.writeable:
+        return torch.from_numpy(labels.astype(np.int64)).to(device)
+    return torch.from_numpy(np.ascontiguousarray(labels)).to(device).to(torch.int64)
 
 
 def predicted_labels(probabilities: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
@@ -200,14 +180,14 @@ def predict(probabilities: ClassProbabilities, threshold: float = 0.5) -> np.nda
     np.ndarray
         ``(z, y, x)`` uint8 (int16 beyond 256 classes).
     """
+    from dice_engine.soft_scan import scan_probabilities
+
+    if probabilities.scannable and probabilities.num_channels > 1:   # one threaded pass
+        return scan_probabilities(probabilities.scores, argmax=True).prediction
     dtype = np.uint8 if probabilities.num_channels <= 256 else np.int16
     labels = np.empty(probabilities.shape, dtype)
-    fast = probabilities.fast_float16 and probabilities.num_channels > 1
     for region in probabilities.slabs():
-        if fast:   # the first largest key is the first largest probability (the largest is > 0: they sum to 1)
-            labels[region] = np.argmax(probabilities.order_keys(region), axis=0)
-        else:
-            labels[region] = predicted_labels(probabilities.probabilities(region), threshold).cpu().numpy()
+        labels[region] = predicted_labels(probabilities.probabilities(region), threshold).cpu().numpy()
     return labels
 
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dice_engine.soft_probabilities import ClassProbabilities, Region
+from dice_engine.soft_probabilities import ClassProbabilities, Region, labels_tensor
+from dice_engine.soft_scan import ScanResult, scan_probabilities
 
 BINS = 1024
 EDGES = BINS + 1
@@ -92,14 +93,22 @@ class DiceCurve:
 
 
 def _curve(label: int, inside: np.ndarray, outside: np.ndarray) -> DiceCurve:
-    tp = np.cumsum(inside[::-1])[::-1].astype(np.int64)   # voxels with bin >= k
-    fp = np.cumsum(outside[::-1])[::-1].astype(np.int64)
-    fn = int(inside.sum()) - tp
+    return _curves([label], inside[np.newaxis], outside[np.newaxis])[0]
+
+
+def _curves(labels: list[int], inside: np.ndarray, outside: np.ndarray) -> list[DiceCurve]:
+    """The curves of several classes at once from ``(K, 1025)`` per-bin counts inside and outside each class."""
+    tp = np.cumsum(inside[:, ::-1], axis=1)[:, ::-1].astype(np.int64)   # voxels with bin >= k
+    fp = np.cumsum(outside[:, ::-1], axis=1)[:, ::-1].astype(np.int64)
+    fn = inside.sum(axis=1, keepdims=True).astype(np.int64) - tp
     denominator = 2 * tp + fp + fn
     with np.errstate(invalid="ignore", divide="ignore"):
         dice = np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), np.nan)
-    best = None if np.isnan(dice).all() else int(np.nanargmax(dice))
-    return DiceCurve(label, np.arange(EDGES) / BINS, dice, tp, fp, fn, best)
+    defined = ~np.isnan(dice)
+    best = np.argmax(np.where(defined, dice, -np.inf), axis=1)   # the first highest, as np.nanargmax
+    thresholds = np.arange(EDGES) / BINS
+    return [DiceCurve(label, thresholds, dice[row], tp[row], fp[row], fn[row],
+                      int(best[row]) if defined[row].any() else None) for row, label in enumerate(labels)]
 
 
 class ClassHistograms:
@@ -113,6 +122,10 @@ class ClassHistograms:
         The model's probabilities (keyword-only).
     ignore_index : int, optional
         Ground-truth label left out.
+    scanned : ScanResult, optional
+        The histograms of this ``target`` and ``preds`` from a
+        :func:`dice_engine.soft_scan.scan_probabilities` pass that computed other figures too
+        (``histograms=True``, same ``ignore_index``). Default: computed here.
 
     Attributes
     ----------
@@ -120,18 +133,22 @@ class ClassHistograms:
         ``(K, 1025, L)`` int64: channel, bin, ground-truth label (``L = max(C, 2)``).
     """
 
-    def __init__(self, *, target: np.ndarray, preds: ClassProbabilities, ignore_index: int | None = None) -> None:
+    def __init__(self, *, target: np.ndarray, preds: ClassProbabilities, ignore_index: int | None = None,
+                 scanned: ScanResult | None = None) -> None:
         if tuple(target.shape) != preds.shape:
             raise ValueError(f"target shape {tuple(target.shape)} does not match the scores' {preds.shape}")
         self.probabilities = preds
         self.ignore_index = ignore_index
         self._labels = max(preds.num_channels, 2)
         self.counts = np.zeros((preds.num_channels, EDGES, self._labels), np.int64)
-        for region in preds.slabs():
-            if preds.fast_float16:
-                self._add_float16(region, target[region])
-            else:
-                self._add(region, target[region], +1)
+        self._curve_cache: dict[int, DiceCurve] = {}
+        if scanned is None and preds.scannable:   # one threaded pass, the same bins
+            scanned = scan_probabilities(preds.scores, target=target, ignore_index=ignore_index, histograms=True)
+        if scanned is not None:
+            self.counts += scanned.histogram
+        else:
+            for region in preds.slabs():
+                self._add(region, target[region])
 
     def labels(self) -> list[int]:
         """The class of each channel (one channel: ``[1]``)."""
@@ -146,29 +163,66 @@ class ClassHistograms:
         inside = by_label[:, label]
         return _curve(label, inside, by_label.sum(axis=1) - inside)
 
-    def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray) -> None:
-        """Move the voxels of an edited box between ground-truth labels (see :class:`LiveSoftDice`)."""
+    def curves(self) -> dict[int, DiceCurve]:
+        """Every class's curve (as :meth:`curve`).
+
+        A class's curve depends only on its channel's counts inside the class and in all, so a ground-truth
+        edit changes the curves of the labels it moved voxels from and to (all of them when voxels enter or
+        leave ``ignore_index``): those are recomputed, together, and the others reused unchanged.
+
+        Returns
+        -------
+        dict of int to DiceCurve
+            A new dict (the curves themselves are shared, never modified).
+        """
+        labels = self.labels()
+        stale = [label for label in labels if label not in self._curve_cache]
+        if stale:
+            rows = np.array([labels.index(label) for label in stale])
+            counts = self.counts[rows]                                                     # (S, 1025, L)
+            inside = counts[np.arange(rows.size)[:, np.newaxis], np.arange(EDGES), np.array(stale)[:, np.newaxis]]
+            outside = np.einsum("kel->ke", counts) - inside
+            self._curve_cache.update((curve.label, curve) for curve in _curves(stale, inside, outside))
+        return {label: self._curve_cache[label] for label in labels}
+
+    def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray,
+                      probabilities: torch.Tensor | None = None) -> None:
+        """Move the voxels of an edited box between ground-truth labels (see :class:`LiveSoftDice`).
+
+        Parameters
+        ----------
+        region : tuple of 3 slice
+        old, new : np.ndarray
+            The box's ground-truth labels before and after.
+        probabilities : torch.Tensor, optional
+            ``(C, dz, dy, dx)`` float64 probabilities of the box
+            (:meth:`ClassProbabilities.probabilities`) when the caller has them already (a softmax of
+            logits is then shared with :meth:`LiveSoftDice.apply_gt_edit`); default: computed here.
+        """
         old, new = np.asarray(old), np.asarray(new)
         changed = old != new
-        if changed.any():
-            self._add(region, old, -1, changed)
-            self._add(region, new, +1, changed)
+        if not changed.any():
+            return
+        if probabilities is None:
+            probabilities = self.probabilities.probabilities(region)
+        bins = bins_of(probabilities[:, torch.from_numpy(changed).to(probabilities.device)]).cpu().numpy()
+        bins += (np.arange(bins.shape[0]) * EDGES)[:, np.newaxis]                    # (K, n) channel and bin
+        bins *= self._labels
+        flat = self.counts.reshape(-1)
+        kept = []
+        for labels, sign in ((old[changed], -1), (new[changed], +1)):   # only the changed voxels' counts move
+            target, keep = _kept_target_numpy(labels, self.ignore_index, self._labels)
+            np.add.at(flat, (bins + target)[:, keep].reshape(-1), sign)
+            kept.append(keep)
+        if np.array_equal(*kept):   # the curves of the labels the voxels left and joined changed
+            for label in np.union1d(old[changed], new[changed]).tolist():
+                self._curve_cache.pop(label, None)
+        else:                       # voxels entered or left ignore_index: every channel's total changed
+            self._curve_cache.clear()
 
-    def _add_float16(self, region, labels) -> None:
-        """:meth:`_add` for float16 probabilities: bins from a table of the 2^15 order keys (same bins)."""
-        target, keep = _kept_target_numpy(labels, self.ignore_index, self._labels)
-        keys = self.probabilities.order_keys(region).reshape(self.counts.shape[0], -1)
-        index = BIN_OF_KEY[keys]                                                          # (K, n) bins
-        index += (np.arange(keys.shape[0]) * EDGES)[:, np.newaxis]
-        index *= self._labels
-        index += target
-        counted = np.bincount(index[:, keep].reshape(-1) if not keep.all() else index.reshape(-1),
-                              minlength=self.counts.size)
-        self.counts += counted.reshape(self.counts.shape)
-
-    def _add(self, region, labels, sign, only=None) -> None:
+    def _add(self, region, labels) -> None:
         bins = bins_of(self.probabilities.probabilities(region))                          # (K, ...)
-        target, keep = _kept_target(labels, bins.device, self.ignore_index, only)
+        target, keep = _kept_target(labels, bins.device, self.ignore_index, None)
         if target.numel() and int(target.max()) >= self._labels:
             raise ValueError(f"target: found label {int(target.max())}, but the scores score labels "
                              f"0..{self._labels - 1}")
@@ -176,7 +230,7 @@ class ClassHistograms:
         channels = torch.arange(bins.shape[0], device=bins.device).unsqueeze(1)
         index = (channels * EDGES + bins) * self._labels + target.unsqueeze(0)
         counted = torch.bincount(index.reshape(-1), minlength=self.counts.size)
-        self.counts += sign * counted.cpu().numpy().reshape(self.counts.shape)
+        self.counts += counted.cpu().numpy().reshape(self.counts.shape)
 
 
 class ThresholdConfusion:
@@ -301,7 +355,7 @@ def _kept_target_numpy(labels: np.ndarray, ignore_index, num_labels: int) -> tup
 
 
 def _kept_target(labels: np.ndarray, device, ignore_index, only):
-    target = torch.from_numpy(np.ascontiguousarray(labels)).to(device).to(torch.int64)
+    target = labels_tensor(labels, device)
     keep = torch.ones_like(target, dtype=torch.bool)
     if only is not None:
         keep &= torch.from_numpy(np.ascontiguousarray(only)).to(device)

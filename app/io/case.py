@@ -194,12 +194,12 @@ def load_case(gt: str | Path, pred: str | Path | None, image: str | Path | None 
     if probs is not None or logits is not None:
         kind, score_path = ("probs", probs) if probs is not None else ("logits", logits)
         output = read_model_output(score_path, kind, geometry.shape_zyx, num_classes, labels=given_table,
-                                   max_voxels=max_voxels)
+                                   max_voxels=max_voxels, with_prediction=pred is None)
         scores = output.scores
         messages += output.messages
         name = f"{option_of(kind)} '{score_path}'"
         if pred is None:
-            pred_labels, note = derived_prediction(scores, kind, name)
+            pred_labels, note = derived_prediction(scores, kind, name, output.prediction)
             prediction_from = "threshold" if scores.shape[0] == 1 else "argmax"
             how = "argmax" if prediction_from == "argmax" else "p >= 0.5"
             loaded_pred = _LoadedMask(loaded_gt.read, InputFile(str(score_path), "", f"{output.format} ({how})",

@@ -1,4 +1,4 @@
-"""Model output (class probabilities or logits) as read from disk, checked slab by slab.
+"""Model output (class probabilities or logits) as read from disk, checked in one threaded pass.
 
 Layouts (see docs/architecture.md §6 for the order of checks every input goes through):
 
@@ -10,8 +10,9 @@ Layouts (see docs/architecture.md §6 for the order of checks every input goes t
 
 Memory: the values keep the file's dtype (float16 stays float16); nothing converts the volume to
 float32. Checks (finite values; probabilities within [0, 1] and summing to 1 per voxel, within
-:data:`PROBABILITY_TOLERANCE`) run one slab of slices at a time, so the only extra memory is one
-slab's working copy. Probabilities, softmax and sigmoid are derived per slab by
+:data:`PROBABILITY_TOLERANCE`) run in one threaded pass over the slices
+(:func:`dice_engine.soft_scan.scan_probabilities`), so the only extra memory is one chunk's float32
+working copy per thread. Probabilities, softmax and sigmoid are derived per slab by
 :class:`dice_engine.soft.ClassProbabilities`.
 """
 
@@ -36,8 +37,6 @@ PROBABILITY_TOLERANCE = 1e-3
 """Allowed deviation from [0, 1] and from a per-voxel sum of 1 (float16 exports round)."""
 
 SCORE_KINDS = ("probs", "logits")
-SLAB_VALUES = 1 << 24
-"""Values (classes x voxels) checked at once: one slab's float32 working copy is at most 64 MiB."""
 
 _IMAGE_ENDINGS = {".nii": "NIfTI", ".nii.gz": "NIfTI", ".nrrd": "NRRD", ".nhdr": "NRRD"}
 
@@ -55,12 +54,16 @@ class ModelOutput:
         ``"NumPy probabilities"``, ``"NIfTI logits"``...
     messages : list of str
         What was assumed (the class axis of a 4D image).
+    prediction : np.ndarray or None
+        ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax over the classes, from the checks' pass
+        when asked for (``with_prediction``) and the scores are probabilities of several channels.
     """
 
     scores: np.ndarray
     kind: str
     format: str
     messages: list[str] = field(default_factory=list)
+    prediction: np.ndarray | None = None
 
 
 def option_of(kind: str) -> str:
@@ -71,7 +74,8 @@ def option_of(kind: str) -> str:
 
 
 def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, int], num_classes: int, *,
-                      labels: LabelTable | None = None, max_voxels: int | None = None) -> ModelOutput:
+                      labels: LabelTable | None = None, max_voxels: int | None = None,
+                      with_prediction: bool = False) -> ModelOutput:
     """Read and check a model's class scores for masks of shape ``shape_zyx``.
 
     Parameters
@@ -90,6 +94,9 @@ def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, in
         needs a two-entry table).
     max_voxels : int, optional
         Size limit override (:func:`app.io.limits.check_declared_size`).
+    with_prediction : bool
+        Also derive the argmax in the checks' pass (:attr:`ModelOutput.prediction`), for a case scored
+        without a predicted mask.
 
     Returns
     -------
@@ -121,13 +128,13 @@ def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, in
         scores, assumed = _classes_first_image(scores, name, shape_zyx)
         messages.append(f"{name}: {assumed}")
     _check_class_count(scores.shape[0], num_classes, labels, name)
-    check_values(scores, kind, name)
+    prediction = check_values(scores, kind, name, argmax=with_prediction)
     return ModelOutput(scores, kind, f"{file_format} {'probabilities' if kind == 'probs' else 'logits'}",
-                       messages)
+                       messages, prediction)
 
 
-def check_values(scores: np.ndarray, kind: str, name: str) -> None:
-    """Refuse NaN/Inf, and for probabilities values outside [0, 1] or not summing to one, slab by slab.
+def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = False) -> np.ndarray | None:
+    """Refuse NaN/Inf, and for probabilities values outside [0, 1] or not summing to one, in one pass.
 
     Parameters
     ----------
@@ -136,30 +143,28 @@ def check_values(scores: np.ndarray, kind: str, name: str) -> None:
     kind : {"probs", "logits"}
     name : str
         How messages name the file, e.g. ``"--probs 'case.npz'"``.
+    argmax : bool
+        Derive the argmax over the classes in the same pass (probabilities of several channels only).
+
+    Returns
+    -------
+    np.ndarray or None
+        ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax when asked for and derivable, else None.
 
     Raises
     ------
     InputError
     """
-    from dice_engine.soft_probabilities import float32_slabs  # torch: only once there are scores to check
+    from dice_engine.soft_scan import scan_probabilities  # torch: only once there are scores to check
 
-    channels = scores.shape[0]
-    low, high, worst = math.inf, -math.inf, 0.0
-    for region, slab in float32_slabs(scores, SLAB_VALUES):  # one slab's working copy (exact for float16)
-        start = region[0].start
-        slab_low, slab_high = float(slab.min()), float(slab.max())  # NaN propagates through min and max
-        if not (math.isfinite(slab_low) and math.isfinite(slab_high)):
-            finite_slices = np.isfinite(slab).all(axis=(0, 2, 3))
-            first = start + int(np.flatnonzero(~finite_slices)[0])
-            raise InputError(f"{name} contains NaN or infinite values (first in slice z = {first}); check the "
-                             "model export.")
-        if kind != "probs":
-            continue
-        low, high = min(low, slab_low), max(high, slab_high)
-        if channels > 1:
-            worst = max(worst, float(np.abs(slab.sum(axis=0) - 1).max()))
+    argmax = argmax and kind == "probs" and scores.shape[0] > 1
+    scan = scan_probabilities(scores, checks=True, argmax=argmax)  # one threaded pass, a chunk per thread
+    if scan.first_nonfinite_slice is not None:
+        raise InputError(f"{name} contains NaN or infinite values (first in slice z = "
+                         f"{scan.first_nonfinite_slice}); check the model export.")
+    low, high, worst = scan.low, scan.high, scan.worst_sum_error
     if kind != "probs":
-        return
+        return None
     if low < -PROBABILITY_TOLERANCE or high > 1 + PROBABILITY_TOLERANCE:
         raise InputError(f"{name} has values from {low:g} to {high:g}, outside [0, 1]: these look like logits; "
                          "pass them with --logits.")
@@ -167,6 +172,7 @@ def check_values(scores: np.ndarray, kind: str, name: str) -> None:
         raise InputError(f"{name}: the class probabilities do not sum to one at every voxel (off by up to "
                          f"{worst:.3g}, more than {PROBABILITY_TOLERANCE:g}); pass softmax outputs, or raw scores "
                          "with --logits.")
+    return scan.prediction
 
 
 def _image_format(path: Path) -> str | None:

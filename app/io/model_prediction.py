@@ -16,7 +16,8 @@ FOREGROUND_THRESHOLD = 0.5
 DECISIVE_PROBABILITY = 0.9
 
 
-def derived_prediction(scores: np.ndarray, kind: str, name: str) -> tuple[np.ndarray, str]:
+def derived_prediction(scores: np.ndarray, kind: str, name: str,
+                       argmax: np.ndarray | None = None) -> tuple[np.ndarray, str]:
     """The model's hard prediction and a note saying how it was made.
 
     Parameters
@@ -26,6 +27,9 @@ def derived_prediction(scores: np.ndarray, kind: str, name: str) -> tuple[np.nda
     kind : {"probs", "logits"}
     name : str
         How the note names the file, e.g. ``"--probs 'case.npz'"``.
+    argmax : np.ndarray, optional
+        The argmax already derived in the checks' pass (:attr:`app.io.model_output.ModelOutput.prediction`):
+        used as it is, the scores are not read again.
 
     Returns
     -------
@@ -35,8 +39,10 @@ def derived_prediction(scores: np.ndarray, kind: str, name: str) -> tuple[np.nda
     """
     from dice_engine.soft_probabilities import ClassProbabilities, predict
 
-    probabilities = ClassProbabilities(scores, from_logits=kind == "logits")
-    labels = predict(probabilities, FOREGROUND_THRESHOLD)
+    if argmax is not None:
+        labels = argmax
+    else:
+        labels = predict(ClassProbabilities(scores, from_logits=kind == "logits"), FOREGROUND_THRESHOLD)
     how = (f"foreground where p >= {FOREGROUND_THRESHOLD:g}" if scores.shape[0] == 1
            else f"argmax over {scores.shape[0]} classes")
     return labels, f"no predicted mask given: the prediction is the model's own, from {name} ({how})"

@@ -119,6 +119,8 @@ class SoftWorkerState:
         self.live = None
         self.histograms = None
         self.probabilities = None
+        self.entropy = None
+        """``(z, y, x)`` float16 entropy from the load's single pass, until the uncertainty job takes it."""
 
 
 def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
@@ -132,16 +134,22 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
     import dice_engine as de
     from app.errors import InputError
     from app.scoring import SMOOTH  # the same smoothing as ``dicelens score``
+    from dice_engine.soft_scan import scan_probabilities
     from dice_engine.soft_threshold import ClassHistograms
 
     if isinstance(request, SoftLoadRequest):
-        state.live = state.histograms = None
+        state.live = state.histograms = state.entropy = None
         probabilities = de.ClassProbabilities(request.scores, from_logits=request.from_logits, device="cpu")
         state.probabilities = probabilities
         try:
+            scanned = None
+            if probabilities.fast_float16:   # one pass: sums, histograms, entropy (docs/architecture.md §8b)
+                scanned = scan_probabilities(request.scores, target=request.gt, sums=True, histograms=True,
+                                             entropy=True)
+                state.entropy = scanned.entropy
             state.live = de.LiveSoftDice(target=request.gt, preds=probabilities, smooth=SMOOTH,
-                                         include_background=False)
-            state.histograms = ClassHistograms(target=request.gt, preds=probabilities)
+                                         include_background=False, scanned=scanned)
+            state.histograms = ClassHistograms(target=request.gt, preds=probabilities, scanned=scanned)
         except ValueError as error:
             state.live = None
             raise InputError(f"the class scores do not fit the ground truth: {error}.") from None
@@ -151,18 +159,21 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
     if isinstance(request, ThresholdRequest):
         return _derive(state.probabilities, request)
     if isinstance(request, UncertaintyRequest):
-        return _uncertainty(state.probabilities, request.generation)
+        volume, state.entropy = state.entropy, None
+        return _uncertainty(state.probabilities, request.generation, volume)
     for delta in request.deltas:
-        state.live.apply_gt_edit(delta.region, delta.old_values, delta.new_values)
         # writable copies of the box (the delta's are read-only; torch warns on wrapping those)
-        state.histograms.apply_gt_edit(delta.region, np.array(delta.old_values), np.array(delta.new_values))
+        old, new = np.array(delta.old_values), np.array(delta.new_values)
+        if not (old != new).any():
+            continue
+        box = state.probabilities.probabilities(delta.region)   # one softmax of the box for both engines
+        state.live.apply_gt_edit(delta.region, old, new, box)
+        state.histograms.apply_gt_edit(delta.region, old, new, box)
     return _reply(state, request.generation)
 
 
 def _reply(state: SoftWorkerState, generation: int) -> SoftReply:
-    result = state.live.result()
-    curves = {label: state.histograms.curve(label) for label in state.histograms.labels()}
-    return SoftReply(generation, result, curves)
+    return SoftReply(generation, state.live.result(), state.histograms.curves())
 
 
 def _derive(probabilities, request: ThresholdRequest) -> DerivedPrediction:
@@ -177,15 +188,17 @@ def _derive(probabilities, request: ThresholdRequest) -> DerivedPrediction:
     return DerivedPrediction(request.generation, request.label, request.index, labels)
 
 
-def _uncertainty(probabilities, generation: int) -> UncertaintyReply:
-    """The entropy of every voxel, slab by slab, kept as float16, and its per-slice means."""
+def _uncertainty(probabilities, generation: int, volume: np.ndarray | None = None) -> UncertaintyReply:
+    """The entropy of every voxel kept as float16 (``volume`` when the load's pass computed it, else slab
+    by slab), and its per-slice means."""
     from app.qt.jobs import checkpoint
     from dice_engine.soft_uncertainty import region_uncertainty
 
-    volume = np.empty(probabilities.shape, np.float16)
-    for region in probabilities.slabs():
-        checkpoint()
-        volume[region] = region_uncertainty(probabilities, region, "entropy")
+    if volume is None:
+        volume = np.empty(probabilities.shape, np.float16)
+        for region in probabilities.slabs():
+            checkpoint()
+            volume[region] = region_uncertainty(probabilities, region, "entropy")
     per_slice = tuple(volume.mean(axis=tuple(d for d in range(3) if d != axis), dtype=np.float64)
                       for axis in range(3))
     return UncertaintyReply(generation, volume, per_slice)

@@ -12,7 +12,7 @@ from monai.losses import DiceLoss
 
 import dice_engine as de
 from dice_engine.soft import LiveSoftDice
-from dice_engine.soft_probabilities import ClassProbabilities, disagreement, float32_slabs, predict
+from dice_engine.soft_probabilities import ClassProbabilities, disagreement, predict
 
 SHAPE = (5, 9, 8)
 
@@ -174,16 +174,3 @@ def test_bad_inputs_are_value_errors():
         LiveSoftDice(target=np.zeros((2, 2, 2), np.uint8), preds=probabilities)
     with pytest.raises(TypeError):
         LiveSoftDice(_target(1), probabilities)  # keyword-only, like every target/preds pair
-
-
-@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-@pytest.mark.parametrize("writeable", [True, False])
-def test_float32_slabs_cover_the_volume_exactly(dtype, writeable):
-    scores = _logits(13, dtype=dtype)
-    scores.setflags(write=writeable)
-    seen = []
-    for region, slab in float32_slabs(scores, values_per_slab=4 * 9 * 8 * 2):  # two slices per slab
-        assert slab.dtype == (np.float64 if dtype == np.float64 else np.float32)
-        np.testing.assert_array_equal(slab, scores[(slice(None), *region)].astype(slab.dtype))
-        seen.append((region[0].start, region[0].stop))
-    assert seen == [(0, 2), (2, 4), (4, 5)]

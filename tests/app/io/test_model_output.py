@@ -7,8 +7,9 @@ import pytest
 import SimpleITK as sitk
 
 from app.errors import InputError
-from app.io import LabelTable, load_case, model_output
+from app.io import LabelTable, load_case
 from app.io.model_output import read_model_output
+from dice_engine import soft_scan
 from tests.app.io.conftest import blobs, write_volume
 
 SHAPE = (4, 6, 5)
@@ -79,7 +80,7 @@ def test_class_count_must_match_the_label_table(tmp_path, rng):
 
 
 def test_non_finite_value_in_a_late_slab_is_found(tmp_path, rng, monkeypatch):
-    monkeypatch.setattr(model_output, "SLAB_VALUES", 30)  # one slice per slab
+    monkeypatch.setattr(soft_scan, "CHUNK_VOXELS", 1)  # one row per chunk
     logits = rng.normal(size=(3, *SHAPE)).astype(np.float16)
     logits[2, 3, 5, 4] = np.inf
     np.save(tmp_path / "l.npy", logits)
@@ -87,7 +88,7 @@ def test_non_finite_value_in_a_late_slab_is_found(tmp_path, rng, monkeypatch):
 
 
 def test_sum_checked_across_slabs(tmp_path, rng, monkeypatch):
-    monkeypatch.setattr(model_output, "SLAB_VALUES", 30)
+    monkeypatch.setattr(soft_scan, "CHUNK_VOXELS", 1)
     probabilities = _probabilities(rng)
     probabilities[:, 3] *= 0.99  # off by 0.01 in the last slice only
     np.save(tmp_path / "p.npy", probabilities)
@@ -124,3 +125,36 @@ def test_size_limit_counts_voxels_not_class_values(tmp_path, rng, name):
     assert read_model_output(tmp_path / name, "probs", SHAPE, 3, max_voxels=voxels).scores.shape == (3, *SHAPE)
     with pytest.raises(InputError, match="--max-voxels"):
         read_model_output(tmp_path / name, "probs", SHAPE, 3, max_voxels=voxels - 1)
+
+
+def test_the_argmax_comes_from_the_checks_pass(tmp_path, rng):
+    probabilities = _probabilities(rng, dtype=np.float16)
+    probabilities[:, 1, 2, 3] = [0.0, 0.5, 0.5]   # a tie: the lowest class, as numpy's argmax
+    np.save(tmp_path / "p.npy", probabilities)
+    output = read_model_output(tmp_path / "p.npy", "probs", SHAPE, 3, with_prediction=True)
+    np.testing.assert_array_equal(output.prediction, probabilities.astype(np.float64).argmax(axis=0))
+    assert output.prediction.dtype == np.uint8 and output.prediction[1, 2, 3] == 1
+    assert read_model_output(tmp_path / "p.npy", "probs", SHAPE, 3).prediction is None
+    np.save(tmp_path / "l.npy", np.log(probabilities.astype(np.float32) + 0.01))
+    assert read_model_output(tmp_path / "l.npy", "logits", SHAPE, 3, with_prediction=True).prediction is None
+
+
+def test_load_case_without_pred_reads_the_probabilities_once(tmp_path, rng, monkeypatch):
+    from dice_engine import soft_probabilities
+
+    gt = blobs(rng, SHAPE, 3)
+    gt_path = write_volume(tmp_path / "gt.nii.gz", gt)
+    probabilities = _probabilities(rng, dtype=np.float16)
+    np.save(tmp_path / "p.npy", probabilities)
+    passes = []
+    scan = soft_scan.scan_probabilities
+
+    def counted(*args, **kwargs):
+        passes.append(kwargs)
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(soft_scan, "scan_probabilities", counted)
+    monkeypatch.setattr(soft_probabilities, "predict", lambda *_: pytest.fail("the scores were read again"))
+    case = load_case(gt_path, None, probs=tmp_path / "p.npy")
+    assert len(passes) == 1 and passes[0] == {"checks": True, "argmax": True}
+    np.testing.assert_array_equal(case.pred, probabilities.astype(np.float64).argmax(axis=0))

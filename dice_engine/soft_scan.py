@@ -1,0 +1,283 @@
+"""One threaded pass over a model's probabilities: value checks, exact soft sums, histograms, argmax, entropy.
+
+Opening model output needs several whole-volume figures of the same ``(C, z, y, x)`` probabilities
+(docs/architecture.md §8): the value checks, the exact soft-Dice sums, the per-class histograms behind
+the Dice-vs-threshold curves, the argmax prediction and the per-voxel entropy. Reading a 14-class
+512×512×300 volume once per figure costs more than the arithmetic, so :func:`scan_probabilities`
+computes any subset of them in **one** pass: the slices are shared out to a pool of threads (numpy and
+torch release the GIL, except in ``np.bincount``), and each thread converts one small chunk of rows at a
+time to float32 (a cache-sized working copy, never the whole volume) and derives every asked-for figure
+from it before moving on.
+
+Exactness is the slower paths' (:class:`dice_engine.soft.LiveSoftDice`,
+:class:`dice_engine.soft_threshold.ClassHistograms`): float16 probabilities are whole multiples of
+2^-24, so per-chunk float64 sums are exact and are added as int64 fixed-point units; a float32 copy of a
+float16 or float32 value times 1024 is exact, so ``floor`` gives the same bin as the float64 path.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from dice_engine.soft_probabilities import FLOAT16_BITS
+
+CHUNK_VOXELS = 1 << 14
+"""Voxels (whole rows) one thread converts to float32 at once: 14 classes make a 0.9 MiB working copy. Below
+torch's parallel grain (32768 values per channel), so each conversion stays on its thread: the pass is
+threaded over slices, and torch's own worker threads on top would only compete for the same cores."""
+MAX_WORKERS = 8
+BINS = 1024
+EDGES = BINS + 1
+
+
+@dataclass
+class ScanResult:
+    """What one :func:`scan_probabilities` pass found; a figure not asked for is None.
+
+    Attributes
+    ----------
+    low, high : float or None
+        The smallest and largest value (checks; NaN when a NaN was met).
+    first_nonfinite_slice : int or None
+        The first z slice holding NaN or ±Inf (checks; None: every value is finite).
+    worst_sum_error : float or None
+        Largest ``|Σ_c p_c − 1|`` over the voxels, summed in float32 (float64 for float64 scores)
+        (checks; 0 for one channel).
+    intersection, prob_sum, target_sum : np.ndarray or None
+        ``(L,)`` int64 ``Σp·y``, ``Σp`` (units of 2^-24) and ``Σy`` per label, ``L = max(C, 2)``; one
+        channel: label 0 is the background ``1 − p`` (sums, float16 only).
+    histogram : np.ndarray or None
+        ``(C, 1025, L)`` int64 voxels per channel, bin ``floor(clip(p, 0, 1) · 1024)`` and ground-truth
+        label.
+    prediction : np.ndarray or None
+        ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax over the classes, ties to the lowest
+        (several channels only).
+    entropy : np.ndarray or None
+        ``(z, y, x)`` float16 normalised entropy in [0, 1] (as :func:`dice_engine.soft_uncertainty.
+        voxel_uncertainty`, computed in float32).
+    """
+
+    low: float | None = None
+    high: float | None = None
+    first_nonfinite_slice: int | None = None
+    worst_sum_error: float | None = None
+    intersection: np.ndarray | None = None
+    prob_sum: np.ndarray | None = None
+    target_sum: np.ndarray | None = None
+    histogram: np.ndarray | None = None
+    prediction: np.ndarray | None = None
+    entropy: np.ndarray | None = None
+
+
+def scan_probabilities(scores: np.ndarray, *, target: np.ndarray | None = None, ignore_index: int | None = None,
+                       checks: bool = False, sums: bool = False, histograms: bool = False, argmax: bool = False,
+                       entropy: bool = False, workers: int | None = None) -> ScanResult:
+    """Compute the asked-for figures of ``(C, z, y, x)`` probabilities in one threaded pass.
+
+    Parameters
+    ----------
+    scores : np.ndarray
+        ``(C, z, y, x)`` float16 or float32 probabilities (float64 is read in float64); any strides,
+        never written.
+    target : np.ndarray, optional
+        ``(z, y, x)`` integer ground truth, needed for ``sums`` and ``histograms``.
+    ignore_index : int, optional
+        Ground-truth label left out of the sums and histograms.
+    checks : bool
+        Smallest and largest value, first non-finite slice, worst deviation of the class sum from one.
+        The other figures assume finite values: ask for them only for checked scores.
+    sums : bool
+        Exact ``Σp·y``, ``Σp``, ``Σy`` (float16 probabilities of at most 2^29 voxels only).
+    histograms, argmax, entropy : bool
+        See :class:`ScanResult`.
+    workers : int, optional
+        Threads (default: the CPU count, at most :data:`MAX_WORKERS`).
+
+    Returns
+    -------
+    ScanResult
+
+    Raises
+    ------
+    ValueError
+        A ground-truth label without a channel, shapes that do not fit, or sums of non-float16 scores.
+    """
+    if scores.ndim != 4:
+        raise ValueError(f"scores must be (C, z, y, x), got shape {scores.shape}")
+    if (sums or histograms) and (target is None or tuple(target.shape) != tuple(scores.shape[1:])):
+        raise ValueError(f"sums and histograms need a target of shape {tuple(scores.shape[1:])}")
+    if sums and scores.dtype != np.float16:
+        raise ValueError(f"exact sums in one pass need float16 probabilities, got {scores.dtype}")
+    pass_ = _Pass(scores, target, ignore_index, checks=checks, sums=sums, histograms=histograms,
+                  argmax=argmax and scores.shape[0] > 1, entropy=entropy)
+    depth = scores.shape[1]
+    workers = max(1, min(workers or os.cpu_count() or 1, MAX_WORKERS, depth))
+    if workers == 1:
+        partials = [pass_.run(range(depth))]
+    else:
+        groups = [range(start, depth, workers) for start in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicelens-scan") as pool:
+            partials = list(pool.map(pass_.run, groups))
+    return pass_.combine(partials)
+
+
+class _Partial:
+    """One thread's running figures."""
+
+    def __init__(self, channels: int, labels: int, pass_: _Pass) -> None:
+        self.low, self.high, self.worst = math.inf, -math.inf, 0.0
+        self.first_nonfinite: int | None = None
+        self.sums = np.zeros((3, labels), np.int64) if pass_.sums else None
+        self.histogram = np.zeros(channels * EDGES * labels, np.int64) if pass_.histograms else None
+
+
+class _Pass:
+    """The per-chunk arithmetic of one :func:`scan_probabilities` call."""
+
+    def __init__(self, scores, target, ignore_index, *, checks, sums, histograms, argmax, entropy) -> None:
+        self.scores, self.target, self.ignore_index = scores, target, ignore_index
+        self.checks, self.sums, self.histograms, self.argmax, self.entropy = checks, sums, histograms, argmax, entropy
+        self.channels, _, self.height, self.width = scores.shape
+        self.labels = max(self.channels, 2)
+        self.rows = max(1, min(self.height, CHUNK_VOXELS // max(1, self.width)))
+        self.dtype = np.float32 if np.promote_types(scores.dtype, np.float32) == np.float32 else np.float64
+        shape = scores.shape[1:]
+        self.prediction = np.empty(shape, np.uint8 if self.channels <= 256 else np.int16) if self.argmax else None
+        self.entropy_volume = np.empty(shape, np.float16) if entropy else None
+        index_dtype = np.int32 if self.channels * EDGES * self.labels < 2**31 else np.int64
+        self.channel_offsets = (np.arange(self.channels, dtype=index_dtype) * (EDGES * self.labels))[:, np.newaxis]
+        self.index_dtype = index_dtype
+        self.log_classes = math.log(max(2, self.channels))
+
+    def run(self, slices) -> _Partial:
+        partial = _Partial(self.channels, self.labels, self)
+        buffer = np.empty((self.channels, self.rows, self.width), self.dtype)
+        for z in slices:
+            for start in range(0, self.height, self.rows):
+                stop = min(self.height, start + self.rows)
+                values = _converted(self.scores[:, z, start:stop], buffer[:, :stop - start])
+                self._chunk(partial, z, start, stop, values.reshape(self.channels, -1))
+        return partial
+
+    def _chunk(self, partial: _Partial, z: int, start: int, stop: int, values: np.ndarray) -> None:
+        if self.checks:
+            low, high = float(values.min()), float(values.max())
+            if not (math.isfinite(low) and math.isfinite(high)):
+                if partial.first_nonfinite is None or z < partial.first_nonfinite:
+                    partial.first_nonfinite = z
+                return
+            partial.low, partial.high = min(partial.low, low), max(partial.high, high)
+            if self.channels > 1:
+                partial.worst = max(partial.worst, float(np.abs(values.sum(axis=0) - 1).max()))
+        box = (z, slice(start, stop))
+        if self.sums or self.histograms:
+            target, keep = self._target(self.target[box].reshape(-1))
+            if self.sums:
+                partial.sums += self._sums(values, target, keep)
+            if self.histograms:
+                self._histogram(partial.histogram, values, target, keep)
+        if self.argmax:
+            self.prediction[box] = _argmax(values).reshape(stop - start, self.width)
+        if self.entropy:
+            self.entropy_volume[box] = self._entropy(values).reshape(stop - start, self.width)
+
+    def _target(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Flat labels as intp (ignored voxels as 0) and the mask of kept voxels (None: all kept)."""
+        target = labels.astype(np.intp)
+        keep = None
+        if self.ignore_index is not None:
+            keep = target != self.ignore_index
+            if keep.all():
+                keep = None
+            else:
+                target[~keep] = 0
+        if target.size and int(target.max()) >= self.labels:
+            raise ValueError(f"target: found label {int(target.max())}, but the scores have {self.channels} "
+                             f"channel(s) (labels 0..{self.labels - 1})")
+        return target, keep
+
+    def _sums(self, values: np.ndarray, target: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+        """``(3, L)`` int64: ``Σp·y``, ``Σp`` in units of 2^-24, and ``Σy`` (float64 sums of float16 values
+        are exact here: every partial sum is a whole number of units below 2^53)."""
+        unit = float(1 << FLOAT16_BITS)
+        kept_target = target if keep is None else target[keep]
+        counts = np.bincount(kept_target, minlength=self.labels)
+        if self.channels == 1:
+            foreground = values[0].astype(np.float64) if keep is None else values[0, keep].astype(np.float64)
+            fg_sum = float(foreground.sum())
+            fg_inside = float(foreground[kept_target == 1].sum())
+            intersection = np.array([(counts[0] - (fg_sum - fg_inside)) * unit, fg_inside * unit])
+            prob_sum = np.array([(kept_target.size - fg_sum) * unit, fg_sum * unit])
+        else:
+            kept = values if keep is None else values[:, keep]
+            prob_sum = kept.sum(axis=1, dtype=np.float64) * unit
+            voxels = kept_target.size   # each voxel's probability of its own label, one flat gather
+            gathered = kept.reshape(-1)[kept_target * voxels + np.arange(voxels)]
+            intersection = np.bincount(kept_target, weights=gathered, minlength=self.labels) * unit
+        return np.stack((np.rint(intersection), np.rint(prob_sum), counts)).astype(np.int64)
+
+    def _histogram(self, histogram: np.ndarray, values: np.ndarray, target: np.ndarray,
+                   keep: np.ndarray | None) -> None:
+        scaled = np.clip(values, 0.0, 1.0)
+        scaled *= BINS                                       # exact: a power of two
+        index = scaled.astype(self.index_dtype)              # floor of a non-negative value
+        index *= self.labels
+        index += target.astype(self.index_dtype)
+        index += self.channel_offsets
+        flat = index.reshape(-1) if keep is None else index[:, keep].reshape(-1)
+        histogram += np.bincount(flat, minlength=histogram.size)
+
+    def _entropy(self, values: np.ndarray) -> np.ndarray:
+        probabilities = np.clip(values, 0.0, 1.0)
+        if self.channels == 1:
+            probabilities = np.concatenate((1 - probabilities, probabilities))
+        logs = np.maximum(probabilities, np.finfo(probabilities.dtype).tiny)   # p = 0 adds 0 · log(tiny) = 0
+        np.log(logs, out=logs)
+        logs *= probabilities
+        entropy = logs.sum(axis=0)
+        entropy *= -1 / self.log_classes
+        return np.clip(entropy, 0.0, 1.0).astype(np.float16)
+
+    def combine(self, partials: list[_Partial]) -> ScanResult:
+        result = ScanResult(prediction=self.prediction, entropy=self.entropy_volume)
+        if self.checks:
+            nonfinite = [p.first_nonfinite for p in partials if p.first_nonfinite is not None]
+            result.first_nonfinite_slice = min(nonfinite) if nonfinite else None
+            result.low = min(p.low for p in partials) if not nonfinite else math.nan
+            result.high = max(p.high for p in partials) if not nonfinite else math.nan
+            result.worst_sum_error = max(p.worst for p in partials)
+        if self.sums:
+            total = sum(p.sums for p in partials)
+            result.intersection, result.prob_sum, result.target_sum = total[0], total[1], total[2]
+        if self.histograms:
+            result.histogram = sum(p.histogram for p in partials).reshape(self.channels, EDGES, self.labels)
+        return result
+
+
+def _converted(source: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+    """``source`` copied into ``buffer`` (same shape), with torch's vectorised float16 conversion when it can
+    (numpy's is several times slower), one class at a time (see :data:`CHUNK_VOXELS`)."""
+    if source.flags.writeable and buffer.dtype == np.float32 and min(source.strides) >= 0:
+        target, values = torch.from_numpy(buffer), torch.from_numpy(source)
+        for channel in range(buffer.shape[0]):
+            target[channel].copy_(values[channel])
+    else:  # torch wraps neither read-only arrays nor negative strides
+        np.copyto(buffer, source)
+    return buffer
+
+
+def _argmax(values: np.ndarray) -> np.ndarray:
+    """``np.argmax(values, axis=0)`` of ``(C, n)`` values, as uint8 / int16, one class at a time (ties: lowest)."""
+    best = values[0].copy()
+    labels = np.zeros(best.shape, np.uint8 if values.shape[0] <= 256 else np.int16)
+    for label in range(1, values.shape[0]):
+        better = values[label] > best
+        labels[better] = label
+        np.maximum(best, values[label], out=best)
+    return labels

@@ -1,0 +1,113 @@
+"""One threaded pass over the probabilities (dice_engine.soft_scan) equals brute force on every figure, whatever
+the chunking and the number of threads; the engines fed from it equal their slab-by-slab paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.special
+import torch
+
+from dice_engine import soft_scan
+from dice_engine.soft import LiveSoftDice
+from dice_engine.soft_probabilities import ClassProbabilities, predict
+from dice_engine.soft_scan import scan_probabilities
+from dice_engine.soft_threshold import ClassHistograms
+
+SHAPE = (5, 9, 8)
+
+
+def _probabilities(seed: int, channels: int, dtype=np.float16) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(scale=2.0, size=(max(channels, 2), *SHAPE))
+    probabilities = torch.softmax(torch.from_numpy(logits), 0).numpy()[-channels:].astype(dtype)
+    probabilities.flat[:3] = [0.5, 1.0, 0.0]   # on bin edges
+    probabilities[:, 1, 2, 3] = probabilities[0, 1, 2, 3]   # a tie: the argmax takes the lowest class
+    return probabilities
+
+
+def _target(seed: int, channels: int) -> np.ndarray:
+    return np.random.default_rng(seed + 100).integers(0, max(channels, 2), SHAPE).astype(np.uint8)
+
+
+@pytest.fixture(params=[(1 << 14, 1), (SHAPE[2], 3)], ids=["one-chunk-per-slice", "row-chunks-3-threads"])
+def chunking(request, monkeypatch):
+    voxels, workers = request.param
+    monkeypatch.setattr(soft_scan, "CHUNK_VOXELS", voxels)
+    return workers
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+def test_every_figure_equals_brute_force(channels, chunking):
+    scores, target = _probabilities(1, channels), _target(1, channels)
+    target[0, 0, :2] = 255
+    scan = scan_probabilities(scores, target=target, ignore_index=255, checks=True, sums=True, histograms=True,
+                              argmax=True, entropy=True, workers=chunking)
+    p = scores.astype(np.float64)
+    assert (scan.low, scan.high, scan.first_nonfinite_slice) == (p.min(), p.max(), None)
+    assert scan.worst_sum_error == (0.0 if channels == 1 else
+                                    float(np.abs(scores.astype(np.float32).sum(axis=0) - 1).max()))
+    labels = max(channels, 2)
+    full = np.concatenate((1 - p, p)) if channels == 1 else p
+    kept = target != 255
+    one_hot = (target[np.newaxis] == np.arange(labels)[:, None, None, None]) & kept
+    unit = 2.0**24
+    np.testing.assert_array_equal(scan.intersection, np.rint((full * one_hot).sum(axis=(1, 2, 3)) * unit))
+    np.testing.assert_array_equal(scan.prob_sum, np.rint((full * kept).sum(axis=(1, 2, 3)) * unit))
+    np.testing.assert_array_equal(scan.target_sum, one_hot.sum(axis=(1, 2, 3)))
+    bins = np.floor(np.clip(p, 0, 1) * 1024).astype(np.int64)
+    expected = np.zeros((channels, 1025, labels), np.int64)
+    for c in range(channels):
+        np.add.at(expected[c], (bins[c][kept], target[kept]), 1)
+    np.testing.assert_array_equal(scan.histogram, expected)
+    if channels > 1:
+        np.testing.assert_array_equal(scan.prediction, p.argmax(axis=0))
+        assert scan.prediction[1, 2, 3] == 0
+    else:
+        assert scan.prediction is None
+    reference = np.clip(scipy.special.entr(np.clip(full, 0, 1)).sum(axis=0) / np.log(labels), 0, 1)
+    assert scan.entropy.dtype == np.float16
+    np.testing.assert_allclose(scan.entropy, reference, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("writeable", [True, False])
+def test_checks_find_the_first_non_finite_slice_and_the_range(dtype, writeable, chunking):
+    scores = _probabilities(2, 3, dtype)
+    scores[1, 3, 8, 7] = np.nan
+    scores[2, 4, 0, 0] = np.inf
+    scores[0, 2, 4, 4] = -0.25
+    scores.setflags(write=writeable)
+    scan = scan_probabilities(scores, checks=True, workers=chunking)
+    assert scan.first_nonfinite_slice == 3
+    finite = scores.copy()
+    finite[1, 3, 8, 7] = finite[2, 4, 0, 0] = 0.5
+    scan = scan_probabilities(finite, checks=True, workers=chunking)
+    assert scan.first_nonfinite_slice is None and scan.low == -0.25 and scan.high == float(finite.max())
+    sums = finite.astype(np.promote_types(dtype, np.float32)).sum(axis=0)   # in the working precision
+    assert scan.worst_sum_error == float(np.abs(sums - 1).max())
+
+
+def test_engines_fed_by_one_scan_equal_their_general_paths(chunking):
+    scores, target = _probabilities(3, 4), _target(3, 4)
+    fast = ClassProbabilities(scores, from_logits=False)
+    general = ClassProbabilities(scores.astype(np.float64), from_logits=False)
+    general.fixed_point_bits = 24   # float16 values in float64: the same 2^-24 units, summed slab by slab
+    assert fast.scannable and not general.scannable
+    scan = scan_probabilities(scores, target=target, sums=True, histograms=True, workers=chunking)
+    live = LiveSoftDice(target=target, preds=fast, scanned=scan)
+    for ours, theirs in zip(live.sums(), LiveSoftDice(target=target, preds=general).sums(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(ClassHistograms(target=target, preds=fast, scanned=scan).counts,
+                                  ClassHistograms(target=target, preds=general).counts)
+    np.testing.assert_array_equal(predict(fast), predict(general))
+
+
+def test_bad_requests_are_value_errors():
+    scores = _probabilities(4, 3)
+    with pytest.raises(ValueError, match="found label 7"):
+        scan_probabilities(scores, target=np.full(SHAPE, 7, np.uint8), sums=True)
+    with pytest.raises(ValueError, match="need a target"):
+        scan_probabilities(scores, histograms=True)
+    with pytest.raises(ValueError, match="float16"):
+        scan_probabilities(scores.astype(np.float32), target=_target(4, 3), sums=True)
