@@ -29,6 +29,7 @@ from app.qt.case_loader import read_case
 from app.qt.worklist_actions import build_review_actions, move_clashing_keys, panels_menu
 from app.qt.worklist_corrected import CorrectedTarget
 from app.qt.worklist_dock import WorklistPanel
+from app.qt.worklist_heartbeat import changed_rows
 from app.qt.worklist_prefetch import CasePrefetcher
 from app.qt.worklist_scoring import WorklistScoring
 from app.qt.worklist_verdicts import VerdictRecorder
@@ -304,10 +305,14 @@ class WorklistController(QObject):
         self.refresh_rows()
 
     def refresh_rows(self) -> None:
-        """Show every row as the review folder now has it (verdicts of other reviewers' windows too)."""
+        """Show every row as the review folder now has it (verdicts of other reviewers' windows too).
+
+        Only rows whose review state changed are replaced (one ``dataChanged`` each); filters and the
+        progress are updated only when a row was (:mod:`app.qt.worklist_heartbeat`).
+        """
         model, changed = self.panel.model, False
         pending = self.verdicts.pending_grade
-        for row in worklist_rows(self.folder):
+        for row in changed_rows(model.rows, self.folder):
             if row.case == self.current and pending is not None and row.grade is None:
                 row = replace(row, grade=pending)   # a grade noted, waiting for the verdict
             if row != model.row_of(row.case):
