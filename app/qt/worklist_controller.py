@@ -19,8 +19,6 @@ open (reopened by the next ``dicelens review R``, also after a kill), a claim on
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget
@@ -29,7 +27,7 @@ from app.qt.case_loader import read_case
 from app.qt.worklist_actions import build_review_actions, move_clashing_keys, panels_menu
 from app.qt.worklist_corrected import CorrectedTarget
 from app.qt.worklist_dock import WorklistPanel
-from app.qt.worklist_heartbeat import changed_rows
+from app.qt.worklist_heartbeat import show_changed_rows
 from app.qt.worklist_prefetch import CasePrefetcher
 from app.qt.worklist_scoring import WorklistScoring
 from app.qt.worklist_verdicts import VerdictRecorder
@@ -112,6 +110,7 @@ class WorklistController(QObject):
         self.prefetcher = CasePrefetcher(window.jobs, max_voxels, self)
         window.case_loader.reader = self.prefetcher.read
         window.controller.prepared_source = self.prepared_engine
+        window.controller.prepared_masks_source = self.prepared_masks
         window.controller.result_ready.connect(self._on_engine_result)
         window.case_opened.connect(self._on_case_opened)
         window.case_loader.failed.connect(self._on_open_failed)
@@ -252,11 +251,21 @@ class WorklistController(QObject):
         """The engine built ahead for ``case`` (``EngineController.prepared_source``), unless crash recovery
         changed its masks after they were read (then the engine is built from the masks as they are)."""
         engine = self.prefetcher.take_engine(case)
-        editor = self.window.edits.editor
-        if engine is None or ignore_index is not None or editor is None or editor.session.review_log:
+        if engine is None or ignore_index is not None or not self._masks_as_read():
             return None
         self.engines_reused += 1
         return engine
+
+    def prepared_masks(self, case):
+        """The mask snapshots taken off the GUI thread for ``case`` (``EngineController.prepared_masks_source``),
+        unless crash recovery changed its masks after they were read."""
+        masks = self.prefetcher.take_masks(case)
+        return masks if masks is not None and self._masks_as_read() else None
+
+    def _masks_as_read(self) -> bool:
+        """True when the case being opened has its masks as read: no recovered stroke was replayed."""
+        editor = self.window.edits.editor
+        return editor is not None and not editor.session.review_log
 
     def update_title(self) -> None:
         """"DiceLens — review <folder> — <case>", with "(corrected)" when it shows a corrected mask."""
@@ -305,20 +314,9 @@ class WorklistController(QObject):
         self.refresh_rows()
 
     def refresh_rows(self) -> None:
-        """Show every row as the review folder now has it (verdicts of other reviewers' windows too).
-
-        Only rows whose review state changed are replaced (one ``dataChanged`` each); filters and the
-        progress are updated only when a row was (:mod:`app.qt.worklist_heartbeat`).
-        """
-        model, changed = self.panel.model, False
-        pending = self.verdicts.pending_grade
-        for row in changed_rows(model.rows, self.folder):
-            if row.case == self.current and pending is not None and row.grade is None:
-                row = replace(row, grade=pending)   # a grade noted, waiting for the verdict
-            if row != model.row_of(row.case):
-                model.update_row(row)
-                changed = True
-        if changed:
+        """Show every row as the review folder now has it (verdicts of other reviewers' windows too): only
+        rows whose review state changed are replaced; filters and progress follow when one was."""
+        if show_changed_rows(self.panel.model, self.folder, self.current, self.verdicts.pending_grade):
             self.panel.apply_filters()
             self._show_progress()
 
@@ -344,6 +342,7 @@ class WorklistController(QObject):
         window.case_loader.failed.disconnect(self._on_open_failed)
         window.case_loader.reader = read_case
         window.controller.prepared_source = None
+        window.controller.prepared_masks_source = None
         window.controller.result_ready.disconnect(self._on_engine_result)
         for attribute in ("ask_replace_input", "ask_save_path"):
             window.__dict__.pop(attribute, None)   # the window's own questions again

@@ -51,3 +51,17 @@ def changed_rows(rows: Iterable[WorklistRow], folder) -> list[WorklistRow]:
         if fresh != row:
             changed.append(fresh)
     return changed
+
+
+def show_changed_rows(model, folder, current: str | None, pending_grade: int | None) -> bool:
+    """Replace the rows of ``model`` (:class:`~app.qt.worklist_model.WorklistModel`) whose case changed
+    (:func:`changed_rows`), one ``dataChanged`` each; a grade noted for the case on screen (``current``)
+    and not given with a verdict yet (``pending_grade``) stays shown. True when a row was replaced."""
+    replaced = False
+    for row in changed_rows(model.rows, folder):
+        if row.case == current and pending_grade is not None and row.grade is None:
+            row = replace(row, grade=pending_grade)   # a grade noted, waiting for the verdict
+        if row != model.row_of(row.case):
+            model.update_row(row)
+            replaced = True
+    return replaced
