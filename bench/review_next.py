@@ -94,7 +94,7 @@ def measure(folder, scratch: Path, prefetch: bool) -> list[float]:
     def idle() -> bool:
         distances = engine.distances.last_update
         return (not controller.prefetcher.busy and not engine.busy and distances is not None
-                and distances.generation == engine.generation)
+                and distances.generation == engine.generation and (controller.prefetcher.ahead or not prefetch))
 
     times = []
     try:

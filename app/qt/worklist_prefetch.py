@@ -133,6 +133,8 @@ class CasePrefetcher(QObject):
     ----------
     hits : int
         Opens served from a case read ahead (for tests and the benchmark).
+    engines_reused : int
+        Cases whose metrics engine was built ahead and used (tests, benchmark).
     enabled : bool
         False: :meth:`prefetch` does nothing (the benchmark's baseline).
     """
@@ -146,12 +148,22 @@ class CasePrefetcher(QObject):
         self._slot: _Slot | None = None
         self._handed: _Handed | None = None   # what was prepared for the last case handed out
         self.hits = 0
+        self.engines_reused = 0
         self.enabled = True
+        self.masks_as_read = lambda: True
+        """``() -> bool``: whether the case being opened still has its masks as read (False once crash
+        recovery replayed strokes into them); what was prepared from them is used only then."""
 
     @property
     def busy(self) -> bool:
         """True while a case is being read ahead."""
         return self._lane.busy
+
+    @property
+    def ahead(self) -> bool:
+        """True while a case read ahead (or being read) waits to be opened."""
+        with self._lock:
+            return self._slot is not None
 
     def prefetch(self, paths: dict[str, str | None], resample: bool = False) -> None:
         """Start reading ``paths`` ahead (dropping what was read ahead before), unless it is already there."""
@@ -209,6 +221,21 @@ class CasePrefetcher(QObject):
         if handed is None or handed.case is not case:
             return None
         return handed.engine
+
+    def prepared_engine(self, case, ignore_index):
+        """The engine built ahead for ``case`` (``EngineController.prepared_source``), unless crash recovery
+        changed its masks after they were read (then the engine is built from the masks as they are)."""
+        engine = self.take_engine(case)
+        if engine is None or ignore_index is not None or not self.masks_as_read():
+            return None
+        self.engines_reused += 1
+        return engine
+
+    def prepared_masks(self, case):
+        """The mask snapshots taken off the GUI thread for ``case`` (``EngineController.prepared_masks_source``),
+        unless crash recovery changed its masks after they were read."""
+        masks = self.take_masks(case)
+        return masks if masks is not None and self.masks_as_read() else None
 
     def _read_ahead(self, slot: _Slot, paths: dict[str, str | None], resample: bool) -> None:
         """The job: read the case into ``slot`` (a failure leaves it empty; the open reads and reports).
