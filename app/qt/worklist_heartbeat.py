@@ -45,12 +45,18 @@ def changed_rows(rows: Iterable[WorklistRow], folder) -> list[WorklistRow]:
         # A row not scored yet looks for its stored result (another process may have scored the case).
         result = None if row.scored else folder.case_result(row.case)
         fresh = case_row(row.case, result, verdict=verdict, in_progress_by=in_progress.get(row.case), seconds=spent)
-        if row.scored:   # the scores shown stay; only the review state is new
-            fresh = replace(row, status=fresh.status, grade=fresh.grade, reviewer=fresh.reviewer,
-                            seconds=fresh.seconds)
-        if fresh != row:
-            changed.append(fresh)
+        if not row.scored:
+            if fresh != row:
+                changed.append(fresh)
+        elif _state(fresh) != _state(row):   # the scores shown stay; only the review state is new
+            changed.append(replace(row, status=fresh.status, grade=fresh.grade, reviewer=fresh.reviewer,
+                                   seconds=fresh.seconds))
     return changed
+
+
+def _state(row: WorklistRow) -> tuple:
+    """The review state of a row: what a heartbeat can change in a scored row."""
+    return (row.status, row.grade, row.reviewer, row.seconds)
 
 
 def show_changed_rows(model, folder, current: str | None, pending_grade: int | None) -> bool:
