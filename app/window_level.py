@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.image_memo import per_image
+
 CT_PRESETS: dict[str, tuple[float, float]] = {
     "Brain": (80.0, 40.0),
     "Soft tissue": (400.0, 40.0),
@@ -79,14 +81,18 @@ def auto_window(image: np.ndarray) -> Window:
     return Window(width=width, level=float(low) + width / 2.0)
 
 
+@per_image
 def initial_window(image: np.ndarray) -> Window:
-    """The window an image opens with: the soft-tissue preset for CT, else :func:`auto_window`."""
+    """The window an image opens with: the soft-tissue preset for CT, else :func:`auto_window` (computed once
+    per image object, :mod:`app.image_memo`)."""
     if is_ct(image):
         return Window(*CT_PRESETS[DEFAULT_CT_PRESET])
     return auto_window(image)
 
 
+@per_image
 def value_range(image: np.ndarray) -> float:
-    """Spread of the image's intensities (max - min of a sample), the scale of window drags."""
+    """Spread of the image's intensities (max - min of a sample), the scale of window drags (computed once
+    per image object, :mod:`app.image_memo`)."""
     sample = _sample(image)
     return float(sample.max()) - float(sample.min()) if sample.size else 1.0

@@ -102,6 +102,10 @@ class EngineController(QObject):
         self.prepared_source = None
         """Optional ``(case, ignore_index) -> dice_engine.LiveDice or None``: an engine built ahead for the
         case being loaded (``dicelens review`` reads the next case ahead, app/qt/worklist_prefetch.py)."""
+        self.prepared_masks_source = None
+        """Optional ``case -> (gt, pred) or None``: read-only snapshots of the case's masks taken off the GUI
+        thread, equal to ``case.gt`` and ``case.pred`` as they are when loaded (app/qt/worklist_prefetch.py);
+        used as :attr:`load_masks` instead of copying the masks here."""
         self._own_jobs = jobs is None
         self.jobs = JobLayer(self, synchronous=sync) if jobs is None else jobs
         self._state = WorkerState()   # touched only by the engine lane's jobs
@@ -170,7 +174,11 @@ class EngineController(QObject):
         self._pending_deltas.clear()
         self.last_result = None
         self.slice_counts = None
-        gt, pred = self.load_masks = snapshot(case.gt), snapshot(case.pred)
+        prepared = None if self.prepared_masks_source is None else self.prepared_masks_source(case)
+        if prepared is None or any(mask.shape != source.shape or mask.dtype != source.dtype
+                                   for mask, source in zip(prepared, (case.gt, case.pred), strict=True)):
+            prepared = snapshot(case.gt), snapshot(case.pred)
+        gt, pred = self.load_masks = prepared
         # The surface distances start once the engine has answered the load (the table is out), so they
         # do not compete with it; edits made meanwhile wait here and follow them in order.
         self._distances_load = (case, ignore_index, self._generation, (gt, pred))

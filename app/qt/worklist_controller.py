@@ -19,8 +19,6 @@ open (reopened by the next ``dicelens review R``, also after a kill), a claim on
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget
@@ -29,6 +27,8 @@ from app.qt.case_loader import read_case
 from app.qt.worklist_actions import build_review_actions, move_clashing_keys, panels_menu
 from app.qt.worklist_corrected import CorrectedTarget
 from app.qt.worklist_dock import WorklistPanel
+from app.qt.worklist_first_table import FirstTableGate
+from app.qt.worklist_heartbeat import show_changed_rows
 from app.qt.worklist_prefetch import CasePrefetcher
 from app.qt.worklist_scoring import WorklistScoring
 from app.qt.worklist_verdicts import VerdictRecorder
@@ -82,8 +82,6 @@ class WorklistController(QObject):
         self._requested: str | None = None
         self._read_ahead_pending = False
         self._first_case_pending = False
-        self.engines_reused = 0
-        """Cases whose metrics engine was built ahead and used (tests, benchmark)."""
         self._elapsed = QElapsedTimer()
         self.panel = WorklistPanel()
         self.panel.case_activated.connect(self.open_case)
@@ -109,8 +107,12 @@ class WorklistController(QObject):
         move_clashing_keys(window.slice_view.view_actions.by_name, window.edit_toolbar.actions_by_name)
 
         self.prefetcher = CasePrefetcher(window.jobs, max_voxels, self)
+        self.prefetcher.masks_as_read = self._masks_as_read
         window.case_loader.reader = self.prefetcher.read
-        window.controller.prepared_source = self.prepared_engine
+        window.controller.prepared_source = self.prefetcher.prepared_engine
+        window.controller.prepared_masks_source = self.prefetcher.prepared_masks
+        self.first_table = FirstTableGate(window, self)   # other lanes wait for the new case's table
+        self.first_table.table_shown.connect(self._on_table_shown)
         window.controller.result_ready.connect(self._on_engine_result)
         window.case_opened.connect(self._on_case_opened)
         window.case_loader.failed.connect(self._on_open_failed)
@@ -179,9 +181,11 @@ class WorklistController(QObject):
         files = self.folder.case_files(case)
         self._requested = case
         window = self.window
+        self.first_table.hold()
         window.open_case(files.gt, files.pred, image=files.image, labels=self.folder.labels)
         if not window.case_loader.loading and self.current != case:
             self._requested = None   # the unsaved-edits question was cancelled, or the open failed at once
+            self.first_table.release()
 
     def step(self, offset: int) -> None:
         """Open the case ``offset`` rows after (before, if negative) the current one, in the order shown."""
@@ -203,6 +207,7 @@ class WorklistController(QObject):
     @Slot(int, str)
     def _on_open_failed(self, _request: int, _message: str) -> None:
         self._requested = None   # the window said why; the case on screen stays
+        self.first_table.release()
 
     @Slot(object)
     def _on_case_opened(self, case) -> None:
@@ -229,13 +234,19 @@ class WorklistController(QObject):
         self._elapsed.start()
         self.update_title()
         self.panel.set_current_case(name)
-        self._read_ahead_pending = True   # once this case's metrics are shown: not competing with its load
+        self._read_ahead_pending = True   # once this case's table is shown: not competing with it
         if window_result_ready(self.window):
-            self.read_next_ahead()
+            self._on_engine_result(None)
 
     @Slot(object)
     def _on_engine_result(self, _result) -> None:
         if self._read_ahead_pending:
+            self._read_ahead_pending = False
+            self.first_table.result_published()
+
+    @Slot()
+    def _on_table_shown(self) -> None:
+        if self.current is not None and self._requested is None:
             self.read_next_ahead()
 
     def read_next_ahead(self) -> None:
@@ -247,15 +258,10 @@ class WorklistController(QObject):
             self.prefetcher.prefetch({"gt": files.gt, "pred": files.pred, "image": files.image,
                                       "labels": self.folder.labels})
 
-    def prepared_engine(self, case, ignore_index):
-        """The engine built ahead for ``case`` (``EngineController.prepared_source``), unless crash recovery
-        changed its masks after they were read (then the engine is built from the masks as they are)."""
-        engine = self.prefetcher.take_engine(case)
+    def _masks_as_read(self) -> bool:
+        """True when the case being opened has its masks as read: no recovered stroke was replayed."""
         editor = self.window.edits.editor
-        if engine is None or ignore_index is not None or editor is None or editor.session.review_log:
-            return None
-        self.engines_reused += 1
-        return engine
+        return editor is not None and not editor.session.review_log
 
     def update_title(self) -> None:
         """"DiceLens — review <folder> — <case>", with "(corrected)" when it shows a corrected mask."""
@@ -304,16 +310,9 @@ class WorklistController(QObject):
         self.refresh_rows()
 
     def refresh_rows(self) -> None:
-        """Show every row as the review folder now has it (verdicts of other reviewers' windows too)."""
-        model, changed = self.panel.model, False
-        pending = self.verdicts.pending_grade
-        for row in worklist_rows(self.folder):
-            if row.case == self.current and pending is not None and row.grade is None:
-                row = replace(row, grade=pending)   # a grade noted, waiting for the verdict
-            if row != model.row_of(row.case):
-                model.update_row(row)
-                changed = True
-        if changed:
+        """Show every row as the review folder now has it (verdicts of other reviewers' windows too): only
+        rows whose review state changed are replaced; filters and progress follow when one was."""
+        if show_changed_rows(self.panel.model, self.folder, self.current, self.verdicts.pending_grade):
             self.panel.apply_filters()
             self._show_progress()
 
@@ -324,6 +323,7 @@ class WorklistController(QObject):
         """
         self._heartbeat.stop()
         self.scoring.stop()
+        self.first_table.release()
         self.prefetcher.forget()
         if self.current is not None and self.bookkeeping:
             self.flush_time()
@@ -339,6 +339,7 @@ class WorklistController(QObject):
         window.case_loader.failed.disconnect(self._on_open_failed)
         window.case_loader.reader = read_case
         window.controller.prepared_source = None
+        window.controller.prepared_masks_source = None
         window.controller.result_ready.disconnect(self._on_engine_result)
         for attribute in ("ask_replace_input", "ask_save_path"):
             window.__dict__.pop(attribute, None)   # the window's own questions again

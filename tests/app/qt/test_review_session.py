@@ -116,7 +116,7 @@ def test_threaded_window_scores_in_the_background_opens_the_worst_then_reads_ahe
         qtbot.waitUntil(lambda: review.current is not None and window.controller.last_result is not None,
                         timeout=30_000)
         assert review.current == WORST_FIRST[0] and not review.panel.progress.isVisibleTo(review.panel)
-        qtbot.waitUntil(lambda: not review.prefetcher.busy, timeout=30_000)
+        qtbot.waitUntil(lambda: review.prefetcher.ahead and not review.prefetcher.busy, timeout=30_000)
         expected = review.panel.neighbour(review.current, 1)
         review.step(1)
         qtbot.waitUntil(lambda: review.current == expected, timeout=30_000)

@@ -300,7 +300,7 @@ def test_next_case_is_read_ahead(review):
     assert controller.prefetcher.hits == 0
     key(window, Qt.Key.Key_BracketRight)
     assert controller.prefetcher.hits == 1 and controller.current == WORST_FIRST[1]
-    assert controller.engines_reused == 1            # its metrics engine was built ahead too, and is right
+    assert controller.prefetcher.engines_reused == 1            # its metrics engine was built ahead too, and is right
     worst_dice = expected_mean_dice(SHIFTS[WORST_FIRST[1]])
     assert window.controller.last_result.dice_mean_foreground == pytest.approx(worst_dice)
     drag_and_check_engine(window)
