@@ -4,7 +4,9 @@
 and ``ask_save_path`` of :class:`~app.qt.edit_questions.EditQuestions`), so File → Save, Save as and
 "Save" in the unsaved-edits question all write the case's corrected file
 (:meth:`app.review.folder.ReviewFolder.corrected_path`) in the source's format and geometry, never an
-input. For a case opened from the File menu (not in the worklist) the window's own questions are asked.
+input. It is also the window's ``edits.save_redirect``, so File → Save of a DICOM SEG or RTSTRUCT
+mask (which otherwise asks where to write a new SEG) writes the corrected file too. For a case opened
+from the File menu (not in the worklist) the window's own questions are asked.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ class CorrectedTarget:
         path = self.folder.corrected_path(self.case, which)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+    def redirect(self, which: str) -> str | None:
+        """Where File → Save writes mask ``which`` (the window's ``edits.save_redirect``): the corrected
+        file of a worklist case, DICOM SEG and RTSTRUCT sources included; None for another case."""
+        return None if self.case is None else str(self.path(which))
 
     def replace_answer(self, which: str, path: str) -> str:
         """"Save will replace the input": never; save to the corrected file instead (another case: asked)."""

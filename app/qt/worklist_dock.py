@@ -100,7 +100,7 @@ class WorklistPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         self.table.setColumnWidth(0, 140)
-        for field in ("mean_dice", "worst_dice", "hd95", "grade", "seconds"):
+        for field in ("mean_dice", "dice_after", "worst_dice", "hd95", "grade", "seconds"):
             self.table.setColumnWidth(COLUMN_INDEX[field], 72)
         self.table.setColumnWidth(COLUMN_INDEX["status"], 150)
         self.table.sortByColumn(COLUMN_INDEX["mean_dice"], Qt.SortOrder.AscendingOrder)

@@ -60,6 +60,9 @@ class VerdictRecorder(QObject):
         """A case is on screen: follow its edits from here on."""
         self.pending_grade = None
         self.changes = ChangedVoxels(case.gt.shape)
+        editor = self.controller.window.edits.editor
+        if editor is not None:
+            editor.author = self.controller.reviewer   # content creator of a corrected DICOM SEG
         bridge = self.controller.window.edits.bridge
         if bridge is not None:
             bridge.painted.connect(self._on_painted)

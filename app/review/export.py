@@ -13,9 +13,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import math
 from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 
 from app.csv_cells import safe_row
@@ -24,25 +22,13 @@ from app.io import write_text_atomic
 from app.report.review_summary import GRADES, CaseSnapshot, ReviewedCase, ReviewSummary
 from app.review.folder import EXPORT_NAMES, ReviewFolder
 from app.review.store import STATUSES, Verdict
-from app.review.worklist import WorklistRow, worklist_rows
+from app.review.worklist import WorklistRow, mean_foreground, worklist_rows
 
 CSV_COLUMNS = ("case", "status", "grade", "reviewer", "reviewed_at", "seconds", "comment", "dice_before",
                "dice_after", "voxels_changed", "corrected_path")
 HIGHLIGHTED_STATUSES = ("rejected", "corrected")
 SLICED_CASES_MAX = 12
 """Rejected and corrected cases drawn with key slices (each is read from disk); later ones are listed only."""
-
-
-def mean_foreground(dice: Mapping[str, float | None] | None) -> float | None:
-    """Mean of the defined per-class Dice of a verdict's figures (its classes are the foreground ones).
-
-    Equal to the score document's ``dice_mean_foreground`` (docs/architecture.md §5: undefined classes are
-    left out); None when no class is defined or there are no figures.
-    """
-    if not dice:
-        return None
-    values = [float(value) for value in dice.values() if value is not None and not math.isnan(value)]
-    return sum(values) / len(values) if values else None
 
 
 def review_table(folder: ReviewFolder, rows: list[WorklistRow] | None = None) -> list[dict[str, object]]:
