@@ -66,6 +66,10 @@ class VerdictRecorder(QObject):
         editor = self.controller.window.edits.editor
         if editor is not None:
             editor.author = self.controller.reviewer   # content creator of a corrected DICOM SEG
+            if editor.journal is not None and any(event.kind == "recovered" for event in editor.session.review_log):
+                for record in editor.journal.read().records:   # edits recovered after a crash count too
+                    if record.kind != "clear_redo":
+                        self.changes.add_flat(record.which, record.indices, record.old_values)
         bridge = self.controller.window.edits.bridge
         if bridge is not None:
             bridge.painted.connect(self._on_painted)

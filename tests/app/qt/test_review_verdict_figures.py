@@ -1,4 +1,5 @@
-"""A verdict given right after a stroke stores the Dice of the corrected masks, not the engine's older figures."""
+"""A verdict's figures are those of the correction: Dice after a stroke the engine had not answered yet, and
+voxels changed by strokes recovered after a crash."""
 
 import time
 
@@ -13,8 +14,8 @@ from app.qt.worklist_session import start_review
 from app.review.folder import ReviewFolder
 from tests.app.qt.editing_cases import drag
 from tests.app.qt.test_review_session import plain_window
-from tests.app.qt.test_review_window import key
-from tests.app.review.review_cases import write_review_dataset
+from tests.app.qt.test_review_window import close, key, open_review
+from tests.app.review.review_cases import SHIFTS, case_masks, write_review_dataset
 
 
 def test_verdict_right_after_a_stroke_waits_for_the_engine(qtbot, tmp_path, monkeypatch):
@@ -53,3 +54,28 @@ def test_verdict_right_after_a_stroke_waits_for_the_engine(qtbot, tmp_path, monk
         window.answers.answer = "discard"
         window.close()
         folder.close()
+
+
+def test_strokes_recovered_after_a_crash_count_in_voxels_changed(qtbot, tmp_path):
+    gt_dir, pred_dir, _ = write_review_dataset(tmp_path / "data")
+    root = tmp_path / "R"
+    window, review = open_review(qtbot, tmp_path, root, gt_dir=gt_dir, pred_dir=pred_dir)
+    case = review.current
+    window.edit_toolbar.tool_actions["brush"].trigger()
+    window.edit_toolbar.set_label(1)
+    drag(window, [(3, 3), (3, 14), (9, 14)])
+    window.edits.editor.journal.close()            # the process "dies" with the strokes unsaved
+    crashed = window
+    window2, review2 = open_review(qtbot, tmp_path, root, reviewer="alice")
+    try:
+        assert review2.current == case and window2.isWindowModified()
+        window2.answers.save_answer = "save"
+        key(window2, Qt.Key.Key_A)
+        verdict = review2.folder.store.verdicts()[case]
+        written = sitk.GetArrayFromImage(sitk.ReadImage(verdict.corrected_path))
+        _, original = case_masks(SHIFTS[case])
+        assert verdict.status == "corrected"
+        assert verdict.voxels_changed == np.count_nonzero(written != original) > 0
+    finally:
+        close(window2, review2.folder)
+        close(crashed, review.folder)
