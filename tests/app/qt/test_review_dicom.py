@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from app.io import load_case
 from app.qt.main_window import MainWindow
 from app.qt.worklist_controller import WorklistController
-from app.review.export import export_review
+from app.review.export import export_review, review_summary
 from app.review.folder import ReviewFolder
 from tests.app.io.dicom_builders import ORIGIN, SPACING
 from tests.app.qt.editing_cases import drag
@@ -116,6 +116,9 @@ def test_corrections_of_seg_and_rtstruct_cases_land_in_corrected_and_reopen(qtbo
         row = controller.panel.model.row_of(case)
         assert row.dice_after == pytest.approx(expected)
     csv_path, _ = export_review(folder)
+    highlighted = {reviewed.case: reviewed for reviewed in review_summary(folder).highlighted}
+    for case in (SEG_CASE, RT_CASE):                # the PDF draws before and after from the DICOM inputs
+        assert highlighted[case].note == "" and len(highlighted[case].snapshots) == 2
     records = {record["case"]: record for record in csv.DictReader(csv_path.open())}
     for case in (SEG_CASE, RT_CASE):
         gt = load_case(*(getattr(folder.original_files(case), role) for role in ("gt", "pred")),
