@@ -58,14 +58,30 @@ def open_review_folder(args: argparse.Namespace):
                                labels=args.labels)
 
 
+def review_inputs(folder) -> dict[str, object]:
+    """What an output of ``review`` must never replace: the dataset's folders and label table, and what the
+    review itself keeps in ``R`` (database, scores, corrected masks)."""
+    from app.batch.worker import CASES_FOLDER
+    from app.review.folder import CORRECTED_FOLDER
+    from app.review.store import DATABASE_NAME
+
+    return {"--gt-dir": folder.gt_dir, "--pred-dir": folder.pred_dir, "--image-dir": folder.image_dir,
+            "--labels": folder.labels, "the review database": folder.root / DATABASE_NAME,
+            "the review's scores": folder.root / CASES_FOLDER, "the corrected masks": folder.root / CORRECTED_FOLDER}
+
+
 def run(args: argparse.Namespace) -> int:
     """Open (or start) the review, then export, render or run the window; returns the exit code."""
     if args.export and args.screenshot is not None:
         raise InputError("--export and --screenshot are separate runs; give one of them.")
-    if args.screenshot is not None:
-        check_output_files({"--screenshot": args.screenshot}, {"--labels": args.labels})
+    if args.screenshot is not None:   # before a new review folder is made
+        check_output_files({"--screenshot": args.screenshot},
+                           {"--gt-dir": args.gt_dir, "--pred-dir": args.pred_dir, "--image-dir": args.image_dir,
+                            "--labels": args.labels})
     folder = open_review_folder(args)
     try:
+        if args.screenshot is not None:   # a reopened review's inputs are known only now
+            check_output_files({"--screenshot": args.screenshot}, review_inputs(folder))
         for line in folder.unmatched.lines():
             print(f"dicelens: not paired: {line}", file=sys.stderr)
         if args.export:

@@ -125,3 +125,22 @@ def test_starting_a_review_on_an_unreadable_folder_is_one_line_and_writes_nothin
     lines = [line for line in capsys.readouterr().err.splitlines() if line]
     assert len(lines) == 1 and "--gt-dir" in lines[0] and "cannot be read" in lines[0]
     assert not (tmp_path / "R").exists()
+
+
+@pytest.mark.parametrize("target", ["gt/case_1.nii.gz", "pred/new.png", "R/review.sqlite", "R/cases/shot.png",
+                                    "R/corrected/shot.png"])
+def test_a_screenshot_never_replaces_an_input_of_a_reopened_review(review_root, target, capsys):
+    data = review_root.parent / "data"
+    path = (data if not target.startswith("R/") else review_root.parent) / target
+    before = _snapshot(data, review_root)
+    assert main(["review", str(review_root), "--screenshot", str(path)]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("dicelens: error: ")]
+    assert len(lines) == 1 and "--screenshot" in lines[0]
+    assert _snapshot(data, review_root) == before
+
+
+def test_a_screenshot_in_an_input_folder_is_refused_before_a_review_is_made(tmp_path, capsys):
+    gt_dir, pred_dir, _ = write_review_dataset(tmp_path / "data")
+    assert main(["review", "--gt-dir", str(gt_dir), "--pred-dir", str(pred_dir), "--out", str(tmp_path / "R"),
+                 "--screenshot", str(gt_dir / "case_1.nii.gz")]) == 2
+    assert "--screenshot" in capsys.readouterr().err and not (tmp_path / "R").exists()
