@@ -179,7 +179,11 @@ class EditWorkflow(QObject):
         if self.editor is None:
             return False
         if path is None and self.save_redirect is not None:
-            path = self.save_redirect(which)
+            try:
+                path = self.save_redirect(which)
+            except InputError as error:
+                self.window.show_error(f"The {MASK_NAMES[which]} was not saved: {error}")
+                return False
         if path is None and self.editor.case.sources[which].format in (SEG_FORMAT, RTSTRUCT_FORMAT):
             return self.save_dicom_seg(which)  # a DICOM object is never overwritten: a new SEG instance
         if path is None and which not in self._replace_confirmed:
@@ -205,7 +209,11 @@ class EditWorkflow(QObject):
         input of the case is refused by the model with a message)."""
         if self.editor is None:
             return False
-        path = self.window.ask_save_path(which, self.editor.case.sources[which].path)
+        try:
+            path = self.window.ask_save_path(which, self.editor.case.sources[which].path)
+        except InputError as error:   # review mode: the corrected file cannot be written (worklist_corrected)
+            self.window.show_error(f"The {MASK_NAMES[which]} was not saved: {error}")
+            return False
         return bool(path) and self.save(which, path)
 
     def save_dicom_seg(self, which: str) -> bool:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from weakref import WeakMethod
 
+from app.review.corrected import corrected_target
+
 
 class CorrectedTarget:
     """Answers the window's save questions in review mode: every save of a mask goes to ``R/corrected/``.
@@ -31,10 +33,15 @@ class CorrectedTarget:
         self._window_questions = (WeakMethod(window_replace_answer), WeakMethod(window_save_path))
 
     def path(self, which: str) -> Path:
-        """The corrected file of mask ``which`` of the current case (its folder created)."""
-        path = self.folder.corrected_path(self.case, which)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+        """The corrected file of mask ``which`` of the current case (its folder created), checked against
+        every input of the review (:func:`app.review.corrected.corrected_target`).
+
+        Raises
+        ------
+        InputError
+            The file would replace or lie in an input (``corrected/`` linked into an input folder...).
+        """
+        return corrected_target(self.folder, self.case, which)
 
     def redirect(self, which: str) -> str | None:
         """Where File → Save writes mask ``which`` (the window's ``edits.save_redirect``): the corrected

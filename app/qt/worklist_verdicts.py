@@ -22,6 +22,7 @@ from dataclasses import replace
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
+from app.errors import InputError
 from app.qt.edit_bridge import MASK_NAMES
 from app.qt.plain_text import plain_message_box
 from app.qt.worklist_changes import ChangedVoxels
@@ -215,7 +216,14 @@ class VerdictRecorder(QObject):
             if answer == "always":
                 settings.setValue(key, True)
         for which in ("pred", "gt"):
-            if editor.session.is_modified(which) and not window.edits.save(which, str(controller.target.path(which))):
+            if not editor.session.is_modified(which):
+                continue
+            try:
+                target = controller.target.path(which)
+            except InputError as error:
+                window.show_error(f"The {MASK_NAMES[which]} was not saved and no verdict recorded: {error}")
+                return False
+            if not window.edits.save(which, str(target)):
                 return False
         controller.update_title()
         return True

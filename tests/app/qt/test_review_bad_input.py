@@ -144,3 +144,31 @@ def test_a_screenshot_in_an_input_folder_is_refused_before_a_review_is_made(tmp_
     assert main(["review", "--gt-dir", str(gt_dir), "--pred-dir", str(pred_dir), "--out", str(tmp_path / "R"),
                  "--screenshot", str(gt_dir / "case_1.nii.gz")]) == 2
     assert "--screenshot" in capsys.readouterr().err and not (tmp_path / "R").exists()
+
+
+def test_a_corrected_folder_linked_into_the_predictions_is_refused_in_the_window(qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+
+    from tests.app.qt.editing_cases import drag
+    from tests.app.qt.test_review_window import close, key, open_review
+
+    gt_dir, pred_dir, _ = write_review_dataset(tmp_path / "data")
+    root = tmp_path / "R"
+    ReviewFolder.create(gt_dir, pred_dir, root).close()
+    shutil.rmtree(root / "corrected")
+    (root / "corrected").symlink_to(pred_dir, target_is_directory=True)   # R/corrected/<case>.nii.gz = an input
+    before = _snapshot(gt_dir, pred_dir)
+    window, review = open_review(qtbot, tmp_path, root)
+    try:
+        window.edit_toolbar.tool_actions["brush"].trigger()
+        drag(window, [(3, 3), (3, 12)])
+        window.answers.save_answer = "always"
+        key(window, Qt.Key.Key_A)                                  # the verdict's save: refused, no verdict
+        window.edits.file_actions["save_pred"].trigger()           # File → Save: refused
+        window.edits.file_actions["save_pred_as"].trigger()        # File → Save as: refused
+        assert len(window.answers.errors) == 3
+        assert all("lies in the input folder --pred-dir" in error for error in window.answers.errors)
+        assert review.folder.store.verdicts() == {} and window.isWindowModified()
+        assert _snapshot(gt_dir, pred_dir) == before
+    finally:
+        close(window, review.folder)
