@@ -2,9 +2,10 @@
 
 ``dicelens review --gt-dir G --pred-dir P [--image-dir I] [--labels T] [--out R]`` pairs the cases as
 ``batch`` does (files left unpaired are listed on stderr) and starts or reopens the review folder
-``R`` (default ``./dicelens-review``); ``dicelens review R`` reopens one. ``--export`` writes
-``R/review.csv`` and ``R/review.pdf`` without a window; ``--screenshot OUT.png`` renders the window
-(worklist filled, worst case open) without a display. Bad input: one line, exit 2.
+``R`` (default ``./dicelens-review``); ``dicelens review R`` reopens one. ``--export`` scores the cases
+not scored yet, then writes ``R/review.csv`` and ``R/review.pdf`` without a window;
+``--screenshot OUT.png`` renders the window (worklist filled, worst case open) without a display.
+Bad input: one line, exit 2.
 """
 
 from __future__ import annotations
@@ -86,7 +87,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"dicelens: not paired: {line}", file=sys.stderr)
         if args.export:
             from app.review.export import export_review
+            from app.review.scoring import score_pending
 
+            # Cases never scored (a review exported before any window opened it) get their dice_before and
+            # their place in the worklist order, as --screenshot scores them before its picture.
+            for case, result in score_pending(folder, max_voxels=args.max_voxels):
+                if isinstance(result, str):
+                    print(f"dicelens: warning: {case} could not be scored: {result}", file=sys.stderr)
             for path in export_review(folder, max_voxels=args.max_voxels):
                 print(path)
             return 0
