@@ -68,11 +68,11 @@ def pair_cases(gt_dir: str | Path, pred_dir: str | Path, image_dir: str | Path |
     Raises
     ------
     InputError
-        A folder that does not exist, or no pair at all.
+        A folder that does not exist or cannot be read, or no pair at all.
     """
     gt_dir, pred_dir = _folder(gt_dir, "--gt-dir"), _folder(pred_dir, "--pred-dir")
-    gt_entries, gt_ignored = dataset_entries(gt_dir)
-    pred_entries, pred_ignored = dataset_entries(pred_dir)
+    gt_entries, gt_ignored = _readable_entries(gt_dir, "--gt-dir")
+    pred_entries, pred_ignored = _readable_entries(pred_dir, "--pred-dir")
     pairing = Pairing(ignored=[str(gt_dir / n) for n in gt_ignored] + [str(pred_dir / n) for n in pred_ignored])
     pairs = {name: (gt_entries[name], pred_entries[name]) for name in gt_entries if name in pred_entries}
     gt_left = {n: p for n, p in gt_entries.items() if n not in pairs}
@@ -86,7 +86,7 @@ def pair_cases(gt_dir: str | Path, pred_dir: str | Path, image_dir: str | Path |
             gt_left.pop(name)
     images = {}
     if image_dir is not None:
-        image_entries, image_ignored = dataset_entries(_folder(image_dir, "--image-dir"))
+        image_entries, image_ignored = _readable_entries(_folder(image_dir, "--image-dir"), "--image-dir")
         pairing.ignored += [str(Path(image_dir) / n) for n in image_ignored]
         images = {case_name_from_path(n): p for n, p in image_entries.items()}
     for name in sorted(pairs, key=case_name_from_path):
@@ -115,6 +115,15 @@ def _unique_by_case_name(entries: dict[str, Path]) -> dict[str, Path]:
     for name, path in entries.items():
         by_case.setdefault(case_name_from_path(name), []).append(path)
     return {case: paths[0] for case, paths in by_case.items() if len(paths) == 1}
+
+
+def _readable_entries(folder: Path, option: str) -> tuple[dict[str, Path], list[str]]:
+    """:func:`dataset_entries` of ``folder``; a folder that cannot be listed is one :class:`InputError`."""
+    try:
+        return dataset_entries(folder)
+    except OSError as error:
+        raise InputError(f"{option} '{folder}' cannot be read ({error.strerror or error}); check its "
+                         "permissions, or pass a folder you can read.") from None
 
 
 def _folder(path: str | Path, option: str) -> Path:

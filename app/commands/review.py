@@ -2,9 +2,10 @@
 
 ``dicelens review --gt-dir G --pred-dir P [--image-dir I] [--labels T] [--out R]`` pairs the cases as
 ``batch`` does (files left unpaired are listed on stderr) and starts or reopens the review folder
-``R`` (default ``./dicelens-review``); ``dicelens review R`` reopens one. ``--export`` writes
-``R/review.csv`` and ``R/review.pdf`` without a window; ``--screenshot OUT.png`` renders the window
-(worklist filled, worst case open) without a display. Bad input: one line, exit 2.
+``R`` (default ``./dicelens-review``); ``dicelens review R`` reopens one. ``--export`` scores the cases
+not scored yet, then writes ``R/review.csv`` and ``R/review.pdf`` without a window;
+``--screenshot OUT.png`` renders the window (worklist filled, worst case open) without a display.
+Bad input: one line, exit 2.
 """
 
 from __future__ import annotations
@@ -58,19 +59,41 @@ def open_review_folder(args: argparse.Namespace):
                                labels=args.labels)
 
 
+def review_inputs(folder) -> dict[str, object]:
+    """What an output of ``review`` must never replace: the dataset's folders and label table, and what the
+    review itself keeps in ``R`` (database, scores, corrected masks)."""
+    from app.batch.worker import CASES_FOLDER
+    from app.review.folder import CORRECTED_FOLDER
+    from app.review.store import DATABASE_NAME
+
+    return {"--gt-dir": folder.gt_dir, "--pred-dir": folder.pred_dir, "--image-dir": folder.image_dir,
+            "--labels": folder.labels, "the review database": folder.root / DATABASE_NAME,
+            "the review's scores": folder.root / CASES_FOLDER, "the corrected masks": folder.root / CORRECTED_FOLDER}
+
+
 def run(args: argparse.Namespace) -> int:
     """Open (or start) the review, then export, render or run the window; returns the exit code."""
     if args.export and args.screenshot is not None:
         raise InputError("--export and --screenshot are separate runs; give one of them.")
-    if args.screenshot is not None:
-        check_output_files({"--screenshot": args.screenshot}, {"--labels": args.labels})
+    if args.screenshot is not None:   # before a new review folder is made
+        check_output_files({"--screenshot": args.screenshot},
+                           {"--gt-dir": args.gt_dir, "--pred-dir": args.pred_dir, "--image-dir": args.image_dir,
+                            "--labels": args.labels})
     folder = open_review_folder(args)
     try:
+        if args.screenshot is not None:   # a reopened review's inputs are known only now
+            check_output_files({"--screenshot": args.screenshot}, review_inputs(folder))
         for line in folder.unmatched.lines():
             print(f"dicelens: not paired: {line}", file=sys.stderr)
         if args.export:
             from app.review.export import export_review
+            from app.review.scoring import score_pending
 
+            # Cases never scored (a review exported before any window opened it) get their dice_before and
+            # their place in the worklist order, as --screenshot scores them before its picture.
+            for case, result in score_pending(folder, max_voxels=args.max_voxels):
+                if isinstance(result, str):
+                    print(f"dicelens: warning: {case} could not be scored: {result}", file=sys.stderr)
             for path in export_review(folder, max_voxels=args.max_voxels):
                 print(path)
             return 0

@@ -11,9 +11,10 @@ Typical use by the GUI::
     editor.save("pred")                        # or editor.save("pred", "other.nii.gz") (save as)
 
 Saving writes through :func:`app.io.save_mask` (the source's format, grid and pixel type,
-atomically), then updates ``case.sources`` to the written file and drops the saved mask's records
-from the journal (the whole journal when nothing else is unsaved). The order makes a crash at any
-moment of a save lose nothing: the new file is written and fsync'ed under a temporary name; the
+atomically; a ``.dcm`` destination as a DICOM SEG of the case's series), then updates
+``case.sources`` to the written file and drops the saved mask's records from the journal (the
+whole journal when nothing else is unsaved). The order makes a crash at any moment of a save lose
+nothing: the new file is written and fsync'ed under a temporary name; the
 journal of the case as it will be after the save (the other mask's unsaved records, under the new
 case key) is written; the file replaces its destination; only then is the old journal deleted. So
 either the old file and its complete journal, or the new file and its journal, are on disk.
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from app.errors import InputError
 from app.io import Case, describe_saved, save_mask
+from app.io.dicom_objects import SEG_FORMAT
 from app.io.images import sha256_of, source_files
 from app.model.delta import MASKS, check_which
 from app.model.edit_session import EditSession
@@ -95,6 +97,8 @@ class CaseEditor:
     recovery : RecoveryOffer or None
         Set when the journal holds edits of an earlier session; until :meth:`recover` or
         :meth:`discard_recovery` is called, new edits are not journalled.
+    author : str
+        Content creator written into a DICOM SEG save (the reviewer in review mode; "" for none).
 
     Notes
     -----
@@ -106,6 +110,7 @@ class CaseEditor:
                  history_budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
         self.case = case
         self._data_dir = data_dir
+        self.author = ""
         self.session = EditSession(case.gt, case.pred, case.geometry.spacing_zyx, case.num_classes,
                                    history_budget_bytes=history_budget_bytes)
         self._journal = journal_for(case.sources, data_dir, self._info()) if journal else None
@@ -165,7 +170,8 @@ class CaseEditor:
         ----------
         which : {"pred", "gt"}
         path : str or Path, optional
-            Destination ("save as"); default the file the mask was read from.
+            Destination ("save as"); default the file the mask was read from. A ``.dcm`` destination
+            is written as a new DICOM SEG of the case's image series (which must be a DICOM series).
 
         Returns
         -------
@@ -182,6 +188,9 @@ class CaseEditor:
         self.session.end_stroke()
         source = self.case.sources[which]
         destination = Path(path) if path is not None else Path(source.path)
+        if path is None and _is_dicom_file(destination):
+            raise InputError(f"'{destination}' is a DICOM object read as an input; it is never written over. "
+                             "Save the mask to another file (File → Save as…).")
         clash = self.other_input_at(which, destination)
         if clash is not None:
             raise InputError(f"'{destination}' is the {clash} of this case; saving the "
@@ -195,18 +204,32 @@ class CaseEditor:
             moves.append(self._prepare_journal_move(which, sha256, destination))
 
         try:
-            written = save_mask(self.session.mask(which), destination, like=source,
-                                before_replace=move_journal_first)
+            if _is_dicom_file(destination):   # a DICOM SEG of the case's series (app.io.seg_writing)
+                written = self._save_dicom_seg(which, destination, move_journal_first)
+            else:
+                written = save_mask(self.session.mask(which), destination, like=source,
+                                    before_replace=move_journal_first)
         except BaseException:
             if moves and moves[0].new is not None and moves[0].new.directory != moves[0].old.directory:
                 moves[0].new.clear()  # the file was not replaced: the old journal still holds everything
             raise
         # Hashed as load_case hashes it, so that reopening the written file finds this case's journal.
-        self.case.sources[which] = describe_saved(source, written, moves[0].sha256 if moves else None)
+        described = describe_saved(source, written, moves[0].sha256 if moves else None)
+        if _is_dicom_file(written):
+            described = dataclasses.replace(described, format=SEG_FORMAT)
+        self.case.sources[which] = described
         self.session.mark_saved(which, Path(written).name)
         if moves:
             self._finish_journal_move(moves[0])
         return written
+
+    def _save_dicom_seg(self, which: str, destination: Path, before_replace) -> Path:
+        """Write mask ``which`` as a new DICOM SEG of the case's image series (content creator :attr:`author`)."""
+        from app.io import dicom_series
+        from app.io.seg_writing import save_dicom_seg  # highdicom loads when first needed (~0.5 s)
+
+        return save_dicom_seg(self.session.mask(which), destination, dicom_series(self.case), self.case.labels,
+                              reviewer=self.author, like=self.case.sources[which], before_replace=before_replace)
 
     def other_input_at(self, which: str, destination: str | Path) -> str | None:
         """Which other input of the case ``destination`` is (``"ground truth"``, ``"image"``...), or None.
@@ -286,6 +309,11 @@ class CaseEditor:
             "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "sources": {role: {"path": sources[role].path, "sha256": sources[role].sha256} for role in MASKS},
         }
+
+
+def _is_dicom_file(path: str | Path) -> bool:
+    """True for a ``.dcm`` destination: a mask is written there as a DICOM SEG (never as an image)."""
+    return Path(path).name.lower().endswith(".dcm")
 
 
 def _same_file(a: str | Path, b: str | Path) -> bool:

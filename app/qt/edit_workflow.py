@@ -72,6 +72,9 @@ class EditWorkflow(QObject):
         self.file_actions: dict[str, QAction] = {}
         self.journal = True
         self._replace_confirmed: set[str] = set()  # masks whose source file Save may replace (asked)
+        self.save_redirect = None
+        """None, or a callable ``which -> path or None``: where File → Save writes instead of the mask's
+        source (review mode: ``R/corrected/``, :class:`app.qt.worklist_corrected.CorrectedTarget`)."""
         for which in ("pred", "gt"):
             key = "Ctrl+S" if which == "pred" else "Ctrl+Alt+S"
             self._file_action(f"save_{which}", f"&Save {MASK_NAMES[which]}", key, self.save_pred
@@ -175,6 +178,12 @@ class EditWorkflow(QObject):
         """
         if self.editor is None:
             return False
+        if path is None and self.save_redirect is not None:
+            try:
+                path = self.save_redirect(which)
+            except InputError as error:
+                self.window.show_error(f"The {MASK_NAMES[which]} was not saved: {error}")
+                return False
         if path is None and self.editor.case.sources[which].format in (SEG_FORMAT, RTSTRUCT_FORMAT):
             return self.save_dicom_seg(which)  # a DICOM object is never overwritten: a new SEG instance
         if path is None and self.editor.other_input_at(which, self.editor.case.sources[which].path) is not None:
@@ -202,7 +211,11 @@ class EditWorkflow(QObject):
         input of the case is refused by the model with a message)."""
         if self.editor is None:
             return False
-        path = self.window.ask_save_path(which, self.editor.case.sources[which].path)
+        try:
+            path = self.window.ask_save_path(which, self.editor.case.sources[which].path)
+        except InputError as error:   # review mode: the corrected file cannot be written (worklist_corrected)
+            self.window.show_error(f"The {MASK_NAMES[which]} was not saved: {error}")
+            return False
         return bool(path) and self.save(which, path)
 
     def save_dicom_seg(self, which: str) -> bool:

@@ -34,15 +34,23 @@ class ChangedVoxels:
         starts = [region.start or 0 for region in delta.region]
         coordinates = tuple(axis + start for axis, start in zip(changed, starts, strict=True))
         flat = np.ravel_multi_index(coordinates, self.shape).astype(np.int64)
-        old = np.asarray(delta.old_values)[changed].astype(np.int64)
-        known = self._indices[delta.which]
+        self.add_flat(delta.which, flat, np.asarray(delta.old_values)[changed])
+
+    def add_flat(self, which: str, flat: np.ndarray, old_values: np.ndarray) -> None:
+        """Record voxels ``flat`` (``(N,)`` flat C-order indices) of mask ``which`` whose labels were
+        ``old_values`` (``(N,)``) before they were written: originals of voxels not seen before. A journal
+        record (crash recovery replays them before the case is shown) is recorded this way."""
+        flat = np.asarray(flat, np.int64)
+        old = np.asarray(old_values).astype(np.int64)
+        known = self._indices[which]
         new = ~np.isin(flat, known, assume_unique=False)
         if not new.any():
             return
-        indices = np.concatenate([known, flat[new]])
-        original = np.concatenate([self._original[delta.which], old[new]])
+        flat, first = np.unique(flat[new], return_index=True)   # a voxel's first value is its original
+        indices = np.concatenate([known, flat])
+        original = np.concatenate([self._original[which], old[new][first]])
         order = np.argsort(indices, kind="stable")
-        self._indices[delta.which], self._original[delta.which] = indices[order], original[order]
+        self._indices[which], self._original[which] = indices[order], original[order]
 
     def count(self, which: str, mask: np.ndarray) -> int:
         """Voxels of mask ``which`` whose label in ``mask`` (its current ``(z, y, x)`` array) is not the original."""

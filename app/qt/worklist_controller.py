@@ -100,6 +100,7 @@ class WorklistController(QObject):
         self.target = CorrectedTarget(folder, window.ask_replace_input, window.ask_save_path)
         window.ask_replace_input = self.target.replace_answer
         window.ask_save_path = self.target.save_path
+        window.edits.save_redirect = self.target.redirect
         self.verdicts = VerdictRecorder(self)
         window.review = self
         window.review_actions, group = build_review_actions(window)
@@ -264,10 +265,12 @@ class WorklistController(QObject):
         return editor is not None and not editor.session.review_log
 
     def update_title(self) -> None:
-        """"DiceLens — review <folder> — <case>", with "(corrected)" when it shows a corrected mask."""
+        """"DiceLens — review <folder> — <case>", with "(corrected)" when it shows a corrected mask
+        ("(corrected, saved as NIfTI)" when the source's format could not be written)."""
         if self.current is None:
             return
-        corrected = " (corrected)" if self.folder.is_corrected(self.current) else ""
+        note = self.folder.corrected_note(self.current)
+        corrected = f" ({note})" if note else ""
         self.window.setWindowTitle(f"DiceLens — review {self.folder.root.name} — {self.current}{corrected}[*]")
 
     @Slot(QAction)
@@ -343,6 +346,7 @@ class WorklistController(QObject):
         window.controller.result_ready.disconnect(self._on_engine_result)
         for attribute in ("ask_replace_input", "ask_save_path"):
             window.__dict__.pop(attribute, None)   # the window's own questions again
+        window.edits.save_redirect = None
         for action in window.review_actions.values():
             window.removeAction(action)
             action.deleteLater()

@@ -4,13 +4,17 @@
 and ``ask_save_path`` of :class:`~app.qt.edit_questions.EditQuestions`), so File → Save, Save as and
 "Save" in the unsaved-edits question all write the case's corrected file
 (:meth:`app.review.folder.ReviewFolder.corrected_path`) in the source's format and geometry, never an
-input. For a case opened from the File menu (not in the worklist) the window's own questions are asked.
+input. It is also the window's ``edits.save_redirect``, so File → Save of a DICOM SEG or RTSTRUCT
+mask (which otherwise asks where to write a new SEG) writes the corrected file too. For a case opened
+from the File menu (not in the worklist) the window's own questions are asked.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from weakref import WeakMethod
+
+from app.review.corrected import corrected_target
 
 
 class CorrectedTarget:
@@ -29,10 +33,20 @@ class CorrectedTarget:
         self._window_questions = (WeakMethod(window_replace_answer), WeakMethod(window_save_path))
 
     def path(self, which: str) -> Path:
-        """The corrected file of mask ``which`` of the current case (its folder created)."""
-        path = self.folder.corrected_path(self.case, which)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+        """The corrected file of mask ``which`` of the current case (its folder created), checked against
+        every input of the review (:func:`app.review.corrected.corrected_target`).
+
+        Raises
+        ------
+        InputError
+            The file would replace or lie in an input (``corrected/`` linked into an input folder...).
+        """
+        return corrected_target(self.folder, self.case, which)
+
+    def redirect(self, which: str) -> str | None:
+        """Where File → Save writes mask ``which`` (the window's ``edits.save_redirect``): the corrected
+        file of a worklist case, DICOM SEG and RTSTRUCT sources included; None for another case."""
+        return None if self.case is None else str(self.path(which))
 
     def replace_answer(self, which: str, path: str) -> str:
         """"Save will replace the input": never; save to the corrected file instead (another case: asked)."""

@@ -100,8 +100,9 @@ class WorklistPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         self.table.setColumnWidth(0, 140)
-        for field in ("mean_dice", "worst_dice", "hd95", "grade", "seconds"):
-            self.table.setColumnWidth(COLUMN_INDEX[field], 72)
+        for field in ("mean_dice", "dice_after", "worst_dice", "hd95", "grade", "seconds"):
+            index = COLUMN_INDEX[field]   # narrow, but the header (and its sort arrow) is read whole
+            self.table.setColumnWidth(index, max(72, header.sectionSizeHint(index)))
         self.table.setColumnWidth(COLUMN_INDEX["status"], 150)
         self.table.sortByColumn(COLUMN_INDEX["mean_dice"], Qt.SortOrder.AscendingOrder)
         self.table.doubleClicked.connect(self._on_activated)

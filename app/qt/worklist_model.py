@@ -36,6 +36,8 @@ class WorklistColumn:
 COLUMNS = (
     WorklistColumn("Case", "Case name (the ground-truth file name without its ending)", "case"),
     WorklistColumn("Mean Dice", "Mean Dice over the foreground classes", "mean_dice", ".3f"),
+    WorklistColumn("Dice after", "Mean Dice over the foreground classes after the reviewer's correction "
+                   "(empty when not corrected)", "dice_after", ".3f"),
     WorklistColumn("Worst class", "The foreground class with the lowest Dice", "worst_class"),
     WorklistColumn("Worst Dice", "Dice of the worst class", "worst_dice", ".3f"),
     WorklistColumn("HD95", "Mean HD95 over the foreground classes, mm (when computed)", "hd95", ".2f"),
@@ -165,7 +167,7 @@ class WorklistModel(QAbstractTableModel):
         if column.field in ("mean_dice", "worst_class", "worst_dice") and not row.scored:
             return NOT_SCORED_TEXT if column.field == "mean_dice" else ""
         if value is None:
-            return "" if column.field in ("grade", "reviewer", "hd95") else UNDEFINED_TEXT
+            return "" if column.field in ("grade", "reviewer", "hd95", "dice_after") else UNDEFINED_TEXT
         return format(value, column.number_format) if column.number_format else str(value)
 
     def _tooltip(self, row, column: WorklistColumn) -> str | None:

@@ -3,9 +3,9 @@
 :class:`VerdictRecorder` (one per :class:`~app.qt.worklist_controller.WorklistController`) records a
 :class:`app.review.store.Verdict` per key press: status, grade, reviewer, UTC time, seconds spent on
 the case, comment (``R`` asks for one), per-class Dice before (the case's stored result: the
-original masks) and after a correction (the engine's current numbers: the window never computes a
-metric itself), the voxels changed (:class:`~app.qt.worklist_changes.ChangedVoxels`) and the corrected
-file.
+original masks) and after a correction (the engine's numbers once it has caught up with every edit:
+the window never computes a metric itself), the voxels changed
+(:class:`~app.qt.worklist_changes.ChangedVoxels`) and the corrected file.
 
 A verdict on a case with unsaved edits saves them to ``R/corrected/`` first; the first time in a
 review it asks whether to do that without asking again (remembered per review folder). "Accept" on a
@@ -19,14 +19,18 @@ import hashlib
 import math
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
+from app.errors import InputError
 from app.qt.edit_bridge import MASK_NAMES
 from app.qt.plain_text import plain_message_box
 from app.qt.worklist_changes import ChangedVoxels
 from app.review.store import Verdict, utc_timestamp
 
+ENGINE_WAIT_MS = 60_000
+"""How long a verdict on a corrected case waits for the engine's figures of the corrected masks (else its
+``dice_after`` is left empty rather than wrong)."""
 SAVE_SILENTLY_SETTING = "review/save_corrections_silently_"
 """Settings key prefix (+ a hash of the review folder): save edits with a verdict without asking."""
 
@@ -60,6 +64,13 @@ class VerdictRecorder(QObject):
         """A case is on screen: follow its edits from here on."""
         self.pending_grade = None
         self.changes = ChangedVoxels(case.gt.shape)
+        editor = self.controller.window.edits.editor
+        if editor is not None:
+            editor.author = self.controller.reviewer   # content creator of a corrected DICOM SEG
+            if editor.journal is not None and any(event.kind == "recovered" for event in editor.session.review_log):
+                for record in editor.journal.read().records:   # edits recovered after a crash count too
+                    if record.kind != "clear_redo":
+                        self.changes.add_flat(record.which, record.indices, record.old_values)
         bridge = self.controller.window.edits.bridge
         if bridge is not None:
             bridge.painted.connect(self._on_painted)
@@ -122,9 +133,9 @@ class VerdictRecorder(QObject):
         stored = folder.case_result(case)
         dice_before = foreground_dice_of_score(stored["score"]) if stored is not None else {}
         corrected = folder.is_corrected(case)
-        result = window.controller.last_result
+        result = self.current_result() if corrected else None
         dice_after = None
-        if corrected and result is not None and window.state.case is not None:
+        if result is not None and window.state.case is not None:
             dice_after = foreground_dice_of_result(result, window.state.case.labels.name)
         latest = folder.store.verdicts().get(case)
         changed = self._voxels_changed()
@@ -143,6 +154,37 @@ class VerdictRecorder(QObject):
         graded = f", grade {grade}" if grade is not None else ""
         window.statusBar().showMessage(f"{case}: {status}{graded}.", 6000)
         return verdict
+
+    def current_result(self):
+        """The engine's result for the masks as they are now, or None when it does not come within
+        :data:`ENGINE_WAIT_MS`.
+
+        A verdict given right after a stroke (or while the case's first metrics are computed) must not
+        store the Dice of the masks before it: while the engine has edits in flight or queued, or has not
+        answered this case yet, wait for it (user input is held back meanwhile, so no key acts twice).
+        """
+        window = self.controller.window
+        engine = window.controller
+
+        def current() -> bool:
+            result = engine.last_result
+            return not engine.busy and result is not None and result.generation == engine.generation
+
+        if not current():
+            window.statusBar().showMessage("Waiting for the metrics of the corrected masks…")
+            loop = QEventLoop()
+            timer = QTimer(loop)
+            timer.setSingleShot(True)
+            timer.timeout.connect(loop.quit)
+            engine.busy_changed.connect(loop.quit)
+            engine.result_ready.connect(loop.quit)
+            timer.start(ENGINE_WAIT_MS)
+            while not current() and timer.isActive():
+                loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+            engine.busy_changed.disconnect(loop.quit)
+            engine.result_ready.disconnect(loop.quit)
+            window.statusBar().clearMessage()
+        return engine.last_result if current() else None
 
     def _voxels_changed(self) -> int:
         editor = self.controller.window.edits.editor
@@ -174,7 +216,14 @@ class VerdictRecorder(QObject):
             if answer == "always":
                 settings.setValue(key, True)
         for which in ("pred", "gt"):
-            if editor.session.is_modified(which) and not window.edits.save(which, str(controller.target.path(which))):
+            if not editor.session.is_modified(which):
+                continue
+            try:
+                target = controller.target.path(which)
+            except InputError as error:
+                window.show_error(f"The {MASK_NAMES[which]} was not saved and no verdict recorded: {error}")
+                return False
+            if not window.edits.save(which, str(target)):
                 return False
         controller.update_title()
         return True

@@ -16,7 +16,7 @@ import numpy as np
 from app.errors import InputError
 from app.io import InputFile, save_mask
 from app.io.images import read_image, sha256_of
-from app.output_paths import check_output_files
+from app.output_paths import check_output_files, check_output_folder
 from app.review.folder import ReviewFolder
 
 
@@ -47,17 +47,32 @@ def write_corrected(folder: ReviewFolder, case: str, role: str, mask: np.ndarray
         The destination would replace or lie in an input, the labels do not fit the format, the
         source cannot be read, or the folder is not writable.
     """
-    target = folder.corrected_path(case, role)
-    check_output_files({f"the corrected {role} of {case}": target},
-                       {"--gt-dir": folder.gt_dir, "--pred-dir": folder.pred_dir, "--image-dir": folder.image_dir,
-                        "--labels": folder.labels})
+    target = corrected_target(folder, case, role)
     if like is None:
         like = _source(source_path, role)
+    return save_mask(np.asarray(mask), target, like)
+
+
+def corrected_target(folder: ReviewFolder, case: str, role: str) -> Path:
+    """The corrected file of ``case``'s ``role`` mask (:meth:`ReviewFolder.corrected_path`), its folder made,
+    once checked against every input of the review (a ``corrected/`` folder that is a symbolic link into an
+    input folder is refused). Every save of a review goes there through this.
+
+    Raises
+    ------
+    InputError
+        The file would replace or lie in an input, or its folder cannot be created.
+    """
+    target = folder.corrected_path(case, role)
+    name = f"the corrected {role} of {case}"
+    folders = {"--gt-dir": folder.gt_dir, "--pred-dir": folder.pred_dir, "--image-dir": folder.image_dir}
+    check_output_folder(f"the folder of {name}", target.parent, folders, {"--labels": folder.labels})
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(f"cannot create '{target.parent}' for the corrected mask ({error.strerror}).") from None
-    return save_mask(np.asarray(mask), target, like)
+    check_output_files({name: target}, {**folders, "--labels": folder.labels})
+    return target
 
 
 def _source(path: str | Path, role: str) -> InputFile:

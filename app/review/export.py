@@ -13,9 +13,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import math
 from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 
 from app.csv_cells import safe_row
@@ -24,25 +22,15 @@ from app.io import write_text_atomic
 from app.report.review_summary import GRADES, CaseSnapshot, ReviewedCase, ReviewSummary
 from app.review.folder import EXPORT_NAMES, ReviewFolder
 from app.review.store import STATUSES, Verdict
-from app.review.worklist import WorklistRow, worklist_rows
+from app.review.worklist import WorklistRow, mean_foreground, worklist_rows
 
 CSV_COLUMNS = ("case", "status", "grade", "reviewer", "reviewed_at", "seconds", "comment", "dice_before",
                "dice_after", "voxels_changed", "corrected_path")
 HIGHLIGHTED_STATUSES = ("rejected", "corrected")
+KIND_MOST_CORRECTED = "most voxels corrected"
+"""Why a corrected case's key slice was chosen: the slice where the correction changed most voxels."""
 SLICED_CASES_MAX = 12
 """Rejected and corrected cases drawn with key slices (each is read from disk); later ones are listed only."""
-
-
-def mean_foreground(dice: Mapping[str, float | None] | None) -> float | None:
-    """Mean of the defined per-class Dice of a verdict's figures (its classes are the foreground ones).
-
-    Equal to the score document's ``dice_mean_foreground`` (docs/architecture.md §5: undefined classes are
-    left out); None when no class is defined or there are no figures.
-    """
-    if not dice:
-        return None
-    values = [float(value) for value in dice.values() if value is not None and not math.isnan(value)]
-    return sum(values) / len(values) if values else None
 
 
 def review_table(folder: ReviewFolder, rows: list[WorklistRow] | None = None) -> list[dict[str, object]]:
@@ -176,8 +164,8 @@ def _reviewed_case(folder: ReviewFolder, record: dict, verdict: Verdict, draw: b
 
 def _snapshots(folder: ReviewFolder, case: str, corrected: bool, device: str | None,
                max_voxels: int | None) -> tuple[CaseSnapshot, ...]:
-    """The worst-Dice slice of the case's worst class (from its stored scores) and, when the case was
-    corrected, the same slice and crop of the corrected masks."""
+    """The worst-Dice slice of the case's worst class (from its stored scores); for a corrected case, the
+    slice where the correction changed most voxels instead, before and after (same slice and crop)."""
     result = folder.case_result(case)
     if result is None:
         raise ValueError("the case has not been scored yet")
@@ -192,12 +180,55 @@ def _snapshots(folder: ReviewFolder, case: str, corrected: bool, device: str | N
     chosen = key_slices_for_case(original, results, names, [class_index])
     if not chosen:
         return ()
-    snapshots = [CaseSnapshot("before", chosen[0])]
+    before = chosen[0]
     if corrected and folder.is_corrected(case):
         after, after_results = _load(folder, folder.case_files(case), device, max_voxels)
-        if class_index < after.num_classes and after.gt.shape == original.gt.shape:
-            snapshots.append(CaseSnapshot("after correction", _same_view(chosen[0], after, after_results)))
-    return tuple(snapshots)
+        if after.gt.shape == original.gt.shape:
+            before = _most_corrected_view(before, original, results, after, names) or before
+            if before.class_index < after.num_classes:
+                return (CaseSnapshot("before", before),
+                        CaseSnapshot("after correction", _same_view(before, after, after_results)))
+    return (CaseSnapshot("before", before),)
+
+
+def _most_corrected_view(template, original, results, after, names):
+    """The original masks on the slice where the correction changed most voxels, showing the class changed
+    most there, cropped around the change (``template``: a key slice of the case, for the layout); None
+    when the correction changed nothing."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from app.orientation import display_frame
+    from app.report.keyslices import SLICE_AXIS, crop_box, intensity_window, screen_slice
+
+    changed = (original.pred != after.pred) | (original.gt != after.gt)
+    per_slice = np.count_nonzero(changed.reshape(changed.shape[SLICE_AXIS], -1), axis=1)
+    if not per_slice.any():
+        return None
+    index = int(np.argmax(per_slice))
+    geometry = original.geometry
+    frame = display_frame(geometry.direction, geometry.spacing_zyx, SLICE_AXIS)
+    moved = screen_slice(changed, index, frame)
+    labels = np.concatenate([screen_slice(volume, index, frame)[moved]
+                             for volume in (original.pred, after.pred, original.gt, after.gt)]).astype(np.int64)
+    labels = labels[(labels > 0) & (labels < min(original.num_classes, after.num_classes))]
+    if labels.size == 0:
+        return None
+    label = int(np.argmax(np.bincount(labels)))
+    gt, pred = screen_slice(original.gt, index, frame) == label, screen_slice(original.pred, index, frame) == label
+    rows, cols = crop_box(gt | pred | moved, (frame.row_mm, frame.col_mm))
+    image = None if original.image is None else screen_slice(original.image, index, frame)[rows, cols]
+    if image is not None and image.ndim == 2:   # scalar intensities, windowed as the key slices are
+        low, high = intensity_window(original.image)
+        image = np.clip((image.astype(np.float32) - low) / (high - low), 0.0, 1.0)
+    elif image is not None:                     # RGB, as it is
+        image = np.ascontiguousarray(image, dtype=np.uint8)
+    dice = results.dice[index, label]
+    return replace(template, class_index=label, class_name=names[label], color=tuple(original.labels.color(label)),
+                   kinds=(KIND_MOST_CORRECTED,), slice_index=index, dice=None if np.isnan(dice) else float(dice),
+                   fp=int(results.counts[index, label, 1]), fn=int(results.counts[index, label, 2]), image=image,
+                   gt=gt[rows, cols], pred=pred[rows, cols], crop=(rows, cols))
 
 
 def _load(folder: ReviewFolder, files, device: str | None, max_voxels: int | None):

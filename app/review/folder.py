@@ -6,8 +6,10 @@ Layout of ``R`` (everything a review writes; the inputs are never written):
 - ``R/cases/<case>.json``: each case's scores, the per-case result format of ``dicelens batch``,
   so ``batch --resume --out R`` and ``review R`` reuse each other's work;
 - ``R/corrected/<case><ending>``: a corrected prediction, ``R/corrected/ground-truth/<case><ending>``:
-  a corrected ground truth, each with the ending (format) of the file it corrects; sources that
-  cannot be written as masks (DICOM series and objects, JPEG) are corrected as ``.nii.gz``.
+  a corrected ground truth, each with the ending (format) of the file it corrects: a DICOM SEG is
+  corrected as a new DICOM SEG (``.dcm``) of the same series; sources DiceLens cannot write as masks
+  (RTSTRUCT, DICOM image series and files, JPEG) are corrected as ``.nii.gz`` with the source's
+  geometry, and the window's title says so.
 
 The dataset is paired exactly as ``dicelens batch`` pairs it (:func:`app.batch.pairing.pair_cases`,
 same rules and messages) every time the folder is opened, so files added to the input folders
@@ -40,6 +42,7 @@ ROLES = ("pred", "gt")
 _CONFIG_KEYS = ("gt_dir", "pred_dir", "image_dir", "labels")
 _UNWRITABLE_ENDINGS = (".dcm", ".jpg", ".jpeg")
 _FALLBACK_ENDING = ".nii.gz"
+_SEG_ENDING = ".dcm"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class ReviewFolder:
         self.labels = config.get("labels") or None
         self.store = store
         self._by_name = {files.name: files for files in self.cases}
+        self._endings: dict[str, str] = {}   # original file -> the ending of its corrected file
         self._results: dict[str, tuple[tuple[int, int, int], dict | None]] = {}
 
     # --- creating and opening --------------------------------------------------------------
@@ -207,17 +211,33 @@ class ReviewFolder:
     def corrected_path(self, case: str, role: str) -> Path:
         """Where the corrected mask of ``case`` goes: ``role`` "pred" → ``R/corrected/<case><ending>``,
         "gt" → ``R/corrected/ground-truth/<case><ending>``, ``<ending>`` that of the original file
-        (``.nii.gz`` for DICOM and JPEG sources, which cannot be written as masks)."""
+        (``.dcm`` for a DICOM SEG, written as a new SEG; ``.nii.gz`` for RTSTRUCT, DICOM image and
+        JPEG sources, which cannot be written as masks)."""
         if role not in ROLES:
             raise ValueError(f"role is 'pred' or 'gt', not {role!r}")
         files = self.original_files(case)
-        original = Path(files.pred if role == "pred" else files.gt)
+        original = files.pred if role == "pred" else files.gt
+        ending = self._endings.get(original)
+        if ending is None:
+            ending = self._endings[original] = _ending(Path(original), role)
         folder = self.root / CORRECTED_FOLDER
-        return (folder if role == "pred" else folder / CORRECTED_GT_FOLDER) / f"{case}{_ending(original)}"
+        return (folder if role == "pred" else folder / CORRECTED_GT_FOLDER) / f"{case}{ending}"
 
     def is_corrected(self, case: str) -> bool:
         """True when ``R/corrected/`` holds a corrected prediction or ground truth of ``case``."""
         return any(self.corrected_path(case, role).exists() for role in ROLES)
+
+    def corrected_note(self, case: str) -> str:
+        """How the window's title marks ``case``: "" (not corrected), "corrected", or "corrected, saved as
+        NIfTI" when a corrected file is NIfTI in place of a source DiceLens cannot write (RTSTRUCT...)."""
+        files = self.original_files(case)
+        changed = [role for role in ROLES if self.corrected_path(case, role).exists()]
+        if not changed:
+            return ""
+        if any(self.corrected_path(case, role).name.endswith(_FALLBACK_ENDING)
+               and not str(getattr(files, role)).lower().endswith(_FALLBACK_ENDING) for role in changed):
+            return "corrected, saved as NIfTI"
+        return "corrected"
 
     def case_result(self, case: str) -> dict | None:
         """The stored scores of ``case`` (``R/cases/<case>.json``, ``"score"`` as a CaseScore), or None.
@@ -245,10 +265,23 @@ class ReviewFolder:
         return [files.name for files in self.cases]
 
 
-def _ending(path: Path) -> str:
+def _ending(path: Path, role: str) -> str:
+    """The ending of the corrected file of ``path``: its own, ``.dcm`` for a DICOM SEG (written as a new
+    SEG), ``.nii.gz`` for what cannot be written as a mask (DICOM series and other objects, JPEG)."""
     if path.is_dir():
         return _FALLBACK_ENDING
     ending = path.name[len(case_name_from_path(path.name)):]
+    if ending.lower() == _SEG_ENDING and _is_dicom_seg(path, role):
+        return _SEG_ENDING
     if not ending or ending.lower() in _UNWRITABLE_ENDINGS:
         return _FALLBACK_ENDING
     return ending
+
+
+def _is_dicom_seg(path: Path, role: str) -> bool:
+    from app.io.dicom_objects import SEG_FORMAT, segmentation_object_kind
+
+    try:
+        return segmentation_object_kind(path, role) == SEG_FORMAT
+    except InputError:   # unreadable now: opening the case will say why
+        return False

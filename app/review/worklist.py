@@ -8,6 +8,7 @@ the review state from the database. "Mean Dice" is the score document's mean for
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -44,6 +45,9 @@ class WorklistRow:
         Whether the case's scores are there (unscored rows come last).
     class_dice : dict of str to float or None
         Foreground class name -> Dice (for the "class X below Dice d" filter).
+    dice_after : float or None
+        Mean foreground Dice after the reviewer's correction (the latest verdict's figures), None when
+        the case was not corrected.
     """
 
     case: str
@@ -58,11 +62,24 @@ class WorklistRow:
     seconds: float
     scored: bool
     class_dice: Mapping[str, float | None] = field(default_factory=dict, compare=False)
+    dice_after: float | None = None
 
     @property
     def decided(self) -> bool:
         """True once the case has a verdict (accepted, needs correction, corrected or rejected)."""
         return self.status not in UNDECIDED_STATUSES
+
+
+def mean_foreground(dice: Mapping[str, float | None] | None) -> float | None:
+    """Mean of the defined per-class Dice of a verdict's figures (its classes are the foreground ones).
+
+    Equal to the score document's ``dice_mean_foreground`` (docs/architecture.md §5: undefined classes are
+    left out); None when no class is defined or there are no figures.
+    """
+    if not dice:
+        return None
+    values = [float(value) for value in dice.values() if value is not None and not math.isnan(value)]
+    return sum(values) / len(values) if values else None
 
 
 def case_row(case: str, result: Mapping | None, *, verdict: Verdict | None = None,
@@ -74,8 +91,10 @@ def case_row(case: str, result: Mapping | None, *, verdict: Verdict | None = Non
         status, grade, reviewer = "in progress", None, in_progress_by
     else:
         status, grade, reviewer = "to review", None, None
+    dice_after = None if verdict is None else mean_foreground(verdict.dice_after)
     if result is None:
-        return WorklistRow(case, None, None, None, None, None, status, grade, reviewer, float(seconds), False)
+        return WorklistRow(case, None, None, None, None, None, status, grade, reviewer, float(seconds), False,
+                           dice_after=dice_after)
     score: CaseScore = result["score"]
     foreground = [entry for entry in score.classes if entry.index > 0]
     class_dice = {entry.name: entry.dice for entry in foreground}
@@ -87,7 +106,7 @@ def case_row(case: str, result: Mapping | None, *, verdict: Verdict | None = Non
                        None if worst is None else worst.dice,
                        None if distances is None else distances.hausdorff95_mm,
                        sum(differences) if differences else None, status, grade, reviewer, float(seconds), True,
-                       class_dice)
+                       class_dice, dice_after)
 
 
 def worklist_rows(folder: ReviewFolder) -> list[WorklistRow]:

@@ -139,3 +139,28 @@ def test_a_pdf_that_cannot_be_written_is_one_input_error(tmp_path, monkeypatch):
     with ReviewFolder.create(gt_dir, pred_dir, tmp_path / "R") as folder:
         with pytest.raises(InputError, match=r"review\.pdf.*writable"):
             export_review(folder)
+
+
+def test_a_corrected_case_is_drawn_where_the_correction_changed_most_voxels(tmp_path):
+    gt_dir, pred_dir, image_dir = write_review_dataset(tmp_path / "data", images=True)
+    folder = ReviewFolder.create(gt_dir, pred_dir, tmp_path / "R", image_dir=image_dir)
+    try:
+        list(score_pending(folder))
+        files = folder.case_files("case_3")
+        case = load_case(files.gt, files.pred, image=files.image)
+        fixed = case.pred.copy()
+        fixed[4] = case.gt[4]                                # the reviewer repaints slice 4 only
+        fixed[2, 3:6, 3:6] = 2                               # and a few voxels elsewhere
+        write_corrected(folder, "case_3", "pred", fixed, files.pred, like=case.sources["pred"])
+        folder.store.record_verdict(_verdict("case_3", "corrected", 4, voxels_changed=1))
+        (reviewed_case,) = review_summary(folder).highlighted
+        before, after = (snapshot.key_slice for snapshot in reviewed_case.snapshots)
+        assert (before.slice_index, before.kinds) == (4, ("most voxels corrected",))
+        assert (after.slice_index, after.crop, after.class_index) == (4, before.crop, before.class_index)
+        rows, cols = before.crop
+        label = before.class_index
+        assert (before.pred == (case.pred[4] == label)[rows, cols]).all()
+        assert (after.pred == (fixed[4] == label)[rows, cols]).all() and after.dice == 1.0
+        assert (before.pred != after.pred).any() and before.image is not None
+    finally:
+        folder.close()
