@@ -13,8 +13,8 @@ Per-slice counts are kept here for one axis, the one on screen (:meth:`EngineCon
 a load publishes the table first, then asks for that axis' counts whole; every edit's result brings
 only the rows of the slices it touched, written into :attr:`EngineController.slice_counts`.
 
-The surface distances of a case start once the table is out and no edit has come for
-:data:`DISTANCES_START_DELAY_MS`: a drag begun right after opening is not slowed by the distance lane's
+The surface distances of a case start once the table is out, the engine is idle and no edit has come
+for :data:`DISTANCES_START_DELAY_MS`: a drag begun right after opening is not slowed by the distance lane's
 first full computation competing for the CPU and the GIL (docs/architecture.md §3).
 """
 
@@ -40,7 +40,8 @@ from app.qt.engine_worker import (
 from app.qt.jobs import JobLayer, JobReply, snapshot
 
 DISTANCES_START_DELAY_MS = DISTANCE_DEBOUNCE_MS
-"""A case's surface distances start this long after its table came and the last edit (threaded only)."""
+"""A case's surface distances start this long after its table came, the engine went idle and the last edit
+(threaded only)."""
 
 
 class EngineController(QObject):
@@ -120,7 +121,7 @@ class EngineController(QObject):
         self.distances.distances_ready.connect(self.distances_ready)
         self.distances.distances_stale.connect(self.distances_stale)
         self.distances.warning.connect(self.warning)
-        self._distances_timer = QTimer(self)   # started by the table of a case, restarted by each edit
+        self._distances_timer = QTimer(self)   # runs while the engine is idle after a case's table
         self._distances_timer.setSingleShot(True)
         self._distances_timer.setInterval(DISTANCES_START_DELAY_MS)
         self._distances_timer.timeout.connect(self._start_distances)
@@ -175,8 +176,8 @@ class EngineController(QObject):
         -----
         The masks are snapshotted (read-only copies) now, so edits made from here on reach the
         engine only as deltas, after this load, in order. The surface distances share the snapshot;
-        they start when the engine has answered the load (the table first) and edits have paused for
-        :data:`DISTANCES_START_DELAY_MS` (at once when not threaded), with the edits made meanwhile.
+        they start when the engine has answered the load (the table first), is idle, and edits have paused
+        for :data:`DISTANCES_START_DELAY_MS` (at once when not threaded), with the edits made meanwhile.
         """
         self._distances_timer.stop()
         self._generation = self._lane.start_generation(self._generation + 1)
@@ -211,8 +212,7 @@ class EngineController(QObject):
         """
         if self._distances_load is not None:
             self._distance_deltas.append(delta)
-            if self._distances_timer.isActive():
-                self._distances_timer.start()   # a drag goes on: the distances wait until it pauses
+            self._distances_timer.stop()   # a drag goes on: the distances wait until it pauses
         else:
             self.distances.submit_delta(delta)
         self._pending_deltas.append(delta)
@@ -254,13 +254,16 @@ class EngineController(QObject):
         self._send(EditRequest(self._generation, deltas, self._slice_axis))
 
     def _schedule_distances(self) -> None:
-        """The table is out: start the deferred distances once edits pause (at once when not threaded)."""
-        if self._distances_load is None or self._distances_timer.isActive():
+        """The table is out: start the deferred distances once the engine is idle and edits pause (at once
+        when not threaded)."""
+        if self._distances_load is None:
             return
-        if self.threaded:
+        if not self.threaded:
+            self._start_distances()
+        elif not self._lane.busy:
             self._distances_timer.start()
         else:
-            self._start_distances()
+            self._distances_timer.stop()   # the per-slice counts or an edit are computed: wait for them
 
     @Slot()
     def _start_distances(self) -> None:
@@ -315,6 +318,7 @@ class EngineController(QObject):
             self._flush_deltas()
         else:
             self._set_busy(False)
+            self._schedule_distances()
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:
