@@ -8,6 +8,11 @@ and waits until no edit has come for :data:`DEBOUNCE_MS`; then the collected edi
 only the objects they can have touched are relabelled. At most one request is in flight; replies carry
 the generation (case load) and revision (request) they answer, and outdated ones are dropped. Nothing
 here blocks a stroke.
+
+On a threaded lane the first count of a case waits, like the edits, until no edit has come for
+:data:`DEBOUNCE_MS`, and also for the metrics engine to be idle: counting every object of a large case
+takes seconds of CPU, which a case's table and a drag begun right after opening should not share
+(docs/architecture.md §3).
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ class ObjectsController(QObject):
         The job layer whose ``objects`` lane runs the work (default: a synchronous one of its own, for
         tests: a load is answered before :meth:`load` returns, edits when the timer fires or on
         :meth:`flush`).
+    engine : EngineController, optional
+        The metrics engine whose ``busy_changed`` a deferred first count waits for (threaded lane only).
 
     Signals
     -------
@@ -75,9 +82,11 @@ class ObjectsController(QObject):
     objects_ready = Signal(object)
     objects_stale = Signal()
 
-    def __init__(self, parent: QObject | None = None, jobs: JobLayer | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, jobs: JobLayer | None = None, engine=None) -> None:
         super().__init__(parent)
         self.last_update: ObjectsUpdate | None = None
+        self._deferred_load: ObjectsLoadRequest | None = None   # a case's first count, waiting for a pause
+        self._engine = engine
         self._generation = 0
         self._revision = 0
         self._pending: list = []
@@ -93,11 +102,13 @@ class ObjectsController(QObject):
         self._lane = self.jobs.lane("objects", QThread.Priority.LowPriority)
         self._lane.replied.connect(self._on_reply)
         self._lane.settled.connect(self._send_pending)
+        if engine is not None:
+            engine.busy_changed.connect(self._on_engine_busy)
 
     @property
     def pending(self) -> bool:
-        """True while edits wait to be sent or a request is in flight."""
-        return bool(self._pending) or self._lane.busy
+        """True while a first count or edits wait to be sent or a request is in flight."""
+        return self._deferred_load is not None or bool(self._pending) or self._lane.busy
 
     def load(self, case, masks=None) -> None:
         """Count the objects of ``case`` (``gt``, ``pred`` ``(z, y, x)``, ``num_classes``,
@@ -109,8 +120,15 @@ class ObjectsController(QObject):
         self._pending, self._settled, self._failed = [], False, False
         self.last_update = None
         gt, pred = masks if masks is not None else (snapshot(case.gt), snapshot(case.pred))
-        self._send(ObjectsLoadRequest(self._generation, self._revision + 1, gt, pred,
-                                      tuple(float(s) for s in case.geometry.spacing_zyx), int(case.num_classes)))
+        request = ObjectsLoadRequest(self._generation, self._revision + 1, gt, pred,
+                                     tuple(float(s) for s in case.geometry.spacing_zyx), int(case.num_classes))
+        self._deferred_load = None
+        if self.jobs.synchronous:
+            self._send(request)
+            return
+        self._deferred_load = request   # sent once edits pause and the engine is idle
+        if self._engine is None or not self._engine.busy:
+            self._timer.start()
 
     @Slot(object)
     def submit_delta(self, delta) -> None:
@@ -121,30 +139,51 @@ class ObjectsController(QObject):
         was_fresh = not self._pending and not self._lane.busy
         self._pending.append(delta)
         self._settled = False
-        self._timer.start()
+        if self._deferred_load is None or self._engine is None or not self._engine.busy:
+            self._timer.start()
         if was_fresh:
             self.objects_stale.emit()
 
     def flush(self) -> None:
-        """Send the waiting edits now instead of after the debounce delay."""
+        """Send the waiting first count and edits now instead of after the debounce delay."""
         self._timer.stop()
+        self._send_deferred_load()
         self._on_settled()
 
     @Slot()
     def shutdown(self) -> None:
         """Stop the debounce timer and the controller's own job layer (if it made one). Safe to call twice."""
         self._timer.stop()
+        self._deferred_load = None
         if self._own_jobs:
             self.jobs.shutdown()
 
+    @Slot(bool)
+    def _on_engine_busy(self, busy: bool) -> None:
+        """A deferred first count counts its pause from the engine going idle."""
+        if self._deferred_load is None:
+            return
+        if busy:
+            self._timer.stop()
+        else:
+            self._timer.start()
+
     @Slot()
     def _on_settled(self) -> None:
+        if self._deferred_load is not None and self._engine is not None and self._engine.busy:
+            return   # the engine's idle signal starts the pause again
+        self._send_deferred_load()
         self._settled = True
         self._send_pending()
 
+    def _send_deferred_load(self) -> None:
+        request, self._deferred_load = self._deferred_load, None
+        if request is not None:
+            self._send(request)
+
     @Slot()
     def _send_pending(self) -> None:
-        if not (self._settled and self._pending and not self._lane.busy):
+        if not (self._settled and self._pending and not self._lane.busy) or self._deferred_load is not None:
             return
         deltas, self._pending, self._settled = tuple(self._pending), [], False
         self._send(ObjectsEditRequest(self._generation, self._revision + 1, deltas))
