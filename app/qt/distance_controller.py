@@ -25,6 +25,7 @@ from app.qt.distance_worker import (
     DistanceWorkerState,
     process,
 )
+from app.qt.drag_yield import yielding
 from app.qt.jobs import JobLayer, JobReply, snapshot
 
 DEBOUNCE_MS = 400
@@ -199,7 +200,7 @@ class DistanceController(QObject):
 
     def _send(self, request) -> None:
         self._revision = request.revision
-        self._lane.submit("Computing the surface distances", process, self._state, request)
+        self._lane.submit("Computing the surface distances", yielding(process), self._state, request)   # a drag first
 
     @Slot(object)
     def _on_reply(self, job: JobReply) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from app.qt.drag_yield import yielding
 from app.qt.jobs import JobLayer, JobReply, snapshot
 from app.qt.objects_worker import (
     ObjectsEditRequest,
@@ -190,7 +191,7 @@ class ObjectsController(QObject):
 
     def _send(self, request) -> None:
         self._revision = request.revision
-        self._lane.submit("Counting the objects", process, self._state, request)
+        self._lane.submit("Counting the objects", yielding(process), self._state, request)   # a drag goes first
 
     @Slot(object)
     def _on_reply(self, job: JobReply) -> None:
