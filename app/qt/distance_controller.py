@@ -94,6 +94,7 @@ class DistanceController(QObject):
         self._stale: set[int] = set()
         self._settled = False
         self._failed = False
+        self._announced = False   # the engine controller will load a case once edits pause
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -112,8 +113,12 @@ class DistanceController(QObject):
 
     @property
     def pending(self) -> bool:
-        """True while edits wait to be sent or a request is in flight."""
-        return bool(self._pending) or self._lane.busy
+        """True while a load is announced, edits wait to be sent or a request is in flight."""
+        return self._announced or bool(self._pending) or self._lane.busy
+
+    def announce_load(self) -> None:
+        """Say that :meth:`load` of a new case follows (deferred until edits pause): :attr:`pending` until then."""
+        self._announced = True
 
     def load(self, case, ignore_index: int | None = None, generation: int | None = None,
              masks: tuple | None = None) -> None:
@@ -133,6 +138,7 @@ class DistanceController(QObject):
         """
         self._generation = self._lane.start_generation(
             self._generation + 1 if generation is None else int(generation))
+        self._announced = False
         self._timer.stop()
         self._pending, self._pending_classes, self._settled, self._failed = [], set(), False, False
         self._num_classes = int(case.num_classes)
@@ -171,6 +177,7 @@ class DistanceController(QObject):
     def shutdown(self) -> None:
         """Stop the debounce timer and the controller's own job layer (if it made one). Safe to call twice."""
         self._timer.stop()
+        self._announced = False
         if self._own_jobs:
             self.jobs.shutdown()
 

@@ -189,6 +189,7 @@ class EngineController(QObject):
         # do not compete with it; edits made meanwhile wait here and follow them in order.
         self._distances_load = (case, ignore_index, self._generation, (gt, pred))
         self._distance_deltas = []
+        self.distances.announce_load()
         self._send(
             LoadRequest(
                 generation=self._generation,

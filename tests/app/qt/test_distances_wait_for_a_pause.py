@@ -49,6 +49,7 @@ def test_the_distances_wait_for_a_drag_to_pause_then_equal_the_final_masks(qtbot
         case = organ_case(seed=3)
         controller.load(case)
         qtbot.waitUntil(lambda: controller.last_result is not None and not controller.busy, timeout=20000)
+        assert controller.distances.pending   # announced: whoever waits for the figures keeps waiting
         events.events.append("drag starts")
         for row in range(6):   # a drag: edits keep coming, each well within the pause the distances wait for
             controller.submit_delta(paint_row(case, 4 + row))
