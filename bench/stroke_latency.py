@@ -15,8 +15,12 @@ segment's full latency. The engine's share is the worker's own ``compute_ms``. S
 are counted: only the painted tile may be re-rendered (no whole-slice render during the drags).
 At the end the table is compared with a from-scratch confusion matrix of the edited masks (``exact``).
 
-Usage: ``python bench/stroke_latency.py [--strokes N] [--segments S] [--slices Z] [--smoke]`` (``--smoke``:
-2 drags of 4 moves on an 8-slice case, to check that it runs).
+Usage: ``python bench/stroke_latency.py [--strokes N] [--segments S] [--slices Z] [--busy N] [--settle S] [--stages]
+[--smoke]`` (``--smoke``: 2 drags of 4 moves on an 8-slice case, to check that it runs). ``--settle S`` waits S
+seconds after opening, so that the objects' and distances' first computations are running when the drags begin.
+``--busy N`` runs N processes
+spinning a CPU core each during the measurement (a busy desktop); ``--stages`` prints the GUI-thread time of
+each step (``bench/_stroke_stages.py``) for the median segment beside the slowest 5 %.
 Goal on 2 CPU cores (issue 13): median <= 8 ms, p95 <= 16 ms, the worker's share <= 1 ms median. Last line: one
 JSON object.
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -93,6 +98,22 @@ class ResultWaiter:
         return self.receiver.count > count
 
 
+def spin(stop) -> None:
+    """Keep one CPU core busy until ``stop`` (a multiprocessing event) is set (``--busy``)."""
+    while not stop.is_set():
+        sum(range(10_000))
+
+
+def start_busy(processes: int):
+    """Start ``processes`` spinning processes; returns ``(stop event, processes)``."""
+    context = multiprocessing.get_context("spawn")   # never fork a process that runs Qt and torch threads
+    stop = context.Event()
+    workers = [context.Process(target=spin, args=(stop,), daemon=True) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    return stop, workers
+
+
 def stroke_paths(window, strokes: int, segments: int, rng) -> list[list]:
     """Viewport points of ``strokes`` drags of ``segments`` moves across the organs (about 4 px apart)."""
     from PySide6.QtCore import QPointF
@@ -124,6 +145,13 @@ def main() -> None:
     parser.add_argument("--radius", type=float, default=4.0, help="brush radius in mm (default 4)")
     parser.add_argument("--no-style-sheet", action="store_true",
                         help="drop the theme's style sheet (shows what qdarkstyle costs in painting)")
+    parser.add_argument("--settle", type=float, default=0.0, metavar="S",
+                        help="wait S seconds after the table before the drags, so that the background lanes' "
+                             "first computations (objects, distances) run during them (default 0)")
+    parser.add_argument("--busy", type=int, default=0, metavar="N",
+                        help="spin N CPU-bound processes during the drags (a busy desktop; default 0)")
+    parser.add_argument("--stages", action="store_true",
+                        help="print each GUI-thread step's time, median segment vs. the slowest 5 %%")
     parser.add_argument("--smoke", action="store_true", help="2 drags of 4 moves on an 8-slice case")
     args = parser.parse_args()
     if args.smoke:
@@ -139,9 +167,15 @@ def main() -> None:
     from app.qt.main_window import MainWindow
     from app.qt.table_model import FIRST_VALUE_COLUMN, SORT_ROLE
 
+    clock = None
+    if args.stages:
+        from bench import _stroke_stages as stages
+
+        clock = stages.install()
     torch.set_num_threads(1)   # as the GUI does (app.qt.app_runner)
     configure_threads()        # likewise (the GIL hand-over interval)
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    paint_timer = stages.time_paints(clock) if clock is not None else None   # noqa: F841 (kept alive)
     with tempfile.TemporaryDirectory(prefix="dicelens-bench-") as scratch:
         folder = Path(scratch)
         started = time.perf_counter()
@@ -161,13 +195,19 @@ def main() -> None:
             waiter.wait_beyond(waiter.receiver.count, window.controller)
         print(f"case {case.gt.shape} with {NUM_CLASSES} classes open, metrics in {time.perf_counter() - started:.1f} s "
               f"(engine: {window.controller.last_result.device_name}, torch threads {torch.get_num_threads()})")
+        settle_end = time.monotonic() + args.settle
+        while time.monotonic() < settle_end:
+            app.processEvents()
+            time.sleep(0.005)
         toolbar = window.edit_toolbar
         toolbar.tool_actions["brush"].trigger()
         toolbar.radius_spin.setValue(args.radius)
         viewport = window.slice_view.graphics.viewport()
         view = window.slice_view
         rng = np.random.default_rng(0)
-        latencies, engine_ms, phases, gui_cpu_ms = [], [], [], []
+        latencies, engine_ms, phases, gui_cpu_ms, stage_records = [], [], [], [], []
+        busy = start_busy(args.busy) if args.busy else None
+        drags_started = time.perf_counter()
         full_renders, tiles = view.overlay_renders, view.tile_renders
         painted_segments = 0
         for number, path in enumerate(stroke_paths(window, args.strokes, args.segments, rng)):
@@ -178,6 +218,9 @@ def main() -> None:
                 waiter.wait_beyond(count, window.controller)
             for point in path[1:]:
                 count, tiles_before = waiter.receiver.count, view.tile_renders
+                if clock is not None:
+                    clock.segment()   # drop what came between segments
+                    lanes = stages.busy_lanes(window)
                 t0, cpu0 = time.perf_counter(), time.thread_time()
                 QTest.mouseMove(viewport, point)
                 t_moved = time.perf_counter()
@@ -192,11 +235,19 @@ def main() -> None:
                 latencies.append((t_shown - t0) * 1000.0)
                 phases.append(((t_moved - t0) * 1000.0, (t_result - t_moved) * 1000.0, (t_shown - t_result) * 1000.0))
                 engine_ms.append(waiter.receiver.compute_ms[-1])
+                if clock is not None:
+                    stage_records.append({**clock.segment(), "worker": engine_ms[-1], "lanes": lanes,
+                                          "(until result)": phases[-1][1], "(paint phase)": phases[-1][2]})
                 painted_segments += 1
             QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, path[-1])
             app.processEvents()
             if number % 5 == 4:
                 print(f"  {number + 1} strokes, {painted_segments} painted segments")
+        drags_ended = time.perf_counter()
+        if busy is not None:
+            busy[0].set()
+            for worker in busy[1]:
+                worker.join()
         while window.controller.busy:
             waiter.wait_beyond(waiter.receiver.count, window.controller)
         whole_slice_renders = view.overlay_renders - full_renders
@@ -230,9 +281,13 @@ def main() -> None:
           "than the wall-clock figures)")
     print(f"slice view: {tile_renders} painted tiles re-rendered, {whole_slice_renders} whole-slice renders")
     print(f"table equals a from-scratch confusion matrix: {exact}")
+    if clock is not None:
+        stages.report(latencies, stage_records)
+        stages.report_jobs(clock, drags_started, drags_ended)
     print(json.dumps({"median_ms": round(median, 2), "p95_ms": round(p95, 2),
                       "engine_median_ms": round(engine_median, 2), "gui_cpu_median_ms": round(gui_cpu_median, 2),
-                      "segments": painted_segments, "exact": exact,
+                      "segments": painted_segments, "exact": exact, "busy_processes": args.busy,
+                      "settle_s": args.settle,
                       "tile_renders": tile_renders, "whole_slice_renders": whole_slice_renders}))
 
 

@@ -5,7 +5,8 @@ of the job layer (:mod:`app.qt.jobs`): a case load is sent at once; mask edits a
 in one request once no edit has come for :data:`DEBOUNCE_MS` (the stroke has settled); at most one
 request is in flight, and edits arriving meanwhile wait for the next. Every request carries the
 generation (case load) and revision (request) it belongs to, so replies to outdated ones are dropped.
-Nothing here blocks a stroke.
+Nothing here blocks a stroke, and a job running when a drag begins pauses until it ends
+(:mod:`app.qt.drag_yield`).
 
 A subclass names its lane, job title and worker, builds the edit request from the collected deltas
 (:meth:`DebouncedLaneController._edit_request`) and turns replies into updates (``_on_reply``, a bound
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, QTimer, Slot
 
+from app.qt.drag_yield import yielding
 from app.qt.jobs import JobLayer, snapshot
 
 DEBOUNCE_MS = 400
@@ -135,4 +137,4 @@ class DebouncedLaneController(QObject):
 
     def _send(self, request) -> None:
         self._revision = request.revision
-        self._lane.submit(self._job_title, self._worker, self._state, request)
+        self._lane.submit(self._job_title, yielding(self._worker), self._state, request)   # a drag goes first

@@ -192,6 +192,21 @@ class DiceTablePanel(QWidget):
         if rows:
             self._state.select_class(self.proxy.mapToSource(rows[0]).row())
 
+    def set_column_source(self, model=None) -> None:
+        """Sort and show ``model`` (a proxy over :attr:`model` that adds columns, e.g. the soft Dice ones),
+        or :attr:`model` itself (None); keeps the selected row and fits the columns.
+
+        Put a proxy in only while it adds columns: the view asks every model of the chain for each role of
+        each painted cell, and one written in Python takes the GIL for each answer, which makes a brush
+        segment's repaint wait on any busy background lane (docs/architecture.md §3).
+        """
+        source = self.model if model is None else model
+        if self.proxy.sourceModel() is source:
+            return
+        self.proxy.setSourceModel(source)
+        self._fit_columns()
+        self._select_row(self._state.selected_class)
+
     def _fit_columns(self) -> None:
         """Columns as wide as their contents, the class names at most :data:`MAX_NAME_COLUMN_CHARS` wide
         (longer ones elided, whole in the tooltip), so that every number column stays in view."""

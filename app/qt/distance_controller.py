@@ -87,11 +87,21 @@ class DistanceController(DebouncedLaneController):
         self._ignore_index: int | None = None
         self._pending_classes: set[int] = set()
         self._stale: set[int] = set()
+        self._announced = False   # the engine controller will load a case once edits pause
 
     @property
     def stale_classes(self) -> frozenset[int]:
         """Classes whose last published figures are outdated (every computed class before the first)."""
         return frozenset(self._stale)
+
+    @property
+    def pending(self) -> bool:
+        """True while a load is announced, edits wait to be sent or a request is in flight."""
+        return self._announced or super().pending
+
+    def announce_load(self) -> None:
+        """Say that :meth:`load` of a new case follows (deferred until edits pause): :attr:`pending` until then."""
+        self._announced = True
 
     def load(self, case, ignore_index: int | None = None, generation: int | None = None,
              masks: tuple | None = None) -> None:
@@ -111,6 +121,7 @@ class DistanceController(DebouncedLaneController):
         """
         gt, pred = self._start_load(case, masks, generation)
         self._pending_classes = set()
+        self._announced = False
         self._num_classes = int(case.num_classes)
         self._ignore_index = ignore_index
         self._stale = {c for c in range(1, self._num_classes) if c != ignore_index}
@@ -133,6 +144,12 @@ class DistanceController(DebouncedLaneController):
         self._stale |= touched
         if newly_stale:
             self.distances_stale.emit(frozenset(self._stale))
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop the debounce timer and the controller's own job layer (if it made one). Safe to call twice."""
+        self._announced = False
+        super().shutdown()
 
     def _touched_classes(self, delta) -> set[int]:
         computed = {c for c in range(1, self._num_classes) if c != self._ignore_index}

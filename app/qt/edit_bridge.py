@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.model.case_editor import CaseEditor
 from app.model.delta import Delta
+from app.qt import drag_yield
 
 MASK_NAMES = {"pred": "prediction", "gt": "ground truth"}
 
@@ -103,16 +104,20 @@ class EditBridge(QObject):
         label = 0 if erase else self.session.active_label
         self._action = (self.session.target, "eraser" if erase else f"brush {self._describe_label(label)}")
         self._voxels_in_action = 0
+        drag_yield.hold()   # background jobs pause until the drag ends (app/qt/drag_yield.py)
         self.session.begin_stroke(point_zyx, axis, erase=erase)
 
     def paint_segment(self, point_zyx) -> None:
         """Mouse move during a drag: the model sweeps the brush from the last point to this one."""
         if self.session.stroke_active:
+            drag_yield.hold()
             self.session.paint_segment(point_zyx)
 
     def end_stroke(self) -> None:
         """Mouse release: the drag becomes one undo step (announced when it changed voxels)."""
         action, self._action = self._action, None
+        if action is not None:
+            drag_yield.release()
         step = self.session.end_stroke()
         if action is not None and step is not None:
             self._complete(action[0], action[1])

@@ -12,13 +12,18 @@ free, so a fast brush drag costs one engine call per result shown, not one per m
 Per-slice counts are kept here for one axis, the one on screen (:meth:`EngineController.set_slice_axis`):
 a load publishes the table first, then asks for that axis' counts whole; every edit's result brings
 only the rows of the slices it touched, written into :attr:`EngineController.slice_counts`.
+
+The surface distances of a case start once the table is out, the engine is idle and no edit has come
+for :data:`DISTANCES_START_DELAY_MS`: a drag begun right after opening is not slowed by the distance lane's
+first full computation competing for the CPU and the GIL (docs/architecture.md §3).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from app.qt.distance_controller import DEBOUNCE_MS as DISTANCE_DEBOUNCE_MS
 from app.qt.distance_controller import DistanceController
 from app.qt.engine_worker import (
     CellLocation,
@@ -33,6 +38,10 @@ from app.qt.engine_worker import (
     warm_up,
 )
 from app.qt.jobs import JobLayer, JobReply, snapshot
+
+DISTANCES_START_DELAY_MS = DISTANCE_DEBOUNCE_MS
+"""A case's surface distances start this long after its table came, the engine went idle and the last edit
+(threaded only)."""
 
 
 class EngineController(QObject):
@@ -116,6 +125,10 @@ class EngineController(QObject):
         self.distances.distances_ready.connect(self.distances_ready)
         self.distances.distances_stale.connect(self.distances_stale)
         self.distances.warning.connect(self.warning)
+        self._distances_timer = QTimer(self)   # runs while the engine is idle after a case's table
+        self._distances_timer.setSingleShot(True)
+        self._distances_timer.setInterval(DISTANCES_START_DELAY_MS)
+        self._distances_timer.timeout.connect(self._start_distances)
 
     @property
     def threaded(self) -> bool:
@@ -167,9 +180,10 @@ class EngineController(QObject):
         -----
         The masks are snapshotted (read-only copies) now, so edits made from here on reach the
         engine only as deltas, after this load, in order. The surface distances share the snapshot;
-        they start when the engine has answered the load (the table first), with the edits made
-        meanwhile.
+        they start when the engine has answered the load (the table first), is idle, and edits have paused
+        for :data:`DISTANCES_START_DELAY_MS` (at once when not threaded), with the edits made meanwhile.
         """
+        self._distances_timer.stop()
         self._generation = self._lane.start_generation(self._generation + 1)
         self._pending_deltas.clear()
         self.last_result = None
@@ -183,6 +197,7 @@ class EngineController(QObject):
         # do not compete with it; edits made meanwhile wait here and follow them in order.
         self._distances_load = (case, ignore_index, self._generation, (gt, pred))
         self._distance_deltas = []
+        self.distances.announce_load()
         self._send(
             LoadRequest(
                 generation=self._generation,
@@ -206,6 +221,7 @@ class EngineController(QObject):
         """
         if self._distances_load is not None:
             self._distance_deltas.append(delta)
+            self._distances_timer.stop()   # a drag goes on: the distances wait until it pauses
         else:
             self.distances.submit_delta(delta)
         self._pending_deltas.append(delta)
@@ -233,6 +249,7 @@ class EngineController(QObject):
     @Slot()
     def shutdown(self) -> None:
         """Stop the controller's own job layer (window close; the window stops a shared one). Safe to call twice."""
+        self._distances_timer.stop()
         self.distances.shutdown()
         if self._own_jobs:
             self.jobs.shutdown()
@@ -245,6 +262,19 @@ class EngineController(QObject):
         deltas, self._pending_deltas = tuple(self._pending_deltas), []
         self._send(EditRequest(self._generation, deltas, self._slice_axis))
 
+    def _schedule_distances(self) -> None:
+        """The table is out: start the deferred distances once the engine is idle and edits pause (at once
+        when not threaded)."""
+        if self._distances_load is None:
+            return
+        if not self.threaded:
+            self._start_distances()
+        elif not self._lane.busy:
+            self._distances_timer.start()
+        else:
+            self._distances_timer.stop()   # the per-slice counts or an edit are computed: wait for them
+
+    @Slot()
     def _start_distances(self) -> None:
         """Load the surface distances of the current case (deferred by :meth:`load`), then its edits so far."""
         if self._distances_load is None:
@@ -260,7 +290,7 @@ class EngineController(QObject):
         try:
             self._publish(job)
         finally:
-            self._start_distances()   # after the table: only replies of the current generation arrive here
+            self._schedule_distances()   # after the table: only replies of the current generation arrive here
 
     def _publish(self, job: JobReply) -> None:
         if not job.ok:
@@ -297,6 +327,7 @@ class EngineController(QObject):
             self._flush_deltas()
         else:
             self._set_busy(False)
+            self._schedule_distances()
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:

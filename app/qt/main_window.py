@@ -164,7 +164,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.docks["labels"] = self._add_dock("Labels", "label_list_dock", self.label_list,
                                               Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.docks["confusion"], self.docks["labels"])
-        self.objects = ObjectsController(self, jobs=self.jobs)   # lesions, on the window's "objects" lane
+        self.objects = ObjectsController(self, jobs=self.jobs, engine=self.controller)   # lesions ("objects" lane)
         self.objects_panel = ObjectsPanel(self.state, self.objects, self.views)
         self.docks["objects"] = self._add_dock("Objects", "objects_dock", self.objects_panel,
                                                Qt.DockWidgetArea.RightDockWidgetArea)

@@ -9,6 +9,11 @@ marks the shown counts stale at once (``objects_stale``) and waits until no edit
 objects they can have touched are relabelled. At most one request is in flight; replies carry the
 generation (case load) and revision (request) they answer, and outdated ones are dropped. Nothing here
 blocks a stroke.
+
+On a threaded lane the first count of a case waits, like the edits, until no edit has come for
+:data:`~app.qt.debounced_lane.DEBOUNCE_MS`, and also for the metrics engine to be idle: counting every
+object of a large case takes seconds of CPU, which a case's table and a drag begun right after opening
+should not share (docs/architecture.md §3a).
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ class ObjectsController(DebouncedLaneController):
         The job layer whose ``objects`` lane runs the work (default: a synchronous one of its own, for
         tests: a load is answered before :meth:`load` returns, edits when the timer fires or on
         :meth:`flush`).
+    engine : EngineController, optional
+        The metrics engine whose ``busy_changed`` a deferred first count waits for (threaded lane only).
 
     Attributes
     ----------
@@ -83,10 +90,19 @@ class ObjectsController(DebouncedLaneController):
     objects_ready = Signal(object)
     objects_stale = Signal()
 
-    def __init__(self, parent: QObject | None = None, jobs: JobLayer | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, jobs: JobLayer | None = None, engine=None) -> None:
         super().__init__(parent, jobs, True, "objects", "Counting the objects", process, ObjectsWorkerState())
         self._failed = True   # nothing loaded yet: edits are ignored
         self.instances = False
+        self._deferred_load: ObjectsLoadRequest | None = None   # a case's first count, waiting for a pause
+        self._engine = engine
+        if engine is not None:
+            engine.busy_changed.connect(self._on_engine_busy)
+
+    @property
+    def pending(self) -> bool:
+        """True while a first count or edits wait to be sent or a request is in flight."""
+        return self._deferred_load is not None or super().pending
 
     def load(self, case, masks=None) -> None:
         """Count the objects of ``case`` (``gt``, ``pred`` ``(z, y, x)``, ``num_classes``,
@@ -94,9 +110,16 @@ class ObjectsController(DebouncedLaneController):
         e.g. the engine controller's ``load_masks``; default: snapshots made here); later edits arrive as
         deltas."""
         gt, pred = self._start_load(case, masks, None)
-        self._send(ObjectsLoadRequest(self._generation, self._revision + 1, gt, pred,
-                                      tuple(float(s) for s in case.geometry.spacing_zyx), int(case.num_classes),
-                                      self.instances))
+        request = ObjectsLoadRequest(self._generation, self._revision + 1, gt, pred,
+                                     tuple(float(s) for s in case.geometry.spacing_zyx), int(case.num_classes),
+                                     self.instances)
+        self._deferred_load = None
+        if self.jobs.synchronous:
+            self._send(request)
+            return
+        self._deferred_load = request   # sent once edits pause and the engine is idle
+        if self._engine is None or not self._engine.busy:
+            self._timer.start()
 
     @Slot(object)
     def submit_delta(self, delta) -> None:
@@ -104,10 +127,52 @@ class ObjectsController(DebouncedLaneController):
         once edits settle."""
         if self._failed:
             return
-        was_fresh = not self.pending
-        self._note_edit(delta)
+        was_fresh = not self._pending and not self._lane.busy
+        self._pending.append(delta)
+        self._settled = False
+        if self._deferred_load is None or self._engine is None or not self._engine.busy:
+            self._timer.start()   # else the engine's idle signal starts the pause
         if was_fresh:
             self.objects_stale.emit()
+
+    def flush(self) -> None:
+        """Send the waiting first count and edits now instead of after the debounce delay."""
+        self._timer.stop()
+        self._send_deferred_load()
+        self._on_settled()
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop the debounce timer and the controller's own job layer (if it made one). Safe to call twice."""
+        self._deferred_load = None
+        super().shutdown()
+
+    @Slot(bool)
+    def _on_engine_busy(self, busy: bool) -> None:
+        """A deferred first count counts its pause from the engine going idle."""
+        if self._deferred_load is None:
+            return
+        if busy:
+            self._timer.stop()
+        else:
+            self._timer.start()
+
+    @Slot()
+    def _on_settled(self) -> None:
+        if self._deferred_load is not None and self._engine is not None and self._engine.busy:
+            return   # the engine's idle signal starts the pause again
+        self._send_deferred_load()
+        super()._on_settled()
+
+    def _send_deferred_load(self) -> None:
+        request, self._deferred_load = self._deferred_load, None
+        if request is not None:
+            self._send(request)
+
+    @Slot()
+    def _send_pending(self) -> None:
+        if self._deferred_load is None:
+            super()._send_pending()
 
     def _edit_request(self, deltas: tuple) -> ObjectsEditRequest:
         return ObjectsEditRequest(self._generation, self._revision + 1, deltas)

@@ -7,7 +7,9 @@ Dice. :class:`SoftColumns` puts it into a
 :class:`~app.qt.dice_table.DiceTablePanel` and adds the headline label under the hard Dice loss, both
 fed by :class:`~app.qt.soft_controller.SoftController` (docs/architecture.md §8). Under the headline one
 line keeps the case's model-output warning (a prediction that disagrees with the model where it is
-decisive, with counts) while the case is shown.
+decisive, with counts) while the case is shown. The proxy is in the table's chain only while it shows
+columns (:meth:`~app.qt.dice_table.DiceTablePanel.set_column_source`): its Python methods would cost every
+repaint.
 """
 
 from __future__ import annotations
@@ -217,8 +219,7 @@ class SoftColumns(QObject):
     def __init__(self, panel, controller, state=None) -> None:
         super().__init__(panel)
         self.proxy = SoftColumnsProxy(self)
-        self.proxy.setSourceModel(panel.model)
-        panel.proxy.setSourceModel(self.proxy)
+        self.proxy.setSourceModel(panel.model)   # in the table's chain only while it shows columns
         self.headline = QLabel()
         self.headline.setTextFormat(Qt.TextFormat.RichText)
         self.headline.setToolTip(HEADLINE_TOOLTIP)
@@ -249,6 +250,7 @@ class SoftColumns(QObject):
         """Show ``update`` (a :class:`~app.qt.soft_controller.SoftUpdate`)."""
         first = update.result is not None and not self.proxy.shown
         self.proxy.set_result(update.result)
+        self._panel.set_column_source(self.proxy if self.proxy.shown else None)
         self.headline.setVisible(update.result is not None)
         if update.result is not None:
             self.headline.setText(headline_text(update))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from app.qt.drag_yield import yielding
 from app.qt.jobs import JobLayer, JobReply
 from app.qt.soft_worker import (
     DerivedPrediction,
@@ -129,10 +130,10 @@ class SoftController(QObject):
             self._publish(SoftUpdate(self._generation, None))
             return
         self.last_update = None
-        self._lane.submit("Computing the soft Dice", process, self._state,
+        self._lane.submit("Computing the soft Dice", yielding(process), self._state,   # a drag goes first
                           SoftLoadRequest(self._generation, case.gt.copy() if gt is None else gt, case.scores,
                                           case.scores_kind == "logits"))
-        self._lane.submit("Computing the model's uncertainty", process, self._state,
+        self._lane.submit("Computing the model's uncertainty", yielding(process), self._state,
                           UncertaintyRequest(self._generation))
 
     @Slot(object)

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 
 from app.qt.label_colors import swatch_icon
 from app.qt.plain_text import plain_tooltip
@@ -105,15 +105,22 @@ SORT_ROLE_VALUE = int(SORT_ROLE.value)
 RIGHT_ALIGNED = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
-class ClassMetricsModel(QAbstractTableModel):
+class ClassMetricsModel(QStandardItemModel):
     """Per-class metrics table: one row per label ``0 .. C-1``, columns :data:`COLUMNS`.
 
-    Each cell's text and sort key are computed when its numbers change, not when Qt asks: a view
-    asks for about seven roles per visible cell on every repaint.
+    Each cell's roles (text, sort key, tooltip, colour) are computed when its numbers change and kept in
+    the model's own C++ items, not answered when Qt asks: a view asks for about seven roles per visible
+    cell on every repaint, and answering in Python would take the GIL, which a busy background lane
+    (surface distances, objects) holds, hundreds of times per brush segment (docs/architecture.md §3).
+    So this class overrides no method the view calls while painting.
     """
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        prototype = QStandardItem()
+        prototype.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)   # read-only cells
+        self.setItemPrototype(prototype)
+        self.setColumnCount(len(COLUMNS))
         self._names: list[str] = []
         self._icons: list = []
         self._values: dict[str, np.ndarray] = {}
@@ -136,15 +143,25 @@ class ClassMetricsModel(QAbstractTableModel):
         if len(names) != len(colors):
             raise ValueError(f"got {len(names)} class names but {len(colors)} colours")
         self.beginResetModel()
-        self._names = list(names)
-        self._icons = [swatch_icon(color) for color in colors]
-        self._values = {}
-        self._distances, self._computed, self._stale = {}, frozenset(), frozenset(range(len(self._names)))
-        blank = FIRST_DISTANCE_COLUMN - FIRST_VALUE_COLUMN
-        waiting = [STALE_TEXT] * (len(COLUMNS) - FIRST_DISTANCE_COLUMN)
-        self._texts = [[str(label), name] + [""] * blank + waiting for label, name in enumerate(self._names)]
-        self._keys = [[label, name.casefold()] + [None] * (len(COLUMNS) - 2) for label, name in enumerate(self._names)]
-        self._distance_tooltips = ["Computing the surface distances…"] * len(self._names)
+        blocked = self.blockSignals(True)   # the reset announces all of it at once
+        try:
+            self._names = list(names)
+            self._icons = [swatch_icon(color) for color in colors]
+            self._values = {}
+            self._distances, self._computed, self._stale = {}, frozenset(), frozenset(range(len(self._names)))
+            blank = FIRST_DISTANCE_COLUMN - FIRST_VALUE_COLUMN
+            waiting = [STALE_TEXT] * (len(COLUMNS) - FIRST_DISTANCE_COLUMN)
+            self._texts = [[str(label), name] + [""] * blank + waiting for label, name in enumerate(self._names)]
+            self._keys = [[label, name.casefold()] + [None] * (len(COLUMNS) - 2)
+                          for label, name in enumerate(self._names)]
+            self._distance_tooltips = ["Computing the surface distances…"] * len(self._names)
+            self.setRowCount(0)
+            self.setRowCount(len(self._names))
+            for row in range(len(self._names)):
+                for column in range(len(COLUMNS)):
+                    self._write(row, column)
+        finally:
+            self.blockSignals(blocked)
         self.endResetModel()
 
     @property
@@ -179,10 +196,12 @@ class ClassMetricsModel(QAbstractTableModel):
         for row in changed.tolist():
             texts, keys = list(self._texts[row]), list(self._keys[row])
             self._fill_row(row)
-            announced = [column for column in value_columns if self._texts[row][column] != texts[column]
-                         or (sort_column in (None, column) and self._keys[row][column] != keys[column])]
-            for first, last in _runs(np.asarray(announced, dtype=np.int64)):
-                self.dataChanged.emit(self.index(row, first), self.index(row, last))
+            for column in value_columns:
+                if self._texts[row][column] != texts[column] or (
+                        sort_column in (None, column) and self._keys[row][column] != keys[column]):
+                    self._write(row, column)   # one dataChanged for the cell
+                elif self._keys[row][column] != keys[column]:
+                    self._write(row, column, announce=False)   # kept exact for sorting later, unseen
 
     def set_distances(self, result, stale=frozenset(), unavailable: str = "") -> None:
         """Show the surface distances of ``result`` (a ``dice_engine.SurfaceDistanceResult``), in place.
@@ -220,11 +239,29 @@ class ClassMetricsModel(QAbstractTableModel):
         self._refresh_distance_rows(changed)
 
     def _refresh_distance_rows(self, rows) -> None:
-        rows = np.asarray(list(rows), dtype=np.int64)
-        for row in rows.tolist():
+        for row in rows:
             self._fill_distance_row(row)
-        for first, last in _runs(rows):
-            self.dataChanged.emit(self.index(first, FIRST_DISTANCE_COLUMN), self.index(last, len(COLUMNS) - 1))
+            for column in range(FIRST_DISTANCE_COLUMN, len(COLUMNS)):
+                self._write(row, column)
+
+    def _write(self, row: int, column: int, announce: bool = True) -> None:
+        """Store cell ``(row, column)``'s roles in its item (one ``dataChanged`` if any changed and ``announce``)."""
+        key = self._keys[row][column]
+        roles = {DISPLAY: self._texts[row][column], SORT_ROLE_VALUE: key, TOOLTIP: self._tooltip(row, column)}
+        if column == NAME_COLUMN:
+            roles[DECORATION] = self._icons[row]
+        else:
+            roles[ALIGNMENT] = RIGHT_ALIGNED
+        if column >= FIRST_DISTANCE_COLUMN:
+            roles[FOREGROUND] = STALE_BRUSH if row in self._stale else None
+        if announce:
+            self.setItemData(self.index(row, column), roles)
+            return
+        blocked = self.blockSignals(True)
+        try:
+            self.setItemData(self.index(row, column), roles)
+        finally:
+            self.blockSignals(blocked)
 
     def _fill_distance_row(self, row: int) -> None:
         stale = row in self._stale
@@ -272,12 +309,6 @@ class ClassMetricsModel(QAbstractTableModel):
             changed |= (old != new) & ~(np.isnan(old) & np.isnan(new)) if new.dtype.kind == "f" else old != new
         return np.flatnonzero(changed)
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self._names)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
     def headerData(self, section, orientation, role=DISPLAY):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
@@ -287,25 +318,6 @@ class ClassMetricsModel(QAbstractTableModel):
         if role == TOOLTIP:
             tooltip = COLUMNS[section].tooltip
             return tooltip.replace(" in mm", " in pixels") if distance and self._distance_unit == "px" else tooltip
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role=DISPLAY):
-        # Called for every visible cell and role on each repaint: plain int comparisons and lookups only.
-        if not index.isValid():
-            return None
-        if role == DISPLAY:
-            return self._texts[index.row()][index.column()]
-        if role == ALIGNMENT:
-            return RIGHT_ALIGNED if index.column() != NAME_COLUMN else None
-        if role == SORT_ROLE_VALUE:
-            return self._keys[index.row()][index.column()]
-        if role == DECORATION:
-            return self._icons[index.row()] if index.column() == NAME_COLUMN else None
-        if role == FOREGROUND:
-            stale = index.column() >= FIRST_DISTANCE_COLUMN and index.row() in self._stale
-            return STALE_BRUSH if stale else None
-        if role == TOOLTIP:
-            return self._tooltip(index.row(), index.column())
         return None
 
     @property

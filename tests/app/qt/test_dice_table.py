@@ -211,3 +211,62 @@ def test_only_cells_whose_text_changed_repaint_and_the_table_equals_a_fresh_one(
     fresh.set_classes([f"class {label}" for label in rows], [(0, 0, 0)] * case.num_classes)
     fresh.set_metrics(metrics)
     assert [row[FIRST_VALUE_COLUMN:] for row in texts(fresh, rows)] == [row[FIRST_VALUE_COLUMN:] for row in after]
+
+
+CELL_METHODS = ("data", "itemData", "index", "parent", "sibling", "flags", "rowCount", "columnCount", "hasChildren",
+                "mapToSource", "mapFromSource")
+"""What a view asks a model for each painted cell."""
+
+
+def python_cell_methods(panel):
+    """``(model class, method)`` of every per-cell method a model of the table's chain answers in Python."""
+    found, model = set(), panel.table.model()
+    while model is not None:
+        for klass in type(model).__mro__:
+            if not klass.__module__.startswith(("PySide6", "Shiboken", "builtins")):
+                found |= {(klass.__name__, name) for name in CELL_METHODS if name in vars(klass)}
+        model = model.sourceModel() if hasattr(model, "sourceModel") else None
+    return found
+
+
+def test_the_table_is_painted_without_python(review):
+    # Every Python answer to the view takes the GIL; with a background lane busy, a repaint of a brush
+    # segment's cells then waits up to the switch interval per answer (the stroke's tail, issue 13).
+    _, _, panel, _ = review
+    assert python_cell_methods(panel) == set()
+    assert panel.model.flags(panel.model.index(1, COLUMN["dice"])) == (Qt.ItemFlag.ItemIsSelectable
+                                                                       | Qt.ItemFlag.ItemIsEnabled)
+
+
+def test_the_soft_columns_join_the_chain_only_while_shown_and_the_selection_stays(review):
+    from types import SimpleNamespace
+
+    from PySide6.QtCore import QObject, Signal
+
+    from app.qt.soft_columns import SoftColumns
+    from app.qt.soft_controller import SoftUpdate
+
+    class FakeSoftController(QObject):
+        soft_ready = Signal(object)
+        last_update = None
+
+    state, controller, panel, case = review
+    soft = FakeSoftController()
+    columns = SoftColumns(panel, soft)
+    state.select_class(3)
+    assert panel.proxy.sourceModel() is panel.model
+    classes = np.arange(1, case.num_classes)
+    result = SimpleNamespace(classes=classes, soft_dice=np.full(len(classes), 0.75),
+                             soft_loss=np.full(len(classes), 0.25), loss_mean=0.25, smooth=1.0)
+
+    soft.soft_ready.emit(SoftUpdate(controller.generation, result, source="probs"))
+    assert panel.proxy.sourceModel() is columns.proxy
+    assert panel.proxy.columnCount() == panel.model.columnCount() + 2
+    assert panel.proxy.index(panel.proxy.mapFromSource(columns.proxy.index(3, 0)).row(),
+                             panel.model.columnCount()).data() == "0.7500"
+    assert selected_labels(panel) == [3]
+
+    soft.soft_ready.emit(SoftUpdate(controller.generation, None))   # a case without model output
+    assert panel.proxy.sourceModel() is panel.model and python_cell_methods(panel) == set()
+    assert panel.proxy.columnCount() == panel.model.columnCount()
+    assert selected_labels(panel) == [3]
