@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from app.qt.distance_controller import DEBOUNCE_MS as DISTANCE_DEBOUNCE_MS
+from app.qt.debounced_lane import DEBOUNCE_MS as DISTANCE_DEBOUNCE_MS
 from app.qt.distance_controller import DistanceController
 from app.qt.engine_worker import (
     CellLocation,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from app.qt import objects_controller
+from app.qt import debounced_lane, objects_controller
 from app.qt.jobs import JobLayer
 from app.qt.objects_controller import ObjectsController
 from app.qt.objects_worker import ObjectsEditRequest, ObjectsLoadRequest
@@ -43,7 +43,7 @@ def recorded_requests(monkeypatch) -> list[str]:
 
 
 def test_the_first_count_waits_for_the_engine_and_a_pause_in_the_drag(qtbot, monkeypatch):
-    monkeypatch.setattr(objects_controller, "DEBOUNCE_MS", 1500)   # far longer than the gaps between edits
+    monkeypatch.setattr(debounced_lane, "DEBOUNCE_MS", 1500)   # far longer than the gaps between edits
     requests = recorded_requests(monkeypatch)
     jobs, engine = JobLayer(), FakeEngine()
     controller = ObjectsController(jobs=jobs, engine=engine)
@@ -70,7 +70,7 @@ def test_the_first_count_waits_for_the_engine_and_a_pause_in_the_drag(qtbot, mon
 
 
 def test_a_busy_engine_holds_the_first_count_past_the_pause(qtbot, monkeypatch):
-    monkeypatch.setattr(objects_controller, "DEBOUNCE_MS", 20)
+    monkeypatch.setattr(debounced_lane, "DEBOUNCE_MS", 20)
     requests = recorded_requests(monkeypatch)
     jobs, engine = JobLayer(), FakeEngine()
     controller = ObjectsController(jobs=jobs, engine=engine)
