@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from dice_engine._inputs import ArrayLike, as_labels, check_same_shape, normalise_region, resolve_num_classes
+from dice_engine._object_cache import ObjectScoreCache
 from dice_engine._object_tables import (
     ObjectTables,
     grow,
@@ -98,6 +99,7 @@ class LiveObjects:
         else:
             self._tables = ObjectTables.lesions(target_np.copy(), preds_np.copy(), self._classes, self._struct)
         self._matchings: dict[int, tuple] = {}
+        self._score_cache = ObjectScoreCache()
 
     def apply_edit(self, region, new_values: ArrayLike, which: str = "pred") -> set[int]:
         """Write ``new_values`` into ``region`` of one mask and bring every object up to date.
@@ -154,6 +156,7 @@ class LiveObjects:
         tables.overlaps.update({pair: n for pair, n in found.items() if pair[side] in fresh})
         for class_index in touched:
             self._matchings.pop(class_index, None)
+        self._score_cache.forget(which, gone, touched)
         return touched
 
     def _edit_instances(self, box: tuple[slice, ...], new: np.ndarray, which: str) -> set[int]:
@@ -181,6 +184,7 @@ class LiveObjects:
         tables.overlaps.update(overlaps_in(tables.masks["gt"], tables.masks["pred"], tables.labels["gt"],
                                            tables.labels["pred"], work, within))
         self._matchings.pop(1, None)
+        self._score_cache.forget(which, gone, {1})
         return {1}
 
     def counts(self) -> dict[int, DetectionCounts]:
@@ -200,11 +204,17 @@ class LiveObjects:
                 for g, p, iou in zip(gt_pos.tolist(), pred_pos.tolist(), ious.tolist(), strict=True)]
 
     def scores(self, spacing=None, index_to_world=None) -> ObjectScores:
-        """Every object with its figures, as :func:`dice_engine.object_scores` of the current masks."""
+        """Every object with its figures, as :func:`dice_engine.object_scores` of the current masks.
+
+        Only what the edits since the last call changed is described again: the geometry of new objects,
+        the distances involving them and the classes they touched (:mod:`dice_engine._object_cache`); the
+        other classes' :class:`~dice_engine.objects.ClassObjects` are the same objects as last time.
+        Calling with another ``spacing`` or ``index_to_world`` describes everything again.
+        """
         return scores_from_tables(self._tables, self._classes, mode="instance" if self.instances else "lesion",
                                   iou_threshold=self.iou_threshold,
                                   connectivity=self.connectivity, min_size=self.min_size, spacing=spacing,
-                                  index_to_world=index_to_world)
+                                  index_to_world=index_to_world, cache=self._score_cache)
 
     def object_mask(self, which: str, anchor: tuple[int, ...], box: tuple[tuple[int, int], ...]) -> np.ndarray:
         """The voxels of one object of the current masks inside ``box``.

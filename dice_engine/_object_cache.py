@@ -1,0 +1,108 @@
+"""What object scoring can keep between two calls on the same tables: :class:`ObjectScoreCache`.
+
+:func:`dice_engine.objects.scores_from_tables` describes every kept object (centroid, largest slices,
+face-boundary points), measures the distance from each object that overlaps nothing to the nearest
+object of the other mask of its class, and builds one :class:`~dice_engine.objects.ClassObjects` per
+class. In :class:`dice_engine.LiveObjects` an edit changes only a few objects and classes, so the cache
+keeps, per object id, its geometry; per pair of objects, their distance; and per class, its result.
+``LiveObjects.apply_edit`` calls :meth:`ObjectScoreCache.forget` with the ids it removed or rewrote and
+the classes it touched; everything else stays valid (docs/architecture.md §5a–§5c).
+
+Distances are found pair by pair, the same way with and without a cache, so a kept value equals a
+recomputed one exactly: the distance from object X to a group is the minimum over the group's objects
+Y of the pair distance (smallest distance between the two sets of face-boundary voxel centres, a k-d
+tree query; the minimum over a group does not depend on the order). The objects Y are visited by the
+lower bound their bounding boxes give, nearest first, and the search stops when no unvisited box can be
+nearer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from dice_engine._object_details import boundary_points_mm, centroid, largest_slices, object_voxels
+
+PRUNE_MARGIN = 1e-9
+"""Relative margin on the box bound: a box is skipped only when its bound exceeds the best distance by more
+than this (the bound and the k-d tree round differently)."""
+
+
+class ObjectScoreCache:
+    """Per-object geometry, pair distances and per-class results of one :class:`ObjectTables`.
+
+    Everything is keyed by the settings it was computed with (:meth:`use_settings`); other settings
+    clear it. Ids are the tables' object ids: an id whose object changes must be :meth:`forget`-ed.
+    """
+
+    def __init__(self) -> None:
+        self._settings: tuple | None = None
+        self._geometry: dict[tuple[str, int], dict] = {}
+        self._pairs: dict[tuple[int, int], float] = {}
+        self.class_results: dict[int, object] = {}
+
+    def use_settings(self, key: tuple) -> None:
+        """Keep the cache when ``key`` (spacing, affine, τ, min size…) is unchanged, else clear it."""
+        if key != self._settings:
+            self._settings = key
+            self._geometry.clear()
+            self._pairs.clear()
+            self.class_results.clear()
+
+    def forget(self, which: str, ids, classes) -> None:
+        """Drop what depends on the objects ``ids`` of mask ``which`` and the results of ``classes``."""
+        gone = {int(i) for i in ids}
+        for object_id in gone:
+            self._geometry.pop((which, object_id), None)
+        if gone:
+            side = 0 if which == "gt" else 1
+            self._pairs = {pair: d for pair, d in self._pairs.items() if pair[side] not in gone}
+        for class_index in classes:
+            self.class_results.pop(int(class_index), None)
+
+    def geometry(self, tables, which: str, object_id: int, spacing: np.ndarray) -> dict:
+        """Centroid (voxel), largest slice per axis and face-boundary points in mm (``(K, ndim)``) of one
+        object, computed once."""
+        key = (which, int(object_id))
+        found = self._geometry.get(key)
+        if found is None:
+            record = tables.records[which][object_id]
+            inside = object_voxels(tables.labels[which], record.box, object_id)
+            found = {"centroid": centroid(inside, record.box), "largest": largest_slices(inside, record.box),
+                     "boundary": boundary_points_mm(inside, record.box, spacing), "tree": None}
+            self._geometry[key] = found
+        return found
+
+    def nearest_mm(self, tables, which: str, object_id: int, other_ids: list[int], spacing: np.ndarray) -> float:
+        """Smallest distance in mm from object ``object_id`` of ``which`` to the objects ``other_ids`` of the
+        other mask; NaN when there are none."""
+        if not other_ids:
+            return float("nan")
+        other = "pred" if which == "gt" else "gt"
+        box = tables.records[which][object_id].box
+        low = np.array([s.start for s in box])
+        high = np.array([s.stop - 1 for s in box])
+        other_boxes = [tables.records[other][i].box for i in other_ids]
+        other_low = np.array([[s.start for s in b] for b in other_boxes])
+        other_high = np.array([[s.stop - 1 for s in b] for b in other_boxes])
+        gaps = np.maximum(0, np.maximum(other_low - high, low - other_high)) * spacing
+        bounds = np.sqrt(np.sum(gaps * gaps, axis=1))
+        best = float("inf")
+        for k in np.argsort(bounds, kind="stable").tolist():
+            if bounds[k] > best * (1 + PRUNE_MARGIN):
+                break
+            best = min(best, self._pair_mm(tables, which, object_id, other, other_ids[k], spacing))
+        return best
+
+    def _pair_mm(self, tables, which: str, object_id: int, other: str, other_id: int, spacing: np.ndarray) -> float:
+        """Distance between two objects of different masks (cached; the same value from either side)."""
+        pair = (object_id, other_id) if which == "gt" else (other_id, object_id)
+        distance = self._pairs.get(pair)
+        if distance is None:
+            points = self.geometry(tables, which, object_id, spacing)["boundary"]
+            partner = self.geometry(tables, other, other_id, spacing)
+            if partner["tree"] is None:
+                partner["tree"] = cKDTree(partner["boundary"])
+            distance = float(np.min(partner["tree"].query(points, k=1)[0]))
+            self._pairs[pair] = distance
+        return distance
