@@ -39,6 +39,7 @@ class ObjectScoreCache:
         self._settings: tuple | None = None
         self._geometry: dict[tuple[str, int], dict] = {}
         self._pairs: dict[tuple[int, int], float] = {}
+        self._described: dict[tuple[str, int], tuple] = {}
         self.class_results: dict[int, object] = {}
 
     def use_settings(self, key: tuple) -> None:
@@ -47,6 +48,7 @@ class ObjectScoreCache:
             self._settings = key
             self._geometry.clear()
             self._pairs.clear()
+            self._described.clear()
             self.class_results.clear()
 
     def forget(self, which: str, ids, classes) -> None:
@@ -54,6 +56,7 @@ class ObjectScoreCache:
         gone = {int(i) for i in ids}
         for object_id in gone:
             self._geometry.pop((which, object_id), None)
+            self._described.pop((which, object_id), None)
         if gone:
             side = 0 if which == "gt" else 1
             self._pairs = {pair: d for pair, d in self._pairs.items() if pair[side] not in gone}
@@ -73,19 +76,28 @@ class ObjectScoreCache:
             self._geometry[key] = found
         return found
 
-    def nearest_mm(self, tables, which: str, object_id: int, other_ids: list[int], spacing: np.ndarray) -> float:
+    def described(self, which: str, object_id: int, figures: tuple):
+        """The object's :class:`~dice_engine.objects.SegmentObject` kept with these ``figures`` (status, IoU,
+        match, distance), or None when it has none or it was kept with other figures."""
+        found = self._described.get((which, int(object_id)))
+        return found[1] if found is not None and found[0] == figures else None
+
+    def keep_described(self, which: str, object_id: int, figures: tuple, item) -> None:
+        """Keep ``item``, the object's description with ``figures``, for :meth:`described`."""
+        self._described[(which, int(object_id))] = (figures, item)
+
+    def nearest_mm(self, tables, which: str, object_id: int, other_ids: list[int], other_boxes: np.ndarray,
+                   spacing: np.ndarray) -> float:
         """Smallest distance in mm from object ``object_id`` of ``which`` to the objects ``other_ids`` of the
-        other mask; NaN when there are none."""
+        other mask; NaN when there are none.
+
+        ``other_boxes`` is :func:`box_corners` of ``other_ids``.
+        """
         if not other_ids:
             return float("nan")
         other = "pred" if which == "gt" else "gt"
-        box = tables.records[which][object_id].box
-        low = np.array([s.start for s in box])
-        high = np.array([s.stop - 1 for s in box])
-        other_boxes = [tables.records[other][i].box for i in other_ids]
-        other_low = np.array([[s.start for s in b] for b in other_boxes])
-        other_high = np.array([[s.stop - 1 for s in b] for b in other_boxes])
-        gaps = np.maximum(0, np.maximum(other_low - high, low - other_high)) * spacing
+        low, high = box_corners(tables, which, [object_id])[0]
+        gaps = np.maximum(0, np.maximum(other_boxes[:, 0] - high, low - other_boxes[:, 1])) * spacing
         bounds = np.sqrt(np.sum(gaps * gaps, axis=1))
         best = float("inf")
         for k in np.argsort(bounds, kind="stable").tolist():
@@ -106,3 +118,11 @@ class ObjectScoreCache:
             distance = float(np.min(partner["tree"].query(points, k=1)[0]))
             self._pairs[pair] = distance
         return distance
+
+
+def box_corners(tables, which: str, ids: list[int]) -> np.ndarray:
+    """First and last voxel index of the bounding boxes of objects ``ids`` of ``which``: ``(len(ids), 2, ndim)``
+    int64."""
+    ndim = tables.labels[which].ndim
+    corners = np.array([[(s.start, s.stop - 1) for s in tables.records[which][i].box] for i in ids], dtype=np.int64)
+    return corners.reshape(len(ids), ndim, 2).transpose(0, 2, 1)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dice_engine._inputs import ArrayLike, check_same_shape, resolve_num_classes
-from dice_engine._object_cache import ObjectScoreCache
+from dice_engine._object_cache import ObjectScoreCache, box_corners
 from dice_engine._object_tables import ObjectTables, label_array, structure
 from dice_engine.instance_classes import majority_classes
 from dice_engine.object_matching import DetectionCounts, detection_counts, match_objects
@@ -285,15 +285,27 @@ def _class_objects(tables: ObjectTables, class_index: int, iou_threshold: float,
     partner.update({("pred", p): ("gt", g, iou) for (_, g), (_, p, iou) in partner.copy().items()})
     best = _best_overlaps(tables, gt_ids, pred_ids)
     kept_ids = {"gt": gt_ids, "pred": pred_ids}
+    corners = {which: box_corners(tables, which, ids) for which, ids in kept_ids.items()}
     described = {}
     for which, other in (("gt", "pred"), ("pred", "gt")):
         items = []
         for k, object_id in enumerate(kept_ids[which]):
             best_iou = best.get((which, k), 0.0)
+            if (which, k) in partner:
+                _, other_position, iou = partner[(which, k)]
+                status, match = "matched", tables.records[other][kept_ids[other][other_position]].anchor
+            else:
+                status, iou, match = ("missed" if which == "gt" else "false"), best_iou, None
             distance = 0.0 if best_iou > 0 else cache.nearest_mm(tables, which, object_id, kept_ids[other],
-                                                                 spacing_mm)
-            items.append(_describe(tables, which, class_index, k, kept_ids, cache.geometry(
-                tables, which, object_id, spacing_mm), partner.get((which, k)), best_iou, distance, affine, voxel_ml))
+                                                                 corners[other], spacing_mm)
+            figures = (status, float(iou), match, distance)
+            item = cache.described(which, object_id, figures)
+            if item is None:
+                item = _describe(tables, which, class_index, object_id, cache.geometry(tables, which, object_id,
+                                                                                       spacing_mm),
+                                 figures, affine, voxel_ml)
+                cache.keep_described(which, object_id, figures, item)
+            items.append(item)
         described[which] = tuple(items)
     return ClassObjects(class_index=class_index, counts=counts, gt_objects=described["gt"],
                         pred_objects=described["pred"], gt_left_out=gt_out, pred_left_out=pred_out)
@@ -325,21 +337,18 @@ def _best_overlaps(tables: ObjectTables, gt_ids: list[int], pred_ids: list[int])
     return best
 
 
-def _describe(tables, which, class_index, position, kept_ids, info, partner, best_iou, distance, affine,
-              voxel_ml) -> SegmentObject:
-    """The :class:`SegmentObject` of the kept object at ``position`` of ``kept_ids[which]``."""
-    record = tables.records[which][kept_ids[which][position]]
+def _describe(tables: ObjectTables, which: str, class_index: int, object_id: int, info: dict, figures: tuple,
+              affine: np.ndarray, voxel_ml: float) -> SegmentObject:
+    """The :class:`SegmentObject` of one kept object: ``info`` its geometry, ``figures`` ``(status, IoU, flat
+    anchor of its match or None, distance in mm)``."""
+    record = tables.records[which][object_id]
     shape = tables.labels[which].shape
+    status, iou, match, distance = figures
     world = affine @ np.array([*info["centroid"], 1.0])
-    if partner is None:
-        status, iou, match_anchor = ("missed" if which == "gt" else "false"), best_iou, None
-    else:
-        other, other_position, iou = partner
-        other_anchor = tables.records[other][kept_ids[other][other_position]].anchor
-        status, match_anchor = "matched", tuple(int(v) for v in np.unravel_index(other_anchor, shape))
+    match_anchor = None if match is None else tuple(int(v) for v in np.unravel_index(match, shape))
     return SegmentObject(
         mask=which, class_index=class_index, status=status, voxels=record.voxels, volume_ml=record.voxels * voxel_ml,
         centroid_voxel=info["centroid"], centroid_world=tuple(float(v) for v in world[:-1]),
         box=tuple((s.start, s.stop) for s in record.box),
         anchor=tuple(int(v) for v in np.unravel_index(record.anchor, shape)), largest_slices=info["largest"],
-        iou=float(iou), dice=float(2 * iou / (1 + iou)), match_anchor=match_anchor, distance_mm=distance)
+        iou=iou, dice=float(2 * iou / (1 + iou)), match_anchor=match_anchor, distance_mm=distance)
