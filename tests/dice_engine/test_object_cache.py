@@ -98,3 +98,20 @@ def test_an_instance_that_moves_keeps_its_id_but_not_its_distance():
     live.apply_edit((slice(0, 1), slice(10, 11)), [[0]], which="gt")
     live.apply_edit((slice(0, 1), slice(24, 25)), [[1]], which="gt")   # gt id 1 moves next to id 6
     assert live.scores().classes[0].missed[0].distance_mm == 1.0
+
+
+@pytest.mark.parametrize("instances", [False, True])
+def test_an_object_mask_is_kept_until_an_edit_changes_that_object(instances):
+    gt, pred = np.zeros((1, 12), np.uint8), np.zeros((1, 12), np.uint8)
+    gt[0, 0:5] = 1
+    gt[0, 8:10] = 1 if not instances else 2
+    live = LiveObjects(target=gt, preds=pred, instances=True) if instances else \
+        LiveObjects(target=gt, preds=pred, num_classes=2)
+    box = ((0, 1), (0, 5))
+    first = live.object_mask("gt", (0, 0), box)
+    assert first.tolist() == [[True] * 5] and not first.flags.writeable
+    live.apply_edit((slice(0, 1), slice(9, 10)), [[0]], which="gt")   # another object
+    live.apply_edit((slice(0, 1), slice(3, 4)), [[1]], which="pred")  # the other mask
+    assert live.object_mask("gt", (0, 0), box) is first
+    live.apply_edit((slice(0, 1), slice(4, 5)), [[0]], which="gt")    # this object loses a voxel
+    assert live.object_mask("gt", (0, 0), box).tolist() == [[True, True, True, True, False]]
