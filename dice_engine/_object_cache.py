@@ -40,6 +40,7 @@ class ObjectScoreCache:
         self._geometry: dict[tuple[str, int], dict] = {}
         self._pairs: dict[tuple[int, int], float] = {}
         self._described: dict[tuple[str, int], tuple] = {}
+        self._nearest: dict[tuple[str, int], tuple] = {}
         self.class_results: dict[int, object] = {}
 
     def use_settings(self, key: tuple) -> None:
@@ -49,6 +50,7 @@ class ObjectScoreCache:
             self._geometry.clear()
             self._pairs.clear()
             self._described.clear()
+            self._nearest.clear()
             self.class_results.clear()
 
     def forget(self, which: str, ids, classes) -> None:
@@ -57,9 +59,17 @@ class ObjectScoreCache:
         for object_id in gone:
             self._geometry.pop((which, object_id), None)
             self._described.pop((which, object_id), None)
+            self._nearest.pop((which, object_id), None)
         if gone:
             side = 0 if which == "gt" else 1
             self._pairs = {pair: d for pair, d in self._pairs.items() if pair[side] not in gone}
+            # The other mask's nearest distances: a changed object that kept its id (instance mode) must be
+            # measured again, as if it were new; one that was the nearest may now be farther.
+            other = "pred" if which == "gt" else "gt"
+            for key, (best, partner, known) in list(self._nearest.items()):
+                if key[0] == other and not gone.isdisjoint(known):
+                    self._nearest[key] = (best, partner, known - gone) if partner not in gone else None
+            self._nearest = {key: entry for key, entry in self._nearest.items() if entry is not None}
         for class_index in classes:
             self.class_results.pop(int(class_index), None)
 
@@ -91,19 +101,34 @@ class ObjectScoreCache:
         """Smallest distance in mm from object ``object_id`` of ``which`` to the objects ``other_ids`` of the
         other mask; NaN when there are none.
 
-        ``other_boxes`` is :func:`box_corners` of ``other_ids``.
+        ``other_boxes`` is :func:`box_corners` of ``other_ids``. The last answer is kept with the group it
+        was measured against and the object that gave it: while that object is still in the group, only
+        the objects that joined the group since are measured (the minimum over the rest is unchanged).
         """
         if not other_ids:
             return float("nan")
         other = "pred" if which == "gt" else "gt"
-        low, high = box_corners(tables, which, [object_id])[0]
-        gaps = np.maximum(0, np.maximum(other_boxes[:, 0] - high, low - other_boxes[:, 1])) * spacing
-        bounds = np.sqrt(np.sum(gaps * gaps, axis=1))
-        best = float("inf")
-        for k in np.argsort(bounds, kind="stable").tolist():
-            if bounds[k] > best * (1 + PRUNE_MARGIN):
-                break
-            best = min(best, self._pair_mm(tables, which, object_id, other, other_ids[k], spacing))
+        group = frozenset(other_ids)
+        kept = self._nearest.get((which, object_id))
+        if kept is not None and kept[1] in group:
+            best, partner, known = kept
+            candidates = [k for k, i in enumerate(other_ids) if i not in known]
+        else:
+            best, partner, candidates = float("inf"), None, range(len(other_ids))
+        if candidates:
+            positions = np.asarray(candidates, dtype=np.int64)
+            low, high = box_corners(tables, which, [object_id])[0]
+            boxes = other_boxes[positions]
+            gaps = np.maximum(0, np.maximum(boxes[:, 0] - high, low - boxes[:, 1])) * spacing
+            bounds = np.sqrt(np.sum(gaps * gaps, axis=1))
+            for k in np.argsort(bounds, kind="stable").tolist():
+                if bounds[k] > best * (1 + PRUNE_MARGIN):
+                    break
+                candidate = other_ids[int(positions[k])]
+                distance = self._pair_mm(tables, which, object_id, other, candidate, spacing)
+                if distance < best:
+                    best, partner = distance, candidate
+        self._nearest[(which, object_id)] = (best, partner, group)
         return best
 
     def _pair_mm(self, tables, which: str, object_id: int, other: str, other_id: int, spacing: np.ndarray) -> float:

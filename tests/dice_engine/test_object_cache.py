@@ -95,6 +95,11 @@ def test_an_instance_that_moves_keeps_its_id_but_not_its_distance():
     assert live.scores().classes[0].missed[0].distance_mm == 3.0
     live.apply_edit((slice(0, 1), slice(13, 18)), [[0, 0, 0, 0, 5]], which="pred")   # id 5 moves to column 17
     assert live.scores().classes[0].missed[0].distance_mm == 7.0
+    live.apply_edit((slice(0, 1), slice(25, 26)), [[0]], which="pred")
+    live.apply_edit((slice(0, 1), slice(12, 13)), [[6]], which="pred")   # id 6, not the nearest, comes nearer
+    assert live.scores().classes[0].missed[0].distance_mm == 2.0        # than id 5, which did not change
+    live.apply_edit((slice(0, 1), slice(12, 13)), [[0]], which="pred")
+    live.apply_edit((slice(0, 1), slice(25, 26)), [[6]], which="pred")
     live.apply_edit((slice(0, 1), slice(10, 11)), [[0]], which="gt")
     live.apply_edit((slice(0, 1), slice(24, 25)), [[1]], which="gt")   # gt id 1 moves next to id 6
     assert live.scores().classes[0].missed[0].distance_mm == 1.0
