@@ -41,6 +41,8 @@ class ObjectScoreCache:
         self._pairs: dict[tuple[int, int], float] = {}
         self._described: dict[tuple[str, int], tuple] = {}
         self._nearest: dict[tuple[str, int], tuple] = {}
+        self._born: dict[tuple[str, int], int] = {}
+        self._clock = 0
         self.class_results: dict[int, object] = {}
 
     def use_settings(self, key: tuple) -> None:
@@ -51,6 +53,7 @@ class ObjectScoreCache:
             self._pairs.clear()
             self._described.clear()
             self._nearest.clear()
+            self._born.clear()
             self.class_results.clear()
 
     def forget(self, which: str, ids, classes) -> None:
@@ -60,16 +63,10 @@ class ObjectScoreCache:
             self._geometry.pop((which, object_id), None)
             self._described.pop((which, object_id), None)
             self._nearest.pop((which, object_id), None)
+            self._born.pop((which, object_id), None)   # seen again, it is new (instance ids are reused)
         if gone:
             side = 0 if which == "gt" else 1
             self._pairs = {pair: d for pair, d in self._pairs.items() if pair[side] not in gone}
-            # The other mask's nearest distances: a changed object that kept its id (instance mode) must be
-            # measured again, as if it were new; one that was the nearest may now be farther.
-            other = "pred" if which == "gt" else "gt"
-            for key, (best, partner, known) in list(self._nearest.items()):
-                if key[0] == other and not gone.isdisjoint(known):
-                    self._nearest[key] = (best, partner, known - gone) if partner not in gone else None
-            self._nearest = {key: entry for key, entry in self._nearest.items() if entry is not None}
         for class_index in classes:
             self.class_results.pop(int(class_index), None)
 
@@ -96,27 +93,39 @@ class ObjectScoreCache:
         """Keep ``item``, the object's description with ``figures``, for :meth:`described`."""
         self._described[(which, int(object_id))] = (figures, item)
 
+    def births(self, which: str, ids: list[int]) -> np.ndarray:
+        """When each object ``ids`` of ``which`` was first seen as it is now (a counter; ``(len(ids),)`` int64):
+        an object not seen since it was created or last changed is born now."""
+        born = []
+        for object_id in ids:
+            key = (which, object_id)
+            if key not in self._born:
+                self._clock += 1
+                self._born[key] = self._clock
+            born.append(self._born[key])
+        return np.asarray(born, dtype=np.int64)
+
     def nearest_mm(self, tables, which: str, object_id: int, other_ids: list[int], other_boxes: np.ndarray,
-                   spacing: np.ndarray) -> float:
+                   other_births: np.ndarray, spacing: np.ndarray) -> float:
         """Smallest distance in mm from object ``object_id`` of ``which`` to the objects ``other_ids`` of the
         other mask; NaN when there are none.
 
-        ``other_boxes`` is :func:`box_corners` of ``other_ids``. The last answer is kept with the group it
-        was measured against and the object that gave it: while that object is still in the group, only
-        the objects that joined the group since are measured (the minimum over the rest is unchanged).
+        ``other_boxes`` and ``other_births`` are :func:`box_corners` and :meth:`births` of ``other_ids``. The
+        last answer is kept with the time it was measured and the object that gave it: while that object is
+        still in the group, unchanged, only the objects born since are measured (the minimum over the
+        others is unchanged, and objects that left the group only raise it).
         """
         if not other_ids:
             return float("nan")
         other = "pred" if which == "gt" else "gt"
-        group = frozenset(other_ids)
         kept = self._nearest.get((which, object_id))
-        if kept is not None and kept[1] in group:
-            best, partner, known = kept
-            candidates = [k for k, i in enumerate(other_ids) if i not in known]
+        partner_born = None if kept is None else self._born.get((other, kept[1]))
+        if kept is not None and partner_born is not None and partner_born <= kept[2] and kept[1] in other_ids:
+            best, partner, measured = kept
+            positions = np.flatnonzero(other_births > measured)
         else:
-            best, partner, candidates = float("inf"), None, range(len(other_ids))
-        if candidates:
-            positions = np.asarray(candidates, dtype=np.int64)
+            best, partner, positions = float("inf"), None, np.arange(len(other_ids))
+        if positions.size:
             low, high = box_corners(tables, which, [object_id])[0]
             boxes = other_boxes[positions]
             gaps = np.maximum(0, np.maximum(boxes[:, 0] - high, low - boxes[:, 1])) * spacing
@@ -128,7 +137,7 @@ class ObjectScoreCache:
                 distance = self._pair_mm(tables, which, object_id, other, candidate, spacing)
                 if distance < best:
                     best, partner = distance, candidate
-        self._nearest[(which, object_id)] = (best, partner, group)
+        self._nearest[(which, object_id)] = (best, partner, self._clock)
         return best
 
     def _pair_mm(self, tables, which: str, object_id: int, other: str, other_id: int, spacing: np.ndarray) -> float:

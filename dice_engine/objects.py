@@ -286,6 +286,7 @@ def _class_objects(tables: ObjectTables, class_index: int, iou_threshold: float,
     best = _best_overlaps(tables, gt_ids, pred_ids)
     kept_ids = {"gt": gt_ids, "pred": pred_ids}
     corners = {which: box_corners(tables, which, ids) for which, ids in kept_ids.items()}
+    births = {which: cache.births(which, ids) for which, ids in kept_ids.items()}
     described = {}
     for which, other in (("gt", "pred"), ("pred", "gt")):
         items = []
@@ -297,7 +298,7 @@ def _class_objects(tables: ObjectTables, class_index: int, iou_threshold: float,
             else:
                 status, iou, match = ("missed" if which == "gt" else "false"), best_iou, None
             distance = 0.0 if best_iou > 0 else cache.nearest_mm(tables, which, object_id, kept_ids[other],
-                                                                 corners[other], spacing_mm)
+                                                                 corners[other], births[other], spacing_mm)
             figures = (status, float(iou), match, distance)
             item = cache.described(which, object_id, figures)
             if item is None:
