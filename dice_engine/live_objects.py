@@ -240,7 +240,7 @@ class LiveObjects:
         object_id = int(labels[tuple(anchor)])
         if object_id == 0:
             raise ValueError(f"no object of the {which} mask has its first voxel at {tuple(anchor)}")
-        key = (which, object_id, tuple(anchor), tuple((int(lo), int(hi)) for lo, hi in box))
+        key = (which, object_id, tuple(anchor), tuple(map(tuple, box)))
         inside = self._object_masks.get(key)
         if inside is None:
             inside = labels[tuple(slice(lo, hi) for lo, hi in box)] == object_id
