@@ -4,9 +4,12 @@
 face-boundary points), measures the distance from each object that overlaps nothing to the nearest
 object of the other mask of its class, and builds one :class:`~dice_engine.objects.ClassObjects` per
 class. In :class:`dice_engine.LiveObjects` an edit changes only a few objects and classes, so the cache
-keeps, per object id, its geometry; per pair of objects, their distance; and per class, its result.
+keeps, per object id, its geometry, its :class:`~dice_engine.objects.SegmentObject` and its nearest
+distance (with the object that gave it); per pair of objects, their distance; and per class, its result.
 ``LiveObjects.apply_edit`` calls :meth:`ObjectScoreCache.forget` with the ids it removed or rewrote and
-the classes it touched; everything else stays valid (docs/architecture.md §5a–§5c).
+the classes it touched; everything else stays valid (docs/architecture.md §5a–§5c). Memory: the
+face-boundary points (and, once searched, a k-d tree) of every object described, about 50 bytes per
+boundary voxel.
 
 Distances are found pair by pair, the same way with and without a cache, so a kept value equals a
 recomputed one exactly: the distance from object X to a group is the minimum over the group's objects
@@ -29,7 +32,8 @@ than this (the bound and the k-d tree round differently)."""
 
 
 class ObjectScoreCache:
-    """Per-object geometry, pair distances and per-class results of one :class:`ObjectTables`.
+    """Per-object geometry, descriptions and nearest distances, pair distances and per-class results of one
+    :class:`~dice_engine._object_tables.ObjectTables` (module docstring).
 
     Everything is keyed by the settings it was computed with (:meth:`use_settings`); other settings
     clear it. Ids are the tables' object ids: an id whose object changes must be :meth:`forget`-ed.
