@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny case, a few seconds")
     args = parser.parse_args()
     shape, per_class, edit_count = ((24, 64, 64), 4, 6) if args.smoke else ((300, 512, 512), 50, 60)
-    gt, pred, centres = lesion_pair(shape, per_class)
+    gt, pred, centres, _ = lesion_pair(shape, per_class)
     live = LiveObjects(target=gt, preds=pred, num_classes=4)
     scores = live.scores(spacing=(1.0, 0.8, 0.8))
     start = time.perf_counter()
