@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from dice_engine._inputs import ArrayLike, as_labels, check_same_shape, normalise_region, resolve_num_classes
+from dice_engine._object_cache import ObjectScoreCache
 from dice_engine._object_tables import (
     ObjectTables,
     grow,
@@ -45,6 +46,8 @@ from dice_engine.objects import (
 __all__ = ["LiveObjects"]
 
 WHICH = ("gt", "pred")
+KEPT_MASK_BYTES = 64_000_000
+"""At most this many bytes of :meth:`LiveObjects.object_mask` results are kept for the next calls."""
 
 
 class LiveObjects:
@@ -98,6 +101,8 @@ class LiveObjects:
         else:
             self._tables = ObjectTables.lesions(target_np.copy(), preds_np.copy(), self._classes, self._struct)
         self._matchings: dict[int, tuple] = {}
+        self._score_cache = ObjectScoreCache()
+        self._object_masks: dict[tuple, np.ndarray] = {}
 
     def apply_edit(self, region, new_values: ArrayLike, which: str = "pred") -> set[int]:
         """Write ``new_values`` into ``region`` of one mask and bring every object up to date.
@@ -154,6 +159,7 @@ class LiveObjects:
         tables.overlaps.update({pair: n for pair, n in found.items() if pair[side] in fresh})
         for class_index in touched:
             self._matchings.pop(class_index, None)
+        self._forget(which, gone, touched)
         return touched
 
     def _edit_instances(self, box: tuple[slice, ...], new: np.ndarray, which: str) -> set[int]:
@@ -181,6 +187,7 @@ class LiveObjects:
         tables.overlaps.update(overlaps_in(tables.masks["gt"], tables.masks["pred"], tables.labels["gt"],
                                            tables.labels["pred"], work, within))
         self._matchings.pop(1, None)
+        self._forget(which, gone, {1})
         return {1}
 
     def counts(self) -> dict[int, DetectionCounts]:
@@ -200,11 +207,17 @@ class LiveObjects:
                 for g, p, iou in zip(gt_pos.tolist(), pred_pos.tolist(), ious.tolist(), strict=True)]
 
     def scores(self, spacing=None, index_to_world=None) -> ObjectScores:
-        """Every object with its figures, as :func:`dice_engine.object_scores` of the current masks."""
+        """Every object with its figures, as :func:`dice_engine.object_scores` of the current masks.
+
+        Only what the edits since the last call changed is described again: the geometry of new objects,
+        the distances involving them and the classes they touched (:mod:`dice_engine._object_cache`); the
+        other classes' :class:`~dice_engine.objects.ClassObjects` are the same objects as last time.
+        Calling with another ``spacing`` or ``index_to_world`` describes everything again.
+        """
         return scores_from_tables(self._tables, self._classes, mode="instance" if self.instances else "lesion",
                                   iou_threshold=self.iou_threshold,
                                   connectivity=self.connectivity, min_size=self.min_size, spacing=spacing,
-                                  index_to_world=index_to_world)
+                                  index_to_world=index_to_world, cache=self._score_cache)
 
     def object_mask(self, which: str, anchor: tuple[int, ...], box: tuple[tuple[int, int], ...]) -> np.ndarray:
         """The voxels of one object of the current masks inside ``box``.
@@ -220,13 +233,28 @@ class LiveObjects:
         Returns
         -------
         numpy.ndarray
-            bool, the box's shape: True on the object's voxels (a new array).
+            bool, the box's shape, read-only: True on the object's voxels. Kept until an edit changes the
+            object (up to :data:`KEPT_MASK_BYTES` in all), so asking again after other edits costs nothing.
         """
         labels = self._tables.labels[which]
-        object_id = labels[tuple(anchor)]
+        object_id = int(labels[tuple(anchor)])
         if object_id == 0:
             raise ValueError(f"no object of the {which} mask has its first voxel at {tuple(anchor)}")
-        return labels[tuple(slice(lo, hi) for lo, hi in box)] == object_id
+        key = (which, object_id, tuple(anchor), tuple(map(tuple, box)))
+        inside = self._object_masks.get(key)
+        if inside is None:
+            inside = labels[tuple(slice(lo, hi) for lo, hi in box)] == object_id
+            inside.flags.writeable = False
+            if sum(a.nbytes for a in self._object_masks.values()) + inside.nbytes > KEPT_MASK_BYTES:
+                self._object_masks.clear()
+            self._object_masks[key] = inside
+        return inside
+
+    def _forget(self, which: str, gone: set[int], touched: set[int]) -> None:
+        """Drop what was kept about the objects ``gone`` of ``which`` and the classes ``touched``."""
+        self._score_cache.forget(which, gone, touched)
+        self._object_masks = {key: inside for key, inside in self._object_masks.items()
+                              if key[0] != which or key[1] not in gone}
 
     def _matching(self, class_index: int) -> tuple:
         if class_index not in self._matchings:

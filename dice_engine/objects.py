@@ -29,13 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dice_engine._inputs import ArrayLike, check_same_shape, resolve_num_classes
-from dice_engine._object_details import (
-    NearestObjects,
-    boundary_points_mm,
-    centroid,
-    largest_slices,
-    object_voxels,
-)
+from dice_engine._object_cache import ObjectScoreCache, box_corners
 from dice_engine._object_tables import ObjectTables, label_array, structure
 from dice_engine.instance_classes import majority_classes
 from dice_engine.object_matching import DetectionCounts, detection_counts, match_objects
@@ -247,8 +241,14 @@ def class_matching(tables: ObjectTables, class_index: int, iou_threshold: float,
 
 
 def scores_from_tables(tables: ObjectTables, classes, *, mode: str, iou_threshold: float, connectivity: int | None,
-                       min_size: int, spacing=None, index_to_world=None) -> ObjectScores:
-    """Match every class of ``tables`` and describe its objects (see :func:`object_scores`)."""
+                       min_size: int, spacing=None, index_to_world=None,
+                       cache: ObjectScoreCache | None = None) -> ObjectScores:
+    """Match every class of ``tables`` and describe its objects (see :func:`object_scores`).
+
+    ``cache`` (:class:`dice_engine._object_cache.ObjectScoreCache`) keeps per-object geometry, pair
+    distances and per-class results between calls on the same tables; a class it holds a result for is
+    not described again. Without one, everything is computed (the same way).
+    """
     if min_size < 0:
         raise ValueError(f"min_size must be >= 0, got {min_size}")
     shape = tables.labels["gt"].shape
@@ -258,30 +258,58 @@ def scores_from_tables(tables: ObjectTables, classes, *, mode: str, iou_threshol
     affine = np.diag([*spacing_mm, 1.0]) if index_to_world is None else np.asarray(index_to_world, dtype=np.float64)
     if affine.shape != (len(shape) + 1,) * 2:
         raise ValueError(f"index_to_world must be {(len(shape) + 1,) * 2}, got {affine.shape}")
+    if cache is None:
+        cache = ObjectScoreCache()
+    cache.use_settings((tuple(spacing_mm.tolist()), tuple(affine.ravel().tolist()), float(iou_threshold),
+                        int(min_size)))
     voxel_ml = math.prod(spacing_mm.tolist()) / 1000.0
     results = []
     for class_index in classes:
-        gt_ids, pred_ids, (gt_pos, pred_pos, ious), gt_out, pred_out = class_matching(
-            tables, class_index, iou_threshold, min_size)
-        counts = detection_counts(len(ious), len(pred_ids) - len(ious), len(gt_ids) - len(ious), float(ious.sum()))
-        geometry = {which: [_geometry(tables, which, i, spacing_mm) for i in ids]
-                    for which, ids in (("gt", gt_ids), ("pred", pred_ids))}
-        partner = {("gt", g): ("pred", p, iou) for g, p, iou in zip(gt_pos.tolist(), pred_pos.tolist(), ious.tolist(),
-                                                                    strict=True)}
-        partner.update({("pred", p): ("gt", g, iou) for (_, g), (_, p, iou) in partner.copy().items()})
-        best = _best_overlaps(tables, gt_ids, pred_ids)
-        nearest = {which: NearestObjects([g["boundary"] for g in geometry[which]]) for which in geometry}
-        kept_ids = {"gt": gt_ids, "pred": pred_ids}
-        described = {}
-        for which, other in (("gt", "pred"), ("pred", "gt")):
-            described[which] = tuple(
-                _describe(tables, which, class_index, k, kept_ids, geometry, partner.get((which, k)),
-                          best.get((which, k), 0.0), nearest[other], affine, voxel_ml)
-                for k in range(len(kept_ids[which])))
-        results.append(ClassObjects(class_index=class_index, counts=counts, gt_objects=described["gt"],
-                                    pred_objects=described["pred"], gt_left_out=gt_out, pred_left_out=pred_out))
+        if class_index not in cache.class_results:
+            cache.class_results[class_index] = _class_objects(tables, class_index, iou_threshold, min_size,
+                                                              spacing_mm, affine, voxel_ml, cache)
+        results.append(cache.class_results[class_index])
     return ObjectScores(mode=mode, iou_threshold=float(iou_threshold), connectivity=connectivity, min_size=min_size,
                         classes=tuple(results))
+
+
+def _class_objects(tables: ObjectTables, class_index: int, iou_threshold: float, min_size: int,
+                   spacing_mm: np.ndarray, affine: np.ndarray, voxel_ml: float,
+                   cache: ObjectScoreCache) -> ClassObjects:
+    """The matching, counts and described objects of one class."""
+    gt_ids, pred_ids, (gt_pos, pred_pos, ious), gt_out, pred_out = class_matching(
+        tables, class_index, iou_threshold, min_size)
+    counts = detection_counts(len(ious), len(pred_ids) - len(ious), len(gt_ids) - len(ious), float(ious.sum()))
+    partner = {("gt", g): ("pred", p, iou) for g, p, iou in zip(gt_pos.tolist(), pred_pos.tolist(), ious.tolist(),
+                                                                strict=True)}
+    partner.update({("pred", p): ("gt", g, iou) for (_, g), (_, p, iou) in partner.copy().items()})
+    best = _best_overlaps(tables, gt_ids, pred_ids)
+    kept_ids = {"gt": gt_ids, "pred": pred_ids}
+    corners = {which: box_corners(tables, which, ids) for which, ids in kept_ids.items()}
+    births = {which: cache.births(which, ids) for which, ids in kept_ids.items()}
+    described = {}
+    for which, other in (("gt", "pred"), ("pred", "gt")):
+        items = []
+        for k, object_id in enumerate(kept_ids[which]):
+            best_iou = best.get((which, k), 0.0)
+            if (which, k) in partner:
+                _, other_position, iou = partner[(which, k)]
+                status, match = "matched", tables.records[other][kept_ids[other][other_position]].anchor
+            else:
+                status, iou, match = ("missed" if which == "gt" else "false"), best_iou, None
+            distance = 0.0 if best_iou > 0 else cache.nearest_mm(tables, which, object_id, kept_ids[other],
+                                                                 corners[other], births[other], spacing_mm)
+            figures = (status, float(iou), match, distance)
+            item = cache.described(which, object_id, figures)
+            if item is None:
+                item = _describe(tables, which, class_index, object_id, cache.geometry(tables, which, object_id,
+                                                                                       spacing_mm),
+                                 figures, affine, voxel_ml)
+                cache.keep_described(which, object_id, figures, item)
+            items.append(item)
+        described[which] = tuple(items)
+    return ClassObjects(class_index=class_index, counts=counts, gt_objects=described["gt"],
+                        pred_objects=described["pred"], gt_left_out=gt_out, pred_left_out=pred_out)
 
 
 def _pair(target: ArrayLike, preds: ArrayLike, names: tuple[str, str] = ("target", "preds")):
@@ -297,13 +325,6 @@ def _num_classes(num_classes: int | None, *label_maps: np.ndarray) -> int:
     return resolve_num_classes(num_classes)
 
 
-def _geometry(tables: ObjectTables, which: str, object_id: int, spacing: np.ndarray) -> dict:
-    record = tables.records[which][object_id]
-    inside = object_voxels(tables.labels[which], record.box, object_id)
-    return {"centroid": centroid(inside, record.box), "largest": largest_slices(inside, record.box),
-            "boundary": boundary_points_mm(inside, record.box, spacing)}
-
-
 def _best_overlaps(tables: ObjectTables, gt_ids: list[int], pred_ids: list[int]) -> dict:
     """Largest IoU of each kept object with any kept object of the other mask, keyed ``(mask, position)``."""
     gt_at = {i: k for k, i in enumerate(gt_ids)}
@@ -317,23 +338,18 @@ def _best_overlaps(tables: ObjectTables, gt_ids: list[int], pred_ids: list[int])
     return best
 
 
-def _describe(tables, which, class_index, position, kept_ids, geometry, partner, best_iou, nearest, affine,
-              voxel_ml) -> SegmentObject:
-    """The :class:`SegmentObject` of the kept object at ``position`` of ``kept_ids[which]``."""
-    record = tables.records[which][kept_ids[which][position]]
+def _describe(tables: ObjectTables, which: str, class_index: int, object_id: int, info: dict, figures: tuple,
+              affine: np.ndarray, voxel_ml: float) -> SegmentObject:
+    """The :class:`SegmentObject` of one kept object: ``info`` its geometry, ``figures`` ``(status, IoU, flat
+    anchor of its match or None, distance in mm)``."""
+    record = tables.records[which][object_id]
     shape = tables.labels[which].shape
-    info = geometry[which][position]
+    status, iou, match, distance = figures
     world = affine @ np.array([*info["centroid"], 1.0])
-    if partner is None:
-        status, iou, match_anchor = ("missed" if which == "gt" else "false"), best_iou, None
-    else:
-        other, other_position, iou = partner
-        other_anchor = tables.records[other][kept_ids[other][other_position]].anchor
-        status, match_anchor = "matched", tuple(int(v) for v in np.unravel_index(other_anchor, shape))
-    distance = 0.0 if best_iou > 0 else nearest.distance_mm(info["boundary"])
+    match_anchor = None if match is None else tuple(int(v) for v in np.unravel_index(match, shape))
     return SegmentObject(
         mask=which, class_index=class_index, status=status, voxels=record.voxels, volume_ml=record.voxels * voxel_ml,
         centroid_voxel=info["centroid"], centroid_world=tuple(float(v) for v in world[:-1]),
         box=tuple((s.start, s.stop) for s in record.box),
         anchor=tuple(int(v) for v in np.unravel_index(record.anchor, shape)), largest_slices=info["largest"],
-        iou=float(iou), dice=float(2 * iou / (1 + iou)), match_anchor=match_anchor, distance_mm=distance)
+        iou=iou, dice=float(2 * iou / (1 + iou)), match_anchor=match_anchor, distance_mm=distance)

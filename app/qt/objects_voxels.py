@@ -11,6 +11,7 @@ volume and no labelling. Qt-free (numpy only).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,7 +78,7 @@ def unmatched_voxels(live, scores, budget: int = MAX_KEY_VOXELS) -> tuple[Object
                        key=lambda o: (-o.voxels, o.class_index, o.mask, o.anchor))
     result, left = [], int(budget)
     for item in unmatched:
-        size = int(np.prod([hi - lo for lo, hi in item.box]))
+        size = math.prod(hi - lo for lo, hi in item.box)
         if size > left:
             continue
         inside = live.object_mask(item.mask, item.anchor, item.box)

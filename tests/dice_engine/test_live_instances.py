@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from dice_engine.live_objects import LiveObjects
 from dice_engine.objects import instance_scores
-from tests.dice_engine.test_live_objects import comparable, summary
+from tests.dice_engine.test_live_objects import SPACINGS, comparable, spacing_of, summary
 
 IDS = [0, 0, 1, 2, 3, 7, 40]
 """Instance ids drawn: background, small ids, and a gap (ids need not be consecutive)."""
@@ -33,7 +33,8 @@ def instance_edit_sequences(draw):
             count = int(np.prod(region_shape))
             values = np.array(draw(st.lists(st.sampled_from([*IDS, 99]), min_size=count, max_size=count)),
                               dtype=np.int32).reshape(region_shape)
-        edits.append((tuple(box), values, draw(st.sampled_from(["gt", "pred"]))))
+        edits.append((tuple(box), values, draw(st.sampled_from(["gt", "pred"])),
+                      spacing_of(draw(st.sampled_from(SPACINGS)), ndim)))
     options = {"iou_threshold": draw(st.sampled_from([0.0, 0.1, 0.5, 0.75])),
                "min_size": draw(st.sampled_from([0, 0, 2]))}
     return images, edits, options
@@ -45,13 +46,13 @@ def test_any_instance_edit_sequence_equals_recomputation(case):
     (target, preds), edits, options = case
     live = LiveObjects(target=target, preds=preds, instances=True, **options)
     current = {"gt": target.copy(), "pred": preds.copy()}
-    for box, values, which in edits:
+    for box, values, which, spacing in edits:
         touched = live.apply_edit(box, values, which=which)
         changed = not np.array_equal(current[which][box], values)
         current[which][box] = values
         assert touched == ({1} if changed else set())
-        expected = instance_scores(target=current["gt"], preds=current["pred"], **options)
-        assert summary(live.scores()) == summary(expected)
+        expected = instance_scores(target=current["gt"], preds=current["pred"], spacing=spacing, **options)
+        assert summary(live.scores(spacing=spacing)) == summary(expected)
         assert comparable(tuple(vars(live.counts()[1]).values())) == \
             comparable(tuple(vars(expected.classes[0].counts).values()))
 

@@ -9,6 +9,14 @@ from dice_engine.live_objects import LiveObjects
 from dice_engine.objects import object_scores
 
 NUM_CLASSES = 3
+SPACINGS = [None, (2.0, 0.7, 1.3)]
+"""Voxel sizes the scores are asked for after an edit (None: 1 mm); switching between them must describe
+everything again, keeping them must reuse what the edit did not change (last ``ndim`` values are used)."""
+
+
+def spacing_of(choice, ndim):
+    """One of :data:`SPACINGS` for ``ndim`` dimensions."""
+    return None if choice is None else choice[-ndim:]
 
 
 def comparable(value):
@@ -52,7 +60,8 @@ def edit_sequences(draw):
             count = int(np.prod(region_shape))
             values = np.array(draw(st.lists(st.integers(0, NUM_CLASSES - 1), min_size=count, max_size=count)),
                               dtype=np.uint8).reshape(region_shape)
-        edits.append((tuple(box), values, draw(st.sampled_from(["gt", "pred"]))))
+        edits.append((tuple(box), values, draw(st.sampled_from(["gt", "pred"])),
+                      spacing_of(draw(st.sampled_from(SPACINGS)), ndim)))
     options = {"iou_threshold": draw(st.sampled_from([0.0, 0.1, 0.5, 0.75])),
                "connectivity": draw(st.sampled_from([None, 4 if ndim == 2 else 6])),
                "min_size": draw(st.sampled_from([0, 0, 2]))}
@@ -65,11 +74,11 @@ def test_any_edit_sequence_equals_recomputation(case):
     (gt, pred), edits, options = case
     live = LiveObjects(target=gt, preds=pred, num_classes=NUM_CLASSES, **options)
     gt, pred = gt.copy(), pred.copy()
-    for box, values, which in edits:
+    for box, values, which, spacing in edits:
         (gt if which == "gt" else pred)[box] = values
         live.apply_edit(box, values, which=which)
-        fresh = object_scores(target=gt, preds=pred, num_classes=NUM_CLASSES, **options)
-        assert summary(live.scores()) == summary(fresh)
+        fresh = object_scores(target=gt, preds=pred, num_classes=NUM_CLASSES, spacing=spacing, **options)
+        assert summary(live.scores(spacing=spacing)) == summary(fresh)
         for entry in fresh.classes:
             assert comparable(tuple(vars(live.counts()[entry.class_index]).values())) == \
                 comparable(tuple(vars(entry.counts).values()))
