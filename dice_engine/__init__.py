@@ -35,13 +35,12 @@ Threads: large CPU counts run on a small thread pool owned by :mod:`dice_engine.
 between calls; :func:`shutdown_workers` stops it (also registered with :mod:`atexit`).
 """
 
+from typing import TYPE_CHECKING
+
 from dice_engine.confusion import confusion_matrix, shutdown_workers, slice_counts
 from dice_engine.device import DeviceFallbackWarning, device_name, select_device
-from dice_engine.distance_state import SurfaceDistanceState
-from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, SurfaceDistanceResult, surface_distances
 from dice_engine.instance_classes import UnclassifiedInstance
 from dice_engine.live import LiveDice
-from dice_engine.live_objects import LiveObjects
 from dice_engine.loss import dice_loss, hard_dice_loss
 from dice_engine.metrics import (
     ClassMetrics,
@@ -51,10 +50,49 @@ from dice_engine.metrics import (
     dice_from_counts,
     dice_score,
 )
-from dice_engine.objects import ClassObjects, ObjectScores, SegmentObject, instance_scores, object_scores
 from dice_engine.soft import LiveSoftDice, SoftDiceResult
 from dice_engine.soft_probabilities import ClassProbabilities
 from dice_engine.soft_threshold import ClassHistograms, DiceCurve, ThresholdConfusion
+
+if TYPE_CHECKING:   # imported on first use (see _LAZY), spelled out here for type checkers
+    from dice_engine.distance_state import SurfaceDistanceState
+    from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, SurfaceDistanceResult, surface_distances
+    from dice_engine.live_objects import LiveObjects
+    from dice_engine.objects import ClassObjects, ObjectScores, SegmentObject, instance_scores, object_scores
+
+_LAZY = {
+    "SurfaceDistanceState": "distance_state",
+    "SURFACE_DISTANCE_CONVENTIONS": "distances",
+    "SurfaceDistanceResult": "distances",
+    "surface_distances": "distances",
+    "LiveObjects": "live_objects",
+    "ClassObjects": "objects",
+    "ObjectScores": "objects",
+    "SegmentObject": "objects",
+    "instance_scores": "objects",
+    "object_scores": "objects",
+}
+"""Public name -> the module that defines it, imported on first access (PEP 562 ``__getattr__``): those
+modules import scipy.spatial and scipy.ndimage (about 1 s on 2 cores), which the first Dice table does
+not need (docs/architecture.md §10)."""
+
+
+def __getattr__(name: str) -> object:
+    """Import the module of a lazy public name (see :data:`_LAZY`) and return the name's object."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
+    globals()[name] = value   # later accesses skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazy ones included before their first use."""
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "SURFACE_DISTANCE_CONVENTIONS",
