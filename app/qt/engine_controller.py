@@ -21,7 +21,7 @@ first full computation competing for the CPU and the GIL (docs/architecture.md ย
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from app.qt.debounced_lane import DEBOUNCE_MS as DISTANCE_DEBOUNCE_MS
 from app.qt.distance_controller import DistanceController
@@ -35,6 +35,7 @@ from app.qt.engine_worker import (
     SliceCountsRequest,
     WorkerState,
     process,
+    warm_flood_fill,
     warm_up,
 )
 from app.qt.jobs import JobLayer, JobReply, snapshot
@@ -42,6 +43,8 @@ from app.qt.jobs import JobLayer, JobReply, snapshot
 DISTANCES_START_DELAY_MS = DISTANCE_DEBOUNCE_MS
 """A case's surface distances start this long after its table came, the engine went idle and the last edit
 (threaded only)."""
+WARM_LANE = "warm"
+"""The low-priority lane that imports, after the first table, what later tools need (scipy.ndimage)."""
 
 
 class EngineController(QObject):
@@ -108,6 +111,7 @@ class EngineController(QObject):
         self._distances_load: tuple | None = None
         self._distance_deltas: list = []
         self._busy = False
+        self._flood_fill_warmed = False
         self.prepared_source = None
         """Optional ``(case, ignore_index) -> dice_engine.LiveDice or None``: an engine built ahead for the
         case being loaded (``dicelens review`` reads the next case ahead, app/qt/worklist_prefetch.py)."""
@@ -246,6 +250,13 @@ class EngineController(QObject):
         """
         self._lane.submit("Starting the metrics engine", warm_up, torch_threads)
 
+    def _warm_flood_fill_once(self) -> None:
+        """After the first table: import the flood fill's scipy.ndimage on the low-priority ``warm`` lane
+        (held until the table is painted at start-up, app/qt/startup_order.py; docs/architecture.md ยง10)."""
+        if not self._flood_fill_warmed and not self.jobs.stopped:
+            self._flood_fill_warmed = True
+            self.jobs.lane(WARM_LANE, QThread.Priority.LowPriority).submit("Preparing the fill tool", warm_flood_fill)
+
     @Slot()
     def shutdown(self) -> None:
         """Stop the controller's own job layer (window close; the window stops a shared one). Safe to call twice."""
@@ -307,6 +318,7 @@ class EngineController(QObject):
             self._keep_slices(reply.slices)
             self.last_result = reply
             self.result_ready.emit(reply)
+            self._warm_flood_fill_once()
         elif current and isinstance(reply, CellLocation):
             self.cell_located.emit(reply.gt_label, reply.pred_label, reply.axis, reply.slice_index)
         elif current and isinstance(reply, EngineFailure):

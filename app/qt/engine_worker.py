@@ -204,19 +204,25 @@ class WorkerState:
 
 
 def warm_up(torch_threads: int | None = None) -> None:
-    """Import torch, the engine and scipy.ndimage now (a job: in the lane's thread); ``torch_threads`` sets
-    torch's intra-op threads.
+    """Import torch and the engine now (a job: in the lane's thread); ``torch_threads`` sets torch's
+    intra-op threads.
 
     One intra-op thread suits the window on few cores: torch's thread pool costs more per small brush
     edit than it saves (measured 2x slower edits on 2 cores), and it competes with the GUI thread.
+    scipy is not imported here: the first table does not need it (:func:`warm_flood_fill` follows it).
     """
-    import scipy.ndimage  # noqa: F401 - the flood fill's, imported here so its first use does not wait
     import torch
 
     import dice_engine  # noqa: F401 - imported for its cost, here rather than on the first case
 
     if torch_threads is not None:
         torch.set_num_threads(int(torch_threads))
+
+
+def warm_flood_fill() -> None:
+    """Import scipy.ndimage now (a job, after the first table: docs/architecture.md §10), so that the
+    first flood fill (app/model/fill.py, on the GUI thread) does not wait about 0.5 s for it."""
+    import scipy.ndimage  # noqa: F401 - imported for its cost
 
 
 def process(state: WorkerState, request) -> tuple[object, list[str]]:

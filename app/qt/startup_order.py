@@ -10,7 +10,8 @@ hand the GIL over waits to get it back: showing a case took 3-6x longer with tor
   (the GUI thread only waits meanwhile, and a read is mostly file reading without the GIL). A large case
   (:data:`LARGE_CASE_BYTES`) is not held: its read outlasts building the window, and holding torch's
   import until its image made its table later (measured on a busy 2-core machine);
-- the ``objects`` and ``soft`` lanes (lesion counts, soft Dice) until the Dice table is painted;
+- the ``objects``, ``soft`` and ``warm`` lanes (lesion counts, soft Dice, the fill's scipy import) until
+  the Dice table is painted;
 
 each at most :data:`HOLD_LIMIT_S`, and no longer once the case could not be opened or the window closes
 (a hold stops at the job layer's cancel). The surface distances already wait for the engine's first
@@ -34,7 +35,7 @@ must not keep the engine waiting."""
 LARGE_CASE_BYTES = 32 * 1024 * 1024
 """Case files at least this large on disk (one 512 x 512 x 300 uint8 mask is 75 MB) do not hold the engine."""
 AFTER_IMAGE_LANES = ("engine",)
-AFTER_TABLE_LANES = ("objects", "soft")
+AFTER_TABLE_LANES = ("objects", "soft", "warm")   # "warm": app.qt.engine_controller.WARM_LANE
 HOLD_TASK = "Waiting for the first picture"
 _POLL_S = 0.05
 

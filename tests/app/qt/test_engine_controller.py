@@ -234,3 +234,21 @@ def test_switching_axis_while_edits_are_in_flight_keeps_the_new_axis_exact(qtbot
 
     assert threaded_controller.slice_axis == 2
     np.testing.assert_array_equal(threaded_controller.slice_counts, numpy_slice_counts(case, 2))
+
+
+def test_the_fill_tool_s_scipy_import_is_warmed_once_after_the_first_table(qapp, monkeypatch):
+    import app.qt.engine_controller as engine_controller
+
+    controller = EngineController(sync=True, device="cpu")
+    recorder = Recorder(controller)
+    warmed_after_results = []
+    monkeypatch.setattr(engine_controller, "warm_flood_fill",
+                        lambda: warmed_after_results.append(len(recorder.results)))
+    controller.warm_up()
+    assert warmed_after_results == []   # the engine's warm-up leaves scipy for later
+    case = organ_case()
+    controller.load(case)
+    assert warmed_after_results == [1]   # right after the first table
+    controller.load(case)
+    assert warmed_after_results == [1]   # once per window
+    controller.shutdown()

@@ -24,13 +24,20 @@ def test_importing_the_window_and_the_view_command_loads_no_slow_package():
     assert completed.stdout.strip() == "[]"
 
 
-def test_the_engine_warm_up_imports_what_the_window_left_out():
+def test_the_engine_warm_up_and_first_table_load_no_scipy_and_the_fill_warm_up_loads_ndimage_after():
     code = textwrap.dedent("""
         import sys
-        from app.qt.engine_worker import warm_up
+        import numpy as np
+        from app.qt.engine_worker import LoadRequest, WorkerState, process, warm_flood_fill, warm_up
         warm_up(1)
-        print(all(name in sys.modules for name in ("torch", "dice_engine", "scipy.ndimage")))
+        gt = np.zeros((2, 8, 8), np.uint8); gt[:, 2:5, 2:5] = 1
+        result, _ = process(WorkerState(), LoadRequest(generation=1, gt=gt, pred=gt.copy(), num_classes=2,
+                                                       voxel_volume_ml=None, device="cpu"))
+        print(type(result).__name__, all(name in sys.modules for name in ("torch", "dice_engine")),
+              sorted(name for name in sys.modules if name.split(".")[0] == "scipy"))
+        warm_flood_fill()
+        print("scipy.ndimage" in sys.modules)
     """)
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "True"
+    assert completed.stdout.strip().splitlines() == ["EngineResult True []", "True"]
