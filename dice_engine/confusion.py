@@ -277,14 +277,41 @@ def local_slice_counts(
         ``(K, C, 3) int64``: TP, FP, FN of each class in each of the K slices.
     """
     n_slices = target.shape[0]
-    sentinel = n_slices * num_classes
-    bins = sentinel + 1
     if _is_small_on_cpu(target):
         return torch.from_numpy(_local_slice_counts_numpy(target.numpy(), preds.numpy(), num_classes, ignore_index))
-    index_dtype = torch.int32 if bins < 2**31 else torch.int64
-    offsets = (torch.arange(n_slices, device=target.device, dtype=index_dtype) * num_classes)[:, None]
-    target_index = target.to(index_dtype) + offsets
-    preds_index = preds.to(index_dtype) + offsets
+    index_dtype = torch.int32 if n_slices * num_classes + 1 < 2**31 else torch.int64
+    rows = torch.arange(n_slices, device=target.device, dtype=index_dtype)[:, None]
+    return row_class_counts(rows, target, preds, n_slices, num_classes, ignore_index)
+
+
+def row_class_counts(rows: torch.Tensor, target: torch.Tensor, preds: torch.Tensor, n_rows: int,
+                     num_classes: int, ignore_index=None) -> torch.Tensor:
+    """(TP, FP, FN) per row and class of voxels that lie in the rows (slices) ``rows`` says.
+
+    Parameters
+    ----------
+    rows : torch.Tensor
+        Integer row of each voxel, broadcastable to ``target`` (e.g. ``(K, 1)`` for ``(K, V)`` labels, or
+        ``(N,)`` for ``N`` scattered voxels); its dtype is the index dtype (int32 when ``n_rows * C`` fits).
+    target, preds : torch.Tensor
+        Integer labels, same shape.
+    n_rows : int
+        Rows counted (every value of ``rows`` is below it).
+    num_classes : int
+        ``C``.
+    ignore_index : int, optional
+        Target value excluded from the counts.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n_rows, C, 3) int64``.
+    """
+    sentinel = n_rows * num_classes
+    bins = sentinel + 1
+    offsets = rows * num_classes
+    target_index = target.to(offsets.dtype) + offsets
+    preds_index = preds.to(offsets.dtype) + offsets
     if ignore_index is not None:
         ignored = target == ignore_index
         target_index = target_index.masked_fill(ignored, sentinel)
@@ -293,7 +320,7 @@ def local_slice_counts(
     gt = torch.bincount(target_index.reshape(-1), minlength=bins)[:sentinel]
     predicted = torch.bincount(preds_index.reshape(-1), minlength=bins)[:sentinel]
     tp = torch.bincount(hits_index.reshape(-1), minlength=bins)[:sentinel]
-    return torch.stack((tp, predicted - tp, gt - tp), dim=-1).view(n_slices, num_classes, 3)
+    return torch.stack((tp, predicted - tp, gt - tp), dim=-1).view(n_rows, num_classes, 3)
 
 
 def _is_small_on_cpu(labels: torch.Tensor) -> bool:

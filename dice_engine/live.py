@@ -14,7 +14,13 @@ import numpy as np
 import torch
 
 from dice_engine._inputs import ArrayLike, as_labels, check_label_range, normalise_region
-from dice_engine.confusion import local_slice_counts, pair_counts, prepare_pair, slice_counts_of
+from dice_engine.confusion import (
+    local_slice_counts,
+    pair_counts,
+    prepare_pair,
+    row_class_counts,
+    slice_counts_of,
+)
 from dice_engine.device import device_name, run_with_cpu_fallback, select_device
 from dice_engine.metrics import dice_from_confusion, dice_from_counts
 
@@ -179,28 +185,13 @@ class LiveDice:
         delta = self._pair_counts(new_target, new_preds) - self._pair_counts(old_target, old_preds)
         for axis, counts in self._slices.items():
             rows = changed[:, axis] + region[axis].start
-            counts += self._scattered_slice_counts(rows, new_target, new_preds, counts.shape[0])
-            counts -= self._scattered_slice_counts(rows, old_target, old_preds, counts.shape[0])
+            counts += row_class_counts(rows, new_target, new_preds, counts.shape[0], self.num_classes,
+                                       self.ignore_index)
+            counts -= row_class_counts(rows, old_target, old_preds, counts.shape[0], self.num_classes,
+                                       self.ignore_index)
         self._confusion += delta
         (self._preds if which == "pred" else self._target)[region][where] = new_values
         return delta
-
-    def _scattered_slice_counts(self, rows: torch.Tensor, target: torch.Tensor, preds: torch.Tensor,
-                                n_rows: int) -> torch.Tensor:
-        """``(n_rows, C, 3) int64`` (TP, FP, FN) of ``(K,)`` voxels lying in slices ``rows`` ``(K,)``."""
-        sentinel = n_rows * self.num_classes
-        offsets = rows * self.num_classes
-        target_index = target.to(torch.int64) + offsets
-        preds_index = preds.to(torch.int64) + offsets
-        if self.ignore_index is not None:
-            ignored = target == self.ignore_index
-            target_index = target_index.masked_fill(ignored, sentinel)
-            preds_index = preds_index.masked_fill(ignored, sentinel)
-        hits_index = target_index.masked_fill(target != preds, sentinel)
-        gt = torch.bincount(target_index, minlength=sentinel + 1)[:sentinel]
-        predicted = torch.bincount(preds_index, minlength=sentinel + 1)[:sentinel]
-        tp = torch.bincount(hits_index, minlength=sentinel + 1)[:sentinel]
-        return torch.stack((tp, predicted - tp, gt - tp), dim=-1).view(n_rows, self.num_classes, 3)
 
     def _build(self, target: torch.Tensor, preds: torch.Tensor, device: torch.device):
         target_d = target.to(device=device, dtype=self._dtype, copy=True).contiguous()
