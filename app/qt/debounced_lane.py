@@ -102,10 +102,15 @@ class DebouncedLaneController(QObject):
         return masks if masks is not None else (snapshot(case.gt), snapshot(case.pred))
 
     def _note_edit(self, delta) -> None:
-        """Collect one delta and restart the debounce delay."""
+        """Collect one delta and restart the debounce delay (unless :meth:`_pause_held`)."""
         self._pending.append(delta)
         self._settled = False
-        self._timer.start()
+        if not self._pause_held():
+            self._timer.start()
+
+    def _pause_held(self) -> bool:
+        """Whether the debounce pause may not start yet (a subclass waiting for something else)."""
+        return False
 
     def _stop_after_failure(self) -> None:
         """The worker failed: ignore edits until the next load."""

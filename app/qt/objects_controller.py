@@ -118,7 +118,7 @@ class ObjectsController(DebouncedLaneController):
             self._send(request)
             return
         self._deferred_load = request   # sent once edits pause and the engine is idle
-        if self._engine is None or not self._engine.busy:
+        if not self._pause_held():
             self._timer.start()
 
     @Slot(object)
@@ -128,10 +128,7 @@ class ObjectsController(DebouncedLaneController):
         if self._failed:
             return
         was_fresh = not self._pending and not self._lane.busy
-        self._pending.append(delta)
-        self._settled = False
-        if self._deferred_load is None or self._engine is None or not self._engine.busy:
-            self._timer.start()   # else the engine's idle signal starts the pause
+        self._note_edit(delta)
         if was_fresh:
             self.objects_stale.emit()
 
@@ -157,10 +154,14 @@ class ObjectsController(DebouncedLaneController):
         else:
             self._timer.start()
 
+    def _pause_held(self) -> bool:
+        """A deferred first count waits for the engine to be idle: its idle signal starts the pause."""
+        return self._deferred_load is not None and self._engine is not None and self._engine.busy
+
     @Slot()
     def _on_settled(self) -> None:
-        if self._deferred_load is not None and self._engine is not None and self._engine.busy:
-            return   # the engine's idle signal starts the pause again
+        if self._pause_held():
+            return
         self._send_deferred_load()
         super()._on_settled()
 
