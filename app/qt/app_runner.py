@@ -15,6 +15,7 @@ remembered layout or theme, and never opens a dialog.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -97,21 +98,9 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     case = load_case(paths["gt"], paths.get("pred"), image=paths.get("image"), labels=paths.get("labels"),
                      probs=paths.get("probs"), logits=paths.get("logits"), resample=resample, max_voxels=max_voxels)
     axis = _start_axis(case, plane, slice_index)
-    if "QT_QPA_PLATFORM" not in os.environ:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    import torch
-    from PySide6.QtCore import QSettings
-
     from app.qt.case_loader import case_title
-    from app.qt.main_window import MainWindow
 
-    torch.set_num_threads(TORCH_THREADS)
-    _application()
-    with tempfile.TemporaryDirectory(prefix="dicelens-screenshot-") as scratch:
-        settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings)
-        window.show_error = _print_error
-        window.edits.journal = False  # no recovery question, and a crashed session's journal stays as it is
+    with screenshot_window("dicelens-screenshot-") as window:
         window.objects.instances = instances
         if layout is not None:
             window.views.set_layout(layout)
@@ -133,6 +122,28 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         finally:
             window.close()
     return 0
+
+
+@contextlib.contextmanager
+def screenshot_window(scratch_prefix: str):
+    """A headless main window for a screenshot: offscreen platform unless one is set, torch's threads
+    as in the window, settings in a scratch folder (the user's are neither read nor written), errors
+    printed, no journal (no recovery question, and a crashed session's journal stays as it is)."""
+    if "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    import torch
+    from PySide6.QtCore import QSettings
+
+    from app.qt.main_window import MainWindow
+
+    torch.set_num_threads(TORCH_THREADS)
+    _application()
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix) as scratch:
+        settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings)
+        window.show_error = _print_error
+        window.edits.journal = False
+        yield window
 
 
 def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,

@@ -12,9 +12,7 @@ throw-away settings, no question, no journal, and no bookkeeping in the review d
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from app.errors import InputError
@@ -96,22 +94,12 @@ def _screenshot(folder, path: Path, *, max_voxels: int | None, size: tuple[int, 
     for case, result in score_pending(folder, max_voxels=max_voxels):
         if isinstance(result, str):
             print(f"dicelens: warning: {case} could not be scored: {result}", file=sys.stderr)
-    if "QT_QPA_PLATFORM" not in os.environ:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    import torch
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
-    from app.qt.app_runner import TORCH_THREADS, _application, _print_error, save_screenshot, wait_for_metrics
-    from app.qt.main_window import MainWindow
+    from app.qt.app_runner import save_screenshot, screenshot_window, wait_for_metrics
     from app.qt.worklist_controller import WorklistController
 
-    torch.set_num_threads(TORCH_THREADS)
-    _application()
-    with tempfile.TemporaryDirectory(prefix="dicelens-review-screenshot-") as scratch:
-        settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings)
-        window.show_error = _print_error
-        window.edits.journal = False
+    with screenshot_window("dicelens-review-screenshot-") as window:
         window.case_loader.max_voxels = max_voxels
         controller = WorklistController(window, folder, "screenshot", max_voxels=max_voxels, score=False,
                                         bookkeeping=False)
