@@ -68,6 +68,20 @@ def checkpoint() -> None:
         raise JobCancelled("cancelled")
 
 
+_HOLD_POLL_S = 0.02
+"""How often a holding job looks for a cancel, seconds."""
+
+
+def hold(gate: threading.Event, limit_s: float) -> None:
+    """A job that holds its lane: return when ``gate`` is set or ``limit_s`` seconds have passed; stops at a
+    cancel (raises :class:`JobCancelled`), so closing the window never waits for it."""
+    deadline = time.monotonic() + limit_s
+    while not gate.wait(_HOLD_POLL_S):
+        checkpoint()
+        if time.monotonic() >= deadline:
+            return
+
+
 def snapshot(array: np.ndarray) -> np.ndarray:
     """A read-only copy of ``array`` (any shape and dtype), safe to hand to a job while the original changes."""
     copy = np.array(array, copy=True)

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 from PySide6.QtCore import QObject, Slot
 
-from app.qt.jobs import JobLayer, checkpoint
+from app.qt.jobs import JobLayer, hold
 
 HOLD_LIMIT_S = 10.0
 """The longest a lane is held, seconds: a first picture that never comes (a case that cannot be shown)
@@ -37,7 +36,6 @@ LARGE_CASE_BYTES = 32 * 1024 * 1024
 AFTER_IMAGE_LANES = ("engine",)
 AFTER_TABLE_LANES = ("objects", "soft", "warm")   # "warm": app.qt.engine_controller.WARM_LANE
 HOLD_TASK = "Waiting for the first picture"
-_POLL_S = 0.05
 
 
 def input_bytes(paths: dict[str, str | None]) -> int:
@@ -50,15 +48,6 @@ def input_bytes(paths: dict[str, str | None]) -> int:
             except OSError:
                 pass
     return total
-
-
-def hold(gate: threading.Event, limit_s: float) -> None:
-    """A job: return when ``gate`` is set or ``limit_s`` seconds have passed; stops at a cancel."""
-    deadline = time.monotonic() + limit_s
-    while not gate.wait(_POLL_S):
-        checkpoint()
-        if time.monotonic() >= deadline:
-            return
 
 
 class StartupOrder(QObject):

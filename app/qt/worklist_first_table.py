@@ -5,7 +5,7 @@ lesions, the distances lane its surface distances, the read-ahead lane reads the
 small machine each takes CPU time (and the GIL) from the GUI thread and the engine lane just when the
 reviewer waits for the new table (docs/architecture.md §4, §9). :class:`FirstTableGate` holds the
 ``objects`` and ``distances`` lanes from the "next case" key until the Dice table has painted the new
-case's first result: it puts one waiting job (:func:`wait_for_release`) in front of each lane, so the
+case's first result: it puts one waiting job (:func:`app.qt.jobs.hold`) in front of each lane, so the
 loads and every edit sent after them keep their order and nothing is dropped. It then announces
 ``table_shown`` (the review controller starts the read-ahead then).
 
@@ -17,11 +17,10 @@ lanes when the window closes. A synchronous job layer (tests) holds nothing: its
 from __future__ import annotations
 
 import threading
-import time
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal, Slot
 
-from app.qt.jobs import checkpoint
+from app.qt.jobs import hold
 
 GATE_TASK = "Waiting for the new case's table"
 HELD_LANES = ("objects", "distances")
@@ -29,17 +28,6 @@ LONGEST_HOLD_S = 3.0
 """A held lane goes on after this long whatever happens, seconds."""
 PAINT_FALLBACK_MS = 250
 """After the first result, the table counts as shown after this long even if it did not paint."""
-_WAIT_STEP_S = 0.02
-
-
-def wait_for_release(released: threading.Event, longest_s: float) -> None:
-    """The job in front of a held lane: return when ``released`` is set, after ``longest_s`` seconds, or
-    when the lane is cancelled (the window closes: raises ``JobCancelled``)."""
-    deadline = time.monotonic() + longest_s
-    while not released.wait(_WAIT_STEP_S):
-        checkpoint()
-        if time.monotonic() > deadline:
-            return
 
 
 class FirstTableGate(QObject):
@@ -87,7 +75,7 @@ class FirstTableGate(QObject):
             return
         self._released = threading.Event()
         for name in HELD_LANES:
-            self._jobs.lane(name).submit(GATE_TASK, wait_for_release, self._released, LONGEST_HOLD_S)
+            self._jobs.lane(name).submit(GATE_TASK, hold, self._released, LONGEST_HOLD_S)
 
     def result_published(self) -> None:
         """The new case's first result is published: :attr:`table_shown` once the table has painted it
