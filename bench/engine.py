@@ -6,8 +6,11 @@ matrix of 512×512×128 (C=14) >= 50× torchmetrics and within 10× of the read 
 summing both label arrays, as 64-bit words on the CPU: every byte read once); per-class Dice of
 256×256×128 >= 100× torchmetrics
 ``dice_score(input_format="index")`` and MONAI ``compute_dice`` with its one-hot conversion;
-``LiveDice.apply_edit`` + ``dice()`` for a radius-10 brush dab: median <= 2 ms at 512×512×128
-and at 512×512×300. ``--smoke`` runs every part on tiny volumes, to check that the script works.
+``LiveDice.apply_edit`` + ``dice()`` for a radius-10 brush dab, with one torch thread as in the
+window: median <= 2 ms at 512×512×128 and at 512×512×300. On a GPU (issue 13, target 5) also the
+full confusion matrix of 512×512×300 (target <= 2 ms; the brush dab target there is <= 0.2 ms).
+``--profile`` prints torch's profiler table of 50 brush dabs (where a dab's time goes, kernel by
+kernel). ``--smoke`` runs every part on tiny volumes, to check that the script works.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ from bench._synthetic import ct_like_pair
 
 NUM_CLASSES = 14
 FULL_SIZES = {"confusion": (128, 512, 512), "dice": (128, 256, 256), "live": ((128, 512, 512), (300, 512, 512)),
-              "memory": (300, 512, 512)}
+              "memory": (300, 512, 512), "gpu_confusion": (300, 512, 512)}
 SMOKE_SIZES = {"confusion": (8, 32, 32), "dice": (8, 32, 32), "live": ((8, 64, 64), (12, 64, 64)),
-               "memory": (12, 32, 32)}
+               "memory": (12, 32, 32), "gpu_confusion": (12, 32, 32)}
 
 
 def best_of(function, repeats: int) -> float:
@@ -119,7 +122,7 @@ def bench_dice(device: torch.device, repeats: int, shape) -> dict:
     }
 
 
-def bench_live(device: torch.device, shape, dabs: int) -> dict:
+def bench_live(device: torch.device, shape, dabs: int, profile: bool = False) -> dict:
     depth, height, width = shape
     gt, pred = ct_like_pair(shape, NUM_CLASSES, seed=2)
     start = time.perf_counter()
@@ -131,6 +134,11 @@ def bench_live(device: torch.device, shape, dabs: int) -> dict:
     yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     disc = (yy**2 + xx**2) <= radius**2
     times = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the window's engine lane (app.qt.app_runner.TORCH_THREADS): small edits, one thread
+    profiler = torch.profiler.profile(activities=_profiled_activities(device)) if profile else None
+    if profiler is not None:
+        profiler.start()
     for _ in range(dabs):
         z = int(rng.integers(0, depth))
         y, x = int(rng.integers(radius, height - radius)), int(rng.integers(radius, width - radius))
@@ -143,6 +151,11 @@ def bench_live(device: torch.device, shape, dabs: int) -> dict:
         _sync()
         times.append((time.perf_counter() - started) * 1000)
         pred[region] = new
+    torch.set_num_threads(threads)
+    if profiler is not None:
+        profiler.stop()
+        sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+        print(profiler.key_averages().table(sort_by=sort, row_limit=20))
     exact = torch.equal(live.confusion.cpu(), de.confusion_matrix(target=gt, preds=pred, num_classes=NUM_CLASSES))
     exact &= torch.equal(live.slice_counts(0).cpu(), de.slice_counts(target=gt, preds=pred, num_classes=NUM_CLASSES,
                                                                      axis=0))
@@ -153,6 +166,13 @@ def bench_live(device: torch.device, shape, dabs: int) -> dict:
         "dabs": dabs,
         "exact": bool(exact),
     }
+
+
+def _profiled_activities(device: torch.device) -> list:
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    return activities
 
 
 def bench_memory(device: torch.device, shape) -> dict:
@@ -179,6 +199,7 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dabs", type=int, default=300)
+    parser.add_argument("--profile", action="store_true", help="print the profiler table of 50 brush dabs")
     parser.add_argument("--smoke", action="store_true", help="tiny volumes, 1 repeat, 5 dabs: checks the script works")
     args = parser.parse_args()
     sizes = SMOKE_SIZES if args.smoke else FULL_SIZES
@@ -199,10 +220,17 @@ def main() -> None:
     print(f"dice {_size(sizes['dice'])}: ours {d['ours_ms']:.1f} ms, torchmetrics {d['torchmetrics_ms']:.0f} ms "
           f"-> {d['ratio_torchmetrics']:.0f}x, MONAI {d['monai_ms']:.0f} ms -> {d['ratio_monai']:.0f}x "
           f"(target >= 100x), equal={d['equal']}")
+    if device.type == "cuda":
+        results["confusion_300"] = g = bench_confusion(device, args.repeats, sizes["gpu_confusion"])
+        print(f"confusion {_size(sizes['gpu_confusion'])} on the GPU: ours {g['ours_ms']:.2f} ms (target <= 2 ms), "
+              f"torchmetrics {g['torchmetrics_ms']:.2f} ms -> {g['ratio']:.1f}x; read floor {g['read_floor_ms']:.2f} "
+              f"ms, equal={g['equal']}")
     for depth, shape in zip((128, 300), sizes["live"], strict=True):
         results[f"live_{depth}"] = live = bench_live(device, shape, args.dabs)
         print(f"LiveDice {_size(shape)}: init {live['init_ms']:.0f} ms, brush dab apply_edit+dice median "
               f"{live['median_ms']:.3f} ms, p95 {live['p95_ms']:.3f} ms (target median <= 2 ms), exact={live['exact']}")
+    if args.profile:
+        bench_live(device, sizes["live"][0], 50, profile=True)
     print(json.dumps(results))
 
 

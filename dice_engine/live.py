@@ -6,6 +6,13 @@ pairs and adds its new ones, so after any sequence of edits the state equals a r
 from scratch, exactly (integer counts). Per-axis slice counts are built on first use and then
 maintained the same way. The ground truth and prediction are given by keyword only,
 ``LiveDice(target=gt, preds=pred)`` (see :mod:`dice_engine`).
+
+On a GPU the label volumes live on the device, where whole-volume work runs (the first count, a new
+axis's slice counts, large edits), beside a host mirror of them; the counts always live on the host.
+A small edit (a brush dab, at most :data:`~dice_engine.confusion.SMALL_VOXELS` voxels) is counted on
+the host mirror by numpy and written there only; the device copy of its box is brought up to date
+before the device volumes are next used. On a GPU a dab's dozen kernel launches and host
+synchronisations cost far more than its counting (2.2 ms per dab on an H200; docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ import torch
 
 from dice_engine._inputs import ArrayLike, as_labels, check_label_range, normalise_region
 from dice_engine.confusion import (
+    SMALL_VOXELS,
+    box_edit_counts,
     local_slice_counts,
     pair_counts,
     prepare_pair,
@@ -32,6 +41,10 @@ WHICH = ("pred", "gt")
 SCATTERED_EDIT_VOXELS = 1 << 20
 SCATTERED_EDIT_RATIO = 4
 
+#: On a GPU, more boxes than this written by small edits since the device volumes were last used are
+#: copied there as one bounding box per mask.
+STALE_BOXES = 64
+
 
 class LiveDice:
     """Incremental confusion matrix and per-slice counts of a (ground truth, prediction) pair.
@@ -46,8 +59,9 @@ class LiveDice:
     num_classes : int, optional
         ``C``; inferred as the largest label + 1 when ``None``. Edits must stay below it.
     device : str or torch.device, optional
-        Where the state lives; default :func:`~dice_engine.device.select_device` (CUDA, MPS,
-        CPU). A GPU out-of-memory falls back to the CPU with a warning.
+        Where the label volumes live and whole-volume counts run; default
+        :func:`~dice_engine.device.select_device` (CUDA, MPS, CPU). A GPU out-of-memory falls back
+        to the CPU with a warning. The counts are kept on the host whatever the device.
     ignore_index : int, optional
         Ground-truth value meaning "not annotated": excluded from every count.
 
@@ -75,7 +89,13 @@ class LiveDice:
         (self._target, self._preds, self._confusion), self.device = run_with_cpu_fallback(
             lambda dev: self._build(target_t, preds_t, dev), select_device(device)
         )
+        if self.device.type == "cpu":
+            self._host_target, self._host_preds = self._target, self._preds
+        else:
+            self._host_target = target_t.to(device="cpu", dtype=self._dtype, copy=True).contiguous()
+            self._host_preds = preds_t.to(device="cpu", dtype=self._dtype, copy=True).contiguous()
         self._slices: dict[int, torch.Tensor] = {}
+        self._stale: list[tuple[str, tuple[slice, ...]]] = []  # boxes written to the host mirror only
 
     @property
     def device_name(self) -> str:
@@ -84,17 +104,19 @@ class LiveDice:
 
     @property
     def confusion(self) -> torch.Tensor:
-        """Current ``(C, C) int64`` confusion matrix, rows = ground truth (a copy)."""
+        """Current ``(C, C) int64`` confusion matrix on the CPU, rows = ground truth (a copy)."""
         return self._confusion.clone()
 
     @property
     def target(self) -> torch.Tensor:
         """Current ground-truth labels on the engine's device (read-only view: edit via apply_edit)."""
+        self._refresh_device()
         return self._target
 
     @property
     def preds(self) -> torch.Tensor:
         """Current predicted labels on the engine's device (read-only view: edit via apply_edit)."""
+        self._refresh_device()
         return self._preds
 
     def dice(self) -> torch.Tensor:
@@ -102,7 +124,7 @@ class LiveDice:
         return dice_from_confusion(self._confusion)
 
     def slice_counts(self, axis: int = 0) -> torch.Tensor:
-        """Per-slice (TP, FP, FN) along ``axis``: ``(S, C, 3) int64`` (a copy).
+        """Per-slice (TP, FP, FN) along ``axis``: ``(S, C, 3) int64`` on the CPU (a copy).
 
         Built from scratch on the first call for an axis, then kept up to date by every edit.
         """
@@ -119,14 +141,16 @@ class LiveDice:
         Returns
         -------
         torch.Tensor
-            ``(S,) int64`` along ``axis`` (for jumping to the slice holding most of a confusion cell).
+            ``(S,) int64`` on the CPU, along ``axis`` (for jumping to the slice holding most of a
+            confusion cell).
         """
         axis = self._check_axis(axis)
+        self._refresh_device()
         hits = (self._target == gt_label) & (self._preds == pred_label)
         if self.ignore_index is not None and gt_label == self.ignore_index:
             hits = torch.zeros_like(hits)
         other = [d for d in range(len(self.shape)) if d != axis]
-        return hits.sum(dim=other, dtype=torch.int64) if other else hits.to(torch.int64)
+        return (hits.sum(dim=other, dtype=torch.int64) if other else hits.to(torch.int64)).cpu()
 
     def apply_edit(self, region, new_values: ArrayLike, which: str = "pred") -> torch.Tensor:
         """Write ``new_values`` into ``region`` of one mask and update every count exactly.
@@ -149,62 +173,113 @@ class LiveDice:
         if which not in WHICH:
             raise ValueError(f"which must be 'pred' or 'gt', got {which!r}")
         region = self._normalise_region(region)
-        mask = self._preds if which == "pred" else self._target
-        old_target, old_preds = self._target[region], self._preds[region]
         new = as_labels(new_values, "new_values")
-        if tuple(new.shape) != tuple(old_target.shape):
-            raise ValueError(
-                f"new_values has shape {tuple(new.shape)}, but the region has shape {tuple(old_target.shape)}"
-            )
+        shape = tuple(self._host_target[region].shape)
+        if tuple(new.shape) != shape:
+            raise ValueError(f"new_values has shape {tuple(new.shape)}, but the region has shape {shape}")
         check_label_range(new, self.num_classes, "new_values", self.ignore_index if which == "gt" else None)
         if new.numel() == 0:
             return torch.zeros_like(self._confusion)
-        new = new.to(self.device, self._dtype)
+        new = new.to(device="cpu", dtype=self._dtype)
+        if new.numel() <= SMALL_VOXELS and new.numel() < SCATTERED_EDIT_VOXELS:
+            return self._apply_small(region, new, which)
+        self._refresh_device()
+        counted = new.to(self.device)  # the volumes' device, where a large edit is counted
+        old_target, old_preds = self._target[region], self._preds[region]
         if new.numel() >= SCATTERED_EDIT_VOXELS:
-            changed = _changed_positions(new, old_preds if which == "pred" else old_target)
+            changed = _changed_positions(counted, old_preds if which == "pred" else old_target)
             if changed.shape[0] * SCATTERED_EDIT_RATIO <= new.numel():
-                return self._apply_scattered(region, changed, new, which)
-        new_target, new_preds = (old_target, new) if which == "pred" else (new, old_preds)
+                return self._apply_scattered(region, changed, counted, new, which)
+        new_target, new_preds = (old_target, counted) if which == "pred" else (counted, old_preds)
 
-        delta = self._pair_counts(new_target, new_preds) - self._pair_counts(old_target, old_preds)
+        delta = (self._pair_counts(new_target, new_preds) - self._pair_counts(old_target, old_preds)).cpu()
         for axis, counts in self._slices.items():
-            start = region[axis].start
-            stop = region[axis].stop
-            counts[start:stop] += self._region_slice_counts(new_target, new_preds, axis)
-            counts[start:stop] -= self._region_slice_counts(old_target, old_preds, axis)
+            change = (self._region_slice_counts(new_target, new_preds, axis)
+                      - self._region_slice_counts(old_target, old_preds, axis))
+            counts[region[axis].start : region[axis].stop] += change.cpu()
         self._confusion += delta
-        mask[region] = new
+        self._write(region, new, counted, which)
         return delta
 
-    def _apply_scattered(self, region, changed: torch.Tensor, new: torch.Tensor, which: str) -> torch.Tensor:
-        """Count an edit over its changed voxels only (``changed``: ``(K, ndim) int64`` positions in the region)."""
+    def _apply_small(self, region, new: torch.Tensor, which: str) -> torch.Tensor:
+        """Count a small edit (a brush dab) on the host by numpy (:func:`~dice_engine.confusion.box_edit_counts`)."""
+        old_target, old_preds = self._host_target[region].numpy(), self._host_preds[region].numpy()
+        new_labels = new.numpy()
+        new_pair = (old_target, new_labels) if which == "pred" else (new_labels, old_preds)
+        delta, slices = box_edit_counts((old_target, old_preds), new_pair, self.num_classes, self._slices,
+                                        self.ignore_index)
+        delta = torch.from_numpy(delta)
+        for axis, change in slices.items():
+            self._slices[axis][region[axis].start : region[axis].stop] += torch.from_numpy(change)
+        self._confusion += delta
+        (self._host_preds if which == "pred" else self._host_target)[region] = new
+        if self.device.type != "cpu":
+            self._stale.append((which, region))
+        return delta
+
+    def _refresh_device(self) -> None:
+        """Copy the boxes that small edits wrote to the host mirror only onto the device volumes."""
+        if not self._stale:
+            return
+        if len(self._stale) > STALE_BOXES:  # many dabs: one copy of their bounding box per mask
+            merged = {}
+            for which, region in self._stale:
+                box = merged.get(which, region)
+                merged[which] = tuple(slice(min(a.start, b.start), max(a.stop, b.stop))
+                                      for a, b in zip(box, region, strict=True))
+            self._stale = list(merged.items())
+        for which, region in self._stale:
+            volume, mirror = (self._preds, self._host_preds) if which == "pred" else (self._target, self._host_target)
+            volume[region] = mirror[region].to(self.device)
+        self._stale = []
+
+    def _apply_scattered(self, region, changed: torch.Tensor, counted: torch.Tensor, new: torch.Tensor,
+                         which: str) -> torch.Tensor:
+        """Count an edit over its changed voxels only.
+
+        ``changed``: ``(K, ndim) int64`` positions in the region; ``counted``: the region's new labels,
+        both on the engine's device; ``new``: the same labels on the CPU.
+        """
         where = tuple(changed.unbind(1))
         old_target, old_preds = self._target[region][where], self._preds[region][where]
-        new_values = new[where]
+        new_values = counted[where]
         new_target, new_preds = (old_target, new_values) if which == "pred" else (new_values, old_preds)
-        delta = self._pair_counts(new_target, new_preds) - self._pair_counts(old_target, old_preds)
+        delta = (self._pair_counts(new_target, new_preds) - self._pair_counts(old_target, old_preds)).cpu()
         for axis, counts in self._slices.items():
             rows = changed[:, axis] + region[axis].start
-            counts += row_class_counts(rows, new_target, new_preds, counts.shape[0], self.num_classes,
+            change = (row_class_counts(rows, new_target, new_preds, counts.shape[0], self.num_classes,
                                        self.ignore_index)
-            counts -= row_class_counts(rows, old_target, old_preds, counts.shape[0], self.num_classes,
-                                       self.ignore_index)
+                      - row_class_counts(rows, old_target, old_preds, counts.shape[0], self.num_classes,
+                                         self.ignore_index))
+            counts += change.cpu()
         self._confusion += delta
-        (self._preds if which == "pred" else self._target)[region][where] = new_values
+        if self.device.type == "cpu":
+            (self._preds if which == "pred" else self._target)[region][where] = new_values
+        else:
+            self._write(region, new, counted, which)
         return delta
+
+    def _write(self, region, new: torch.Tensor, counted: torch.Tensor, which: str) -> None:
+        """Store a region's new labels (``new`` on the CPU, ``counted`` on the engine's device) in the
+        volume and, on a GPU, in its host mirror."""
+        volume, mirror = (self._preds, self._host_preds) if which == "pred" else (self._target, self._host_target)
+        volume[region] = counted
+        if mirror is not volume:
+            mirror[region] = new
 
     def _build(self, target: torch.Tensor, preds: torch.Tensor, device: torch.device):
         target_d = target.to(device=device, dtype=self._dtype, copy=True).contiguous()
         preds_d = preds.to(device=device, dtype=self._dtype, copy=True).contiguous()
         confusion = pair_counts(target_d.reshape(-1), preds_d.reshape(-1), self.num_classes, self.ignore_index)
-        return target_d, preds_d, confusion
+        return target_d, preds_d, confusion.cpu()
 
     def _slice_state(self, axis: int) -> torch.Tensor:
         axis = self._check_axis(axis)
         if axis not in self._slices:
+            self._refresh_device()
             self._slices[axis] = slice_counts_of(
                 self._target, self._preds, self.num_classes, axis, self.ignore_index
-            )
+            ).cpu()
         return self._slices[axis]
 
     def _pair_counts(self, target: torch.Tensor, preds: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,8 @@ import threading
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 import dice_engine as de
@@ -214,3 +216,36 @@ def test_shutdown_workers_stops_the_chunk_threads_and_counting_starts_them_again
     reference = np.stack((tp, expected.sum(axis=1) - tp, expected.sum(axis=2) - tp), axis=-1)
     for result in (counts, again, *results):
         assert np.array_equal(result.numpy(), reference)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), ndim=st.integers(1, 3), ignore=st.booleans())
+def test_box_edit_counts_equal_recounting_the_box(seed, ndim, ignore):
+    """The brush path's numpy kernel: the change of the matrix and of every axis's per-slice counts."""
+    from dice_engine.confusion import box_edit_counts
+
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 6, ndim))
+    ignore_index = 7 if ignore else None
+    labels = [0, 1, 2, 3] + ([7] if ignore else [])
+    old = (rng.choice(labels, shape), rng.integers(0, 4, shape))
+    new = (rng.choice(labels, shape), rng.integers(0, 4, shape))
+    delta, slices = box_edit_counts(old, new, 4, range(ndim), ignore_index)
+    expected = (numpy_confusion(new[0], new[1], 4, ignore_index) - numpy_confusion(old[0], old[1], 4, ignore_index))
+    np.testing.assert_array_equal(delta, expected)
+    for axis in range(ndim):
+        recount = [de.slice_counts(target=pair[0], preds=pair[1], num_classes=4, axis=axis,
+                                   ignore_index=ignore_index).numpy() for pair in (old, new)]
+        np.testing.assert_array_equal(slices[axis], recount[1] - recount[0])
+    assert box_edit_counts(old, new, 4, [], ignore_index)[1] == {}
+
+
+@pytest.mark.parametrize("bins", [1, 4, 197, 2000])
+@pytest.mark.parametrize("voxels", [0, 5, 17, 1000])
+def test_spread_bincount_equals_bincount(bins, voxels):
+    """The GPU's spread count (tested here on CPU tensors, where it runs the same torch operations)."""
+    from dice_engine.confusion import _spread_bincount
+
+    index = torch.from_numpy(np.random.default_rng(voxels).integers(0, bins, voxels).astype(np.uint8 if bins <= 256
+                                                                                            else np.int16))
+    assert torch.equal(_spread_bincount(index, bins), torch.bincount(index, minlength=bins))
