@@ -140,6 +140,10 @@ class CaseObjects:
     conventions : Mapping
         The definitions, as text.
     classes : tuple of ClassObjectScore
+    voxel_ml : float or None
+        Volume of one voxel in mL; None for images without a physical pixel size (and in documents
+        written before it was recorded). States a size limit given in voxels as a volume too, and tells
+        the verdict whether objects left out could reach its missed-object limit.
     """
 
     mode: str
@@ -149,20 +153,30 @@ class CaseObjects:
     min_size_ml: float | None
     conventions: Mapping[str, Any]
     classes: tuple[ClassObjectScore, ...]
+    voxel_ml: float | None = None
+
+    @property
+    def largest_left_out_ml(self) -> float | None:
+        """The largest volume an object left out by the size limit can have (``min_size_voxels - 1`` voxels);
+        0 without a limit, None when the voxel volume is unknown."""
+        if self.min_size_voxels <= 1:
+            return 0.0
+        return None if self.voxel_ml is None else (self.min_size_voxels - 1) * self.voxel_ml
 
     def to_json(self) -> dict:
         """The ``objects`` block of ``score --json``."""
         return {"mode": self.mode, "iou_threshold": self.iou_threshold, "connectivity": self.connectivity,
-                "min_size_voxels": self.min_size_voxels, "min_size_ml": self.min_size_ml,
+                "min_size_voxels": self.min_size_voxels, "min_size_ml": self.min_size_ml, "voxel_ml": self.voxel_ml,
                 "classes": [entry.to_json() for entry in self.classes], "conventions": dict(self.conventions)}
 
     @classmethod
     def from_json(cls, block: Mapping) -> CaseObjects:
-        """Read :meth:`to_json`."""
+        """Read :meth:`to_json` (``voxel_ml`` may be absent: documents written before it was recorded)."""
         return cls(mode=block["mode"], iou_threshold=block["iou_threshold"], connectivity=block["connectivity"],
                    min_size_voxels=block["min_size_voxels"], min_size_ml=block["min_size_ml"],
                    conventions=dict(block["conventions"]),
-                   classes=tuple(ClassObjectScore.from_json(entry) for entry in block["classes"]))
+                   classes=tuple(ClassObjectScore.from_json(entry) for entry in block["classes"]),
+                   voxel_ml=block.get("voxel_ml"))
 
     def entry(self, index: int) -> ClassObjectScore | None:
         """The entry of class ``index``, None when that class was not scored."""

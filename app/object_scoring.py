@@ -167,7 +167,7 @@ def score_objects(case: Case, options: ObjectOptions, ignore_index: int | None =
     return CaseObjects(mode=options.mode, iou_threshold=options.iou_threshold,
                        connectivity=None if options.instances else (connectivity or (8 if flat else 26)),
                        min_size_voxels=min_voxels, min_size_ml=options.min_size_ml, conventions=conventions,
-                       classes=entries)
+                       classes=entries, voxel_ml=case.geometry.voxel_volume_ml if physical else None)
 
 
 def foreground_case(case: Case, ignore_index: int | None = None) -> Case:
