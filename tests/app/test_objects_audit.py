@@ -18,7 +18,7 @@ from app.report.verdict import VerdictCriteria, evaluate_verdict
 from app.scoring import score_case
 from tests.app.io.conftest import ANISOTROPIC_SPACING, write_volume
 from tests.app.report.casefiles import pdf_text
-from tests.app.test_objects_cli import instance_images
+from tests.app.test_objects_cli import instance_images, lesion_masks
 
 VOXEL_ML = math.prod(ANISOTROPIC_SPACING) / 1000
 
@@ -105,3 +105,25 @@ def test_the_report_gives_f1_and_pq_at_both_instance_thresholds_and_voxel_centro
     assert "centroid px voxel IoU" in text and "voxel index (z, y, x)" in text
     for item in entry.items:
         assert ", ".join(f"{v:.1f}" for v in item.centroid_voxel_zyx) in text
+
+
+def test_matched_objects_carry_iou_and_dice_with_their_match(tmp_path, capsys):
+    gt, pred = lesion_masks()
+    argv = ["score", "--gt", str(write_volume(tmp_path / "gt.nii.gz", gt)),
+            "--pred", str(write_volume(tmp_path / "pred.nii.gz", pred)), "--objects", "--json", "-"]
+    assert main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    first, second = document["objects"]["classes"]
+    # Class 1: lesion A (48 voxels) found exactly; B missed. Class 2: C (24 voxels) moved by one row, 18 shared.
+    (found,) = first["matched"]
+    assert (found["kind"], found["voxels"], found["iou"], found["dice"], found["distance_mm"]) == \
+        ("matched", 48, 1.0, 1.0, 0.0)
+    assert found["centroid_voxel_zyx"] == [2.0, 3.5, 3.5] and found["key_slice_zyx"][0] == 1
+    (shifted,) = second["matched"]
+    assert shifted["voxels"] == 24 and shifted["volume_ml"] == pytest.approx(24 * VOXEL_ML, rel=1e-6)
+    assert shifted["iou"] == pytest.approx(18 / (24 + 24 - 18)) and shifted["dice"] == pytest.approx(36 / 48)
+    assert [item["kind"] for item in first["items"]] == ["missed", "false"]   # unchanged: unmatched only
+    older = {**first}
+    del older["matched"]
+    assert CaseObjects.from_json({**document["objects"], "classes": [older]}).classes[0].matched == ()
+    assert CaseObjects.from_json(document["objects"]).to_json() == document["objects"]
