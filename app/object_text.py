@@ -47,8 +47,7 @@ def object_lines(objects: CaseObjects) -> list[str]:
         if entry.at_thresholds:
             lines.append(thresholds_line(entry))
         if entry.gt_left_out or entry.pred_left_out:
-            lines.append(f"{entry.name}: {entry.gt_left_out} ground-truth and {entry.pred_left_out} predicted "
-                         f"object(s) under the size limit left out")
+            lines.append(left_out_line(entry))
         for kind, items in (("missed", entry.missed), ("false", entry.false)):
             for item in items[:LISTED_ITEMS]:
                 lines.append(f"  {kind} {entry.name}: {describe_item(item)}")
@@ -66,6 +65,12 @@ def thresholds_line(entry: ClassObjectScore) -> str:
         return ""
     return f"{entry.name}: " + "; ".join(f"F1 {_fixed(v['f1'])}, PQ {_fixed(v['pq'])} at IoU ≥ {k}"
                                          for k, v in entry.at_thresholds.items())
+
+
+def left_out_line(entry: ClassObjectScore) -> str:
+    """``metastasis: 27 ground-truth and 27 predicted object(s) under the size limit left out``."""
+    return (f"{entry.name}: {entry.gt_left_out} ground-truth and {entry.pred_left_out} predicted object(s) under "
+            f"the size limit left out")
 
 
 def describe_item(item: ObjectItem) -> str:

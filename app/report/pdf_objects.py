@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from app.object_text import definition_line, thresholds_line
+from app.object_text import definition_line, left_out_line, thresholds_line
 from app.report.content import CaseReport
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, PdfDocument, draw_text
 from app.report.snapshot import paint_key_slice
@@ -40,6 +40,8 @@ def objects_section(doc: PdfDocument, report: CaseReport) -> None:
     for entry in objects.classes:
         if entry.at_thresholds:
             doc.paragraph(thresholds_line(entry) + ".", doc.font(8))
+        if entry.gt_left_out or entry.pred_left_out:
+            doc.paragraph(left_out_line(entry) + ".", doc.font(8))
     items = sorted(((entry.name, item) for entry in objects.classes for item in entry.items),
                    key=lambda pair: (-pair[1].voxels, pair[1].kind != "missed"))
     if not items:

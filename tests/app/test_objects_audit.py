@@ -127,3 +127,14 @@ def test_matched_objects_carry_iou_and_dice_with_their_match(tmp_path, capsys):
     del older["matched"]
     assert CaseObjects.from_json({**document["objects"], "classes": [older]}).classes[0].matched == ()
     assert CaseObjects.from_json(document["objects"]).to_json() == document["objects"]
+
+
+def test_the_report_counts_the_objects_left_out_by_the_size_limit(tmp_path, capsys):
+    gt, pred = lesion_masks()   # class 1: A 48 voxels, B 40 (missed), false 12; class 2: C 24 and 24
+    out, data = tmp_path / "r.pdf", tmp_path / "r.json"
+    assert main(["report", "--gt", str(write_volume(tmp_path / "gt.nii.gz", gt)), "--no-distances",
+                 "--pred", str(write_volume(tmp_path / "pred.nii.gz", pred)), "--min-size", "30", "--out", str(out),
+                 "--json", str(data)]) == 0, capsys.readouterr().err
+    text = " ".join(pdf_text(out).split())
+    assert "label 1: 0 ground-truth and 1 predicted object(s) under the size limit left out." in text
+    assert "label 2: 1 ground-truth and 1 predicted object(s) under the size limit left out." in text
