@@ -74,8 +74,8 @@ def left_out_line(entry: ClassObjectScore) -> str:
 
 
 def describe_item(item: ObjectItem) -> str:
-    """``0.613 mL (613 vox), key slice z 78, centroid (x, y, z) mm (x, y, z), voxel (z, y, x) (z, y, x), IoU 0.00,
-    12.5 mm from the nearest`` and so on."""
+    """``0.613 mL (613 vox), key slice z 78, centroid (12.5, -40.1, 88.0) mm (x, y, z), voxel (78.4, 120.2, 301.0)
+    (z, y, x), IoU 0.00, 12.5 mm from the nearest`` and so on."""
     size = f"{item.volume_ml:.3f} mL ({item.voxels} vox)" if item.volume_ml is not None else f"{item.voxels} px"
     unit = "mm" if item.volume_ml is not None else "px"
     where = ", ".join(f"{v:.1f}" for v in item.centroid_mm)

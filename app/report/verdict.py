@@ -3,8 +3,9 @@
 Criteria (defaults; set by ``report`` / ``batch`` options): mean foreground Dice ≥ 0.80; HD95 ≤ 10 mm for
 every class; |volume difference| ≤ 20 % for every class; no missed object ≥ 0.1 mL. The verdict fails
 when any criterion fails, so a missed lesion above the size limit always fails it, whatever the voxel
-Dice. A criterion that cannot be checked (no surface distances, no object counts) says why and is not
-counted as held. Qt-free; nothing is computed here beyond comparing the score document's numbers.
+Dice. A criterion that cannot be checked (no surface distances, no object counts, ground-truth objects
+left out by a ``--min-size`` that reaches the missed-object limit) says why and is not counted as held.
+Qt-free; nothing is computed here beyond comparing the score document's numbers.
 """
 
 from __future__ import annotations
