@@ -25,11 +25,11 @@ CSV_COLUMNS = ("objects_tp", "objects_fp", "objects_fn", "objects_f1")
 
 @dataclass(frozen=True)
 class ObjectItem:
-    """One missed (ground-truth, unmatched) or false (predicted, unmatched) object.
+    """One missed (ground-truth, unmatched), false (predicted, unmatched) or matched ground-truth object.
 
     Attributes
     ----------
-    kind : {"missed", "false"}
+    kind : {"missed", "false", "matched"}
     voxels : int
     volume_ml : float or None
         None for images without a physical pixel size.
@@ -40,8 +40,8 @@ class ObjectItem:
     key_slice_zyx : tuple of int
         Per axis, the slice holding most of its voxels (the report's key slice).
     iou, dice : float
-        With the most-overlapping object of the other mask (below τ, or that object was matched to
-        another); 0 when it overlaps none.
+        Missed or false: with the most-overlapping object of the other mask (below τ, or that object was
+        matched to another); 0 when it overlaps none. Matched: with the predicted object it matched.
     distance_mm : float or None
         Distance between voxel centres to the nearest object of the other mask of its class; None when
         there is none.
@@ -73,8 +73,10 @@ class ObjectItem:
 
 @dataclass(frozen=True)
 class ClassObjectScore:
-    """Object counts of one class, its missed and false objects (largest first) and, in instance mode,
-    F1 and PQ at further thresholds (``{"0.5": {"f1": .., "pq": ..}, ...}``)."""
+    """Object counts of one class, its missed and false objects (largest first), in instance mode F1 and PQ
+    at further thresholds (``{"0.5": {"f1": .., "pq": ..}, ...}``), and its matched ground-truth objects
+    (``matched``: kind ``"matched"``, IoU and Dice with the predicted object each matched; by anchor, i.e.
+    C order of their first voxel; empty in documents written before they were recorded)."""
 
     index: int
     name: str
@@ -93,6 +95,7 @@ class ClassObjectScore:
     pred_left_out: int
     items: tuple[ObjectItem, ...]
     at_thresholds: Mapping[str, Mapping[str, float | None]] | None = None
+    matched: tuple[ObjectItem, ...] = ()
 
     @property
     def missed(self) -> tuple[ObjectItem, ...]:
@@ -105,21 +108,28 @@ class ClassObjectScore:
         return tuple(item for item in self.items if item.kind == "false")
 
     def to_json(self) -> dict:
-        """``index, name``, :data:`COUNT_FIELDS`, object numbers, ``at_thresholds`` (instance mode), ``items``."""
-        entry = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("items", "at_thresholds")}
+        """``index, name``, :data:`COUNT_FIELDS`, object numbers, ``at_thresholds`` (instance mode), ``items``,
+        ``matched``."""
+        entry = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _LISTS}
         if self.at_thresholds is not None:
             entry["at_thresholds"] = {key: dict(value) for key, value in self.at_thresholds.items()}
         entry["items"] = [item.to_json() for item in self.items]
+        entry["matched"] = [item.to_json() for item in self.matched]
         return entry
 
     @classmethod
     def from_json(cls, entry: Mapping) -> ClassObjectScore:
-        """Read :meth:`to_json`."""
-        names = [f.name for f in fields(cls) if f.name not in ("items", "at_thresholds")]
+        """Read :meth:`to_json` (``matched`` may be absent: documents written before it was recorded)."""
+        names = [f.name for f in fields(cls) if f.name not in _LISTS]
         at = entry.get("at_thresholds")
         return cls(**{name: entry[name] for name in names},
                    items=tuple(ObjectItem.from_json(item) for item in entry["items"]),
-                   at_thresholds=None if at is None else {key: dict(value) for key, value in at.items()})
+                   at_thresholds=None if at is None else {key: dict(value) for key, value in at.items()},
+                   matched=tuple(ObjectItem.from_json(item) for item in entry.get("matched", ())))
+
+
+_LISTS = ("items", "at_thresholds", "matched")
+"""Fields of :class:`ClassObjectScore` written and read on their own."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,10 @@ class CaseObjects:
     conventions : Mapping
         The definitions, as text.
     classes : tuple of ClassObjectScore
+    voxel_ml : float or None
+        Volume of one voxel in mL; None for images without a physical pixel size (and in documents
+        written before it was recorded). States a size limit given in voxels as a volume too, and tells
+        the verdict whether objects left out could reach its missed-object limit.
     """
 
     mode: str
@@ -149,20 +163,30 @@ class CaseObjects:
     min_size_ml: float | None
     conventions: Mapping[str, Any]
     classes: tuple[ClassObjectScore, ...]
+    voxel_ml: float | None = None
+
+    @property
+    def largest_left_out_ml(self) -> float | None:
+        """The largest volume an object left out by the size limit can have (``min_size_voxels - 1`` voxels);
+        0 without a limit, None when the voxel volume is unknown."""
+        if self.min_size_voxels <= 1:
+            return 0.0
+        return None if self.voxel_ml is None else (self.min_size_voxels - 1) * self.voxel_ml
 
     def to_json(self) -> dict:
         """The ``objects`` block of ``score --json``."""
         return {"mode": self.mode, "iou_threshold": self.iou_threshold, "connectivity": self.connectivity,
-                "min_size_voxels": self.min_size_voxels, "min_size_ml": self.min_size_ml,
+                "min_size_voxels": self.min_size_voxels, "min_size_ml": self.min_size_ml, "voxel_ml": self.voxel_ml,
                 "classes": [entry.to_json() for entry in self.classes], "conventions": dict(self.conventions)}
 
     @classmethod
     def from_json(cls, block: Mapping) -> CaseObjects:
-        """Read :meth:`to_json`."""
+        """Read :meth:`to_json` (``voxel_ml`` may be absent: documents written before it was recorded)."""
         return cls(mode=block["mode"], iou_threshold=block["iou_threshold"], connectivity=block["connectivity"],
                    min_size_voxels=block["min_size_voxels"], min_size_ml=block["min_size_ml"],
                    conventions=dict(block["conventions"]),
-                   classes=tuple(ClassObjectScore.from_json(entry) for entry in block["classes"]))
+                   classes=tuple(ClassObjectScore.from_json(entry) for entry in block["classes"]),
+                   voxel_ml=block.get("voxel_ml"))
 
     def entry(self, index: int) -> ClassObjectScore | None:
         """The entry of class ``index``, None when that class was not scored."""

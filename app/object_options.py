@@ -94,6 +94,12 @@ def add_semantic_arguments(parser: argparse.ArgumentParser, folders: bool = Fals
                                  f"implies --instances")
 
 
+def semantic_inputs(args: argparse.Namespace) -> dict[str, str]:
+    """``{option: path}`` of the semantic masks given (inputs, for :mod:`app.output_paths`)."""
+    return {f"--semantic-{role}": path for role in ("gt", "pred")
+            if (path := getattr(args, f"semantic_{role}", None)) is not None}
+
+
 def object_options(args: argparse.Namespace) -> ObjectOptions | None:
     """The object options of the parsed arguments; None when no object option was given.
 

@@ -32,6 +32,8 @@ CONVENTIONS = {
     "items": "missed and false objects, largest first: volume, centroid (voxel z, y, x and LPS mm), key slice "
              "(the slice with most of its voxels, per axis), IoU and Dice with the most-overlapping object of "
              "the other mask, distance to the nearest object of the other mask (between voxel centres)",
+    "matched": "ground-truth objects matched to a predicted object, by their first voxel in C order: volume, "
+               "centroid, key slice, IoU and Dice with the predicted object each matched (distance 0)",
     "min_size": "objects with fewer than min_size_voxels voxels are left out of matching and counts "
                 "(gt_left_out, pred_left_out)",
     "ignore_index": "ground-truth voxels with this value are background in both masks for the objects",
@@ -167,7 +169,7 @@ def score_objects(case: Case, options: ObjectOptions, ignore_index: int | None =
     return CaseObjects(mode=options.mode, iou_threshold=options.iou_threshold,
                        connectivity=None if options.instances else (connectivity or (8 if flat else 26)),
                        min_size_voxels=min_voxels, min_size_ml=options.min_size_ml, conventions=conventions,
-                       classes=entries)
+                       classes=entries, voxel_ml=case.geometry.voxel_volume_ml if physical else None)
 
 
 def foreground_case(case: Case, ignore_index: int | None = None) -> Case:
@@ -271,7 +273,8 @@ def _class_entry(entry: de.ClassObjects, name: str, physical: bool, extra) -> Cl
         index=entry.class_index, name=name, tp=counts.tp, fp=counts.fp, fn=counts.fn,
         **{key: _number(getattr(counts, key)) for key in ("precision", "recall", "f1", "pq", "sq", "rq")},
         gt_objects=len(entry.gt_objects), pred_objects=len(entry.pred_objects), gt_left_out=entry.gt_left_out,
-        pred_left_out=entry.pred_left_out, items=tuple(_item(o, physical) for o in items), at_thresholds=at)
+        pred_left_out=entry.pred_left_out, items=tuple(_item(o, physical) for o in items), at_thresholds=at,
+        matched=tuple(_item(o, physical) for o in entry.gt_objects if o.status == "matched"))
 
 
 def _item(obj: de.SegmentObject, physical: bool) -> ObjectItem:

@@ -4,7 +4,7 @@ Definitions: docs/architecture.md §5, "Objects"."""
 
 from __future__ import annotations
 
-from app.object_document import CaseObjects, ObjectItem
+from app.object_document import CaseObjects, ClassObjectScore, ObjectItem
 
 UNDEFINED = "—"
 CONVENTIONS_TEXT = (
@@ -45,11 +45,9 @@ def object_lines(objects: CaseObjects) -> list[str]:
     lines = [definition_line(objects), line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
     for entry in objects.classes:
         if entry.at_thresholds:
-            lines.append(f"{entry.name}: " + "; ".join(f"F1 {_fixed(v['f1'])}, PQ {_fixed(v['pq'])} at IoU ≥ {k}"
-                                                        for k, v in entry.at_thresholds.items()))
+            lines.append(thresholds_line(entry))
         if entry.gt_left_out or entry.pred_left_out:
-            lines.append(f"{entry.name}: {entry.gt_left_out} ground-truth and {entry.pred_left_out} predicted "
-                         f"object(s) under the size limit left out")
+            lines.append(left_out_line(entry))
         for kind, items in (("missed", entry.missed), ("false", entry.false)):
             for item in items[:LISTED_ITEMS]:
                 lines.append(f"  {kind} {entry.name}: {describe_item(item)}")
@@ -60,19 +58,40 @@ def object_lines(objects: CaseObjects) -> list[str]:
     return lines
 
 
+def thresholds_line(entry: ClassObjectScore) -> str:
+    """``instances: F1 0.925, PQ 0.733 at IoU ≥ 0.5; F1 0.750, PQ 0.611 at IoU ≥ 0.75`` (instance mode's
+    further thresholds; empty when the entry has none)."""
+    if not entry.at_thresholds:
+        return ""
+    return f"{entry.name}: " + "; ".join(f"F1 {_fixed(v['f1'])}, PQ {_fixed(v['pq'])} at IoU ≥ {k}"
+                                         for k, v in entry.at_thresholds.items())
+
+
+def left_out_line(entry: ClassObjectScore) -> str:
+    """``metastasis: 27 ground-truth and 27 predicted object(s) under the size limit left out``."""
+    return (f"{entry.name}: {entry.gt_left_out} ground-truth and {entry.pred_left_out} predicted object(s) under "
+            f"the size limit left out")
+
+
 def describe_item(item: ObjectItem) -> str:
-    """``0.613 mL (613 vox), slice z 78, at (x, y, z) mm, IoU 0.00, 12.5 mm from the nearest`` and so on."""
+    """``0.613 mL (613 vox), key slice z 78, centroid (12.5, -40.1, 88.0) mm (x, y, z), voxel (78.4, 120.2, 301.0)
+    (z, y, x), IoU 0.00, 12.5 mm from the nearest`` and so on."""
     size = f"{item.volume_ml:.3f} mL ({item.voxels} vox)" if item.volume_ml is not None else f"{item.voxels} px"
     unit = "mm" if item.volume_ml is not None else "px"
     where = ", ".join(f"{v:.1f}" for v in item.centroid_mm)
     distance = (f"{item.distance_mm:.1f} {unit} from the nearest" if item.distance_mm is not None
                 else "none in the other mask")
-    return f"{size}, key slice z {item.key_slice_zyx[0]}, centroid ({where}) {unit}, IoU {item.iou:.2f}, {distance}"
+    voxel = ", ".join(f"{v:.1f}" for v in item.centroid_voxel_zyx)
+    return (f"{size}, key slice z {item.key_slice_zyx[0]}, centroid ({where}) {unit} (x, y, z), voxel ({voxel}) "
+            f"(z, y, x), IoU {item.iou:.2f}, {distance}")
 
 
 def _size_limit(objects: CaseObjects) -> str:
+    """The size limit as given, with its other unit: voxels for a volume, the volume of voxels when known."""
     if objects.min_size_ml is not None:
         return f"{objects.min_size_ml:g} mL ({objects.min_size_voxels} voxels)"
+    if objects.voxel_ml is not None:
+        return f"{objects.min_size_voxels} voxels ({objects.min_size_voxels * objects.voxel_ml:.3g} mL)"
     return f"{objects.min_size_voxels} voxels"
 
 

@@ -8,8 +8,9 @@ keeps, per object id, its geometry, its :class:`~dice_engine.objects.SegmentObje
 distance (with the object that gave it); per pair of objects, their distance; and per class, its result.
 ``LiveObjects.apply_edit`` calls :meth:`ObjectScoreCache.forget` with the ids it removed or rewrote and
 the classes it touched; everything else stays valid (docs/architecture.md §5a–§5c). Memory: the
-face-boundary points (and, once searched, a k-d tree) of every object described, about 65 bytes per
-boundary voxel in 3D (points 24, tree about 40).
+face-boundary points (and, once searched, a k-d tree) of every object described, about
+:data:`BOUNDARY_VOXEL_BYTES` per boundary voxel in 3D; :func:`face_boundary_voxels` counts those voxels
+from a mask before anything is built, for the memory budget (``app/io/limits.py``).
 
 Distances are found pair by pair, the same way with and without a cache, so a kept value equals a
 recomputed one exactly: the distance from object X to a group is the minimum over the group's objects
@@ -26,6 +27,12 @@ from scipy.spatial import cKDTree
 
 from dice_engine._object_details import boundary_points_mm, centroid, largest_slices, object_voxels
 
+BOUNDARY_VOXEL_BYTES = 65
+"""Bytes the cache keeps per face-boundary voxel of a described object (3D): its centre in mm (24, three
+float64) and, once the object is searched for a nearest distance, its k-d tree (``cKDTree``: 20-30 bytes a
+point measured for objects of 300 points and more, more for objects of a few voxels)."""
+SLAB_VOXELS = 1 << 21
+"""Voxels per slab of :func:`face_boundary_voxels` (its temporary arrays stay a few MB)."""
 PRUNE_MARGIN = 1e-9
 """Relative margin on the box bound: a box is skipped only when its bound exceeds the best distance by more
 than this (the bound and the k-d tree round differently)."""
@@ -164,3 +171,54 @@ def box_corners(tables, which: str, ids: list[int]) -> np.ndarray:
     ndim = tables.labels[which].ndim
     corners = np.array([[(s.start, s.stop - 1) for s in tables.records[which][i].box] for i in ids], dtype=np.int64)
     return corners.reshape(len(ids), ndim, 2).transpose(0, 2, 1)
+
+
+def face_boundary_voxels(labels: np.ndarray) -> int:
+    """How many voxels of ``labels`` are face-boundary voxels of an object, as the cache stores them.
+
+    A non-zero voxel is on its object's face boundary when a face neighbour holds another value or lies
+    outside the volume. Whether the values are class labels (lesion mode: face neighbours of one class
+    belong to one component under every connectivity) or instance ids, that is the voxel set
+    :func:`dice_engine._object_details.boundary_points_mm` returns, object by object, so the count is the
+    number of points the cache keeps once every object is described (fewer with a minimum size).
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        Label map or instance image, any integer dtype, any number of dimensions.
+
+    Returns
+    -------
+    int
+        Counted slab by slab along the first axis (:data:`SLAB_VOXELS`), so the temporary arrays stay small.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim == 0 or labels.size == 0:
+        return 0
+    depth = labels.shape[0]
+    step = max(1, SLAB_VOXELS // max(1, labels[0].size))
+    total = 0
+    for start in range(0, depth, step):
+        stop = min(start + step, depth)
+        core = labels[start:stop]
+        edge = np.zeros(core.shape, dtype=bool)
+        # across the slab's first and last slice: the neighbouring slab, or the volume's edge
+        for at, neighbour in ((0, start - 1), (stop - start - 1, stop)):
+            if 0 <= neighbour < depth:
+                edge[at] |= labels[neighbour] != core[at]
+            else:
+                edge[at] = True
+        for axis in range(core.ndim):
+            length = core.shape[axis]
+            if axis > 0:
+                edge[(slice(None),) * axis + (0,)] = True
+                edge[(slice(None),) * axis + (length - 1,)] = True
+            if length > 1:
+                head = (slice(None),) * axis + (slice(1, None),)
+                tail = (slice(None),) * axis + (slice(None, -1),)
+                differs = core[head] != core[tail]
+                edge[head] |= differs
+                edge[tail] |= differs
+        edge &= core != 0
+        total += int(np.count_nonzero(edge))
+    return total

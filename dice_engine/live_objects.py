@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from dice_engine._inputs import ArrayLike, as_labels, check_same_shape, normalise_region, resolve_num_classes
-from dice_engine._object_cache import ObjectScoreCache
+from dice_engine._object_cache import BOUNDARY_VOXEL_BYTES, ObjectScoreCache, face_boundary_voxels
 from dice_engine._object_tables import (
     ObjectTables,
     grow,
@@ -43,7 +43,7 @@ from dice_engine.objects import (
     scores_from_tables,
 )
 
-__all__ = ["LiveObjects"]
+__all__ = ["LiveObjects", "score_cache_bytes"]
 
 WHICH = ("gt", "pred")
 KEPT_MASK_BYTES = 64_000_000
@@ -267,3 +267,24 @@ class LiveObjects:
 
     def _normalise_region(self, region) -> tuple[slice, ...]:
         return normalise_region(region, self.shape)
+
+
+def score_cache_bytes(*, target: np.ndarray, preds: np.ndarray, exact: bool = True) -> int:
+    """About how many bytes :meth:`LiveObjects.scores` keeps between edits for these masks (the memory budget's
+    hook, docs/architecture.md §5c), counted from the masks before anything is built.
+
+    Parameters
+    ----------
+    target, preds : numpy.ndarray
+        The masks :class:`LiveObjects` would be given: label maps, or instance images in instance mode.
+    exact : bool
+        True: :data:`~dice_engine._object_cache.BOUNDARY_VOXEL_BYTES` per face-boundary voxel of both masks
+        (:func:`~dice_engine._object_cache.face_boundary_voxels`, a few passes over each mask). False: per
+        non-zero voxel, an upper bound from one count per mask.
+
+    Returns
+    -------
+    int
+    """
+    count = face_boundary_voxels if exact else np.count_nonzero
+    return BOUNDARY_VOXEL_BYTES * sum(int(count(np.asarray(mask))) for mask in (target, preds))

@@ -15,7 +15,13 @@ from app.distance_options import add_distance_arguments, distance_options
 from app.errors import InputError
 from app.io import load_case, write_text_atomic
 from app.io.dicom_objects import dicom_header_fields
-from app.object_options import ObjectOptions, add_object_arguments, object_options
+from app.object_options import (
+    ObjectOptions,
+    add_object_arguments,
+    add_semantic_arguments,
+    object_options,
+    semantic_inputs,
+)
 from app.output_paths import check_output_files
 from app.report.case_name import report_case_name
 from app.report.content import DEFAULT_THRESHOLD
@@ -64,6 +70,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_distance_arguments(parser, default_on=True)
     add_verdict_arguments(parser)
     add_object_arguments(parser, always_on=True)
+    add_semantic_arguments(parser)
     add_run_arguments(parser)
     parser.set_defaults(func=run)
     return parser
@@ -81,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if args.hd95_limit is not None and not distances:
         raise InputError("--hd95-limit needs the surface distances; leave out --no-distances.")
     out = Path(args.out)
-    check_output_files({"--out": args.out, "--json": args.json}, case_inputs(args))
+    check_output_files({"--out": args.out, "--json": args.json}, {**case_inputs(args), **semantic_inputs(args)})
     case = load_case(args.gt, args.pred, image=args.image, labels=args.labels, resample=args.resample,
                      ignore_index=args.ignore_index, seg_threshold=args.seg_threshold,
                      max_voxels=args.max_voxels, probs=args.probs, logits=args.logits)
@@ -89,14 +96,21 @@ def run(args: argparse.Namespace) -> int:
     from app.report.assemble import make_case_report, report_document
     from app.scoring import score_case
 
+    semantic = None
+    if objects.semantic:
+        from app.object_scoring import load_semantic_masks
+
+        semantic = load_semantic_masks(case, args.semantic_gt, args.semantic_pred, labels=args.labels,
+                                       max_voxels=args.max_voxels)
     score = score_case(case, ignore_index=args.ignore_index, device=args.device, distances=distances,
-                       nsd_tolerances=tolerances, objects=objects)
+                       nsd_tolerances=tolerances, objects=objects, semantic=semantic)
     for message in score.messages:
         print(f"dicelens: note: {message}", file=sys.stderr)
     if objects.instances:
-        from app.object_scoring import foreground_case
+        from app.object_scoring import foreground_case, semantic_case
 
-        case = foreground_case(case)   # the report's table and key slices: foreground against background
+        # the report's table and key slices: foreground against background, or the semantic masks' classes
+        case = foreground_case(case) if semantic is None else semantic_case(case, semantic)
     report = make_case_report(case, score, case_name=args.case or report_case_name(args.gt, args.pred, args.image),
                               reviewer=args.reviewer, notes=args.notes, threshold=args.threshold,
                               device=args.device, ignore_index=args.ignore_index, hd95_limit_mm=args.hd95_limit,

@@ -13,10 +13,12 @@ the environment variable :data:`MAX_VOXELS_VARIABLE` may set it (a machine-wide 
 
 The window keeps more for as long as a case is open: its objects lane
 (:class:`dice_engine.LiveObjects`) holds its own copies of both masks and an object-id volume per mask,
-:data:`OBJECTS_BYTES_PER_VOXEL` in all. The commands need no more than the reading budget for objects
-(they count them after the engine's working copies are freed). :func:`objects_memory_problem` tells
-the objects lane, before it builds its state, whether that fits in the memory available then; when it
-does not, the lane is turned off for the case with that message, and the rest of the window works on.
+:data:`OBJECTS_BYTES_PER_VOXEL` in all, and the object scores it keeps between edits (points and k-d
+trees of every object's face boundary, :func:`dice_engine.live_objects.score_cache_bytes`). The commands
+need no more than the reading budget for objects (they count them after the engine's working copies are
+freed). :func:`objects_lane_memory_problem` tells the objects lane, before it builds its state, whether
+both fit in the memory available then; when they do not, the lane is turned off for the case with that
+message, and the rest of the window works on.
 """
 
 from __future__ import annotations
@@ -136,16 +138,52 @@ def objects_memory_bytes(voxels: int, mask_bytes: int = 1) -> int:
     return int(kept * OBJECTS_BUILD_MARGIN)
 
 
-def objects_memory_problem(voxels: int, mask_bytes: int = 1) -> str | None:
+def objects_memory_problem(voxels: int, mask_bytes: int = 1, cache_bytes: int = 0) -> str | None:
     """Why the window cannot keep the objects of a case up to date (one sentence for the user), or None
-    when they fit in the memory available now (or it is unknown)."""
-    needed = objects_memory_bytes(voxels, mask_bytes)
+    when they fit in the memory available now (or it is unknown).
+
+    Parameters
+    ----------
+    voxels, mask_bytes
+        As :func:`objects_memory_bytes`.
+    cache_bytes : int
+        The object scores kept between edits (:func:`dice_engine.live_objects.score_cache_bytes`), on top.
+    """
+    volumes = objects_memory_bytes(voxels, mask_bytes)
+    needed = volumes + cache_bytes
     available = available_memory_bytes()
     if available is None or needed <= available:
         return None
-    return (f"Objects are not counted for this case: keeping them up to date needs about {_gb(needed)} of memory "
-            f"and {_gb(available)} is available. The rest of the window works as usual; free memory and open the "
-            f"case again, or count them with 'dicelens score --objects'.")
+    parts = f" ({_gb(volumes)} for its volumes, {_gb(cache_bytes)} for the object scores kept between edits)" \
+        if cache_bytes else ""
+    return (f"Objects are not counted for this case: keeping them up to date needs about {_gb(needed)} of memory"
+            f"{parts} and {_gb(available)} is available. The rest of the window works as usual; free memory and "
+            f"open the case again, or count them with 'dicelens score --objects'.")
+
+
+def objects_lane_memory_problem(gt, pred) -> str | None:
+    """:func:`objects_memory_problem` of the objects lane for these masks, cache included, counted before
+    anything is built.
+
+    The volumes are counted from the size alone. The score cache is bounded first by the masks' non-zero
+    voxels (one count per mask); only when that bound does not fit are the face-boundary voxels counted
+    exactly (a few passes over each mask), so the usual case costs two counts.
+
+    Parameters
+    ----------
+    gt, pred : numpy.ndarray
+        ``(z, y, x)`` masks the lane would give :class:`dice_engine.LiveObjects` (label maps or instance images).
+    """
+    # the engine: imported only when the lane asks
+    from dice_engine.live_objects import score_cache_bytes
+
+    voxels, mask_bytes = gt.size, max(gt.itemsize, pred.itemsize)
+    problem = objects_memory_problem(voxels, mask_bytes)
+    if problem is not None:
+        return problem
+    if objects_memory_problem(voxels, mask_bytes, score_cache_bytes(target=gt, preds=pred, exact=False)) is None:
+        return None
+    return objects_memory_problem(voxels, mask_bytes, score_cache_bytes(target=gt, preds=pred))
 
 
 def _gb(count: int) -> str:

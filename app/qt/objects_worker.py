@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.io.limits import objects_memory_problem
+from app.io.limits import objects_lane_memory_problem
 from app.qt.objects_voxels import unmatched_voxels
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailur
 
     if isinstance(request, ObjectsLoadRequest):
         state.live, state.generation, state.spacing_zyx = None, request.generation, request.spacing_zyx
-        problem = objects_memory_problem(request.gt.size, max(request.gt.itemsize, request.pred.itemsize))
+        problem = objects_lane_memory_problem(request.gt, request.pred)
         if problem is not None:   # counted before anything is allocated: the lane stays off for this case
             return ObjectsFailure(request.generation, request.revision, problem)
         try:

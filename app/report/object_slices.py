@@ -38,13 +38,15 @@ def object_key_slices(case, objects: CaseObjects | None, limit: int = MAX_OBJECT
     geometry = case.geometry
     frame = display_frame(geometry.direction, geometry.spacing_zyx, SLICE_AXIS)
     window = intensity_window(case.image)
-    instances = objects.mode == "instance"
+    # Instance images without semantic masks reach the report as one foreground class (or as raw ids); with
+    # semantic masks the case holds those classes, so an object's class is outlined alone.
+    any_foreground = objects.mode == "instance" and "instance_classes" not in objects.conventions
     snapshots = []
     for entry, item in items:
         slice_index = item.key_slice_zyx[SLICE_AXIS]
         gt_slice, pred_slice = (screen_slice(mask, slice_index, frame) for mask in (case.gt, case.pred))
-        gt_class = gt_slice > 0 if instances else gt_slice == entry.index
-        pred_class = pred_slice > 0 if instances else pred_slice == entry.index
+        gt_class = gt_slice > 0 if any_foreground else gt_slice == entry.index
+        pred_class = pred_slice > 0 if any_foreground else pred_slice == entry.index
         rows, cols = crop_box(to_screen(_marker(case.gt.shape, item), frame), (frame.row_mm, frame.col_mm))
         image = None if case.image is None else screen_slice(case.image, slice_index, frame)[rows, cols]
         snapshots.append(KeySlice(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from app.object_text import definition_line
+from app.object_text import definition_line, left_out_line, thresholds_line
 from app.report.content import CaseReport
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, PdfDocument, draw_text
 from app.report.snapshot import paint_key_slice
@@ -22,8 +22,9 @@ MAX_ROWS = 40
 _COUNT_COLUMNS = (("class", 0.0, False), ("GT", 12.0, True), ("pred", 12.0, True), ("TP", 12.0, True),
                   ("FP (false)", 20.0, True), ("FN (missed)", 22.0, True), ("precision", 18.0, True),
                   ("recall", 16.0, True), ("F1", 14.0, True), ("PQ", 14.0, True))
-_ITEM_COLUMNS = (("class", 0.0, False), ("object", 16.0, False), ("volume", 26.0, True), ("key slice z", 20.0, True),
-                 ("centroid (x, y, z)", 42.0, True), ("IoU", 12.0, True), ("nearest", 20.0, True))
+_ITEM_COLUMNS = (("class", 0.0, False), ("object", 16.0, False), ("volume", 24.0, True), ("key slice z", 20.0, True),
+                 ("centroid {unit}", 34.0, True), ("voxel", 28.0, True), ("IoU", 12.0, True), ("nearest", 20.0, True))
+"""Title (``{unit}``: mm, or px for images without a physical pixel size), width in mm (0: the rest), right-aligned."""
 
 
 def objects_section(doc: PdfDocument, report: CaseReport) -> None:
@@ -36,6 +37,11 @@ def objects_section(doc: PdfDocument, report: CaseReport) -> None:
     rows = [(e.name, str(e.gt_objects), str(e.pred_objects), str(e.tp), str(e.fp), str(e.fn), _fmt(e.precision),
              _fmt(e.recall), _fmt(e.f1), _fmt(e.pq)) for e in objects.classes]
     _table(doc, _COUNT_COLUMNS, rows, [False] * len(rows))
+    for entry in objects.classes:
+        if entry.at_thresholds:
+            doc.paragraph(thresholds_line(entry) + ".", doc.font(8))
+        if entry.gt_left_out or entry.pred_left_out:
+            doc.paragraph(left_out_line(entry) + ".", doc.font(8))
     items = sorted(((entry.name, item) for entry in objects.classes for item in entry.items),
                    key=lambda pair: (-pair[1].voxels, pair[1].kind != "missed"))
     if not items:
@@ -45,14 +51,18 @@ def objects_section(doc: PdfDocument, report: CaseReport) -> None:
     shown = items[:MAX_ROWS]
     unit = "mm" if shown[0][1].volume_ml is not None else "px"
     cells = [(name, item.kind, _volume(item), str(item.key_slice_zyx[0]),
-              ", ".join(f"{v:.1f}" for v in item.centroid_mm), f"{item.iou:.2f}",
+              ", ".join(f"{v:.1f}" for v in item.centroid_mm), ", ".join(f"{v:.1f}" for v in item.centroid_voxel_zyx),
+              f"{item.iou:.2f}",
               DASH if item.distance_mm is None else f"{item.distance_mm:.1f} {unit}") for name, item in shown]
-    _table(doc, _ITEM_COLUMNS, cells, [item.kind == "missed" for _, item in shown])
+    columns = tuple((title.format(unit=unit), width, right) for title, width, right in _ITEM_COLUMNS)
+    _table(doc, columns, cells, [item.kind == "missed" for _, item in shown])
     more = f" {len(items) - len(shown)} more not listed (see the JSON)." if len(items) > len(shown) else ""
     doc.paragraph("Missed = ground-truth object without a match (shaded); false = predicted object without a "
-                  "match. Key slice: the axial slice with most of the object's voxels. IoU with the most-"
-                  "overlapping object of the other mask; nearest: distance to the nearest object of the other "
-                  f"mask of its class (0 when they overlap).{more}", doc.font(7, italic=True), MUTED_COLOR)
+                  "match. Key slice: the axial slice with most of the object's voxels. Centroid: (x, y, z) in "
+                  "LPS mm (px without a pixel size) and voxel index (z, y, x). IoU with the most-overlapping "
+                  "object of the other mask; nearest: distance to the nearest object of the other mask of its "
+                  f"class (0 when they overlap).{more}",
+                  doc.font(7, italic=True), MUTED_COLOR)
     _snapshots(doc, report)
 
 

@@ -3,8 +3,9 @@
 Criteria (defaults; set by ``report`` / ``batch`` options): mean foreground Dice ≥ 0.80; HD95 ≤ 10 mm for
 every class; |volume difference| ≤ 20 % for every class; no missed object ≥ 0.1 mL. The verdict fails
 when any criterion fails, so a missed lesion above the size limit always fails it, whatever the voxel
-Dice. A criterion that cannot be checked (no surface distances, no object counts) says why and is not
-counted as held. Qt-free; nothing is computed here beyond comparing the score document's numbers.
+Dice. A criterion that cannot be checked (no surface distances, no object counts, ground-truth objects
+left out by a ``--min-size`` that reaches the missed-object limit) says why and is not counted as held.
+Qt-free; nothing is computed here beyond comparing the score document's numbers.
 """
 
 from __future__ import annotations
@@ -128,11 +129,27 @@ def _missed_objects(score: CaseScore, criteria: VerdictCriteria) -> CriterionChe
     if any(volume is None for volume, _, _ in missed):
         return CriterionCheck(statement, None, "the image has no physical pixel size")
     large = sorted((m for m in missed if m[0] >= limit), key=lambda m: -m[0])
-    if not large:
-        return CriterionCheck(statement, True, f"{len(missed)} missed object(s), all smaller" if missed
-                              else "no missed object")
-    return CriterionCheck(statement, False, _listed([f"{name} {volume:.3f} mL at slice z {item.key_slice_zyx[0]}"
-                                                     for volume, name, item in large]))
+    if large:
+        return CriterionCheck(statement, False, _listed([f"{name} {volume:.3f} mL at slice z {item.key_slice_zyx[0]}"
+                                                         for volume, name, item in large]))
+    unseen = _left_out_at_limit(score.objects, limit)
+    if unseen:
+        return CriterionCheck(statement, None, unseen)
+    return CriterionCheck(statement, True, f"{len(missed)} missed object(s), all smaller" if missed
+                          else "no missed object")
+
+
+def _left_out_at_limit(objects, limit: float) -> str | None:
+    """Why ground-truth objects left out by the size limit (``--min-size``) may hide a missed object of ``limit``
+    mL or more, or None when none could."""
+    left_out = sum(entry.gt_left_out for entry in objects.classes)
+    largest = objects.largest_left_out_ml
+    if not left_out or (largest is not None and largest < limit):
+        return None
+    size = f"{objects.min_size_voxels} voxels" if largest is None else \
+        f"{largest + objects.voxel_ml:.3g} mL ({objects.min_size_voxels} voxels)"
+    return (f"{left_out} ground-truth object(s) under the size limit of {size} were left out of the object counts, "
+            f"so a missed object of {limit:g} mL or more may not be seen; lower --min-size to check it")
 
 
 def _listed(texts: list[str]) -> str:

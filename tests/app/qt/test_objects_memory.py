@@ -7,7 +7,7 @@ import numpy as np
 from app.io import limits
 from app.qt.objects_controller import ObjectsController
 from app.qt.objects_worker import ObjectsFailure, ObjectsLoadRequest, ObjectsReply, ObjectsWorkerState, process
-from dice_engine.live_objects import LiveObjects
+from dice_engine.live_objects import LiveObjects, score_cache_bytes
 from tests.app.qt.panels_cases import organ_case
 from tests.app.qt.test_objects_dock import FALSE_BLOB, edit
 
@@ -37,7 +37,7 @@ def test_objects_memory_problem_says_what_is_needed_and_available(monkeypatch):
 
 def test_a_case_that_does_not_fit_turns_the_lane_off_with_the_message(monkeypatch, qtbot):
     case = organ_case()
-    needed = limits.objects_memory_bytes(case.gt.size)
+    needed = limits.objects_memory_bytes(case.gt.size) + score_cache_bytes(target=case.gt, preds=case.pred)
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: needed - 1)
     state = ObjectsWorkerState()
     reply = process(state, ObjectsLoadRequest(1, 1, case.gt, case.pred, case.geometry.spacing_zyx, 6))
@@ -48,7 +48,42 @@ def test_a_case_that_does_not_fit_turns_the_lane_off_with_the_message(monkeypatc
     assert loaded.args[0].scores is None and "needs about" in loaded.args[0].message
     controller.submit_delta(edit(case, "pred", FALSE_BLOB, 2))   # ignored: nothing to follow
     assert not controller.pending
+    needed = limits.objects_memory_bytes(case.gt.size) + score_cache_bytes(target=case.gt, preds=case.pred)  # edited
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: needed)
     assert isinstance(process(state, ObjectsLoadRequest(2, 1, case.gt, case.pred, case.geometry.spacing_zyx, 6)),
                       ObjectsReply)
     controller.shutdown()
+
+
+def test_the_score_cache_counts_in_the_lane_budget(monkeypatch):
+    """Volumes that fit but a score cache that does not: the lane stays off, and the message says why."""
+    case = organ_case()
+    volumes = limits.objects_memory_bytes(case.gt.size)
+    cache = score_cache_bytes(target=case.gt, preds=case.pred)
+    bound = score_cache_bytes(target=case.gt, preds=case.pred, exact=False)
+    assert 0 < cache < bound   # organs: most voxels are inside, so the exact count is well under the bound
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: volumes + cache - 1)
+    message = limits.objects_lane_memory_problem(case.gt, case.pred)
+    assert message.startswith("Objects are not counted for this case") and "for the object scores kept" in message
+    state = ObjectsWorkerState()
+    reply = process(state, ObjectsLoadRequest(1, 1, case.gt, case.pred, case.geometry.spacing_zyx, 6))
+    assert isinstance(reply, ObjectsFailure) and reply.message == message and state.live is None
+    # Between the exact figure and the non-zero bound: counted exactly, and it fits.
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: volumes + cache)
+    assert limits.objects_lane_memory_problem(case.gt, case.pred) is None
+    assert isinstance(process(state, ObjectsLoadRequest(2, 1, case.gt, case.pred, case.geometry.spacing_zyx, 6)),
+                      ObjectsReply)
+
+
+def test_the_exact_count_runs_only_when_the_bound_does_not_fit(monkeypatch):
+    import dice_engine.live_objects as live_objects
+
+    case = organ_case()
+    bound = score_cache_bytes(target=case.gt, preds=case.pred, exact=False)
+
+    def no_exact_count(labels):
+        raise AssertionError("the non-zero bound fitted: no exact count was needed")
+
+    monkeypatch.setattr(live_objects, "face_boundary_voxels", no_exact_count)
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: limits.objects_memory_bytes(case.gt.size) + bound)
+    assert limits.objects_lane_memory_problem(case.gt, case.pred) is None
