@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.engine_import import import_engine
 from app.qt.lane_state import apply_edits, build_state, dropping_state_on_error
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def process(state: DistanceWorkerState, request) -> DistanceReply | DistanceFail
 
 
 def _process(state: DistanceWorkerState, request) -> DistanceReply | DistanceFailure:
-    import dice_engine as de
+    de = import_engine("dice_engine.distance_state")
 
     started = time.perf_counter()
     if isinstance(request, DistanceLoadRequest):

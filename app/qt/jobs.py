@@ -34,7 +34,6 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
+from app.engine_import import imported_engine
 from app.errors import InputError
 
 SHUTDOWN_WAIT_MS = 3000
@@ -377,7 +377,7 @@ class JobLayer(QObject):
             lane.cancel()   # every lane first, so that all running jobs stop in parallel
         deadline = time.monotonic() + timeout_ms / 1000
         stopped = all([lane.stop(deadline) for lane in self._lanes.values()])
-        engine = sys.modules.get("dice_engine")   # never imported here: closing must not load torch
+        engine = imported_engine()   # never imported here: closing must not load torch
         if engine is not None:
             engine.shutdown_workers(wait=False)   # the engine's chunk-counting pool (docs/architecture.md §4)
         return stopped

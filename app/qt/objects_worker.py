@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.engine_import import import_engine
 from app.io.limits import objects_memory_problem
 from app.qt.lane_state import apply_edits, build_state, dropping_state_on_error
 from app.qt.objects_voxels import unmatched_voxels
@@ -98,6 +99,7 @@ def process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailure
 
 
 def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailure:
+    import_engine("dice_engine.live_objects")
     from dice_engine.live_objects import LiveObjects
 
     if isinstance(request, ObjectsLoadRequest):

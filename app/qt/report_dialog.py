@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine_import import import_engine
 from app.errors import InputError
 from app.qt.jobs import JobLayer, JobReply, checkpoint
 from app.qt.plain_text import plain_message_box
@@ -212,6 +213,7 @@ def _export_job(case, options: ReportOptions, case_name: str, score: CaseScore |
                 edits: tuple[EditRecord, ...]) -> str:
     """The export job (scoring, per-slice counts and painting take seconds on a CT): the PDF's path."""
     checkpoint()   # closed before it started: nothing is written
+    import_engine("dice_engine.distances", "dice_engine.objects")   # what scoring imports, one thread at a time
     return str(write_report(case, options, case_name=case_name, score=score, edits=edits))
 
 
