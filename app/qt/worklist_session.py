@@ -86,7 +86,7 @@ class ReviewExporter(QObject):
 
     def __init__(self, window) -> None:
         super().__init__(window)
-        self._lane = window.jobs.lane("review_export", threaded=True)
+        self._lane = window.jobs.lane("review_export", threaded=True, finish_at_close=True)   # files asked for
         self._lane.replied.connect(self._on_reply)
         self.last_paths: tuple[str, str] | None = None
 
