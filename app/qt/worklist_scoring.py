@@ -34,10 +34,8 @@ def score_all(folder, relay: _Relay, stop: threading.Event, max_voxels: int | No
     int
         How many cases were scored (or failed) in this run.
     """
-    from app.engine_import import import_engine
     from app.review.scoring import score_pending
 
-    import_engine()   # what scoring imports, one thread at a time
     count = 0
     for case, result in score_pending(folder, stop=stop, max_voxels=max_voxels):
         relay.scored.emit(case, result)
