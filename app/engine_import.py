@@ -7,7 +7,9 @@ module 'torch' has no attribute ..."), and torch's extension code run on a half-
 has crashed the process. The window's lanes, the early case read and the review's jobs all import the
 engine lazily, on their own threads (docs/architecture.md §4), so each of them calls
 :func:`import_engine` before it uses the engine: the first imports then run one after another, and a
-later call costs a few dictionary look-ups.
+later call costs a few dictionary look-ups. Call it inside functions, never at a module's top level: a
+module being imported by one thread that waited for the lock while the lock's holder needed that module
+would deadlock.
 
 Qt-free and app-free: the reading layer (:mod:`app.io`, model output) calls it too.
 """
