@@ -106,6 +106,11 @@ def run_case(job: CaseJob) -> CaseOutcome:
 
 def _score_and_save(job: CaseJob) -> tuple[str, bytes]:
     """Score the case and write its result (and report); with ``job.return_result`` return them instead."""
+    from app.engine_import import import_engine
+
+    # One thread at a time imports torch and the engine (a Dask worker runs cases on several threads).
+    import_engine(*(("dice_engine.distances",) if job.nsd_tolerances is not None else ()),
+                  *(("dice_engine.objects",) if job.objects is not None else ()))
     from app.io import load_case, write_text_atomic
     from app.scoring import score_case
 

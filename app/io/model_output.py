@@ -155,7 +155,10 @@ def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = Fal
     ------
     InputError
     """
-    from dice_engine.soft_scan import scan_probabilities  # torch: only once there are scores to check
+    from app.engine_import import import_engine
+
+    import_engine()   # torch: only once there are scores to check (and this may run on a lane's thread)
+    from dice_engine.soft_scan import scan_probabilities
 
     argmax = argmax and kind == "probs" and scores.shape[0] > 1
     scan = scan_probabilities(scores, checks=True, argmax=argmax)  # one threaded pass, a chunk per thread

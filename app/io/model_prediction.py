@@ -37,6 +37,9 @@ def derived_prediction(scores: np.ndarray, kind: str, name: str,
         ``(z, y, x)`` uint8 (int16 beyond 256 classes).
     note : str
     """
+    from app.engine_import import import_engine
+
+    import_engine()   # this may run on a lane's thread
     from dice_engine.soft_probabilities import ClassProbabilities, predict
 
     if argmax is not None:
@@ -56,6 +59,9 @@ def agreement_warning(scores: np.ndarray, kind: str, preds: np.ndarray, name: st
     str or None
         None when every decisive voxel agrees.
     """
+    from app.engine_import import import_engine
+
+    import_engine()   # this may run on a lane's thread
     from dice_engine.soft_probabilities import ClassProbabilities, disagreement
 
     probabilities = ClassProbabilities(scores, from_logits=kind == "logits")

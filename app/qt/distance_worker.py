@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.engine_import import import_engine
+from app.qt.lane_state import apply_edits, build_state, dropping_state_on_error
+
 if TYPE_CHECKING:
     import dice_engine as de
 
@@ -106,40 +109,27 @@ def process(state: DistanceWorkerState, request) -> DistanceReply | DistanceFail
 
     An unexpected exception drops the state (its masks may no longer follow the case) and propagates.
     """
-    try:
-        return _process(state, request)
-    except BaseException:
-        state.distances = None
-        raise
+    return dropping_state_on_error(state, "distances", _process, request)
 
 
 def _process(state: DistanceWorkerState, request) -> DistanceReply | DistanceFailure:
-    import dice_engine as de
+    de = import_engine("dice_engine.distance_state")
 
     started = time.perf_counter()
     if isinstance(request, DistanceLoadRequest):
         state.distances, state.generation = None, request.generation
-        try:
-            state.distances = de.SurfaceDistanceState(target=request.gt, preds=request.pred,
-                                                      spacing=request.spacing_zyx,
-                                                      num_classes=request.num_classes,
-                                                      ignore_index=request.ignore_index)
-        except (ValueError, MemoryError) as error:
-            return DistanceFailure(request.generation, request.revision,
-                                   f"Surface distances could not be computed for this case: {error}")
+        failure = build_state(state, "distances", request,
+                              lambda: de.SurfaceDistanceState(target=request.gt, preds=request.pred,
+                                                              spacing=request.spacing_zyx,
+                                                              num_classes=request.num_classes,
+                                                              ignore_index=request.ignore_index),
+                              DistanceFailure, "Surface distances could not be computed")
     elif isinstance(request, DistanceEditRequest):
-        if request.generation != state.generation or state.distances is None:
-            return DistanceFailure(request.generation, request.revision, "")
-        try:
-            for delta in request.deltas:
-                state.distances.apply_edit(delta.region, delta.new_values, which=delta.which)
-        except (ValueError, MemoryError) as error:
-            state.distances = None  # its masks no longer follow the case: show nothing rather than wrong numbers
-            return DistanceFailure(request.generation, request.revision,
-                                   f"Surface distances stopped following the edits ({error}); they are not "
-                                   "shown until the case is opened again.")
+        failure = apply_edits(state, "distances", request, DistanceFailure, "Surface distances")
     else:
         raise TypeError(f"unknown distance request {type(request).__name__}")
+    if failure is not None:
+        return failure
     recomputed = state.distances.stale_classes
     result = state.distances.results()
     return DistanceReply(request.generation, request.revision, result, recomputed,

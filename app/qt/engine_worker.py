@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.engine_import import import_engine
+
 if TYPE_CHECKING:
     import torch
 
@@ -211,9 +213,9 @@ def warm_up(torch_threads: int | None = None) -> None:
     edit than it saves (measured 2x slower edits on 2 cores), and it competes with the GUI thread.
     scipy is not imported here: the first table does not need it (:func:`warm_flood_fill` follows it).
     """
-    import torch
+    import_engine()   # imported for its cost, here rather than on the first case
 
-    import dice_engine  # noqa: F401 - imported for its cost, here rather than on the first case
+    import torch
 
     if torch_threads is not None:
         torch.set_num_threads(int(torch_threads))
@@ -222,7 +224,7 @@ def warm_up(torch_threads: int | None = None) -> None:
 def warm_flood_fill() -> None:
     """Import scipy.ndimage now (a job, after the first table: docs/architecture.md §10), so that the
     first flood fill (app/model/fill.py, on the GUI thread) does not wait about 0.5 s for it."""
-    import scipy.ndimage  # noqa: F401 - imported for its cost
+    import_engine("scipy.ndimage")   # imported for its cost
 
 
 def process(state: WorkerState, request) -> tuple[object, list[str]]:
@@ -270,7 +272,7 @@ def process(state: WorkerState, request) -> tuple[object, list[str]]:
 
 
 def _load(state: WorkerState, request: LoadRequest, started: float) -> tuple[object, list[str]]:
-    import dice_engine as de
+    de = import_engine()
 
     state.live = None  # free the previous case's tensors before allocating the new ones
     state.generation = request.generation

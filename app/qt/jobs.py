@@ -20,10 +20,12 @@ writing a report) is a *job*: a plain function and its arguments, submitted to a
   :attr:`Lane.settled`. Connect those to bound slots of GUI-thread objects (never lambdas).
 - **Lifetimes.** :meth:`JobLayer.shutdown` (the main window's ``closeEvent``; also on the
   application's ``aboutToQuit``) cancels what can be cancelled (queued jobs are skipped; a running
-  job stops at its next :func:`checkpoint`), stops the threads and waits for them up to a bounded
-  time. A job still inside a library call after that keeps its thread alive, and Qt must never
-  destroy a running thread (that aborts the process): such threads are held here and joined at
-  interpreter exit, so the process always ends normally (exit code 0) whatever was in flight.
+  job stops at its next :func:`checkpoint`; a lane made with ``finish_at_close``, which writes files
+  the user asked for, is not cancelled), stops the threads once the jobs sent have had their turn and
+  waits for them up to a bounded time. A job still inside a library call after that keeps its
+  thread alive, and Qt must never destroy a running thread (that aborts the process): such threads
+  are held here and joined at interpreter exit, so the process always ends normally (exit code 0)
+  whatever was in flight.
 
 ``synchronous=True`` runs every job inline in the submitting thread (tests): the reply is delivered
 before :meth:`Lane.submit` returns.
@@ -34,7 +36,6 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
+from app.engine_import import imported_engine
 from app.errors import InputError
 
 SHUTDOWN_WAIT_MS = 3000
@@ -170,10 +172,20 @@ class _LaneWorker(QObject):
     """Lives in the lane's thread: runs each job it is sent and emits its reply."""
 
     finished = Signal(object)
+    quit_sent = False
+    """Set when the lane stopped: the thread's quit is queued behind the jobs sent before it."""
 
     @Slot(object)
     def run(self, job: _Job) -> None:
         self.finished.emit(_run(job))
+
+    @Slot()
+    def quit_thread(self) -> None:
+        """End the lane thread's event loop; sent through the job queue, so every job sent before has run.
+
+        A direct ``QThread.quit()`` drops the jobs whose event the thread has not taken yet (all of them
+        when the thread has not even entered its event loop, as a lane made just before a close)."""
+        self.thread().quit()
 
 
 _threads: dict[QThread, QObject] = {}
@@ -189,8 +201,9 @@ def finish_background_jobs() -> None:
     Runs at interpreter exit; ``dicelens view`` calls it when the event loop has ended, while Qt is
     still up. Waits as long as those jobs take (they are finite; a report being written is finished).
     """
-    for thread in list(_threads):
-        thread.quit()
+    for thread, worker in list(_threads.items()):
+        if not worker.quit_sent:
+            thread.quit()
         thread.wait()
         _threads.pop(thread, None)
 
@@ -209,11 +222,14 @@ class Lane(QObject):
     replied = Signal(object)
     settled = Signal()
     _send = Signal(object)
+    _send_quit = Signal()
 
-    def __init__(self, name: str, synchronous: bool, priority: QThread.Priority, parent: QObject) -> None:
+    def __init__(self, name: str, synchronous: bool, priority: QThread.Priority, parent: QObject,
+                 finish_at_close: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName(name)
         self.name = name
+        self.finish_at_close = finish_at_close
         self._generation = 0
         self._in_flight = 0
         self._tokens: dict[int, threading.Event] = {}
@@ -226,6 +242,7 @@ class Lane(QObject):
         self._thread.setObjectName(f"dicelens-{name}")
         self._worker.moveToThread(self._thread)
         self._send.connect(self._worker.run, Qt.ConnectionType.QueuedConnection)
+        self._send_quit.connect(self._worker.quit_thread, Qt.ConnectionType.QueuedConnection)
         self._worker.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         _threads[self._thread] = self._worker
         self._thread.start(priority)
@@ -295,17 +312,20 @@ class Lane(QObject):
             token.set()
 
     def stop(self, deadline: float) -> bool:
-        """Cancel everything, stop the thread, wait for it until ``deadline`` (``time.monotonic()``).
+        """Cancel everything (unless the lane finishes at close), stop the thread once the jobs sent so far
+        have had their turn, wait for it until ``deadline`` (``time.monotonic()``).
 
-        Nothing is delivered afterwards. Returns False when a job was still running at the deadline
-        (its thread is then joined at interpreter exit). Safe to call twice.
+        Nothing is delivered afterwards. Returns False when a job was still running (or waiting) at the
+        deadline (its thread is then joined at interpreter exit). Safe to call twice.
         """
         self._closed = True
-        self.cancel()
+        if not self.finish_at_close:
+            self.cancel()
         thread, self._thread = self._thread, None
         if thread is None:
             return True
-        thread.quit()
+        self._worker.quit_sent = True
+        self._send_quit.emit()   # behind the jobs sent: a cancelled one ends at once, none is dropped unrun
         remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
         if not thread.wait(remaining_ms):
             log.info("lane %s: a job was still running when the window closed; it ends in the background",
@@ -348,16 +368,18 @@ class JobLayer(QObject):
             app.aboutToQuit.connect(self.shutdown)
 
     def lane(self, name: str, priority: QThread.Priority = QThread.Priority.InheritPriority,
-             threaded: bool = False) -> Lane:
+             threaded: bool = False, finish_at_close: bool = False) -> Lane:
         """The lane called ``name``, created (and its thread started) on first use.
 
         ``threaded`` gives it a thread even in a synchronous layer: for callers whose API promises an
-        answer after the call returns (the report exporter).
+        answer after the call returns (the report exporter). ``finish_at_close``: :meth:`shutdown` cancels
+        none of its jobs, every job submitted before it runs to its end (the process waits for them at
+        exit): for files the user asked for (a report).
         """
         if self._stopped:
             raise RuntimeError("the job layer has been shut down")
         if name not in self._lanes:
-            self._lanes[name] = Lane(name, self.synchronous and not threaded, priority, self)
+            self._lanes[name] = Lane(name, self.synchronous and not threaded, priority, self, finish_at_close)
         return self._lanes[name]
 
     @property
@@ -374,10 +396,11 @@ class JobLayer(QObject):
         """
         self._stopped = True
         for lane in self._lanes.values():
-            lane.cancel()   # every lane first, so that all running jobs stop in parallel
+            if not lane.finish_at_close:
+                lane.cancel()   # every lane first, so that all running jobs stop in parallel
         deadline = time.monotonic() + timeout_ms / 1000
         stopped = all([lane.stop(deadline) for lane in self._lanes.values()])
-        engine = sys.modules.get("dice_engine")   # never imported here: closing must not load torch
+        engine = imported_engine()   # never imported here: closing must not load torch
         if engine is not None:
             engine.shutdown_workers(wait=False)   # the engine's chunk-counting pool (docs/architecture.md §4)
         return stopped

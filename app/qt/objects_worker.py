@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.engine_import import import_engine
 from app.io.limits import objects_lane_memory_problem
+from app.qt.lane_state import apply_edits, build_state, dropping_state_on_error
 from app.qt.objects_voxels import unmatched_voxels
 
 if TYPE_CHECKING:
@@ -93,14 +95,11 @@ def process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailure
 
     An unexpected exception drops the state (its masks may no longer follow the case) and propagates.
     """
-    try:
-        return _process(state, request)
-    except BaseException:
-        state.live = None
-        raise
+    return dropping_state_on_error(state, "live", _process, request)
 
 
 def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailure:
+    import_engine("dice_engine.live_objects")
     from dice_engine.live_objects import LiveObjects
 
     if isinstance(request, ObjectsLoadRequest):
@@ -108,24 +107,15 @@ def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailur
         problem = objects_lane_memory_problem(request.gt, request.pred)
         if problem is not None:   # counted before anything is allocated: the lane stays off for this case
             return ObjectsFailure(request.generation, request.revision, problem)
-        try:
-            state.live = LiveObjects(target=request.gt, preds=request.pred, num_classes=request.num_classes,
-                                     instances=request.instances)
-        except (ValueError, MemoryError) as error:
-            return ObjectsFailure(request.generation, request.revision,
-                                  f"Objects could not be counted for this case: {error}")
+        failure = build_state(state, "live", request,
+                              lambda: LiveObjects(target=request.gt, preds=request.pred,
+                                                  num_classes=request.num_classes, instances=request.instances),
+                              ObjectsFailure, "Objects could not be counted")
     elif isinstance(request, ObjectsEditRequest):
-        if request.generation != state.generation or state.live is None:
-            return ObjectsFailure(request.generation, request.revision, "")
-        try:
-            for delta in request.deltas:
-                state.live.apply_edit(delta.region, delta.new_values, which=delta.which)
-        except (ValueError, MemoryError) as error:
-            state.live = None   # its masks no longer follow the case: show nothing rather than wrong counts
-            return ObjectsFailure(request.generation, request.revision,
-                                  f"Object counts stopped following the edits ({error}); they are not shown "
-                                  "until the case is opened again.")
+        failure = apply_edits(state, "live", request, ObjectsFailure, "Object counts")
     else:
         raise TypeError(f"unknown objects request {type(request).__name__}")
+    if failure is not None:
+        return failure
     scores = state.live.scores(spacing=state.spacing_zyx)
     return ObjectsReply(request.generation, request.revision, scores, unmatched_voxels(state.live, scores))

@@ -39,8 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine_import import import_engine
 from app.errors import InputError
-from app.qt.jobs import JobLayer, JobReply, checkpoint
+from app.qt.jobs import JobLayer, JobReply
 from app.qt.plain_text import plain_message_box
 from app.qt.report_criteria import CriteriaFields
 from app.report.content import DEFAULT_THRESHOLD, EditRecord
@@ -211,7 +212,7 @@ def write_report(case, options: ReportOptions, *, case_name: str, score: CaseSco
 def _export_job(case, options: ReportOptions, case_name: str, score: CaseScore | None,
                 edits: tuple[EditRecord, ...]) -> str:
     """The export job (scoring, per-slice counts and painting take seconds on a CT): the PDF's path."""
-    checkpoint()   # closed before it started: nothing is written
+    import_engine("dice_engine.distances", "dice_engine.objects")   # what scoring imports, one thread at a time
     return str(write_report(case, options, case_name=case_name, score=score, edits=edits))
 
 
@@ -223,7 +224,8 @@ class ReportExporter(QObject):
     parent : QObject or None
     jobs : JobLayer, optional
         The window's job layer (default: one of the exporter's own), which owns the thread. A report
-        still being written when the window closes is finished before the process ends (unannounced).
+        asked for before the window closes is finished before the process ends (unannounced), whether
+        or not its job had started.
 
     Signals
     -------
@@ -238,7 +240,8 @@ class ReportExporter(QObject):
 
     def __init__(self, parent: QObject | None = None, jobs: JobLayer | None = None) -> None:
         super().__init__(parent)
-        self._lane = (jobs if jobs is not None else JobLayer(self)).lane("export", threaded=True)   # answers later
+        self._lane = (jobs if jobs is not None else JobLayer(self)).lane("export", threaded=True,   # answers later
+                                                                         finish_at_close=True)
         self._lane.replied.connect(self._on_reply)
         self._request: int | None = None
 

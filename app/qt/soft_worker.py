@@ -131,8 +131,10 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
     InputError
         The scores do not fit the ground truth (a label without a channel).
     """
-    import dice_engine as de
+    from app.engine_import import import_engine
     from app.errors import InputError
+
+    de = import_engine()
     from app.scoring import SMOOTH  # the same smoothing as ``dicelens score``
     from dice_engine.soft_scan import scan_probabilities
     from dice_engine.soft_threshold import ClassHistograms

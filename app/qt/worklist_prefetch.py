@@ -89,8 +89,9 @@ def build_engine(case, masks: tuple | None = None):
         On read-only copies of ``case.gt`` and ``case.pred`` (the window goes on editing the masks),
         on the engine's default device, with its per-slice counts along the three axes computed.
     """
-    import dice_engine as de
+    from app.engine_import import import_engine
 
+    de = import_engine()
     gt, pred = masks if masks is not None else (snapshot(case.gt), snapshot(case.pred))
     live = de.LiveDice(target=gt, preds=pred, num_classes=int(case.num_classes), device=de.select_device(None))
     for axis in range(3):

@@ -73,8 +73,10 @@ def open_dataset_dialog(window) -> None:
 
 def _export(folder, max_voxels: int | None) -> tuple[str, str]:
     """The job: write the review's CSV and PDF; their paths."""
+    from app.engine_import import import_engine
     from app.review.export import export_review
 
+    import_engine()   # the key slices' engine, one thread at a time
     csv_path, pdf_path = export_review(folder, max_voxels=max_voxels)
     return str(csv_path), str(pdf_path)
 
@@ -84,7 +86,7 @@ class ReviewExporter(QObject):
 
     def __init__(self, window) -> None:
         super().__init__(window)
-        self._lane = window.jobs.lane("review_export", threaded=True)
+        self._lane = window.jobs.lane("review_export", threaded=True, finish_at_close=True)   # files asked for
         self._lane.replied.connect(self._on_reply)
         self.last_paths: tuple[str, str] | None = None
 

@@ -164,6 +164,22 @@ def test_shutdown_waits_a_bounded_time_then_leaves_the_job_to_finish_undelivered
         layer.lane("another")
 
 
+def test_a_lane_that_finishes_at_close_runs_every_job_sent_before_the_close(qtbot, qapp):
+    """A report asked for just before the window closes is written, even when its job has not started
+    (its lane's thread had not taken it, or had not even entered its event loop: a lane made at once)."""
+    layer = JobLayer()
+    lane = layer.lane("export", finish_at_close=True)
+    started, release = threading.Event(), threading.Event()
+    written = []
+    lane.submit("Writing the first report", block, started, release)
+    lane.submit("Writing the second report", written.append, "second.pdf")
+
+    assert layer.shutdown(timeout_ms=0) is False   # the first is still waiting to be released
+    release.set()
+    jobs_module.finish_background_jobs()
+    assert started.is_set() and written == ["second.pdf"] and not jobs_module._threads
+
+
 def test_a_job_submitted_after_shutdown_does_not_run():
     layer = JobLayer()
     lane = layer.lane("work")
