@@ -377,7 +377,7 @@ class JobLayer(QObject):
             lane.cancel()   # every lane first, so that all running jobs stop in parallel
         deadline = time.monotonic() + timeout_ms / 1000
         stopped = all([lane.stop(deadline) for lane in self._lanes.values()])
-        engine = sys.modules.get("dice_engine")   # never imported here: closing must not load torch
-        if engine is not None:
-            engine.shutdown_workers(wait=False)   # the engine's chunk-counting pool (docs/architecture.md §4)
+        counting = sys.modules.get("dice_engine.confusion")   # never imported here: closing must not load torch
+        if counting is not None:
+            counting.shutdown_workers(wait=False)   # the engine's chunk-counting pool (docs/architecture.md §4)
         return stopped

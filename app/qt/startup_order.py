@@ -11,7 +11,9 @@ hand the GIL over waits to get it back: showing a case took 3-6x longer with tor
   (:data:`LARGE_CASE_BYTES`) is not held: its read outlasts building the window, and holding torch's
   import until its image made its table later (measured on a busy 2-core machine);
 - the ``objects``, ``soft`` and ``warm`` lanes (lesion counts, soft Dice, the fill's scipy import) until
-  the Dice table is painted;
+  the Dice table is painted and the engine has loaded the case: the first table is counted without torch
+  (:func:`app.qt.engine_worker.first_table`) while the engine lane imports it, and these lanes import
+  torch too (one import at a time: two threads importing torch at once have crashed);
 
 each at most :data:`HOLD_LIMIT_S`, and no longer once the case could not be opened or the window closes
 (a hold stops at the job layer's cancel). The surface distances already wait for the engine's first
@@ -27,6 +29,7 @@ import threading
 from PySide6.QtCore import QObject, Slot
 
 from app.qt.jobs import JobLayer, hold
+from app.qt.startup_clock import stamp
 
 HOLD_LIMIT_S = 10.0
 """The longest a lane is held, seconds: a first picture that never comes (a case that cannot be shown)
@@ -64,6 +67,9 @@ class StartupOrder(QObject):
         A failed open (``failed``) releases every lane.
     hold_engine : bool
         Hold the ``engine`` lane (False for a large case, see the module docstring).
+    engine : app.qt.engine_controller.EngineController, optional
+        Its ``engine_loaded`` (the engine answered a load: torch is imported) is awaited with the table's
+        paint before the lanes of :data:`AFTER_TABLE_LANES` go; without it the paint alone releases them.
     case_read : callable, optional
         ``() -> bool``: whether the case has been read (e.g. :meth:`app.qt.early_start.EarlyCaseRead.done`);
         without it the case counts as still being read until it is shown.
@@ -73,9 +79,11 @@ class StartupOrder(QObject):
     """
 
     def __init__(self, jobs: JobLayer, trace, case_loader, hold_engine: bool = True, case_read=None,
-                 limit_s: float = HOLD_LIMIT_S, parent: QObject | None = None) -> None:
+                 limit_s: float = HOLD_LIMIT_S, parent: QObject | None = None, engine=None) -> None:
         super().__init__(parent)
         self._case_read = case_read if case_read is not None else (lambda: False)
+        self._table_painted = False
+        self._engine_loaded = engine is None
         self.after_image = threading.Event()
         self.after_table = threading.Event()
         held = ((AFTER_IMAGE_LANES, self.after_image),) if hold_engine else ()
@@ -84,12 +92,26 @@ class StartupOrder(QObject):
                 jobs.lane(name).submit(HOLD_TASK, hold, gate, float(limit_s))
         trace.painted.connect(self._on_painted)
         case_loader.failed.connect(self._on_case_failed)
+        if engine is not None:
+            engine.engine_loaded.connect(self._on_engine_loaded)
 
     @Slot(str)
     def _on_painted(self, event: str) -> None:
         if event in ("image", "table") or (event == "window" and not self._case_read()):
             self.after_image.set()
         if event == "table":
+            self._table_painted = True
+            self._release_after_table()
+
+    @Slot(int)
+    def _on_engine_loaded(self, _generation: int) -> None:
+        if not self._engine_loaded:
+            stamp("engine")
+        self._engine_loaded = True
+        self._release_after_table()
+
+    def _release_after_table(self) -> None:
+        if self._table_painted and self._engine_loaded:
             self.after_table.set()
 
     @Slot(int, str)

@@ -21,6 +21,10 @@ class FakeLoader(QObject):
     failed = Signal(int, str)
 
 
+class FakeEngine(QObject):
+    engine_loaded = Signal(int)
+
+
 def started_after_holds(jobs):
     """One job per held lane, queued behind its hold: name -> Event set when the job runs."""
     ran = {name: threading.Event() for name in (*AFTER_IMAGE_LANES, *AFTER_TABLE_LANES)}
@@ -52,6 +56,22 @@ def test_the_engine_waits_for_the_image_and_objects_and_soft_for_the_table(qtbot
         qtbot.wait(300)
         assert ran_lanes(ran) == ["engine"]
         trace.painted.emit("table")
+        qtbot.waitUntil(lambda: ran_lanes(ran) == sorted(ran), timeout=5000)
+    finally:
+        jobs.shutdown()
+
+
+def test_objects_and_soft_wait_for_the_engine_too_when_the_first_table_came_without_torch(qtbot):
+    jobs, trace, engine = JobLayer(), FakeTrace(), FakeEngine()
+    order = StartupOrder(jobs, trace, FakeLoader(), case_read=lambda: True, engine=engine)
+    ran = started_after_holds(jobs)
+    try:
+        trace.painted.emit("image")
+        trace.painted.emit("table")   # the numpy-counted table: the engine lane still imports torch
+        qtbot.waitUntil(lambda: ran["engine"].is_set(), timeout=5000)
+        qtbot.wait(300)
+        assert ran_lanes(ran) == ["engine"] and not order.after_table.is_set()
+        engine.engine_loaded.emit(1)   # torch is imported: the lanes that import it may start
         qtbot.waitUntil(lambda: ran_lanes(ran) == sorted(ran), timeout=5000)
     finally:
         jobs.shutdown()
