@@ -159,8 +159,8 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     window = MainWindow()
     trace = StartupTrace(window)   # first paints: printed with DICELENS_STARTUP_TRACE=1, and the order below
     # torch's import waits for the first picture; objects and soft Dice for the table (app/qt/startup_order.py)
-    large = input_bytes(paths) >= LARGE_CASE_BYTES   # torch's import waits for its first table instead
-    StartupOrder(window.jobs, trace, window.case_loader, hold_engine=not large, engine_after_table=large,
+    large = input_bytes(paths) >= LARGE_CASE_BYTES   # torch's import waits for its first table's count instead
+    StartupOrder(window.jobs, trace, window.case_loader, hold_engine=not large, engine_after_count=large,
                  case_read=early_read.done if early_read is not None else None, parent=window,
                  engine=window.controller)
     window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
