@@ -189,3 +189,19 @@ def test_the_window_s_first_table_needs_no_torch_and_the_gui_thread_imports_neit
                                     "DICELENS_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path)})
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip().splitlines() == ["True False True []", "True True"]
+
+
+def test_closing_before_the_engine_loaded_never_imports_it():
+    code = textwrap.dedent("""
+        import sys
+        import dice_engine   # as after a first table: the package, not the engine
+        from PySide6.QtCore import QCoreApplication
+        from app.qt.jobs import JobLayer
+        app = QCoreApplication([])
+        JobLayer().shutdown()
+        print("torch" in sys.modules, "dice_engine.confusion" in sys.modules)
+    """)
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                               env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "False False"
