@@ -363,8 +363,8 @@ class EngineController(QObject):
     def _on_first_table(self, job: JobReply) -> None:
         """Publish a load's numpy-counted table unless the engine answered first or an edit came meanwhile."""
         result = job.value if job.ok else None
-        if result is None or self._first_table != (result.generation, False) or self.last_result is not None:
-            return
+        if result is None or self._first_table != (result.generation, False) or not self._awaiting_load:
+            return   # none, older than an edit or the case, or the engine has answered the load (result or failure)
         self._first_table = (result.generation, True)
         self.last_result = result
         self.result_ready.emit(result)

@@ -125,6 +125,33 @@ def test_a_first_table_older_than_an_edit_is_never_shown(qtbot, monkeypatch):
         controller.shutdown()
 
 
+def test_a_first_table_counted_after_the_engine_answered_the_load_is_not_shown(qtbot, monkeypatch):
+    engine_answered = threading.Event()
+
+    def late_first_table(request):
+        engine_answered.wait(60)
+        return first_table(request)
+
+    def failing_engine(self, **_arguments):
+        raise RuntimeError("no engine today")
+
+    monkeypatch.setattr(controller_module, "first_table", late_first_table)
+    monkeypatch.setattr(LiveDice, "__init__", failing_engine)
+    controller = EngineController(device="cpu")
+    recorder = Recorder(controller)
+    try:
+        controller.load(organ_case())
+        qtbot.waitUntil(lambda: bool(recorder.warnings), timeout=20000)   # the engine could not load it
+        engine_answered.set()
+        qtbot.waitUntil(lambda: controller.jobs.lane(controller_module.FIRST_TABLE_LANE).in_flight == 0,
+                        timeout=20000)
+        QCoreApplication.processEvents()
+        assert recorder.results == [] and "no engine today" in recorder.warnings[0]   # no table edits cannot follow
+    finally:
+        engine_answered.set()
+        controller.shutdown()
+
+
 def test_the_window_s_first_table_needs_no_torch_and_the_gui_thread_imports_neither_torch_nor_scipy(tmp_path):
     code = textwrap.dedent(f"""
         import importlib.abc, importlib.machinery, sys, threading, time
