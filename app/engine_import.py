@@ -21,8 +21,9 @@ import sys
 import threading
 from types import ModuleType
 
-ENGINE_MODULES = ("torch", "dice_engine")
-"""Imported by every :func:`import_engine` call, in this order (dice_engine imports torch)."""
+ENGINE_MODULES = ("torch", "dice_engine", "dice_engine.confusion", "dice_engine.live", "dice_engine.loss")
+"""Imported by every :func:`import_engine` call, in this order: torch, then the engine's torch modules
+(``import dice_engine`` alone loads nothing: each public name loads its module on first use)."""
 
 _lock = threading.RLock()   # re-entrant: an import made under it may itself ask for the engine
 
@@ -57,6 +58,7 @@ def import_engine(*modules: str) -> ModuleType:
 
 
 def imported_engine() -> ModuleType | None:
-    """:mod:`dice_engine` if a thread has finished importing it, else None; never imports it (closing the
+    """:mod:`dice_engine` if a thread has finished importing it and its torch modules
+    (:data:`ENGINE_MODULES`), else None; never imports it (closing the
     window must not load torch, and a module still being imported may lack the names it will have)."""
-    return sys.modules["dice_engine"] if _ready("dice_engine") else None
+    return sys.modules["dice_engine"] if all(_ready(name) for name in ENGINE_MODULES) else None

@@ -35,32 +35,49 @@ Threads: large CPU counts run on a small thread pool owned by :mod:`dice_engine.
 between calls; :func:`shutdown_workers` stops it (also registered with :mod:`atexit`).
 """
 
+import importlib
+import importlib.util
 from typing import TYPE_CHECKING
 
-from dice_engine.confusion import confusion_matrix, shutdown_workers, slice_counts
-from dice_engine.device import DeviceFallbackWarning, device_name, select_device
-from dice_engine.instance_classes import UnclassifiedInstance
-from dice_engine.live import LiveDice
-from dice_engine.loss import dice_loss, hard_dice_loss
-from dice_engine.metrics import (
-    ClassMetrics,
-    average_dice,
-    class_metrics,
-    dice_from_confusion,
-    dice_from_counts,
-    dice_score,
-)
-from dice_engine.soft import LiveSoftDice, SoftDiceResult
-from dice_engine.soft_probabilities import ClassProbabilities
-from dice_engine.soft_threshold import ClassHistograms, DiceCurve, ThresholdConfusion
-
 if TYPE_CHECKING:   # imported on first use (see _LAZY), spelled out here for type checkers
+    from dice_engine.confusion import confusion_matrix, shutdown_workers, slice_counts
+    from dice_engine.device import DeviceFallbackWarning, device_name, select_device
     from dice_engine.distance_state import SurfaceDistanceState
     from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, SurfaceDistanceResult, surface_distances
+    from dice_engine.instance_classes import UnclassifiedInstance
+    from dice_engine.live import LiveDice
     from dice_engine.live_objects import LiveObjects
+    from dice_engine.loss import dice_loss, hard_dice_loss
+    from dice_engine.matrix_scores import ClassMetrics
+    from dice_engine.metrics import average_dice, class_metrics, dice_from_confusion, dice_from_counts, dice_score
     from dice_engine.objects import ClassObjects, ObjectScores, SegmentObject, instance_scores, object_scores
+    from dice_engine.soft import LiveSoftDice, SoftDiceResult
+    from dice_engine.soft_probabilities import ClassProbabilities
+    from dice_engine.soft_threshold import ClassHistograms, DiceCurve, ThresholdConfusion
 
 _LAZY = {
+    "confusion_matrix": "confusion",
+    "shutdown_workers": "confusion",
+    "slice_counts": "confusion",
+    "DeviceFallbackWarning": "device",
+    "device_name": "device",
+    "select_device": "device",
+    "UnclassifiedInstance": "instance_classes",
+    "LiveDice": "live",
+    "dice_loss": "loss",
+    "hard_dice_loss": "loss",
+    "ClassMetrics": "matrix_scores",
+    "average_dice": "metrics",
+    "class_metrics": "metrics",
+    "dice_from_confusion": "metrics",
+    "dice_from_counts": "metrics",
+    "dice_score": "metrics",
+    "LiveSoftDice": "soft",
+    "SoftDiceResult": "soft",
+    "ClassProbabilities": "soft_probabilities",
+    "ClassHistograms": "soft_threshold",
+    "DiceCurve": "soft_threshold",
+    "ThresholdConfusion": "soft_threshold",
     "SurfaceDistanceState": "distance_state",
     "SURFACE_DISTANCE_CONVENTIONS": "distances",
     "SurfaceDistanceResult": "distances",
@@ -72,18 +89,21 @@ _LAZY = {
     "instance_scores": "objects",
     "object_scores": "objects",
 }
-"""Public name -> the module that defines it, imported on first access (PEP 562 ``__getattr__``): those
-modules import scipy.spatial and scipy.ndimage (about 1 s on 2 cores), which the first Dice table does
-not need (docs/architecture.md §10)."""
+"""Public name -> the module that defines it, imported on first access (PEP 562 ``__getattr__``), so that
+``import dice_engine`` costs nothing: most modules import torch (about 2-3 s on 2 cores), which the
+window's first table does not need (:mod:`dice_engine.numpy_confusion`, :mod:`dice_engine.matrix_scores`:
+numpy only), and the distance and object modules import scipy.spatial and scipy.ndimage (about 1 s),
+which the engine's first table does not need either (docs/architecture.md §10)."""
 
 
 def __getattr__(name: str) -> object:
-    """Import the module of a lazy public name (see :data:`_LAZY`) and return the name's object."""
+    """Import the module of a public name (see :data:`_LAZY`) and return the name's object; a submodule's
+    name returns the submodule (as after an eager ``import dice_engine``)."""
     module_name = _LAZY.get(name)
     if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
+        if name.startswith("__") or importlib.util.find_spec(f"{__name__}.{name}") is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return importlib.import_module(f"{__name__}.{name}")   # a submodule, e.g. ``dice_engine.soft``
     value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
     globals()[name] = value   # later accesses skip this function
     return value

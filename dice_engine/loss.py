@@ -13,11 +13,11 @@ and ``preds=`` by keyword only (see :mod:`dice_engine`).
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from dice_engine._inputs import ArrayLike, as_labels, as_tensor, check_label_range
 from dice_engine.confusion import confusion_matrix
+from dice_engine.matrix_scores import hard_dice_loss_of_matrix
 
 
 def hard_dice_loss(cm: ArrayLike, smooth: float = 1.0, include_background: bool = True) -> float:
@@ -43,17 +43,8 @@ def hard_dice_loss(cm: ArrayLike, smooth: float = 1.0, include_background: bool 
     >>> round(hard_dice_loss([[2, 1], [1, 2]], include_background=False), 4)  # seed 001: 1 - 5/7
     0.2857
     """
-    matrix = as_tensor(cm, "cm").detach().to("cpu").numpy().astype(np.float64)  # small: numpy is cheaper
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"cm must be a square (C, C) matrix, got shape {matrix.shape}")
-    numerator = 2 * np.diagonal(matrix)
-    denominator = matrix.sum(axis=0) + matrix.sum(axis=1)  # 2TP + FP + FN
-    if not include_background:
-        numerator, denominator = numerator[1:], denominator[1:]
-    defined = (denominator + smooth) > 0
-    if not defined.any():
-        return float("nan")
-    return float(np.mean(1 - (numerator[defined] + smooth) / (denominator[defined] + smooth)))
+    # small: numpy is cheaper (dice_engine.matrix_scores)
+    return hard_dice_loss_of_matrix(as_tensor(cm, "cm").detach().to("cpu").numpy(), smooth, include_background)
 
 
 def dice_loss(

@@ -12,15 +12,12 @@ whenever the ground truth of a class is empty, even if it was predicted. ``dice_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from dice_engine._inputs import ArrayLike, as_tensor
 from dice_engine.confusion import confusion_matrix
-
-AVERAGES = ("micro", "macro", "weighted", "none")
+from dice_engine.matrix_scores import AVERAGES, ClassMetrics, average_dice_of_matrix, class_metrics_of_matrix
 
 SMALL_COUNTS = 1 << 16
 """Up to this many counts on the CPU, :func:`dice_from_counts` computes with numpy (a live table's
@@ -66,35 +63,6 @@ def dice_from_confusion(cm: ArrayLike) -> torch.Tensor:
     return dice_from_counts(tp, fp, fn)
 
 
-@dataclass(frozen=True)
-class ClassMetrics:
-    """Per-class scores of one confusion matrix; every field is a ``(C,)`` numpy array.
-
-    Counts are int64; scores float64 with NaN where undefined (0/0). Volumes are in millilitres
-    (voxel count × voxel volume) and ``None`` when no voxel volume was given.
-    """
-
-    tp: np.ndarray
-    fp: np.ndarray
-    fn: np.ndarray
-    tn: np.ndarray
-    gt_voxels: np.ndarray
-    pred_voxels: np.ndarray
-    dice: np.ndarray
-    iou: np.ndarray
-    precision: np.ndarray
-    recall: np.ndarray
-    specificity: np.ndarray
-    gt_volume_ml: np.ndarray | None = None
-    pred_volume_ml: np.ndarray | None = None
-    volume_difference_ml: np.ndarray | None = None
-
-    @property
-    def num_classes(self) -> int:
-        """``C``."""
-        return int(self.tp.shape[0])
-
-
 def class_metrics(cm: ArrayLike, voxel_volume_ml: float | None = None) -> ClassMetrics:
     """Every per-class score DiceLens shows, from one confusion matrix.
 
@@ -109,29 +77,10 @@ def class_metrics(cm: ArrayLike, voxel_volume_ml: float | None = None) -> ClassM
     -------
     ClassMetrics
         Dice, IoU = TP/(TP+FP+FN), precision = TP/(TP+FP), recall = TP/(TP+FN),
-        specificity = TN/(TN+FP), counts and volumes, each ``(C,)``.
+        specificity = TN/(TN+FP), counts and volumes, each ``(C,)``
+        (:func:`dice_engine.matrix_scores.class_metrics_of_matrix` of its numpy copy).
     """
-    tp, fp, fn, total = _counts(cm)
-    tn = total - tp - fp - fn
-    volumes: dict[str, np.ndarray | None] = {}
-    if voxel_volume_ml is not None:
-        gt_ml = (tp + fn) * float(voxel_volume_ml)
-        pred_ml = (tp + fp) * float(voxel_volume_ml)
-        volumes = {"gt_volume_ml": gt_ml, "pred_volume_ml": pred_ml, "volume_difference_ml": pred_ml - gt_ml}
-    return ClassMetrics(
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        tn=tn,
-        gt_voxels=tp + fn,
-        pred_voxels=tp + fp,
-        dice=_ratio(2 * tp, 2 * tp + fp + fn),
-        iou=_ratio(tp, tp + fp + fn),
-        precision=_ratio(tp, tp + fp),
-        recall=_ratio(tp, tp + fn),
-        specificity=_ratio(tn, tn + fp),
-        **volumes,
-    )
+    return class_metrics_of_matrix(_numpy_matrix(cm), voxel_volume_ml)
 
 
 def average_dice(cm: ArrayLike, average: str = "macro", include_background: bool = True) -> tuple[float, int]:
@@ -155,15 +104,7 @@ def average_dice(cm: ArrayLike, average: str = "macro", include_background: bool
     n_undefined : int
         Number of included classes left out because they are absent from both masks.
     """
-    if average not in ("macro", "micro", "weighted"):
-        raise ValueError(f"average must be 'macro', 'micro' or 'weighted', got {average!r}")
-    tp, fp, fn = (x.astype(np.float64) for x in _counts(cm)[:3])
-    if not include_background:
-        tp, fp, fn = tp[1:], fp[1:], fn[1:]
-    dice = _ratio(2 * tp, 2 * tp + fp + fn)
-    defined = ~np.isnan(dice)
-    n_undefined = int((~defined).sum())
-    return _average(tp, fp, fn, dice, defined, average), n_undefined
+    return average_dice_of_matrix(_numpy_matrix(cm), average, include_background)
 
 
 def dice_score(
@@ -263,22 +204,6 @@ def scores_to_labels(*, target: ArrayLike, preds: ArrayLike, num_classes: int | 
     return preds_t.argmax(dim=class_dim), channels
 
 
-def _average(tp, fp, fn, dice, defined, average: str) -> float:
-    if average == "macro":
-        return float(dice[defined].mean()) if bool(defined.any()) else float("nan")
-    if average == "micro":
-        denominator = float((2 * tp + fp + fn).sum())
-        return float(2 * tp.sum()) / denominator if denominator > 0 else float("nan")
-    if not bool(defined.any()):
-        return float("nan")
-    weights = (tp + fn)[defined]
-    if float(weights.sum()) == 0:
-        # Every defined class is predicted without ground truth, so each scores 0: the weighted
-        # mean of zeros is 0 (as torchmetrics), not undefined. False positives are penalised.
-        return 0.0
-    return float((dice[defined] * weights).sum() / weights.sum())
-
-
 def _as_confusion(cm: ArrayLike) -> torch.Tensor:
     cm_t = as_tensor(cm, "cm")
     if cm_t.dim() != 2 or cm_t.shape[0] != cm_t.shape[1]:
@@ -291,18 +216,7 @@ def _tp_fp_fn(cm: torch.Tensor):
     return tp, cm.sum(dim=0) - tp, cm.sum(dim=1) - tp
 
 
-def _counts(cm: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.int64]:
-    """TP, FP, FN (``(C,) int64``) and the voxel total of a confusion matrix, as numpy.
-
-    The matrix is small: numpy's per-operation cost is a fraction of torch's, which matters when
-    the scores are recomputed after every brush segment.
-    """
-    matrix = _as_confusion(cm).detach().to("cpu").numpy().astype(np.int64)
-    tp = np.diagonal(matrix).copy()
-    return tp, matrix.sum(axis=0) - tp, matrix.sum(axis=1) - tp, matrix.sum()
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """``numerator / denominator`` as float64, NaN where the denominator is 0."""
-    return np.divide(numerator, denominator, out=np.full(np.shape(numerator), np.nan), where=denominator > 0,
-                     dtype=np.float64)
+def _numpy_matrix(cm: ArrayLike) -> np.ndarray:
+    """A confusion matrix as an ``int64`` numpy array (checked square). Small: numpy's per-operation cost
+    is a fraction of torch's, which matters when the scores are recomputed after every brush segment."""
+    return _as_confusion(cm).detach().to("cpu").numpy().astype(np.int64)

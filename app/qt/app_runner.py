@@ -159,8 +159,10 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     window = MainWindow()
     trace = StartupTrace(window)   # first paints: printed with DICELENS_STARTUP_TRACE=1, and the order below
     # torch's import waits for the first picture; objects and soft Dice for the table (app/qt/startup_order.py)
-    StartupOrder(window.jobs, trace, window.case_loader, hold_engine=input_bytes(paths) < LARGE_CASE_BYTES,
-                 case_read=early_read.done if early_read is not None else None, parent=window)
+    large = input_bytes(paths) >= LARGE_CASE_BYTES   # torch's import waits for its first table's count instead
+    StartupOrder(window.jobs, trace, window.case_loader, hold_engine=not large, engine_after_count=large,
+                 case_read=early_read.done if early_read is not None else None, parent=window,
+                 engine=window.controller)
     window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
     window.objects.instances = instances   # likewise
     if early_read is not None:   # its first load takes the case read since launch (app/qt/early_start.py)

@@ -13,6 +13,13 @@ Per-slice counts are kept here for one axis, the one on screen (:meth:`EngineCon
 a load publishes the table first, then asks for that axis' counts whole; every edit's result brings
 only the rows of the slices it touched, written into :attr:`EngineController.slice_counts`.
 
+The first table of a case does not wait for torch: while the engine lane imports torch and builds its
+``LiveDice``, a job of the ``first_table`` lane counts the load's masks in numpy alone
+(:func:`app.qt.engine_worker.first_table`) and the controller publishes that table, unless the engine
+answered first or an edit came meanwhile. The engine's own answer to the load then brings the same
+numbers and is not published again; edits made before it is ready wait in the queue below and are
+counted by the engine, in order, once (docs/architecture.md §10).
+
 The surface distances of a case start once the table is out, the engine is idle and no edit has come
 for :data:`DISTANCES_START_DELAY_MS`: a drag begun right after opening is not slowed by the distance lane's
 first full computation competing for the CPU and the GIL (docs/architecture.md §3).
@@ -34,6 +41,7 @@ from app.qt.engine_worker import (
     LocateRequest,
     SliceCountsRequest,
     WorkerState,
+    first_table,
     process,
     warm_flood_fill,
     warm_up,
@@ -43,6 +51,8 @@ from app.qt.jobs import JobLayer, JobReply, snapshot
 DISTANCES_START_DELAY_MS = DISTANCE_DEBOUNCE_MS
 """A case's surface distances start this long after its table came, the engine went idle and the last edit
 (threaded only)."""
+FIRST_TABLE_LANE = "first_table"
+"""The lane that counts a case's first table in numpy while the engine loads (threaded only)."""
 WARM_LANE = "warm"
 """The low-priority lane that imports, after the first table, what later tools need (scipy.ndimage)."""
 
@@ -78,6 +88,8 @@ class EngineController(QObject):
         recomputed on their own thread once edits settle (see :attr:`distances`).
     distances_stale(object)
         ``frozenset`` of classes whose shown surface distances an edit has made outdated.
+    engine_loaded(int)
+        The engine has answered the load of this generation (torch is imported; its own results follow).
 
     Attributes
     ----------
@@ -95,6 +107,7 @@ class EngineController(QObject):
     warning = Signal(str)
     distances_ready = Signal(object)
     distances_stale = Signal(object)
+    engine_loaded = Signal(int)
 
     def __init__(self, parent: QObject | None = None, sync: bool = False, device=None,
                  jobs: JobLayer | None = None) -> None:
@@ -111,6 +124,10 @@ class EngineController(QObject):
         self._distances_load: tuple | None = None
         self._distance_deltas: list = []
         self._busy = False
+        self._first_table: tuple[int, bool] | None = None
+        """``(generation, published)`` of the load whose numpy-counted first table is counted or shown; None
+        without one, or when an edit came before it was shown (it would be older than the edit)."""
+        self._awaiting_load = False   # the next reply of the current generation answers its load
         self._flood_fill_warmed = False
         self.prepared_source = None
         """Optional ``(case, ignore_index) -> dice_engine.LiveDice or None``: an engine built ahead for the
@@ -125,6 +142,8 @@ class EngineController(QObject):
         self._lane = self.jobs.lane("engine")
         self._lane.replied.connect(self._on_reply)
         self._lane.settled.connect(self._on_settled)
+        if not self.jobs.synchronous:
+            self.jobs.lane(FIRST_TABLE_LANE).replied.connect(self._on_first_table)
         self.distances = DistanceController(self, jobs=self.jobs)
         self.distances.distances_ready.connect(self.distances_ready)
         self.distances.distances_stale.connect(self.distances_stale)
@@ -202,18 +221,25 @@ class EngineController(QObject):
         self._distances_load = (case, ignore_index, self._generation, (gt, pred))
         self._distance_deltas = []
         self.distances.announce_load()
-        self._send(
-            LoadRequest(
-                generation=self._generation,
-                gt=gt,
-                pred=pred,
-                num_classes=int(case.num_classes),
-                voxel_volume_ml=float(case.geometry.voxel_volume_ml),
-                ignore_index=ignore_index,
-                device=self._device,
-                prepared=None if self.prepared_source is None else self.prepared_source(case, ignore_index),
-            )
+        request = LoadRequest(
+            generation=self._generation,
+            gt=gt,
+            pred=pred,
+            num_classes=int(case.num_classes),
+            voxel_volume_ml=float(case.geometry.voxel_volume_ml),
+            ignore_index=ignore_index,
+            device=self._device,
+            prepared=None if self.prepared_source is None else self.prepared_source(case, ignore_index),
         )
+        self._awaiting_load = True
+        self._send(request)
+        self._first_table = None
+        if self.threaded and request.prepared is None:   # a prepared engine answers at once
+            lane = self.jobs.lane(FIRST_TABLE_LANE)
+            lane.cancel()   # the previous case's count, if still running, stops at its next chunk
+            lane.start_generation(self._generation)
+            self._first_table = (self._generation, False)
+            lane.submit("Counting the first table", first_table, request)
         self._send(SliceCountsRequest(self._generation, self._slice_axis))   # after the table is published
 
     def submit_delta(self, delta) -> None:
@@ -223,6 +249,8 @@ class EngineController(QObject):
         ``new_values`` (array of the region's shape), and must not be changed afterwards. While the
         worker is busy, deltas wait and then go together, in order, as one request and one result.
         """
+        if self._first_table is not None and not self._first_table[1]:
+            self._first_table = None   # a first table not yet shown would be older than this edit
         if self._distances_load is not None:
             self._distance_deltas.append(delta)
             self._distances_timer.stop()   # a drag goes on: the distances wait until it pauses
@@ -298,12 +326,17 @@ class EngineController(QObject):
 
     @Slot(object)
     def _on_reply(self, job: JobReply) -> None:
+        warm_up = job.ok and job.value is None
+        load = self._awaiting_load and job.generation == self._generation and not warm_up   # answers in order
+        self._awaiting_load = self._awaiting_load and not load
         try:
-            self._publish(job)
+            self._publish(job, load)
+            if load:
+                self.engine_loaded.emit(job.generation)
         finally:
             self._schedule_distances()   # after the table: only replies of the current generation arrive here
 
-    def _publish(self, job: JobReply) -> None:
+    def _publish(self, job: JobReply, load: bool) -> None:
         if not job.ok:
             if not job.cancelled:
                 self.warning.emit(job.error)
@@ -316,13 +349,25 @@ class EngineController(QObject):
         current = reply is not None and reply.generation == self._generation
         if current and isinstance(reply, EngineResult):
             self._keep_slices(reply.slices)
+            shown = load and self._first_table == (reply.generation, True)
             self.last_result = reply
-            self.result_ready.emit(reply)
+            if not shown:   # else its first table, with the same numbers, is on screen already
+                self.result_ready.emit(reply)
             self._warm_flood_fill_once()
         elif current and isinstance(reply, CellLocation):
             self.cell_located.emit(reply.gt_label, reply.pred_label, reply.axis, reply.slice_index)
         elif current and isinstance(reply, EngineFailure):
             self.warning.emit(reply.message)
+
+    @Slot(object)
+    def _on_first_table(self, job: JobReply) -> None:
+        """Publish a load's numpy-counted table unless the engine answered first or an edit came meanwhile."""
+        result = job.value if job.ok else None
+        if result is None or self._first_table != (result.generation, False) or not self._awaiting_load:
+            return   # none, older than an edit or the case, or the engine has answered the load (result or failure)
+        self._first_table = (result.generation, True)
+        self.last_result = result
+        self.result_ready.emit(result)
 
     def _keep_slices(self, slices) -> None:
         """Write a result's per-slice counts into :attr:`slice_counts` (whole ones replace it)."""

@@ -15,7 +15,9 @@ axis on screen (:class:`SliceCounts`). A load publishes the table without per-sl
 that axis it touched. The controller keeps the whole array up to date from these parts.
 
 torch and :mod:`dice_engine` (seconds to import) are imported by the first job, in the lane's
-thread, not when this module is imported: the window shows before they are loaded.
+thread, not when this module is imported: the window shows before they are loaded. Until the engine
+has loaded a case, :func:`first_table` counts the case's table in numpy alone, on a lane of its own
+(docs/architecture.md §10).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.engine_import import import_engine
+from app.qt.jobs import checkpoint
 
 if TYPE_CHECKING:
     import torch
@@ -92,6 +95,9 @@ class EngineResult:
         ``"CPU"`` or the GPU's name.
     compute_ms : float
         Worker time spent producing this result, in milliseconds.
+    first_table : bool
+        Counted by :func:`first_table` in numpy alone, before the engine had loaded the case (the
+        engine's own results follow with the same numbers, then its per-slice counts).
     """
 
     generation: int
@@ -103,6 +109,7 @@ class EngineResult:
     slices: SliceCounts | None
     device_name: str
     compute_ms: float
+    first_table: bool = False
 
     @property
     def num_classes(self) -> int:
@@ -227,6 +234,36 @@ def warm_flood_fill() -> None:
     import_engine("scipy.ndimage")   # imported for its cost
 
 
+def first_table(request: LoadRequest) -> EngineResult | None:
+    """The case's Dice table counted in numpy alone, before the engine is ready (a job of its own lane).
+
+    Importing torch takes seconds; the first table needs only the confusion matrix of the load's masks
+    (:func:`dice_engine.numpy_confusion.numpy_confusion_matrix`) and its scores
+    (:mod:`dice_engine.matrix_scores`), neither of which imports torch (docs/architecture.md §10). The
+    numbers are those the engine's load publishes: :func:`_result` scores its matrix the same way.
+
+    Parameters
+    ----------
+    request : LoadRequest
+        The load the engine is given (its masks are read-only snapshots; ``prepared`` is not used).
+
+    Returns
+    -------
+    EngineResult or None
+        With ``first_table`` set and no per-slice counts; None when the masks hold a label the engine
+        refuses (the engine's load reports it).
+    """
+    from dice_engine.numpy_confusion import numpy_confusion_matrix
+
+    started = time.perf_counter()
+    try:
+        matrix = numpy_confusion_matrix(target=request.gt, preds=request.pred, num_classes=request.num_classes,
+                                        ignore_index=request.ignore_index, between_chunks=checkpoint)
+    except ValueError:
+        return None
+    return _scored(matrix, request.generation, request.voxel_volume_ml, None, "CPU", started, first_table=True)
+
+
 def process(state: WorkerState, request) -> tuple[object, list[str]]:
     """Run one request against ``state`` (updated in place).
 
@@ -318,25 +355,33 @@ def _touched_slices(state: WorkerState, request: EditRequest) -> SliceCounts | N
 
 
 def _result(state: WorkerState, generation: int, started: float, slices: SliceCounts | None) -> EngineResult:
-    import dice_engine as de
-
     live = state.live
-    confusion = live.confusion
-    mean, n_undefined = de.average_dice(confusion, average="macro", include_background=False)
+    return _scored(live.confusion.cpu().numpy(), generation, state.voxel_volume_ml, slices, live.device_name,
+                   started)
+
+
+def _scored(matrix: np.ndarray, generation: int, voxel_volume_ml: float | None, slices: SliceCounts | None,
+            device_name: str, started: float, first_table: bool = False) -> EngineResult:
+    """The :class:`EngineResult` of a ``(C, C) int64`` confusion matrix, scored in numpy alone
+    (:mod:`dice_engine.matrix_scores`: the engine's results and :func:`first_table` score alike)."""
+    from dice_engine.matrix_scores import average_dice_of_matrix, class_metrics_of_matrix, hard_dice_loss_of_matrix
+
+    mean, n_undefined = average_dice_of_matrix(matrix, average="macro", include_background=False)
     # No foreground class in either mask (mean undefined): the loss is undefined too, as in `score`,
     # not the smoothed 0 ("perfect") of absent classes.
-    loss = float("nan") if math.isnan(mean) else float(de.hard_dice_loss(confusion, smooth=1.0,
-                                                                          include_background=False))
+    loss = float("nan") if math.isnan(mean) else hard_dice_loss_of_matrix(matrix, smooth=1.0,
+                                                                          include_background=False)
     return EngineResult(
         generation=generation,
-        confusion=confusion.cpu().numpy(),
-        metrics=de.class_metrics(confusion, voxel_volume_ml=state.voxel_volume_ml),
+        confusion=matrix,
+        metrics=class_metrics_of_matrix(matrix, voxel_volume_ml=voxel_volume_ml),
         dice_mean_foreground=float(mean),
         n_undefined_foreground=int(n_undefined),
         dice_loss_hard=loss,
         slices=slices,
-        device_name=live.device_name,
+        device_name=device_name,
         compute_ms=(time.perf_counter() - started) * 1000.0,
+        first_table=first_table,
     )
 
 

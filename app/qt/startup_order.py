@@ -8,10 +8,14 @@ hand the GIL over waits to get it back: showing a case took 3-6x longer with tor
 - the ``engine`` lane (torch's import, then the case's table) until the slice view has painted the
   case's image, or, when the empty window is painted while the case is still being read, until then
   (the GUI thread only waits meanwhile, and a read is mostly file reading without the GIL). A large case
-  (:data:`LARGE_CASE_BYTES`) is not held: its read outlasts building the window, and holding torch's
-  import until its image made its table later (measured on a busy 2-core machine);
+  (:data:`LARGE_CASE_BYTES`) holds it until its first table has been counted instead (without torch,
+  :func:`app.qt.engine_worker.first_table`; published, or found impossible): a fraction of a second
+  that torch's import beside it made about twice as long (measured on a busy 2-core machine), while the
+  read, which outlasts building the window, leaves nothing to overlap the import with before it;
 - the ``objects``, ``soft`` and ``warm`` lanes (lesion counts, soft Dice, the fill's scipy import) until
-  the Dice table is painted;
+  the Dice table is painted and the engine has loaded the case: the first table is counted without torch
+  (:func:`app.qt.engine_worker.first_table`) while the engine lane imports it, and these lanes import
+  torch too (one import at a time: two threads importing torch at once have crashed);
 
 each at most :data:`HOLD_LIMIT_S`, and no longer once the case could not be opened or the window closes
 (a hold stops at the job layer's cancel). The surface distances already wait for the engine's first
@@ -26,13 +30,16 @@ import threading
 
 from PySide6.QtCore import QObject, Slot
 
+from app.qt.engine_controller import FIRST_TABLE_LANE
 from app.qt.jobs import JobLayer, hold
+from app.qt.startup_clock import stamp
 
 HOLD_LIMIT_S = 10.0
 """The longest a lane is held, seconds: a first picture that never comes (a case that cannot be shown)
 must not keep the engine waiting."""
 LARGE_CASE_BYTES = 32 * 1024 * 1024
-"""Case files at least this large on disk (one 512 x 512 x 300 uint8 mask is 75 MB) do not hold the engine."""
+"""Case files at least this large on disk (one 512 x 512 x 300 uint8 mask is 75 MB) hold the engine until the
+first table is counted, not until the image."""
 AFTER_IMAGE_LANES = ("engine",)
 AFTER_TABLE_LANES = ("objects", "soft", "warm")   # "warm": app.qt.engine_controller.WARM_LANE
 HOLD_TASK = "Waiting for the first picture"
@@ -63,7 +70,14 @@ class StartupOrder(QObject):
     case_loader : app.qt.case_loader.CaseLoader
         A failed open (``failed``) releases every lane.
     hold_engine : bool
-        Hold the ``engine`` lane (False for a large case, see the module docstring).
+        Hold the ``engine`` lane until the image (see the module docstring).
+    engine_after_count : bool
+        Hold the ``engine`` lane until the ``first_table`` lane has answered instead (a large case; needs
+        ``engine``): its table is then published (it paints at once), or there is none (a label the engine
+        refuses: the engine must load to report it). Not its paint: a hidden Dice table never paints.
+    engine : app.qt.engine_controller.EngineController, optional
+        Its ``engine_loaded`` (the engine answered a load: torch is imported) is awaited with the table's
+        paint before the lanes of :data:`AFTER_TABLE_LANES` go; without it the paint alone releases them.
     case_read : callable, optional
         ``() -> bool``: whether the case has been read (e.g. :meth:`app.qt.early_start.EarlyCaseRead.done`);
         without it the case counts as still being read until it is shown.
@@ -73,23 +87,48 @@ class StartupOrder(QObject):
     """
 
     def __init__(self, jobs: JobLayer, trace, case_loader, hold_engine: bool = True, case_read=None,
-                 limit_s: float = HOLD_LIMIT_S, parent: QObject | None = None) -> None:
+                 limit_s: float = HOLD_LIMIT_S, parent: QObject | None = None, engine=None,
+                 engine_after_count: bool = False) -> None:
         super().__init__(parent)
         self._case_read = case_read if case_read is not None else (lambda: False)
+        self._table_painted = False
+        self._engine_loaded = engine is None
+        self._engine_after_count = engine_after_count and engine is not None
         self.after_image = threading.Event()
         self.after_table = threading.Event()
-        held = ((AFTER_IMAGE_LANES, self.after_image),) if hold_engine else ()
+        held = ((AFTER_IMAGE_LANES, self.after_image),) if hold_engine or self._engine_after_count else ()
         for names, gate in (*held, (AFTER_TABLE_LANES, self.after_table)):
             for name in names:
                 jobs.lane(name).submit(HOLD_TASK, hold, gate, float(limit_s))
         trace.painted.connect(self._on_painted)
         case_loader.failed.connect(self._on_case_failed)
+        if engine is not None:
+            engine.engine_loaded.connect(self._on_engine_loaded)
+        if self._engine_after_count:
+            jobs.lane(FIRST_TABLE_LANE).settled.connect(self._on_first_table_settled)
 
     @Slot(str)
     def _on_painted(self, event: str) -> None:
-        if event in ("image", "table") or (event == "window" and not self._case_read()):
+        if event == "table" or (not self._engine_after_count and (
+                event == "image" or (event == "window" and not self._case_read()))):
             self.after_image.set()
         if event == "table":
+            self._table_painted = True
+            self._release_after_table()
+
+    @Slot()
+    def _on_first_table_settled(self) -> None:
+        self.after_image.set()
+
+    @Slot(int)
+    def _on_engine_loaded(self, _generation: int) -> None:
+        if not self._engine_loaded:
+            stamp("engine")
+        self._engine_loaded = True
+        self._release_after_table()
+
+    def _release_after_table(self) -> None:
+        if self._table_painted and self._engine_loaded:
             self.after_table.set()
 
     @Slot(int, str)

@@ -4,9 +4,10 @@
 (:func:`stamp`, from the Qt-free :mod:`app.qt.startup_clock`), and otherwise behaves as always.
 Events, each once: ``window`` (the slice view first painted, empty), ``case_read`` (the case's
 volumes read and checked, on the thread :mod:`app.qt.early_start` started or in the ``open`` lane),
-``torch`` (torch and the engine imported, when :mod:`app.qt.early_start` imported them), ``image``
-(the slice view painted with the case), ``table`` (the Dice table painted with the case's first
-numbers). The benchmark takes its own clock reading just before it starts the process and subtracts.
+``image`` (the slice view painted with the case), ``table`` (the Dice table painted with the case's
+first numbers, counted without torch), ``engine`` (the engine, torch imported, has loaded the case:
+:mod:`app.qt.startup_order`). The benchmark takes its own clock reading just before it starts the process
+and subtracts.
 """
 
 from __future__ import annotations

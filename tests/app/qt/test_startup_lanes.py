@@ -7,6 +7,7 @@ import threading
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from app.qt.engine_controller import FIRST_TABLE_LANE
 from app.qt.jobs import JobLayer
 from app.qt.startup_order import AFTER_IMAGE_LANES, AFTER_TABLE_LANES, StartupOrder, hold, input_bytes
 from app.qt.startup_trace import StartupTrace
@@ -19,6 +20,10 @@ class FakeTrace(QObject):
 
 class FakeLoader(QObject):
     failed = Signal(int, str)
+
+
+class FakeEngine(QObject):
+    engine_loaded = Signal(int)
 
 
 def started_after_holds(jobs):
@@ -53,6 +58,39 @@ def test_the_engine_waits_for_the_image_and_objects_and_soft_for_the_table(qtbot
         assert ran_lanes(ran) == ["engine"]
         trace.painted.emit("table")
         qtbot.waitUntil(lambda: ran_lanes(ran) == sorted(ran), timeout=5000)
+    finally:
+        jobs.shutdown()
+
+
+def test_objects_and_soft_wait_for_the_engine_too_when_the_first_table_came_without_torch(qtbot):
+    jobs, trace, engine = JobLayer(), FakeTrace(), FakeEngine()
+    order = StartupOrder(jobs, trace, FakeLoader(), case_read=lambda: True, engine=engine)
+    ran = started_after_holds(jobs)
+    try:
+        trace.painted.emit("image")
+        trace.painted.emit("table")   # the numpy-counted table: the engine lane still imports torch
+        qtbot.waitUntil(lambda: ran["engine"].is_set(), timeout=5000)
+        qtbot.wait(300)
+        assert ran_lanes(ran) == ["engine"] and not order.after_table.is_set()
+        engine.engine_loaded.emit(1)   # torch is imported: the lanes that import it may start
+        qtbot.waitUntil(lambda: ran_lanes(ran) == sorted(ran), timeout=5000)
+    finally:
+        jobs.shutdown()
+
+
+def test_a_large_case_s_engine_waits_for_its_first_count_not_for_a_paint(qtbot):
+    jobs, trace, engine = JobLayer(), FakeTrace(), FakeEngine()
+    order = StartupOrder(jobs, trace, FakeLoader(), hold_engine=False, engine_after_count=True, engine=engine)
+    ran = started_after_holds(jobs)
+    try:
+        trace.painted.emit("window")   # still reading: torch's import waits all the same
+        trace.painted.emit("image")
+        qtbot.wait(300)
+        assert ran_lanes(ran) == [] and not order.after_image.is_set()
+        jobs.lane(FIRST_TABLE_LANE).submit("the count", lambda: None)   # published or not, it is done
+        qtbot.waitUntil(ran["engine"].is_set, timeout=5000)
+        qtbot.wait(300)
+        assert ran_lanes(ran) == ["engine"]   # objects and soft still wait for the table and the engine
     finally:
         jobs.shutdown()
 
