@@ -17,7 +17,7 @@ import torch
 
 from dice_engine._inputs import ArrayLike, as_tensor
 from dice_engine.confusion import confusion_matrix
-from dice_engine.matrix_scores import AVERAGES, ClassMetrics, average_dice_of_matrix, class_metrics_of_matrix
+from dice_engine.matrix_scores import AVERAGES, ClassMetrics, average_dice_of_matrix, class_metrics_of_matrix, ratio
 
 SMALL_COUNTS = 1 << 16
 """Up to this many counts on the CPU, :func:`dice_from_counts` computes with numpy (a live table's
@@ -40,7 +40,7 @@ def dice_from_counts(tp: torch.Tensor, fp: torch.Tensor, fn: torch.Tensor) -> to
     if tp.device.type == "cpu" and tp.numel() <= SMALL_COUNTS:   # numpy: a fraction of torch's per-call cost
         numerator = 2 * tp.numpy().astype(np.float64)
         denominator = numerator + fp.numpy() + fn.numpy()
-        return torch.from_numpy(_ratio(numerator, denominator))
+        return torch.from_numpy(ratio(numerator, denominator))
     numerator = 2 * tp.to(torch.float64)
     denominator = numerator + fp.to(torch.float64) + fn.to(torch.float64)
     return torch.where(denominator > 0, numerator / denominator.clamp(min=1), torch.nan)
