@@ -29,13 +29,12 @@ class RangeHistogram(pg.PlotWidget):
     range_dragged = Signal(float, float)
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(enableMenu=False)   # no context menu (not even built: §10)
         self.setFixedSize(*HISTOGRAM_SIZE)
         self.setToolTip("Intensity histogram: drag the band (or its edges) to set the range")
         plot = self.getPlotItem()
         plot.hideAxis("left")
         plot.hideAxis("bottom")
-        plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         plot.setContentsMargins(0, 0, 0, 0)

@@ -81,3 +81,34 @@ def test_every_dock_is_in_place_and_the_window_themed_at_the_first_picture(first
     assert first_picture["behind_confusion"] == ["labels", "objects"]
     assert first_picture["behind_history"] == ["threshold"]
     assert first_picture["themed"]
+
+
+def test_only_the_plots_that_offer_a_context_menu_build_one(qtbot, tmp_path, monkeypatch):
+    """pyqtgraph builds a plot's menu with the plot unless told not to; the window's plots without a menu
+    (matrix, per-slice Dice, Dice vs threshold, intensity histogram, slice views) never build it."""
+    import importlib
+
+    from PySide6.QtCore import QSettings
+
+    from app.qt.main_window import MainWindow
+
+    view_box_module = importlib.import_module("pyqtgraph.graphicsItems.ViewBox.ViewBox")
+    built = []
+    original = view_box_module.ViewBoxMenu
+
+    class CountedMenu(original):
+        def __init__(self, view):
+            built.append(view)
+            super().__init__(view)
+
+    monkeypatch.setattr(view_box_module, "ViewBoxMenu", CountedMenu)
+    monkeypatch.setattr("app.qt.main_window.apply_theme", lambda app, theme: None)
+    window = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat),
+                        synchronous=True)
+    qtbot.addWidget(window)
+    assert any(view is window.dice_history.plot.getPlotItem().getViewBox() for view in built)   # it has one
+    plots = (window.confusion_panel.plot, window.slice_plot.plot, window.threshold_curve.plot,
+             window.edit_toolbar.options.histogram)
+    for view_box in [plot.getPlotItem().getViewBox() for plot in plots] + [v.view_box for v in window.views.views]:
+        assert not view_box.menuEnabled()
+        assert all(view is not view_box for view in built)
