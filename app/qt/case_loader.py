@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.io import load_case
 from app.qt import startup_trace
+from app.qt.image_summary import summarise_image
 from app.qt.jobs import JobLayer, JobReply
 
 OPEN_TASK = "Opening the case"
@@ -39,6 +40,7 @@ def read_case(paths: dict[str, str | None], resample: bool, max_voxels: int | No
     case = load_case(paths["gt"], paths["pred"], image=paths.get("image"), labels=paths.get("labels"),
                      probs=paths.get("probs"), logits=paths.get("logits"), resample=resample, max_voxels=max_voxels)
     startup_trace.stamp("case_read")
+    summarise_image(case)   # what showing it asks of the image, asked here rather than on the GUI thread
     return case
 
 

@@ -79,14 +79,14 @@ class ConfusionMatrixPanel(QWidget):
 
         self._x_axis = ClassAxis("bottom")
         self._y_axis = ClassAxis("left")
-        self.plot = pg.PlotWidget(axisItems={"bottom": self._x_axis, "left": self._y_axis})
+        self.plot = pg.PlotWidget(axisItems={"bottom": self._x_axis, "left": self._y_axis},
+                                enableMenu=False)   # no context menu (not even built: §10)
         plot_item = self.plot.getPlotItem()
         plot_item.setLabel("left", "Ground-truth label (rows)")
         plot_item.setLabel("bottom", "Predicted label (columns)")
         plot_item.hideButtons()
         self._view_box = plot_item.getViewBox()
         self._view_box.invertY(True)
-        self._view_box.setMenuEnabled(False)
         self._view_box.setDefaultPadding(FIT_PADDING)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get(COLOR_MAP))

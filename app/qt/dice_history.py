@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,7 +25,9 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.qt.label_colors import class_name
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, PlotColors, style_plot
-from app.report.content import EditRecord
+
+if TYPE_CHECKING:   # the report's content is imported when a report asks, not before the first picture (§10)
+    from app.report.content import EditRecord
 
 MEAN_PEN_WIDTH = 2
 CLASS_PEN_WIDTH = 2
@@ -152,6 +155,8 @@ class DiceHistoryPanel(QWidget):
     # ------------------------------------------------------------ outputs
     def edit_records(self) -> list[EditRecord]:
         """The review's edits for the report: one per action, mean foreground Dice before -> after."""
+        from app.report.content import EditRecord
+
         records = []
         for before, after in zip(self.points, self.points[1:], strict=False):
             records.append(EditRecord(mask=after.edit.which, voxels_changed=int(after.edit.voxels_changed),

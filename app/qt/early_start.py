@@ -111,6 +111,7 @@ class EarlyCaseRead:
 
     def _read(self) -> None:
         from app.io import load_case
+        from app.qt.image_summary import summarise_image
 
         paths, resample, max_voxels = self.request
         try:
@@ -118,6 +119,7 @@ class EarlyCaseRead:
                                    labels=paths.get("labels"), probs=paths.get("probs"), logits=paths.get("logits"),
                                    resample=resample, max_voxels=max_voxels)
             stamp("case_read")
+            summarise_image(self._case)   # the image's window and histogram, off the GUI thread
         except BaseException as error:   # re-raised where the window takes the result
             self._error = error
 

@@ -11,26 +11,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal, Slot
 
-from app.image_memo import per_image
+from app.qt.image_summary import histogram_of
 
 HISTOGRAM_SIZE = (150, 26)
 """Width and height in pixels: it must fit the toolbar row."""
-SAMPLE_VOXELS = 1 << 20
-BINS = 128
-
-
-@per_image
-def histogram_of(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(edges (BINS + 1,) float64, log1p counts (BINS,) float64)`` of a regular sample of ``image`` (computed
-    once per image object, :mod:`app.image_memo`; read-only)."""
-    flat = image.reshape(-1)
-    sample = flat[:: max(1, flat.size // SAMPLE_VOXELS)].astype(np.float64)
-    low, high = float(sample.min()), float(sample.max())
-    counts, edges = np.histogram(sample, bins=BINS, range=(low, high if high > low else low + 1.0))
-    log_counts = np.log1p(counts)
-    for array in (edges, log_counts):
-        array.setflags(write=False)   # shared by every call for this image
-    return edges, log_counts
 
 
 class RangeHistogram(pg.PlotWidget):
@@ -45,13 +29,12 @@ class RangeHistogram(pg.PlotWidget):
     range_dragged = Signal(float, float)
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(enableMenu=False)   # no context menu (not even built: §10)
         self.setFixedSize(*HISTOGRAM_SIZE)
         self.setToolTip("Intensity histogram: drag the band (or its edges) to set the range")
         plot = self.getPlotItem()
         plot.hideAxis("left")
         plot.hideAxis("bottom")
-        plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         plot.setContentsMargins(0, 0, 0, 0)

@@ -64,13 +64,12 @@ class SliceDicePlotPanel(QWidget):
         # Room for two lines from the start: a title that wraps differently after an edit must not resize
         # the plot (a relayout and full repaint of the dock per brush segment).
         self.title_label.setMinimumHeight(2 * self.title_label.fontMetrics().lineSpacing())
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(enableMenu=False)   # no context menu (not even built: §10)
         self.plot.setToolTip(GAP_TOOLTIP)
         plot_item = self.plot.getPlotItem()
         plot_item.setLabel("left", "Dice")
         plot_item.showGrid(x=False, y=True, alpha=0.3)
         plot_item.hideButtons()
-        plot_item.setMenuEnabled(False)
         self._view_box = plot_item.getViewBox()
         self._view_box.setMouseEnabled(x=True, y=False)
         self._view_box.setLimits(yMin=-0.05, yMax=1.05)

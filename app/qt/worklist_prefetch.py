@@ -29,9 +29,8 @@ import threading
 from PySide6.QtCore import QObject, QThread, Slot
 
 from app.qt.case_loader import read_case
+from app.qt.image_summary import summarise_image
 from app.qt.jobs import JobLayer, JobReply, checkpoint, snapshot
-from app.qt.range_histogram import histogram_of
-from app.window_level import initial_window, value_range
 
 PREFETCH_TASK = "Reading the next case ahead"
 WAIT_STEP_S = 0.05
@@ -65,14 +64,7 @@ def prepare_case(case) -> tuple:
     tuple of numpy.ndarray
         ``(gt, pred)``: read-only snapshots of ``case.gt`` and ``case.pred`` (``(z, y, x)``, their dtypes).
     """
-    image = case.image
-    if image is not None:
-        if image.ndim != 4:   # as app.qt.slice_view: a colour picture has a fixed window
-            initial_window(image)
-        value_range(image)
-        if image.shape == case.gt.shape:   # as app.qt.edit_workflow: the intensity tools' image
-            initial_window(image)
-            histogram_of(image)
+    summarise_image(case)
     checkpoint()
     return snapshot(case.gt), snapshot(case.pred)
 
