@@ -25,11 +25,6 @@ import numpy as np
 from app.errors import InputError
 from app.model.delta import Delta
 
-MAX_TABLE_ENTRIES = 2**24
-"""Largest (highest id + 1) x classes table of per-id class counts (128 MB); beyond it ids must be renumbered."""
-COUNT_CHUNK_VOXELS = 2**22
-"""Voxels counted per step when a table is built, so its int64 working copy stays small."""
-
 
 def foreground_values(values: np.ndarray) -> np.ndarray:
     """``uint8`` array of ``values``' shape: 1 where the instance id is not 0, else 0."""
@@ -54,73 +49,6 @@ def foreground_delta(delta: Delta) -> Delta:
                  _frozen(foreground_values(delta.new_values)), delta.kind)
 
 
-class InstanceClassCounts:
-    """Voxel counts per (instance id, semantic class) of one mask, kept exact through edits.
-
-    Parameters
-    ----------
-    ids : numpy.ndarray
-        ``(z, y, x)`` instance ids (non-negative integers).
-    semantic : numpy.ndarray
-        ``(z, y, x)`` semantic classes ``0 .. num_classes - 1`` of the same voxels.
-    num_classes : int
-        ``C``.
-
-    Attributes
-    ----------
-    counts : numpy.ndarray
-        ``(K, C) int64``: ``counts[k, c]`` voxels with id ``k`` and class ``c`` (rows grow with the ids).
-    """
-
-    def __init__(self, ids: np.ndarray, semantic: np.ndarray, num_classes: int) -> None:
-        self.num_classes = int(num_classes)
-        rows = int(ids.max(initial=0)) + 1
-        self._check_size(rows)
-        flat_ids, flat_classes = ids.reshape(-1), semantic.reshape(-1)
-        counts = np.zeros(rows * self.num_classes, dtype=np.int64)
-        for start in range(0, flat_ids.size, COUNT_CHUNK_VOXELS):
-            stop = start + COUNT_CHUNK_VOXELS
-            pairs = flat_ids[start:stop].astype(np.int64) * self.num_classes + flat_classes[start:stop]
-            counts += np.bincount(pairs, minlength=counts.size)
-        self.counts = counts.reshape(rows, self.num_classes)
-
-    def class_of(self, ids: np.ndarray) -> np.ndarray:
-        """``int64`` class of each id in ``ids``: its most frequent non-zero class (ties: the smaller), 0
-        when it has no voxel of a non-zero class."""
-        ids = np.asarray(ids, dtype=np.int64)
-        known = ids < self.counts.shape[0]
-        classes = np.zeros(ids.shape, dtype=np.int64)
-        if self.num_classes > 1 and known.any():
-            rows = self.counts[ids[known], 1:]
-            classes[known] = np.where(rows.any(axis=1), rows.argmax(axis=1) + 1, 0)
-        return classes
-
-    def unclassified(self) -> np.ndarray:
-        """Ids ``> 0`` that have voxels, none of a non-zero class (ascending)."""
-        present = self.counts.sum(axis=1) > 0
-        classified = self.counts[:, 1:].any(axis=1)
-        present[0] = False
-        return np.flatnonzero(present & ~classified)
-
-    def move(self, old_ids: np.ndarray, old_classes: np.ndarray, new_ids: np.ndarray,
-             new_classes: np.ndarray) -> None:
-        """Voxels changed from (``old_ids``, ``old_classes``) to (``new_ids``, ``new_classes``), flat arrays."""
-        rows = int(max(old_ids.max(initial=0), new_ids.max(initial=0))) + 1
-        if rows > self.counts.shape[0]:
-            self._check_size(rows)
-            self.counts = np.concatenate([self.counts, np.zeros((rows - self.counts.shape[0], self.num_classes),
-                                                                dtype=np.int64)])
-        flat = self.counts.reshape(-1)
-        np.subtract.at(flat, old_ids.astype(np.int64) * self.num_classes + old_classes, 1)
-        np.add.at(flat, new_ids.astype(np.int64) * self.num_classes + new_classes, 1)
-
-    def _check_size(self, rows: int) -> None:
-        if rows * self.num_classes > MAX_TABLE_ENTRIES:
-            raise InputError(f"instance id {rows - 1} is too high to follow its class with {self.num_classes} "
-                             f"semantic classes (at most {MAX_TABLE_ENTRIES // self.num_classes - 1}); renumber the "
-                             "instance ids consecutively (e.g. skimage.segmentation.relabel_sequential).")
-
-
 class SemanticTranslation:
     """Instance edits translated into edits of the semantic masks (the voxel case of semantic instance mode).
 
@@ -140,12 +68,14 @@ class SemanticTranslation:
     ------
     InputError
         An instance lying entirely on semantic background (it has no class; ``score`` refuses it too), or
-        ids too high to count (:data:`MAX_TABLE_ENTRIES`).
+        ids too high to count (:data:`dice_engine.instance_classes.MAX_TABLE_ENTRIES`).
 
     Attributes
     ----------
     masks : dict of str to numpy.ndarray
         The semantic working copies, kept equal to the translation of every edit so far.
+    tables : dict of str to dice_engine.instance_classes.InstanceClassCounts
+        Voxels per (id, class) of each mask, kept through edits: the class of an id.
     """
 
     def __init__(self, instances: dict[str, np.ndarray], semantic: dict[str, np.ndarray], num_classes: int,
@@ -155,7 +85,9 @@ class SemanticTranslation:
         self.masks = {which: semantic[which] for which in ("gt", "pred")}
         self.recount(instances)
         for which, table in self.tables.items():
-            lonely = table.unclassified()
+            present = table.counts.sum(axis=1) > 0
+            present[0] = False
+            lonely = np.flatnonzero(present & ~table.counts[:, 1:].any(axis=1))
             if lonely.size:
                 option, image = ("--semantic-gt", "--gt") if which == "gt" else ("--semantic-pred", "--pred")
                 raise InputError(f"{option}: {lonely.size} instance(s) of {image} lie entirely on background of the "
@@ -166,8 +98,14 @@ class SemanticTranslation:
     def recount(self, instances: dict[str, np.ndarray]) -> None:
         """Count the classes of the ids again, from ``instances`` as they are now (e.g. after strokes recovered
         from a crash journal, which reach the masks before any delta is translated)."""
-        self.tables = {which: InstanceClassCounts(instances[which], self.masks[which], self.num_classes)
-                       for which in ("gt", "pred")}
+        from dice_engine.instance_classes import InstanceClassCounts  # semantic mode only: torch is loaded
+
+        try:
+            self.tables = {which: InstanceClassCounts(instances[which], self.masks[which], self.num_classes)
+                           for which in ("gt", "pred")}
+        except ValueError as error:
+            raise InputError(f"{error}; renumber the instance ids consecutively "
+                             "(e.g. skimage.segmentation.relabel_sequential).") from None
 
     def translate(self, delta: Delta) -> Delta:
         """The semantic edit of instance edit ``delta``; also written into :attr:`masks`.
@@ -182,7 +120,7 @@ class SemanticTranslation:
         old_classes = np.array(mask[delta.region], copy=True)
         changed = delta.old_values != delta.new_values
         new_ids = delta.new_values[changed]
-        classes = table.class_of(new_ids)
+        classes = table.classes_of(new_ids)
         if ((new_ids != 0) & (classes == 0)).any():
             chosen = int(self.new_instance_class())
             classes[(new_ids != 0) & (classes == 0)] = chosen if 0 < chosen < self.num_classes else 1

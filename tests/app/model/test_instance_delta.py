@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 import dice_engine as de
 from app.errors import InputError
 from app.model.delta import Delta
-from app.model.instance_delta import InstanceClassCounts, SemanticTranslation, foreground_delta
+from app.model.instance_delta import SemanticTranslation, foreground_delta
+from dice_engine.instance_classes import InstanceClassCounts
 
 
 def delta_of(mask: np.ndarray, region, new_values, which="pred") -> Delta:
@@ -78,7 +79,8 @@ def test_an_instance_on_semantic_background_is_refused():
 def test_ids_too_high_to_count_are_refused():
     ids = np.array([[[2**25]]], dtype=np.int32)
     with pytest.raises(InputError, match="renumber the instance ids"):
-        InstanceClassCounts(ids, np.ones_like(ids, dtype=np.uint8), 3)
+        SemanticTranslation({"gt": ids, "pred": ids}, {"gt": np.ones_like(ids, dtype=np.uint8),
+                                                      "pred": np.ones_like(ids, dtype=np.uint8)}, 3, lambda: 1)
 
 
 SHAPE = (2, 5, 6)
