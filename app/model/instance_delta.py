@@ -19,6 +19,7 @@ here into the matching edit of the voxel case, exactly and per delta:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,6 +48,26 @@ def foreground_delta(delta: Delta) -> Delta:
     """
     return Delta(delta.which, delta.region, _frozen(foreground_values(delta.old_values)),
                  _frozen(foreground_values(delta.new_values)), delta.kind)
+
+
+@dataclass(frozen=True)
+class InstanceEdit:
+    """An instance edit with the classes its translation gave (for the objects lane with semantic masks).
+
+    Attributes
+    ----------
+    which : {"gt", "pred"}
+    region : tuple of slice
+    new_values : numpy.ndarray
+        The region's new instance ids (read-only).
+    semantic_values : numpy.ndarray
+        The region's new semantic classes (read-only), the same shape.
+    """
+
+    which: str
+    region: tuple
+    new_values: np.ndarray
+    semantic_values: np.ndarray
 
 
 class SemanticTranslation:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.model.instance_delta import SemanticTranslation, foreground_delta
+from app.model.instance_delta import InstanceEdit, SemanticTranslation, foreground_delta
 
 
 class InstanceVoxels:
@@ -51,6 +51,7 @@ class InstanceVoxels:
         self._case = None
         self._scored = None
         self._translation: SemanticTranslation | None = None
+        self._last: tuple | None = None   # (instance delta, its translation): asked by two lanes, translated once
 
     def read(self, case):
         """Check ``case`` for instance mode and read its semantic masks, if any (the open lane, or the screenshot
@@ -105,10 +106,26 @@ class InstanceVoxels:
         return scored
 
     def translate(self, delta):
-        """The voxel case's edit of instance edit ``delta`` (:mod:`app.model.instance_delta`)."""
+        """The voxel case's edit of instance edit ``delta`` (:mod:`app.model.instance_delta`); asking again for
+        the same delta (the engine and the objects lane both do) returns the same translation."""
         if self._translation is None:
             return foreground_delta(delta)
-        return self._translation.translate(delta)
+        if self._last is None or self._last[0] is not delta:
+            self._last = delta, self._translation.translate(delta)
+        return self._last[1]
+
+    def object_masks(self, case):
+        """``(gt classes, pred classes, C)`` the objects lane classes instances by (read-only snapshots as of the
+        load), or None without semantic masks."""
+        scored = self.scored_case(case)
+        return None if self._translation is None else (scored.gt, scored.pred, scored.num_classes)
+
+    def object_delta(self, delta):
+        """What the objects lane applies for instance edit ``delta``: ``delta`` itself, or with semantic masks an
+        :class:`~app.model.instance_delta.InstanceEdit` carrying the classes it gave."""
+        if self._translation is None:
+            return delta
+        return InstanceEdit(delta.which, delta.region, delta.new_values, self.translate(delta).new_values)
 
     def _new_instance_class(self) -> int:
         """A new instance's class: the class selected in the Dice table (1 when background is selected)."""
@@ -127,6 +144,7 @@ def install(window, instances: bool, semantic_paths: tuple[str, str] | None = No
     voxels.edited = lambda: window.edits.editor is not None and window.edits.editor.session.modified
     window.state.scored_case_source = voxels.scored_case
     window.controller.voxel_view = voxels
+    window.objects.voxel_view = voxels
     window.case_loader.reader = voxels.wrap_reader(window.case_loader.reader)
     return voxels
 

@@ -39,6 +39,10 @@ class ObjectsLoadRequest:
         ``C``: classes 1..C-1 are scored (lesion mode).
     instances : bool
         Instance mode: ``gt`` and ``pred`` are instance images, every id one object of class 1.
+    semantic : tuple of numpy.ndarray, optional
+        Instance mode with semantic masks: ``(gt classes, pred classes)``, read-only snapshots; each instance is
+        of its majority class, classes 1..C-1, and every edit carries ``semantic_values``
+        (:class:`app.model.instance_delta.InstanceEdit`).
     """
 
     generation: int
@@ -48,6 +52,7 @@ class ObjectsLoadRequest:
     spacing_zyx: tuple[float, ...]
     num_classes: int
     instances: bool = False
+    semantic: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,10 @@ def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailur
         if problem is not None:   # counted before anything is allocated: the lane stays off for this case
             return ObjectsFailure(request.generation, request.revision, problem)
         try:
+            semantic = {} if request.semantic is None else {"target_semantic": request.semantic[0],
+                                                            "preds_semantic": request.semantic[1]}
             state.live = LiveObjects(target=request.gt, preds=request.pred, num_classes=request.num_classes,
-                                     instances=request.instances)
+                                     instances=request.instances, **semantic)
         except (ValueError, MemoryError) as error:
             return ObjectsFailure(request.generation, request.revision,
                                   f"Objects could not be counted for this case: {error}")
@@ -119,7 +126,8 @@ def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailur
             return ObjectsFailure(request.generation, request.revision, "")
         try:
             for delta in request.deltas:
-                state.live.apply_edit(delta.region, delta.new_values, which=delta.which)
+                state.live.apply_edit(delta.region, delta.new_values, which=delta.which,
+                                      semantic_values=getattr(delta, "semantic_values", None))
         except (ValueError, MemoryError) as error:
             state.live = None   # its masks no longer follow the case: show nothing rather than wrong counts
             return ObjectsFailure(request.generation, request.revision,

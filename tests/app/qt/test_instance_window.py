@@ -15,6 +15,7 @@ from app import cli
 from app.io import load_case
 from app.qt.instance_voxels import install
 from app.qt.main_window import MainWindow
+from dice_engine.objects import instance_scores
 from tests.app.io.conftest import write_volume
 from tests.app.qt.editing_cases import Answers, confusion_of
 from tests.app.qt.test_view_table import HARD_KEYS, close
@@ -176,6 +177,14 @@ def test_semantic_classes_follow_id_edits_exactly(qtbot, tmp_path, files):
     assert erased.any() and (masks["pred"][erased] == 0).all()
     semantic = type("Voxels", (), {"gt": masks["gt"], "pred": masks["pred"], "num_classes": 3})
     assert np.array_equal(window.controller.last_result.confusion, confusion_of(semantic))
+    # the objects lane counts instances per semantic class, following the same edits
+    window.objects.flush()
+    qtbot.waitUntil(lambda: window.objects.last_update is not None and not window.objects.pending, timeout=20_000)
+    shown = window.objects.last_update.scores
+    expected = instance_scores(target=case.gt, preds=case.pred, target_semantic=masks["gt"],
+                               preds_semantic=masks["pred"], num_classes=3, spacing=case.geometry.spacing_zyx)
+    assert [c.class_index for c in shown.classes] == [1, 2]
+    assert [vars(c.counts) for c in shown.classes] == [vars(c.counts) for c in expected.classes]
     # the inputs are never written over
     assert np.array_equal(load_case(files["gt_types"], files["pred_types"]).pred, inputs.pred)
     window.answers.answer = "discard"
