@@ -189,3 +189,10 @@ def test_semantic_classes_follow_id_edits_exactly(qtbot, tmp_path, files):
     assert np.array_equal(load_case(files["gt_types"], files["pred_types"]).pred, inputs.pred)
     window.answers.answer = "discard"
     window.close()
+
+
+def test_help_states_what_class_a_painted_instance_voxel_takes():
+    from app.qt.shortcuts_help import MOUSE_BINDINGS
+
+    text = " ".join(what for _, what in MOUSE_BINDINGS if "instance" in what)
+    assert "its id's class" in text and "class selected in the Dice table" in text and "never written" in text
