@@ -160,6 +160,7 @@ def test_foreground_follows_id_edits_exactly(qtbot, tmp_path, files):
                                      "num_classes": 2})
     assert np.array_equal(window.controller.last_result.confusion, confusion_of(foreground))
     assert window.objects.instances   # the objects lane still counts the ids
+    assert "instances (foreground)" in window.dice_history.legend_label.text()   # the class scored, not id 1
     window.answers.answer = "discard"
     window.close()
 
