@@ -5,13 +5,17 @@ class that most of its voxels have in the semantic mask of the same image: the m
 **non-zero** semantic label inside the instance; a tie goes to the smallest label. Semantic background
 inside an instance does not vote. An instance lying entirely on semantic background has no class and
 is refused (:class:`UnclassifiedInstance`), so no object is silently dropped.
+
+:class:`InstanceClassCounts` keeps the same classes through edits without a full recount (voxels per id and
+class), for :class:`dice_engine.live_objects.LiveObjects` and the window's edit translation
+(docs/architecture.md §5d).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["UnclassifiedInstance", "majority_classes"]
+__all__ = ["InstanceClassCounts", "UnclassifiedInstance", "majority_classes"]
 
 
 class UnclassifiedInstance(ValueError):
@@ -83,3 +87,66 @@ def majority_classes(ids: np.ndarray, semantic: np.ndarray, which: str = "gt") -
         raise UnclassifiedInstance(which, int(missing[0]), int(missing.size))
     out[inside] = winner[position].astype(semantic.dtype)
     return out
+
+
+MAX_TABLE_ENTRIES = 2**24
+"""Largest (highest id + 1) x classes table (128 MB of int64)."""
+CHUNK_VOXELS = 2**22
+"""Voxels counted per step when a table is built, so the int64 working copy stays small."""
+
+
+class InstanceClassCounts:
+    """``counts[k, c]``: voxels of instance ``k`` with semantic class ``c``.
+
+    Parameters
+    ----------
+    ids : numpy.ndarray
+        Instance ids (>= 0), any shape.
+    semantic : numpy.ndarray
+        Classes ``0 .. num_classes - 1`` of the same voxels.
+    num_classes : int
+
+    Raises
+    ------
+    ValueError
+        Ids too high for a table of :data:`MAX_TABLE_ENTRIES` entries.
+    """
+
+    def __init__(self, ids: np.ndarray, semantic: np.ndarray, num_classes: int) -> None:
+        self.num_classes = int(num_classes)
+        rows = int(ids.max(initial=0)) + 1
+        self._check(rows)
+        flat_ids, flat_classes = ids.reshape(-1), semantic.reshape(-1)
+        counts = np.zeros(rows * self.num_classes, dtype=np.int64)
+        for start in range(0, flat_ids.size, CHUNK_VOXELS):
+            pairs = (flat_ids[start:start + CHUNK_VOXELS].astype(np.int64) * self.num_classes
+                     + flat_classes[start:start + CHUNK_VOXELS])
+            counts += np.bincount(pairs, minlength=counts.size)
+        self.counts = counts.reshape(rows, self.num_classes)
+
+    def classes_of(self, ids: np.ndarray) -> np.ndarray:
+        """``int64`` class of each id: its most frequent non-zero class (ties: the smaller), 0 without one."""
+        ids = np.asarray(ids, dtype=np.int64)
+        classes = np.zeros(ids.shape, dtype=np.int64)
+        known = ids < self.counts.shape[0]
+        if known.any():
+            rows = self.counts[ids[known], 1:]
+            classes[known] = np.where(rows.any(axis=1), rows.argmax(axis=1) + 1, 0)
+        return classes
+
+    def move(self, old_ids: np.ndarray, old_classes: np.ndarray, new_ids: np.ndarray, new_classes: np.ndarray) -> None:
+        """Voxels changed from (``old_ids``, ``old_classes``) to (``new_ids``, ``new_classes``) (flat arrays)."""
+        rows = int(max(old_ids.max(initial=0), new_ids.max(initial=0))) + 1
+        if rows > self.counts.shape[0]:
+            self._check(rows)
+            grown = np.zeros((rows, self.num_classes), dtype=np.int64)
+            grown[:self.counts.shape[0]] = self.counts
+            self.counts = grown
+        flat = self.counts.reshape(-1)
+        np.subtract.at(flat, old_ids.astype(np.int64) * self.num_classes + old_classes.astype(np.int64), 1)
+        np.add.at(flat, new_ids.astype(np.int64) * self.num_classes + new_classes.astype(np.int64), 1)
+
+    def _check(self, rows: int) -> None:
+        if rows * self.num_classes > MAX_TABLE_ENTRIES:
+            raise ValueError(f"instance id {rows - 1} is too high to follow its semantic class "
+                             f"(at most {MAX_TABLE_ENTRIES // self.num_classes - 1} with {self.num_classes} classes)")

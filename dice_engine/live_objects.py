@@ -14,7 +14,10 @@ In instance mode the masks are instance images and an edit writes instance ids: 
 change are the ids it removes or writes (an id need not be connected, so nothing else moves). Each of
 them is described again over its old box and the edit's box, and its overlaps with the other image
 recounted there; the hypothesis test in ``tests/dice_engine/test_live_instances.py`` checks it against
-:func:`dice_engine.instance_scores`.
+:func:`dice_engine.instance_scores`. With semantic masks (``target_semantic`` / ``preds_semantic``) an edit
+writes ids and classes together; the class of an id is kept by voxel counts per (id, class)
+(:class:`~dice_engine.instance_classes.InstanceClassCounts`), so only the ids the edit touches can change
+class, and they are described again with their class painted over their voxels.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from dice_engine._object_tables import (
     structure,
     union,
 )
+from dice_engine.instance_classes import InstanceClassCounts, majority_classes
 from dice_engine.object_matching import DetectionCounts, detection_counts
 from dice_engine.objects import (
     INSTANCE_IOU_THRESHOLD,
@@ -68,6 +72,11 @@ class LiveObjects:
     instances : bool
         Instance mode (:func:`dice_engine.instance_scores`): every non-zero id is one object of class 1,
         and edits write instance ids (0 .. 2**31 - 1).
+    target_semantic, preds_semantic : array-like of int, optional
+        Instance mode: semantic masks of the same shape (copied); each instance is an object of its majority
+        non-zero class there (:func:`dice_engine.instance_classes.majority_classes`), classes 1..C-1 with
+        ``C = num_classes`` (default their largest label + 1). Edits then give ``semantic_values`` too. An id
+        whose voxels an edit leaves all on semantic background has no class and is not counted.
 
     Examples
     --------
@@ -81,22 +90,41 @@ class LiveObjects:
 
     def __init__(self, *, target: ArrayLike, preds: ArrayLike, num_classes: int | None = None,
                  iou_threshold: float | None = None, connectivity: int | None = None,
-                 min_size: int = 0, instances: bool = False) -> None:
+                 min_size: int = 0, instances: bool = False, target_semantic: ArrayLike | None = None,
+                 preds_semantic: ArrayLike | None = None) -> None:
         target_np, preds_np = label_array(target, "target"), label_array(preds, "preds")
         check_same_shape(target_np, preds_np)
         self.instances = bool(instances)
+        self._semantic = None
+        if (target_semantic is None) != (preds_semantic is None) or (target_semantic is not None and not instances):
+            raise ValueError("give both target_semantic and preds_semantic, and only in instance mode")
         if self.instances and connectivity is not None:
             raise ValueError("connectivity does not apply to instance mode: every id is one object")
         if iou_threshold is None:
             iou_threshold = INSTANCE_IOU_THRESHOLD if self.instances else LESION_IOU_THRESHOLD
         if num_classes is None:
             num_classes = max(int(target_np.max(initial=0)), int(preds_np.max(initial=0))) + 1
-        self.num_classes = 2 if self.instances else resolve_num_classes(num_classes)
+        if target_semantic is not None:
+            self._semantic = {"gt": label_array(target_semantic, "target_semantic").copy(),
+                              "pred": label_array(preds_semantic, "preds_semantic").copy()}
+            check_same_shape(target_np, self._semantic["gt"])
+            check_same_shape(target_np, self._semantic["pred"])
+            largest = max(int(mask.max(initial=0)) for mask in self._semantic.values())
+            num_classes = largest + 1 if num_classes is None else num_classes
+            if largest >= num_classes:
+                raise ValueError(f"a semantic label is {largest}, but num_classes={num_classes}")
+        self.num_classes = resolve_num_classes(num_classes) if self._semantic or not self.instances else 2
         self.iou_threshold, self.connectivity, self.min_size = float(iou_threshold), connectivity, int(min_size)
         self.shape = tuple(target_np.shape)
         self._struct = structure(len(self.shape), connectivity)
         self._classes = tuple(range(1, self.num_classes))
-        if self.instances:   # ObjectTables.instances keeps copies of the ids as the masks' labels
+        if self._semantic is not None:   # the class maps: each instance's voxels hold its class
+            self._class_counts = {which: InstanceClassCounts(ids, self._semantic[which], self.num_classes)
+                                  for which, ids in (("gt", target_np), ("pred", preds_np))}
+            self._tables = ObjectTables.instances(target_np, preds_np, {
+                which: majority_classes(ids, self._semantic[which], which)
+                for which, ids in (("gt", target_np), ("pred", preds_np))})
+        elif self.instances:   # ObjectTables.instances keeps copies of the ids as the masks' labels
             self._tables = ObjectTables.instances(target_np, preds_np)
         else:
             self._tables = ObjectTables.lesions(target_np.copy(), preds_np.copy(), self._classes, self._struct)
@@ -104,7 +132,8 @@ class LiveObjects:
         self._score_cache = ObjectScoreCache()
         self._object_masks: dict[tuple, np.ndarray] = {}
 
-    def apply_edit(self, region, new_values: ArrayLike, which: str = "pred") -> set[int]:
+    def apply_edit(self, region, new_values: ArrayLike, which: str = "pred",
+                   semantic_values: ArrayLike | None = None) -> set[int]:
         """Write ``new_values`` into ``region`` of one mask and bring every object up to date.
 
         Parameters
@@ -115,12 +144,16 @@ class LiveObjects:
             The region's new labels, shape = the region's shape, each in ``0..C-1`` (instance mode:
             instance ids, ``0..2**31 - 1``).
         which : {"pred", "gt"}
+        semantic_values : array-like of int, optional
+            With semantic masks (and only then): the region's new semantic classes, ``0..C-1``.
 
         Returns
         -------
         set of int
             The classes whose objects or matching may have changed.
         """
+        if (semantic_values is None) != (self._semantic is None):
+            raise ValueError("semantic_values go with semantic masks, and only with them")
         if which not in WHICH:
             raise ValueError(f"which must be 'pred' or 'gt', got {which!r}")
         box = self._normalise_region(region)
@@ -133,6 +166,12 @@ class LiveObjects:
             raise ValueError(f"new_values must lie in 0..{top}")
         if new.size == 0:
             return set()
+        if self._semantic is not None:
+            classes = as_labels(semantic_values, "semantic_values").cpu().numpy()
+            if classes.shape != shape or int(classes.min()) < 0 or int(classes.max()) >= self.num_classes:
+                raise ValueError(f"semantic_values must have the region's shape {shape} and lie in "
+                                 f"0..{self.num_classes - 1}")
+            return self._edit_instances(box, new, which, classes)
         if self.instances:
             return self._edit_instances(box, new, which)
         tables = self._tables
@@ -162,19 +201,37 @@ class LiveObjects:
         self._forget(which, gone, touched)
         return touched
 
-    def _edit_instances(self, box: tuple[slice, ...], new: np.ndarray, which: str) -> set[int]:
-        """Instance mode: redo the records and overlaps of the ids the edit removes or writes."""
+    def _edit_instances(self, box: tuple[slice, ...], new: np.ndarray, which: str,
+                        classes: np.ndarray | None = None) -> set[int]:
+        """Instance mode: redo the records and overlaps of the ids the edit removes or writes (with semantic
+        masks: also of the ids whose voxels change class)."""
         tables = self._tables
         labels, records = make_room(tables.labels, which, int(new.max())), tables.records[which]
         old = labels[box]
         changed = old != new
+        if classes is not None:
+            old_classes = self._semantic[which][box]
+            changed |= old_classes != classes
+            self._class_counts[which].move(old[changed], old_classes[changed], new[changed], classes[changed])
+            self._semantic[which][box] = classes
         affected = np.unique(np.concatenate((old[changed], new[changed])))
         affected = affected[affected > 0]
         if affected.size == 0:
             return set()
         work = union([box, *(records[i].box for i in affected.tolist() if i in records)])
+        touched = {records[i].class_index for i in affected.tolist() if i in records} if classes is not None else {1}
         labels[box] = new
-        tables.masks[which][box] = new > 0
+        if classes is None:
+            tables.masks[which][box] = new > 0
+        else:   # paint each affected id's class over its voxels (class 0 where no id is left)
+            lookup = np.zeros(int(affected[-1]) + 1, dtype=np.int64)
+            lookup[affected] = self._class_counts[which].classes_of(affected)
+            touched |= set(lookup[affected].tolist())
+            painted, ids = tables.masks[which][work], labels[work]
+            mine = np.isin(ids, affected)
+            painted[mine] = lookup[ids[mine]]
+            tables.masks[which][box][new == 0] = 0
+        touched.discard(0)
         gone = set(affected.tolist())
         for object_id in gone:
             records.pop(object_id, None)
@@ -186,9 +243,10 @@ class LiveObjects:
         within = np.isin(labels[work], kept)
         tables.overlaps.update(overlaps_in(tables.masks["gt"], tables.masks["pred"], tables.labels["gt"],
                                            tables.labels["pred"], work, within))
-        self._matchings.pop(1, None)
-        self._forget(which, gone, {1})
-        return {1}
+        for class_index in touched:
+            self._matchings.pop(class_index, None)
+        self._forget(which, gone, touched)
+        return touched
 
     def counts(self) -> dict[int, DetectionCounts]:
         """TP, FP, FN and the figures derived from them, per foreground class."""

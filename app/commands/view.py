@@ -11,6 +11,7 @@ import argparse
 
 from app.commands.case_arguments import add_max_voxels_argument
 from app.errors import InputError
+from app.object_options import add_semantic_arguments, object_options
 from app.output_paths import check_output_files
 
 PLANES = ("axial", "coronal", "sagittal")
@@ -53,6 +54,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--instances", action="store_true",
                         help="the masks are instance images: the Objects dock counts every label id as one object "
                              "(e.g. one nucleus), matched at IoU >= 0.5, and follows edits of the ids")
+    add_semantic_arguments(parser)
     add_max_voxels_argument(parser)
     parser.set_defaults(func=run)
 
@@ -73,12 +75,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         paths = {"gt": args.gt, "pred": args.pred, "image": args.image, "labels": args.labels}
         paths.update({role: path for role, path in scores.items() if path is not None})
+    semantic = _semantic_paths(args)
+    if semantic is not None and args.gt is None:
+        raise InputError("--semantic-gt and --semantic-pred need the instance images as --gt and --pred.")
     table = getattr(args, "table", None)
     if table is not None and args.screenshot is None:
         raise InputError("--table writes the numbers of the rendered window: give --screenshot OUT.png too.")
     if args.screenshot is not None:
         outputs = {"--screenshot": args.screenshot, **({"--table": table} if table is not None else {})}
-        check_output_files(outputs, {f"--{role}": path for role, path in paths.items() if path is not None})
+        inputs = {f"--{role}": path for role, path in paths.items() if path is not None}
+        check_output_files(outputs, {**inputs, **({} if semantic is None else {"--semantic-gt": semantic[0],
+                                                                               "--semantic-pred": semantic[1]})})
     early_read = None
     if args.screenshot is None:   # the window: read the case and load torch's libraries while Qt loads
         from app.qt.early_start import EarlyCaseRead, start_torch_preload
@@ -89,4 +96,11 @@ def run(args: argparse.Namespace) -> int:
 
     return run_view(paths, plane=args.axis, slice_index=args.slice, screenshot=args.screenshot,
                     resample=args.resample, overlay_mode=args.overlay, max_voxels=args.max_voxels,
-                    layout=args.layout, table=table, instances=args.instances, early_read=early_read)
+                    layout=args.layout, table=table, instances=args.instances or semantic is not None,
+                    early_read=early_read, semantic=semantic)
+
+
+def _semantic_paths(args: argparse.Namespace) -> tuple[str, str] | None:
+    """``(--semantic-gt, --semantic-pred)`` or None; one without the other is refused (as ``score``)."""
+    options = object_options(args)
+    return None if options is None or not options.semantic else (args.semantic_gt, args.semantic_pred)

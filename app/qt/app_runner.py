@@ -43,7 +43,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
              screenshot: str | None = None, resample: bool = False,
              size: tuple[int, int] = SCREENSHOT_SIZE, overlay_mode: str | None = None,
              max_voxels: int | None = None, layout: str | None = None, table: str | None = None,
-             instances: bool = False, early_read=None) -> int:
+             instances: bool = False, early_read=None, semantic: tuple[str, str] | None = None) -> int:
     """Open the case ``paths`` (``gt``, ``pred``, optional ``image``, ``labels``) in the review window.
 
     Parameters
@@ -73,6 +73,9 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         The masks are instance images: the Objects dock counts instances (``view --instances``).
     early_read : app.qt.early_start.EarlyCaseRead, optional
         The window: this case's read, started before Qt was imported; the ``open`` lane takes its result.
+    semantic : (str, str), optional
+        ``(--semantic-gt, --semantic-pred)`` of the instance images (implies ``instances``): the Dice table
+        scores their classes (:mod:`app.qt.instance_voxels`).
 
     Returns
     -------
@@ -88,7 +91,7 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
     if screenshot is None:
         return _run_window(paths, plane=plane, slice_index=slice_index, resample=resample,
                            overlay_mode=overlay_mode, max_voxels=max_voxels, layout=layout, instances=instances,
-                           early_read=early_read)
+                           early_read=early_read, semantic=semantic)
     if not Path(screenshot).expanduser().resolve().parent.is_dir():
         raise InputError(f"cannot write the screenshot '{screenshot}': its folder does not exist.")
     if table is not None and not Path(table).expanduser().resolve().parent.is_dir():
@@ -102,6 +105,9 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
 
     with screenshot_window("dicelens-screenshot-") as window:
         window.objects.instances = instances
+        voxels = _install_instances(window, instances, semantic, paths, max_voxels)
+        if voxels is not None:
+            voxels.read(case)   # bad semantic masks: exit 2 before anything is shown
         if layout is not None:
             window.views.set_layout(layout)
         window.show_case(case, title=case_title(paths))
@@ -148,7 +154,7 @@ def screenshot_window(scratch_prefix: str):
 
 def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,
                 overlay_mode: str | None, max_voxels: int | None, layout: str | None = None,
-                instances: bool = False, early_read=None) -> int:
+                instances: bool = False, early_read=None, semantic: tuple[str, str] | None = None) -> int:
     """The interactive window: shown at once, the case read in the background (see the module docstring)."""
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
@@ -167,6 +173,7 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     window.objects.instances = instances   # likewise
     if early_read is not None:   # its first load takes the case read since launch (app/qt/early_start.py)
         window.case_loader.reader = early_read.reader(window.case_loader.reader)
+    _install_instances(window, instances, semantic, paths, max_voxels)   # wraps the reader: after the early read
     if layout is not None:
         window.views.set_layout(layout)
     start_view = _StartView(window, plane, slice_index, overlay_mode)
@@ -178,6 +185,15 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     code = app.exec()
     finish_background_jobs()   # a job that outlived the window's bounded wait ends while Qt still runs
     return code
+
+
+def _install_instances(window, instances: bool, semantic, paths: dict[str, str | None], max_voxels: int | None):
+    """``view --instances`` / ``--semantic-gt``: the voxel lanes score as ``score --instances`` does."""
+    from app.qt.instance_voxels import install
+
+    return install(window, instances or semantic is not None, semantic_paths=semantic,
+                   instance_paths=(paths["gt"], paths.get("pred")) if semantic is not None else None,
+                   labels=paths.get("labels"), max_voxels=max_voxels)
 
 
 def configure_threads() -> None:

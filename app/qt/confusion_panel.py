@@ -163,7 +163,8 @@ class ConfusionMatrixPanel(QWidget):
     def _on_case_changed(self, case) -> None:
         self._confusion = None
         self._drawn_key = None
-        self._names = class_names(case, case.num_classes)
+        scored = self._state.scored_case or case   # the voxel case with view --instances
+        self._names = class_names(scored, scored.num_classes)
         self.image.clear()
         self._clear_annotations()
         self._describe(None)
@@ -175,7 +176,7 @@ class ConfusionMatrixPanel(QWidget):
             return  # e.g. an edit that rewrote voxels with the labels they had: nothing to redraw
         self._confusion = result.confusion
         if len(self._names) != result.num_classes:
-            self._names = class_names(self._state.case, result.num_classes)
+            self._names = class_names(self._state.scored_case, result.num_classes)
         if resized:
             size = result.num_classes
             self._x_axis.set_names(self._names)

@@ -171,7 +171,7 @@ class DiceHistoryPanel(QWidget):
         selected = np.array([p.dice[label] if label < p.dice.size else np.nan for p in self.points],
                             dtype=np.float64)
         self.mean_curve.setData(steps, means, connect="finite")
-        case = self._state.case
+        case = self._state.scored_case   # whose classes the engine scores (the voxel case with view --instances)
         rgb = tuple(int(v) for v in case.labels.color(label)) if case is not None and label else (160, 160, 160)
         self.class_curve.setPen(pg.mkPen(rgb, width=CLASS_PEN_WIDTH))
         self.class_curve.setSymbolBrush(pg.mkBrush(rgb))

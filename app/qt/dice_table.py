@@ -136,7 +136,8 @@ class DiceTablePanel(QWidget):
     @Slot(object)
     def _on_case_changed(self, case) -> None:
         self.model.set_distance_unit(distance_unit(case))
-        self._set_classes(case, case.num_classes)
+        scored = self._state.scored_case or case   # the voxel case with view --instances
+        self._set_classes(scored, scored.num_classes)
         self._show_headline(None)
         self._show_distance_headline(None)
 
@@ -159,7 +160,7 @@ class DiceTablePanel(QWidget):
     @Slot(object)
     def _on_result(self, result) -> None:
         if result.num_classes != self.model.rowCount():
-            self._set_classes(self._state.case, result.num_classes)
+            self._set_classes(self._state.scored_case, result.num_classes)
         first = not self.model.has_metrics
         self.model.set_metrics(result.metrics, sort_column=self.proxy.sortColumn())
         self._show_headline(result)

@@ -132,6 +132,10 @@ class EngineController(QObject):
         self.prepared_source = None
         """Optional ``(case, ignore_index) -> dice_engine.LiveDice or None``: an engine built ahead for the
         case being loaded (``dicelens review`` reads the next case ahead, app/qt/worklist_prefetch.py)."""
+        self.voxel_view = None
+        """Optional :class:`app.qt.instance_voxels.InstanceVoxels` (``view --instances``): the engine and the
+        distances score its ``scored_case(case)`` and get each delta through its ``translate``, while
+        :attr:`load_masks` stay the case's own (instance) masks for the other lanes."""
         self.prepared_masks_source = None
         """Optional ``case -> (gt, pred) or None``: read-only snapshots of the case's masks taken off the GUI
         thread, equal to ``case.gt`` and ``case.pred`` as they are when loaded (app/qt/worklist_prefetch.py);
@@ -216,6 +220,9 @@ class EngineController(QObject):
                                    for mask, source in zip(prepared, (case.gt, case.pred), strict=True)):
             prepared = snapshot(case.gt), snapshot(case.pred)
         gt, pred = self.load_masks = prepared
+        if self.voxel_view is not None:
+            case = self.voxel_view.scored_case(case)   # read-only masks of its own
+            gt, pred = case.gt, case.pred
         # The surface distances start once the engine has answered the load (the table is out), so they
         # do not compete with it; edits made meanwhile wait here and follow them in order.
         self._distances_load = (case, ignore_index, self._generation, (gt, pred))
@@ -251,6 +258,8 @@ class EngineController(QObject):
         """
         if self._first_table is not None and not self._first_table[1]:
             self._first_table = None   # a first table not yet shown would be older than this edit
+        if self.voxel_view is not None:
+            delta = self.voxel_view.translate(delta)
         if self._distances_load is not None:
             self._distance_deltas.append(delta)
             self._distances_timer.stop()   # a drag goes on: the distances wait until it pauses

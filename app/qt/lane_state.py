@@ -51,8 +51,11 @@ def build_state(state, attribute: str, request, build: Callable[[], Any], failur
     return None
 
 
-def apply_edits(state, attribute: str, request, failure: type, what: str):
+def apply_edits(state, attribute: str, request, failure: type, what: str,
+                apply: Callable[[Any, Any], Any] | None = None):
     """Apply ``request.deltas`` in order to ``state.<attribute>``; return None, or a ``failure`` reply.
+
+    ``apply(live, delta)`` applies one delta (default: ``live.apply_edit(region, new_values, which=)``).
 
     An edit of another case, or of a case whose state was dropped, gets a failure with an empty message (the
     user was already told). An edit the state cannot follow (ValueError, MemoryError) drops the state, and
@@ -63,7 +66,10 @@ def apply_edits(state, attribute: str, request, failure: type, what: str):
         return failure(request.generation, request.revision, "")
     try:
         for delta in request.deltas:
-            live.apply_edit(delta.region, delta.new_values, which=delta.which)
+            if apply is None:
+                live.apply_edit(delta.region, delta.new_values, which=delta.which)
+            else:
+                apply(live, delta)
     except (ValueError, MemoryError) as error:
         setattr(state, attribute, None)   # its masks no longer follow the case: show nothing rather than wrong figures
         return failure(request.generation, request.revision,

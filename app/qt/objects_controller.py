@@ -94,6 +94,9 @@ class ObjectsController(DebouncedLaneController):
         super().__init__(parent, jobs, True, "objects", "Counting the objects", process, ObjectsWorkerState())
         self._failed = True   # nothing loaded yet: edits are ignored
         self.instances = False
+        self.voxel_view = None
+        """Optional :class:`app.qt.instance_voxels.InstanceVoxels`: with semantic masks, instances are counted
+        per class (its ``object_masks`` at load, ``object_delta`` per edit)."""
         self._deferred_load: ObjectsLoadRequest | None = None   # a case's first count, waiting for a pause
         self._engine = engine
         if engine is not None:
@@ -110,9 +113,11 @@ class ObjectsController(DebouncedLaneController):
         e.g. the engine controller's ``load_masks``; default: snapshots made here); later edits arrive as
         deltas."""
         gt, pred = self._start_load(case, masks, None)
+        semantic = None if self.voxel_view is None else self.voxel_view.object_masks(case)
         request = ObjectsLoadRequest(self._generation, self._revision + 1, gt, pred,
-                                     tuple(float(s) for s in case.geometry.spacing_zyx), int(case.num_classes),
-                                     self.instances)
+                                     tuple(float(s) for s in case.geometry.spacing_zyx),
+                                     int(case.num_classes if semantic is None else semantic[2]), self.instances,
+                                     semantic=None if semantic is None else semantic[:2])
         self._deferred_load = None
         if self.jobs.synchronous:
             self._send(request)
@@ -127,6 +132,8 @@ class ObjectsController(DebouncedLaneController):
         once edits settle."""
         if self._failed:
             return
+        if self.voxel_view is not None:
+            delta = self.voxel_view.object_delta(delta)   # with semantic masks: the classes the edit gave
         was_fresh = not self._pending and not self._lane.busy
         self._note_edit(delta)
         if was_fresh:

@@ -111,7 +111,7 @@ class ObjectsPanel(QWidget):
             self._counts_text = update.message
             self._show_counts()
             return
-        names = class_names(self._state.case, 1 + max((c.class_index for c in update.scores.classes), default=0))
+        names = class_names(self._state.scored_case, 1 + max((c.class_index for c in update.scores.classes), default=0))
         lines = [f"{names[c.class_index]}: TP {c.counts.tp} · FP {c.counts.fp} · FN {c.counts.fn} · "
                  f"F1 {_figure(c.counts.f1)}" for c in update.scores.classes]
         self._counts_text = "\n".join(lines) if lines else "No foreground class"

@@ -41,6 +41,10 @@ class ObjectsLoadRequest:
         ``C``: classes 1..C-1 are scored (lesion mode).
     instances : bool
         Instance mode: ``gt`` and ``pred`` are instance images, every id one object of class 1.
+    semantic : tuple of numpy.ndarray, optional
+        Instance mode with semantic masks: ``(gt classes, pred classes)``, read-only snapshots; each instance is
+        of its majority class, classes 1..C-1, and every edit carries ``semantic_values``
+        (:class:`app.model.instance_delta.InstanceEdit`).
     """
 
     generation: int
@@ -50,6 +54,7 @@ class ObjectsLoadRequest:
     spacing_zyx: tuple[float, ...]
     num_classes: int
     instances: bool = False
+    semantic: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,12 @@ def process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailure
     return dropping_state_on_error(state, "live", _process, request)
 
 
+def _apply_delta(live, delta) -> None:
+    """One delta, with the semantic classes an instance edit carries in semantic mode (docs/architecture.md §5d)."""
+    live.apply_edit(delta.region, delta.new_values, which=delta.which,
+                    semantic_values=getattr(delta, "semantic_values", None))
+
+
 def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailure:
     import_engine("dice_engine.live_objects")
     from dice_engine.live_objects import LiveObjects
@@ -107,12 +118,15 @@ def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailur
         problem = objects_lane_memory_problem(request.gt, request.pred)
         if problem is not None:   # counted before anything is allocated: the lane stays off for this case
             return ObjectsFailure(request.generation, request.revision, problem)
+        semantic = {} if request.semantic is None else {"target_semantic": request.semantic[0],
+                                                        "preds_semantic": request.semantic[1]}
         failure = build_state(state, "live", request,
                               lambda: LiveObjects(target=request.gt, preds=request.pred,
-                                                  num_classes=request.num_classes, instances=request.instances),
+                                                  num_classes=request.num_classes, instances=request.instances,
+                                                  **semantic),
                               ObjectsFailure, "Objects could not be counted")
     elif isinstance(request, ObjectsEditRequest):
-        failure = apply_edits(state, "live", request, ObjectsFailure, "Object counts")
+        failure = apply_edits(state, "live", request, ObjectsFailure, "Object counts", _apply_delta)
     else:
         raise TypeError(f"unknown objects request {type(request).__name__}")
     if failure is not None:

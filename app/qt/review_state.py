@@ -31,6 +31,11 @@ class ReviewState(QObject):
         Current slice along ``axis``.
     highlighted_cell : tuple of int or None
         ``(gt_label, pred_label)`` of the confusion-matrix cell whose voxels are highlighted.
+    scored_case : app.io.Case or None
+        The case whose classes the Dice table, matrix, slice plot and objects dock show: ``case`` itself,
+        or with ``view --instances`` its voxel case (app/qt/instance_voxels.py); ``selected_class`` indexes it.
+    scored_case_source : callable or None
+        ``case -> scored case``; None: ``case`` itself.
     """
 
     case_changed = Signal(object)
@@ -46,6 +51,8 @@ class ReviewState(QObject):
         self.axis = 0
         self.slice_index = 0
         self.highlighted_cell: tuple[int, int] | None = None
+        self.scored_case = None
+        self.scored_case_source = None
 
     def slice_count(self, axis: int | None = None) -> int:
         """Number of slices along ``axis`` (default: the current axis); 0 without a case."""
@@ -57,9 +64,11 @@ class ReviewState(QObject):
         """Show ``case``: middle slice of the current axis (until :mod:`app.qt.opening_slice` moves it), no
         highlight, class kept when it exists."""
         self.case = case
+        self.scored_case = case if self.scored_case_source is None else self.scored_case_source(case)
         self.highlighted_cell = None
-        if self.selected_class >= case.num_classes:
-            self.selected_class = 1 if case.num_classes > 1 else 0
+        classes = self.scored_case.num_classes
+        if self.selected_class >= classes:
+            self.selected_class = 1 if classes > 1 else 0
         self.slice_index = self.slice_count() // 2
         self.case_changed.emit(case)
 

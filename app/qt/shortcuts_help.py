@@ -25,6 +25,11 @@ MOUSE_BINDINGS = (
     ("Right drag", "Window / level: left-right = width, up-down = level (as in 3D Slicer)"),
     ("Hover", "Voxel index, position in mm, intensity, ground-truth and predicted label (below the view)"),
     ("Click a confusion-matrix cell", "Highlight those voxels and jump to the slice with most of them"),
+    ("Brush / Eraser with view --instances", "Paint the active label as an instance id (0 erases); the Dice table "
+                                             "scores foreground against background. With --semantic-gt/--semantic-pred "
+                                             "a painted voxel takes its id's class (most of its voxels), a new id the "
+                                             "class selected in the Dice table; erased voxels become background; the "
+                                             "semantic files are never written"),
 )
 
 

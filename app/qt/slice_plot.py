@@ -188,7 +188,7 @@ class SliceDicePlotPanel(QWidget):
         self.curve.setData(slices, self.slice_dice)
         alone = isolated_points(self.slice_dice)
         self.isolated.setData(slices[alone], self.slice_dice[alone])
-        name = class_name(state.case, label)
+        name = class_name(state.scored_case, label)   # the engine's classes (view --instances: the voxel case)
         defined = int(np.count_nonzero(~np.isnan(self.slice_dice)))
         self.title_label.setText(
             f"Dice of <b>{escape(name)}</b> per {AXIS_NAMES[axis]} slice: defined in {defined} of {len(slices)} "
