@@ -214,6 +214,11 @@ def disagreement(probabilities: ClassProbabilities, preds: np.ndarray, *, decisi
     """
     if tuple(preds.shape) != probabilities.shape:
         raise ValueError(f"preds shape {preds.shape} does not match the scores' {probabilities.shape}")
+    if probabilities.scannable:   # one threaded pass, the same decisions (see dice_engine.soft_scan)
+        from dice_engine.soft_scan import scan_probabilities
+
+        return scan_probabilities(probabilities.scores, agree_with=preds, decisive=decisive,
+                                  threshold=threshold).disagreement
     decisive_count = differing_decisive = differing = 0
     for region in probabilities.slabs():
         probs = probabilities.probabilities(region)
