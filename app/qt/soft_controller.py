@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.qt.drag_yield import yielding
 from app.qt.jobs import JobLayer, JobReply
 from app.qt.soft_worker import (
+    CurvesRequest,
     DerivedPrediction,
     SoftEditRequest,
     SoftLoadRequest,
@@ -51,7 +52,10 @@ class SoftUpdate:
     message : str
         Why ``result`` is None after a failure, else empty.
     curves : dict of int to dice_engine.soft_threshold.DiceCurve
-        Each scored class's Dice-vs-threshold curve (empty without a result).
+        Each scored class's Dice-vs-threshold curve (empty without a result, or while ``curves_pending``).
+    curves_pending : bool
+        The soft Dice is published before the histograms behind the curves are counted: the curves follow
+        in a later update of the same case.
     """
 
     generation: int
@@ -60,6 +64,7 @@ class SoftUpdate:
     source: str = ""
     message: str = ""
     curves: dict = field(default_factory=dict)
+    curves_pending: bool = False
 
 
 class SoftController(QObject):
@@ -107,8 +112,10 @@ class SoftController(QObject):
 
     @property
     def ready(self) -> bool:
-        """True once the current case's soft figures (or its "no model output" update) are published."""
-        return self.last_update is not None and self.last_update.generation == self._generation
+        """True once the current case's soft figures and curves (or its "no model output" update) are
+        published."""
+        return (self.last_update is not None and self.last_update.generation == self._generation
+                and not self.last_update.curves_pending)
 
     @property
     def pending(self) -> bool:
@@ -130,9 +137,12 @@ class SoftController(QObject):
             self._publish(SoftUpdate(self._generation, None))
             return
         self.last_update = None
+        # the soft sums first (the table's columns), then the curves' histograms, then the entropy (§8b)
         self._lane.submit("Computing the soft Dice", yielding(process), self._state,   # a drag goes first
                           SoftLoadRequest(self._generation, case.gt.copy() if gt is None else gt, case.scores,
                                           case.scores_kind == "logits"))
+        self._lane.submit("Computing the Dice-vs-threshold curves", yielding(process), self._state,
+                          CurvesRequest(self._generation))
         self._lane.submit("Computing the model's uncertainty", yielding(process), self._state,
                           UncertaintyRequest(self._generation))
 
@@ -191,7 +201,7 @@ class SoftController(QObject):
             self.prediction_derived.emit(reply)
         if isinstance(reply, SoftReply) and reply.generation == self._generation:
             self._publish(SoftUpdate(self._generation, reply.result, self._prediction_edited, self._source,
-                                     curves=reply.curves))
+                                     curves=reply.curves, curves_pending=reply.curves_pending))
 
     def _publish(self, update: SoftUpdate) -> None:
         self.last_update = update
