@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dice_engine.soft_probabilities import FLOAT16_BITS
+from dice_engine.soft_probabilities import FLOAT16_BITS, first_argmax
 
 CHUNK_VOXELS = 1 << 14
 """Voxels (whole rows) one thread converts to float32 at once: 14 classes make a 0.9 MiB working copy. Below
@@ -207,7 +207,7 @@ class _Pass:
                 self._histogram(partial.histogram, values, target, keep)
         labels = None
         if self.argmax or (self.agreement is not None and self.channels > 1):
-            labels = _argmax(values)
+            labels = first_argmax(values)
         if self.argmax:
             self.prediction[box] = labels.reshape(stop - start, self.width)
         if self.agreement is not None:
@@ -332,14 +332,3 @@ def _converted(source: np.ndarray, buffer: np.ndarray) -> np.ndarray:
     else:  # torch wraps neither read-only arrays nor negative strides
         np.copyto(buffer, source)
     return buffer
-
-
-def _argmax(values: np.ndarray) -> np.ndarray:
-    """``np.argmax(values, axis=0)`` of ``(C, n)`` values, as uint8 / int16, one class at a time (ties: lowest)."""
-    best = values[0].copy()
-    labels = np.zeros(best.shape, np.uint8 if values.shape[0] <= 256 else np.int16)
-    for label in range(1, values.shape[0]):
-        better = values[label] > best
-        labels[better] = label
-        np.maximum(best, values[label], out=best)
-    return labels
