@@ -54,9 +54,9 @@ class ScanResult:
     intersection, prob_sum, target_sum : np.ndarray or None
         ``(L,)`` int64 ``Σp·y``, ``Σp`` (units of 2^-24) and ``Σy`` per label, ``L = max(C, 2)``; one
         channel: label 0 is the background ``1 − p`` (sums, float16 only).
-    histogram : np.ndarray or None
-        ``(C, 1025, L)`` int64 voxels per channel, bin ``floor(clip(p, 0, 1) · 1024)`` and ground-truth
-        label.
+    histogram_inside, histogram_total : np.ndarray or None
+        ``(C, 1025)`` int64 voxels per channel and bin ``floor(clip(p, 0, 1) · 1024)`` of that channel's
+        probability: of the channel's own class (one channel: ground truth 1), and of every label.
     prediction : np.ndarray or None
         ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax over the classes, ties to the lowest
         (several channels only).
@@ -76,7 +76,8 @@ class ScanResult:
     intersection: np.ndarray | None = None
     prob_sum: np.ndarray | None = None
     target_sum: np.ndarray | None = None
-    histogram: np.ndarray | None = None
+    histogram_inside: np.ndarray | None = None
+    histogram_total: np.ndarray | None = None
     prediction: np.ndarray | None = None
     entropy: np.ndarray | None = None
     disagreement: tuple[int, int, int] | None = None
@@ -155,7 +156,8 @@ class _Partial:
         self.low, self.high, self.worst = math.inf, -math.inf, 0.0
         self.first_nonfinite: int | None = None
         self.sums = np.zeros((3, labels), np.int64) if pass_.sums else None
-        self.histogram = np.zeros(channels * EDGES * labels, np.int64) if pass_.histograms else None
+        self.histogram = np.zeros(2 * channels * EDGES, np.int64) if pass_.histograms else None
+        """Flat ``(2, C, 1025)``: inside, then in all."""
         self.disagreement = np.zeros(3, np.int64)
 
 
@@ -173,9 +175,7 @@ class _Pass:
         shape = scores.shape[1:]
         self.prediction = np.empty(shape, np.uint8 if self.channels <= 256 else np.int16) if self.argmax else None
         self.entropy_volume = np.empty(shape, np.float16) if entropy else None
-        index_dtype = np.int32 if self.channels * EDGES * self.labels < 2**31 else np.int64
-        self.channel_offsets = (np.arange(self.channels, dtype=index_dtype) * (EDGES * self.labels))[:, np.newaxis]
-        self.index_dtype = index_dtype
+        self.channel_offsets = (np.arange(self.channels, dtype=np.intp) * EDGES)[:, np.newaxis]
         self.log_classes = math.log(max(2, self.channels))
 
     def run(self, slices) -> _Partial:
@@ -252,14 +252,21 @@ class _Pass:
 
     def _histogram(self, histogram: np.ndarray, values: np.ndarray, target: np.ndarray,
                    keep: np.ndarray | None) -> None:
+        """Count the chunk's voxels per channel and bin, in all and of the channel's own class."""
         scaled = np.clip(values, 0.0, 1.0)
         scaled *= BINS                                       # exact: a power of two
-        index = scaled.astype(self.index_dtype)              # floor of a non-negative value
-        index *= self.labels
-        index += target.astype(self.index_dtype)
+        index = scaled.astype(np.intp)                       # floor of a non-negative value
         index += self.channel_offsets
+        size = self.channels * EDGES
+        voxels = target.size
+        if self.channels == 1:                               # the foreground's own voxels: ground truth 1
+            own = index[0, (target == 1) if keep is None else (target == 1) & keep]
+        else:                                                # each voxel's bin in its own class's channel
+            own = index.reshape(-1)[target * voxels + np.arange(voxels)]
+            own = own if keep is None else own[keep]
+        histogram[:size] += np.bincount(own, minlength=size)
         flat = index.reshape(-1) if keep is None else index[:, keep].reshape(-1)
-        histogram += np.bincount(flat, minlength=histogram.size)
+        histogram[size:] += np.bincount(flat, minlength=size)
 
     def _entropy(self, values: np.ndarray) -> np.ndarray:
         probabilities = np.clip(values, 0.0, 1.0)
@@ -284,7 +291,8 @@ class _Pass:
             total = sum(p.sums for p in partials)
             result.intersection, result.prob_sum, result.target_sum = total[0], total[1], total[2]
         if self.histograms:
-            result.histogram = sum(p.histogram for p in partials).reshape(self.channels, EDGES, self.labels)
+            result.histogram_inside, result.histogram_total = \
+                sum(p.histogram for p in partials).reshape(2, self.channels, EDGES)
         if self.agreement is not None:
             result.disagreement = tuple(int(n) for n in sum(p.disagreement for p in partials))
         return result
