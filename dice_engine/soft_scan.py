@@ -1,8 +1,10 @@
-"""One threaded pass over a model's probabilities: value checks, exact soft sums, histograms, argmax, entropy.
+"""One threaded pass over a model's probabilities: value checks, exact soft sums, histograms, argmax, entropy,
+and how far a given predicted mask agrees with them.
 
 Opening model output needs several whole-volume figures of the same ``(C, z, y, x)`` probabilities
 (docs/architecture.md §8): the value checks, the exact soft-Dice sums, the per-class histograms behind
-the Dice-vs-threshold curves, the argmax prediction and the per-voxel entropy. Reading a 14-class
+the Dice-vs-threshold curves, the argmax prediction, the per-voxel entropy and, beside a predicted mask,
+where that mask disagrees with the probabilities. Reading a 14-class
 512×512×300 volume once per figure costs more than the arithmetic, so :func:`scan_probabilities`
 computes any subset of them in **one** pass: the slices are shared out to a pool of threads (numpy and
 torch release the GIL, except in ``np.bincount``), and each thread converts one small chunk of rows at a
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dice_engine.soft_probabilities import FLOAT16_BITS
+from dice_engine.soft_probabilities import FLOAT16_BITS, first_argmax
 
 CHUNK_VOXELS = 1 << 14
 """Voxels (whole rows) one thread converts to float32 at once: 14 classes make a 0.9 MiB working copy. Below
@@ -52,15 +54,19 @@ class ScanResult:
     intersection, prob_sum, target_sum : np.ndarray or None
         ``(L,)`` int64 ``Σp·y``, ``Σp`` (units of 2^-24) and ``Σy`` per label, ``L = max(C, 2)``; one
         channel: label 0 is the background ``1 − p`` (sums, float16 only).
-    histogram : np.ndarray or None
-        ``(C, 1025, L)`` int64 voxels per channel, bin ``floor(clip(p, 0, 1) · 1024)`` and ground-truth
-        label.
+    histogram_inside, histogram_total : np.ndarray or None
+        ``(C, 1025)`` int64 voxels per channel and bin ``floor(clip(p, 0, 1) · 1024)`` of that channel's
+        probability: of the channel's own class (one channel: ground truth 1), and of every label.
     prediction : np.ndarray or None
         ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax over the classes, ties to the lowest
         (several channels only).
     entropy : np.ndarray or None
         ``(z, y, x)`` float16 normalised entropy in [0, 1] (as :func:`dice_engine.soft_uncertainty.
         voxel_uncertainty`, computed in float32).
+    disagreement : tuple of 3 int or None
+        ``(decisive voxels, decisive voxels where the given mask differs from the probabilities'
+        prediction, voxels where it differs at all)``, exactly as
+        :func:`dice_engine.soft_probabilities.disagreement` (``agree_with``).
     """
 
     low: float | None = None
@@ -70,14 +76,17 @@ class ScanResult:
     intersection: np.ndarray | None = None
     prob_sum: np.ndarray | None = None
     target_sum: np.ndarray | None = None
-    histogram: np.ndarray | None = None
+    histogram_inside: np.ndarray | None = None
+    histogram_total: np.ndarray | None = None
     prediction: np.ndarray | None = None
     entropy: np.ndarray | None = None
+    disagreement: tuple[int, int, int] | None = None
 
 
 def scan_probabilities(scores: np.ndarray, *, target: np.ndarray | None = None, ignore_index: int | None = None,
                        checks: bool = False, sums: bool = False, histograms: bool = False, argmax: bool = False,
-                       entropy: bool = False, workers: int | None = None) -> ScanResult:
+                       entropy: bool = False, agree_with: np.ndarray | None = None, decisive: float = 0.9,
+                       threshold: float = 0.5, workers: int | None = None) -> ScanResult:
     """Compute the asked-for figures of ``(C, z, y, x)`` probabilities in one threaded pass.
 
     Parameters
@@ -96,6 +105,14 @@ def scan_probabilities(scores: np.ndarray, *, target: np.ndarray | None = None, 
         Exact ``Σp·y``, ``Σp``, ``Σy`` (float16 probabilities of at most 2^29 voxels only).
     histograms, argmax, entropy : bool
         See :class:`ScanResult`.
+    agree_with : np.ndarray, optional
+        ``(z, y, x)`` integer labels of a predicted mask given beside the probabilities: count where it
+        disagrees with them (:attr:`ScanResult.disagreement`).
+    decisive : float
+        A voxel is decisive when its largest class probability (one channel: ``max(p, 1 − p)``) is at
+        least this (compared exactly as in float64).
+    threshold : float
+        The one-channel foreground threshold of the probabilities' prediction (``p >= threshold``).
     workers : int, optional
         Threads (default: the CPU count, at most :data:`MAX_WORKERS`).
 
@@ -114,8 +131,13 @@ def scan_probabilities(scores: np.ndarray, *, target: np.ndarray | None = None, 
         raise ValueError(f"sums and histograms need a target of shape {tuple(scores.shape[1:])}")
     if sums and scores.dtype != np.float16:
         raise ValueError(f"exact sums in one pass need float16 probabilities, got {scores.dtype}")
+    if agree_with is not None and tuple(agree_with.shape) != tuple(scores.shape[1:]):
+        raise ValueError(f"agree_with shape {tuple(agree_with.shape)} does not match the scores' "
+                         f"{tuple(scores.shape[1:])}")
     pass_ = _Pass(scores, target, ignore_index, checks=checks, sums=sums, histograms=histograms,
-                  argmax=argmax and scores.shape[0] > 1, entropy=entropy)
+                  argmax=argmax and scores.shape[0] > 1, entropy=entropy,
+                  agreement=_Agreement(agree_with, decisive, threshold, scores.dtype) if agree_with is not None
+                  else None)
     depth = scores.shape[1]
     workers = max(1, min(workers or os.cpu_count() or 1, MAX_WORKERS, depth))
     if workers == 1:
@@ -134,15 +156,18 @@ class _Partial:
         self.low, self.high, self.worst = math.inf, -math.inf, 0.0
         self.first_nonfinite: int | None = None
         self.sums = np.zeros((3, labels), np.int64) if pass_.sums else None
-        self.histogram = np.zeros(channels * EDGES * labels, np.int64) if pass_.histograms else None
+        self.histogram = np.zeros(2 * channels * EDGES, np.int64) if pass_.histograms else None
+        """Flat ``(2, C, 1025)``: inside, then in all."""
+        self.disagreement = np.zeros(3, np.int64)
 
 
 class _Pass:
     """The per-chunk arithmetic of one :func:`scan_probabilities` call."""
 
-    def __init__(self, scores, target, ignore_index, *, checks, sums, histograms, argmax, entropy) -> None:
+    def __init__(self, scores, target, ignore_index, *, checks, sums, histograms, argmax, entropy, agreement) -> None:
         self.scores, self.target, self.ignore_index = scores, target, ignore_index
         self.checks, self.sums, self.histograms, self.argmax, self.entropy = checks, sums, histograms, argmax, entropy
+        self.agreement = agreement
         self.channels, _, self.height, self.width = scores.shape
         self.labels = max(self.channels, 2)
         self.rows = max(1, min(self.height, CHUNK_VOXELS // max(1, self.width)))
@@ -150,9 +175,7 @@ class _Pass:
         shape = scores.shape[1:]
         self.prediction = np.empty(shape, np.uint8 if self.channels <= 256 else np.int16) if self.argmax else None
         self.entropy_volume = np.empty(shape, np.float16) if entropy else None
-        index_dtype = np.int32 if self.channels * EDGES * self.labels < 2**31 else np.int64
-        self.channel_offsets = (np.arange(self.channels, dtype=index_dtype) * (EDGES * self.labels))[:, np.newaxis]
-        self.index_dtype = index_dtype
+        self.channel_offsets = (np.arange(self.channels, dtype=np.intp) * EDGES)[:, np.newaxis]
         self.log_classes = math.log(max(2, self.channels))
 
     def run(self, slices) -> _Partial:
@@ -182,8 +205,13 @@ class _Pass:
                 partial.sums += self._sums(values, target, keep)
             if self.histograms:
                 self._histogram(partial.histogram, values, target, keep)
+        labels = None
+        if self.argmax or (self.agreement is not None and self.channels > 1):
+            labels = first_argmax(values)
         if self.argmax:
-            self.prediction[box] = _argmax(values).reshape(stop - start, self.width)
+            self.prediction[box] = labels.reshape(stop - start, self.width)
+        if self.agreement is not None:
+            partial.disagreement += self.agreement.counts(values, labels, box)
         if self.entropy:
             self.entropy_volume[box] = self._entropy(values).reshape(stop - start, self.width)
 
@@ -224,14 +252,21 @@ class _Pass:
 
     def _histogram(self, histogram: np.ndarray, values: np.ndarray, target: np.ndarray,
                    keep: np.ndarray | None) -> None:
+        """Count the chunk's voxels per channel and bin, in all and of the channel's own class."""
         scaled = np.clip(values, 0.0, 1.0)
         scaled *= BINS                                       # exact: a power of two
-        index = scaled.astype(self.index_dtype)              # floor of a non-negative value
-        index *= self.labels
-        index += target.astype(self.index_dtype)
+        index = scaled.astype(np.intp)                       # floor of a non-negative value
         index += self.channel_offsets
+        size = self.channels * EDGES
+        voxels = target.size
+        if self.channels == 1:                               # the foreground's own voxels: ground truth 1
+            own = index[0, (target == 1) if keep is None else (target == 1) & keep]
+        else:                                                # each voxel's bin in its own class's channel
+            own = index.reshape(-1)[target * voxels + np.arange(voxels)]
+            own = own if keep is None else own[keep]
+        histogram[:size] += np.bincount(own, minlength=size)
         flat = index.reshape(-1) if keep is None else index[:, keep].reshape(-1)
-        histogram += np.bincount(flat, minlength=histogram.size)
+        histogram[size:] += np.bincount(flat, minlength=size)
 
     def _entropy(self, values: np.ndarray) -> np.ndarray:
         probabilities = np.clip(values, 0.0, 1.0)
@@ -256,8 +291,43 @@ class _Pass:
             total = sum(p.sums for p in partials)
             result.intersection, result.prob_sum, result.target_sum = total[0], total[1], total[2]
         if self.histograms:
-            result.histogram = sum(p.histogram for p in partials).reshape(self.channels, EDGES, self.labels)
+            result.histogram_inside, result.histogram_total = \
+                sum(p.histogram for p in partials).reshape(2, self.channels, EDGES)
+        if self.agreement is not None:
+            result.disagreement = tuple(int(n) for n in sum(p.disagreement for p in partials))
         return result
+
+
+class _Agreement:
+    """Where a given mask disagrees with the probabilities' prediction, counted chunk by chunk; every
+    comparison decides as the float64 one of :func:`dice_engine.soft_probabilities.disagreement` would."""
+
+    def __init__(self, given: np.ndarray, decisive: float, threshold: float, dtype: np.dtype) -> None:
+        self.given, self.decisive, self.threshold = given, float(decisive), float(threshold)
+        self.float32 = np.promote_types(dtype, np.float32) == np.float32
+        self.decisive_at_least = _float32_at_least(self.decisive) if self.float32 else self.decisive
+
+    def counts(self, values: np.ndarray, labels: np.ndarray | None, box) -> np.ndarray:
+        """``(3,)`` int64 decisive, differing decisive and differing voxels of one chunk ``(C, n)``."""
+        given = self.given[box].reshape(-1)
+        if values.shape[0] == 1:   # float64 (exact, one channel): the foreground where p >= threshold
+            p = values[0].astype(np.float64)
+            is_decisive = np.maximum(p, 1 - p) >= self.decisive
+            differs = given != (p >= self.threshold).astype(np.uint8)
+        else:                      # float32 of float16/float32 is exact; the threshold rounded up is too
+            is_decisive = values.max(axis=0) >= self.decisive_at_least
+            differs = labels != given
+        differing_decisive = np.count_nonzero(differs & is_decisive)
+        return np.array([np.count_nonzero(is_decisive), differing_decisive, np.count_nonzero(differs)], np.int64)
+
+
+def _float32_at_least(value: float) -> np.float32:
+    """The smallest float32 ``t`` with ``t >= value`` in float64, so ``x >= t`` in float32 decides
+    ``float64(x) >= value`` exactly for every float32 ``x``."""
+    rounded = np.float32(value)
+    if float(rounded) < value:
+        rounded = np.nextafter(rounded, np.float32(np.inf))
+    return rounded
 
 
 def _converted(source: np.ndarray, buffer: np.ndarray) -> np.ndarray:
@@ -270,14 +340,3 @@ def _converted(source: np.ndarray, buffer: np.ndarray) -> np.ndarray:
     else:  # torch wraps neither read-only arrays nor negative strides
         np.copyto(buffer, source)
     return buffer
-
-
-def _argmax(values: np.ndarray) -> np.ndarray:
-    """``np.argmax(values, axis=0)`` of ``(C, n)`` values, as uint8 / int16, one class at a time (ties: lowest)."""
-    best = values[0].copy()
-    labels = np.zeros(best.shape, np.uint8 if values.shape[0] <= 256 else np.int16)
-    for label in range(1, values.shape[0]):
-        better = values[label] > best
-        labels[better] = label
-        np.maximum(best, values[label], out=best)
-    return labels

@@ -5,8 +5,8 @@ for ``p = 1``). A voxel's bin is ``floor(p · 1024)`` (``p`` clipped to [0, 1]);
 two is exact in floating point, so ``bin >= k`` exactly when ``p >= t_k``: every count derived from
 the histograms equals rescoring the voxels at that threshold (docs/architecture.md §1).
 
-- :class:`ClassHistograms`: per class channel ``c``, how many voxels of each ground-truth label fall in
-  each bin of ``p_c``. The one-vs-rest curve of class ``c`` (predicted where ``p_c >= t``) follows from
+- :class:`ClassHistograms`: per class channel ``c``, how many voxels fall in each bin of ``p_c``, in all
+  and of class ``c``. The one-vs-rest curve of class ``c`` (predicted where ``p_c >= t``) follows from
   suffix sums: ``TP(t) = #{y = c, p_c >= t}``, ``FP(t) = #{y != c, p_c >= t}``, ``FN = #{y = c} - TP``.
 - :class:`ThresholdConfusion`: for one chosen class (or the one channel of a binary model), the full
   confusion matrix at any threshold in O(C²), from per-bin counts of (ground truth, label the voxel
@@ -112,7 +112,12 @@ def _curves(labels: list[int], inside: np.ndarray, outside: np.ndarray) -> list[
 
 
 class ClassHistograms:
-    """Per class channel, voxel counts by bin of its probability and by ground-truth label.
+    """Per class channel, voxel counts by bin of its probability: of every voxel, and of the class's own voxels.
+
+    A class's one-vs-rest curve needs, per bin of its probability, how many voxels of that class fall there
+    (``inside``) and how many voxels in all (``total``); a ground-truth edit moves a voxel out of its old
+    class's ``inside`` and into its new one's, and changes ``total`` only when the voxel enters or leaves
+    ``ignore_index``.
 
     Parameters
     ----------
@@ -129,8 +134,16 @@ class ClassHistograms:
 
     Attributes
     ----------
-    counts : np.ndarray
-        ``(K, 1025, L)`` int64: channel, bin, ground-truth label (``L = max(C, 2)``).
+    inside : np.ndarray
+        ``(K, 1025)`` int64: channel, bin; voxels whose ground truth is the channel's class
+        (:meth:`labels`).
+    total : np.ndarray
+        ``(K, 1025)`` int64: channel, bin; every voxel not ignored.
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, or a ground-truth label (other than ``ignore_index``) has no channel.
     """
 
     def __init__(self, *, target: np.ndarray, preds: ClassProbabilities, ignore_index: int | None = None,
@@ -140,13 +153,14 @@ class ClassHistograms:
         self.probabilities = preds
         self.ignore_index = ignore_index
         self._labels = max(preds.num_channels, 2)
-        self.counts = np.zeros((preds.num_channels, EDGES, self._labels), np.int64)
         self._curve_cache: dict[int, DiceCurve] = {}
         if scanned is None and preds.scannable:   # one threaded pass, the same bins
             scanned = scan_probabilities(preds.scores, target=target, ignore_index=ignore_index, histograms=True)
         if scanned is not None:
-            self.counts += scanned.histogram
+            self.inside, self.total = scanned.histogram_inside.copy(), scanned.histogram_total.copy()
         else:
+            self.inside = np.zeros((preds.num_channels, EDGES), np.int64)
+            self.total = np.zeros((preds.num_channels, EDGES), np.int64)
             for region in preds.slabs():
                 self._add(region, target[region])
 
@@ -159,9 +173,8 @@ class ClassHistograms:
         labels = self.labels()
         if label not in labels:
             raise ValueError(f"label {label} has no channel; scored labels are {labels}")
-        by_label = self.counts[labels.index(label)]
-        inside = by_label[:, label]
-        return _curve(label, inside, by_label.sum(axis=1) - inside)
+        row = labels.index(label)
+        return _curve(label, self.inside[row], self.total[row] - self.inside[row])
 
     def curves(self) -> dict[int, DiceCurve]:
         """Every class's curve (as :meth:`curve`).
@@ -179,10 +192,9 @@ class ClassHistograms:
         stale = [label for label in labels if label not in self._curve_cache]
         if stale:
             rows = np.array([labels.index(label) for label in stale])
-            counts = self.counts[rows]                                                     # (S, 1025, L)
-            inside = counts[np.arange(rows.size)[:, np.newaxis], np.arange(EDGES), np.array(stale)[:, np.newaxis]]
-            outside = np.einsum("kel->ke", counts) - inside
-            self._curve_cache.update((curve.label, curve) for curve in _curves(stale, inside, outside))
+            inside = self.inside[rows]
+            self._curve_cache.update((curve.label, curve)
+                                     for curve in _curves(stale, inside, self.total[rows] - inside))
         return {label: self._curve_cache[label] for label in labels}
 
     def apply_gt_edit(self, region: Region, old: np.ndarray, new: np.ndarray,
@@ -206,31 +218,37 @@ class ClassHistograms:
         if probabilities is None:
             probabilities = self.probabilities.probabilities(region)
         bins = bins_of(probabilities[:, torch.from_numpy(changed).to(probabilities.device)]).cpu().numpy()
-        bins += (np.arange(bins.shape[0]) * EDGES)[:, np.newaxis]                    # (K, n) channel and bin
-        bins *= self._labels
-        flat = self.counts.reshape(-1)
-        kept = []
-        for labels, sign in ((old[changed], -1), (new[changed], +1)):   # only the changed voxels' counts move
-            target, keep = _kept_target_numpy(labels, self.ignore_index, self._labels)
-            np.add.at(flat, (bins + target)[:, keep].reshape(-1), sign)
-            kept.append(keep)
-        if np.array_equal(*kept):   # the curves of the labels the voxels left and joined changed
+        bins += (np.arange(bins.shape[0]) * EDGES)[:, np.newaxis]                    # (K, n) flat channel and bin
+        old_target, old_keep = _kept_target_numpy(old[changed], self.ignore_index, self._labels)
+        new_target, new_keep = _kept_target_numpy(new[changed], self.ignore_index, self._labels)
+        self._count_inside(bins, old_target, old_keep, -1)   # only the changed voxels' counts move
+        self._count_inside(bins, new_target, new_keep, +1)
+        if np.array_equal(old_keep, new_keep):   # the curves of the labels the voxels left and joined changed
             for label in np.union1d(old[changed], new[changed]).tolist():
                 self._curve_cache.pop(label, None)
-        else:                       # voxels entered or left ignore_index: every channel's total changed
+        else:                                    # voxels entered or left ignore_index: every channel's total
+            total = self.total.reshape(-1)
+            np.add.at(total, bins[:, new_keep & ~old_keep].reshape(-1), 1)
+            np.add.at(total, bins[:, old_keep & ~new_keep].reshape(-1), -1)
             self._curve_cache.clear()
 
+    def _count_inside(self, bins: np.ndarray, target: np.ndarray, keep: np.ndarray, sign: int) -> None:
+        """Add ``sign`` for each kept voxel to its class's channel at the bin of its own class's probability;
+        ``bins`` ``(K, n)`` flat channel-and-bin indices, ``target`` ``(n,)`` labels."""
+        if self.probabilities.foreground_only:
+            voxels = np.flatnonzero(keep & (target == 1))
+            flat = bins[0, voxels]
+        else:
+            voxels = np.flatnonzero(keep)
+            flat = bins[target[voxels], voxels]
+        np.add.at(self.inside.reshape(-1), flat, sign)
+
     def _add(self, region, labels) -> None:
-        bins = bins_of(self.probabilities.probabilities(region))                          # (K, ...)
-        target, keep = _kept_target(labels, bins.device, self.ignore_index, None)
-        if target.numel() and int(target.max()) >= self._labels:
-            raise ValueError(f"target: found label {int(target.max())}, but the scores score labels "
-                             f"0..{self._labels - 1}")
-        bins = bins[:, keep]
-        channels = torch.arange(bins.shape[0], device=bins.device).unsqueeze(1)
-        index = (channels * EDGES + bins) * self._labels + target.unsqueeze(0)
-        counted = torch.bincount(index.reshape(-1), minlength=self.counts.size)
-        self.counts += counted.cpu().numpy().reshape(self.counts.shape)
+        bins = bins_of(self.probabilities.probabilities(region)).cpu().numpy()
+        bins = bins.reshape(bins.shape[0], -1) + (np.arange(bins.shape[0]) * EDGES)[:, np.newaxis]
+        target, keep = _kept_target_numpy(labels, self.ignore_index, self._labels)
+        self.total += np.bincount(bins[:, keep].reshape(-1), minlength=self.total.size).reshape(self.total.shape)
+        self._count_inside(bins, target, keep, +1)
 
 
 class ThresholdConfusion:

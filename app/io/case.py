@@ -194,7 +194,8 @@ def load_case(gt: str | Path, pred: str | Path | None, image: str | Path | None 
     if probs is not None or logits is not None:
         kind, score_path = ("probs", probs) if probs is not None else ("logits", logits)
         output = read_model_output(score_path, kind, geometry.shape_zyx, num_classes, labels=given_table,
-                                   max_voxels=max_voxels, with_prediction=pred is None)
+                                   max_voxels=max_voxels, with_prediction=pred is None,
+                                   agree_with=loaded_pred.labels if pred is not None else None)
         scores = output.scores
         messages += output.messages
         name = f"{option_of(kind)} '{score_path}'"
@@ -207,7 +208,8 @@ def load_case(gt: str | Path, pred: str | Path | None, image: str | Path | None 
                                       pred_labels, int(pred_labels.max(initial=0)), None)
             messages.append(note)
         else:
-            warning = agreement_warning(scores, kind, loaded_pred.labels, name, f"prediction '{pred}'")
+            warning = agreement_warning(scores, kind, loaded_pred.labels, name, f"prediction '{pred}'",
+                                        output.disagreement)
             if warning is not None:
                 messages.append(warning)
         num_classes = max(num_classes, scores.shape[0] if scores.shape[0] > 1 else 2)

@@ -31,6 +31,7 @@ from app.io.header_reads import read_header
 from app.io.integrity import verify_complete
 from app.io.labels import LabelTable
 from app.io.limits import check_declared_size
+from app.io.model_prediction import DECISIVE_PROBABILITY, FOREGROUND_THRESHOLD
 from app.io.paths import check_input_path
 
 PROBABILITY_TOLERANCE = 1e-3
@@ -57,6 +58,9 @@ class ModelOutput:
     prediction : np.ndarray or None
         ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax over the classes, from the checks' pass
         when asked for (``with_prediction``) and the scores are probabilities of several channels.
+    disagreement : tuple of 3 int or None
+        Where the predicted mask given as ``agree_with`` disagrees with the probabilities, from the checks'
+        pass (:func:`dice_engine.soft_probabilities.disagreement`'s counts; probabilities only).
     """
 
     scores: np.ndarray
@@ -64,6 +68,7 @@ class ModelOutput:
     format: str
     messages: list[str] = field(default_factory=list)
     prediction: np.ndarray | None = None
+    disagreement: tuple[int, int, int] | None = None
 
 
 def option_of(kind: str) -> str:
@@ -75,7 +80,7 @@ def option_of(kind: str) -> str:
 
 def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, int], num_classes: int, *,
                       labels: LabelTable | None = None, max_voxels: int | None = None,
-                      with_prediction: bool = False) -> ModelOutput:
+                      with_prediction: bool = False, agree_with: np.ndarray | None = None) -> ModelOutput:
     """Read and check a model's class scores for masks of shape ``shape_zyx``.
 
     Parameters
@@ -97,6 +102,10 @@ def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, in
     with_prediction : bool
         Also derive the argmax in the checks' pass (:attr:`ModelOutput.prediction`), for a case scored
         without a predicted mask.
+    agree_with : np.ndarray, optional
+        ``(z, y, x)`` labels of the predicted mask given beside the scores: probabilities are compared with
+        it in the checks' pass (:attr:`ModelOutput.disagreement`, for
+        :func:`app.io.model_prediction.agreement_warning`).
 
     Returns
     -------
@@ -128,12 +137,14 @@ def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, in
         scores, assumed = _classes_first_image(scores, name, shape_zyx)
         messages.append(f"{name}: {assumed}")
     _check_class_count(scores.shape[0], num_classes, labels, name)
-    prediction = check_values(scores, kind, name, argmax=with_prediction)
+    scan = check_values(scores, kind, name, argmax=with_prediction, agree_with=agree_with)
     return ModelOutput(scores, kind, f"{file_format} {'probabilities' if kind == 'probs' else 'logits'}",
-                       messages, prediction)
+                       messages, scan.prediction if scan is not None else None,
+                       scan.disagreement if scan is not None else None)
 
 
-def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = False) -> np.ndarray | None:
+def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = False,
+                 agree_with: np.ndarray | None = None):
     """Refuse NaN/Inf, and for probabilities values outside [0, 1] or not summing to one, in one pass.
 
     Parameters
@@ -145,11 +156,16 @@ def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = Fal
         How messages name the file, e.g. ``"--probs 'case.npz'"``.
     argmax : bool
         Derive the argmax over the classes in the same pass (probabilities of several channels only).
+    agree_with : np.ndarray, optional
+        ``(z, y, x)`` labels of a predicted mask: count where it disagrees with the probabilities in the
+        same pass (probabilities only; see :func:`dice_engine.soft_scan.scan_probabilities`).
 
     Returns
     -------
-    np.ndarray or None
-        ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax when asked for and derivable, else None.
+    dice_engine.soft_scan.ScanResult or None
+        The pass's figures for probabilities: ``prediction`` (``(z, y, x)`` uint8, int16 beyond 256
+        classes) when asked for and derivable, ``disagreement`` when ``agree_with`` was given; None for
+        logits.
 
     Raises
     ------
@@ -161,7 +177,9 @@ def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = Fal
     from dice_engine.soft_scan import scan_probabilities
 
     argmax = argmax and kind == "probs" and scores.shape[0] > 1
-    scan = scan_probabilities(scores, checks=True, argmax=argmax)  # one threaded pass, a chunk per thread
+    agree_with = agree_with if kind == "probs" else None   # logits: softmax first (agreement_warning)
+    scan = scan_probabilities(scores, checks=True, argmax=argmax, agree_with=agree_with,   # one threaded pass,
+                              decisive=DECISIVE_PROBABILITY, threshold=FOREGROUND_THRESHOLD)  # a chunk per thread
     if scan.first_nonfinite_slice is not None:
         raise InputError(f"{name} contains NaN or infinite values (first in slice z = "
                          f"{scan.first_nonfinite_slice}); check the model export.")
@@ -175,7 +193,7 @@ def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = Fal
         raise InputError(f"{name}: the class probabilities do not sum to one at every voxel (off by up to "
                          f"{worst:.3g}, more than {PROBABILITY_TOLERANCE:g}); pass softmax outputs, or raw scores "
                          "with --logits.")
-    return scan.prediction
+    return scan
 
 
 def _image_format(path: Path) -> str | None:

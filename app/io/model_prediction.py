@@ -51,22 +51,37 @@ def derived_prediction(scores: np.ndarray, kind: str, name: str,
     return labels, f"no predicted mask given: the prediction is the model's own, from {name} ({how})"
 
 
-def agreement_warning(scores: np.ndarray, kind: str, preds: np.ndarray, name: str, pred_name: str) -> str | None:
+def agreement_warning(scores: np.ndarray, kind: str, preds: np.ndarray, name: str, pred_name: str,
+                      counts: tuple[int, int, int] | None = None) -> str | None:
     """A warning with counts when a predicted mask disagrees with the probabilities where they are decisive.
+
+    Parameters
+    ----------
+    scores : np.ndarray
+        ``(C, z, y, x)`` checked class scores.
+    kind : {"probs", "logits"}
+    preds : np.ndarray
+        ``(z, y, x)`` integer labels of the predicted mask.
+    name, pred_name : str
+        How the warning names the scores' file and the mask.
+    counts : tuple of 3 int, optional
+        :func:`dice_engine.soft_probabilities.disagreement`'s counts when the checks' pass made them
+        already (:attr:`app.io.model_output.ModelOutput.disagreement`): the scores are not read again.
 
     Returns
     -------
     str or None
         None when every decisive voxel agrees.
     """
-    from app.engine_import import import_engine
+    if counts is None:
+        from app.engine_import import import_engine
 
-    import_engine()   # this may run on a lane's thread
-    from dice_engine.soft_probabilities import ClassProbabilities, disagreement
+        import_engine()   # this may run on a lane's thread
+        from dice_engine.soft_probabilities import ClassProbabilities, disagreement
 
-    probabilities = ClassProbabilities(scores, from_logits=kind == "logits")
-    decisive, differing_decisive, differing = disagreement(probabilities, preds, decisive=DECISIVE_PROBABILITY,
-                                                           threshold=FOREGROUND_THRESHOLD)
+        probabilities = ClassProbabilities(scores, from_logits=kind == "logits")
+        counts = disagreement(probabilities, preds, decisive=DECISIVE_PROBABILITY, threshold=FOREGROUND_THRESHOLD)
+    decisive, differing_decisive, differing = counts
     if differing_decisive == 0:
         return None
     return (f"warning: {pred_name} disagrees with {name} at {differing_decisive:,} of {decisive:,} voxels where the "

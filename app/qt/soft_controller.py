@@ -9,6 +9,11 @@ ground-truth delta of the edit model (the bridge's ``painted`` signal, connected
 next request, so the soft loss follows a drag without the GUI thread waiting. Prediction edits do not
 change the soft sums (the probabilities are the model's): they only mark the published figures as
 describing the model's output, not the edited prediction. Replies of an older case are dropped.
+
+A case loads in stages (docs/architecture.md §8b): the soft sums (published at once: the table's soft
+columns), then the curves' histograms, then the entropy. Each stage is submitted when the one before it
+has answered, after the ground-truth edits made meanwhile, so the soft loss follows edits from the
+moment its sums exist instead of after the whole load.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.qt.drag_yield import yielding
 from app.qt.jobs import JobLayer, JobReply
 from app.qt.soft_worker import (
+    CurvesRequest,
     DerivedPrediction,
     SoftEditRequest,
     SoftLoadRequest,
@@ -30,6 +36,18 @@ from app.qt.soft_worker import (
     UncertaintyRequest,
     process,
 )
+
+
+@dataclass(frozen=True)
+class _StageDone:
+    """The reply of one load stage (:func:`_load_stage`), told apart from edits' replies."""
+
+    reply: object
+
+
+def _load_stage(state, request) -> _StageDone:
+    """Run one stage of a case's load in the lane's thread (:func:`app.qt.soft_worker.process`)."""
+    return _StageDone(process(state, request))
 
 
 @dataclass(frozen=True)
@@ -51,7 +69,10 @@ class SoftUpdate:
     message : str
         Why ``result`` is None after a failure, else empty.
     curves : dict of int to dice_engine.soft_threshold.DiceCurve
-        Each scored class's Dice-vs-threshold curve (empty without a result).
+        Each scored class's Dice-vs-threshold curve (empty without a result, or while ``curves_pending``).
+    curves_pending : bool
+        The soft Dice is published before the histograms behind the curves are counted: the curves follow
+        in a later update of the same case.
     """
 
     generation: int
@@ -60,6 +81,7 @@ class SoftUpdate:
     source: str = ""
     message: str = ""
     curves: dict = field(default_factory=dict)
+    curves_pending: bool = False
 
 
 class SoftController(QObject):
@@ -100,6 +122,9 @@ class SoftController(QObject):
         self._prediction_edited = False
         self._active = False
         self._pending: list = []
+        self._stages: list = []
+        """The current case's load stages still to submit: ``(task, request)``, in order."""
+        self._stage_running = False
         self._state = SoftWorkerState()   # touched only by the soft lane's jobs
         self._lane = jobs.lane("soft", QThread.Priority.LowPriority)
         self._lane.replied.connect(self._on_reply)
@@ -107,13 +132,15 @@ class SoftController(QObject):
 
     @property
     def ready(self) -> bool:
-        """True once the current case's soft figures (or its "no model output" update) are published."""
-        return self.last_update is not None and self.last_update.generation == self._generation
+        """True once the current case's soft figures and curves (or its "no model output" update) are
+        published."""
+        return (self.last_update is not None and self.last_update.generation == self._generation
+                and not self.last_update.curves_pending)
 
     @property
     def pending(self) -> bool:
-        """True while edits wait to be sent or a request is in flight."""
-        return bool(self._pending) or self._lane.busy
+        """True while edits wait to be sent, a load stage is still to come or a request is in flight."""
+        return bool(self._pending) or bool(self._stages) or self._stage_running or self._lane.busy
 
     def load(self, case, gt=None) -> None:
         """Start over with ``case``: compute its soft Dice from scratch when it has model output
@@ -122,6 +149,7 @@ class SoftController(QObject):
         self._lane.cancel()
         self._generation = self._lane.start_generation(self._generation + 1)
         self._pending, self._prediction_edited = [], False
+        self._stages, self._stage_running = [], False
         self._active = case.scores is not None
         self._source = case.scores_kind or ""
         self.uncertainty = None
@@ -130,11 +158,18 @@ class SoftController(QObject):
             self._publish(SoftUpdate(self._generation, None))
             return
         self.last_update = None
-        self._lane.submit("Computing the soft Dice", yielding(process), self._state,   # a drag goes first
-                          SoftLoadRequest(self._generation, case.gt.copy() if gt is None else gt, case.scores,
-                                          case.scores_kind == "logits"))
-        self._lane.submit("Computing the model's uncertainty", yielding(process), self._state,
-                          UncertaintyRequest(self._generation))
+        # the soft sums first (the table's columns), then the curves' histograms, then the entropy (§8b)
+        self._stages = [
+            ("Computing the soft Dice", SoftLoadRequest(self._generation, case.gt.copy() if gt is None else gt,
+                                                        case.scores, case.scores_kind == "logits")),
+            ("Computing the Dice-vs-threshold curves", CurvesRequest(self._generation)),
+            ("Computing the model's uncertainty", UncertaintyRequest(self._generation))]
+        self._submit_stage()
+
+    def _submit_stage(self) -> None:
+        task, request = self._stages.pop(0)
+        self._stage_running = True
+        self._lane.submit(task, yielding(_load_stage), self._state, request)   # a drag goes first
 
     @Slot(object)
     def submit_delta(self, delta) -> None:
@@ -179,11 +214,14 @@ class SoftController(QObject):
         if not job.ok:
             if not self._active:
                 return   # the jobs queued behind a failed load fail too: told once
-            self._active, self._pending = False, []
+            self._active, self._pending, self._stages, self._stage_running = False, [], [], False
             self.warning.emit(job.error)
             self._publish(SoftUpdate(self._generation, None, message=job.error))
             return
         reply = job.value
+        stage_done = isinstance(reply, _StageDone)
+        if stage_done:
+            reply = reply.reply
         if isinstance(reply, UncertaintyReply) and reply.generation == self._generation:
             self.uncertainty = reply
             self.uncertainty_ready.emit(reply)
@@ -191,7 +229,12 @@ class SoftController(QObject):
             self.prediction_derived.emit(reply)
         if isinstance(reply, SoftReply) and reply.generation == self._generation:
             self._publish(SoftUpdate(self._generation, reply.result, self._prediction_edited, self._source,
-                                     curves=reply.curves))
+                                     curves=reply.curves, curves_pending=reply.curves_pending))
+        if stage_done:
+            self._stage_running = False
+            self._send_pending()   # the edits made meanwhile go before the next stage
+            if self._stages:
+                self._submit_stage()
 
     def _publish(self, update: SoftUpdate) -> None:
         self.last_update = update

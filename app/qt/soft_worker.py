@@ -7,6 +7,11 @@ function :func:`process` of a :class:`SoftWorkerState` and a request, tested wit
 request gets one :class:`SoftReply`. Only ground-truth edits change the soft sums (the probabilities
 are the model's and do not change when the prediction is edited). :mod:`dice_engine` is imported by
 the first job, in the lane's thread.
+
+A case is loaded in three jobs, each one pass over the probabilities, so that what the Dice table shows
+comes first (docs/architecture.md §8b): :class:`SoftLoadRequest` makes the soft sums (its reply has the
+soft Dice and no curves yet, ``curves_pending``), :class:`CurvesRequest` the histograms behind the
+Dice-vs-threshold curves, :class:`UncertaintyRequest` the entropy.
 """
 
 from __future__ import annotations
@@ -36,6 +41,14 @@ class SoftLoadRequest:
     gt: np.ndarray
     scores: np.ndarray
     from_logits: bool
+
+
+@dataclass(frozen=True)
+class CurvesRequest:
+    """Count the histograms behind the Dice-vs-threshold curves of the loaded case (its ground truth as
+    loaded, then every edit since), and reply with the curves."""
+
+    generation: int
 
 
 @dataclass(frozen=True)
@@ -103,12 +116,17 @@ class SoftReply:
     result : dice_engine.soft.SoftDiceResult
         Per-class ``(K,)`` float64 soft Dice / loss and the foreground mean of the loss.
     curves : dict of int to dice_engine.soft_threshold.DiceCurve
-        Each scored class's one-vs-rest Dice at the thresholds ``k / 1024`` (exact, from histograms).
+        Each scored class's one-vs-rest Dice at the thresholds ``k / 1024`` (exact, from histograms);
+        empty while ``curves_pending``.
+    curves_pending : bool
+        The histograms are not counted yet (a :class:`CurvesRequest` follows the load): the soft Dice is
+        final, the curves come in a later reply.
     """
 
     generation: int
     result: object
     curves: dict = field(default_factory=dict)
+    curves_pending: bool = False
 
 
 class SoftWorkerState:
@@ -119,8 +137,10 @@ class SoftWorkerState:
         self.live = None
         self.histograms = None
         self.probabilities = None
-        self.entropy = None
-        """``(z, y, x)`` float16 entropy from the load's single pass, until the uncertainty job takes it."""
+        self.gt = None
+        """The loaded ground truth, kept until the :class:`CurvesRequest` has counted its histograms."""
+        self.edits_since_load: list = []
+        """Ground-truth deltas applied before the histograms existed: the curves job applies them too."""
 
 
 def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
@@ -136,33 +156,30 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
 
     de = import_engine()
     from app.scoring import SMOOTH  # the same smoothing as ``dicelens score``
-    from dice_engine.soft_scan import scan_probabilities
-    from dice_engine.soft_threshold import ClassHistograms
 
-    if isinstance(request, SoftLoadRequest):
-        state.live = state.histograms = state.entropy = None
+    if isinstance(request, SoftLoadRequest):   # the soft sums only: the table's columns come first
+        state.live = state.histograms = state.gt = None
+        state.edits_since_load = []
         probabilities = de.ClassProbabilities(request.scores, from_logits=request.from_logits, device="cpu")
         state.probabilities = probabilities
         try:
-            scanned = None
-            if probabilities.fast_float16:   # one pass: sums, histograms, entropy (docs/architecture.md §8b)
-                scanned = scan_probabilities(request.scores, target=request.gt, sums=True, histograms=True,
-                                             entropy=True)
-                state.entropy = scanned.entropy
             state.live = de.LiveSoftDice(target=request.gt, preds=probabilities, smooth=SMOOTH,
-                                         include_background=False, scanned=scanned)
-            state.histograms = ClassHistograms(target=request.gt, preds=probabilities, scanned=scanned)
+                                         include_background=False)   # float16: one threaded pass (§8b)
         except ValueError as error:
             state.live = None
             raise InputError(f"the class scores do not fit the ground truth: {error}.") from None
+        state.gt = request.gt
         return _reply(state, request.generation)
     if state.live is None:
         raise RuntimeError("soft Dice edit without a loaded case")
+    if isinstance(request, CurvesRequest):
+        if state.histograms is None:
+            _count_histograms(state)
+        return _reply(state, request.generation)
     if isinstance(request, ThresholdRequest):
         return _derive(state.probabilities, request)
     if isinstance(request, UncertaintyRequest):
-        volume, state.entropy = state.entropy, None
-        return _uncertainty(state.probabilities, request.generation, volume)
+        return _uncertainty(state.probabilities, request.generation)
     for delta in request.deltas:
         # writable copies of the box (the delta's are read-only; torch warns on wrapping those)
         old, new = np.array(delta.old_values), np.array(delta.new_values)
@@ -170,11 +187,27 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
             continue
         box = state.probabilities.probabilities(delta.region)   # one softmax of the box for both engines
         state.live.apply_gt_edit(delta.region, old, new, box)
-        state.histograms.apply_gt_edit(delta.region, old, new, box)
+        if state.histograms is not None:
+            state.histograms.apply_gt_edit(delta.region, old, new, box)
+        else:
+            state.edits_since_load.append((delta.region, old, new))
     return _reply(state, request.generation)
 
 
+def _count_histograms(state: SoftWorkerState) -> None:
+    """The histograms of the loaded ground truth (one threaded pass for float16/float32 probabilities),
+    then the edits made since the load, in order."""
+    from dice_engine.soft_threshold import ClassHistograms
+
+    histograms = ClassHistograms(target=state.gt, preds=state.probabilities)
+    for region, old, new in state.edits_since_load:
+        histograms.apply_gt_edit(region, old, new)
+    state.histograms, state.gt, state.edits_since_load = histograms, None, []
+
+
 def _reply(state: SoftWorkerState, generation: int) -> SoftReply:
+    if state.histograms is None:
+        return SoftReply(generation, state.live.result(), curves_pending=True)
     return SoftReply(generation, state.live.result(), state.histograms.curves())
 
 
@@ -190,13 +223,16 @@ def _derive(probabilities, request: ThresholdRequest) -> DerivedPrediction:
     return DerivedPrediction(request.generation, request.label, request.index, labels)
 
 
-def _uncertainty(probabilities, generation: int, volume: np.ndarray | None = None) -> UncertaintyReply:
-    """The entropy of every voxel kept as float16 (``volume`` when the load's pass computed it, else slab
-    by slab), and its per-slice means."""
+def _uncertainty(probabilities, generation: int) -> UncertaintyReply:
+    """The entropy of every voxel kept as float16 (float16/float32 probabilities: one threaded pass, else
+    slab by slab), and its per-slice means."""
     from app.qt.jobs import checkpoint
+    from dice_engine.soft_scan import scan_probabilities
     from dice_engine.soft_uncertainty import region_uncertainty
 
-    if volume is None:
+    if probabilities.scannable:
+        volume = scan_probabilities(probabilities.scores, entropy=True).entropy
+    else:
         volume = np.empty(probabilities.shape, np.float16)
         for region in probabilities.slabs():
             checkpoint()

@@ -12,7 +12,13 @@ from monai.losses import DiceLoss
 
 import dice_engine as de
 from dice_engine.soft import LiveSoftDice
-from dice_engine.soft_probabilities import ClassProbabilities, disagreement, predict
+from dice_engine.soft_probabilities import (
+    ClassProbabilities,
+    disagreement,
+    first_argmax,
+    predict,
+    predicted_labels,
+)
 
 SHAPE = (5, 9, 8)
 
@@ -164,6 +170,16 @@ def test_predict_is_argmax_or_threshold_and_disagreement_counts():
     given = np.array([[[1, 1, 0, 0]]])
     # decisive (max(p, 1-p) >= 0.9): voxels 3 and 4; voxel 3 (p=0.95) given 0 disagrees; voxel 1 differs too
     assert disagreement(one, given, decisive=0.9) == (2, 1, 2)
+
+
+@pytest.mark.parametrize("channels", [3, 300])
+def test_the_prediction_of_a_box_is_the_first_argmax_ties_to_the_lowest_class(channels):
+    rng = np.random.default_rng(channels)
+    values = rng.integers(0, 4, size=(channels, 3, 5, 6)).astype(np.float64)   # many ties
+    derived = predicted_labels(torch.from_numpy(values))
+    assert derived.dtype == (torch.uint8 if channels <= 256 else torch.int16)
+    np.testing.assert_array_equal(derived.numpy(), values.argmax(axis=0))
+    np.testing.assert_array_equal(first_argmax(values), values.argmax(axis=0))
 
 
 def test_bad_inputs_are_value_errors():

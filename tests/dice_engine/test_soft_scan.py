@@ -10,7 +10,7 @@ import torch
 
 from dice_engine import soft_scan
 from dice_engine.soft import LiveSoftDice
-from dice_engine.soft_probabilities import ClassProbabilities, predict
+from dice_engine.soft_probabilities import ClassProbabilities, disagreement, predict
 from dice_engine.soft_scan import scan_probabilities
 from dice_engine.soft_threshold import ClassHistograms
 
@@ -56,10 +56,13 @@ def test_every_figure_equals_brute_force(channels, chunking):
     np.testing.assert_array_equal(scan.prob_sum, np.rint((full * kept).sum(axis=(1, 2, 3)) * unit))
     np.testing.assert_array_equal(scan.target_sum, one_hot.sum(axis=(1, 2, 3)))
     bins = np.floor(np.clip(p, 0, 1) * 1024).astype(np.int64)
-    expected = np.zeros((channels, 1025, labels), np.int64)
+    inside, total = np.zeros((channels, 1025), np.int64), np.zeros((channels, 1025), np.int64)
     for c in range(channels):
-        np.add.at(expected[c], (bins[c][kept], target[kept]), 1)
-    np.testing.assert_array_equal(scan.histogram, expected)
+        own = kept & (target == (1 if channels == 1 else c))
+        np.add.at(inside[c], bins[c][own], 1)
+        np.add.at(total[c], bins[c][kept], 1)
+    np.testing.assert_array_equal(scan.histogram_inside, inside)
+    np.testing.assert_array_equal(scan.histogram_total, total)
     if channels > 1:
         np.testing.assert_array_equal(scan.prediction, p.argmax(axis=0))
         assert scan.prediction[1, 2, 3] == 0
@@ -98,9 +101,54 @@ def test_engines_fed_by_one_scan_equal_their_general_paths(chunking):
     live = LiveSoftDice(target=target, preds=fast, scanned=scan)
     for ours, theirs in zip(live.sums(), LiveSoftDice(target=target, preds=general).sums(), strict=True):
         np.testing.assert_array_equal(ours, theirs)
-    np.testing.assert_array_equal(ClassHistograms(target=target, preds=fast, scanned=scan).counts,
-                                  ClassHistograms(target=target, preds=general).counts)
+    ours, theirs = ClassHistograms(target=target, preds=fast, scanned=scan), ClassHistograms(target=target,
+                                                                                              preds=general)
+    np.testing.assert_array_equal(ours.inside, theirs.inside)
+    np.testing.assert_array_equal(ours.total, theirs.total)
     np.testing.assert_array_equal(predict(fast), predict(general))
+
+
+def _brute_disagreement(scores: np.ndarray, given: np.ndarray) -> tuple[int, int, int]:
+    """The counts of dice_engine.soft_probabilities.disagreement, in float64 numpy."""
+    p = scores.astype(np.float64)
+    if p.shape[0] == 1:
+        derived, top = (p[0] >= 0.5).astype(np.int64), np.maximum(p[0], 1 - p[0])
+    else:
+        derived, top = p.argmax(axis=0), p.max(axis=0)
+    decisive, differs = top >= 0.9, derived != given
+    return int(decisive.sum()), int((decisive & differs).sum()), int(differs.sum())
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+@pytest.mark.parametrize("channels", [1, 4])
+def test_the_agreement_with_a_given_mask_equals_float64_brute_force(channels, dtype, chunking):
+    scores = _probabilities(5, channels, dtype)
+    edge = dtype(0.9)                                   # just below 0.9 in float64: not decisive
+    above = np.nextafter(edge, dtype(1))                # the first value at or above 0.9: decisive
+    assert float(edge) < 0.9 <= float(above)
+    scores[:, 2, 0, :] = (1 - edge) / max(1, channels - 1)
+    scores[-1, 2, 0, :4] = edge
+    scores[:, 2, 1, :] = (1 - above) / max(1, channels - 1)
+    scores[-1, 2, 1, :4] = above
+    if channels == 1:
+        scores[0, 3, 0, :2] = [1 - 0.9, dtype(0.5)]         # max(p, 1 − p) on the edge; the threshold itself
+    given = np.random.default_rng(6).integers(0, max(channels, 2), SHAPE).astype(np.uint8)
+    given[:2] = _brute_prediction(scores)[:2]               # agreeing slices too
+    expected = _brute_disagreement(scores, given)
+    assert expected[0] > 0 and 0 < expected[1] < expected[2]
+    scan = scan_probabilities(scores, agree_with=given, workers=chunking)
+    assert scan.disagreement == expected
+    assert disagreement(ClassProbabilities(scores, from_logits=False), given) == expected   # through the scan
+    general = ClassProbabilities(scores.astype(np.float64), from_logits=False)               # slab by slab
+    assert not general.scannable and disagreement(general, given) == expected
+    with_checks = scan_probabilities(scores, checks=True, argmax=True, agree_with=given.astype(np.int32),
+                                     workers=chunking)
+    assert with_checks.disagreement == expected
+
+
+def _brute_prediction(scores: np.ndarray) -> np.ndarray:
+    p = scores.astype(np.float64)
+    return (p[0] >= 0.5).astype(np.uint8) if p.shape[0] == 1 else p.argmax(axis=0).astype(np.uint8)
 
 
 def test_bad_requests_are_value_errors():
@@ -111,3 +159,5 @@ def test_bad_requests_are_value_errors():
         scan_probabilities(scores, histograms=True)
     with pytest.raises(ValueError, match="float16"):
         scan_probabilities(scores.astype(np.float32), target=_target(4, 3), sums=True)
+    with pytest.raises(ValueError, match="agree_with shape"):
+        scan_probabilities(scores, agree_with=np.zeros((2, 2, 2), np.uint8))

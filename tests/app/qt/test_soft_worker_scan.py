@@ -1,5 +1,6 @@
-"""The soft lane's load reads float16 probabilities once (sums, histograms and entropy in one pass), and a
-ground-truth delta costs one softmax of its box with logits; the figures equal the slab-by-slab ones."""
+"""The soft lane's load reads float16 probabilities once per job (the soft sums first, then the curves'
+histograms, then the entropy), edits made before the histograms exist reach them, and a ground-truth delta
+costs one softmax of its box with logits; the figures equal the slab-by-slab ones."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import math
 import numpy as np
 import pytest
 
+import dice_engine.soft
 import dice_engine.soft_scan
+import dice_engine.soft_threshold
 from app.model.delta import Delta
 from app.qt.soft_worker import (
+    CurvesRequest,
     SoftEditRequest,
     SoftLoadRequest,
     SoftWorkerState,
@@ -18,7 +22,9 @@ from app.qt.soft_worker import (
     UncertaintyRequest,
     process,
 )
+from dice_engine.soft import LiveSoftDice
 from dice_engine.soft_probabilities import ClassProbabilities
+from dice_engine.soft_threshold import ClassHistograms
 
 SHAPE = (4, 9, 8)
 
@@ -36,28 +42,68 @@ def _brute_entropy(scores: np.ndarray) -> np.ndarray:
     return np.clip(-(p * logs).sum(axis=0) / math.log(p.shape[0]), 0, 1)
 
 
-def test_a_float16_load_reads_the_probabilities_once_and_keeps_the_entropy(monkeypatch):
+def test_a_float16_load_reads_the_probabilities_once_per_job_the_soft_sums_first(monkeypatch):
     gt, probabilities = _inputs()
     passes = []
     scan = dice_engine.soft_scan.scan_probabilities
 
     def counted(*args, **kwargs):
-        passes.append(kwargs)
+        passes.append({key for key, value in kwargs.items() if value is True})
         return scan(*args, **kwargs)
 
-    monkeypatch.setattr(dice_engine.soft_scan, "scan_probabilities", counted)
+    for module in (dice_engine.soft_scan, dice_engine.soft, dice_engine.soft_threshold):   # every user's name
+        monkeypatch.setattr(module, "scan_probabilities", counted)
     state = SoftWorkerState()
     loaded = process(state, SoftLoadRequest(1, gt.copy(), probabilities, False))
-    assert len(passes) == 1 and all(passes[0][key] for key in ("sums", "histograms", "entropy"))
-    assert state.entropy is not None
+    assert passes == [{"sums"}] and loaded.curves_pending and loaded.curves == {}
+    general = ClassProbabilities(probabilities.astype(np.float64), from_logits=False)
+    general.fixed_point_bits = 24   # the same 2^-24 units, summed slab by slab
+    scratch = LiveSoftDice(target=gt, preds=general, smooth=1.0, include_background=False)
+    np.testing.assert_array_equal(loaded.result.soft_dice, scratch.result().soft_dice)
+    curves = process(state, CurvesRequest(1))
+    assert passes[1:] == [{"histograms"}] and not curves.curves_pending and state.gt is None
+    assert sorted(curves.curves) == [0, 1, 2]
+    for label, curve in ClassHistograms(target=gt, preds=general).curves().items():
+        np.testing.assert_array_equal(curves.curves[label].dice, curve.dice)
     first = process(state, UncertaintyRequest(1))
-    assert isinstance(first, UncertaintyReply) and state.entropy is None   # handed over, not kept twice
+    assert passes[2:] == [{"entropy"}] and isinstance(first, UncertaintyReply)
     np.testing.assert_allclose(first.volume, _brute_entropy(probabilities), atol=1e-3)
-    again = process(state, UncertaintyRequest(1))                           # slab by slab, the same figures
+    slab_by_slab = process(SoftWorkerState(), SoftLoadRequest(1, gt.copy(), probabilities.astype(np.float64),
+                                                               False))
+    assert slab_by_slab.curves_pending
+    general_state = SoftWorkerState()
+    process(general_state, SoftLoadRequest(1, gt.copy(), probabilities.astype(np.float64), False))
+    again = process(general_state, UncertaintyRequest(1))                 # slab by slab, the same figures
+    assert len(passes) == 3
     np.testing.assert_allclose(again.volume, first.volume, atol=1e-3)
     for axis in range(3):
         np.testing.assert_allclose(first.per_slice[axis], again.per_slice[axis], atol=1e-3)
-    assert sorted(loaded.curves) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_edits_before_the_curves_are_counted_reach_them(from_logits):
+    gt, probabilities = _inputs(5)
+    scores = np.log(probabilities.astype(np.float32)) if from_logits else probabilities
+    state = SoftWorkerState()
+    process(state, SoftLoadRequest(1, gt.copy(), scores, from_logits))
+    rng = np.random.default_rng(8)
+    for index in range(4):
+        region = (slice(index, index + 1), slice(1, 6), slice(index, index + 4))
+        old = gt[region].copy()
+        new = rng.integers(0, 3, old.shape).astype(np.uint8)
+        gt[region] = new
+        pending = process(state, SoftEditRequest(1, (Delta("gt", region, old, new),)))
+        assert pending.curves_pending
+    reply = process(state, CurvesRequest(1))
+    scratch_state = SoftWorkerState()
+    scratch = process(scratch_state, SoftLoadRequest(1, gt.copy(), scores, from_logits))
+    scratch_curves = process(scratch_state, CurvesRequest(1))
+    np.testing.assert_array_equal(reply.result.soft_dice, scratch.result.soft_dice)
+    np.testing.assert_array_equal(state.histograms.inside, scratch_state.histograms.inside)
+    np.testing.assert_array_equal(state.histograms.total, scratch_state.histograms.total)
+    assert sorted(reply.curves) == sorted(scratch_curves.curves) == [0, 1, 2]
+    for label, curve in scratch_curves.curves.items():
+        np.testing.assert_array_equal(reply.curves[label].dice, curve.dice)
 
 
 @pytest.mark.parametrize("deltas", [1, 3])
@@ -66,7 +112,7 @@ def test_a_logits_delta_costs_one_softmax_of_its_box(monkeypatch, deltas):
     logits = np.log(probabilities.astype(np.float32))
     state = SoftWorkerState()
     process(state, SoftLoadRequest(1, gt.copy(), logits, True))
-    assert state.entropy is None   # logits: no single pass (softmax first); the uncertainty job computes it
+    process(state, CurvesRequest(1))
     boxes = []
     original = ClassProbabilities.probabilities
 
@@ -85,7 +131,10 @@ def test_a_logits_delta_costs_one_softmax_of_its_box(monkeypatch, deltas):
     reply = process(state, SoftEditRequest(1, tuple(edits)))
     assert len(boxes) == deltas
     monkeypatch.setattr(ClassProbabilities, "probabilities", original)
-    scratch = process(SoftWorkerState(), SoftLoadRequest(1, gt.copy(), logits, True))
+    scratch_state = SoftWorkerState()
+    process(scratch_state, SoftLoadRequest(1, gt.copy(), logits, True))
+    scratch = process(scratch_state, CurvesRequest(1))
     np.testing.assert_array_equal(reply.result.soft_dice, scratch.result.soft_dice)
+    assert sorted(scratch.curves) == [0, 1, 2]
     for label, curve in scratch.curves.items():
         np.testing.assert_array_equal(reply.curves[label].dice, curve.dice)
