@@ -40,7 +40,9 @@ class ThresholdDockRaiser(QObject):
 
     def _tabbed_and_open(self) -> bool:
         """Whether the dock is open (not closed by the user) and shares a tab group with ``covered``."""
-        return (self._dock.toggleViewAction().isChecked() and not self._dock.isFloating()
+        # isHidden: closed (by the user, or in the remembered layout); a tab behind another is not hidden,
+        # and a window not yet shown (view --screenshot) has its docks unhidden too
+        return (not self._dock.isHidden() and not self._dock.isFloating()
                 and self._covered in self._window.tabifiedDockWidgets(self._dock))
 
     @Slot(object)
@@ -53,6 +55,6 @@ class ThresholdDockRaiser(QObject):
             self._dock.raise_()
             self._raised = True
         elif self._raised:
-            if self._covered.toggleViewAction().isChecked():
+            if not self._covered.isHidden():
                 self._covered.raise_()
             self._raised = False

@@ -49,3 +49,24 @@ def test_a_closed_or_moved_curve_dock_stays_as_the_user_left_it(qtbot, tmp_path)
     assert front_tab(window, threshold) and front_tab(window, history)      # both in view, nothing moved
     assert window.dockWidgetArea(threshold) == Qt.DockWidgetArea.RightDockWidgetArea
     window.close()
+
+
+def test_a_window_given_model_output_before_it_is_shown_shows_the_curve(qtbot, tmp_path):
+    """``view --screenshot`` shows the case before the window is shown."""
+    from unittest.mock import patch
+
+    from PySide6.QtCore import QSettings
+
+    from app.qt.main_window import MainWindow
+
+    paths = write_case(tmp_path)
+    probs, _ = write_probabilities(tmp_path, load_case(paths["gt"], paths["pred"]).gt)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    with patch("app.qt.main_window.apply_theme"):
+        window = MainWindow(settings=settings, synchronous=True, edit_data_dir=tmp_path / "userdata")
+    qtbot.addWidget(window)
+    window.show_case(load_case(paths["gt"], paths["pred"], labels=paths["labels"], probs=probs))
+    window.resize(1200, 800)
+    window.show()
+    assert front_tab(window, window.docks["threshold"]) and not front_tab(window, window.docks["history"])
+    window.close()
