@@ -157,6 +157,7 @@ class EditWorkflow(QObject):
     def confirm_discard(self) -> bool:
         """Before closing the window or opening another case: ask about unsaved edits. False = cancel."""
         self.tools.finish_drag()
+        self.window.threshold_applier.settle()   # edits held for a pending threshold step are made first
         if self.editor is None or not self.editor.session.modified:
             return True
         unsaved = [MASK_NAMES[w] for w in ("pred", "gt") if self.editor.session.is_modified(w)]

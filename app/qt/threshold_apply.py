@@ -109,6 +109,11 @@ class ThresholdApplier(QObject):
         """The soft lane failed (its message is shown): no threshold step comes; the held edits go ahead."""
         self._release()
 
+    def settle(self) -> None:
+        """Give up a threshold step still being derived and make the edits held for it now (before the case
+        closes or another opens, so no held edit is lost and the unsaved-edits question counts them)."""
+        self._release()
+
     def _release(self) -> None:
         bridge, self._holding = self._holding, None
         if bridge is not None and bridge is self._window.edits.bridge:

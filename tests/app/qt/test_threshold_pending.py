@@ -155,3 +155,21 @@ def test_the_whole_volume_is_compared_off_the_gui_thread(model_window, qtbot, mo
     wait_released(window, qtbot)
     assert descriptions(window)[-1] == describe(2, 450)
     assert threads and threading.main_thread() not in threads
+
+
+@threaded
+def test_opening_another_case_makes_the_held_edits_first_and_asks_about_them(model_window, qtbot):  # noqa: F811
+    window = model_window
+    window.state.select_class(1)
+    original = window.state.case.pred.copy()
+    gate = gate_soft_lane(window)
+    window.threshold_curve.threshold_chosen.emit(1, 700)
+    brush(window, 2, [(8, col) for col in range(2, 26, 4)])
+    np.testing.assert_array_equal(window.state.case.pred, original)   # held
+    window.answers.answer = "cancel"
+    assert not window.edits.confirm_discard()          # e.g. File → Open: the held stroke counts as unsaved
+    assert window.answers.questions and not window.edits.bridge.holding
+    assert descriptions(window)[-1] == "brush 2" and not np.array_equal(window.state.case.pred, original)
+    gate.set()
+    qtbot.waitUntil(lambda: settled(window), timeout=20_000)
+    assert describe(1, 700) not in descriptions(window)   # the threshold step asked for before was given up
