@@ -1,7 +1,8 @@
 """A prediction re-derived at a threshold is one undo step of the prediction; its description says which.
 
 The window writes the prediction derived at threshold ``index / 1024`` of class ``label`` with
-:meth:`app.model.edit_session.EditSession.replace_values`, described by :func:`describe`. The description
+:meth:`app.model.edit_session.EditSession.apply_replacement` (prepared off the GUI thread), described by
+:func:`describe`. The description
 travels with the step into the undo history, the review log and the crash journal, so after an undo,
 a redo or a recovered journal :func:`applied_threshold` reads back from the history which threshold the
 prediction shown uses, and :func:`prediction_edited` whether the prediction holds hand edits made after
