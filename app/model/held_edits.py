@@ -10,7 +10,6 @@ back. Qt-free.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -54,22 +53,23 @@ class HeldEdits:
 
     def __init__(self, session) -> None:
         self._session = session
-        self._calls: list[tuple[ToolSettings, Callable, tuple, dict]] = []
+        self._calls: list[tuple[ToolSettings, str, tuple, dict]] = []
 
     def __len__(self) -> int:
         return len(self._calls)
 
-    def add(self, call: Callable, *args, **kwargs) -> None:
-        """Hold ``call(*args, **kwargs)``, made with the session's settings now."""
-        self._calls.append((ToolSettings.of(self._session), call, args, kwargs))
+    def add(self, name: str, *args, **kwargs) -> None:
+        """Hold the call of method ``name(*args, **kwargs)``, made with the session's settings now."""
+        self._calls.append((ToolSettings.of(self._session), name, args, kwargs))
 
-    def replay(self) -> None:
-        """Make every held call in order, each with its own settings; then the settings of now again."""
+    def replay(self, target) -> None:
+        """Call every held method of ``target`` in order, each with its own settings; then the settings of now
+        again. (Names, not bound methods, are held, so the holder and ``target`` make no reference cycle.)"""
         calls, self._calls = self._calls, []
         now = ToolSettings.of(self._session)
         try:
-            for settings, call, args, kwargs in calls:
+            for settings, name, args, kwargs in calls:
                 settings.apply(self._session)
-                call(*args, **kwargs)
+                getattr(target, name)(*args, **kwargs)
         finally:
             now.apply(self._session)

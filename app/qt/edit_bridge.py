@@ -221,14 +221,14 @@ class EditBridge(QObject):
         self._finish_drag_first = False
         if step is not None:
             step()
-        held.replay()
+        held.replay(self)
 
     def _held_back(self, name: str, *args, **kwargs) -> bool:
         """Hold the call ``name(*args, **kwargs)`` when edits are held (True); the segments and the end of a
         drag begun before the hold go on (False)."""
         if self._held is None or (self._finish_drag_first and name in ("paint_segment", "end_stroke")):
             return False
-        self._held.add(getattr(self, name), *args, **kwargs)
+        self._held.add(name, *args, **kwargs)
         return True
 
     def undo(self) -> None:

@@ -31,8 +31,7 @@ class ThresholdDockRaiser(QObject):
     """
 
     def __init__(self, window: QMainWindow, dock: QDockWidget, covered: QDockWidget, state) -> None:
-        super().__init__(window)
-        self._window = window
+        super().__init__(window)   # the window is parent(), never an attribute: no reference cycle with it
         self._dock = dock
         self._covered = covered
         self._raised = False
@@ -43,7 +42,7 @@ class ThresholdDockRaiser(QObject):
         # isHidden: closed (by the user, or in the remembered layout); a tab behind another is not hidden,
         # and a window not yet shown (view --screenshot) has its docks unhidden too
         return (not self._dock.isHidden() and not self._dock.isFloating()
-                and self._covered in self._window.tabifiedDockWidgets(self._dock))
+                and self._covered in self.parent().tabifiedDockWidgets(self._dock))
 
     @Slot(object)
     def _on_case_changed(self, case) -> None:
