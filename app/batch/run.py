@@ -260,7 +260,7 @@ def _write_outputs(options: BatchOptions, out_dir: Path, results: list[dict],
     unmatched = {"gt_only": pairing.gt_only, "pred_only": pairing.pred_only,
                  "cases_without_image": pairing.cases_without_image, "ignored_files": pairing.ignored}
     document = summary_document(results, failures, unmatched, options.threshold, options.nsd_tolerances,
-                                objects=options.object_tables)
+                                objects=options.object_tables, soft=options.probs_dir is not None)
     document["execution"] = execution   # last: the rest is the same whichever ran the cases
     write_text_atomic(out_dir / METRICS_FILE, metrics_csv(results, options.nsd_tolerances,
                                                           soft=options.probs_dir is not None,

@@ -146,13 +146,16 @@ def per_case_table(results: Sequence[dict]) -> list[dict]:
 
 def summary_document(results: Sequence[dict], failures: Sequence[tuple[str, str, str, str]],
                      unmatched: dict[str, list[str]], threshold: float,
-                     nsd_tolerances: Sequence[float] | None = None, objects: bool = False) -> dict:
+                     nsd_tolerances: Sequence[float] | None = None, objects: bool = False,
+                     soft: bool = False) -> dict:
     """The ``summary.json`` document (undefined values are None).
 
     With ``nsd_tolerances`` (a ``--distances`` run) each class also gets ``hausdorff95_mm``,
     ``assd_mm`` and ``nsd`` statistics over the cases, each case its mean foreground HD95 and ASSD,
     and the document ``distances_mean_foreground`` over the cases. With ``objects`` each class also gets
-    its object totals and each case its missed and false objects (:mod:`app.batch.object_summary`).
+    its object totals and each case its missed and false objects (:mod:`app.batch.object_summary`). With
+    ``soft`` (a ``--probs-dir`` run) each case also gets its soft Dice and soft Dice loss (foreground means;
+    None without a model output) and the document ``soft_dice_loss_mean_foreground`` over the cases.
     """
     statistics = class_statistics(results)
     cases = per_case_table(results)
@@ -176,7 +179,21 @@ def summary_document(results: Sequence[dict], failures: Sequence[tuple[str, str,
         _add_distance_summary(document, results, [str(float(t)) for t in nsd_tolerances])
     if objects:
         add_object_summary(document, results)
+    if soft:
+        _add_soft_summary(document, results)
     return document
+
+
+def _add_soft_summary(document: dict, results: Sequence[dict]) -> None:
+    """Each case's soft Dice and soft Dice loss (the loss a network trains on) and the loss over the cases."""
+    by_case = {result["case"]: result["score"].soft for result in results}
+    for row in document["cases"]:
+        soft = by_case.get(row["case"])
+        row["soft_dice_mean_foreground"] = None if soft is None else soft.soft_dice_mean_foreground
+        row["soft_dice_loss_mean_foreground"] = None if soft is None else soft.soft_dice_loss_mean_foreground
+    document["soft_dice_loss_mean_foreground"] = _order_statistics(
+        [(row["soft_dice_loss_mean_foreground"], row["case"]) for row in document["cases"]
+         if row["soft_dice_loss_mean_foreground"] is not None], worst_is_largest=True)
 
 
 def _add_distance_summary(document: dict, results: Sequence[dict], nsd_keys: list[str]) -> None:

@@ -15,7 +15,7 @@ and redos are appended to the journal (when one is attached) before those calls 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from app.model.delta import Delta, Listeners, check_which, frozen_copy
 from app.model.fill import connected_region, polygon_region
 from app.model.history import DEFAULT_BUDGET_BYTES, History, Step, bounding_region, make_step
 from app.model.journal import Journal, JournalRecord
+from app.model.replacement import Replacement, prepare_replacement
 from app.model.review_log import ReviewEvent
 from app.model.tools import ToolChange, ToolInput, tool_spec
 
@@ -87,6 +88,7 @@ class EditSession:
             raise ValueError("the ground truth and the prediction share memory: editing one would edit both")
         self.shape, self._spacing = check_volume(gt.shape, spacing_zyx)
         self._flat = {which: mask.reshape(-1) for which, mask in self._masks.items()}
+        self._revisions = {"pred": 0, "gt": 0}
         if not isinstance(num_classes, int | np.integer) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
         self.num_classes = int(num_classes)
@@ -319,25 +321,36 @@ class EditSession:
         """Make mask ``which`` equal to ``values`` as one undo step (journalled), e.g. the prediction
         re-derived from the model output at another threshold (docs/architecture.md §8a).
 
+        Compares the whole volume on the calling thread; the window prepares the comparison off the GUI
+        thread instead (:func:`app.model.replacement.prepare_replacement`, :meth:`apply_replacement`).
         Locks, "background only" and the intensity range do not apply: the values are not painted by a
         tool. Returns the delta (kind ``"replace"``, the box of the changed voxels); None when nothing differs.
         """
         self.end_stroke()
-        mask = self._masks[check_which(which)]
-        values = np.asarray(values)
-        if values.shape != self.shape or values.dtype.kind not in "iu":
-            raise ValueError(f"replacement labels must be a {self.shape} integer array, "
-                             f"got {values.shape} {values.dtype}")
-        indices = np.flatnonzero(mask != values)
-        if indices.size == 0:
+        which = check_which(which)
+        return self.apply_replacement(
+            prepare_replacement(self._masks[which], values, which, self.revision(which), self.num_classes), description)
+
+    def apply_replacement(self, replacement: Replacement, description: str) -> Delta | None:
+        """Write a :class:`~app.model.replacement.Replacement` as one undo step (journalled), as
+        :meth:`replace_values` would: only the changed voxels are written here.
+
+        When the mask changed since the replacement was prepared (another revision), the voxels that
+        change are found again here, so the result is exact either way. Returns the delta (kind
+        ``"replace"``); None when nothing differs.
+        """
+        self.end_stroke()
+        which = replacement.which
+        if replacement.revision != self._revisions[which]:
+            replacement = prepare_replacement(self._masks[which], replacement.values, which, self._revisions[which],
+                                              self.num_classes)
+        if replacement.step is None:
             return None
-        new_values = values.reshape(-1)[indices]
-        if int(new_values.min()) < 0 or int(new_values.max()) >= self.num_classes:
-            raise ValueError(f"replacement labels must lie in 0..{self.num_classes - 1}")
-        step = make_step(self._next_id, which, self.shape, indices, self._flat[which][indices],
-                         new_values.astype(mask.dtype), description)
+        step = replace(replacement.step, id=self._next_id, description=description)
         self._next_id += 1
-        delta = self._write_values(which, step.region, step.indices, step.new_values, "replace")
+        self._flat[which][step.indices] = step.new_values
+        self._revisions[which] += 1
+        delta = Delta(which, step.region, replacement.old_box, replacement.new_box, "replace")
         self.history.push(step)
         self.review_log.append(ReviewEvent("edit", which, step.voxel_count, description))
         self._append_to_journal(JournalRecord("step", step.id, which, step.indices, step.old_values,
@@ -345,6 +358,10 @@ class EditSession:
         self.painted.emit(delta)
         self.history_changed.emit()
         return delta
+
+    def revision(self, which: str) -> int:
+        """A number that changes whenever mask ``which`` is written (by any tool, undo, redo or replay)."""
+        return self._revisions[check_which(which)]
 
     # ------------------------------------------------------------------ history
     @property
@@ -466,6 +483,7 @@ class EditSession:
         changed: Region = tuple(slice(int(index.min()), int(index.max()) + 1) for index in global_index)
         old_box = frozen_copy(self._masks[stroke.which][changed])
         current[local] = stroke.label
+        self._revisions[stroke.which] += 1
         delta = Delta(stroke.which, changed, old_box, frozen_copy(self._masks[stroke.which][changed]), "paint")
         self.painted.emit(delta)
         return delta
@@ -490,6 +508,7 @@ class EditSession:
         mask = self._masks[which]
         old_region = frozen_copy(mask[region])
         self._flat[which][indices] = values
+        self._revisions[which] += 1
         return Delta(which, region, old_region, frozen_copy(mask[region]), kind)
 
     def _append_to_journal(self, record: JournalRecord) -> None:

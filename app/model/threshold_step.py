@@ -1,7 +1,8 @@
 """A prediction re-derived at a threshold is one undo step of the prediction; its description says which.
 
 The window writes the prediction derived at threshold ``index / 1024`` of class ``label`` with
-:meth:`app.model.edit_session.EditSession.replace_values`, described by :func:`describe`. The description
+:meth:`app.model.edit_session.EditSession.apply_replacement` (prepared off the GUI thread), described by
+:func:`describe`. The description
 travels with the step into the undo history, the review log and the crash journal, so after an undo,
 a redo or a recovered journal :func:`applied_threshold` reads back from the history which threshold the
 prediction shown uses, and :func:`prediction_edited` whether the prediction holds hand edits made after
@@ -11,9 +12,12 @@ it (docs/architecture.md §8a). Qt-free.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 STEPS = 1024
 """Thresholds are the edges ``k / 1024`` at which the Dice-vs-threshold curves are exact."""
+FROM_SLIDER = "slider"
+"""``Case.prediction_from`` of a prediction re-derived in the window at a threshold (:func:`as_reported`)."""
 _PATTERN = re.compile(r"^threshold (\d+) at (\d+)/1024: p >= [0-9.]+$")
 
 
@@ -64,3 +68,12 @@ def prediction_edited(history) -> bool:
         if step.which == "pred":
             return parse(step.description) is None
     return history.state_id("pred") is not None
+
+
+def as_reported(case, history):
+    """``case`` as a report should describe its prediction: ``prediction_from`` :data:`FROM_SLIDER` when a
+    threshold step of the window is applied to it (hand edits may follow; the report's edit list names the
+    threshold and class), else ``case`` itself. The arrays are the case's own (nothing is copied)."""
+    if case.scores is None or applied_threshold(history) is None:
+        return case
+    return replace(case, prediction_from=FROM_SLIDER)

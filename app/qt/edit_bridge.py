@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.model.case_editor import CaseEditor
 from app.model.delta import Delta
+from app.model.held_edits import HeldEdits
 from app.qt import drag_yield
 
 MASK_NAMES = {"pred": "prediction", "gt": "ground truth"}
@@ -80,6 +81,10 @@ class EditBridge(QObject):
         self._label_name = label_name or (lambda label: f"label {label}")
         self._voxels_in_action = 0
         self._action: tuple[str, str] | None = None  # (which, description) of the drag in progress
+        self._held: HeldEdits | None = None   # edits held while a whole-mask step is prepared (hold_edits)
+        self._finish_drag_first = False       # a drag begun before the hold goes on and ends first
+        self._release_step = None             # the step release_edits writes, once that drag ended
+        self._releasing = False
         self.session.painted.connect(self._on_model_painted)
         self.session.history_changed.connect(self._on_model_history_changed)
 
@@ -100,6 +105,8 @@ class EditBridge(QObject):
     # ------------------------------------------------------------------ tools
     def begin_stroke(self, point_zyx, axis: int, *, erase: bool = False) -> None:
         """Mouse press of the brush (or eraser): a dab at ``point_zyx`` (continuous ``(z, y, x)``)."""
+        if self._held_back("begin_stroke", point_zyx, axis, erase=erase):
+            return
         self.end_stroke()
         label = 0 if erase else self.session.active_label
         self._action = (self.session.target, "eraser" if erase else f"brush {self._describe_label(label)}")
@@ -109,27 +116,39 @@ class EditBridge(QObject):
 
     def paint_segment(self, point_zyx) -> None:
         """Mouse move during a drag: the model sweeps the brush from the last point to this one."""
+        if self._held_back("paint_segment", point_zyx):
+            return
         if self.session.stroke_active:
             drag_yield.hold()
             self.session.paint_segment(point_zyx)
 
     def end_stroke(self) -> None:
         """Mouse release: the drag becomes one undo step (announced when it changed voxels)."""
+        if self._held_back("end_stroke"):
+            return
         action, self._action = self._action, None
         if action is not None:
             drag_yield.release()
         step = self.session.end_stroke()
         if action is not None and step is not None:
             self._complete(action[0], action[1])
+        if self._finish_drag_first:   # the drag begun before the hold ended: hold from here on
+            self._finish_drag_first = False
+            if self._releasing:
+                self._release()
 
     def fill(self, point_zyx, axis: int, *, erase: bool = False) -> None:
         """Flood-fill the clicked 4-connected region of the slice with the active label (or erase it)."""
+        if self._held_back("fill", point_zyx, axis, erase=erase):
+            return
         self.end_stroke()
         label = 0 if erase else self.session.active_label
         self._run_single(f"fill {self._describe_label(label)}", self.session.fill, point_zyx, axis, erase=erase)
 
     def fill_polygon(self, points_zyx, axis: int, *, erase: bool = False) -> None:
         """Fill inside a polygon / lasso outline ``(N, 3)`` on the slice."""
+        if self._held_back("fill_polygon", points_zyx, axis, erase=erase):
+            return
         self.end_stroke()
         label = 0 if erase else self.session.active_label
         self._run_single(f"polygon {self._describe_label(label)}", self.session.fill_polygon, points_zyx, axis,
@@ -137,6 +156,8 @@ class EditBridge(QObject):
 
     def run_tool(self, name: str, points_zyx, axis: int, params=None, confirm=None) -> None:
         """Run registered tool ``name`` (:data:`~app.model.tools.TOOL_SPECS`) at ``points_zyx`` (one step)."""
+        if self._held_back("run_tool", name, points_zyx, axis, params, confirm):
+            return
         self.end_stroke()
         change = self.session.plan_tool(name, points_zyx, axis, params)
         if change is not None:
@@ -145,29 +166,82 @@ class EditBridge(QObject):
     def apply_change(self, change, confirm=None) -> None:
         """Write a tool's :class:`~app.model.tools.ToolChange` (e.g. an applied preview) as one step;
         ``confirm(voxels) -> bool`` is asked when it is larger than the tool allows unasked."""
+        if self._held_back("apply_change", change, confirm):
+            return
         self.end_stroke()
         self._voxels_in_action = 0
         which = self.session.target
         if self.session.apply_change(change, confirm) is not None:
             self._complete(which, self._step_text(change.description))
 
-    def replace_values(self, which: str, values, description: str, text: str) -> bool:
-        """Make mask ``which`` equal to ``values`` as one step (:meth:`EditSession.replace_values`), announced
-        as ``text``; False when nothing differed."""
+    def apply_replacement(self, replacement, description: str, text: str) -> bool:
+        """Write a whole-mask replacement prepared off the GUI thread as one step
+        (:meth:`EditSession.apply_replacement`), announced as ``text``; False when nothing differed."""
         self.end_stroke()
         self._voxels_in_action = 0
-        if self.session.replace_values(which, values, description) is None:
+        if self.session.apply_replacement(replacement, description) is None:
             return False
-        self._complete(which, text)
+        self._complete(replacement.which, text)
+        return True
+
+    # ------------------------------------------- a whole-mask step prepared off the GUI thread
+    @property
+    def holding(self) -> bool:
+        """Whether edits are held for a pending whole-mask step (:meth:`hold_edits`)."""
+        return self._held is not None
+
+    @property
+    def held_count(self) -> int:
+        """How many edit calls are held."""
+        return 0 if self._held is None else len(self._held)
+
+    def hold_edits(self) -> None:
+        """Hold every edit from now on (strokes, fills, tools, undo, redo) until :meth:`release_edits`, so a
+        whole-mask step being prepared off the GUI thread (a threshold step, docs/architecture.md §8a) comes
+        first: nothing is overwritten by it or reordered against it. A drag already in progress goes on and
+        ends before the step."""
+        if self._held is None:
+            self._held = HeldEdits(self.session)
+            self._finish_drag_first = self.session.stroke_active
+
+    def release_edits(self, step=None) -> None:
+        """Write the pending step (``step()``, or none), then make the held edits in order, each with the tool
+        settings it was made with; edits are no longer held. Waits for the end of a drag begun before the hold."""
+        if self._held is None:
+            if step is not None:
+                step()
+            return
+        self._release_step, self._releasing = step, True
+        if not (self._finish_drag_first and self.session.stroke_active):
+            self._release()
+
+    def _release(self) -> None:
+        held, self._held = self._held, None
+        step, self._release_step, self._releasing = self._release_step, None, False
+        self._finish_drag_first = False
+        if step is not None:
+            step()
+        held.replay(self)
+
+    def _held_back(self, name: str, *args, **kwargs) -> bool:
+        """Hold the call ``name(*args, **kwargs)`` when edits are held (True); the segments and the end of a
+        drag begun before the hold go on (False)."""
+        if self._held is None or (self._finish_drag_first and name in ("paint_segment", "end_stroke")):
+            return False
+        self._held.add(name, *args, **kwargs)
         return True
 
     def undo(self) -> None:
         """Undo the last step (a drag in progress is finished first)."""
+        if self._held_back("undo"):
+            return
         self.end_stroke()
         self._replay("undo", self.session.history.undo_steps, self.session.undo)
 
     def redo(self) -> None:
         """Redo the last undone step."""
+        if self._held_back("redo"):
+            return
         self.end_stroke()
         self._replay("redo", self.session.history.redo_steps, self.session.redo)
 

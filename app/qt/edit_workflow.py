@@ -157,6 +157,7 @@ class EditWorkflow(QObject):
     def confirm_discard(self) -> bool:
         """Before closing the window or opening another case: ask about unsaved edits. False = cancel."""
         self.tools.finish_drag()
+        self.window.threshold_applier.settle()   # edits held for a pending threshold step are made first
         if self.editor is None or not self.editor.session.modified:
             return True
         unsaved = [MASK_NAMES[w] for w in ("pred", "gt") if self.editor.session.is_modified(w)]
@@ -303,6 +304,7 @@ class EditWorkflow(QObject):
     def export_report(self):
         """File → Export report…: the PDF of the case as reviewed, listing every edit of this review
         (recovered, saved and unsaved) and which masks are edited and unsaved."""
+        from app.model.threshold_step import as_reported
         from app.qt.report_dialog import export_case_report
         from app.report.case_name import report_case_name
         from app.report.review import review_edit_records
@@ -316,6 +318,7 @@ class EditWorkflow(QObject):
         session = self.editor.session
         edits = review_edit_records(session.review_log, session.is_modified, self.history_panel.edit_records(),
                                     case.labels.name)
+        case = as_reported(case, session.history)   # a threshold step: the report says so (§8a)
         return export_case_report(self.window, case, case_name=name, score=None, edits=edits,
                                   settings=self.window.settings)
 

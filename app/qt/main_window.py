@@ -66,6 +66,7 @@ from app.qt.soft_controller import SoftController
 from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, THEMES, apply_theme
 from app.qt.threshold_apply import ThresholdApplier
 from app.qt.threshold_curve import ThresholdCurvePanel
+from app.qt.threshold_dock import ThresholdDockRaiser
 from app.qt.uncertainty_overlay import UncertaintyOverlay
 from app.qt.view_layout import LAYOUTS, ViewLayout
 from app.qt.window_menus import build_menus
@@ -183,6 +184,7 @@ class MainWindow(EditQuestions, QMainWindow):
         self.tabifyDockWidget(self.docks["history"], self.docks["threshold"])
         self.docks["history"].raise_()
         self.threshold_applier = ThresholdApplier(self)   # the slider re-derives the prediction
+        self.threshold_dock = ThresholdDockRaiser(self, self.docks["threshold"], self.docks["history"], self.state)
         self.uncertainty = UncertaintyOverlay(self.views.views, self.state, self.soft_metrics, self)
         self.slice_uncertainty = SliceUncertaintyCurve(self.slice_plot, self.state, self.soft_metrics, self)
 

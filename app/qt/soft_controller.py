@@ -27,6 +27,7 @@ from app.qt.jobs import JobLayer, JobReply
 from app.qt.soft_worker import (
     CurvesRequest,
     DerivedPrediction,
+    LatestRequest,
     SoftEditRequest,
     SoftLoadRequest,
     SoftReply,
@@ -101,7 +102,8 @@ class SoftController(QObject):
     warning(str)
         The soft scores could not be computed (the message says why).
     prediction_derived(object)
-        A :class:`~app.qt.soft_worker.DerivedPrediction` asked for with :meth:`derive_prediction`.
+        A :class:`~app.qt.soft_worker.DerivedPrediction` asked for with :meth:`derive_prediction`: only the
+        newest request's (the latest threshold wins; older ones are skipped on the lane).
     uncertainty_ready(object)
         The case's :class:`~app.qt.soft_worker.UncertaintyReply` (computed after each load), or None
         for a case without model output.
@@ -126,6 +128,7 @@ class SoftController(QObject):
         """The current case's load stages still to submit: ``(task, request)``, in order."""
         self._stage_running = False
         self._state = SoftWorkerState()   # touched only by the soft lane's jobs
+        self._latest = LatestRequest()    # the newest threshold request (read by the lane's jobs)
         self._lane = jobs.lane("soft", QThread.Priority.LowPriority)
         self._lane.replied.connect(self._on_reply)
         self._lane.settled.connect(self._send_pending)
@@ -193,12 +196,19 @@ class SoftController(QObject):
         if self.last_update is not None and self.last_update.generation == self._generation:
             self._publish(replace(self.last_update, prediction_edited=self._prediction_edited))
 
-    def derive_prediction(self, label: int, index: int) -> None:
-        """Ask for the prediction at threshold ``index / 1024`` of class ``label`` (one-vs-rest); it comes
-        as ``prediction_derived``. Only with model output."""
-        if self._active:
-            self._lane.submit("Deriving the prediction at the threshold", process, self._state,
-                              ThresholdRequest(self._generation, int(label), int(index)))
+    def derive_prediction(self, label: int, index: int, mask=None, revision: int = 0, num_classes: int = 0,
+                          description: str = "") -> int | None:
+        """Ask for the prediction at threshold ``index / 1024`` of class ``label`` (one-vs-rest) and, with
+        ``mask`` (the prediction shown, not written until the answer comes), the voxels where it differs
+        (see :class:`~app.qt.soft_worker.ThresholdRequest`); it comes as ``prediction_derived`` unless a newer
+        request was made first. Returns the request's serial number; None without model output."""
+        if not self._active:
+            return None
+        self._latest.serial += 1
+        self._lane.submit("Deriving the prediction at the threshold", process, self._state,
+                          ThresholdRequest(self._generation, int(label), int(index), self._latest.serial, self._latest,
+                                           mask, int(revision), int(num_classes), description))
+        return self._latest.serial
 
     @Slot()
     def _send_pending(self) -> None:
@@ -225,7 +235,8 @@ class SoftController(QObject):
         if isinstance(reply, UncertaintyReply) and reply.generation == self._generation:
             self.uncertainty = reply
             self.uncertainty_ready.emit(reply)
-        if isinstance(reply, DerivedPrediction) and reply.generation == self._generation:
+        if (isinstance(reply, DerivedPrediction) and reply.generation == self._generation and not reply.superseded
+                and reply.serial == self._latest.serial):
             self.prediction_derived.emit(reply)
         if isinstance(reply, SoftReply) and reply.generation == self._generation:
             self._publish(SoftUpdate(self._generation, reply.result, self._prediction_edited, self._source,

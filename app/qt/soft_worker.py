@@ -59,25 +59,71 @@ class SoftEditRequest:
     deltas: tuple
 
 
+class LatestRequest:
+    """The serial number of the newest threshold request, shared by the GUI thread (which sets it) and the
+    soft lane (which reads it): a request that is no longer the newest is skipped ("the latest wins")."""
+
+    def __init__(self) -> None:
+        self.serial = 0
+
+
 @dataclass(frozen=True)
 class ThresholdRequest:
     """Derive the prediction at threshold edge ``index`` (``index / 1024``) of class ``label``: that class
     where its probability is at least the threshold, elsewhere the most probable other class (one
-    channel: background), as :func:`dice_engine.soft_threshold.threshold_prediction`."""
+    channel: background), as :func:`dice_engine.soft_threshold.threshold_prediction`; then find the voxels
+    where it differs from the prediction shown (:func:`app.model.replacement.prepare_replacement`).
+
+    Attributes
+    ----------
+    serial : int
+        This request's number; skipped when ``latest.serial`` has moved past it.
+    latest : LatestRequest
+        The newest request's number.
+    mask : numpy.ndarray or None
+        ``(z, y, x)`` the prediction the window shows (read here, never written: the window holds edits
+        while the request is pending and checks ``revision`` when it writes); None: derive only.
+    revision : int
+        The prediction's :meth:`~app.model.edit_session.EditSession.revision` when the request was made.
+    num_classes : int
+        ``C`` of the case (labels written must be below it).
+    description : str
+        The step's description (:func:`app.model.threshold_step.describe`).
+    """
 
     generation: int
     label: int
     index: int
+    serial: int = 0
+    latest: LatestRequest | None = None
+    mask: np.ndarray | None = None
+    revision: int = 0
+    num_classes: int = 0
+    description: str = ""
 
 
 @dataclass(frozen=True)
 class DerivedPrediction:
-    """The answer to a :class:`ThresholdRequest`: ``labels`` ``(z, y, x)`` uint8 (int16 beyond 256 classes)."""
+    """The answer to a :class:`ThresholdRequest`.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray or None
+        ``(z, y, x)`` uint8 (int16 beyond 256 classes) read-only derived prediction; None when the request
+        was skipped (``superseded``).
+    replacement : app.model.replacement.Replacement or None
+        The voxels to write (against ``mask``); None without a ``mask`` or when skipped.
+    superseded : bool
+        A newer threshold request came before this one was derived: nothing was derived.
+    """
 
     generation: int
     label: int
     index: int
-    labels: np.ndarray
+    labels: np.ndarray | None
+    serial: int = 0
+    replacement: object | None = None
+    superseded: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,15 +258,31 @@ def _reply(state: SoftWorkerState, generation: int) -> SoftReply:
 
 
 def _derive(probabilities, request: ThresholdRequest) -> DerivedPrediction:
-    """The whole prediction at the request's threshold, slab by slab (one working copy of a slab)."""
+    """The whole prediction at the request's threshold, slab by slab (one working copy of a slab), and the
+    voxels where it differs from ``request.mask``; skipped when a newer request came."""
+    from app.model.replacement import prepare_replacement
     from app.qt.jobs import checkpoint
     from dice_engine.soft_threshold import threshold_prediction
 
+    def superseded() -> bool:
+        return request.latest is not None and request.latest.serial != request.serial
+
+    if superseded():
+        return DerivedPrediction(request.generation, request.label, request.index, None, request.serial,
+                                 superseded=True)
     labels = np.empty(probabilities.shape, np.uint8 if probabilities.num_channels <= 256 else np.int16)
     for region in probabilities.slabs():
         checkpoint()
+        if superseded():
+            return DerivedPrediction(request.generation, request.label, request.index, None, request.serial,
+                                     superseded=True)
         labels[region] = threshold_prediction(probabilities, region, label=request.label, index=request.index)
-    return DerivedPrediction(request.generation, request.label, request.index, labels)
+    labels.setflags(write=False)
+    replacement = None
+    if request.mask is not None:
+        replacement = prepare_replacement(request.mask, labels, "pred", request.revision, request.num_classes,
+                                          request.description)
+    return DerivedPrediction(request.generation, request.label, request.index, labels, request.serial, replacement)
 
 
 def _uncertainty(probabilities, generation: int) -> UncertaintyReply:

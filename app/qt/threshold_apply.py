@@ -1,13 +1,17 @@
 """Applying the threshold slider: the prediction is re-derived from the model output as one undoable edit.
 
 :class:`ThresholdApplier` connects the Dice-vs-threshold panel's ``threshold_chosen`` to the soft lane
-(:meth:`app.qt.soft_controller.SoftController.derive_prediction`, the whole volume derived slab by slab
-off the GUI thread) and writes the derived prediction into the case's prediction as **one step** of the
-edit model (:meth:`app.qt.edit_bridge.EditBridge.replace_values`, docs/architecture.md §8a): only the
-voxels whose label changes, through the same ``painted`` delta as a stroke, so the Dice engine, the
-confusion matrix, the per-slice plot, objects and surface distances follow incrementally, without a new
-case. Ctrl+Z restores the previous prediction, strokes before it stay undoable, and the step is
-journalled like any other, so it survives a crash.
+(:meth:`app.qt.soft_controller.SoftController.derive_prediction`: the whole volume derived slab by slab,
+and compared with the prediction shown, off the GUI thread) and writes the derived prediction into the
+case's prediction as **one step** of the edit model (:meth:`app.qt.edit_bridge.EditBridge.apply_replacement`,
+docs/architecture.md §8a): only the voxels whose label changes, through the same ``painted`` delta as a
+stroke, so the Dice engine, the confusion matrix, the per-slice plot, objects and surface distances follow
+incrementally, without a new case. Ctrl+Z restores the previous prediction, strokes before it stay
+undoable, and the step is journalled like any other, so it survives a crash.
+
+From the request until the step is written the bridge holds every edit (:meth:`EditBridge.hold_edits`) and
+then makes them after it, in order, so a stroke made meanwhile is neither overwritten nor put before the
+step in the history. A newer threshold supersedes an older one still pending: only the latest is written.
 
 After every change of the history (the threshold step, undo, redo, a recovered journal) the applier
 reads from it which threshold the prediction uses (:func:`app.model.threshold_step.applied_threshold`,
@@ -18,12 +22,15 @@ model's output, not the edited prediction).
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtCore import QObject, Slot
 
 from app.model.threshold_step import STEPS, applied_threshold, describe, prediction_edited
 
 NO_CHANGE = "The prediction at threshold {threshold:.4f} is the one shown: nothing changed."
 NOT_EDITABLE = "The prediction cannot be re-derived while a case is opening."
+DERIVING = "Deriving the prediction at threshold {threshold:.4f}… (edits made meanwhile follow it)"
 BACK_TO_OPENED = "The prediction no longer uses a threshold of the slider: it is as it was before the first one."
 BACK_TO_THRESHOLD = "The prediction uses threshold {threshold:.4f} for {name} again."
 
@@ -41,9 +48,11 @@ class ThresholdApplier(QObject):
         super().__init__(window)
         self._bridge = None
         self._applied: tuple[int, int] | None = None   # as last marked, to tell the user when undo changes it
+        self._holding = None   # the bridge holding edits for the threshold step being derived
         window.threshold_curve.threshold_chosen.connect(self.on_threshold_chosen)
         window.soft_metrics.prediction_derived.connect(self.on_prediction_derived)
         window.soft_metrics.soft_ready.connect(self._on_soft_ready)
+        window.soft_metrics.warning.connect(self._on_soft_failed)
         window.state.case_changed.connect(self._on_case_changed)
 
     @property
@@ -52,25 +61,40 @@ class ThresholdApplier(QObject):
 
     @Slot(int, int)
     def on_threshold_chosen(self, label: int, index: int) -> None:
-        """Ask the soft lane for the prediction at ``index / 1024`` of class ``label``."""
+        """Ask the soft lane for the prediction at ``index / 1024`` of class ``label`` and the voxels where it
+        differs from the prediction shown; edits are held until it is written (the latest threshold wins)."""
         window = self._window
-        window.statusBar().showMessage(f"Deriving the prediction at threshold {index / STEPS:.4f}…")
-        window.soft_metrics.derive_prediction(label, index)
+        bridge = window.edits.bridge
+        if bridge is None or window.state.case is None or window.edit_toolbar.bridge is None:
+            window.statusBar().showMessage(NOT_EDITABLE, 15000)
+            return
+        session = bridge.session
+        bridge.hold_edits()   # nothing lands before the step or under it (released in on_prediction_derived)
+        self._holding = bridge
+        serial = window.soft_metrics.derive_prediction(label, index, session.mask("pred"), session.revision("pred"),
+                                                       session.num_classes, describe(label, index))
+        if serial is None:   # no model output (any more): nothing to wait for
+            self._release()
+            return
+        if bridge.holding:   # not yet answered (a synchronous lane answers within the call)
+            window.statusBar().showMessage(DERIVING.format(threshold=index / STEPS))
 
     @Slot(object)
     def on_prediction_derived(self, derived) -> None:
-        """Write the derived prediction (a :class:`~app.qt.soft_worker.DerivedPrediction`) over the current
-        one as one undoable step; the plane, slice and class stay."""
+        """Write the derived prediction (a :class:`~app.qt.soft_worker.DerivedPrediction` of the newest request)
+        over the current one as one undoable step, then the edits held meanwhile; the plane, slice and class stay."""
+        bridge, self._holding = self._holding, None
+        if bridge is None or bridge is not self._window.edits.bridge:
+            return   # another case since the request
+        bridge.release_edits(functools.partial(self._write, bridge, derived))
+
+    def _write(self, bridge, derived) -> None:
         window = self._window
-        bridge = window.edits.bridge
         case = window.state.case
-        if bridge is None or case is None or window.edit_toolbar.bridge is None:
-            window.statusBar().showMessage(NOT_EDITABLE, 15000)
-            return
         name = case.labels.name(derived.label)
         threshold = derived.index / STEPS
-        changed = bridge.replace_values("pred", derived.labels, describe(derived.label, derived.index),
-                                        f"threshold {threshold:.4f} for {derived.label} ({name})")
+        changed = bridge.apply_replacement(derived.replacement, describe(derived.label, derived.index),
+                                           f"threshold {threshold:.4f} for {derived.label} ({name})")
         if not changed:
             window.threshold_curve.set_applied(derived.label, derived.index)
             window.statusBar().showMessage(NO_CHANGE.format(threshold=threshold), 15000)
@@ -80,9 +104,25 @@ class ThresholdApplier(QObject):
             f"({derived.index}/{STEPS}), elsewhere the most probable other class. Ctrl+Z restores the previous one.",
             15000)
 
+    @Slot(str)
+    def _on_soft_failed(self, _message: str) -> None:
+        """The soft lane failed (its message is shown): no threshold step comes; the held edits go ahead."""
+        self._release()
+
+    def settle(self) -> None:
+        """Give up a threshold step still being derived and make the edits held for it now (before the case
+        closes or another opens, so no held edit is lost and the unsaved-edits question counts them)."""
+        self._release()
+
+    def _release(self) -> None:
+        bridge, self._holding = self._holding, None
+        if bridge is not None and bridge is self._window.edits.bridge:
+            bridge.release_edits()
+
     @Slot(object)
     def _on_case_changed(self, _case) -> None:
         """Follow the new case's edit history (the bridge is made per case, before the case is shown)."""
+        self._holding = None   # a step asked for on the previous case is dropped with its replies
         bridge = self._window.edits.bridge
         if bridge is not self._bridge:
             self._bridge = bridge

@@ -20,6 +20,8 @@ PREDICTION_TEXT = {
     "mask": "the predicted mask given (the curves rescore the model's probabilities)",
     "argmax": "the model's argmax over the classes (no predicted mask given)",
     "threshold": "the model's foreground probability \u2265 {threshold:g} (no predicted mask given)",
+    "slider": ("the prediction re-derived in the window from the model's probabilities at a threshold of one "
+               "class (one-vs-rest; the edit list names the threshold and the class, and any hand edits after it)"),
 }
 
 

@@ -91,3 +91,20 @@ def test_probs_dir_must_be_a_folder_with_files_named_after_cases(dataset):
     np.save(folders["probs"] / "case_a.npy", np.zeros(2))
     with pytest.raises(InputError, match="two model outputs of case case_a"):
         attach_model_outputs(pairing, folders["probs"])
+
+
+def test_summary_gives_each_case_its_soft_loss_and_the_loss_over_the_cases(dataset):
+    tmp_path, folders = dataset
+    assert _batch(tmp_path, folders) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    rows = {row["case"]: row for row in summary["cases"]}
+    losses = {}
+    for name in ("case_a", "case_b"):
+        soft = json.loads((tmp_path / "out" / "cases" / f"{name}.json").read_text())["score"]["soft"]
+        assert rows[name]["soft_dice_loss_mean_foreground"] == soft["soft_dice_loss_mean_foreground"]
+        assert rows[name]["soft_dice_mean_foreground"] == soft["soft_dice_mean_foreground"]
+        losses[name] = soft["soft_dice_loss_mean_foreground"]
+    assert rows["case_c"]["soft_dice_loss_mean_foreground"] is None   # no model output
+    overall = summary["soft_dice_loss_mean_foreground"]
+    assert overall["mean"] == pytest.approx(np.mean(list(losses.values())), abs=1e-12)
+    assert overall["worst_case"] == max(losses, key=losses.get) and overall["worst"] == max(losses.values())

@@ -209,3 +209,27 @@ def test_a_one_channel_model_undone_to_its_own_threshold_moves_the_slider_back(q
     assert panel.current.value() == 0.5 and panel.slider.value() == 512   # the model's own p >= 0.5 again
     window.answers.answer = "discard"
     window.close()
+
+
+def test_an_exported_report_says_the_prediction_was_re_derived_at_a_threshold(model_window, qtbot,  # noqa: F811
+                                                                              monkeypatch):
+    import app.qt.report_dialog as report_dialog
+    from app.report.soft_content import soft_section
+    from app.scoring import score_case
+
+    window = model_window
+    exported = []
+    monkeypatch.setattr(report_dialog, "export_case_report", lambda parent, case, **kwargs: exported.append(case))
+    window.edits.export_report()
+    assert exported[-1].prediction_from == "mask"            # the predicted mask given, as opened
+    window.state.select_class(1)
+    apply_threshold(window, qtbot, 700)
+    window.edits.export_report()
+    case = exported[-1]
+    assert case.prediction_from == "slider" and case.pred is window.state.case.pred   # the masks as reviewed
+    section = soft_section(case, score_case(case))
+    assert "re-derived in the window" in section.prediction and section.threshold is None
+    window.edit_toolbar.undo_action.trigger()
+    qtbot.waitUntil(lambda: settled(window), timeout=20_000)
+    window.edits.export_report()
+    assert exported[-1].prediction_from == "mask"

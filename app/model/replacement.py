@@ -1,0 +1,95 @@
+"""A whole mask replaced by given labels, prepared off the GUI thread and written on it in one short step.
+
+A threshold step (docs/architecture.md §8a) makes the prediction equal to labels derived from the model
+output. Finding the voxels that change means comparing the whole volume (0.3-1 s for 300×512×512 under
+load); :func:`prepare_replacement` does that, and everything else that only reads (the step's voxels, its
+box, the delta's before/after boxes), in a job of the soft lane. The GUI thread then only writes the
+changed voxels (:meth:`app.model.edit_session.EditSession.apply_replacement`).
+
+The preparation reads the mask the GUI thread edits. It is exact because the mask is not written
+while it runs (the window holds edits while a threshold step is pending, :mod:`app.qt.edit_bridge`),
+and that is checked, not assumed: a :class:`Replacement` carries the mask's revision it was prepared
+against, and the session compares again, on its own thread, when the mask changed since. Qt-free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.model.delta import check_which, frozen_copy
+from app.model.history import Step, make_step
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """Mask ``which`` made equal to ``values``: the changed voxels, found against revision ``revision``.
+
+    Attributes
+    ----------
+    which : {"pred", "gt"}
+        The mask replaced.
+    values : np.ndarray
+        ``(z, y, x)`` integer labels the mask is to equal (read-only).
+    revision : int
+        :meth:`~app.model.edit_session.EditSession.revision` of the mask the voxels were found against.
+    step : Step or None
+        The changed voxels (flat indices ascending, old and new labels, their box) with id 0 (the session
+        numbers it); None when nothing differs.
+    old_box : np.ndarray or None
+        The mask's labels in ``step.region`` before the change (read-only copy); None with ``step``.
+    """
+
+    which: str
+    values: np.ndarray
+    revision: int
+    step: Step | None
+    old_box: np.ndarray | None
+
+    @property
+    def new_box(self) -> np.ndarray | None:
+        """The mask's labels in ``step.region`` after the change: ``values`` there (read-only)."""
+        return None if self.step is None else self.values[self.step.region]
+
+
+def prepare_replacement(mask: np.ndarray, values, which: str, revision: int, num_classes: int,
+                        description: str = "") -> Replacement:
+    """Find what making ``mask`` equal to ``values`` changes; nothing is written.
+
+    Parameters
+    ----------
+    mask : np.ndarray
+        ``(z, y, x)`` integer labels now (the session's mask; not written while this runs).
+    values : array_like
+        ``(z, y, x)`` integer labels of the same shape, each in ``0..num_classes-1`` where it differs.
+    which : {"pred", "gt"}
+    revision : int
+        The mask's revision now (:meth:`~app.model.edit_session.EditSession.revision`).
+    num_classes : int
+        ``C``: labels must be below it.
+    description : str
+        The step's description.
+
+    Raises
+    ------
+    ValueError
+        ``values`` is not an integer array of the mask's shape, or a changed label lies outside ``0..C-1``.
+    """
+    check_which(which)
+    values = np.asarray(values)
+    if values.shape != mask.shape or values.dtype.kind not in "iu":
+        raise ValueError(f"replacement labels must be a {mask.shape} integer array, got {values.shape} {values.dtype}")
+    indices = np.flatnonzero(mask != values)
+    new_values = values.reshape(-1)[indices]
+    if indices.size and (int(new_values.min()) < 0 or int(new_values.max()) >= num_classes
+                         or int(new_values.max()) > np.iinfo(mask.dtype).max):
+        raise ValueError(f"replacement labels must lie in 0..{num_classes - 1} and fit the mask's {mask.dtype}")
+    if values.dtype != mask.dtype or values.flags.writeable:   # the labels after, as the mask holds them
+        values = values.astype(mask.dtype)   # a copy nobody else holds
+        values.setflags(write=False)
+    if indices.size == 0:
+        return Replacement(which, values, int(revision), None, None)
+    step = make_step(0, which, mask.shape, indices, mask.reshape(-1)[indices], new_values.astype(mask.dtype),
+                     description)
+    return Replacement(which, values, int(revision), step, frozen_copy(mask[step.region]))
