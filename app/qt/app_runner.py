@@ -115,18 +115,15 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
         _apply_start_view(window, axis, slice_index, overlay_mode)
         window.resize(*size)
         window.show()
-        try:
-            if not wait_for_metrics(window, METRICS_TIMEOUT_S):
-                print(f"dicelens: error: the metrics were not ready after {METRICS_TIMEOUT_S:.0f} s; "
-                      "no screenshot written.", file=sys.stderr)
-                return 1
-            save_screenshot(window, Path(screenshot))
-            if table is not None:
-                from app.qt.table_export import write_table
+        if not wait_for_metrics(window, METRICS_TIMEOUT_S):
+            print(f"dicelens: error: the metrics were not ready after {METRICS_TIMEOUT_S:.0f} s; "
+                  "no screenshot written.", file=sys.stderr)
+            return 1
+        save_screenshot(window, Path(screenshot))
+        if table is not None:
+            from app.qt.table_export import write_table
 
-                write_table(window, Path(table))
-        finally:
-            window.close()
+            write_table(window, Path(table))
     return 0
 
 
@@ -134,7 +131,10 @@ def run_view(paths: dict[str, str | None], *, plane: str | None = None, slice_in
 def screenshot_window(scratch_prefix: str):
     """A headless main window for a screenshot: offscreen platform unless one is set, torch's threads
     as in the window, settings in a scratch folder (the user's are neither read nor written), errors
-    printed, no journal (no recovery question, and a crashed session's journal stays as it is)."""
+    printed, no journal (no recovery question, and a crashed session's journal stays as it is).
+
+    The window is closed however the ``with`` block ends, a refused input included: a window left open
+    keeps its lanes' threads running, and Qt crashed when the collector later destroyed it."""
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     import torch
@@ -149,7 +149,10 @@ def screenshot_window(scratch_prefix: str):
         window = MainWindow(settings=settings)
         window.show_error = _print_error
         window.edits.journal = False
-        yield window
+        try:
+            yield window
+        finally:
+            window.close()
 
 
 def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,

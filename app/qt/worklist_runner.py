@@ -106,24 +106,21 @@ def _screenshot(folder, path: Path, *, max_voxels: int | None, size: tuple[int, 
         controller.prefetcher.enabled = False
         window.resize(*size)
         window.show()
-        try:
-            rows = controller.panel.model.rows
-            if rows:
-                loop = QEventLoop()
-                window.case_opened.connect(loop.quit)
-                window.case_loader.failed.connect(loop.quit)
-                QTimer.singleShot(int(OPEN_TIMEOUT_S * 1000), loop.quit)
-                controller.open_case(controller.panel.shown_cases()[0])
-                if controller.current is None:
-                    loop.exec()
-                if controller.current is None:
-                    print("dicelens: error: the worst case could not be opened; no screenshot written.",
-                          file=sys.stderr)
-                    return 1
-                if not wait_for_metrics(window, OPEN_TIMEOUT_S):
-                    print("dicelens: error: the metrics were not ready; no screenshot written.", file=sys.stderr)
-                    return 1
-            save_screenshot(window, path)
-        finally:
-            window.close()
+        rows = controller.panel.model.rows
+        if rows:
+            loop = QEventLoop()
+            window.case_opened.connect(loop.quit)
+            window.case_loader.failed.connect(loop.quit)
+            QTimer.singleShot(int(OPEN_TIMEOUT_S * 1000), loop.quit)
+            controller.open_case(controller.panel.shown_cases()[0])
+            if controller.current is None:
+                loop.exec()
+            if controller.current is None:
+                print("dicelens: error: the worst case could not be opened; no screenshot written.",
+                      file=sys.stderr)
+                return 1
+            if not wait_for_metrics(window, OPEN_TIMEOUT_S):
+                print("dicelens: error: the metrics were not ready; no screenshot written.", file=sys.stderr)
+                return 1
+        save_screenshot(window, path)
     return 0
