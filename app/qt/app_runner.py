@@ -138,7 +138,7 @@ def screenshot_window(scratch_prefix: str):
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     import torch
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 
     from app.qt.main_window import MainWindow
 
@@ -153,6 +153,8 @@ def screenshot_window(scratch_prefix: str):
             yield window
         finally:
             window.close()
+            window.deleteLater()   # destroyed here, on the GUI thread, not by the collector at some later time
+            QCoreApplication.sendPostedEvents(window, QEvent.Type.DeferredDelete)
 
 
 def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index: int | None, resample: bool,

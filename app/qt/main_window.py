@@ -399,7 +399,7 @@ class MainWindow(EditQuestions, QMainWindow):
             self.resize(min(DEFAULT_SIZE[0], int(available.width() * 0.95)),
                         min(DEFAULT_SIZE[1], int(available.height() * 0.95)))
             # Again once shown at that size: before it, the window was too small for the column's width.
-            QTimer.singleShot(0, self._size_right_column)
+            QTimer.singleShot(0, self, self._size_right_column)  # dropped if the window goes first
         layout = self.settings.value("window/state")
         if layout is not None:
             self.restoreState(layout, LAYOUT_VERSION)

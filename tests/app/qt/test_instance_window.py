@@ -10,6 +10,7 @@ from unittest.mock import patch
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
 from app import cli
 from app.io import load_case
@@ -112,6 +113,8 @@ def test_bad_semantic_masks_are_one_message(tmp_path, capsys, files, bad, messag
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "shot.png").exists()
+    # the refused window was closed: none left with running lanes for the collector to destroy later
+    assert all(widget.jobs.stopped for widget in QApplication.topLevelWidgets() if isinstance(widget, MainWindow))
 
 
 def open_instances(qtbot, tmp_path, files, semantic: bool):
