@@ -1,6 +1,6 @@
 """What the GUI thread of a real ``dicelens view`` has done when the demo case's image is first painted
 (docs/architecture.md §10): the image's window and histogram were computed on the early read's thread, the
-report's content and torch are not imported, and every dock is in its place."""
+report's content, QtPy and qdarkstyle's compiled icons are not imported, and every dock is in its place."""
 
 import json
 import os
@@ -39,7 +39,7 @@ DRIVER = textwrap.dedent("""
         report = {
             "passes": sorted(set(passes)),
             "modules": sorted(name for name in sys.modules
-                              if name.startswith(("app.report", "torch"))),
+                              if name.startswith(("app.report", "qtpy", "torch")) or name.endswith("style_rc")),
             "docks": sorted(name for name, dock in docks.items() if not dock.isHidden()),
             "behind_confusion": sorted(name for name, dock in docks.items()
                                        if dock in window.tabifiedDockWidgets(docks["confusion"])),
@@ -72,7 +72,7 @@ def test_the_image_was_summarised_on_the_early_reads_thread_only(first_picture):
     assert first_picture["passes"] == ["dicelens-early-read"]
 
 
-def test_neither_the_report_nor_torch_is_imported_before_the_first_picture(first_picture):
+def test_neither_the_report_qtpy_compiled_icons_nor_torch_are_imported_before_the_first_picture(first_picture):
     assert first_picture["modules"] == []
 
 
