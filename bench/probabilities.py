@@ -18,6 +18,7 @@ line is one JSON object with every figure. The window's soft lane load is timed 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import resource
 import statistics
@@ -95,7 +96,8 @@ def run(device: torch.device, shape: tuple[int, int, int], dabs: int, threshold_
     _, results["open_checks_and_agreement_s"] = _timed(lambda: check_values(scores, "probs", "bench",
                                                                             agree_with=pred))
     results["open_checks_and_agreement_cpu_s"] = time.process_time() - cpu_before
-    results.update(soft_lane_load(gt, scores))
+    if WINDOW_LANES:
+        results.update(soft_lane_load(gt, scores))
     results["soft_loss_mean_foreground"] = live.result().loss_mean
     _, results["argmax_prediction_s"] = _timed(lambda: predict(probabilities))
     _, results["curve_histograms_s"] = _timed(lambda: de.ClassHistograms(target=gt, preds=probabilities))
@@ -139,6 +141,10 @@ def run(device: torch.device, shape: tuple[int, int, int], dabs: int, threshold_
     results["peak_rss_mb"] = _peak_mb()
     results["peak_rss_growth_mb"] = results["peak_rss_mb"] - memory_before
     return results
+
+
+WINDOW_LANES = importlib.util.find_spec("PySide6") is not None
+"""The window's soft-lane figures need PySide6 (app.qt); a GPU machine without it still gets the engine's."""
 
 
 def soft_lane_load(gt: np.ndarray, scores: np.ndarray) -> dict:
@@ -205,15 +211,19 @@ def main() -> None:
     print(f"device: {de.device_name(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"shape {shape}, {NUM_CLASSES} float16 channels")
     results = run(device, shape, dabs, threshold_changes=10 if args.smoke else 200)
-    results.update(soft_lane_logits_edits((4, 40, 36) if args.smoke else (64, 256, 256), dabs))
+    if WINDOW_LANES:
+        results.update(soft_lane_logits_edits((4, 40, 36) if args.smoke else (64, 256, 256), dabs))
+    else:
+        print("PySide6 is not installed: the window's soft-lane figures are left out (engine figures only)")
     print(f"open (value checks {results['check_values_s']:.2f} s + soft sums {results['soft_sums_s']:.2f} s): "
           f"{results['open_s']:.2f} s (target <= 3 s); CPU time {results['open_cpu_s']:.2f} s")
     print(f"window open without --pred (checks + argmax, one pass): {results['open_checks_and_argmax_s']:.2f} s "
           f"(CPU {results['open_checks_and_argmax_cpu_s']:.2f} s); with --pred (checks + agreement, one pass): "
           f"{results['open_checks_and_agreement_s']:.2f} s (CPU {results['open_checks_and_agreement_cpu_s']:.2f} s)")
-    print(f"soft lane load: soft sums (the table's columns) {results['soft_lane_sums_s']:.2f} s, curves' histograms "
-          f"{results['soft_lane_curves_s']:.2f} s, entropy {results['soft_lane_uncertainty_s']:.2f} s; in all "
-          f"{results['soft_lane_load_s']:.2f} s (CPU {results['soft_lane_load_cpu_s']:.2f} s)")
+    if WINDOW_LANES:
+        print(f"soft lane load: soft sums (the table's columns) {results['soft_lane_sums_s']:.2f} s, curves' "
+              f"histograms {results['soft_lane_curves_s']:.2f} s, entropy {results['soft_lane_uncertainty_s']:.2f} s;"
+              f" in all {results['soft_lane_load_s']:.2f} s (CPU {results['soft_lane_load_cpu_s']:.2f} s)")
     print(f"curve histograms {results['curve_histograms_s']:.2f} s, argmax {results['argmax_prediction_s']:.2f} s, "
           f"threshold model of one class {results['threshold_model_s']:.2f} s")
     print(f"GT brush dab -> soft loss: median {results['gt_edit_soft_update_median_ms']:.3f} ms, p95 "
@@ -221,9 +231,10 @@ def main() -> None:
           f"{results['incremental_equals_scratch']}")
     print(f"threshold change -> confusion matrix + class metrics: median {results['threshold_change_median_ms']:.3f}"
           f" ms, max {results['threshold_change_max_ms']:.3f} ms (target <= 150 ms)")
-    print(f"logits, {results['logits_shape_zyx']}: GT brush dab -> soft lane reply (softmax of the box, sums, "
-          f"histograms, curves): median {results['gt_edit_soft_lane_logits_median_ms']:.2f} ms, p95 "
-          f"{results['gt_edit_soft_lane_logits_p95_ms']:.2f} ms")
+    if WINDOW_LANES:
+        print(f"logits, {results['logits_shape_zyx']}: GT brush dab -> soft lane reply (softmax of the box, sums, "
+              f"histograms, curves): median {results['gt_edit_soft_lane_logits_median_ms']:.2f} ms, p95 "
+              f"{results['gt_edit_soft_lane_logits_p95_ms']:.2f} ms")
     print(f"peak RSS {results['peak_rss_mb']:.0f} MB (probabilities {results['scores_gb']:.2f} GB as float16)")
     print(json.dumps(results))
 
