@@ -38,9 +38,8 @@ def dice_from_counts(tp: torch.Tensor, fp: torch.Tensor, fn: torch.Tensor) -> to
         float64, same shape.
     """
     if tp.device.type == "cpu" and tp.numel() <= SMALL_COUNTS:   # numpy: a fraction of torch's per-call cost
-        numerator = 2 * tp.numpy().astype(np.float64)
-        denominator = numerator + fp.numpy() + fn.numpy()
-        return torch.from_numpy(ratio(numerator, denominator))
+        twice_tp = 2 * tp.numpy().astype(np.int64)
+        return torch.from_numpy(ratio(twice_tp, twice_tp + fp.numpy() + fn.numpy()))   # as matrix_scores does
     numerator = 2 * tp.to(torch.float64)
     denominator = numerator + fp.to(torch.float64) + fn.to(torch.float64)
     return torch.where(denominator > 0, numerator / denominator.clamp(min=1), torch.nan)

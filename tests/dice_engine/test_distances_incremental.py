@@ -10,6 +10,7 @@ from dice_engine.distance_state import SurfaceDistanceState
 from dice_engine.distances import surface_distances
 
 from ._distance_reference import blobs
+from .conftest import boxes
 
 FIELDS = ("hausdorff", "hausdorff95", "hausdorff95_pooled", "assd", "nsd")
 
@@ -148,10 +149,7 @@ def edit_sequences(draw):
     shape = (draw(st.integers(1, 5)), draw(st.integers(2, 9)), draw(st.integers(2, 9)))
     edits = []
     for _ in range(draw(st.integers(1, 6))):
-        region = []
-        for n in shape:
-            start = draw(st.integers(0, n - 1))
-            region.append(slice(start, draw(st.integers(start + 1, n))))
+        region = draw(boxes(shape))
         edits.append((draw(st.sampled_from(["gt", "pred"])), tuple(region), draw(st.integers(0, 3))))
     return shape, draw(st.integers(0, 2**31 - 1)), edits
 

@@ -9,6 +9,8 @@ from dice_engine.live_objects import LiveObjects
 from dice_engine.objects import instance_scores
 from tests.dice_engine.test_live_objects import SPACINGS, comparable, spacing_of, summary
 
+from .conftest import boxes
+
 IDS = [0, 0, 1, 2, 3, 7, 40]
 """Instance ids drawn: background, small ids, and a gap (ids need not be consecutive)."""
 
@@ -22,10 +24,7 @@ def instance_edit_sequences(draw):
                        dtype=np.int32).reshape(shape) for _ in range(2)]
     edits = []
     for _ in range(draw(st.integers(1, 8))):
-        box = []
-        for n in shape:
-            start = draw(st.integers(0, n - 1))
-            box.append(slice(start, draw(st.integers(start + 1, n))))
+        box = draw(boxes(shape))
         region_shape = tuple(s.stop - s.start for s in box)
         if draw(st.booleans()):   # a brush stroke: one id (0 erases), possibly a new one
             values = np.full(region_shape, draw(st.sampled_from([*IDS, 99])), dtype=np.int32)

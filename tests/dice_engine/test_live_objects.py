@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from dice_engine.live_objects import LiveObjects
 from dice_engine.objects import object_scores
 
+from .conftest import boxes
+
 NUM_CLASSES = 3
 SPACINGS = [None, (2.0, 0.7, 1.3)]
 """Voxel sizes the scores are asked for after an edit (None: 1 mm); switching between them must describe
@@ -49,10 +51,7 @@ def edit_sequences(draw):
                       dtype=np.uint8).reshape(shape) for _ in range(2)]
     edits = []
     for _ in range(draw(st.integers(1, 8))):
-        box = []
-        for n in shape:
-            start = draw(st.integers(0, n - 1))
-            box.append(slice(start, draw(st.integers(start + 1, n))))
+        box = draw(boxes(shape))
         region_shape = tuple(s.stop - s.start for s in box)
         if draw(st.booleans()):
             values = np.full(region_shape, draw(st.integers(0, NUM_CLASSES - 1)), dtype=np.uint8)

@@ -11,6 +11,8 @@ from dice_engine.live_objects import LiveObjects
 from dice_engine.objects import instance_scores
 from tests.dice_engine.test_live_objects import comparable, summary
 
+from .conftest import boxes
+
 IDS = [0, 0, 1, 2, 3, 7]
 CLASSES = 4
 
@@ -29,10 +31,7 @@ def semantic_edit_sequences(draw):
     classes = [np.where(i > 0, np.maximum(image(range(CLASSES)), 1), image(range(CLASSES))) for i in ids]
     edits = []
     for _ in range(draw(st.integers(1, 8))):
-        box = []
-        for n in shape:
-            start = draw(st.integers(0, n - 1))
-            box.append(slice(start, draw(st.integers(start + 1, n))))
+        box = draw(boxes(shape))
         region = tuple(s.stop - s.start for s in box)
         count = int(np.prod(region))
         new_ids = np.array(draw(st.lists(st.sampled_from([*IDS, 9]), min_size=count, max_size=count)),
