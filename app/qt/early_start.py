@@ -13,6 +13,7 @@ was shown (docs/architecture.md §4, start-up):
   2 cores), and the GUI thread froze meanwhile, just before the first picture.
 
 This module imports neither Qt nor torch at import time; its threads are daemon threads that only read.
+A process ending while the case is still being read ends without waiting for it (:mod:`app.process_exit`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from app.process_exit import abandon_at_exit
 from app.qt.startup_clock import stamp
 
 TORCH_LIBRARIES = (("libtorch_global_deps", True), ("libtorch", False))
@@ -108,6 +110,7 @@ class EarlyCaseRead:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._read, name="dicelens-early-read", daemon=True)
         self._thread.start()
+        abandon_at_exit(self._thread)   # it only reads: the process may end while it does (app/process_exit.py)
 
     def _read(self) -> None:
         from app.io import load_case
