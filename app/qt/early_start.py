@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import math
 import os
 import sys
 import threading
@@ -108,6 +109,8 @@ class EarlyCaseRead:
         self._error: BaseException | None = None
         self._taken = False
         self._lock = threading.Lock()
+        self._finished = threading.Event()
+        self._released = False
         self._thread = threading.Thread(target=self._read, name="dicelens-early-read", daemon=True)
         self._thread.start()
         abandon_at_exit(self._thread)   # it only reads: the process may end while it does (app/process_exit.py)
@@ -125,6 +128,10 @@ class EarlyCaseRead:
             summarise_image(self._case)   # the image's window and histogram, off the GUI thread
         except BaseException as error:   # re-raised where the window takes the result
             self._error = error
+        finally:
+            if self._released:   # the window stopped waiting (closed, or another case opened): drop it
+                self._case = self._error = None
+            self._finished.set()
 
     def done(self) -> bool:
         """True once the read has finished (read or failed)."""
@@ -139,8 +146,9 @@ class EarlyCaseRead:
 
     def reader(self, fallback: Callable) -> Callable:
         """A ``CaseLoader.reader``: the first call with this read's request returns :meth:`result` (it
-        runs on the ``open`` lane, so the wait blocks no one) and lets go of the case; any other call
-        reads with ``fallback``."""
+        runs on the ``open`` lane, so the wait blocks no one; it stops at the lane's cancel, so closing
+        the window never waits for the read) and lets go of the case; any other call reads with
+        ``fallback``."""
 
         def read(paths: dict[str, str | None], resample: bool, max_voxels: int | None = None):
             with self._lock:
@@ -148,9 +156,13 @@ class EarlyCaseRead:
                 self._taken = self._taken or mine
             if not mine:
                 return fallback(paths, resample, max_voxels)
+            from app.qt.jobs import hold
+
             try:
+                hold(self._finished, math.inf)
                 return self.result()
             finally:
+                self._released = True   # before the case is let go of: a read still running drops its own
                 self._case = self._error = None   # the window owns the case from here
 
         return read

@@ -49,6 +49,17 @@ DRIVER = textwrap.dedent("""
         app.qt.app_runner.run_view = refused
     elif mode == "qt-broken":
         sys.modules["app.qt.app_runner"] = None   # importing the window fails (ImportError)
+    elif mode == "closed":
+        from PySide6.QtCore import QTimer
+        from app.qt.main_window import MainWindow
+
+        show = MainWindow.show
+
+        def show_and_close(self):
+            show(self)
+            QTimer.singleShot(0, self.close)   # the user closes the window at once
+
+        MainWindow.show = show_and_close
     sys.argv = ["dicelens", *sys.argv[1:]]
     runpy.run_module("app", run_name="__main__")
 """)
@@ -59,7 +70,7 @@ def run_view_ending(mode: str, tmp_path: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
                DICELENS_DATA_DIR=str(tmp_path / "data"))
     command = [sys.executable, "-c", DRIVER, mode, "view", "--gt", str(paths[0]), "--pred", str(paths[1])]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_a_refused_input_while_the_case_is_still_read_exits_2_with_its_one_line(tmp_path):
@@ -90,3 +101,11 @@ def test_only_threads_still_running_are_unfinished():
         gate.set()
         running.join()
     assert running not in unfinished_threads()
+
+
+def test_the_window_closed_while_the_case_is_still_read_ends_the_process_without_waiting_for_the_read(tmp_path):
+    # The open lane's wait for the early read stops at the close's cancel (app/qt/early_start.py): a read
+    # that never ends would otherwise keep the closed window's process alive (and time this test out).
+    completed = run_view_ending("closed", tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "FATAL" not in completed.stderr and "Traceback" not in completed.stderr
