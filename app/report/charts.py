@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 
-from app.report.content import ConfusionFigure
+from app.report.confusion_figure import ConfusionFigure
 from app.report.keyslices import SliceSeries
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, draw_text
 

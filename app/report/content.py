@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 from app import __version__
 from app.io import READABLE_ENDINGS
 from app.object_document import CaseObjects
 from app.object_text import CONVENTIONS_TEXT as OBJECT_CONVENTIONS
+from app.report.confusion_figure import ConfusionFigure, confusion_figure
 from app.report.keyslices import KeySlice, SliceSeries
 from app.report.provenance import ScoredMask
 from app.report.selection import KeySliceChoice
@@ -28,8 +27,6 @@ from app.report.verdict import Verdict, VerdictCriteria, evaluate_verdict
 from app.score_document import CaseScore, ClassScore, DistanceMeans
 
 DEFAULT_THRESHOLD = 0.80
-# Confusion figures with more classes than this show only the classes with the most confusion.
-CONFUSION_MAX_CLASSES = 12
 SHA256_SHORT = 12
 # The verdict names at most this many failing classes (worst first); the table shades them all.
 VERDICT_MAX_LISTED = 10
@@ -150,33 +147,6 @@ class ClassRow:
     below_threshold: bool
     hausdorff95_mm: float | None = None
     assd_mm: float | None = None
-
-
-@dataclass(frozen=True)
-class ConfusionFigure:
-    """The confusion matrix, or the part of it with the most confusion.
-
-    Attributes
-    ----------
-    indices : tuple of int
-        Class indices shown, in matrix order.
-    names : tuple of str
-        Their names.
-    counts : numpy.ndarray
-        ``(K, K) int64`` voxel counts, rows = ground truth, columns = prediction.
-    total_classes : int
-        C, the number of classes of the full matrix (K < C means a selection is shown).
-    """
-
-    indices: tuple[int, ...]
-    names: tuple[str, ...]
-    counts: np.ndarray
-    total_classes: int
-
-    @property
-    def is_subset(self) -> bool:
-        """True when only the most confused classes are shown."""
-        return len(self.indices) < self.total_classes
 
 
 @dataclass(frozen=True)
@@ -327,29 +297,6 @@ def class_rows(score: CaseScore, labels, threshold: float = DEFAULT_THRESHOLD) -
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
     return tuple(_class_row(entry, labels, threshold) for entry in score.classes)
-
-
-def confusion_figure(matrix, names: Sequence[str],
-                     max_classes: int = CONFUSION_MAX_CLASSES) -> ConfusionFigure:
-    """The full matrix for up to ``max_classes`` classes, else background plus the most confused ones.
-
-    "Most confused" = largest off-diagonal voxel count in the class's row plus its column (voxels
-    of the class predicted as another, plus voxels of other classes predicted as it).
-    """
-    counts = np.asarray(matrix, dtype=np.int64)
-    total = counts.shape[0]
-    if total <= max_classes:
-        indices = np.arange(total)
-    else:
-        off_diagonal = counts.sum(axis=0) + counts.sum(axis=1) - 2 * np.diag(counts)
-        foreground_order = np.argsort(-off_diagonal[1:], kind="stable") + 1
-        indices = np.sort(np.concatenate([[0], foreground_order[: max_classes - 1]]))
-    return ConfusionFigure(
-        indices=tuple(int(i) for i in indices),
-        names=tuple(names[i] for i in indices),
-        counts=counts[np.ix_(indices, indices)],
-        total_classes=total,
-    )
 
 
 def case_name_from_path(path: str | Path) -> str:

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from app.io import Geometry, LabelTable
+from app.report.confusion_figure import confusion_figure
 from app.report.content import (
     EditRecord,
     build_case_report,
     case_name_from_path,
-    confusion_figure,
 )
 from app.report.keyslices import (
     KIND_LARGEST_ERROR,
