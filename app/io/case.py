@@ -15,25 +15,24 @@ import numpy as np
 import SimpleITK as sitk
 
 from app.errors import InputError
+from app.io.case_files import ROLE_NAMES, LoadedMask, dicom_reference, load_image, load_mask
 from app.io.dicom_objects import (
     DEFAULT_THRESHOLD,
     RTSTRUCT_FORMAT,
     SEG_FORMAT,
-    ObjectRead,
     SeriesReference,
     segmentation_object_kind,
     series_reference,
 )
 from app.io.geometry import Geometry, require_same_grid
-from app.io.images import DICOM_FORMAT, ReadImage, numpy_dtype, read_image, sha256_of
+from app.io.images import DICOM_FORMAT, sha256_of
 from app.io.labels import LabelEntry, LabelTable, read_label_table
-from app.io.masks import MAX_LABEL, intensity_array, label_array
+from app.io.masks import MAX_LABEL, label_array
 from app.io.model_output import option_of, read_model_output
 from app.io.model_prediction import agreement_warning, derived_prediction
-from app.io.segnrrd import SLICER_FORMAT, segment_label_table
+from app.io.segnrrd import SLICER_FORMAT
 from app.io.sources import InputFile
 
-ROLE_NAMES = {"gt": "ground truth", "pred": "prediction", "image": "image"}
 _RASTER_FORMATS = frozenset({"PNG", "JPEG", "BMP", "TIFF"})
 """Formats whose pixel size is optional (SimpleITK reads 1.0 when none is stored)."""
 
@@ -93,15 +92,6 @@ class Case:
         if any(name not in _RASTER_FORMATS for name in gridded):
             return True
         return bool(gridded) and tuple(self.geometry.spacing[:2]) != (1.0, 1.0)
-
-
-@dataclass
-class _LoadedMask:
-    read: ReadImage
-    source: InputFile
-    labels: np.ndarray
-    highest: int
-    segment_table: LabelTable | None
 
 
 def load_case(gt: str | Path, pred: str | Path | None, image: str | Path | None = None,
@@ -165,14 +155,14 @@ def load_case(gt: str | Path, pred: str | Path | None, image: str | Path | None 
              for key, spec in (("gt", gt), ("pred", pred))}
     reference = None
     if any(kinds.values()):  # a SEG / RTSTRUCT is read onto its series' grid: the image first
-        loaded_image = _load_image(_required_series(image, kinds, gt, pred), max_voxels)
+        loaded_image = load_image(_required_series(image, kinds, gt, pred), max_voxels)
         reference = dicom_reference(loaded_image[0], f"image '{image}'")
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="dicelens-load") as pool:
-        gt_job = pool.submit(_load_mask, gt, "gt", max_voxels, kinds["gt"], reference, given_table,
+        gt_job = pool.submit(load_mask, gt, "gt", max_voxels, kinds["gt"], reference, given_table,
                              seg_threshold)
-        pred_job = pool.submit(_load_mask, pred, "pred", max_voxels, kinds["pred"], reference, given_table,
+        pred_job = pool.submit(load_mask, pred, "pred", max_voxels, kinds["pred"], reference, given_table,
                                seg_threshold) if pred is not None else None
-        image_job = pool.submit(_load_image, image, max_voxels) if image is not None and reference is None else None
+        image_job = pool.submit(load_image, image, max_voxels) if image is not None and reference is None else None
         loaded_gt = gt_job.result()
         loaded_pred = pred_job.result() if pred_job is not None else loaded_gt  # replaced by the model's below
         if image_job is not None:
@@ -203,7 +193,7 @@ def load_case(gt: str | Path, pred: str | Path | None, image: str | Path | None 
             pred_labels, note = derived_prediction(scores, kind, name, output.prediction)
             prediction_from = "threshold" if scores.shape[0] == 1 else "argmax"
             how = "argmax" if prediction_from == "argmax" else "p >= 0.5"
-            loaded_pred = _LoadedMask(loaded_gt.read, InputFile(str(score_path), "", f"{output.format} ({how})",
+            loaded_pred = LoadedMask(loaded_gt.read, InputFile(str(score_path), "", f"{output.format} ({how})",
                                                                 dtype=str(pred_labels.dtype)),
                                       pred_labels, int(pred_labels.max(initial=0)), None)
             messages.append(note)
@@ -246,14 +236,6 @@ def count_classes(gt: np.ndarray, pred: np.ndarray, table: LabelTable, ignore_in
     return max(gt_max + 1, pred_max + 1, table_size)
 
 
-def dicom_reference(read: ReadImage, name: str) -> SeriesReference:
-    """The series a SEG / RTSTRUCT must reference: the image as read (a DICOM series), or InputError."""
-    if read.format != DICOM_FORMAT:
-        raise InputError(f"{name} is {read.format}, but a DICOM SEG or RTSTRUCT mask is placed on the DICOM "
-                         "series it references: pass that series' directory with --image.")
-    return series_reference(read.files, read.geometry, name)
-
-
 def dicom_series(case: Case) -> SeriesReference:
     """The DICOM series a SEG written for ``case`` references: its image (headers read again, no pixels).
 
@@ -279,62 +261,7 @@ def _required_series(image: str | Path | None, kinds: dict[str, str | None], gt,
     return image
 
 
-def _load_dicom_object(spec: str | Path, key: str, kind: str, reference: SeriesReference,
-                       table: LabelTable | None, threshold: float, max_voxels: int | None) -> _LoadedMask:
-    role = ROLE_NAMES[key]
-    from app.io.dicom_seg import read_seg  # highdicom loads only for DICOM objects (~0.5 s)
-    from app.io.rtstruct import read_rtstruct
-
-    if kind == SEG_FORMAT:
-        found: ObjectRead = read_seg(spec, reference, role, threshold=threshold, table=table,
-                                     max_voxels=max_voxels)
-    else:
-        found = read_rtstruct(spec, reference, role, table=table)
-    image = sitk.GetImageFromArray(found.labels)
-    reference.geometry.apply_to(image)
-    read = ReadImage(image, None, found.format, True, [Path(spec)], details=found.details,
-                     messages=found.messages)
-    labels, highest = label_array(read, f"{role} '{spec}'")
-    source = _input_file(spec, read, str(labels.dtype))
-    return _LoadedMask(read, source, labels, highest, found.table)
-
-
-def _load_mask(spec: str | Path, key: str, max_voxels: int | None, kind: str | None = None,
-               reference: SeriesReference | None = None, table: LabelTable | None = None,
-               threshold: float = DEFAULT_THRESHOLD) -> _LoadedMask:
-    if kind is not None:
-        return _load_dicom_object(spec, key, kind, reference, table, threshold, max_voxels)
-    role = f"{ROLE_NAMES[key]} '{spec}'"
-    read = read_image(spec, ROLE_NAMES[key], max_voxels=max_voxels, mask=True)
-    segment_table = None
-    if read.format == SLICER_FORMAT:
-        segment_table = segment_label_table(read.metadata, str(spec), read.components,
-                                            read.image.GetDimension())
-    labels, highest = label_array(read, role)
-    return _LoadedMask(read, _input_file(spec, read, _disk_dtype(read)), labels, highest, segment_table)
-
-
-def _load_image(spec: str | Path, max_voxels: int | None) -> tuple[ReadImage, InputFile, np.ndarray]:
-    read = read_image(spec, "image", max_voxels=max_voxels)
-    array = intensity_array(read, f"image '{spec}'")
-    return read, _input_file(spec, read, str(array.dtype)), array
-
-
-def _disk_dtype(read: ReadImage) -> str:
-    if read.image is None:
-        return str(read.array.dtype)
-    return str(numpy_dtype(read.image.GetPixelID(), read.components))
-
-
-def _input_file(spec: str | Path, read: ReadImage, dtype: str) -> InputFile:
-    metadata = {k: v for k, v in read.metadata.items() if k.startswith(("Segment", "Segmentation_"))
-                and not k.endswith("_Extent")}
-    return InputFile(path=str(spec), sha256=sha256_of(read.files), format=read.format, dtype=dtype,
-                     geometry=read.geometry, details=read.details,
-                     files=tuple(str(f) for f in read.files), metadata=metadata)
-
-
-def _case_geometry(gt: _LoadedMask, pred: _LoadedMask, resample: bool, messages: list[str]) -> Geometry:
+def _case_geometry(gt: LoadedMask, pred: LoadedMask, resample: bool, messages: list[str]) -> Geometry:
     """The case's grid; resamples the prediction onto it when asked and needed."""
     gt_name, pred_name = f"ground truth '{gt.source.path}'", f"prediction '{pred.source.path}'"
     if not (gt.read.has_geometry and pred.read.has_geometry):
@@ -363,7 +290,7 @@ def _case_geometry(gt: _LoadedMask, pred: _LoadedMask, resample: bool, messages:
 
 
 def _require_on_grid(reference: Geometry, geometry: Geometry, has_geometry: bool, name: str,
-                     gt: _LoadedMask) -> None:
+                     gt: LoadedMask) -> None:
     if has_geometry and gt.read.has_geometry:
         require_same_grid(reference, geometry, f"ground truth '{gt.source.path}'", name, can_resample=False)
     elif geometry.shape_zyx != reference.shape_zyx:
@@ -384,7 +311,7 @@ def _note_differing_segment_names(gt: LabelTable | None, pred: LabelTable | None
                         "the names to match them by name.")
 
 
-def _label_table(labels: str | Path | None, table: LabelTable | None, gt: _LoadedMask, pred: _LoadedMask,
+def _label_table(labels: str | Path | None, table: LabelTable | None, gt: LoadedMask, pred: LoadedMask,
                  sources: dict[str, InputFile], messages: list[str]) -> LabelTable:
     """The given table, else the .seg.nrrd's segments, else a palette PNG's colours, else an empty table."""
     segment_table = gt.segment_table or pred.segment_table
