@@ -156,7 +156,7 @@ class EarlyCaseRead:
                 self._taken = self._taken or mine
             if not mine:
                 return fallback(paths, resample, max_voxels)
-            from app.qt.jobs import hold
+            from app.qt.job_cancel import hold
 
             try:
                 hold(self._finished, math.inf)

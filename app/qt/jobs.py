@@ -20,7 +20,7 @@ writing a report) is a *job*: a plain function and its arguments, submitted to a
   :attr:`Lane.settled`. Connect those to bound slots of GUI-thread objects (never lambdas).
 - **Lifetimes.** :meth:`JobLayer.shutdown` (the main window's ``closeEvent``; also on the
   application's ``aboutToQuit``) cancels what can be cancelled (queued jobs are skipped; a running
-  job stops at its next :func:`checkpoint`; a lane made with ``finish_at_close``, which writes files
+  job stops at its next :func:`~app.qt.job_cancel.checkpoint`; a lane made with ``finish_at_close``, which writes files
   the user asked for, is not cancelled), stops the threads once the jobs sent have had their turn and
   waits for them up to a bounded time. A job still inside a library call after that keeps its
   thread alive, and Qt must never destroy a running thread (that aborts the process): such threads
@@ -46,42 +46,19 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from app.engine_import import imported_engine
 from app.errors import InputError
+from app.qt.job_cancel import JobCancelled, cancel_token, checkpoint, hold
+
+__all__ = ["SHUTDOWN_WAIT_MS", "JobCancelled", "JobLayer", "JobReply", "Lane", "checkpoint", "failure_message",
+           "finish_background_jobs", "hold", "snapshot"]
+"""The job layer's names; :func:`checkpoint`, :func:`hold` and :class:`JobCancelled` live in
+:mod:`app.qt.job_cancel` and are named here too, for the jobs that import them from this module."""
 
 SHUTDOWN_WAIT_MS = 3000
 """How long :meth:`JobLayer.shutdown` waits, in all, for the lanes' running jobs to end."""
 
 log = logging.getLogger(__name__)
 
-_local = threading.local()
 _request_numbers = itertools.count(1)
-
-
-class JobCancelled(Exception):
-    """Raised by :func:`checkpoint` in a job whose lane was cancelled or shut down."""
-
-
-def checkpoint() -> None:
-    """Stop the calling job here if it was cancelled (raises :class:`JobCancelled`); else nothing.
-
-    Long jobs call this between their steps. Outside a lane's job it does nothing.
-    """
-    token = getattr(_local, "token", None)
-    if token is not None and token.is_set():
-        raise JobCancelled("cancelled")
-
-
-_HOLD_POLL_S = 0.02
-"""How often a holding job looks for a cancel, seconds."""
-
-
-def hold(gate: threading.Event, limit_s: float) -> None:
-    """A job that holds its lane: return when ``gate`` is set or ``limit_s`` seconds have passed; stops at a
-    cancel (raises :class:`JobCancelled`), so closing the window never waits for it."""
-    deadline = time.monotonic() + limit_s
-    while not gate.wait(_HOLD_POLL_S):
-        checkpoint()
-        if time.monotonic() >= deadline:
-            return
 
 
 def snapshot(array: np.ndarray) -> np.ndarray:
@@ -155,16 +132,14 @@ def _run(job: _Job) -> JobReply:
     if job.token.is_set():
         return JobReply(job.lane, job.request, job.generation, error=failure_message(JobCancelled(), job.task),
                         cancelled=True)
-    outer, _local.token = getattr(_local, "token", None), job.token
     try:
-        value = job.function(*job.args)
+        with cancel_token(job.token):
+            value = job.function(*job.args)
     except BaseException as error:  # any failure of a job becomes its reply
         if not isinstance(error, (InputError, JobCancelled)):
             log.error("%s failed (lane %s, request %d)", job.task, job.lane, job.request, exc_info=error)
         return JobReply(job.lane, job.request, job.generation, error=failure_message(error, job.task),
                         cancelled=isinstance(error, JobCancelled))
-    finally:
-        _local.token = outer
     return JobReply(job.lane, job.request, job.generation, value=value)
 
 

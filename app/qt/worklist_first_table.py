@@ -20,7 +20,7 @@ import threading
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal, Slot
 
-from app.qt.jobs import hold
+from app.qt.job_cancel import hold
 
 GATE_TASK = "Waiting for the new case's table"
 HELD_LANES = ("objects", "distances")

@@ -30,7 +30,8 @@ from PySide6.QtCore import QObject, QThread, Slot
 
 from app.qt.case_loader import read_case
 from app.qt.image_summary import summarise_image
-from app.qt.jobs import JobLayer, JobReply, checkpoint, snapshot
+from app.qt.job_cancel import checkpoint
+from app.qt.jobs import JobLayer, JobReply, snapshot
 
 PREFETCH_TASK = "Reading the next case ahead"
 WAIT_STEP_S = 0.05

@@ -15,7 +15,8 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.qt.jobs import JobLayer, JobReply, checkpoint
+from app.qt.job_cancel import checkpoint
+from app.qt.jobs import JobLayer, JobReply
 
 SCORING_TASK = "Scoring the review's cases"
 

@@ -18,7 +18,8 @@ from app.qt import engine_controller as controller_module
 from app.qt.demo_case import demo_case_paths
 from app.qt.engine_controller import EngineController
 from app.qt.engine_worker import LoadRequest, WorkerState, first_table, process
-from app.qt.jobs import hold, snapshot
+from app.qt.job_cancel import hold
+from app.qt.jobs import snapshot
 from app.scoring import score_case
 from dice_engine.live import LiveDice
 from dice_engine.matrix_scores import ClassMetrics

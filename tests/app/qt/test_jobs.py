@@ -9,7 +9,8 @@ from PySide6.QtCore import QObject, Slot
 
 from app.errors import InputError
 from app.qt import jobs as jobs_module
-from app.qt.jobs import JobLayer, checkpoint, snapshot
+from app.qt.job_cancel import checkpoint
+from app.qt.jobs import JobLayer, snapshot
 
 
 class Replies(QObject):
