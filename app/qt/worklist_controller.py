@@ -2,8 +2,9 @@
 
 One :class:`WorklistController` per review folder (:class:`app.review.folder.ReviewFolder`), a child
 of the main window. It adds the worklist dock (:mod:`app.qt.worklist_dock`), the Review menu and keys
-(:mod:`app.qt.worklist_actions`), scores unscored cases in the background
-(:mod:`app.qt.worklist_scoring`) and reads the next case ahead (:mod:`app.qt.worklist_prefetch`).
+(:mod:`app.qt.worklist_actions`; what review mode changes in the window, and puts back when it ends:
+:mod:`app.qt.worklist_hooks`), scores unscored cases in the background (:mod:`app.qt.worklist_scoring`)
+and reads the next case ahead (:mod:`app.qt.worklist_prefetch`).
 Verdicts are given by :class:`~app.qt.worklist_verdicts.VerdictRecorder`.
 
 Cases open through the window's own path (``MainWindow.open_case``: unsaved-edits question, the
@@ -19,16 +20,14 @@ open (reopened by the next ``dicelens review R``, also after a kill), a claim on
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QTimer, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget
 
-from app.qt.case_loader import read_case
-from app.qt.worklist_actions import build_review_actions, move_clashing_keys, panels_menu
 from app.qt.worklist_corrected import CorrectedTarget
 from app.qt.worklist_dock import WorklistPanel
 from app.qt.worklist_first_table import FirstTableGate
 from app.qt.worklist_heartbeat import show_changed_rows
+from app.qt.worklist_hooks import add_worklist_dock, hook_window, unhook_window
 from app.qt.worklist_prefetch import CasePrefetcher
 from app.qt.worklist_scoring import WorklistScoring
 from app.qt.worklist_verdicts import VerdictRecorder
@@ -85,33 +84,12 @@ class WorklistController(QObject):
         self._elapsed = QElapsedTimer()
         self.panel = WorklistPanel()
         self.panel.case_activated.connect(self.open_case)
-        self.dock = QDockWidget("Worklist", window)
-        self.dock.setObjectName("worklist_dock")
-        self.dock.setWidget(self.panel)
-        # A tab beside the confusion matrix, in front: the slice view keeps its room.
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        window.tabifyDockWidget(window.docks["confusion"], self.dock)
-        self.dock.raise_()
-        window.docks["worklist"] = self.dock
-        self._panels_menu = panels_menu(window)
-        if self._panels_menu is not None:
-            self._panels_menu.addAction(self.dock.toggleViewAction())   # View → Panels → Worklist
-
+        self.dock = add_worklist_dock(window, self.panel)
         self.target = CorrectedTarget(folder, window.ask_replace_input, window.ask_save_path)
-        window.ask_replace_input = self.target.replace_answer
-        window.ask_save_path = self.target.save_path
-        window.edits.save_redirect = self.target.redirect
         self.verdicts = VerdictRecorder(self)
-        window.review = self
-        window.review_actions, group = build_review_actions(window)
-        group.triggered.connect(self._on_review_action)
-        move_clashing_keys(window.slice_view.view_actions.by_name, window.edit_toolbar.actions_by_name)
-
         self.prefetcher = CasePrefetcher(window.jobs, max_voxels, self)
         self.prefetcher.masks_as_read = self._masks_as_read
-        window.case_loader.reader = self.prefetcher.read
-        window.controller.prepared_source = self.prefetcher.prepared_engine
-        window.controller.prepared_masks_source = self.prefetcher.prepared_masks
+        hook_window(self).triggered.connect(self._on_review_action)   # saves, Review menu, reader (worklist_hooks)
         self.first_table = FirstTableGate(window, self)   # other lanes wait for the new case's table
         self.first_table.table_shown.connect(self._on_table_shown)
         window.controller.result_ready.connect(self._on_engine_result)
@@ -340,27 +318,9 @@ class WorklistController(QObject):
         window.removeEventFilter(self)
         window.case_opened.disconnect(self._on_case_opened)
         window.case_loader.failed.disconnect(self._on_open_failed)
-        window.case_loader.reader = read_case
-        window.controller.prepared_source = None
-        window.controller.prepared_masks_source = None
         window.controller.result_ready.disconnect(self._on_engine_result)
-        for attribute in ("ask_replace_input", "ask_save_path"):
-            window.__dict__.pop(attribute, None)   # the window's own questions again
-        window.edits.save_redirect = None
-        for action in window.review_actions.values():
-            window.removeAction(action)
-            action.deleteLater()
-        window.review_actions = {}
-        menu = next((a for a in window.menuBar().actions() if a.text() == "&Review"), None)
-        if menu is not None:
-            window.menuBar().removeAction(menu)
-        if self._panels_menu is not None:
-            self._panels_menu.removeAction(self.dock.toggleViewAction())
-        window.removeDockWidget(self.dock)
-        window.docks.pop("worklist", None)
-        self.dock.deleteLater()
+        unhook_window(self)
         self.current = self.target.case = None
-        window.review = None
         self.folder.close()
         self.deleteLater()
 
