@@ -4,23 +4,12 @@ case opened), and a read that ends after that drops its case (app/qt/early_start
 import threading
 
 import pytest
-from PySide6.QtCore import QObject, Slot
 
 import app.io
 from app.qt.early_start import EarlyCaseRead
 from app.qt.jobs import JobLayer
+from tests.app.qt.test_jobs import Replies
 from tests.app.qt.test_main_window import write_case
-
-
-class Replies(QObject):
-    def __init__(self, lane) -> None:
-        super().__init__()
-        self.replies = []
-        lane.replied.connect(self.on_reply)
-
-    @Slot(object)
-    def on_reply(self, reply) -> None:
-        self.replies.append(reply)
 
 
 def unused_fallback(*_args):
