@@ -9,10 +9,12 @@ maintained the same way. The ground truth and prediction are given by keyword on
 
 On a GPU the label volumes live on the device, where whole-volume work runs (the first count, a new
 axis's slice counts, large edits), beside a host mirror of them; the counts always live on the host.
-A small edit (a brush dab, at most :data:`~dice_engine.confusion.SMALL_VOXELS` voxels) is counted on
-the host mirror by numpy and written there only; the device copy of its box is brought up to date
-before the device volumes are next used. On a GPU a dab's dozen kernel launches and host
-synchronisations cost far more than its counting (2.2 ms per dab on an H200; docs/architecture.md §5).
+A small edit (a brush dab, at most :data:`~dice_engine.confusion.SMALL_VOXELS` voxels) is checked,
+counted and written by numpy alone, through numpy views of the host volumes and counts (on any device:
+torch's per-call cost on a tiny tensor is several times numpy's); on a GPU it is written to the host mirror
+only, and the device copy of its box is brought up to date before the device volumes are next used. On a
+GPU a dab's dozen kernel launches and host synchronisations cost far more than its counting (2.2 ms per
+dab on an H200; docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class LiveDice:
             self._host_target = target_t.to(device="cpu", dtype=self._dtype, copy=True).contiguous()
             self._host_preds = preds_t.to(device="cpu", dtype=self._dtype, copy=True).contiguous()
         # numpy views of the host volumes and of the matrix (same memory): a small edit is counted and
-        # written through them without a torch call (each costs ~10 µs and hands the GIL over).
+        # written through them without a torch call (torch's per-call cost is several times numpy's).
         self._host_arrays = {"gt": self._host_target.numpy(), "pred": self._host_preds.numpy()}
         self._confusion_array = self._confusion.numpy()
         self._slices: dict[int, torch.Tensor] = {}
