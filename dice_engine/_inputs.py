@@ -133,10 +133,13 @@ def check_label_range(labels: torch.Tensor, num_classes: int, name: str, ignore_
     """Raise ``ValueError`` if a label (other than ``ignore_index``) is ``>= num_classes``."""
     largest = max_label(labels, ignore_index)
     if largest >= num_classes:
-        raise ValueError(
-            f"{name}: found label {largest}, but num_classes={num_classes} allows labels 0..{num_classes - 1}; "
-            "pass a larger num_classes (or None to infer it)"
-        )
+        raise ValueError(label_range_error(name, largest, num_classes))
+
+
+def label_range_error(name: str, largest: int, num_classes: int) -> str:
+    """The message of a label ``largest`` that ``num_classes`` does not allow (:func:`check_label_range`)."""
+    return (f"{name}: found label {largest}, but num_classes={num_classes} allows labels 0..{num_classes - 1}; "
+            "pass a larger num_classes (or None to infer it)")
 
 
 def normalise_region(region, shape: tuple[int, ...]) -> tuple[slice, ...]:

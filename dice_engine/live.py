@@ -9,10 +9,12 @@ maintained the same way. The ground truth and prediction are given by keyword on
 
 On a GPU the label volumes live on the device, where whole-volume work runs (the first count, a new
 axis's slice counts, large edits), beside a host mirror of them; the counts always live on the host.
-A small edit (a brush dab, at most :data:`~dice_engine.confusion.SMALL_VOXELS` voxels) is counted on
-the host mirror by numpy and written there only; the device copy of its box is brought up to date
-before the device volumes are next used. On a GPU a dab's dozen kernel launches and host
-synchronisations cost far more than its counting (2.2 ms per dab on an H200; docs/architecture.md §5).
+A small edit (a brush dab, at most :data:`~dice_engine.confusion.SMALL_VOXELS` voxels) is checked,
+counted and written by numpy alone, through numpy views of the host volumes and counts (on any device:
+torch's per-call cost on a tiny tensor is several times numpy's); on a GPU it is written to the host mirror
+only, and the device copy of its box is brought up to date before the device volumes are next used. On a
+GPU a dab's dozen kernel launches and host synchronisations cost far more than its counting (2.2 ms per
+dab on an H200; docs/architecture.md §5).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dice_engine._inputs import ArrayLike, as_labels, check_label_range, normalise_region
+from dice_engine._inputs import ArrayLike, as_labels, check_label_range, label_range_error, normalise_region
 from dice_engine.confusion import (
     SMALL_VOXELS,
     box_edit_counts,
@@ -94,6 +96,10 @@ class LiveDice:
         else:
             self._host_target = target_t.to(device="cpu", dtype=self._dtype, copy=True).contiguous()
             self._host_preds = preds_t.to(device="cpu", dtype=self._dtype, copy=True).contiguous()
+        # numpy views of the host volumes and of the matrix (same memory): a small edit is counted and
+        # written through them without a torch call (torch's per-call cost is several times numpy's).
+        self._host_arrays = {"gt": self._host_target.numpy(), "pred": self._host_preds.numpy()}
+        self._confusion_array = self._confusion.numpy()
         self._slices: dict[int, torch.Tensor] = {}
         self._stale: list[tuple[str, tuple[slice, ...]]] = []  # boxes written to the host mirror only
 
@@ -129,6 +135,23 @@ class LiveDice:
         Built from scratch on the first call for an axis, then kept up to date by every edit.
         """
         return self._slice_state(axis).clone()
+
+    def slice_count_rows(self, axis: int, start: int, stop: int) -> np.ndarray:
+        """Per-slice (TP, FP, FN) of the slices ``start .. stop - 1`` along ``axis`` (a numpy copy).
+
+        The rows of :meth:`slice_counts` an edit touched, without copying the whole axis or a torch call
+        (the worker's result of a brush segment, docs/architecture.md §3).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(stop - start, C, 3) int64`` (``start``/``stop`` clipped to the axis as Python slicing does).
+        """
+        return self._slice_state(axis).numpy()[start:stop].copy()
+
+    def confusion_array(self) -> np.ndarray:
+        """Current ``(C, C) int64`` confusion matrix as a numpy copy (:attr:`confusion` without torch)."""
+        return self._confusion_array.copy()
 
     def slice_dice(self, axis: int = 0) -> torch.Tensor:
         """Per-slice Dice along ``axis``: ``(S, C) float64``, NaN where absent from both in that slice."""
@@ -173,6 +196,10 @@ class LiveDice:
         if which not in WHICH:
             raise ValueError(f"which must be 'pred' or 'gt', got {which!r}")
         region = self._normalise_region(region)
+        small = _small_labels(new_values, region, self.num_classes, self.ignore_index if which == "gt" else None)
+        if small is not None:
+            labels = small.astype(self._host_arrays[which].dtype, copy=False)
+            return torch.from_numpy(self._apply_small(region, labels, which))
         new = as_labels(new_values, "new_values")
         shape = tuple(self._host_target[region].shape)
         if tuple(new.shape) != shape:
@@ -182,7 +209,7 @@ class LiveDice:
             return torch.zeros_like(self._confusion)
         new = new.to(device="cpu", dtype=self._dtype)
         if new.numel() <= SMALL_VOXELS and new.numel() < SCATTERED_EDIT_VOXELS:
-            return self._apply_small(region, new, which)
+            return torch.from_numpy(self._apply_small(region, new.numpy(), which))
         self._refresh_device()
         counted = new.to(self.device)  # the volumes' device, where a large edit is counted
         old_target, old_preds = self._target[region], self._preds[region]
@@ -201,18 +228,21 @@ class LiveDice:
         self._write(region, new, counted, which)
         return delta
 
-    def _apply_small(self, region, new: torch.Tensor, which: str) -> torch.Tensor:
-        """Count a small edit (a brush dab) on the host by numpy (:func:`~dice_engine.confusion.box_edit_counts`)."""
-        old_target, old_preds = self._host_target[region].numpy(), self._host_preds[region].numpy()
-        new_labels = new.numpy()
+    def _apply_small(self, region, new_labels: np.ndarray, which: str) -> np.ndarray:
+        """Count a small edit (a brush dab) on the host by numpy alone (:func:`~dice_engine.confusion.box_edit_counts`).
+
+        ``new_labels``: the region's checked new labels (numpy, the volumes' dtype). Returns the ``(C, C) int64``
+        change of the matrix. Everything is read and written through numpy views of the host volumes and
+        counts: no torch call.
+        """
+        old_target, old_preds = self._host_arrays["gt"][region], self._host_arrays["pred"][region]
         new_pair = (old_target, new_labels) if which == "pred" else (new_labels, old_preds)
         delta, slices = box_edit_counts((old_target, old_preds), new_pair, self.num_classes, self._slices,
                                         self.ignore_index)
-        delta = torch.from_numpy(delta)
         for axis, change in slices.items():
-            self._slices[axis][region[axis].start : region[axis].stop] += torch.from_numpy(change)
-        self._confusion += delta
-        (self._host_preds if which == "pred" else self._host_target)[region] = new
+            self._slices[axis].numpy()[region[axis].start : region[axis].stop] += change
+        self._confusion_array += delta
+        self._host_arrays[which][region] = new_labels
         if self.device.type != "cpu":
             self._stale.append((which, region))
         return delta
@@ -309,6 +339,49 @@ def _changed_positions(new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
         return (new != old).nonzero()
     flat = np.flatnonzero(np.not_equal(new.numpy(), old.numpy()))
     return torch.from_numpy(np.stack(np.unravel_index(flat, tuple(new.shape)), axis=1).astype(np.int64))
+
+
+def _small_labels(values, region: tuple[slice, ...], num_classes: int, ignore_index: int | None) -> np.ndarray | None:
+    """``values`` checked as a small edit's new labels by numpy alone, or None when the torch path takes them.
+
+    Taken here: a non-empty integer or boolean numpy array of at most :data:`SMALL_VOXELS` voxels (a brush
+    dab) and below :data:`SCATTERED_EDIT_VOXELS`. The checks and messages are those of the torch path
+    (:func:`~dice_engine._inputs.as_labels`, the region's shape, :func:`~dice_engine._inputs.check_label_range`),
+    in that order.
+
+    Parameters
+    ----------
+    values : object
+        The edit's ``new_values``.
+    region : tuple of slice
+        The normalised region (step-1 slices with explicit bounds).
+    num_classes : int
+        ``C``: labels must stay below it.
+    ignore_index : int or None
+        The value also allowed (a ground-truth edit's "not annotated"), else None.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``values`` itself (not copied), shape = the region's shape.
+    """
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "iub":
+        return None
+    if not 0 < values.size <= SMALL_VOXELS or values.size >= SCATTERED_EDIT_VOXELS:
+        return None
+    low = int(values.min()) if values.dtype.kind == "i" else 0
+    if low < 0:
+        raise ValueError(f"new_values: labels must be >= 0, found {low}")
+    shape = tuple(part.stop - part.start for part in region)
+    if values.shape != shape:
+        raise ValueError(f"new_values has shape {values.shape}, but the region has shape {shape}")
+    largest = int(values.max())
+    if largest >= num_classes and ignore_index is not None:
+        kept = values[values != ignore_index]
+        largest = int(kept.max()) if kept.size else -1
+    if largest >= num_classes:
+        raise ValueError(label_range_error("new_values", largest, num_classes))
+    return values
 
 
 def _state_dtype(num_classes: int, ignore_index: int | None) -> torch.dtype:

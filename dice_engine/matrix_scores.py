@@ -166,3 +166,56 @@ def _average(tp, fp, fn, dice, defined, average: str) -> float:
         # mean of zeros is 0 (as torchmetrics), not undefined. False positives are penalised.
         return 0.0
     return float((dice[defined] * weights).sum() / weights.sum())
+
+
+def table_scores_of_matrix(matrix: np.ndarray, voxel_volume_ml: float | None = None
+                           ) -> tuple[ClassMetrics, float, int, float]:
+    """Everything the window's Dice table shows, from one ``(C, C)`` matrix in one pass over its counts.
+
+    The same numbers, bit for bit, as :func:`class_metrics_of_matrix`, :func:`average_dice_of_matrix`
+    (macro, foreground) and :func:`hard_dice_loss_of_matrix` (smooth 1, foreground), which each recount
+    the matrix: the engine worker scores every brush segment, so it counts TP, FP and FN once and
+    divides all five ratios in one call (docs/architecture.md §3).
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray
+        ``(C, C)`` integer counts, rows = ground truth, columns = prediction.
+    voxel_volume_ml : float, optional
+        Volume of one voxel in ml, for the volume fields.
+
+    Returns
+    -------
+    metrics : ClassMetrics
+        Per-class ``(C,)`` counts, scores and volumes.
+    dice_mean_foreground : float
+        Mean of the defined Dice of classes 1 .. C-1; NaN when none is defined.
+    n_undefined_foreground : int
+        Foreground classes absent from both masks (left out of that mean).
+    dice_loss_hard : float
+        ``1 - (2TP + 1) / (2TP + FP + FN + 1)`` averaged over classes 1 .. C-1; NaN when the mean Dice is
+        (no foreground class in either mask), not the smoothed 0 ("perfect") of absent classes.
+    """
+    matrix = square_matrix(np.asarray(matrix)).astype(np.int64, copy=False)
+    tp = np.diagonal(matrix).copy()
+    pred_voxels, gt_voxels = matrix.sum(axis=0), matrix.sum(axis=1)
+    fp, fn = pred_voxels - tp, gt_voxels - tp
+    tn = gt_voxels.sum() - tp - fp - fn
+    both = pred_voxels + gt_voxels   # 2TP + FP + FN
+    scores = ratio(np.array((2 * tp, tp, tp, tp, tn)), np.array((both, tp + fp + fn, pred_voxels, gt_voxels, tn + fp)))
+    dice = scores[0]
+    volumes: dict[str, np.ndarray | None] = {}
+    if voxel_volume_ml is not None:
+        gt_ml, pred_ml = gt_voxels * float(voxel_volume_ml), pred_voxels * float(voxel_volume_ml)
+        volumes = {"gt_volume_ml": gt_ml, "pred_volume_ml": pred_ml, "volume_difference_ml": pred_ml - gt_ml}
+    metrics = ClassMetrics(tp=tp, fp=fp, fn=fn, tn=tn, gt_voxels=gt_voxels, pred_voxels=pred_voxels, dice=dice,
+                           iou=scores[1], precision=scores[2], recall=scores[3], specificity=scores[4], **volumes)
+    foreground = dice[1:]
+    defined = ~np.isnan(foreground)
+    n_defined = int(np.count_nonzero(defined))
+    if n_defined == 0:
+        return metrics, float("nan"), int(foreground.shape[0]), float("nan")
+    mean = float(foreground[defined].sum() / n_defined)   # numpy's mean, bit for bit, without its overhead
+    losses = 1 - ((2 * tp[1:]).astype(np.float64) + 1.0) / (both[1:].astype(np.float64) + 1.0)
+    loss = float(losses.sum() / losses.shape[0])
+    return metrics, mean, int(foreground.shape[0]) - n_defined, loss

@@ -22,7 +22,6 @@ has loaded a case, :func:`first_table` counts the case's table in numpy alone, o
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -350,33 +349,28 @@ def _touched_slices(state: WorkerState, request: EditRequest) -> SliceCounts | N
             first, stop = min(first, low), max(stop, high)
     if stop <= first:
         return None
-    counts = _numpy(state.live.slice_counts(axis)[first:stop])
-    return SliceCounts(axis, first, counts, total)
+    return SliceCounts(axis, first, state.live.slice_count_rows(axis, first, stop), total)
 
 
 def _result(state: WorkerState, generation: int, started: float, slices: SliceCounts | None) -> EngineResult:
     live = state.live
-    return _scored(live.confusion.cpu().numpy(), generation, state.voxel_volume_ml, slices, live.device_name,
-                   started)
+    return _scored(live.confusion_array(), generation, state.voxel_volume_ml, slices, live.device_name, started)
 
 
 def _scored(matrix: np.ndarray, generation: int, voxel_volume_ml: float | None, slices: SliceCounts | None,
             device_name: str, started: float, first_table: bool = False) -> EngineResult:
     """The :class:`EngineResult` of a ``(C, C) int64`` confusion matrix, scored in numpy alone
-    (:mod:`dice_engine.matrix_scores`: the engine's results and :func:`first_table` score alike)."""
-    from dice_engine.matrix_scores import average_dice_of_matrix, class_metrics_of_matrix, hard_dice_loss_of_matrix
+    (:func:`dice_engine.matrix_scores.table_scores_of_matrix`: the engine's results and :func:`first_table`
+    score alike). With no foreground class in either mask the loss is undefined too (NaN), as in ``score``."""
+    from dice_engine.matrix_scores import table_scores_of_matrix
 
-    mean, n_undefined = average_dice_of_matrix(matrix, average="macro", include_background=False)
-    # No foreground class in either mask (mean undefined): the loss is undefined too, as in `score`,
-    # not the smoothed 0 ("perfect") of absent classes.
-    loss = float("nan") if math.isnan(mean) else hard_dice_loss_of_matrix(matrix, smooth=1.0,
-                                                                          include_background=False)
+    metrics, mean, n_undefined, loss = table_scores_of_matrix(matrix, voxel_volume_ml)
     return EngineResult(
         generation=generation,
         confusion=matrix,
-        metrics=class_metrics_of_matrix(matrix, voxel_volume_ml=voxel_volume_ml),
-        dice_mean_foreground=float(mean),
-        n_undefined_foreground=int(n_undefined),
+        metrics=metrics,
+        dice_mean_foreground=mean,
+        n_undefined_foreground=n_undefined,
         dice_loss_hard=loss,
         slices=slices,
         device_name=device_name,

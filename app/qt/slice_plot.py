@@ -209,10 +209,9 @@ class SliceDicePlotPanel(QWidget):
 
 
 def _dice_of(counts: np.ndarray) -> np.ndarray:
-    """``(n,) float64`` Dice of ``(n, 3)`` TP, FP, FN rows, by the engine (NaN where absent from both)."""
-    import torch  # here, not at import: the window shows before torch is loaded (it is, once results come)
+    """``(n,) float64`` Dice of ``(n, 3)`` TP, FP, FN rows, by the engine's numpy scorer (NaN where absent from
+    both): :func:`dice_engine.matrix_scores.ratio`, as the table's Dice, with no torch call on the GUI thread."""
+    from dice_engine.matrix_scores import ratio
 
-    import dice_engine as de
-
-    tp, fp, fn = torch.from_numpy(counts).unbind(dim=1)
-    return de.dice_from_counts(tp, fp, fn).numpy()
+    twice_tp = 2 * counts[:, 0].astype(np.int64)
+    return ratio(twice_tp, twice_tp + counts[:, 1] + counts[:, 2])

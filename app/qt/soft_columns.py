@@ -218,8 +218,7 @@ class SoftColumns(QObject):
 
     def __init__(self, panel, controller, state=None) -> None:
         super().__init__(panel)
-        self.proxy = SoftColumnsProxy(self)
-        self.proxy.setSourceModel(panel.model)   # in the table's chain only while it shows columns
+        self.proxy = SoftColumnsProxy(self)   # follows the table's model only while it shows columns
         self.headline = QLabel()
         self.headline.setTextFormat(Qt.TextFormat.RichText)
         self.headline.setToolTip(HEADLINE_TOOLTIP)
@@ -249,8 +248,14 @@ class SoftColumns(QObject):
     def on_soft_ready(self, update) -> None:
         """Show ``update`` (a :class:`~app.qt.soft_controller.SoftUpdate`)."""
         first = update.result is not None and not self.proxy.shown
+        if update.result is not None and self.proxy.sourceModel() is not self._panel.model:
+            self.proxy.setSourceModel(self._panel.model)
         self.proxy.set_result(update.result)
         self._panel.set_column_source(self.proxy if self.proxy.shown else None)
+        if not self.proxy.shown and self.proxy.sourceModel() is not None:
+            # Hidden, the proxy leaves the model: else each cell a brush segment changes would call its
+            # Python mapFromSource (taking the GIL) for columns no view shows (docs/architecture.md §3a).
+            self.proxy.setSourceModel(None)
         self.headline.setVisible(update.result is not None)
         if update.result is not None:
             self.headline.setText(headline_text(update))

@@ -255,12 +255,13 @@ def test_the_soft_columns_join_the_chain_only_while_shown_and_the_selection_stay
     columns = SoftColumns(panel, soft)
     state.select_class(3)
     assert panel.proxy.sourceModel() is panel.model
+    assert columns.proxy.sourceModel() is None   # hidden, it hears none of the table's changes
     classes = np.arange(1, case.num_classes)
     result = SimpleNamespace(classes=classes, soft_dice=np.full(len(classes), 0.75),
                              soft_loss=np.full(len(classes), 0.25), loss_mean=0.25, smooth=1.0)
 
     soft.soft_ready.emit(SoftUpdate(controller.generation, result, source="probs"))
-    assert panel.proxy.sourceModel() is columns.proxy
+    assert panel.proxy.sourceModel() is columns.proxy and columns.proxy.sourceModel() is panel.model
     assert panel.proxy.columnCount() == panel.model.columnCount() + 2
     assert panel.proxy.index(panel.proxy.mapFromSource(columns.proxy.index(3, 0)).row(),
                              panel.model.columnCount()).data() == "0.7500"
@@ -268,5 +269,6 @@ def test_the_soft_columns_join_the_chain_only_while_shown_and_the_selection_stay
 
     soft.soft_ready.emit(SoftUpdate(controller.generation, None))   # a case without model output
     assert panel.proxy.sourceModel() is panel.model and python_cell_methods(panel) == set()
+    assert columns.proxy.sourceModel() is None
     assert panel.proxy.columnCount() == panel.model.columnCount()
     assert selected_labels(panel) == [3]
