@@ -12,7 +12,9 @@ on the soft lane with logits (64×256×256: softmax of the box, sums, histograms
 resident memory (the probabilities alone are 2.2 GB as float16; float32 would be 4.4 GB). The last
 line is one JSON object with every figure. The window's soft lane load is timed job by job
 (``soft_lane_sums_s``: the reply that shows the table's soft columns; ``soft_lane_curves_s``;
-``soft_lane_uncertainty_s``), as is the open beside a predicted mask (checks + agreement, one pass).
+``soft_lane_uncertainty_s``), as is the open beside a predicted mask (checks + agreement, one pass; also by
+session 4's pass, ``session4_open_checks_and_agreement_s``, for a same-machine comparison) and, last, the open
+of the same scores as float16 logits (``open_logits_checks_and_agreement_s``, ``open_logits_checks_and_argmax_s``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import dice_engine as de
 from app.io.model_output import check_values
 from bench._synthetic import ct_like_pair
 from dice_engine.soft_probabilities import predict
+from dice_engine.soft_scan import scan_probabilities
 from dice_engine.soft_threshold import threshold_index
 
 NUM_CLASSES = 14
@@ -96,6 +99,10 @@ def run(device: torch.device, shape: tuple[int, int, int], dabs: int, threshold_
     _, results["open_checks_and_agreement_s"] = _timed(lambda: check_values(scores, "probs", "bench",
                                                                             agree_with=pred))
     results["open_checks_and_agreement_cpu_s"] = time.process_time() - cpu_before
+    cpu_before = time.process_time()   # the same figures by session 4's pass (soft_scan), on this machine now
+    _, results["session4_open_checks_and_agreement_s"] = _timed(lambda: scan_probabilities(
+        scores, checks=True, agree_with=pred))
+    results["session4_open_checks_and_agreement_cpu_s"] = time.process_time() - cpu_before
     if WINDOW_LANES:
         results.update(soft_lane_load(gt, scores))
     results["soft_loss_mean_foreground"] = live.result().loss_mean
@@ -140,7 +147,21 @@ def run(device: torch.device, shape: tuple[int, int, int], dabs: int, threshold_
     results["threshold_change_max_ms"] = max(threshold_ms)
     results["peak_rss_mb"] = _peak_mb()
     results["peak_rss_growth_mb"] = results["peak_rss_mb"] - memory_before
+    results.update(logits_open(scores, pred))   # last: turns the scores into logits in place
     return results
+
+
+def logits_open(scores: np.ndarray, pred: np.ndarray) -> dict:
+    """The window's open with ``--logits``: checks + agreement with ``--pred`` and checks + argmax, each one pass
+    (``check_values``); the scores become their logarithm in place (float16 logits, no second volume)."""
+    torch.from_numpy(scores).log_()
+    figures = {}
+    for key, options in (("open_logits_checks_and_agreement", {"agree_with": pred}),
+                         ("open_logits_checks_and_argmax", {"argmax": True})):
+        cpu_before = time.process_time()
+        _, figures[f"{key}_s"] = _timed(lambda options=options: check_values(scores, "logits", "bench", **options))
+        figures[f"{key}_cpu_s"] = time.process_time() - cpu_before
+    return figures
 
 
 WINDOW_LANES = importlib.util.find_spec("PySide6") is not None
@@ -220,6 +241,12 @@ def main() -> None:
     print(f"window open without --pred (checks + argmax, one pass): {results['open_checks_and_argmax_s']:.2f} s "
           f"(CPU {results['open_checks_and_argmax_cpu_s']:.2f} s); with --pred (checks + agreement, one pass): "
           f"{results['open_checks_and_agreement_s']:.2f} s (CPU {results['open_checks_and_agreement_cpu_s']:.2f} s)")
+    print(f"  the same with session 4's pass: {results['session4_open_checks_and_agreement_s']:.2f} s (CPU "
+          f"{results['session4_open_checks_and_agreement_cpu_s']:.2f} s); with --logits: + --pred "
+          f"{results['open_logits_checks_and_agreement_s']:.2f} s (CPU "
+          f"{results['open_logits_checks_and_agreement_cpu_s']:.2f} s), argmax "
+          f"{results['open_logits_checks_and_argmax_s']:.2f} s (CPU "
+          f"{results['open_logits_checks_and_argmax_cpu_s']:.2f} s)")
     if WINDOW_LANES:
         print(f"soft lane load: soft sums (the table's columns) {results['soft_lane_sums_s']:.2f} s, curves' "
               f"histograms {results['soft_lane_curves_s']:.2f} s, entropy {results['soft_lane_uncertainty_s']:.2f} s;"

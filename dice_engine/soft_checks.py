@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -130,6 +131,7 @@ class _CheckPass:
         self.needs_labels = self.several and (argmax or agree_with is not None)
         self.sums = self.several and not self.from_logits
         self.needs_floats = self.sums or (self.from_logits and self.needs_labels)
+        self.scratch = threading.local()
 
     def run(self, slices) -> _Partial:
         partial = _Partial()
@@ -162,15 +164,15 @@ class _CheckPass:
         box = (z, slice(start, stop))
         if not self.several:
             labels, is_decisive = self._one_channel(bits)
+        elif self.from_logits:   # the float32 copy orders and ties as the keys would: no key transform
+            best = values.max(axis=0)
+            labels = _first_max(values, best, self.labels_dtype)
+            is_decisive = self._softmax_decisions(values, best, labels)
         else:
             keys = _ordered(bits, self.sign) if negatives else bits
             best = keys.max(axis=0)
             labels = _first_max(keys, best, self.labels_dtype)
-            is_decisive = None
-            if self.from_logits:
-                is_decisive = self._softmax_decisions(values, keys, best, labels)
-            elif self.given is not None:
-                is_decisive = best >= self.decisive_key
+            is_decisive = best >= self.decisive_key if self.given is not None else None
         if self.argmax:
             self.prediction[box] = labels.reshape(stop - start, self.width)
         if self.given is not None:
@@ -190,14 +192,19 @@ class _CheckPass:
 
     def _one_channel(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One channel: ``p >= threshold`` and ``max(p, 1 − p) >= decisive`` of float64 ``p`` (sigmoid of
-        logits), the slab path's own arithmetic."""
-        p = torch.from_numpy(bits[0]).view(_TORCH_FLOAT[self.scores.dtype.itemsize]).to(torch.float64)
-        if self.from_logits:
-            p = torch.sigmoid(p)
-        labels = (p >= self.threshold).numpy().astype(self.labels_dtype)
-        return labels, (torch.maximum(p, 1 - p) >= self.decisive).numpy()
+        logits), the slab path's own arithmetic, in blocks below torch's grain."""
+        source = torch.from_numpy(bits[0]).view(_TORCH_FLOAT[self.scores.dtype.itemsize])
+        labels, is_decisive = np.empty(source.shape[0], self.labels_dtype), np.empty(source.shape[0], bool)
+        for begin in range(0, source.shape[0], TORCH_GRAIN - 1):
+            end = begin + TORCH_GRAIN - 1
+            p = source[begin:end].to(torch.float64)
+            if self.from_logits:
+                p = torch.sigmoid(p)
+            labels[begin:end] = (p >= self.threshold).numpy()
+            is_decisive[begin:end] = (torch.maximum(p, 1 - p) >= self.decisive).numpy()
+        return labels, is_decisive
 
-    def _softmax_decisions(self, values, keys, best, labels) -> np.ndarray | None:
+    def _softmax_decisions(self, values, best, labels) -> np.ndarray | None:
         """Logits: decide where the softmax is decisive, and settle near ties, as float64 would.
 
         ``S = Σ_c exp(l_c − max l)`` is summed in float32. Against the exact sum, each term is off by at most
@@ -205,36 +212,63 @@ class _CheckPass:
         and each addition by half an ulp of the partial sum (``<= S·2^-24``): in all below
         ``C·(5 + S)·2^-24``. Voxels within 16 times that of ``1 / decisive``, and voxels where another class
         reaches :data:`NEAR_TIE` without an equal logit, are decided again in float64. Modifies ``labels``.
+
+        Parameters
+        ----------
+        values : np.ndarray
+            ``(C, n)`` float32 (exact copies of float16/float32 logits) or float64 logits.
+        best : np.ndarray
+            ``(n,)`` their class maximum.
+        labels : np.ndarray
+            ``(n,)`` the logits' argmax (ties to the lowest class).
+
+        Returns
+        -------
+        np.ndarray or None
+            ``(n,)`` bool, decisive voxels (None without a given mask).
         """
+        is_decisive = np.zeros(values.shape[1], bool) if self.given is not None else None
         if values.dtype == np.float64:   # float64 logits: the float64 arithmetic itself, every voxel
-            unsure = np.arange(values.shape[1])
-            is_decisive = np.zeros(values.shape[1], bool) if self.given is not None else None
-            self._float64_decisions(values, unsure, labels, is_decisive)
+            self._float64_decisions(values, np.arange(values.shape[1]), labels, is_decisive)
             return is_decisive
+        exps = self.exps_buffer(values.shape)
         with np.errstate(over="ignore"):   # l − max l below float32's range: −inf, whose exp is 0 as it should be
-            exps = values - values.max(axis=0)
+            np.subtract(values, best, out=exps)
         np.exp(exps, out=exps)
-        near = np.count_nonzero(exps >= NEAR_TIE, axis=0)
-        candidates = np.flatnonzero(near > 1)
-        unsure = candidates[near[candidates] > np.count_nonzero(keys[:, candidates] == best[candidates], axis=0)]
-        is_decisive = None
+        total = exps.sum(axis=0)
+        candidates = np.flatnonzero(total >= 1.5)   # a second class at NEAR_TIE makes S about 2 or more
+        near = np.add.reduce(exps[:, candidates] >= NEAR_TIE, axis=0)   # the largest class counts itself
+        ties = np.add.reduce(values[:, candidates] == best[candidates], axis=0)
+        unsure = np.zeros(values.shape[1], bool)
+        unsure[candidates[near > ties]] = True
         if self.given is not None:
-            total = exps.sum(axis=0)
             limit = 1.0 / self.decisive
-            margin = self.channels * (8.0 + total) * 2.0**-20
-            is_decisive = total <= limit
-            unsure = np.union1d(unsure, np.flatnonzero(np.abs(total - limit) <= margin))
+            np.less_equal(total, limit, out=is_decisive)
+            unsure |= np.abs(total - limit) <= self.channels * (8.0 + total) * 2.0**-20
+        unsure = np.flatnonzero(unsure)
         if unsure.size:
             self._float64_decisions(values, unsure, labels, is_decisive)
         return is_decisive
 
+    def exps_buffer(self, shape: tuple[int, int]) -> np.ndarray:
+        """This thread's ``(C, n)`` float32 scratch for the softmax terms (kept: a fresh 7 MiB array per chunk
+        costs page faults)."""
+        buffer = getattr(self.scratch, "exps", None)
+        if buffer is None or buffer.shape[1] < shape[1]:
+            buffer = self.scratch.exps = np.empty((shape[0], self.rows * self.width), np.float32)
+        return buffer[:, :shape[1]]
+
     def _float64_decisions(self, values, voxels, labels, is_decisive) -> None:
         """Label (and decisiveness) of some voxels by the float64 slab path's arithmetic: ``torch.softmax``
-        over the classes, :func:`~dice_engine.soft_probabilities.predicted_labels`, ``amax >= decisive``."""
-        probabilities = torch.softmax(torch.from_numpy(values[:, voxels].astype(np.float64)), dim=0)
-        labels[voxels] = predicted_labels(probabilities, self.threshold).numpy()
-        if is_decisive is not None:
-            is_decisive[voxels] = (torch.amax(probabilities, dim=0) >= self.decisive).numpy()
+        over the classes, :func:`~dice_engine.soft_probabilities.predicted_labels`, ``amax >= decisive`` (in
+        blocks below torch's grain)."""
+        step = max(1, (TORCH_GRAIN - 1) // self.channels)
+        for begin in range(0, voxels.size, step):
+            block = voxels[begin:begin + step]
+            probabilities = torch.softmax(torch.from_numpy(values[:, block].astype(np.float64)), dim=0)
+            labels[block] = predicted_labels(probabilities, self.threshold).numpy()
+            if is_decisive is not None:
+                is_decisive[block] = (torch.amax(probabilities, dim=0) >= self.decisive).numpy()
 
     def combine(self, partials: list[_Partial]) -> ScanResult:
         nonfinite = [p.first_nonfinite for p in partials if p.first_nonfinite is not None]
