@@ -147,12 +147,13 @@ class _CheckPass:
     def _chunk(self, partial: _Partial, z: int, start: int, stop: int, keys_buffer, floats_buffer) -> None:
         n = (stop - start) * self.width
         bits = _plane_rows(self.scores[:, z, start:stop].view(self.signed), keys_buffer[:, :n])
-        high, high_unsigned = int(bits.max()), int(bits.view(self.unsigned).max())
+        high_unsigned = int(bits.view(self.unsigned).max())
+        negatives = high_unsigned >= self.sign   # or -0.0; without them the signed maximum is the same pattern
+        high = int(bits.max()) if negatives else high_unsigned
         if high >= self.infinity or high_unsigned >= self.sign + self.infinity:   # NaN or ±Inf
             if partial.first_nonfinite is None or z < partial.first_nonfinite:
                 partial.first_nonfinite = z
             return
-        negatives = high_unsigned >= self.sign
         low_key = -(high_unsigned - self.sign) if negatives else int(bits.min())
         high_key = high if high >= 0 else -(int(bits.view(self.unsigned).min()) - self.sign)
         partial.low_key, partial.high_key = min(partial.low_key, low_key), max(partial.high_key, high_key)
@@ -184,10 +185,13 @@ class _CheckPass:
         """The chunk's values as float32 (float64 scores: float64), exact copies; ``(C, n)``."""
         if self.scores.dtype != np.float16:
             return bits.view(self.scores.dtype)
+        source, target = torch.from_numpy(bits).view(torch.float16), torch.from_numpy(out)
+        if torch.get_num_threads() == 1:   # this thread's torch runs serially (the window's): one call
+            target.copy_(source)
+            return out
         block = max(1, (TORCH_GRAIN - 1) // self.channels)   # all classes of a block of voxels per call
-        source = torch.from_numpy(bits).view(torch.float16).split(block, dim=1)
-        for target, values in zip(torch.from_numpy(out).split(block, dim=1), source, strict=True):
-            target.copy_(values)
+        for target_block, source_block in zip(target.split(block, dim=1), source.split(block, dim=1), strict=True):
+            target_block.copy_(source_block)
         return out
 
     def _one_channel(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
