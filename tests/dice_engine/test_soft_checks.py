@@ -235,3 +235,18 @@ def test_any_logits_decide_as_float64(volume, decisive):
     assert scan.disagreement == counts
     if logits.shape[0] > 1:
         np.testing.assert_array_equal(scan.prediction, derived)
+
+
+@pytest.mark.parametrize("torch_threads", [1, 2])
+def test_float16_sums_by_one_copy_or_in_blocks(torch_threads, monkeypatch):
+    """A serial torch (the window's) converts a chunk in one call; otherwise in blocks below torch's grain."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(torch_threads)
+    try:
+        monkeypatch.setattr(soft_checks, "TORCH_GRAIN", 64)   # several blocks per chunk
+        scores = _probabilities(10, 5, np.float16)
+        scores[:, 3, 4] *= np.float16(0.99)
+        scan = check_scores(scores, workers=2)
+    finally:
+        torch.set_num_threads(threads)
+    assert scan.worst_sum_error == float(np.abs(scores.astype(np.float32).sum(axis=0) - 1).max()) > 1e-3
