@@ -11,13 +11,14 @@ Why bit patterns: a finite IEEE float's bit pattern read as a sign-magnitude int
 and two finite values are equal exactly when these keys are (``-0.0`` and ``0.0`` both become 0). So the
 range, the non-finite test, the class maximum, the argmax (ties to the lowest class) and "at least the
 decisive level" are integer operations on the file's own bytes, with no float32 copy. Only the class sums
-(probabilities) and the softmax's size (logits) need float32 values, converted a channel piece at a time.
+(probabilities) and the softmax's size (logits) need float32 values, converted one chunk at a time.
 
 Logits: the argmax of the softmax is the logits' argmax, and the largest softmax value is ``1 / S`` with
 ``S = Σ_c exp(l_c − max l)``. ``S`` is summed in float32 with a proven error bound (below); a voxel whose
 ``S`` lies within that bound of ``1 / decisive``, or with another class's logit so close to the largest
-that float64 could round their softmax values to a tie, is decided again by the float64 slab path's own
-arithmetic (``torch.softmax`` in float64), on those voxels only.
+that float64 could round their softmax values to a tie, is decided again in float64 (as the slab path,
+:class:`~dice_engine.soft_probabilities.ClassProbabilities`, decides every voxel), on those voxels only.
+
 Work is shared out by slices to a pool of threads; every numpy call covers a whole chunk of rows
 (:data:`CHUNK_VOXELS`), so the threads spend their time in numpy, not waiting for the GIL.
 """
@@ -32,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
-from dice_engine.soft_probabilities import predicted_labels
+from dice_engine.soft_probabilities import first_argmax
 from dice_engine.soft_scan import ScanResult
 
 CHUNK_VOXELS = 1 << 17
@@ -42,10 +43,13 @@ TORCH_GRAIN = 32768
 """torch's parallel grain: a float16 -> float32 conversion of fewer values stays on the calling thread, instead of
 starting torch's own threads on the cores the pool already uses (see :meth:`_CheckPass._floats`)."""
 MAX_WORKERS = 8
-NEAR_TIE = np.float32(1 - 2.0**-20)
-"""A class whose ``exp(l_c − max l)`` in float32 reaches this has a logit within about 1e-6 of the largest.
-Only such a class can tie with the largest in float64 softmax (a gap of 1e-10 already keeps them apart), and
-every class within 1e-10 of the largest reaches it (float32 rounding moves ``exp`` by less than 1e-6)."""
+TIE_GAP = 2.0**-33
+"""Two logits closer than 1e-10 may get equal float64 softmax values (a tie, which goes to the lower class); a
+gap of 1e-10 or more never does (``exp`` and the division keep a relative difference of 1e-10 apart). A float32
+gap below 1e-10 is computed as at most this (1.16e-10) in magnitude."""
+TIE_MAGNITUDE = 2.0**-9
+"""Distinct float32 values less than 1e-10 apart both lie below this in magnitude (from 2^-9 on, neighbours
+are at least 2^-33 apart); distinct float16 values never are (their spacing is at least 2^-24)."""
 
 
 def check_scores(scores: np.ndarray, *, from_logits: bool = False, argmax: bool = False,
@@ -135,8 +139,8 @@ class _CheckPass:
 
     def run(self, slices) -> _Partial:
         partial = _Partial()
-        keys = np.empty((self.channels, self.rows * self.width), self.signed)
-        floats = np.empty((self.channels, self.rows * self.width),
+        keys = np.empty((self.channels, self.rows * self.width), self.signed)   # for copies of odd layouts
+        floats = np.empty((self.channels, self.rows * self.width) if self.needs_floats else (self.channels, 0),
                           np.float64 if self.scores.dtype == np.float64 else np.float32)
         for z in slices:
             for start in range(0, self.height, self.rows):
@@ -195,27 +199,26 @@ class _CheckPass:
         return out
 
     def _one_channel(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One channel: ``p >= threshold`` and ``max(p, 1 − p) >= decisive`` of float64 ``p`` (sigmoid of
-        logits), the slab path's own arithmetic, in blocks below torch's grain."""
-        source = torch.from_numpy(bits[0]).view(_TORCH_FLOAT[self.scores.dtype.itemsize])
-        labels, is_decisive = np.empty(source.shape[0], self.labels_dtype), np.empty(source.shape[0], bool)
-        for begin in range(0, source.shape[0], TORCH_GRAIN - 1):
-            end = begin + TORCH_GRAIN - 1
-            p = source[begin:end].to(torch.float64)
-            if self.from_logits:
-                p = torch.sigmoid(p)
-            labels[begin:end] = (p >= self.threshold).numpy()
-            is_decisive[begin:end] = (torch.maximum(p, 1 - p) >= self.decisive).numpy()
-        return labels, is_decisive
+        """One channel: ``p >= threshold`` and ``max(p, 1 − p) >= decisive`` of float64 ``p`` (for logits
+        ``p = 1 / (1 + exp(−l))``)."""
+        p = bits[0].view(self.scores.dtype).astype(np.float64)
+        if self.from_logits:
+            with np.errstate(over="ignore"):   # exp(−l) beyond float64: p = 0, as it should be
+                np.exp(-p, out=p)
+            p += 1
+            np.reciprocal(p, out=p)
+        return (p >= self.threshold).astype(self.labels_dtype), np.maximum(p, 1 - p) >= self.decisive
 
     def _softmax_decisions(self, values, best, labels) -> np.ndarray | None:
         """Logits: decide where the softmax is decisive, and settle near ties, as float64 would.
 
-        ``S = Σ_c exp(l_c − max l)`` is summed in float32. Against the exact sum, each term is off by at most
-        ``2^-24 / e`` (rounding ``l_c − max l``: ``x·exp(−x) <= 1/e``) plus 4 ulp of ``exp`` (``<= 4·2^-24``),
-        and each addition by half an ulp of the partial sum (``<= S·2^-24``): in all below
-        ``C·(5 + S)·2^-24``. Voxels within 16 times that of ``1 / decisive``, and voxels where another class
-        reaches :data:`NEAR_TIE` without an equal logit, are decided again in float64. Modifies ``labels``.
+        Ties: only logits less than 1e-10 apart can tie in float64 (:data:`TIE_GAP`), which float32 allows
+        only where the largest logit is tiny (:data:`TIE_MAGNITUDE`) and float16 never.
+        Decisive: ``S = Σ_c exp(l_c − max l)`` is summed in float32. Against the exact sum, each term is off by
+        at most ``2^-24 / e`` (rounding ``l_c − max l``: ``x·exp(−x) <= 1/e``) plus 4 ulp of ``exp``
+        (``<= 4·2^-24``), and each addition by half an ulp of the partial sum (``<= S·2^-24``): in all below
+        ``C·(5 + S)·2^-24``. Voxels within 16 times that of ``1 / decisive``, and near ties, are decided again
+        in float64 (:meth:`_float64_decisions`). Modifies ``labels``.
 
         Parameters
         ----------
@@ -235,17 +238,17 @@ class _CheckPass:
         if values.dtype == np.float64:   # float64 logits: the float64 arithmetic itself, every voxel
             self._float64_decisions(values, np.arange(values.shape[1]), labels, is_decisive)
             return is_decisive
-        exps = self.exps_buffer(values.shape)
-        with np.errstate(over="ignore"):   # l − max l below float32's range: −inf, whose exp is 0 as it should be
-            np.subtract(values, best, out=exps)
-        np.exp(exps, out=exps)
-        total = exps.sum(axis=0)
-        candidates = np.flatnonzero(total >= 1.5)   # a second class at NEAR_TIE makes S about 2 or more
-        near = np.add.reduce(exps[:, candidates] >= NEAR_TIE, axis=0)   # the largest class counts itself
-        ties = np.add.reduce(values[:, candidates] == best[candidates], axis=0)
         unsure = np.zeros(values.shape[1], bool)
-        unsure[candidates[near > ties]] = True
+        if self.scores.dtype == np.float32:
+            small = np.flatnonzero(np.abs(best) < TIE_MAGNITUDE)
+            gaps = values[:, small] - best[small]
+            unsure[small[((gaps < 0) & (gaps >= -TIE_GAP)).any(axis=0)]] = True
         if self.given is not None:
+            exps = self.exps_buffer(values.shape)
+            with np.errstate(over="ignore"):   # l − max l below float32's range: −inf, whose exp is 0
+                np.subtract(values, best, out=exps)
+            np.exp(exps, out=exps)
+            total = exps.sum(axis=0)
             limit = 1.0 / self.decisive
             np.less_equal(total, limit, out=is_decisive)
             unsure |= np.abs(total - limit) <= self.channels * (8.0 + total) * 2.0**-20
@@ -263,16 +266,16 @@ class _CheckPass:
         return buffer[:, :shape[1]]
 
     def _float64_decisions(self, values, voxels, labels, is_decisive) -> None:
-        """Label (and decisiveness) of some voxels by the float64 slab path's arithmetic: ``torch.softmax``
-        over the classes, :func:`~dice_engine.soft_probabilities.predicted_labels`, ``amax >= decisive`` (in
-        blocks below torch's grain)."""
-        step = max(1, (TORCH_GRAIN - 1) // self.channels)
-        for begin in range(0, voxels.size, step):
-            block = voxels[begin:begin + step]
-            probabilities = torch.softmax(torch.from_numpy(values[:, block].astype(np.float64)), dim=0)
-            labels[block] = predicted_labels(probabilities, self.threshold).numpy()
-            if is_decisive is not None:
-                is_decisive[block] = (torch.amax(probabilities, dim=0) >= self.decisive).numpy()
+        """Label (and decisiveness) of some voxels in float64: ``p = exp(l − max l) / Σ_c exp(l_c − max l)``,
+        the first class of largest ``p``, ``max p >= decisive``. numpy, not torch: torch's softmax starts its
+        own threads even for a few voxels."""
+        logits = np.ascontiguousarray(values[:, voxels], dtype=np.float64)
+        with np.errstate(over="ignore"):
+            exps = np.exp(logits - logits.max(axis=0))
+        probabilities = exps / exps.sum(axis=0)
+        labels[voxels] = first_argmax(probabilities)
+        if is_decisive is not None:
+            is_decisive[voxels] = probabilities.max(axis=0) >= self.decisive
 
     def combine(self, partials: list[_Partial]) -> ScanResult:
         nonfinite = [p.first_nonfinite for p in partials if p.first_nonfinite is not None]
@@ -288,12 +291,11 @@ class _CheckPass:
         return result
 
     def _decoded(self, key: int) -> float:
-        """The float whose sign-magnitude key this is."""
+        """The float whose sign-magnitude key this is (±inf: no value was read)."""
+        if not isinstance(key, int):
+            return float(key)
         pattern = key if key >= 0 else self.sign - key
         return float(np.array(pattern, self.unsigned).view(self.scores.dtype))
-
-
-_TORCH_FLOAT = {2: torch.float16, 4: torch.float32, 8: torch.float64}
 
 
 def _plane_rows(bits: np.ndarray, buffer: np.ndarray) -> np.ndarray:
