@@ -217,8 +217,8 @@ class _CheckPass:
         Decisive: ``S = Σ_c exp(l_c − max l)`` is summed in float32. Against the exact sum, each term is off by
         at most ``2^-24 / e`` (rounding ``l_c − max l``: ``x·exp(−x) <= 1/e``) plus 4 ulp of ``exp``
         (``<= 4·2^-24``), and each addition by half an ulp of the partial sum (``<= S·2^-24``): in all below
-        ``C·(5 + S)·2^-24``. Voxels within 16 times that of ``1 / decisive``, and near ties, are decided again
-        in float64 (:meth:`_float64_decisions`). Modifies ``labels``.
+        ``C·(5 + S)·2^-24``. Voxels within ``C·(8 + S)·2^-20`` (over 16 times that) of ``1 / decisive``, and near
+        ties, are decided again in float64 (:meth:`_float64_decisions`). Modifies ``labels``.
 
         Parameters
         ----------
@@ -244,7 +244,7 @@ class _CheckPass:
             gaps = values[:, small] - best[small]
             unsure[small[((gaps < 0) & (gaps >= -TIE_GAP)).any(axis=0)]] = True
         if self.given is not None:
-            exps = self.exps_buffer(values.shape)
+            exps = self._exps_buffer(values.shape)
             with np.errstate(over="ignore"):   # l − max l below float32's range: −inf, whose exp is 0
                 np.subtract(values, best, out=exps)
             np.exp(exps, out=exps)
@@ -257,7 +257,7 @@ class _CheckPass:
             self._float64_decisions(values, unsure, labels, is_decisive)
         return is_decisive
 
-    def exps_buffer(self, shape: tuple[int, int]) -> np.ndarray:
+    def _exps_buffer(self, shape: tuple[int, int]) -> np.ndarray:
         """This thread's ``(C, n)`` float32 scratch for the softmax terms (kept: a fresh 7 MiB array per chunk
         costs page faults)."""
         buffer = getattr(self.scratch, "exps", None)
