@@ -12,7 +12,10 @@ on the soft lane with logits (64×256×256: softmax of the box, sums, histograms
 resident memory (the probabilities alone are 2.2 GB as float16; float32 would be 4.4 GB). The last
 line is one JSON object with every figure. The window's soft lane load is timed job by job
 (``soft_lane_sums_s``: the reply that shows the table's soft columns; ``soft_lane_curves_s``;
-``soft_lane_uncertainty_s``), as is the open beside a predicted mask (checks + agreement, one pass).
+``soft_lane_uncertainty_s``), as is the open beside a predicted mask (checks + agreement, one pass; also by
+session 4's pass, ``session4_open_checks_and_agreement_s``, for a same-machine comparison) and, last, the open
+of the same scores as float16 logits (``open_logits_checks_and_agreement_s``, ``open_logits_checks_and_argmax_s``).
+The window's open figures run with the window's one torch thread (:data:`WINDOW_TORCH_THREADS`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import dice_engine as de
 from app.io.model_output import check_values
 from bench._synthetic import ct_like_pair
 from dice_engine.soft_probabilities import predict
+from dice_engine.soft_scan import scan_probabilities
 from dice_engine.soft_threshold import threshold_index
 
 NUM_CLASSES = 14
@@ -89,13 +93,7 @@ def run(device: torch.device, shape: tuple[int, int, int], dabs: int, threshold_
                                                                   include_background=False))
     results["open_s"] = results["check_values_s"] + results["soft_sums_s"]
     results["open_cpu_s"] = time.process_time() - cpu_before   # CPU time of all threads: less noisy when shared
-    cpu_before = time.process_time()
-    _, results["open_checks_and_argmax_s"] = _timed(lambda: check_values(scores, "probs", "bench", argmax=True))
-    results["open_checks_and_argmax_cpu_s"] = time.process_time() - cpu_before
-    cpu_before = time.process_time()
-    _, results["open_checks_and_agreement_s"] = _timed(lambda: check_values(scores, "probs", "bench",
-                                                                            agree_with=pred))
-    results["open_checks_and_agreement_cpu_s"] = time.process_time() - cpu_before
+    results.update(window_open(scores, pred))
     if WINDOW_LANES:
         results.update(soft_lane_load(gt, scores))
     results["soft_loss_mean_foreground"] = live.result().loss_mean
@@ -140,7 +138,46 @@ def run(device: torch.device, shape: tuple[int, int, int], dabs: int, threshold_
     results["threshold_change_max_ms"] = max(threshold_ms)
     results["peak_rss_mb"] = _peak_mb()
     results["peak_rss_growth_mb"] = results["peak_rss_mb"] - memory_before
+    results.update(logits_open(scores, pred))   # last: turns the scores into logits in place
     return results
+
+
+WINDOW_TORCH_THREADS = 1
+"""torch's intra-op threads in the window (``app.qt.app_runner.TORCH_THREADS``, set on the engine lane at start)."""
+
+
+def window_open(scores: np.ndarray, pred: np.ndarray) -> dict:
+    """The window's open after the read, each one pass over the probabilities, with the window's torch threads:
+    checks + argmax (no ``--pred``), checks + agreement (``--pred``), and the latter by session 4's pass
+    (``soft_scan``) on this machine now."""
+    passes = (("open_checks_and_argmax", lambda: check_values(scores, "probs", "bench", argmax=True)),
+              ("open_checks_and_agreement", lambda: check_values(scores, "probs", "bench", agree_with=pred)),
+              ("session4_open_checks_and_agreement", lambda: scan_probabilities(scores, checks=True,
+                                                                                agree_with=pred)))
+    return _with_window_threads(passes)
+
+
+def logits_open(scores: np.ndarray, pred: np.ndarray) -> dict:
+    """The window's open with ``--logits``: checks + agreement with ``--pred`` and checks + argmax, each one pass
+    (``check_values``); the scores become their logarithm in place (float16 logits, no second volume)."""
+    torch.from_numpy(scores).log_()
+    return _with_window_threads((
+        ("open_logits_checks_and_agreement", lambda: check_values(scores, "logits", "bench", agree_with=pred)),
+        ("open_logits_checks_and_argmax", lambda: check_values(scores, "logits", "bench", argmax=True))))
+
+
+def _with_window_threads(passes) -> dict:
+    """``{key}_s`` and ``{key}_cpu_s`` (CPU time of all threads: less noisy on a shared machine) of each pass."""
+    figures, threads = {}, torch.get_num_threads()
+    torch.set_num_threads(WINDOW_TORCH_THREADS)
+    try:
+        for key, function in passes:
+            cpu_before = time.process_time()
+            _, figures[f"{key}_s"] = _timed(function)
+            figures[f"{key}_cpu_s"] = time.process_time() - cpu_before
+    finally:
+        torch.set_num_threads(threads)
+    return figures
 
 
 WINDOW_LANES = importlib.util.find_spec("PySide6") is not None
@@ -220,6 +257,12 @@ def main() -> None:
     print(f"window open without --pred (checks + argmax, one pass): {results['open_checks_and_argmax_s']:.2f} s "
           f"(CPU {results['open_checks_and_argmax_cpu_s']:.2f} s); with --pred (checks + agreement, one pass): "
           f"{results['open_checks_and_agreement_s']:.2f} s (CPU {results['open_checks_and_agreement_cpu_s']:.2f} s)")
+    print(f"  the same with session 4's pass: {results['session4_open_checks_and_agreement_s']:.2f} s (CPU "
+          f"{results['session4_open_checks_and_agreement_cpu_s']:.2f} s); with --logits: + --pred "
+          f"{results['open_logits_checks_and_agreement_s']:.2f} s (CPU "
+          f"{results['open_logits_checks_and_agreement_cpu_s']:.2f} s), argmax "
+          f"{results['open_logits_checks_and_argmax_s']:.2f} s (CPU "
+          f"{results['open_logits_checks_and_argmax_cpu_s']:.2f} s)")
     if WINDOW_LANES:
         print(f"soft lane load: soft sums (the table's columns) {results['soft_lane_sums_s']:.2f} s, curves' "
               f"histograms {results['soft_lane_curves_s']:.2f} s, entropy {results['soft_lane_uncertainty_s']:.2f} s;"

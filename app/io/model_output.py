@@ -11,8 +11,9 @@ Layouts (see docs/architecture.md §6 for the order of checks every input goes t
 Memory: the values keep the file's dtype (float16 stays float16); nothing converts the volume to
 float32. Checks (finite values; probabilities within [0, 1] and summing to 1 per voxel, within
 :data:`PROBABILITY_TOLERANCE`) run in one threaded pass over the slices
-(:func:`dice_engine.soft_scan.scan_probabilities`), so the only extra memory is one chunk's float32
-working copy per thread. Probabilities, softmax and sigmoid are derived per slab by
+(:func:`dice_engine.soft_checks.check_scores`, which also derives the argmax or the agreement with a given
+mask), so the only extra memory is one chunk's working copy per thread. Probabilities, softmax and sigmoid
+are derived per slab by
 :class:`dice_engine.soft.ClassProbabilities`.
 """
 
@@ -56,11 +57,11 @@ class ModelOutput:
     messages : list of str
         What was assumed (the class axis of a 4D image).
     prediction : np.ndarray or None
-        ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax over the classes, from the checks' pass
-        when asked for (``with_prediction``) and the scores are probabilities of several channels.
+        ``(z, y, x)`` uint8 (int16 beyond 256 classes) argmax over the classes (of the softmax, for logits),
+        from the checks' pass when asked for (``with_prediction``) and the scores have several channels.
     disagreement : tuple of 3 int or None
-        Where the predicted mask given as ``agree_with`` disagrees with the probabilities, from the checks'
-        pass (:func:`dice_engine.soft_probabilities.disagreement`'s counts; probabilities only).
+        Where the predicted mask given as ``agree_with`` disagrees with the scores, from the checks' pass
+        (:func:`dice_engine.soft_probabilities.disagreement`'s counts, probabilities or logits).
     """
 
     scores: np.ndarray
@@ -103,7 +104,7 @@ def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, in
         Also derive the argmax in the checks' pass (:attr:`ModelOutput.prediction`), for a case scored
         without a predicted mask.
     agree_with : np.ndarray, optional
-        ``(z, y, x)`` labels of the predicted mask given beside the scores: probabilities are compared with
+        ``(z, y, x)`` labels of the predicted mask given beside the scores: the scores are compared with
         it in the checks' pass (:attr:`ModelOutput.disagreement`, for
         :func:`app.io.model_prediction.agreement_warning`).
 
@@ -139,8 +140,7 @@ def read_model_output(path: str | Path, kind: str, shape_zyx: tuple[int, int, in
     _check_class_count(scores.shape[0], num_classes, labels, name)
     scan = check_values(scores, kind, name, argmax=with_prediction, agree_with=agree_with)
     return ModelOutput(scores, kind, f"{file_format} {'probabilities' if kind == 'probs' else 'logits'}",
-                       messages, scan.prediction if scan is not None else None,
-                       scan.disagreement if scan is not None else None)
+                       messages, scan.prediction, scan.disagreement)
 
 
 def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = False,
@@ -155,17 +155,17 @@ def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = Fal
     name : str
         How messages name the file, e.g. ``"--probs 'case.npz'"``.
     argmax : bool
-        Derive the argmax over the classes in the same pass (probabilities of several channels only).
+        Derive the argmax over the classes in the same pass (several channels only; for logits the argmax
+        of their softmax, as float64 decides it).
     agree_with : np.ndarray, optional
-        ``(z, y, x)`` labels of a predicted mask: count where it disagrees with the probabilities in the
-        same pass (probabilities only; see :func:`dice_engine.soft_scan.scan_probabilities`).
+        ``(z, y, x)`` labels of a predicted mask: count where it disagrees with the scores' prediction in the
+        same pass (see :func:`dice_engine.soft_checks.check_scores`).
 
     Returns
     -------
-    dice_engine.soft_scan.ScanResult or None
-        The pass's figures for probabilities: ``prediction`` (``(z, y, x)`` uint8, int16 beyond 256
-        classes) when asked for and derivable, ``disagreement`` when ``agree_with`` was given; None for
-        logits.
+    dice_engine.soft_scan.ScanResult
+        The pass's figures: ``prediction`` (``(z, y, x)`` uint8, int16 beyond 256 classes) when asked for
+        and derivable, ``disagreement`` when ``agree_with`` was given.
 
     Raises
     ------
@@ -174,18 +174,16 @@ def check_values(scores: np.ndarray, kind: str, name: str, *, argmax: bool = Fal
     from app.engine_import import import_engine
 
     import_engine()   # torch: only once there are scores to check (and this may run on a lane's thread)
-    from dice_engine.soft_scan import scan_probabilities
+    from dice_engine.soft_checks import check_scores
 
-    argmax = argmax and kind == "probs" and scores.shape[0] > 1
-    agree_with = agree_with if kind == "probs" else None   # logits: softmax first (agreement_warning)
-    scan = scan_probabilities(scores, checks=True, argmax=argmax, agree_with=agree_with,   # one threaded pass,
-                              decisive=DECISIVE_PROBABILITY, threshold=FOREGROUND_THRESHOLD)  # a chunk per thread
+    scan = check_scores(scores, from_logits=kind == "logits", argmax=argmax, agree_with=agree_with,   # one pass
+                        decisive=DECISIVE_PROBABILITY, threshold=FOREGROUND_THRESHOLD)   # over the file's bits
     if scan.first_nonfinite_slice is not None:
         raise InputError(f"{name} contains NaN or infinite values (first in slice z = "
                          f"{scan.first_nonfinite_slice}); check the model export.")
     low, high, worst = scan.low, scan.high, scan.worst_sum_error
     if kind != "probs":
-        return None
+        return scan
     if low < -PROBABILITY_TOLERANCE or high > 1 + PROBABILITY_TOLERANCE:
         raise InputError(f"{name} has values from {low:g} to {high:g}, outside [0, 1]: these look like logits; "
                          "pass them with --logits.")

@@ -9,7 +9,8 @@ import SimpleITK as sitk
 from app.errors import InputError
 from app.io import LabelTable, load_case
 from app.io.model_output import read_model_output
-from dice_engine import soft_scan
+from dice_engine import soft_checks
+from dice_engine.soft_probabilities import ClassProbabilities, predict
 from tests.app.io.conftest import blobs, write_volume
 
 SHAPE = (4, 6, 5)
@@ -80,7 +81,7 @@ def test_class_count_must_match_the_label_table(tmp_path, rng):
 
 
 def test_non_finite_value_in_a_late_slab_is_found(tmp_path, rng, monkeypatch):
-    monkeypatch.setattr(soft_scan, "CHUNK_VOXELS", 1)  # one row per chunk
+    monkeypatch.setattr(soft_checks, "CHUNK_VOXELS", 1)  # one row per chunk
     logits = rng.normal(size=(3, *SHAPE)).astype(np.float16)
     logits[2, 3, 5, 4] = np.inf
     np.save(tmp_path / "l.npy", logits)
@@ -88,7 +89,7 @@ def test_non_finite_value_in_a_late_slab_is_found(tmp_path, rng, monkeypatch):
 
 
 def test_sum_checked_across_slabs(tmp_path, rng, monkeypatch):
-    monkeypatch.setattr(soft_scan, "CHUNK_VOXELS", 1)
+    monkeypatch.setattr(soft_checks, "CHUNK_VOXELS", 1)
     probabilities = _probabilities(rng)
     probabilities[:, 3] *= 0.99  # off by 0.01 in the last slice only
     np.save(tmp_path / "p.npy", probabilities)
@@ -135,8 +136,12 @@ def test_the_argmax_comes_from_the_checks_pass(tmp_path, rng):
     np.testing.assert_array_equal(output.prediction, probabilities.astype(np.float64).argmax(axis=0))
     assert output.prediction.dtype == np.uint8 and output.prediction[1, 2, 3] == 1
     assert read_model_output(tmp_path / "p.npy", "probs", SHAPE, 3).prediction is None
-    np.save(tmp_path / "l.npy", np.log(probabilities.astype(np.float32) + 0.01))
-    assert read_model_output(tmp_path / "l.npy", "logits", SHAPE, 3, with_prediction=True).prediction is None
+    logits = np.log(probabilities.astype(np.float32) + 0.01)
+    logits[:, 2, 0, 0] = [0.0, 1e-30, -1.0]   # softmax ties classes 0 and 1 in float64: the lowest
+    np.save(tmp_path / "l.npy", logits)
+    output = read_model_output(tmp_path / "l.npy", "logits", SHAPE, 3, with_prediction=True)
+    np.testing.assert_array_equal(output.prediction, predict(ClassProbabilities(logits, from_logits=True)))
+    assert output.prediction[1, 2, 3] == 1 and output.prediction[2, 0, 0] == 0
 
 
 def test_load_case_without_pred_reads_the_probabilities_once(tmp_path, rng, monkeypatch):
@@ -147,14 +152,19 @@ def test_load_case_without_pred_reads_the_probabilities_once(tmp_path, rng, monk
     probabilities = _probabilities(rng, dtype=np.float16)
     np.save(tmp_path / "p.npy", probabilities)
     passes = []
-    scan = soft_scan.scan_probabilities
+    check = soft_checks.check_scores
 
     def counted(*args, **kwargs):
         passes.append(kwargs)
-        return scan(*args, **kwargs)
+        return check(*args, **kwargs)
 
-    monkeypatch.setattr(soft_scan, "scan_probabilities", counted)
+    monkeypatch.setattr(soft_checks, "check_scores", counted)
     monkeypatch.setattr(soft_probabilities, "predict", lambda *_: pytest.fail("the scores were read again"))
     case = load_case(gt_path, None, probs=tmp_path / "p.npy")
-    assert len(passes) == 1 and passes[0]["checks"] and passes[0]["argmax"] and passes[0]["agree_with"] is None
+    assert len(passes) == 1 and passes[0]["argmax"] and passes[0]["agree_with"] is None
     np.testing.assert_array_equal(case.pred, probabilities.astype(np.float64).argmax(axis=0))
+    logits = np.log(probabilities.astype(np.float32) + 0.01)   # logits too: their argmax in the checks' pass
+    np.save(tmp_path / "l.npy", logits)
+    case = load_case(gt_path, None, logits=tmp_path / "l.npy")
+    assert len(passes) == 2 and passes[1]["from_logits"] and passes[1]["argmax"]
+    np.testing.assert_array_equal(case.pred, logits.astype(np.float64).argmax(axis=0))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-import dice_engine.soft_scan
+import dice_engine.soft_checks
 from app.io import load_case
 from app.io.model_output import read_model_output
 from app.io.model_prediction import agreement_warning
@@ -42,28 +42,34 @@ def test_the_checks_pass_counts_the_disagreement(files):
     assert not general.scannable
     assert output.disagreement == disagreement(general, pred) and output.disagreement[1] >= 5
     assert read_model_output(tmp_path / "probs.npy", "probs", SHAPE, 4).disagreement is None
-    logits = read_model_output(tmp_path / "probs.npy", "logits", SHAPE, 4, agree_with=pred)
-    assert logits.disagreement is None   # logits: softmax first, the warning computes it
+    logits = read_model_output(tmp_path / "probs.npy", "logits", SHAPE, 4, agree_with=pred)   # softmax of these
+    softmax = ClassProbabilities(probabilities, from_logits=True)
+    assert not softmax.scannable and logits.disagreement == disagreement(softmax, pred)
 
 
-def test_a_case_with_a_mask_and_probabilities_reads_them_once(files, monkeypatch):
+@pytest.mark.parametrize("kind", ["probs", "logits"])
+def test_a_case_with_a_mask_and_probabilities_reads_them_once(files, monkeypatch, kind):
     tmp_path, probabilities, pred = files
-    expected = agreement_warning(probabilities, "probs", pred, "--probs 'p'", "prediction 'm'")
+    if kind == "logits":   # logits whose softmax is about the probabilities
+        probabilities = np.log(probabilities.astype(np.float64) + 1e-6).astype(np.float16)
+        np.save(tmp_path / "probs.npy", probabilities)
+    expected = agreement_warning(probabilities, kind, pred, f"--{kind} 'p'", "prediction 'm'")   # slab by slab
     passes = []
-    scan = dice_engine.soft_scan.scan_probabilities
+    check = dice_engine.soft_checks.check_scores
 
     def counted(*args, **kwargs):
         passes.append(kwargs)
-        return scan(*args, **kwargs)
+        return check(*args, **kwargs)
 
     def never(*_args, **_kwargs):
         raise AssertionError("the probabilities were read again for the agreement")
 
-    monkeypatch.setattr(dice_engine.soft_scan, "scan_probabilities", counted)
+    monkeypatch.setattr(dice_engine.soft_checks, "check_scores", counted)
     monkeypatch.setattr(soft_probabilities, "disagreement", never)
-    case = load_case(tmp_path / "gt.nii.gz", tmp_path / "pred.nii.gz", probs=tmp_path / "probs.npy")
-    assert len(passes) == 1 and passes[0]["checks"] and passes[0]["agree_with"] is not None
+    case = load_case(tmp_path / "gt.nii.gz", tmp_path / "pred.nii.gz", **{kind: tmp_path / "probs.npy"})
+    assert len(passes) == 1 and passes[0]["agree_with"] is not None
+    assert passes[0]["from_logits"] == (kind == "logits")
     warning = [m for m in case.messages if "disagrees" in m]
     assert len(warning) == 1 and expected is not None
-    assert warning[0] == expected.replace("--probs 'p'", f"--probs '{tmp_path / 'probs.npy'}'").replace(
+    assert warning[0] == expected.replace(f"--{kind} 'p'", f"--{kind} '{tmp_path / 'probs.npy'}'").replace(
         "prediction 'm'", f"prediction '{tmp_path / 'pred.nii.gz'}'")
