@@ -1,6 +1,7 @@
-"""The soft lane's load reads float16 probabilities once per job (the soft sums first, then the curves'
-histograms, then the entropy), edits made before the histograms exist reach them, and a ground-truth delta
-costs one softmax of its box with logits; the figures equal the slab-by-slab ones."""
+"""The soft lane's load reads float16 probabilities twice (the soft sums first, then the curves' histograms
+and the entropy together; the uncertainty job hands that entropy over), edits made before the histograms
+exist reach them, and a ground-truth delta costs one softmax of its box with logits; the figures equal the
+slab-by-slab ones."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import dice_engine.soft
+import dice_engine.soft_histogram_entropy
 import dice_engine.soft_scan
 import dice_engine.soft_threshold
 from app.model.delta import Delta
@@ -42,17 +44,24 @@ def _brute_entropy(scores: np.ndarray) -> np.ndarray:
     return np.clip(-(p * logs).sum(axis=0) / math.log(p.shape[0]), 0, 1)
 
 
-def test_a_float16_load_reads_the_probabilities_once_per_job_the_soft_sums_first(monkeypatch):
+def test_a_float16_load_reads_the_probabilities_twice_the_soft_sums_first(monkeypatch):
     gt, probabilities = _inputs()
     passes = []
     scan = dice_engine.soft_scan.scan_probabilities
+    combined = dice_engine.soft_histogram_entropy.HistogramEntropyPass
 
     def counted(*args, **kwargs):
         passes.append({key for key, value in kwargs.items() if value is True})
         return scan(*args, **kwargs)
 
+    class CountedPass(combined):
+        def __init__(self, *args, **kwargs):
+            passes.append({"histograms", "entropy"})
+            super().__init__(*args, **kwargs)
+
     for module in (dice_engine.soft_scan, dice_engine.soft, dice_engine.soft_threshold):   # every user's name
         monkeypatch.setattr(module, "scan_probabilities", counted)
+    monkeypatch.setattr(dice_engine.soft_histogram_entropy, "HistogramEntropyPass", CountedPass)
     state = SoftWorkerState()
     loaded = process(state, SoftLoadRequest(1, gt.copy(), probabilities, False))
     assert passes == [{"sums"}] and loaded.curves_pending and loaded.curves == {}
@@ -61,12 +70,12 @@ def test_a_float16_load_reads_the_probabilities_once_per_job_the_soft_sums_first
     scratch = LiveSoftDice(target=gt, preds=general, smooth=1.0, include_background=False)
     np.testing.assert_array_equal(loaded.result.soft_dice, scratch.result().soft_dice)
     curves = process(state, CurvesRequest(1))
-    assert passes[1:] == [{"histograms"}] and not curves.curves_pending and state.gt is None
+    assert passes[1:] == [{"histograms", "entropy"}] and not curves.curves_pending and state.gt is None
     assert sorted(curves.curves) == [0, 1, 2]
     for label, curve in ClassHistograms(target=gt, preds=general).curves().items():
         np.testing.assert_array_equal(curves.curves[label].dice, curve.dice)
     first = process(state, UncertaintyRequest(1))
-    assert passes[2:] == [{"entropy"}] and isinstance(first, UncertaintyReply)
+    assert len(passes) == 2 and isinstance(first, UncertaintyReply) and state.uncertainty is None
     np.testing.assert_allclose(first.volume, _brute_entropy(probabilities), atol=1e-3)
     slab_by_slab = process(SoftWorkerState(), SoftLoadRequest(1, gt.copy(), probabilities.astype(np.float64),
                                                                False))
@@ -74,7 +83,7 @@ def test_a_float16_load_reads_the_probabilities_once_per_job_the_soft_sums_first
     general_state = SoftWorkerState()
     process(general_state, SoftLoadRequest(1, gt.copy(), probabilities.astype(np.float64), False))
     again = process(general_state, UncertaintyRequest(1))                 # slab by slab, the same figures
-    assert len(passes) == 3
+    assert len(passes) == 2
     np.testing.assert_allclose(again.volume, first.volume, atol=1e-3)
     for axis in range(3):
         np.testing.assert_allclose(first.per_slice[axis], again.per_slice[axis], atol=1e-3)
