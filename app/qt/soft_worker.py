@@ -45,12 +45,27 @@ class SoftLoadRequest:
     from_logits: bool
 
 
+class LoadProgress:
+    """How far the curves job has read the probabilities: written by the soft lane, read by the GUI thread
+    (plain integers: each assignment is atomic), so a panel can say how far the curves are."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.total = 0
+
+    @property
+    def fraction(self) -> float | None:
+        """The share of slices read, or None before the pass has started."""
+        return self.done / self.total if self.total else None
+
+
 @dataclass(frozen=True)
 class CurvesRequest:
     """Count the histograms behind the Dice-vs-threshold curves of the loaded case (its ground truth as
-    loaded, then every edit since), and reply with the curves."""
+    loaded, then every edit since), and reply with the curves; ``progress`` (optional) follows the pass."""
 
     generation: int
+    progress: LoadProgress | None = None
 
 
 @dataclass(frozen=True)
@@ -224,7 +239,7 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
         raise RuntimeError("soft Dice edit without a loaded case")
     if isinstance(request, CurvesRequest):
         if state.histograms is None:
-            _count_histograms(state, request.generation)
+            _count_histograms(state, request.generation, request.progress or LoadProgress())
         return _reply(state, request.generation)
     if isinstance(request, ThresholdRequest):
         return _derive(state.probabilities, request)
@@ -247,13 +262,13 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
     return _reply(state, request.generation)
 
 
-def _count_histograms(state: SoftWorkerState, generation: int) -> None:
+def _count_histograms(state: SoftWorkerState, generation: int, progress: LoadProgress) -> None:
     """The histograms of the loaded ground truth, then the edits made since the load, in order.
 
     float16/float32 probabilities: one threaded pass makes the histograms and the entropy (kept in
     ``state.uncertainty`` for the uncertainty job), in steps of a few slices; between steps the job can be
     cancelled (:func:`app.qt.jobs.checkpoint`) and pauses while a brush is dragged (its Python calls,
-    docs/architecture.md §3a). Other scores: the histograms slab by slab.
+    docs/architecture.md §3a); ``progress`` counts the slices read. Other scores: the histograms slab by slab.
     """
     from app.qt.jobs import checkpoint
     from dice_engine.soft_histogram_entropy import HistogramEntropyPass
@@ -262,7 +277,8 @@ def _count_histograms(state: SoftWorkerState, generation: int) -> None:
     scanned = None
     if state.probabilities.scannable:
         scan = HistogramEntropyPass(state.probabilities.scores, state.gt)
-        for _ in scan.steps():
+        progress.total = scan.depth
+        for progress.done in scan.steps():
             checkpoint()
         scanned = scan.result()
         state.uncertainty = UncertaintyReply(generation, scanned.entropy, scanned.entropy_per_slice)
