@@ -269,9 +269,9 @@ class SoftController(QObject):
                 return   # the jobs queued behind a failed load fail too: told once
             self._active, self._pending, self._stages, self._stage_running = False, [], [], False
             self._failure = job.error or "the model output's figures could not be computed"
-            self.warning.emit(job.error)
             self._publish(SoftUpdate(self._generation, None, message=job.error))
             self.status_changed.emit()
+            self.warning.emit(job.error)   # last: the window may show it in a modal dialog
             return
         reply = job.value
         stage_done = isinstance(reply, _StageDone)
