@@ -147,3 +147,45 @@ def test_a_logits_delta_costs_one_softmax_of_its_box(monkeypatch, deltas):
     assert sorted(scratch.curves) == [0, 1, 2]
     for label, curve in scratch.curves.items():
         np.testing.assert_array_equal(reply.curves[label].dice, curve.dice)
+
+
+def test_the_curves_pass_pauses_between_its_steps_while_a_drag_holds(monkeypatch):
+    """A drag that begins during the curves pass pauses it at its next step (docs/architecture.md §3a), and it
+    goes on, with the same figures, when the drag ends."""
+    import threading
+
+    import app.qt.jobs
+    from app.qt import drag_yield
+    from app.qt.soft_worker import LoadProgress
+
+    rng = np.random.default_rng(6)
+    shape = (12, 9, 8)
+    gt = rng.integers(0, 3, size=shape).astype(np.uint8)
+    probabilities = rng.dirichlet(np.ones(3), size=shape).transpose(3, 0, 1, 2).astype(np.float16)
+    state = SoftWorkerState()
+    process(state, SoftLoadRequest(1, gt.copy(), probabilities, False))
+    monkeypatch.setattr(drag_yield, "HOLD_S", 60.0)   # the drag lasts until released below
+    checkpoint, held = app.qt.jobs.checkpoint, threading.Event()
+
+    def drag_begins():   # the user starts a drag once the pass has done its first step
+        if not held.is_set():
+            held.set()
+            drag_yield.hold()   # this thread's next Python call pauses
+        checkpoint()
+
+    monkeypatch.setattr(app.qt.jobs, "checkpoint", drag_begins)
+    progress, replies = LoadProgress(), []
+    job = threading.Thread(target=lambda: replies.append(drag_yield.yielding(process)(state,
+                                                                                       CurvesRequest(1, progress))))
+    try:
+        job.start()
+        assert held.wait(20)
+        job.join(0.5)
+        assert job.is_alive() and 0 < progress.done < shape[0]   # paused after its first step
+    finally:
+        drag_yield.release()
+    job.join(20)
+    assert not job.is_alive() and progress.done == shape[0]
+    scratch = ClassHistograms(target=gt, preds=ClassProbabilities(probabilities.astype(np.float64), from_logits=False))
+    for label, curve in scratch.curves().items():
+        np.testing.assert_array_equal(replies[0].curves[label].dice, curve.dice)
