@@ -7,15 +7,16 @@ threshold change -> every overlap metric re-derived (``ThresholdConfusion.confus
 ``class_metrics``) <= 150 ms on the CPU. Edits run with one torch thread, as on the window's engine
 lane. Also printed: the per-class histograms behind the
 Dice-vs-threshold curves, the argmax prediction, the threshold model of one class, the window's two
-single passes (checks + argmax at open; the soft lane's sums + histograms + entropy), a ground-truth dab
+single passes (checks + argmax at open; the soft lane's sums, then its histograms + entropy), a ground-truth dab
 on the soft lane with logits (64×256×256: softmax of the box, sums, histograms, curves), and the peak
 resident memory (the probabilities alone are 2.2 GB as float16; float32 would be 4.4 GB). The last
 line is one JSON object with every figure. The window's soft lane load is timed job by job
-(``soft_lane_sums_s``: the reply that shows the table's soft columns; ``soft_lane_curves_s``;
-``soft_lane_uncertainty_s``), as is the open beside a predicted mask (checks + agreement, one pass; also by
-session 4's pass, ``session4_open_checks_and_agreement_s``, for a same-machine comparison) and, last, the open
-of the same scores as float16 logits (``open_logits_checks_and_agreement_s``, ``open_logits_checks_and_argmax_s``).
-The window's open figures run with the window's one torch thread (:data:`WINDOW_TORCH_THREADS`).
+(``soft_lane_sums_s``: the reply that shows the table's soft columns; ``soft_lane_curves_s``: the curves'
+histograms and the entropy, one pass; ``soft_lane_uncertainty_s``: handing that entropy over), as is the open
+beside a predicted mask (checks + agreement, one pass; also by session 4's pass,
+``session4_open_checks_and_agreement_s``, for a same-machine comparison) and, last, the open of the same scores
+as float16 logits (``open_logits_checks_and_agreement_s``, ``open_logits_checks_and_argmax_s``). The window's
+open figures run with the window's one torch thread (:data:`WINDOW_TORCH_THREADS`).
 """
 
 from __future__ import annotations
@@ -186,7 +187,8 @@ WINDOW_LANES = importlib.util.find_spec("PySide6") is not None
 
 def soft_lane_load(gt: np.ndarray, scores: np.ndarray) -> dict:
     """The window's soft lane loading a case (``app.qt.soft_worker.process``, its three jobs in order): the soft
-    sums (the reply that shows the table's soft columns), the curves' histograms, the entropy."""
+    sums (the reply that shows the table's soft columns), the curves' histograms with the entropy (one pass),
+    the entropy's hand-over."""
     import app.qt.jobs  # imported before timing, as in the window
     import app.scoring  # noqa: F401
     from app.qt.soft_worker import CurvesRequest, SoftLoadRequest, SoftWorkerState, UncertaintyRequest, process
@@ -265,8 +267,9 @@ def main() -> None:
           f"{results['open_logits_checks_and_argmax_cpu_s']:.2f} s)")
     if WINDOW_LANES:
         print(f"soft lane load: soft sums (the table's columns) {results['soft_lane_sums_s']:.2f} s, curves' "
-              f"histograms {results['soft_lane_curves_s']:.2f} s, entropy {results['soft_lane_uncertainty_s']:.2f} s;"
-              f" in all {results['soft_lane_load_s']:.2f} s (CPU {results['soft_lane_load_cpu_s']:.2f} s)")
+              f"histograms + entropy (one pass) {results['soft_lane_curves_s']:.2f} s, entropy hand-over "
+              f"{results['soft_lane_uncertainty_s']:.2f} s; in all {results['soft_lane_load_s']:.2f} s "
+              f"(CPU {results['soft_lane_load_cpu_s']:.2f} s)")
     print(f"curve histograms {results['curve_histograms_s']:.2f} s, argmax {results['argmax_prediction_s']:.2f} s, "
           f"threshold model of one class {results['threshold_model_s']:.2f} s")
     print(f"GT brush dab -> soft loss: median {results['gt_edit_soft_update_median_ms']:.3f} ms, p95 "

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from dice_engine.soft_histogram_entropy import HistogramsAndEntropy
 from dice_engine.soft_probabilities import ClassProbabilities, Region, labels_tensor
 from dice_engine.soft_scan import ScanResult, scan_probabilities
 
@@ -127,10 +128,11 @@ class ClassHistograms:
         The model's probabilities (keyword-only).
     ignore_index : int, optional
         Ground-truth label left out.
-    scanned : ScanResult, optional
-        The histograms of this ``target`` and ``preds`` from a
-        :func:`dice_engine.soft_scan.scan_probabilities` pass that computed other figures too
-        (``histograms=True``, same ``ignore_index``). Default: computed here.
+    scanned : ScanResult or HistogramsAndEntropy, optional
+        The histograms of this ``target`` and ``preds`` from a pass that computed other figures too
+        (:func:`dice_engine.soft_scan.scan_probabilities` with ``histograms=True``, or
+        :class:`dice_engine.soft_histogram_entropy.HistogramEntropyPass`; same ``ignore_index``).
+        Default: computed here.
 
     Attributes
     ----------
@@ -147,7 +149,7 @@ class ClassHistograms:
     """
 
     def __init__(self, *, target: np.ndarray, preds: ClassProbabilities, ignore_index: int | None = None,
-                 scanned: ScanResult | None = None) -> None:
+                 scanned: ScanResult | HistogramsAndEntropy | None = None) -> None:
         if tuple(target.shape) != preds.shape:
             raise ValueError(f"target shape {tuple(target.shape)} does not match the scores' {preds.shape}")
         self.probabilities = preds

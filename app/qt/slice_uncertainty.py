@@ -5,7 +5,7 @@ the normalised entropy of every voxel averaged per slice along each axis, comput
 the GUI thread, docs/architecture.md §8a); this module only draws the array of the axis on screen. They
 depend on the probabilities only, so edits never redraw the curve; a change of axis or case does.
 Entropy and Dice share the plot's [0, 1] scale: where the Dice dips and the uncertainty rises, the model
-knew it was unsure.
+knew it was unsure. While the soft lane computes the means, the toggle is shown disabled and says so.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from PySide6.QtWidgets import QCheckBox
 
 UNCERTAINTY_COLOR = QColor(230, 110, 200)
 TOGGLE_TEXT = "Mean uncertainty per slice (dashed)"
+PENDING_TEXT = "Mean uncertainty per slice (being computed…)"
+FAILED_TOOLTIP = "The model's uncertainty could not be computed: {reason}"
 TOGGLE_TOOLTIP = ("The mean normalised entropy of the model's probabilities in each slice (0 = certain,\n"
                   "1 = all classes equally likely), on the same 0–1 scale as the Dice. It depends on the\n"
                   "model's output only: edits do not change it.")
@@ -39,7 +41,8 @@ class SliceUncertaintyCurve(QObject):
     Attributes
     ----------
     toggle : QCheckBox
-        Shown while the case's uncertainty is available; checked: the curve is drawn.
+        Shown while the case has model output (disabled, saying so, until its uncertainty is computed);
+        checked: the curve is drawn.
     curve : pyqtgraph.PlotDataItem
     values : numpy.ndarray or None
         ``(S,) float64`` means drawn, along the axis on screen; None while not drawn.
@@ -48,6 +51,7 @@ class SliceUncertaintyCurve(QObject):
     def __init__(self, panel, state, soft, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._state = state
+        self._soft = soft
         self._reply = None
         self.values: np.ndarray | None = None
         self.toggle = QCheckBox(TOGGLE_TEXT)
@@ -62,14 +66,27 @@ class SliceUncertaintyCurve(QObject):
         self.toggle.toggled.connect(self._redraw)
         state.axis_changed.connect(self._redraw)
         soft.uncertainty_ready.connect(self.on_uncertainty)
+        soft.status_changed.connect(self.show_status)
         self.on_uncertainty(soft.uncertainty)
 
     @Slot(object)
     def on_uncertainty(self, reply) -> None:
         """Keep ``reply`` (an :class:`~app.qt.soft_worker.UncertaintyReply`, or None: no model output) and redraw."""
         self._reply = reply
-        self.toggle.setVisible(reply is not None)
+        self.show_status()
         self._redraw()
+
+    @Slot()
+    def show_status(self) -> None:
+        """Show the toggle when the case has model output: enabled once the means exist, else disabled and
+        saying they are being computed (:meth:`~app.qt.soft_controller.SoftController.load_status`)."""
+        status = self._soft.load_status()
+        pending = self._reply is None and status is not None and status.uncertainty_pending
+        self.toggle.setVisible(self._reply is not None or pending)
+        self.toggle.setEnabled(self._reply is not None)
+        self.toggle.setText(PENDING_TEXT if pending else TOGGLE_TEXT)
+        failed = self._reply is None and status is not None and status.failure
+        self.toggle.setToolTip(FAILED_TOOLTIP.format(reason=status.failure) if failed else TOGGLE_TOOLTIP)
 
     @Slot()
     def _redraw(self, *_args) -> None:

@@ -10,10 +10,12 @@ next request, so the soft loss follows a drag without the GUI thread waiting. Pr
 change the soft sums (the probabilities are the model's): they only mark the published figures as
 describing the model's output, not the edited prediction. Replies of an older case are dropped.
 
-A case loads in stages (docs/architecture.md §8b): the soft sums (published at once: the table's soft
-columns), then the curves' histograms, then the entropy. Each stage is submitted when the one before it
-has answered, after the ground-truth edits made meanwhile, so the soft loss follows edits from the
-moment its sums exist instead of after the whole load.
+A case loads in stages (docs/architecture.md §8c): the soft sums (published at once: the table's soft
+columns), then the curves' histograms and the entropy from one read of the probabilities (the curves
+published, then the entropy handed over by the last stage). :meth:`SoftController.load_status` says what
+is still pending (with the curves' progress) or why the load failed, for the panels that wait. Each stage
+is submitted when the one before it has answered, after the ground-truth edits made meanwhile, so the soft
+loss follows edits from the moment its sums exist instead of after the whole load.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from app.qt.soft_worker import (
     CurvesRequest,
     DerivedPrediction,
     LatestRequest,
+    LoadProgress,
     SoftEditRequest,
     SoftLoadRequest,
     SoftReply,
@@ -85,6 +88,28 @@ class SoftUpdate:
     curves_pending: bool = False
 
 
+@dataclass(frozen=True)
+class LoadStatus:
+    """Where the load of the current case's model output stands, for the panels that wait for its figures.
+
+    Attributes
+    ----------
+    curves_pending : bool
+        The Dice-vs-threshold curves are still being computed.
+    uncertainty_pending : bool
+        The per-voxel uncertainty (and its per-slice means) is still being computed.
+    progress : float or None
+        The share of the curves' pass over the probabilities done, or None before it has started.
+    failure : str
+        Why the model output's figures could not be computed (then nothing is pending), else empty.
+    """
+
+    curves_pending: bool
+    uncertainty_pending: bool
+    progress: float | None = None
+    failure: str = ""
+
+
 class SoftController(QObject):
     """Keeps the soft Dice of the current case's model output up to date in the background.
 
@@ -107,12 +132,15 @@ class SoftController(QObject):
     uncertainty_ready(object)
         The case's :class:`~app.qt.soft_worker.UncertaintyReply` (computed after each load), or None
         for a case without model output.
+    status_changed()
+        :meth:`load_status` changed (a case loaded, a load stage answered or failed).
     """
 
     soft_ready = Signal(object)
     warning = Signal(str)
     prediction_derived = Signal(object)
     uncertainty_ready = Signal(object)
+    status_changed = Signal()
 
     def __init__(self, jobs: JobLayer, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +155,8 @@ class SoftController(QObject):
         self._stages: list = []
         """The current case's load stages still to submit: ``(task, request)``, in order."""
         self._stage_running = False
+        self._failure = ""
+        self._progress = LoadProgress()   # written by the curves job, read here
         self._state = SoftWorkerState()   # touched only by the soft lane's jobs
         self._latest = LatestRequest()    # the newest threshold request (read by the lane's jobs)
         self._lane = jobs.lane("soft", QThread.Priority.LowPriority)
@@ -139,6 +169,16 @@ class SoftController(QObject):
         published."""
         return (self.last_update is not None and self.last_update.generation == self._generation
                 and not self.last_update.curves_pending)
+
+    def load_status(self) -> LoadStatus | None:
+        """Where the current case's load stands (see :class:`LoadStatus`); None without model output."""
+        if not self._active and not self._failure:
+            return None
+        if self._failure:
+            return LoadStatus(False, False, failure=self._failure)
+        curves_pending = self.last_update is None or self.last_update.generation != self._generation or \
+            self.last_update.curves_pending
+        return LoadStatus(curves_pending, self.uncertainty is None, self._progress.fraction)
 
     @property
     def pending(self) -> bool:
@@ -155,19 +195,22 @@ class SoftController(QObject):
         self._stages, self._stage_running = [], False
         self._active = case.scores is not None
         self._source = case.scores_kind or ""
+        self._failure, self._progress = "", LoadProgress()
         self.uncertainty = None
         self.uncertainty_ready.emit(None)
         if not self._active:
             self._publish(SoftUpdate(self._generation, None))
+            self.status_changed.emit()
             return
         self.last_update = None
         # the soft sums first (the table's columns), then the curves' histograms, then the entropy (§8b)
         self._stages = [
             ("Computing the soft Dice", SoftLoadRequest(self._generation, case.gt.copy() if gt is None else gt,
                                                         case.scores, case.scores_kind == "logits")),
-            ("Computing the Dice-vs-threshold curves", CurvesRequest(self._generation)),
+            ("Computing the Dice-vs-threshold curves", CurvesRequest(self._generation, self._progress)),
             ("Computing the model's uncertainty", UncertaintyRequest(self._generation))]
         self._submit_stage()
+        self.status_changed.emit()
 
     def _submit_stage(self) -> None:
         task, request = self._stages.pop(0)
@@ -225,8 +268,10 @@ class SoftController(QObject):
             if not self._active:
                 return   # the jobs queued behind a failed load fail too: told once
             self._active, self._pending, self._stages, self._stage_running = False, [], [], False
-            self.warning.emit(job.error)
+            self._failure = job.error or "the model output's figures could not be computed"
             self._publish(SoftUpdate(self._generation, None, message=job.error))
+            self.status_changed.emit()
+            self.warning.emit(job.error)   # last: the window may show it in a modal dialog
             return
         reply = job.value
         stage_done = isinstance(reply, _StageDone)
@@ -246,6 +291,7 @@ class SoftController(QObject):
             self._send_pending()   # the edits made meanwhile go before the next stage
             if self._stages:
                 self._submit_stage()
+            self.status_changed.emit()
 
     def _publish(self, update: SoftUpdate) -> None:
         self.last_update = update

@@ -8,15 +8,17 @@ request gets one :class:`SoftReply`. Only ground-truth edits change the soft sum
 are the model's and do not change when the prediction is edited). :mod:`dice_engine` is imported by
 the first job, in the lane's thread.
 
-A case is loaded in three jobs, each one pass over the probabilities, so that what the Dice table shows
-comes first (docs/architecture.md §8b): :class:`SoftLoadRequest` makes the soft sums (its reply has the
-soft Dice and no curves yet, ``curves_pending``), :class:`CurvesRequest` the histograms behind the
-Dice-vs-threshold curves, :class:`UncertaintyRequest` the entropy.
+A case is loaded in three jobs, so that what the Dice table shows comes first (docs/architecture.md §8c):
+:class:`SoftLoadRequest` makes the soft sums (its reply has the soft Dice and no curves yet,
+``curves_pending``), :class:`CurvesRequest` the histograms behind the Dice-vs-threshold curves and, from the
+same read of float16/float32 probabilities (:class:`dice_engine.soft_histogram_entropy.HistogramEntropyPass`),
+the entropy, which :class:`UncertaintyRequest` then hands over (it computes it only for other scores). So the
+probabilities are read twice per load, not three times.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,12 +45,27 @@ class SoftLoadRequest:
     from_logits: bool
 
 
+class LoadProgress:
+    """How far the curves job has read the probabilities: written by the soft lane, read by the GUI thread
+    (plain integers: each assignment is atomic), so a panel can say how far the curves are."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.total = 0
+
+    @property
+    def fraction(self) -> float | None:
+        """The share of slices read, or None before the pass has started."""
+        return self.done / self.total if self.total else None
+
+
 @dataclass(frozen=True)
 class CurvesRequest:
     """Count the histograms behind the Dice-vs-threshold curves of the loaded case (its ground truth as
-    loaded, then every edit since), and reply with the curves."""
+    loaded, then every edit since), and reply with the curves; ``progress`` (optional) follows the pass."""
 
     generation: int
+    progress: LoadProgress | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +204,8 @@ class SoftWorkerState:
         """The loaded ground truth, kept until the :class:`CurvesRequest` has counted its histograms."""
         self.edits_since_load: list = []
         """Ground-truth deltas applied before the histograms existed: the curves job applies them too."""
+        self.uncertainty: UncertaintyReply | None = None
+        """The entropy the curves job computed beside the histograms, until the uncertainty job hands it over."""
 
 
 def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
@@ -204,7 +223,7 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
     from app.scoring import SMOOTH  # the same smoothing as ``dicelens score``
 
     if isinstance(request, SoftLoadRequest):   # the soft sums only: the table's columns come first
-        state.live = state.histograms = state.gt = None
+        state.live = state.histograms = state.gt = state.uncertainty = None
         state.edits_since_load = []
         probabilities = de.ClassProbabilities(request.scores, from_logits=request.from_logits, device="cpu")
         state.probabilities = probabilities
@@ -220,11 +239,14 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
         raise RuntimeError("soft Dice edit without a loaded case")
     if isinstance(request, CurvesRequest):
         if state.histograms is None:
-            _count_histograms(state)
+            _count_histograms(state, request.generation, request.progress or LoadProgress())
         return _reply(state, request.generation)
     if isinstance(request, ThresholdRequest):
         return _derive(state.probabilities, request)
     if isinstance(request, UncertaintyRequest):
+        if state.uncertainty is not None:   # computed by the curves job from the same read
+            reply, state.uncertainty = state.uncertainty, None
+            return replace(reply, generation=request.generation)
         return _uncertainty(state.probabilities, request.generation)
     for delta in request.deltas:
         # writable copies of the box (the delta's are read-only; torch warns on wrapping those)
@@ -240,12 +262,27 @@ def process(state: SoftWorkerState, request) -> SoftReply | DerivedPrediction:
     return _reply(state, request.generation)
 
 
-def _count_histograms(state: SoftWorkerState) -> None:
-    """The histograms of the loaded ground truth (one threaded pass for float16/float32 probabilities),
-    then the edits made since the load, in order."""
+def _count_histograms(state: SoftWorkerState, generation: int, progress: LoadProgress) -> None:
+    """The histograms of the loaded ground truth, then the edits made since the load, in order.
+
+    float16/float32 probabilities: one threaded pass makes the histograms and the entropy (kept in
+    ``state.uncertainty`` for the uncertainty job), in steps of a few slices; between steps the job can be
+    cancelled (:func:`app.qt.jobs.checkpoint`) and pauses while a brush is dragged (its Python calls,
+    docs/architecture.md §3a); ``progress`` counts the slices read. Other scores: the histograms slab by slab.
+    """
+    from app.qt.jobs import checkpoint
+    from dice_engine.soft_histogram_entropy import HistogramEntropyPass
     from dice_engine.soft_threshold import ClassHistograms
 
-    histograms = ClassHistograms(target=state.gt, preds=state.probabilities)
+    scanned = None
+    if state.probabilities.scannable:
+        scan = HistogramEntropyPass(state.probabilities.scores, state.gt)
+        progress.total = scan.depth
+        for progress.done in scan.steps():
+            checkpoint()
+        scanned = scan.result()
+        state.uncertainty = UncertaintyReply(generation, scanned.entropy, scanned.entropy_per_slice)
+    histograms = ClassHistograms(target=state.gt, preds=state.probabilities, scanned=scanned)
     for region, old, new in state.edits_since_load:
         histograms.apply_gt_edit(region, old, new)
     state.histograms, state.gt, state.edits_since_load = histograms, None, []

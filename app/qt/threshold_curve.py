@@ -6,9 +6,10 @@ The curves are the soft lane's (:class:`~app.qt.soft_controller.SoftController`,
 histograms of the probabilities inside and outside the ground truth, docs/architecture.md §8), so they
 follow ground-truth edits; this panel only draws them. The threshold the shown prediction uses is
 marked too when there is one (a one-channel model: p >= 0.5; or the slider's, once applied); an argmax
-prediction has none. Moving the slider (or clicking the curve) emits ``threshold_chosen`` once it rests
-for :data:`APPLY_DELAY_MS`; the window then re-derives the prediction on the soft lane and writes it as one
-undoable edit (:mod:`app.qt.threshold_apply`).
+prediction has none. While the curves are being computed the panel says so, with the share of the pass
+done, and if the load fails, why (:meth:`SoftController.load_status`). Moving the slider (or clicking
+the curve) emits ``threshold_chosen`` once it rests for :data:`APPLY_DELAY_MS`; the window then re-derives
+the prediction on the soft lane and writes it as one undoable edit (:mod:`app.qt.threshold_apply`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from app.qt.theme import DEFAULT_THEME, PLOT_COLORS, PlotColors, style_plot
 CURVE_COLOR = QColor(80, 160, 255)
 BEST_COLOR = QColor(90, 200, 90)
 NO_MODEL_OUTPUT = "Open the model's output (File → Open model output…) to see Dice against the threshold."
+CURVES_PENDING = "Computing the Dice-vs-threshold curves from the model's output…"
+CURVES_FAILED = "The Dice-vs-threshold curves could not be computed: {reason}"
+PROGRESS_POLL_MS = 250
+"""How often the pending text shows the curves' progress (:meth:`SoftController.load_status`)."""
 CURVE_TOOLTIP = ("Dice of the selected class if it were predicted wherever its probability is at least the\n"
                  "threshold (one-vs-rest), exact at every threshold k/1024 (from histograms of the\n"
                  "probabilities inside and outside the ground truth). Follows ground-truth edits.")
@@ -48,7 +53,7 @@ class ThresholdCurvePanel(QWidget):
     state : app.qt.review_state.ReviewState
         Shared selection; the panel follows ``case_changed`` and ``selected_class_changed``.
     soft : app.qt.soft_controller.SoftController
-        Source of the curves (``soft_ready``).
+        Source of the curves (``soft_ready``) and of the load's progress (``status_changed``).
 
     Signals
     -------
@@ -61,6 +66,7 @@ class ThresholdCurvePanel(QWidget):
     def __init__(self, state, soft, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
+        self._soft = soft
         self._update = None
         self._applied: tuple[int, int] | None = None
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -72,6 +78,9 @@ class ThresholdCurvePanel(QWidget):
         self._apply_timer.setSingleShot(True)
         self._apply_timer.setInterval(APPLY_DELAY_MS)
         self._apply_timer.timeout.connect(self._apply)
+        self._progress_timer = QTimer(self)   # runs only while the curves are pending
+        self._progress_timer.setInterval(PROGRESS_POLL_MS)
+        self._progress_timer.timeout.connect(self._redraw)
         self.title_label = QLabel()
         self.title_label.setTextFormat(Qt.TextFormat.RichText)   # class names in it are escaped
         self.title_label.setWordWrap(True)
@@ -106,6 +115,7 @@ class ThresholdCurvePanel(QWidget):
         state.case_changed.connect(self._on_case_changed)
         state.selected_class_changed.connect(self._on_class_selected)
         soft.soft_ready.connect(self.on_soft_ready)
+        soft.status_changed.connect(self._redraw)
         if soft.last_update is not None:
             self.on_soft_ready(soft.last_update)
         self._redraw()
@@ -188,6 +198,19 @@ class ThresholdCurvePanel(QWidget):
     def _on_class_selected(self, _label: int) -> None:
         self._redraw()
 
+    def waiting_text(self) -> str:
+        """What the panel says while it draws no curve: no channel for the class, the curves being computed
+        (with progress), why they could not be computed, or how to open model output."""
+        if self._update is not None and self._update.curves:
+            return "The selected class has no probability channel."
+        status = self._soft.load_status()
+        if status is not None and status.failure:
+            return CURVES_FAILED.format(reason=status.failure)
+        if status is not None and status.curves_pending:
+            return CURVES_PENDING + ("" if status.progress is None else f" {status.progress:.0%}")
+        return NO_MODEL_OUTPUT
+
+    @Slot()
     def _redraw(self) -> None:
         curve = self.shown_curve
         case = self._state.case
@@ -197,11 +220,14 @@ class ThresholdCurvePanel(QWidget):
             self.curve.setData([], [])
             self.best.setData([], [])
             self.current.setVisible(False)
-            if self._update is not None and self._update.curves:
-                self.title_label.setText("The selected class has no probability channel.")
-            else:
-                self.title_label.setText(NO_MODEL_OUTPUT)
+            text = self.waiting_text()
+            self.title_label.setText(html.escape(text, quote=False))
+            if not text.startswith(CURVES_PENDING):
+                self._progress_timer.stop()
+            elif not self._progress_timer.isActive():
+                self._progress_timer.start()
             return
+        self._progress_timer.stop()
         self.curve.setData(curve.thresholds, curve.dice)
         name = html.escape(case.labels.name(curve.label)) if case is not None else str(curve.label)
         text = f"Dice of <b>{name}</b> where p({name}) ≥ threshold"

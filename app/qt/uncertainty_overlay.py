@@ -5,7 +5,8 @@ The entropy (:func:`dice_engine.soft_uncertainty.voxel_uncertainty`, normalised 
 once per case on the soft lane (:class:`~app.qt.soft_controller.SoftController`, ``uncertainty_ready``)
 and depends on the probabilities only: an edit of either mask never changes it, so a stroke never
 re-renders this layer; only a change of slice or plane does (one slice extracted, no computation in
-the GUI thread). Each slice view gets one image layer between the image and the mask overlay.
+the GUI thread). Each slice view gets one image layer between the image and the mask overlay. While the
+uncertainty is being computed, the (disabled) actions say so; if the load failed, their tooltip says why.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from app.orientation import to_screen
 
 TOGGLE_KEY = "U"
 NEXT_KEY = "Shift+U"
+TOGGLE_TEXT = "&Uncertainty overlay"
+NEXT_TEXT = "Next most &uncertain slice"
+TOGGLE_TOOLTIP = "The model's uncertainty (normalised entropy) as a heat map under the masks"
+PENDING_SUFFIX = " (being computed…)"
+"""Added to both actions' text while the soft lane computes the uncertainty (they are disabled meanwhile)."""
+FAILED_TOOLTIP = "The model's uncertainty could not be computed: {reason}"
 LAYER_DEPTH = 0.5
 """Between the image (0) and the mask overlay (1) of :class:`app.qt.slice_view.SliceView`."""
 HEAT_ALPHA = 150
@@ -78,16 +85,18 @@ class UncertaintyOverlay(QObject):
             self.keys.append(key)
             view.plane.axis_changed.connect(self.refresh)
             view.plane.slice_changed.connect(self.refresh)
-        show = QAction("&Uncertainty overlay", self)
+        self._soft = soft
+        show = QAction(TOGGLE_TEXT, self)
         show.setCheckable(True)
         show.setShortcut(QKeySequence(TOGGLE_KEY))
-        show.setToolTip("The model's uncertainty (normalised entropy) as a heat map under the masks")
+        show.setToolTip(TOGGLE_TOOLTIP)
         show.toggled.connect(self.refresh)
-        next_slice = QAction("Next most &uncertain slice", self)
+        next_slice = QAction(NEXT_TEXT, self)
         next_slice.setShortcut(QKeySequence(NEXT_KEY))
         next_slice.triggered.connect(self.next_uncertain_slice)
         self.actions = {"show_uncertainty": show, "next_uncertain_slice": next_slice}
         soft.uncertainty_ready.connect(self.on_uncertainty)
+        soft.status_changed.connect(self.show_status)
         state.case_changed.connect(self.refresh)
         self.on_uncertainty(soft.uncertainty)
 
@@ -102,7 +111,21 @@ class UncertaintyOverlay(QObject):
         self._reply = reply
         for action in self.actions.values():
             action.setEnabled(reply is not None)
+        self.show_status()
         self.refresh()
+
+    @Slot()
+    def show_status(self) -> None:
+        """Say in the actions' text that the uncertainty is being computed, or in their tooltip why it could
+        not be (:meth:`~app.qt.soft_controller.SoftController.load_status`)."""
+        status = self._soft.load_status()
+        pending = self._reply is None and status is not None and status.uncertainty_pending
+        suffix = PENDING_SUFFIX if pending else ""
+        self.actions["show_uncertainty"].setText(TOGGLE_TEXT + suffix)
+        self.actions["next_uncertain_slice"].setText(NEXT_TEXT + suffix)
+        failed = self._reply is None and status is not None and status.failure
+        self.actions["show_uncertainty"].setToolTip(FAILED_TOOLTIP.format(reason=status.failure) if failed
+                                                    else TOGGLE_TOOLTIP)
 
     @Slot()
     def next_uncertain_slice(self) -> None:

@@ -1,6 +1,7 @@
-"""The soft lane's load reads float16 probabilities once per job (the soft sums first, then the curves'
-histograms, then the entropy), edits made before the histograms exist reach them, and a ground-truth delta
-costs one softmax of its box with logits; the figures equal the slab-by-slab ones."""
+"""The soft lane's load reads float16 probabilities twice (the soft sums first, then the curves' histograms
+and the entropy together; the uncertainty job hands that entropy over), edits made before the histograms
+exist reach them, and a ground-truth delta costs one softmax of its box with logits; the figures equal the
+slab-by-slab ones."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import dice_engine.soft
+import dice_engine.soft_histogram_entropy
 import dice_engine.soft_scan
 import dice_engine.soft_threshold
 from app.model.delta import Delta
@@ -42,17 +44,24 @@ def _brute_entropy(scores: np.ndarray) -> np.ndarray:
     return np.clip(-(p * logs).sum(axis=0) / math.log(p.shape[0]), 0, 1)
 
 
-def test_a_float16_load_reads_the_probabilities_once_per_job_the_soft_sums_first(monkeypatch):
+def test_a_float16_load_reads_the_probabilities_twice_the_soft_sums_first(monkeypatch):
     gt, probabilities = _inputs()
     passes = []
     scan = dice_engine.soft_scan.scan_probabilities
+    combined = dice_engine.soft_histogram_entropy.HistogramEntropyPass
 
     def counted(*args, **kwargs):
         passes.append({key for key, value in kwargs.items() if value is True})
         return scan(*args, **kwargs)
 
+    class CountedPass(combined):
+        def __init__(self, *args, **kwargs):
+            passes.append({"histograms", "entropy"})
+            super().__init__(*args, **kwargs)
+
     for module in (dice_engine.soft_scan, dice_engine.soft, dice_engine.soft_threshold):   # every user's name
         monkeypatch.setattr(module, "scan_probabilities", counted)
+    monkeypatch.setattr(dice_engine.soft_histogram_entropy, "HistogramEntropyPass", CountedPass)
     state = SoftWorkerState()
     loaded = process(state, SoftLoadRequest(1, gt.copy(), probabilities, False))
     assert passes == [{"sums"}] and loaded.curves_pending and loaded.curves == {}
@@ -61,12 +70,12 @@ def test_a_float16_load_reads_the_probabilities_once_per_job_the_soft_sums_first
     scratch = LiveSoftDice(target=gt, preds=general, smooth=1.0, include_background=False)
     np.testing.assert_array_equal(loaded.result.soft_dice, scratch.result().soft_dice)
     curves = process(state, CurvesRequest(1))
-    assert passes[1:] == [{"histograms"}] and not curves.curves_pending and state.gt is None
+    assert passes[1:] == [{"histograms", "entropy"}] and not curves.curves_pending and state.gt is None
     assert sorted(curves.curves) == [0, 1, 2]
     for label, curve in ClassHistograms(target=gt, preds=general).curves().items():
         np.testing.assert_array_equal(curves.curves[label].dice, curve.dice)
     first = process(state, UncertaintyRequest(1))
-    assert passes[2:] == [{"entropy"}] and isinstance(first, UncertaintyReply)
+    assert len(passes) == 2 and isinstance(first, UncertaintyReply) and state.uncertainty is None
     np.testing.assert_allclose(first.volume, _brute_entropy(probabilities), atol=1e-3)
     slab_by_slab = process(SoftWorkerState(), SoftLoadRequest(1, gt.copy(), probabilities.astype(np.float64),
                                                                False))
@@ -74,7 +83,7 @@ def test_a_float16_load_reads_the_probabilities_once_per_job_the_soft_sums_first
     general_state = SoftWorkerState()
     process(general_state, SoftLoadRequest(1, gt.copy(), probabilities.astype(np.float64), False))
     again = process(general_state, UncertaintyRequest(1))                 # slab by slab, the same figures
-    assert len(passes) == 3
+    assert len(passes) == 2
     np.testing.assert_allclose(again.volume, first.volume, atol=1e-3)
     for axis in range(3):
         np.testing.assert_allclose(first.per_slice[axis], again.per_slice[axis], atol=1e-3)
@@ -138,3 +147,45 @@ def test_a_logits_delta_costs_one_softmax_of_its_box(monkeypatch, deltas):
     assert sorted(scratch.curves) == [0, 1, 2]
     for label, curve in scratch.curves.items():
         np.testing.assert_array_equal(reply.curves[label].dice, curve.dice)
+
+
+def test_the_curves_pass_pauses_between_its_steps_while_a_drag_holds(monkeypatch):
+    """A drag that begins during the curves pass pauses it at its next step (docs/architecture.md §3a), and it
+    goes on, with the same figures, when the drag ends."""
+    import threading
+
+    import app.qt.jobs
+    from app.qt import drag_yield
+    from app.qt.soft_worker import LoadProgress
+
+    rng = np.random.default_rng(6)
+    shape = (12, 9, 8)
+    gt = rng.integers(0, 3, size=shape).astype(np.uint8)
+    probabilities = rng.dirichlet(np.ones(3), size=shape).transpose(3, 0, 1, 2).astype(np.float16)
+    state = SoftWorkerState()
+    process(state, SoftLoadRequest(1, gt.copy(), probabilities, False))
+    monkeypatch.setattr(drag_yield, "HOLD_S", 60.0)   # the drag lasts until released below
+    checkpoint, held = app.qt.jobs.checkpoint, threading.Event()
+
+    def drag_begins():   # the user starts a drag once the pass has done its first step
+        if not held.is_set():
+            held.set()
+            drag_yield.hold()   # this thread's next Python call pauses
+        checkpoint()
+
+    monkeypatch.setattr(app.qt.jobs, "checkpoint", drag_begins)
+    progress, replies = LoadProgress(), []
+    job = threading.Thread(target=lambda: replies.append(drag_yield.yielding(process)(state,
+                                                                                       CurvesRequest(1, progress))))
+    try:
+        job.start()
+        assert held.wait(20)
+        job.join(0.5)
+        assert job.is_alive() and 0 < progress.done < shape[0]   # paused after its first step
+    finally:
+        drag_yield.release()
+    job.join(20)
+    assert not job.is_alive() and progress.done == shape[0]
+    scratch = ClassHistograms(target=gt, preds=ClassProbabilities(probabilities.astype(np.float64), from_logits=False))
+    for label, curve in scratch.curves().items():
+        np.testing.assert_array_equal(replies[0].curves[label].dice, curve.dice)
