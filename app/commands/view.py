@@ -62,6 +62,9 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Open the window (or write the screenshot); returns the exit code."""
     from app.qt.demo_case import demo_case_paths
+    from app.qt.startup_clock import stamp
+
+    stamp("view")   # the interpreter has started and parsed the command line (bench/startup.py's phases)
 
     scores = {"probs": getattr(args, "probs", None), "logits": getattr(args, "logits", None)}
     has_scores = any(path is not None for path in scores.values())

@@ -26,6 +26,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Slot
 
 from app.errors import InputError
+from app.qt.startup_clock import stamp
 
 SCREENSHOT_SIZE = (1600, 1000)
 TORCH_THREADS = 1
@@ -166,8 +167,10 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     from app.qt.startup_order import LARGE_CASE_BYTES, StartupOrder, input_bytes
     from app.qt.startup_trace import StartupTrace
 
+    stamp("imported")   # the phases of the first picture, for bench/startup.py (app/qt/startup_trace.py)
     app = _application()
     window = MainWindow()
+    stamp("built")
     trace = StartupTrace(window)   # first paints: printed with DICELENS_STARTUP_TRACE=1, and the order below
     # torch's import waits for the first picture; objects and soft Dice for the table (app/qt/startup_order.py)
     large = input_bytes(paths) >= LARGE_CASE_BYTES   # torch's import waits for its first table's count instead
@@ -184,6 +187,7 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     start_view = _StartView(window, plane, slice_index, overlay_mode)
     window.case_opened.connect(start_view.on_case_opened)
     window.show()
+    stamp("shown")
     window.controller.warm_up(TORCH_THREADS)
     window.open_case(paths["gt"], paths.get("pred"), image=paths.get("image"), labels=paths.get("labels"),
                      resample=resample, probs=paths.get("probs"), logits=paths.get("logits"))
@@ -257,6 +261,7 @@ class _StartView(QObject):
     def on_case_opened(self, case) -> None:
         if self._request is None:
             return
+        stamp("case_shown")
         (plane, slice_index, overlay_mode), self._request = self._request, None
         window = self.parent()
         try:
