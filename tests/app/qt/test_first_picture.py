@@ -29,7 +29,10 @@ DRIVER = textwrap.dedent("""
 
     window_level._sample, np.histogram = watched_sample, watched_histogram
 
+    events = []   # the start-up trace's events, in order, each with the thread that stamped it
+
     def stamp(event):
+        events.append([event, threading.current_thread() is threading.main_thread()])
         if event != "image":
             return
         from PySide6.QtWidgets import QApplication
@@ -39,7 +42,9 @@ DRIVER = textwrap.dedent("""
         report = {
             "passes": sorted(set(passes)),
             "modules": sorted(name for name in sys.modules
-                              if name.startswith(("app.report", "qtpy", "torch")) or name.endswith("style_rc")),
+                              if name.startswith(("app.report", "qtpy", "torch", "scipy"))
+                              or name.endswith("style_rc")),
+            "events": events,
             "docks": sorted(name for name, dock in docks.items() if not dock.isHidden()),
             "behind_confusion": sorted(name for name, dock in docks.items()
                                        if dock in window.tabifiedDockWidgets(docks["confusion"])),
@@ -72,8 +77,18 @@ def test_the_image_was_summarised_on_the_early_reads_thread_only(first_picture):
     assert first_picture["passes"] == ["dicelens-early-read"]
 
 
-def test_neither_the_report_qtpy_compiled_icons_nor_torch_are_imported_before_the_first_picture(first_picture):
+def test_neither_the_report_qtpy_compiled_icons_torch_nor_scipy_are_imported_before_the_first_picture(first_picture):
     assert first_picture["modules"] == []
+
+
+def test_the_first_pictures_phases_are_stamped_once_in_order_on_the_gui_thread(first_picture):
+    """bench/startup.py splits the time to the first picture at these events (docs/architecture.md §10b)."""
+    phases = ["view", "imported", "built", "shown", "case_shown", "image"]
+    events = [event for event, _on_gui_thread in first_picture["events"]]
+    assert [event for event in events if event in phases] == phases
+    assert all(on_gui_thread for event, on_gui_thread in first_picture["events"] if event in phases)
+    assert events.count("case_read") == 1   # the early read's, on its own thread
+    assert not dict(map(tuple, first_picture["events"]))["case_read"]
 
 
 def test_every_dock_is_in_place_and_the_window_themed_at_the_first_picture(first_picture):
