@@ -1,6 +1,7 @@
 """What the GUI thread of a real ``dicelens view`` has done when the demo case's image is first painted
 (docs/architecture.md §10): the image's window and histogram were computed on the early read's thread, the
-report's content, QtPy and qdarkstyle's compiled icons are not imported, and every dock is in its place."""
+report's content, QtPy, qdarkstyle's compiled icons, torch and scipy are not imported, every dock is in its
+place, and the phases that bench/startup.py splits the time at were stamped in order."""
 
 import json
 import os
