@@ -90,10 +90,9 @@ def run(args: argparse.Namespace) -> int:
         check_output_files(outputs, {**inputs, **({} if semantic is None else {"--semantic-gt": semantic[0],
                                                                                "--semantic-pred": semantic[1]})})
     early_read = None
-    if args.screenshot is None:   # the window: read the case and load torch's libraries while Qt loads
-        from app.qt.early_start import EarlyCaseRead, start_torch_preload
+    if args.screenshot is None:   # the window: read the case while Qt loads (torch's libraries: after the picture)
+        from app.qt.early_start import EarlyCaseRead
 
-        start_torch_preload()
         early_read = EarlyCaseRead(paths, args.resample, args.max_voxels)
     from app.qt.app_runner import run_view
 

@@ -162,6 +162,7 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
                 overlay_mode: str | None, max_voxels: int | None, layout: str | None = None,
                 instances: bool = False, early_read=None, semantic: tuple[str, str] | None = None) -> int:
     """The interactive window: shown at once, the case read in the background (see the module docstring)."""
+    from app.qt.early_start import preload_torch_libraries
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
     from app.qt.startup_order import LARGE_CASE_BYTES, StartupOrder, input_bytes
@@ -176,7 +177,7 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     large = input_bytes(paths) >= LARGE_CASE_BYTES   # torch's import waits for its first table's count instead
     StartupOrder(window.jobs, trace, window.case_loader, hold_engine=not large, engine_after_count=large,
                  case_read=early_read.done if early_read is not None else None, parent=window,
-                 engine=window.controller)
+                 engine=window.controller, preload=preload_torch_libraries)   # torch's libraries after the picture
     window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
     window.objects.instances = instances   # likewise
     if early_read is not None:   # its first load takes the case read since launch (app/qt/early_start.py)

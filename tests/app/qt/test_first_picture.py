@@ -46,6 +46,7 @@ DRIVER = textwrap.dedent("""
                               if name.startswith(("app.report", "qtpy", "torch", "scipy"))
                               or name.endswith("style_rc")),
             "events": events,
+            "torch_libraries": os.path.exists("/proc/self/maps") and "libtorch" in open("/proc/self/maps").read(),
             "docks": sorted(name for name, dock in docks.items() if not dock.isHidden()),
             "behind_confusion": sorted(name for name, dock in docks.items()
                                        if dock in window.tabifiedDockWidgets(docks["confusion"])),
@@ -80,6 +81,12 @@ def test_the_image_was_summarised_on_the_early_reads_thread_only(first_picture):
 
 def test_neither_the_report_qtpy_compiled_icons_torch_nor_scipy_are_imported_before_the_first_picture(first_picture):
     assert first_picture["modules"] == []
+
+
+def test_torchs_shared_libraries_are_not_loaded_before_the_first_picture(first_picture):
+    """They are loaded from the first paint on (app/qt/startup_order.py): beside the GUI thread's imports they
+    delayed the picture."""
+    assert first_picture["torch_libraries"] is False
 
 
 def test_the_first_pictures_phases_are_stamped_once_in_order_on_the_gui_thread(first_picture):
