@@ -20,8 +20,9 @@ hand the GIL over waits to get it back: showing a case took 3-6x longer with tor
 torch's shared libraries are loaded (``preload``, :func:`app.qt.early_start.preload_torch_libraries`, on a
 thread that does not hold the GIL) from the window's first paint, and the ``engine`` lane also waits until
 they are: loaded beside the imports of the GUI thread and the early read, from the launch, they took a
-core from them and the first picture came about 0.5 s later on a busy 2-core machine (measured), and
-``import torch`` loading them itself would hold the GIL meanwhile.
+core from them and the first picture came 0.15-0.55 s later (median of paired launches on a busy 2-core
+machine; about the same on a quiet one), and ``import torch`` loading them itself would hold the GIL
+meanwhile. The engine is ready about 0.2-0.3 s later for it; the first table needs no torch (§10a).
 
 Each hold lasts at most :data:`HOLD_LIMIT_S`, and no longer once the case could not be opened or the window closes
 (a hold stops at the job layer's cancel). The surface distances already wait for the engine's first
