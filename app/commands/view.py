@@ -62,6 +62,9 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Open the window (or write the screenshot); returns the exit code."""
     from app.qt.demo_case import demo_case_paths
+    from app.qt.startup_clock import stamp
+
+    stamp("view")   # the interpreter has started and parsed the command line (bench/startup.py's phases)
 
     scores = {"probs": getattr(args, "probs", None), "logits": getattr(args, "logits", None)}
     has_scores = any(path is not None for path in scores.values())
@@ -87,10 +90,9 @@ def run(args: argparse.Namespace) -> int:
         check_output_files(outputs, {**inputs, **({} if semantic is None else {"--semantic-gt": semantic[0],
                                                                                "--semantic-pred": semantic[1]})})
     early_read = None
-    if args.screenshot is None:   # the window: read the case and load torch's libraries while Qt loads
-        from app.qt.early_start import EarlyCaseRead, start_torch_preload
+    if args.screenshot is None:   # the window: read the case while Qt loads (torch's libraries: after the picture)
+        from app.qt.early_start import EarlyCaseRead
 
-        start_torch_preload()
         early_read = EarlyCaseRead(paths, args.resample, args.max_voxels)
     from app.qt.app_runner import run_view
 

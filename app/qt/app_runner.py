@@ -26,6 +26,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Slot
 
 from app.errors import InputError
+from app.qt.startup_clock import stamp
 
 SCREENSHOT_SIZE = (1600, 1000)
 TORCH_THREADS = 1
@@ -161,19 +162,22 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
                 overlay_mode: str | None, max_voxels: int | None, layout: str | None = None,
                 instances: bool = False, early_read=None, semantic: tuple[str, str] | None = None) -> int:
     """The interactive window: shown at once, the case read in the background (see the module docstring)."""
+    from app.qt.early_start import preload_torch_libraries
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
     from app.qt.startup_order import LARGE_CASE_BYTES, StartupOrder, input_bytes
     from app.qt.startup_trace import StartupTrace
 
+    stamp("imported")   # the phases of the first picture, for bench/startup.py (app/qt/startup_trace.py)
     app = _application()
     window = MainWindow()
+    stamp("built")
     trace = StartupTrace(window)   # first paints: printed with DICELENS_STARTUP_TRACE=1, and the order below
     # torch's import waits for the first picture; objects and soft Dice for the table (app/qt/startup_order.py)
     large = input_bytes(paths) >= LARGE_CASE_BYTES   # torch's import waits for its first table's count instead
     StartupOrder(window.jobs, trace, window.case_loader, hold_engine=not large, engine_after_count=large,
                  case_read=early_read.done if early_read is not None else None, parent=window,
-                 engine=window.controller)
+                 engine=window.controller, preload=preload_torch_libraries)   # torch's libraries after the picture
     window.case_loader.max_voxels = max_voxels   # also for cases opened later from the File menu
     window.objects.instances = instances   # likewise
     if early_read is not None:   # its first load takes the case read since launch (app/qt/early_start.py)
@@ -184,6 +188,7 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     start_view = _StartView(window, plane, slice_index, overlay_mode)
     window.case_opened.connect(start_view.on_case_opened)
     window.show()
+    stamp("shown")
     window.controller.warm_up(TORCH_THREADS)
     window.open_case(paths["gt"], paths.get("pred"), image=paths.get("image"), labels=paths.get("labels"),
                      resample=resample, probs=paths.get("probs"), logits=paths.get("logits"))
@@ -257,6 +262,7 @@ class _StartView(QObject):
     def on_case_opened(self, case) -> None:
         if self._request is None:
             return
+        stamp("case_shown")
         (plane, slice_index, overlay_mode), self._request = self._request, None
         window = self.parent()
         try:

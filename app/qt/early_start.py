@@ -1,18 +1,20 @@
-"""What ``dicelens view`` starts before Qt is imported: reading the case and loading the engine, each on a thread.
+"""What ``dicelens view`` starts before Qt is imported (reading the case, on a thread), and how torch's
+shared libraries are loaded without the GIL.
 
 The first picture waits on the GUI thread only: importing PySide6, pyqtgraph and the window's modules,
-building the window, showing the case. Two jobs need none of that and used to start once the window
-was shown (docs/architecture.md §4, start-up):
+building the window, showing the case. Reading the case needs none of that and used to start once the
+window was shown (docs/architecture.md §4, start-up):
 
 - **Reading the case** (numpy and SimpleITK, whose reader releases the GIL): :class:`EarlyCaseRead`
   reads it at once; the window's ``open`` lane takes the result through ``CaseLoader.reader``
   (:meth:`EarlyCaseRead.reader`), so a failure reaches the user exactly as a late read's would.
-- **torch's shared libraries** (the first table waits for torch): :func:`start_torch_preload` loads
-  them with the C library's ``dlopen`` called through ctypes, which releases the GIL. Loaded by
-  ``import torch`` itself, in the engine lane's warm-up, they held the GIL for 0.4-1.2 s (measured on
-  2 cores), and the GUI thread froze meanwhile, just before the first picture.
+- **torch's shared libraries**: :func:`preload_torch_libraries` loads them with the C library's
+  ``dlopen`` called through ctypes, which releases the GIL. Loaded by ``import torch`` itself, in the
+  engine lane's warm-up, they held the GIL for 0.4-1.2 s (measured on 2 cores). They are loaded from
+  the window's first paint, before the engine lane imports torch (:mod:`app.qt.startup_order`): loaded
+  from the launch, beside the GUI thread's imports and the read, they delayed the first picture.
 
-This module imports neither Qt nor torch at import time; its threads are daemon threads that only read.
+This module imports neither Qt nor torch at import time; its thread is a daemon thread that only reads.
 A process ending while the case is still being read ends without waiting for it (:mod:`app.process_exit`).
 """
 
@@ -65,28 +67,6 @@ def preload_torch_libraries() -> bool:
         if not path.is_file() or not dlopen(os.fsencode(path), flags):
             return False
     return True
-
-
-def start_torch_preload() -> threading.Thread:
-    """Start :func:`preload_torch_libraries` on a daemon thread; returns it.
-
-    Only the libraries: the rest of ``import torch`` is Python work that holds the GIL (about 2 s on
-    2 cores), which would halve the GUI thread's pace while it builds the window (measured: its imports
-    took twice as long beside it). The engine lane imports torch once the window is shown
-    (``EngineController.warm_up``), by then without the long ``dlopen``. A failure here only means
-    ``import torch`` loads the libraries itself.
-    """
-    thread = threading.Thread(target=_quietly, args=(preload_torch_libraries,), name="dicelens-torch-preload",
-                              daemon=True)
-    thread.start()
-    return thread
-
-
-def _quietly(function: Callable, *args) -> None:
-    try:
-        function(*args)
-    except Exception:   # import torch then loads them itself, and reports what fails
-        pass
 
 
 class EarlyCaseRead:

@@ -17,7 +17,14 @@ hand the GIL over waits to get it back: showing a case took 3-6x longer with tor
   (:func:`app.qt.engine_worker.first_table`) while the engine lane imports it, and these lanes import
   torch too (one import at a time: two threads importing torch at once have crashed);
 
-each at most :data:`HOLD_LIMIT_S`, and no longer once the case could not be opened or the window closes
+torch's shared libraries are loaded (``preload``, :func:`app.qt.early_start.preload_torch_libraries`, on a
+thread that does not hold the GIL) from the window's first paint, and the ``engine`` lane also waits until
+they are: loaded beside the imports of the GUI thread and the early read, from the launch, they took a
+core from them and the first picture came 0.15-0.55 s later (median of paired launches on a busy 2-core
+machine; about the same on a quiet one), and ``import torch`` loading them itself would hold the GIL
+meanwhile. The engine is ready about 0.2-0.3 s later for it; the first table needs no torch (§10a).
+
+Each hold lasts at most :data:`HOLD_LIMIT_S`, and no longer once the case could not be opened or the window closes
 (a hold stops at the job layer's cancel). The surface distances already wait for the engine's first
 answer (docs/architecture.md §3, §4). Holding is a job at the head of each lane (:func:`hold`), so the
 lanes and their controllers are unchanged; later cases open without holds.
@@ -84,12 +91,20 @@ class StartupOrder(QObject):
     limit_s : float
         :data:`HOLD_LIMIT_S` unless given.
     parent : QObject, optional
+    preload : callable, optional
+        ``() -> object``: run once on a daemon thread from the first paint (``window``, ``image`` or
+        ``table``), e.g. :func:`app.qt.early_start.preload_torch_libraries`; the ``engine`` lane waits for
+        its end too (:attr:`preloaded`), whether it worked or raised. None: nothing to wait for.
     """
 
     def __init__(self, jobs: JobLayer, trace, case_loader, hold_engine: bool = True, case_read=None,
                  limit_s: float = HOLD_LIMIT_S, parent: QObject | None = None, engine=None,
-                 engine_after_count: bool = False) -> None:
+                 engine_after_count: bool = False, preload=None) -> None:
         super().__init__(parent)
+        self._preload = preload
+        self.preloaded = threading.Event()
+        if preload is None:
+            self.preloaded.set()
         self._case_read = case_read if case_read is not None else (lambda: False)
         self._table_painted = False
         self._engine_loaded = engine is None
@@ -97,7 +112,7 @@ class StartupOrder(QObject):
         self.after_image = threading.Event()
         self.after_table = threading.Event()
         held = ((AFTER_IMAGE_LANES, self.after_image),) if hold_engine or self._engine_after_count else ()
-        for names, gate in (*held, (AFTER_TABLE_LANES, self.after_table)):
+        for names, gate in (*held, (AFTER_IMAGE_LANES, self.preloaded), (AFTER_TABLE_LANES, self.after_table)):
             for name in names:
                 jobs.lane(name).submit(HOLD_TASK, hold, gate, float(limit_s))
         trace.painted.connect(self._on_painted)
@@ -109,12 +124,26 @@ class StartupOrder(QObject):
 
     @Slot(str)
     def _on_painted(self, event: str) -> None:
+        if self._preload is not None:   # the first paint: the GUI thread's start-up is over
+            preload, self._preload = self._preload, None
+            threading.Thread(target=self._run_preload, args=(preload,), name="dicelens-torch-preload",
+                             daemon=True).start()
         if event == "table" or (not self._engine_after_count and (
                 event == "image" or (event == "window" and not self._case_read()))):
             self.after_image.set()
         if event == "table":
             self._table_painted = True
             self._release_after_table()
+
+    def _run_preload(self, preload) -> None:
+        """The preload's thread: runs it, then lets the engine lane go (a failure only means that
+        ``import torch`` loads the libraries itself)."""
+        try:
+            preload()
+        except Exception:
+            pass
+        finally:
+            self.preloaded.set()
 
     @Slot()
     def _on_first_table_settled(self) -> None:
@@ -135,3 +164,6 @@ class StartupOrder(QObject):
     def _on_case_failed(self, _request: int, _message: str) -> None:
         self.after_image.set()
         self.after_table.set()
+        if self._preload is not None:   # no paint of a case is coming: the engine goes without waiting
+            self._preload = None
+            self.preloaded.set()

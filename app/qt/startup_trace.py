@@ -2,7 +2,10 @@
 
 ``dicelens view`` then writes one line per event on stderr, ``dicelens-startup <event> <unix time>``
 (:func:`stamp`, from the Qt-free :mod:`app.qt.startup_clock`), and otherwise behaves as always.
-Events, each once: ``window`` (the slice view first painted, empty), ``case_read`` (the case's
+Events, each once: ``view`` (the command line parsed, :mod:`app.commands.view`), ``imported`` (PySide6,
+pyqtgraph and the window's modules imported), ``built`` (the window built), ``shown`` (its ``show()``
+returned), ``case_shown`` (the first case shown; these four from :mod:`app.qt.app_runner`), ``window``
+(the slice view first painted, empty), ``case_read`` (the case's
 volumes read and checked, on the thread :mod:`app.qt.early_start` started or in the ``open`` lane),
 ``image`` (the slice view painted with the case), ``table`` (the Dice table painted with the case's
 first numbers, counted without torch), ``engine`` (the engine, torch imported, has loaded the case:

@@ -1,6 +1,7 @@
 """What the GUI thread of a real ``dicelens view`` has done when the demo case's image is first painted
 (docs/architecture.md §10): the image's window and histogram were computed on the early read's thread, the
-report's content, QtPy and qdarkstyle's compiled icons are not imported, and every dock is in its place."""
+report's content, QtPy, qdarkstyle's compiled icons, torch and scipy are not imported, every dock is in its
+place, and the phases that bench/startup.py splits the time at were stamped in order."""
 
 import json
 import os
@@ -29,7 +30,10 @@ DRIVER = textwrap.dedent("""
 
     window_level._sample, np.histogram = watched_sample, watched_histogram
 
+    events = []   # the start-up trace's events, in order, each with the thread that stamped it
+
     def stamp(event):
+        events.append([event, threading.current_thread() is threading.main_thread()])
         if event != "image":
             return
         from PySide6.QtWidgets import QApplication
@@ -39,7 +43,10 @@ DRIVER = textwrap.dedent("""
         report = {
             "passes": sorted(set(passes)),
             "modules": sorted(name for name in sys.modules
-                              if name.startswith(("app.report", "qtpy", "torch")) or name.endswith("style_rc")),
+                              if name.startswith(("app.report", "qtpy", "torch", "scipy"))
+                              or name.endswith("style_rc")),
+            "events": events,
+            "torch_libraries": os.path.exists("/proc/self/maps") and "libtorch" in open("/proc/self/maps").read(),
             "docks": sorted(name for name, dock in docks.items() if not dock.isHidden()),
             "behind_confusion": sorted(name for name, dock in docks.items()
                                        if dock in window.tabifiedDockWidgets(docks["confusion"])),
@@ -72,8 +79,24 @@ def test_the_image_was_summarised_on_the_early_reads_thread_only(first_picture):
     assert first_picture["passes"] == ["dicelens-early-read"]
 
 
-def test_neither_the_report_qtpy_compiled_icons_nor_torch_are_imported_before_the_first_picture(first_picture):
+def test_neither_the_report_qtpy_compiled_icons_torch_nor_scipy_are_imported_before_the_first_picture(first_picture):
     assert first_picture["modules"] == []
+
+
+def test_torchs_shared_libraries_are_not_loaded_before_the_first_picture(first_picture):
+    """They are loaded from the first paint on (app/qt/startup_order.py): beside the GUI thread's imports they
+    delayed the picture."""
+    assert first_picture["torch_libraries"] is False
+
+
+def test_the_first_pictures_phases_are_stamped_once_in_order_on_the_gui_thread(first_picture):
+    """bench/startup.py splits the time to the first picture at these events (docs/architecture.md §10b)."""
+    phases = ["view", "imported", "built", "shown", "case_shown", "image"]
+    events = [event for event, _on_gui_thread in first_picture["events"]]
+    assert [event for event in events if event in phases] == phases
+    assert all(on_gui_thread for event, on_gui_thread in first_picture["events"] if event in phases)
+    assert events.count("case_read") == 1   # the early read's, on its own thread
+    assert not dict(map(tuple, first_picture["events"]))["case_read"]
 
 
 def test_every_dock_is_in_place_and_the_window_themed_at_the_first_picture(first_picture):
