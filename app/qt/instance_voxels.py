@@ -44,9 +44,9 @@ class InstanceVoxels:
         self._labels = labels
         self._max_voxels = max_voxels
         self._read: dict[int, tuple] = {}   # id(case) -> (SemanticMasks, SemanticTranslation), from the open lane
-        self.edited = None
-        """Optional ``() -> bool``: the case's masks were changed after reading (strokes recovered from a crash
-        journal); the classes of the ids are then counted again."""
+        self.recovered = None
+        """Optional ``() -> list of JournalRecord``: the records of a crash journal replayed into the case's masks
+        after reading; the semantic copies are given the classes those edits gave when they were painted."""
         self._lock = threading.Lock()
         self._case = None
         self._scored = None
@@ -72,7 +72,7 @@ class InstanceVoxels:
                                            max_voxels=self._max_voxels)
             translation = SemanticTranslation({"gt": case.gt, "pred": case.pred},
                                               {"gt": semantic.gt, "pred": semantic.pred},   # read here: ours
-                                              semantic.num_classes, self._new_instance_class)
+                                              semantic.num_classes, self.new_instance_class)
             with self._lock:
                 self._read[id(case)] = semantic, translation
         return case
@@ -97,8 +97,8 @@ class InstanceVoxels:
             scored = foreground_case(case)   # fresh uint8 masks: the engine's own, no further copy
             _read_only(scored.gt), _read_only(scored.pred)
         else:
-            if self.edited is not None and self.edited():
-                self._translation.recount({"gt": case.gt, "pred": case.pred})
+            if self.recovered is not None:
+                self._translation.replay(self.recovered())
             masks = self._translation.masks
             scored = semantic_case(case, replace(semantic, gt=_read_only(np.array(masks["gt"])),
                                                  pred=_read_only(np.array(masks["pred"]))))
@@ -127,7 +127,7 @@ class InstanceVoxels:
             return delta
         return InstanceEdit(delta.which, delta.region, delta.new_values, self.translate(delta).new_values)
 
-    def _new_instance_class(self) -> int:
+    def new_instance_class(self) -> int:
         """A new instance's class: the class selected in the Dice table (1 when background is selected)."""
         return max(int(self._state.selected_class), 1)
 
@@ -141,7 +141,9 @@ def install(window, instances: bool, semantic_paths: tuple[str, str] | None = No
     if not instances:
         return None
     voxels = InstanceVoxels(window.state, semantic_paths, instance_paths, labels, max_voxels)
-    voxels.edited = lambda: window.edits.editor is not None and window.edits.editor.session.modified
+    voxels.recovered = lambda: [] if window.edits.editor is None else window.edits.editor.recovered_records
+    if semantic_paths is not None:
+        window.edits.new_instance_class = voxels.new_instance_class   # journalled: recovery classes as painting
     window.state.scored_case_source = voxels.scored_case
     window.controller.voxel_view = voxels
     window.objects.voxel_view = voxels
