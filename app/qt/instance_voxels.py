@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.model.instance_delta import InstanceEdit, SemanticTranslation, foreground_delta
+from app.model.instance_delta import InstanceEdit, SemanticTranslation, foreground_delta, foreground_values
 
 
 class InstanceVoxels:
@@ -114,6 +114,26 @@ class InstanceVoxels:
             self._last = delta, self._translation.translate(delta)
         return self._last[1]
 
+    def scored_slices(self, gt_ids: np.ndarray, pred_ids: np.ndarray, take) -> tuple[np.ndarray, np.ndarray]:
+        """The scored classes on a slice shown (``ReviewState.scored_slices_source``), as edited so far.
+
+        Parameters
+        ----------
+        gt_ids, pred_ids : (H, W) integer
+            The slice's instance ids as on screen.
+        take : callable
+            ``(z, y, x) volume -> the same slice as on screen`` (a view).
+
+        Returns
+        -------
+        tuple of (H, W) uint8 or the semantic masks' dtype
+            Foreground (id not 0), or views of the semantic working copies, which every edit's translation
+            writes before the view redraws it.
+        """
+        if self._translation is None:
+            return foreground_values(gt_ids), foreground_values(pred_ids)
+        return take(self._translation.masks["gt"]), take(self._translation.masks["pred"])
+
     def object_masks(self, case):
         """``(gt classes, pred classes, C)`` the objects lane classes instances by (read-only snapshots as of the
         load), or None without semantic masks."""
@@ -145,6 +165,7 @@ def install(window, instances: bool, semantic_paths: tuple[str, str] | None = No
     if semantic_paths is not None:
         window.edits.new_instance_class = voxels.new_instance_class   # journalled: recovery classes as painting
     window.state.scored_case_source = voxels.scored_case
+    window.state.scored_slices_source = voxels.scored_slices
     window.controller.voxel_view = voxels
     window.objects.voxel_view = voxels
     window.case_loader.reader = voxels.wrap_reader(window.case_loader.reader)
