@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.errors import InputError
 from app.model.instance_delta import InstanceEdit, SemanticTranslation, foreground_delta, foreground_values
 
 
@@ -61,8 +62,10 @@ class InstanceVoxels:
         ------
         InputError
             Class scores with instances, semantic masks that cannot be read or do not lie on the case's grid,
-            or an instance lying entirely on semantic background.
+            an instance lying entirely on semantic background, or copies of the semantic masks that would not
+            fit in memory (:func:`app.io.limits.semantic_copies_memory_problem`).
         """
+        from app.io.limits import semantic_copies_memory_problem
         from app.object_scoring import foreground_case, load_semantic_masks
 
         foreground_case(case)   # its refusals (class scores) before anything is read
@@ -70,6 +73,11 @@ class InstanceVoxels:
         if self._semantic_paths is not None and paths == self._instance_paths:
             semantic = load_semantic_masks(case, *self._semantic_paths, labels=self._labels,
                                            max_voxels=self._max_voxels)
+            names = tuple(f"{option} '{path}'" for option, path in zip(("--semantic-gt", "--semantic-pred"),
+                                                                      self._semantic_paths, strict=True))
+            problem = semantic_copies_memory_problem(semantic.gt, semantic.pred, names, self._max_voxels)
+            if problem is not None:
+                raise InputError(problem)
             translation = SemanticTranslation({"gt": case.gt, "pred": case.pred},
                                               {"gt": semantic.gt, "pred": semantic.pred},   # read here: ours
                                               semantic.num_classes, self.new_instance_class)
