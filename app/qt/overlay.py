@@ -236,7 +236,7 @@ def compose(gt: np.ndarray, pred: np.ndarray, settings: OverlaySettings, colors:
 def _kept(values: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
     """``values`` (packed pixels, or a bool mask) zeroed where ``keep`` is false, in place; None keeps all."""
     if keep is not None:
-        values[~keep] = 0
+        np.multiply(values, keep, out=values, casting="unsafe")   # dense: faster than ``values[~keep] = 0``
     return values
 
 
