@@ -31,8 +31,15 @@ def definition_line(objects: CaseObjects) -> str:
     return f"Objects ({what}; matched one-to-one at {match}{size}):"
 
 
-def object_lines(objects: CaseObjects) -> list[str]:
-    """The object table (counts per class), the missed and false objects, and notes."""
+def two_dimensional(geometry) -> bool:
+    """Whether a score document's ``geometry`` (``{"size": [x, y, z], ...}``) is a 2D image's (one slice)."""
+    size = geometry.get("size") if geometry else None
+    return bool(size) and len(size) == 3 and int(size[2]) == 1
+
+
+def object_lines(objects: CaseObjects, two_dimensional: bool = False) -> list[str]:
+    """The object table (counts per class), the missed and false objects, and notes (``two_dimensional``: the
+    case is a 2D image, :func:`describe_item`)."""
     header = ("class", "name", "GT", "pred", "TP", "FP", "FN", "precision", "recall", "F1", "PQ")
     rows = [(str(e.index), e.name, str(e.gt_objects), str(e.pred_objects), str(e.tp), str(e.fp), str(e.fn),
              _fixed(e.precision), _fixed(e.recall), _fixed(e.f1), _fixed(e.pq)) for e in objects.classes]
@@ -50,7 +57,7 @@ def object_lines(objects: CaseObjects) -> list[str]:
             lines.append(left_out_line(entry))
         for kind, items in (("missed", entry.missed), ("false", entry.false)):
             for item in items[:LISTED_ITEMS]:
-                lines.append(f"  {kind} {entry.name}: {describe_item(item)}")
+                lines.append(f"  {kind} {entry.name}: {describe_item(item, two_dimensional)}")
             if len(items) > LISTED_ITEMS:
                 lines.append(f"  ... and {len(items) - LISTED_ITEMS} more {kind} {entry.name} object(s)")
     lines.append("TP = matched, FN = missed ground-truth objects, FP = false predicted objects; "
@@ -73,17 +80,36 @@ def left_out_line(entry: ClassObjectScore) -> str:
             f"the size limit left out")
 
 
-def describe_item(item: ObjectItem) -> str:
+def describe_item(item: ObjectItem, two_dimensional: bool = False) -> str:
     """``0.613 mL (613 vox), key slice z 78, centroid (12.5, -40.1, 88.0) mm (x, y, z), voxel (78.4, 120.2, 301.0)
-    (z, y, x), IoU 0.00, 12.5 mm from the nearest`` and so on."""
+    (z, y, x), IoU 0.00, 12.5 mm from the nearest`` and so on; of a 2D image (``two_dimensional``) without the
+    slice, which has no other: ``12 px, centroid (5.0, 3.5) px (x, y), pixel (3.5, 5.0) (y, x), ...``."""
     size = f"{item.volume_ml:.3f} mL ({item.voxels} vox)" if item.volume_ml is not None else f"{item.voxels} px"
     unit = "mm" if item.volume_ml is not None else "px"
-    where = ", ".join(f"{v:.1f}" for v in item.centroid_mm)
     distance = (f"{item.distance_mm:.1f} {unit} from the nearest" if item.distance_mm is not None
                 else "none in the other mask")
-    voxel = ", ".join(f"{v:.1f}" for v in item.centroid_voxel_zyx)
-    return (f"{size}, key slice z {item.key_slice_zyx[0]}, centroid ({where}) {unit} (x, y, z), voxel ({voxel}) "
-            f"(z, y, x), IoU {item.iou:.2f}, {distance}")
+    key_slice = "" if two_dimensional else f"key slice z {item.key_slice_zyx[0]}, "
+    return (f"{size}, {key_slice}centroid {centroid_text(item, two_dimensional)}, "
+            f"{'pixel' if two_dimensional else 'voxel'} {voxel_text(item, two_dimensional)}, IoU {item.iou:.2f}, "
+            f"{distance}")
+
+
+def centroid_text(item: ObjectItem, two_dimensional: bool = False, axes: bool = True) -> str:
+    """``(12.5, -40.1, 88.0) mm (x, y, z)``: LPS mm, or pixels for an image without a physical size, where a 2D
+    image's has no z (``(5.0, 3.5) px (x, y)``); ``axes=False`` leaves out the unit and axis names."""
+    physical = item.volume_ml is not None
+    values = item.centroid_mm if physical or not two_dimensional else item.centroid_mm[:2]
+    text = "(" + ", ".join(f"{v:.1f}" for v in values) + ")"
+    if not axes:
+        return text
+    return f"{text} {'mm' if physical else 'px'} ({'x, y' if len(values) == 2 else 'x, y, z'})"
+
+
+def voxel_text(item: ObjectItem, two_dimensional: bool = False, axes: bool = True) -> str:
+    """``(78.4, 120.2, 301.0) (z, y, x)``, the mean voxel index; of a 2D image ``(3.5, 5.0) (y, x)``."""
+    values = item.centroid_voxel_zyx[1:] if two_dimensional else item.centroid_voxel_zyx
+    text = "(" + ", ".join(f"{v:.1f}" for v in values) + ")"
+    return f"{text} ({'y, x' if two_dimensional else 'z, y, x'})" if axes else text
 
 
 def _size_limit(objects: CaseObjects) -> str:

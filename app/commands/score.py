@@ -175,9 +175,9 @@ def format_table(document: CaseScore) -> str:
     if distances:
         lines.append(DISTANCES_LINE)
     if document.objects is not None:
-        from app.object_text import object_lines
+        from app.object_text import object_lines, two_dimensional
 
-        lines += ["", *object_lines(document.objects)]
+        lines += ["", *object_lines(document.objects, two_dimensional(document.geometry))]
     return "\n".join(lines) + "\n"
 
 

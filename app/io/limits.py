@@ -18,7 +18,11 @@ trees of every object's face boundary, :func:`dice_engine.live_objects.score_cac
 need no more than the reading budget for objects (they count them after the engine's working copies are
 freed). :func:`objects_lane_memory_problem` tells the objects lane, before it builds its state, whether
 both fit in the memory available then; when they do not, the lane is turned off for the case with that
-message, and the rest of the window works on.
+message, and the rest of the window works on. Its budget also holds the object masks it keeps for the
+outlines (:data:`OBJECT_MASKS_KEPT_BYTES`) and, with ``view --semantic-gt/--semantic-pred``, its copies of
+the semantic masks and the class maps that replace its 1-byte masks (docs/architecture.md §5d). The window's
+own copies of the semantic masks (the voxel case it scores) are counted when they are read
+(:func:`semantic_copies_memory_problem`): a case whose copies would not fit is refused with that message.
 """
 
 from __future__ import annotations
@@ -39,6 +43,13 @@ lesions: 472 MB kept, 493 MB peak while building (bench/objects.py); it was 10 b
 ``int32`` ids."""
 OBJECTS_BUILD_MARGIN = 1.25
 """Head room over :data:`OBJECTS_BYTES_PER_VOXEL` for the build's transient arrays (measured: +4 %)."""
+OBJECT_MASKS_KEPT_BYTES = 64_000_000
+"""What the objects lane keeps at most of the object masks it gave for outlines
+(``dice_engine.live_objects.KEPT_MASK_BYTES``; equal, checked by a test, so the engine is not imported here)."""
+SEMANTIC_COPIES = 1
+"""Copies of each semantic mask the window makes beyond the one it reads, with ``view --semantic-*``: the
+read-only voxel case the Dice table scores (app/qt/instance_voxels.py); the mask read is the working copy that
+edits write."""
 MAX_VOXELS_VARIABLE = "DICELENS_MAX_VOXELS"
 _MEMINFO = Path("/proc/meminfo")
 
@@ -131,37 +142,73 @@ def check_declared_size(name: str, shape: Sequence[int], bytes_per_voxel: int,
                      f"{MAX_VOXELS_VARIABLE}={voxels}).")
 
 
-def objects_memory_bytes(voxels: int, mask_bytes: int = 1) -> int:
-    """Memory the objects lane needs for a case of ``voxels`` voxels whose masks have ``mask_bytes`` per voxel
-    (kept volumes and the build's head room, :data:`OBJECTS_BUILD_MARGIN`)."""
+def objects_memory_bytes(voxels: int, mask_bytes: int = 1, semantic_bytes: int = 0) -> int:
+    """Memory the objects lane needs for the volumes of a case of ``voxels`` voxels whose masks have
+    ``mask_bytes`` per voxel (kept volumes and the build's head room, :data:`OBJECTS_BUILD_MARGIN`).
+
+    ``semantic_bytes``: per voxel of the semantic masks (``view --semantic-*``), 0 without; the lane then keeps a
+    copy of each and a class map of their dtype in place of each 1-byte mask."""
     kept = voxels * (OBJECTS_BYTES_PER_VOXEL + 2 * (mask_bytes - 1))
+    if semantic_bytes:
+        kept += voxels * 2 * (semantic_bytes + semantic_bytes - 1)
     return int(kept * OBJECTS_BUILD_MARGIN)
 
 
-def objects_memory_problem(voxels: int, mask_bytes: int = 1, cache_bytes: int = 0) -> str | None:
+def objects_memory_problem(voxels: int, mask_bytes: int = 1, cache_bytes: int = 0,
+                           semantic_bytes: int = 0) -> str | None:
     """Why the window cannot keep the objects of a case up to date (one sentence for the user), or None
     when they fit in the memory available now (or it is unknown).
 
     Parameters
     ----------
-    voxels, mask_bytes
+    voxels, mask_bytes, semantic_bytes
         As :func:`objects_memory_bytes`.
     cache_bytes : int
-        The object scores kept between edits (:func:`dice_engine.live_objects.score_cache_bytes`), on top.
+        The object scores kept between edits (:func:`dice_engine.live_objects.score_cache_bytes`), on top of
+        the volumes and :data:`OBJECT_MASKS_KEPT_BYTES`.
     """
-    volumes = objects_memory_bytes(voxels, mask_bytes)
-    needed = volumes + cache_bytes
+    volumes = objects_memory_bytes(voxels, mask_bytes, semantic_bytes)
+    needed = volumes + OBJECT_MASKS_KEPT_BYTES + cache_bytes
     available = available_memory_bytes()
     if available is None or needed <= available:
         return None
-    parts = f" ({_gb(volumes)} for its volumes, {_gb(cache_bytes)} for the object scores kept between edits)" \
-        if cache_bytes else ""
+    parts = [f"{_gb(volumes)} for its volumes{' and copies of the semantic masks' if semantic_bytes else ''}",
+             f"{_gb(OBJECT_MASKS_KEPT_BYTES)} for the object masks kept for outlines"]
+    if cache_bytes:
+        parts.append(f"{_gb(cache_bytes)} for the object scores kept between edits")
     return (f"Objects are not counted for this case: keeping them up to date needs about {_gb(needed)} of memory"
-            f"{parts} and {_gb(available)} is available. The rest of the window works as usual; free memory and "
-            f"open the case again, or count them with 'dicelens score --objects'.")
+            f" ({', '.join(parts)}) and {_gb(available)} is available. The rest of the window works as usual; free "
+            f"memory and open the case again, or count them with 'dicelens score --objects'.")
 
 
-def objects_lane_memory_problem(gt, pred) -> str | None:
+def semantic_copies_memory_problem(gt, pred, names: tuple[str, str], max_voxels: int | None = None) -> str | None:
+    """Why the window cannot keep its copies of the semantic masks ``gt`` / ``pred`` just read
+    (:data:`SEMANTIC_COPIES` of each; one message naming the files), or None when they fit in the memory
+    available now (or it is unknown), or when a voxel limit was set (``--max-voxels`` or
+    :data:`MAX_VOXELS_VARIABLE`: the user sized the case, as for reading).
+
+    Parameters
+    ----------
+    gt, pred : numpy.ndarray
+        The semantic masks read, ``(z, y, x)``.
+    names : tuple of str
+        How the message names them (e.g. ``("--semantic-gt 'a.nii.gz'", "--semantic-pred 'b.nii.gz'")``).
+    max_voxels : int, optional
+        The user's voxel limit, as given to the readers.
+    """
+    if max_voxels is not None or max_voxels_from_environment() is not None:
+        return None
+    needed = SEMANTIC_COPIES * (gt.nbytes + pred.nbytes)
+    available = available_memory_bytes()
+    if available is None or needed <= available:
+        return None
+    return (f"{names[0]} and {names[1]} were read, but the window's copies of them (the classes it scores and "
+            f"keeps up to date) need about {_gb(needed)} of memory more and {_gb(available)} is available. Free "
+            f"memory and open the case again, leave out --semantic-gt / --semantic-pred to score the instances "
+            f"as one class, or score it with 'dicelens score --instances'.")
+
+
+def objects_lane_memory_problem(gt, pred, semantic: tuple | None = None) -> str | None:
     """:func:`objects_memory_problem` of the objects lane for these masks, cache included, counted before
     anything is built.
 
@@ -173,17 +220,21 @@ def objects_lane_memory_problem(gt, pred) -> str | None:
     ----------
     gt, pred : numpy.ndarray
         ``(z, y, x)`` masks the lane would give :class:`dice_engine.LiveObjects` (label maps or instance images).
+    semantic : tuple of numpy.ndarray, optional
+        ``(gt classes, pred classes)`` it would be given with them (instance mode with semantic masks).
     """
     # the engine: imported only when the lane asks
     from dice_engine.live_objects import score_cache_bytes
 
     voxels, mask_bytes = gt.size, max(gt.itemsize, pred.itemsize)
-    problem = objects_memory_problem(voxels, mask_bytes)
+    semantic_bytes = 0 if semantic is None else max(mask.itemsize for mask in semantic)
+    problem = objects_memory_problem(voxels, mask_bytes, semantic_bytes=semantic_bytes)
     if problem is not None:
         return problem
-    if objects_memory_problem(voxels, mask_bytes, score_cache_bytes(target=gt, preds=pred, exact=False)) is None:
+    bound = score_cache_bytes(target=gt, preds=pred, exact=False)
+    if objects_memory_problem(voxels, mask_bytes, bound, semantic_bytes) is None:
         return None
-    return objects_memory_problem(voxels, mask_bytes, score_cache_bytes(target=gt, preds=pred))
+    return objects_memory_problem(voxels, mask_bytes, score_cache_bytes(target=gt, preds=pred), semantic_bytes)
 
 
 def _gb(count: int) -> str:

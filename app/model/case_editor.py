@@ -115,6 +115,8 @@ class CaseEditor:
                                    history_budget_bytes=history_budget_bytes)
         self._journal = journal_for(case.sources, data_dir, self._info()) if journal else None
         self.recovery: RecoveryOffer | None = None
+        self.recovered_records: list[JournalRecord] = []
+        """The journal records :meth:`recover` replayed into the masks, in order."""
         if self._journal is not None and self._journal.in_use():
             self.session.journal_error = ("this case is open for editing in another DiceLens window; edits "
                                           "made here are not journalled against a crash.")
@@ -149,6 +151,7 @@ class CaseEditor:
             return []
         contents = self._journal.read()
         applied, replay_warnings = self.session.replay(contents.records)
+        self.recovered_records = contents.records[:applied]
         if applied < len(contents.records):  # keep only what was applied, so new records follow it
             self._journal.rewrite(contents.records[:applied])
         self.recovery = None

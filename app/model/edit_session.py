@@ -77,6 +77,9 @@ class EditSession:
         Why journalling stopped (a disk error while appending); editing goes on without it.
     review_log : list of ReviewEvent
         Every edit, undo, redo, recovered record and save of this session, in order (for the report).
+    new_instance_class : callable or None
+        ``() -> int``: the class a new instance id takes now (instance mode with semantic masks,
+        docs/architecture.md §5d), written into every journal record; None: nothing recorded.
     """
 
     def __init__(self, gt: np.ndarray, pred: np.ndarray, spacing_zyx, num_classes: int, *,
@@ -107,6 +110,7 @@ class EditSession:
         self._next_id = 1
         self._saved_state: dict[str, int | None] = {"pred": None, "gt": None}
         self.review_log: list[ReviewEvent] = []
+        self.new_instance_class = None
         self.image: np.ndarray | None = None
         """``(z, y, x)`` scalar intensities for the intensity-aware tools (None: the case has none)."""
         self.intensity_range: tuple[float, float] | None = None
@@ -514,6 +518,8 @@ class EditSession:
     def _append_to_journal(self, record: JournalRecord) -> None:
         if self.journal is None or self.journal_error is not None:
             return
+        if self.new_instance_class is not None:
+            record = replace(record, new_instance_class=int(self.new_instance_class()))
         try:
             self.journal.append(record)
         except OSError as error:

@@ -117,8 +117,7 @@ class SemanticTranslation:
                                  f"--semantic-pred to score every instance as one class.")
 
     def recount(self, instances: dict[str, np.ndarray]) -> None:
-        """Count the classes of the ids again, from ``instances`` as they are now (e.g. after strokes recovered
-        from a crash journal, which reach the masks before any delta is translated)."""
+        """Count the classes of the ids from ``instances`` (the instance masks that :attr:`masks` classify)."""
         from dice_engine.instance_classes import InstanceClassCounts  # semantic mode only: torch is loaded
 
         try:
@@ -137,20 +136,50 @@ class SemanticTranslation:
             Same mask, region and kind; ``old_values`` / ``new_values`` read-only classes of the region, in
             the semantic mask's dtype.
         """
-        mask, table = self.masks[delta.which], self.tables[delta.which]
+        mask = self.masks[delta.which]
         old_classes = np.array(mask[delta.region], copy=True)
-        changed = delta.old_values != delta.new_values
-        new_ids = delta.new_values[changed]
-        classes = table.classes_of(new_ids)
-        if ((new_ids != 0) & (classes == 0)).any():
-            chosen = int(self.new_instance_class())
-            classes[(new_ids != 0) & (classes == 0)] = chosen if 0 < chosen < self.num_classes else 1
-        classes[new_ids == 0] = 0
-        new_classes = old_classes.copy()
-        new_classes[changed] = classes
-        table.move(delta.old_values[changed], old_classes[changed].astype(np.int64), new_ids, classes)
+        new_classes = self._classes_given(delta.which, delta.old_values, delta.new_values, old_classes)
         mask[delta.region] = new_classes
         return Delta(delta.which, delta.region, _frozen(old_classes), _frozen(new_classes), delta.kind)
+
+    def replay(self, records) -> None:
+        """Translate the id edits of journal records recovered after a crash, in order, as :meth:`translate`
+        translated them when they were painted: the masks and class counts end as they were then.
+
+        Parameters
+        ----------
+        records : list of app.model.journal.JournalRecord
+            The records replayed into the instance masks (``indices`` ``(N,)`` flat, ``old_values`` /
+            ``new_values`` ``(N,)`` ids), from the instance masks as read. A record's ``new_instance_class``
+            is the class new instances took when it was written; a record without one (a journal written
+            before it was recorded) takes :attr:`new_instance_class` now.
+        """
+        for record in records:
+            if record.kind == "clear_redo":
+                continue
+            mask = self.masks[record.which]
+            old_classes = mask.flat[record.indices]
+            mask.flat[record.indices] = self._classes_given(record.which, record.old_values, record.new_values,
+                                                            old_classes, record.new_instance_class)
+
+    def _classes_given(self, which: str, old_ids: np.ndarray, new_ids: np.ndarray, old_classes: np.ndarray,
+                       recorded_class: int | None = None) -> np.ndarray:
+        """The classes of voxels whose ids go from ``old_ids`` to ``new_ids`` (any same shape), now of classes
+        ``old_classes``; the class counts of ``which`` are moved accordingly. A new instance takes
+        ``recorded_class``, or when None :attr:`new_instance_class`. Returns a new array."""
+        table = self.tables[which]
+        changed = old_ids != new_ids
+        given_ids = new_ids[changed]
+        classes = table.classes_of(given_ids)
+        unclassed = (given_ids != 0) & (classes == 0)
+        if unclassed.any():
+            chosen = int(self.new_instance_class() if recorded_class is None else recorded_class)
+            classes[unclassed] = chosen if 0 < chosen < self.num_classes else 1
+        classes[given_ids == 0] = 0
+        new_classes = old_classes.copy()
+        new_classes[changed] = classes
+        table.move(old_ids[changed], old_classes[changed].astype(np.int64), given_ids, classes)
+        return new_classes
 
 
 def _frozen(values: np.ndarray) -> np.ndarray:

@@ -65,6 +65,10 @@ class JournalRecord:
         ``(N,)`` labels before and after this event (for ``undo`` the step's new and old values).
     description : str
         The step's description.
+    new_instance_class : int or None
+        The class a voxel given a new instance id took when the record was written (instance mode with
+        semantic masks, docs/architecture.md §5d), so that recovery gives the classes painting gave; None when
+        not recorded (other modes, and journals written before it was).
     """
 
     kind: str
@@ -74,17 +78,21 @@ class JournalRecord:
     old_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
     new_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
     description: str = ""
+    new_instance_class: int | None = None
 
     def encode(self) -> bytes:
         """The record's bytes as stored in ``journal.bin`` (prefix + payload)."""
         if self.kind not in RECORD_KINDS:
             raise ValueError(f"unknown journal record kind {self.kind!r}")
         check_which(self.which)
-        header = json.dumps({
+        fields = {
             "kind": self.kind, "id": int(self.step_id), "which": self.which, "count": int(self.indices.size),
             "index_dtype": self.indices.dtype.str, "value_dtype": self.old_values.dtype.str,
             "description": self.description,
-        }).encode()
+        }
+        if self.new_instance_class is not None:
+            fields["new_instance_class"] = int(self.new_instance_class)
+        header = json.dumps(fields).encode()
         payload = b"".join((_HEADER_LENGTH.pack(len(header)), header, self.indices.tobytes(),
                             self.old_values.tobytes(), self.new_values.astype(self.old_values.dtype).tobytes()))
         length = struct.pack("<Q", len(payload))
@@ -118,8 +126,9 @@ class JournalRecord:
         for dtype, size in zip((index_dtype, value_dtype, value_dtype), sizes, strict=True):
             arrays.append(np.frombuffer(payload, dtype=dtype, count=count, offset=offset).copy())
             offset += size
+        new_instance_class = header.get("new_instance_class")
         return cls(header["kind"], int(header["id"]), header["which"], arrays[0], arrays[1], arrays[2],
-                   header.get("description", ""))
+                   header.get("description", ""), None if new_instance_class is None else int(new_instance_class))
 
 
 @dataclass

@@ -326,4 +326,6 @@ class ConfusionMatrixPanel(QWidget):
             )
             return
         self._state.set_slice(slice_index)
-        self._describe((gt_label, pred_label), f" — most on {AXIS_NAMES[axis]} slice {slice_index}")
+        case = self._state.case
+        flat = case is not None and case.gt.shape[0] == 1   # a 2D image: its one slice needs no naming
+        self._describe((gt_label, pred_label), "" if flat else f" — most on {AXIS_NAMES[axis]} slice {slice_index}")

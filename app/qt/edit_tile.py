@@ -58,7 +58,8 @@ def _screen_span(part: slice, size: int, flipped: bool) -> tuple[int, int]:
 
 
 def render_tile(rgba: np.ndarray, gt_slice: np.ndarray, pred_slice: np.ndarray, rect: ScreenRect,
-                settings: overlay.OverlaySettings, colors: np.ndarray, selected_class: int) -> ScreenRect:
+                settings: overlay.OverlaySettings, colors: np.ndarray, selected_class: int,
+                classes: tuple[np.ndarray, np.ndarray] | None = None) -> ScreenRect:
     """Recompose the overlay around ``rect`` into ``rgba``, in place.
 
     Parameters
@@ -69,8 +70,8 @@ def render_tile(rgba: np.ndarray, gt_slice: np.ndarray, pred_slice: np.ndarray, 
         The slice's label maps as on screen, already edited.
     rect : ScreenRect
         Where the masks changed.
-    settings, colors, selected_class
-        As for :func:`app.qt.overlay.compose`.
+    settings, colors, selected_class, classes
+        As for :func:`app.qt.overlay.compose` (``classes``: the whole slice's, as edited).
 
     Returns
     -------
@@ -81,7 +82,8 @@ def render_tile(rgba: np.ndarray, gt_slice: np.ndarray, pred_slice: np.ndarray, 
     source = _grown(rect, 2 * _OUTLINE_REACH, gt_slice.shape)
     source = (source[0] - source[0] % _ALIGN, source[1], source[2] - source[2] % _ALIGN, source[3])
     window = np.s_[source[0]:source[1], source[2]:source[3]]
-    tile = overlay.compose(gt_slice[window], pred_slice[window], settings, colors, selected_class)
+    tile = overlay.compose(gt_slice[window], pred_slice[window], settings, colors, selected_class,
+                           None if classes is None else (classes[0][window], classes[1][window]))
     rows = slice(written[0] - source[0], written[1] - source[0])
     cols = slice(written[2] - source[2], written[3] - source[2])
     rgba[written[0]:written[1], written[2]:written[3]] = tile[rows, cols]

@@ -75,6 +75,9 @@ class EditWorkflow(QObject):
         self.save_redirect = None
         """None, or a callable ``which -> path or None``: where File → Save writes instead of the mask's
         source (review mode: ``R/corrected/``, :class:`app.qt.worklist_corrected.CorrectedTarget`)."""
+        self.new_instance_class = None
+        """None, or ``() -> int`` given to every case's :class:`~app.model.edit_session.EditSession` (recorded in
+        its journal: docs/architecture.md §5d)."""
         for which in ("pred", "gt"):
             key = "Ctrl+S" if which == "pred" else "Ctrl+Alt+S"
             self._file_action(f"save_{which}", f"&Save {MASK_NAMES[which]}", key, self.save_pred
@@ -115,6 +118,7 @@ class EditWorkflow(QObject):
         self._replace_confirmed = set()
         self.editor = CaseEditor(case, data_dir=window.edit_data_dir, journal=self.journal,
                                  history_budget_bytes=self.undo_budget_mb() * 2**20)
+        self.editor.session.new_instance_class = self.new_instance_class
         image = case.image
         # The intensity-aware tools read scalar images only (not a 2D picture's RGB).
         self.editor.session.image = image if image is not None and image.shape == case.gt.shape else None

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.model.instance_delta import InstanceEdit, SemanticTranslation, foreground_delta
+from app.errors import InputError
+from app.model.instance_delta import InstanceEdit, SemanticTranslation, foreground_delta, foreground_values
 
 
 class InstanceVoxels:
@@ -44,9 +45,9 @@ class InstanceVoxels:
         self._labels = labels
         self._max_voxels = max_voxels
         self._read: dict[int, tuple] = {}   # id(case) -> (SemanticMasks, SemanticTranslation), from the open lane
-        self.edited = None
-        """Optional ``() -> bool``: the case's masks were changed after reading (strokes recovered from a crash
-        journal); the classes of the ids are then counted again."""
+        self.recovered = None
+        """Optional ``() -> list of JournalRecord``: the records of a crash journal replayed into the case's masks
+        after reading; the semantic copies are given the classes those edits gave when they were painted."""
         self._lock = threading.Lock()
         self._case = None
         self._scored = None
@@ -61,8 +62,10 @@ class InstanceVoxels:
         ------
         InputError
             Class scores with instances, semantic masks that cannot be read or do not lie on the case's grid,
-            or an instance lying entirely on semantic background.
+            an instance lying entirely on semantic background, or copies of the semantic masks that would not
+            fit in memory (:func:`app.io.limits.semantic_copies_memory_problem`).
         """
+        from app.io.limits import semantic_copies_memory_problem
         from app.object_scoring import foreground_case, load_semantic_masks
 
         foreground_case(case)   # its refusals (class scores) before anything is read
@@ -70,9 +73,14 @@ class InstanceVoxels:
         if self._semantic_paths is not None and paths == self._instance_paths:
             semantic = load_semantic_masks(case, *self._semantic_paths, labels=self._labels,
                                            max_voxels=self._max_voxels)
+            names = tuple(f"{option} '{path}'" for option, path in zip(("--semantic-gt", "--semantic-pred"),
+                                                                      self._semantic_paths, strict=True))
+            problem = semantic_copies_memory_problem(semantic.gt, semantic.pred, names, self._max_voxels)
+            if problem is not None:
+                raise InputError(problem)
             translation = SemanticTranslation({"gt": case.gt, "pred": case.pred},
                                               {"gt": semantic.gt, "pred": semantic.pred},   # read here: ours
-                                              semantic.num_classes, self._new_instance_class)
+                                              semantic.num_classes, self.new_instance_class)
             with self._lock:
                 self._read[id(case)] = semantic, translation
         return case
@@ -97,8 +105,8 @@ class InstanceVoxels:
             scored = foreground_case(case)   # fresh uint8 masks: the engine's own, no further copy
             _read_only(scored.gt), _read_only(scored.pred)
         else:
-            if self.edited is not None and self.edited():
-                self._translation.recount({"gt": case.gt, "pred": case.pred})
+            if self.recovered is not None:
+                self._translation.replay(self.recovered())
             masks = self._translation.masks
             scored = semantic_case(case, replace(semantic, gt=_read_only(np.array(masks["gt"])),
                                                  pred=_read_only(np.array(masks["pred"]))))
@@ -114,6 +122,26 @@ class InstanceVoxels:
             self._last = delta, self._translation.translate(delta)
         return self._last[1]
 
+    def scored_slices(self, gt_ids: np.ndarray, pred_ids: np.ndarray, take) -> tuple[np.ndarray, np.ndarray]:
+        """The scored classes on a slice shown (``ReviewState.scored_slices_source``), as edited so far.
+
+        Parameters
+        ----------
+        gt_ids, pred_ids : (H, W) integer
+            The slice's instance ids as on screen.
+        take : callable
+            ``(z, y, x) volume -> the same slice as on screen`` (a view).
+
+        Returns
+        -------
+        tuple of (H, W) uint8 or the semantic masks' dtype
+            Foreground (id not 0), or views of the semantic working copies, which every edit's translation
+            writes before the view redraws it.
+        """
+        if self._translation is None:
+            return foreground_values(gt_ids), foreground_values(pred_ids)
+        return take(self._translation.masks["gt"]), take(self._translation.masks["pred"])
+
     def object_masks(self, case):
         """``(gt classes, pred classes, C)`` the objects lane classes instances by (read-only snapshots as of the
         load), or None without semantic masks."""
@@ -127,7 +155,7 @@ class InstanceVoxels:
             return delta
         return InstanceEdit(delta.which, delta.region, delta.new_values, self.translate(delta).new_values)
 
-    def _new_instance_class(self) -> int:
+    def new_instance_class(self) -> int:
         """A new instance's class: the class selected in the Dice table (1 when background is selected)."""
         return max(int(self._state.selected_class), 1)
 
@@ -141,8 +169,11 @@ def install(window, instances: bool, semantic_paths: tuple[str, str] | None = No
     if not instances:
         return None
     voxels = InstanceVoxels(window.state, semantic_paths, instance_paths, labels, max_voxels)
-    voxels.edited = lambda: window.edits.editor is not None and window.edits.editor.session.modified
+    voxels.recovered = lambda: [] if window.edits.editor is None else window.edits.editor.recovered_records
+    if semantic_paths is not None:
+        window.edits.new_instance_class = voxels.new_instance_class   # journalled: recovery classes as painting
     window.state.scored_case_source = voxels.scored_case
+    window.state.scored_slices_source = voxels.scored_slices
     window.controller.voxel_view = voxels
     window.objects.voxel_view = voxels
     window.case_loader.reader = voxels.wrap_reader(window.case_loader.reader)

@@ -115,7 +115,7 @@ def _process(state: ObjectsWorkerState, request) -> ObjectsReply | ObjectsFailur
 
     if isinstance(request, ObjectsLoadRequest):
         state.live, state.generation, state.spacing_zyx = None, request.generation, request.spacing_zyx
-        problem = objects_lane_memory_problem(request.gt, request.pred)
+        problem = objects_lane_memory_problem(request.gt, request.pred, request.semantic)
         if problem is not None:   # counted before anything is allocated: the lane stays off for this case
             return ObjectsFailure(request.generation, request.revision, problem)
         semantic = {} if request.semantic is None else {"target_semantic": request.semantic[0],

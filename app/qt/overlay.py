@@ -19,6 +19,10 @@ Per label (filled and contour modes): a label can be hidden, drawn with its own 
 overall opacity) or, with "show only selected", every label but the selected class hidden. Hidden labels
 leave the pixels under them as they would be without them (an outline of a hidden ground-truth label does
 not erase the prediction's fill). The error map is about the selected class (or all) and ignores these.
+
+With ``view --instances`` the masks hold instance ids (drawn in their colours) while the table's classes are
+the voxel case's (docs/architecture.md §5d): :func:`compose` then takes the slices of those classes, and "show
+only selected" keeps the voxels of the selected class and the error map compares classes, not ids.
 """
 
 from __future__ import annotations
@@ -175,7 +179,7 @@ def _as_rgba(pixels: np.ndarray) -> np.ndarray:
 
 
 def compose(gt: np.ndarray, pred: np.ndarray, settings: OverlaySettings, colors: np.ndarray,
-            selected_class: int) -> np.ndarray:
+            selected_class: int, classes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The overlay of one slice.
 
     Every layer is a lookup of the integer label slice in a packed-RGBA table (one gather per layer),
@@ -190,6 +194,9 @@ def compose(gt: np.ndarray, pred: np.ndarray, settings: OverlaySettings, colors:
         Label colours (:func:`label_colors`).
     selected_class : int
         Class of the error map when ``settings.errors_of_all_classes`` is false.
+    classes : tuple of (H, W) integer, optional
+        ``(gt classes, pred classes)``: the classes the table scores, when ``gt`` / ``pred`` hold instance ids;
+        the error map and "show only selected" use them (``selected_class`` is one of them).
 
     Returns
     -------
@@ -197,7 +204,12 @@ def compose(gt: np.ndarray, pred: np.ndarray, settings: OverlaySettings, colors:
         RGBA, alpha 0 where nothing is drawn.
     """
     if settings.mode == "errors":
-        return _as_rgba(_errors(gt, pred, None if settings.errors_of_all_classes else selected_class))
+        scored_gt, scored_pred = (gt, pred) if classes is None else classes
+        return _as_rgba(_errors(scored_gt, scored_pred, None if settings.errors_of_all_classes else selected_class))
+    keep_gt = keep_pred = None   # per pixel: of the selected class (instance ids drawn, classes selected)
+    if classes is not None and settings.only_selected:
+        keep_gt, keep_pred = classes[0] == selected_class, classes[1] == selected_class
+        settings = replace(settings, only_selected=False)
     factors = settings.label_factors(len(colors), selected_class)
     shown = None if np.all(factors > 0) else factors > 0   # None: every label drawn (no extra lookup)
     outline = _label_lut(colors, np.where(factors > 0, CONTOUR_ALPHA, 0))
@@ -205,19 +217,27 @@ def compose(gt: np.ndarray, pred: np.ndarray, settings: OverlaySettings, colors:
     if settings.mode == "filled":
         fill = _label_lut(colors, np.rint(settings.opacity * 255 * factors))
         if settings.show_pred:
-            pixels = _lookup(fill, pred)
+            pixels = _kept(_lookup(fill, pred), keep_pred)
             if settings.show_gt:
-                _draw(pixels, _visible(boundary(gt), gt, shown), outline, gt)
+                _draw(pixels, _kept(_visible(boundary(gt), gt, shown), keep_gt), outline, gt)
         elif settings.show_gt:
-            pixels = _lookup(fill, gt)
+            pixels = _kept(_lookup(fill, gt), keep_gt)
         return _as_rgba(pixels)
     if settings.show_pred:
         lighter = ((colors.astype(np.uint16) + 255) // 2).astype(np.uint8)
         lighter_outline = _label_lut(lighter, np.where(factors > 0, CONTOUR_ALPHA, 0))
-        _draw(pixels, _visible(boundary(pred) & _dotted(pred.shape), pred, shown), lighter_outline, pred)
+        _draw(pixels, _kept(_visible(boundary(pred) & _dotted(pred.shape), pred, shown), keep_pred),
+              lighter_outline, pred)
     if settings.show_gt:
-        _draw(pixels, _visible(boundary(gt), gt, shown), outline, gt)
+        _draw(pixels, _kept(_visible(boundary(gt), gt, shown), keep_gt), outline, gt)
     return _as_rgba(pixels)
+
+
+def _kept(values: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    """``values`` (packed pixels, or a bool mask) zeroed where ``keep`` is false, in place; None keeps all."""
+    if keep is not None:
+        np.multiply(values, keep, out=values, casting="unsafe")   # dense: faster than ``values[~keep] = 0``
+    return values
 
 
 def _visible(where: np.ndarray, labels: np.ndarray, shown: np.ndarray | None) -> np.ndarray:

@@ -18,7 +18,7 @@ def _swatch(rgb: tuple[int, ...], text: str) -> str:
 def legend_html(settings: OverlaySettings, state) -> str:
     """Rich text describing the overlay of ``settings`` (error map: its colours and which class)."""
     if settings.mode == "errors":
-        case = state.case
+        case = state.scored_case
         if settings.errors_of_all_classes or case is None:
             scope = "all classes"
             names = ("true positive", "false positive", "false negative", "wrong class")
@@ -41,7 +41,7 @@ def legend_html(settings: OverlaySettings, state) -> str:
             shown.append("prediction: dotted outline")
     if not shown:
         return escape("masks hidden (G / P to show)")
-    case = state.case
+    case = state.scored_case
     if settings.only_selected and case is not None:
         shown.append("only " + elide_middle(case.labels.name(state.selected_class), MAX_LEGEND_NAME_CHARS))
     elif settings.hidden_labels:

@@ -36,6 +36,10 @@ class ReviewState(QObject):
         or with ``view --instances`` its voxel case (app/qt/instance_voxels.py); ``selected_class`` indexes it.
     scored_case_source : callable or None
         ``case -> scored case``; None: ``case`` itself.
+    scored_slices_source : callable or None
+        ``(gt slice, pred slice, take) -> (gt classes, pred classes)``: the scored case's classes on a slice
+        shown, from its ids and ``take`` (``(z, y, x) volume -> that slice as on screen``), kept current through
+        edits; None: ``case``'s labels are the classes.
     """
 
     case_changed = Signal(object)
@@ -53,6 +57,7 @@ class ReviewState(QObject):
         self.highlighted_cell: tuple[int, int] | None = None
         self.scored_case = None
         self.scored_case_source = None
+        self.scored_slices_source = None
 
     def slice_count(self, axis: int | None = None) -> int:
         """Number of slices along ``axis`` (default: the current axis); 0 without a case."""

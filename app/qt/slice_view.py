@@ -335,7 +335,7 @@ class SliceView(QWidget):
         if self._gt_slice is None:
             return
         self._overlay_rgba = overlay.compose(self._gt_slice, self._pred_slice, self.settings, self._colors,
-                                             self.state.selected_class)
+                                             self.state.selected_class, self._scored_slices())
         self.overlay_renders += 1
         self.overlay_item.setImage(self._overlay_rgba, autoLevels=False, levels=None)
         self.legend_label.setText(legend_html(self.settings, self.state))
@@ -351,14 +351,15 @@ class SliceView(QWidget):
         rect = screen_rect(self.frame, region, self.plane.slice_index, self.state.case.gt.shape)
         if rect is None:
             return
+        scored = self._scored_slices()
         written = render_tile(self._overlay_rgba, self._gt_slice, self._pred_slice, rect, self.settings,
-                              self._colors, self.state.selected_class)
+                              self._colors, self.state.selected_class, scored)
         self.tile_renders += 1
         show_tile(self.overlay_item, self._overlay_rgba, written)
         cell = self.state.highlighted_cell
         if cell is not None and self.highlight_mask is not None:
-            render_highlight_tile(self.highlight_mask, self._highlight_rgba, self._gt_slice, self._pred_slice,
-                                  rect, cell)
+            render_highlight_tile(self.highlight_mask, self._highlight_rgba,
+                                  *((self._gt_slice, self._pred_slice) if scored is None else scored), rect, cell)
             show_tile(self.highlight_item, self._highlight_rgba, rect)
 
     def _render_highlight(self) -> None:
@@ -367,8 +368,15 @@ class SliceView(QWidget):
             self.highlight_mask = None
             self.highlight_item.clear()
             return
-        self.highlight_mask, self._highlight_rgba = overlay.highlight(self._gt_slice, self._pred_slice, cell)
+        scored = self._scored_slices()
+        self.highlight_mask, self._highlight_rgba = overlay.highlight(
+            *((self._gt_slice, self._pred_slice) if scored is None else scored), cell)
         self.highlight_item.setImage(self._highlight_rgba, autoLevels=False, levels=None)
+
+    def _scored_slices(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The table's classes on the slice shown when the masks hold other labels (instance ids), else None."""
+        source = self.state.scored_slices_source
+        return None if source is None else source(self._gt_slice, self._pred_slice, self._slice_of)
 
     def _update_info(self) -> None:
         if self.frame is None:

@@ -22,15 +22,14 @@ def distance_unit(case) -> str:
 
 
 def describe_voxel(case, index_zyx: tuple[int, int, int]) -> str:
-    """The cursor readout: voxel index, LPS position in mm and intensity; then, on a second line, the
-    ground-truth and predicted label."""
+    """The cursor readout: voxel index (a 2D image's pixel ``(x, y)``), LPS position in mm and intensity; then, on a
+    second line, the ground-truth and predicted label."""
     geometry = case.geometry
     z, y, x = index_zyx
-    if case.has_physical_spacing:
+    parts = [f"pixel ({x}, {y})" if case.gt.shape[0] == 1 else f"voxel ({x}, {y}, {z})"]   # 2D: no slice index
+    if case.has_physical_spacing:   # where it lies in the patient (a 2D image's plane has a place there too)
         position = index_to_physical(index_zyx, geometry.origin, geometry.spacing, geometry.direction)
-        parts = [f"voxel ({x}, {y}, {z})", "LPS (" + ", ".join(f"{v:.1f}" for v in position) + ") mm"]
-    else:
-        parts = [f"pixel ({x}, {y})" if case.gt.shape[0] == 1 else f"voxel ({x}, {y}, {z})"]
+        parts.append("LPS (" + ", ".join(f"{v:.1f}" for v in position) + ") mm")
     if case.image is not None:
         value = case.image[z, y, x]
         parts.append("RGB (" + ", ".join(str(int(v)) for v in value) + ")" if np.ndim(value)

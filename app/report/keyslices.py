@@ -115,6 +115,11 @@ class KeySlice:
     plane: str = "axial"
     crop: tuple[slice, slice] = (slice(None), slice(None))
 
+    @property
+    def place(self) -> str:
+        """``"axial slice 12"``, as captions name it; "" for a 2D image (one slice: nothing to name)."""
+        return "" if self.orientation is None else f"{self.plane} slice {self.slice_index}"
+
 
 def per_slice_results(gt: np.ndarray, pred: np.ndarray, num_classes: int, device=None,
                       ignore_index: int | None = None) -> PerSliceResults:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from app.object_text import definition_line, left_out_line, thresholds_line
+from app.object_text import centroid_text, definition_line, left_out_line, thresholds_line, voxel_text
 from app.report.content import CaseReport
 from app.report.pdf_document import MUTED_COLOR, TEXT_COLOR, PdfDocument, draw_text
 from app.report.snapshot import paint_key_slice
@@ -22,7 +22,8 @@ MAX_ROWS = 40
 _COUNT_COLUMNS = (("class", 0.0, False), ("GT", 12.0, True), ("pred", 12.0, True), ("TP", 12.0, True),
                   ("FP (false)", 20.0, True), ("FN (missed)", 22.0, True), ("precision", 18.0, True),
                   ("recall", 16.0, True), ("F1", 14.0, True), ("PQ", 14.0, True))
-_ITEM_COLUMNS = (("class", 0.0, False), ("object", 16.0, False), ("volume", 24.0, True), ("key slice z", 20.0, True),
+_KEY_SLICE_TITLE = "key slice z"
+_ITEM_COLUMNS = (("class", 0.0, False), ("object", 16.0, False), ("volume", 24.0, True), (_KEY_SLICE_TITLE, 20.0, True),
                  ("centroid {unit}", 34.0, True), ("voxel", 28.0, True), ("IoU", 12.0, True), ("nearest", 20.0, True))
 """Title (``{unit}``: mm, or px for images without a physical pixel size), width in mm (0: the rest), right-aligned."""
 
@@ -50,16 +51,20 @@ def objects_section(doc: PdfDocument, report: CaseReport) -> None:
     doc.space(2)
     shown = items[:MAX_ROWS]
     unit = "mm" if shown[0][1].volume_ml is not None else "px"
-    cells = [(name, item.kind, _volume(item), str(item.key_slice_zyx[0]),
-              ", ".join(f"{v:.1f}" for v in item.centroid_mm), ", ".join(f"{v:.1f}" for v in item.centroid_voxel_zyx),
+    flat = report.slice_series is None   # a 2D image: no key slice, pixels (y, x)
+    cells = [(name, item.kind, _volume(item), *(() if flat else (str(item.key_slice_zyx[0]),)),
+              centroid_text(item, flat, axes=False)[1:-1], voxel_text(item, flat, axes=False)[1:-1],
               f"{item.iou:.2f}",
               DASH if item.distance_mm is None else f"{item.distance_mm:.1f} {unit}") for name, item in shown]
-    columns = tuple((title.format(unit=unit), width, right) for title, width, right in _ITEM_COLUMNS)
+    columns = tuple(("pixel" if flat and title == "voxel" else title.format(unit=unit), width, right)
+                    for title, width, right in _ITEM_COLUMNS if not (flat and title == _KEY_SLICE_TITLE))
     _table(doc, columns, cells, [item.kind == "missed" for _, item in shown])
     more = f" {len(items) - len(shown)} more not listed (see the JSON)." if len(items) > len(shown) else ""
+    where = ("Centroid: (x, y, z) in LPS mm, or (x, y) in px without a pixel size, and pixel index (y, x)." if flat
+             else "Key slice: the axial slice with most of the object's voxels. Centroid: (x, y, z) in LPS mm (px "
+                  "without a pixel size) and voxel index (z, y, x).")
     doc.paragraph("Missed = ground-truth object without a match (shaded); false = predicted object without a "
-                  "match. Key slice: the axial slice with most of the object's voxels. Centroid: (x, y, z) in "
-                  "LPS mm (px without a pixel size) and voxel index (z, y, x). IoU with the most-overlapping "
+                  f"match. {where} IoU with the most-overlapping "
                   "object of the other mask; nearest: distance to the nearest object of the other mask of its "
                   f"class (0 when they overlap).{more}",
                   doc.font(7, italic=True), MUTED_COLOR)
@@ -88,7 +93,7 @@ def _snapshots(doc: PdfDocument, report: CaseReport) -> None:
                 paint_key_slice(painter, QRectF(left, rect.top(), cell, cell), key_slice, doc.font(7), doc.mm(1))
                 voxels = key_slice.fn or key_slice.fp
                 lines = (f"{key_slice.kinds[0]} {key_slice.class_name} ({voxels} voxels)",
-                         f"{key_slice.plane} slice {key_slice.slice_index}")
+                         *((key_slice.place,) if key_slice.place else ()))
                 caption = "\n".join(doc.elided(line, caption_font, cell) for line in lines)
                 draw_text(painter, QRectF(left, rect.top() + cell + doc.mm(0.8), cell, caption_height), caption,
                           caption_font, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, elide=False)

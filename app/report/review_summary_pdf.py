@@ -196,7 +196,7 @@ def _case_entry(doc: PdfDocument, reviewed: ReviewedCase) -> None:
             left = rect.left() + i * (cell + gap)
             paint_key_slice(painter, QRectF(left, rect.top(), cell, cell), key_slice, doc.font(7), doc.mm(1))
             lines = (f"{snapshot.label}: {key_slice.class_index} {key_slice.class_name}",
-                     f"{key_slice.plane} slice {key_slice.slice_index}: {' & '.join(key_slice.kinds)}",
+                     (f"{key_slice.place}: " if key_slice.place else "") + " & ".join(key_slice.kinds),
                      f"Dice {fmt(key_slice.dice)}, FP {key_slice.fp}, FN {key_slice.fn} voxels")
             caption = "\n".join(doc.elided(line, caption_font, cell) for line in lines)
             draw_text(painter, QRectF(left, rect.top() + cell + doc.mm(0.8), cell, caption_height), caption,

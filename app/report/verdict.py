@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from app.errors import InputError
+from app.object_text import two_dimensional
 from app.score_document import CaseScore
 
 LISTED = 5
@@ -130,8 +131,10 @@ def _missed_objects(score: CaseScore, criteria: VerdictCriteria) -> CriterionChe
         return CriterionCheck(statement, None, "the image has no physical pixel size")
     large = sorted((m for m in missed if m[0] >= limit), key=lambda m: -m[0])
     if large:
-        return CriterionCheck(statement, False, _listed([f"{name} {volume:.3f} mL at slice z {item.key_slice_zyx[0]}"
-                                                         for volume, name, item in large]))
+        flat = two_dimensional(score.geometry)   # a 2D image: no slice to name
+        return CriterionCheck(statement, False, _listed([
+            f"{name} {volume:.3f} mL" + ("" if flat else f" at slice z {item.key_slice_zyx[0]}")
+            for volume, name, item in large]))
     unseen = _left_out_at_limit(score.objects, limit)
     if unseen:
         return CriterionCheck(statement, None, unseen)

@@ -102,9 +102,10 @@ def test_the_report_gives_f1_and_pq_at_both_instance_thresholds_and_voxel_centro
     objects = CaseObjects.from_json(json.loads(data.read_text())["score"]["objects"])
     (entry,) = objects.classes
     assert thresholds_line(entry) in text and "at IoU ≥ 0.75" in text
-    assert "centroid px voxel IoU" in text and "voxel index (z, y, x)" in text
+    # a 2D image (docs/architecture.md §5e): the pixel index (y, x), no slice
+    assert "centroid px pixel IoU" in text and "pixel index (y, x)" in text and "key slice z" not in text
     for item in entry.items:
-        assert ", ".join(f"{v:.1f}" for v in item.centroid_voxel_zyx) in text
+        assert ", ".join(f"{v:.1f}" for v in item.centroid_voxel_zyx[1:]) in text
 
 
 def test_matched_objects_carry_iou_and_dice_with_their_match(tmp_path, capsys):

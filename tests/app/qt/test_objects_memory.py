@@ -29,7 +29,8 @@ def test_objects_memory_problem_says_what_is_needed_and_available(monkeypatch):
     assert limits.objects_memory_problem(300 * 512 * 512) is None   # ~0.6 GB of 1 GB
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: 3 * 10**8)
     message = limits.objects_memory_problem(300 * 512 * 512)
-    assert message.startswith("Objects are not counted for this case") and "0.6 GB" in message
+    assert message.startswith("Objects are not counted for this case") and "needs about 0.7 GB" in message
+    assert "0.6 GB for its volumes, 64.0 MB for the object masks kept for outlines" in message
     assert "0.3 GB is available" in message
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: None)
     assert limits.objects_memory_problem(10**12) is None   # unknown: try
@@ -37,7 +38,8 @@ def test_objects_memory_problem_says_what_is_needed_and_available(monkeypatch):
 
 def test_a_case_that_does_not_fit_turns_the_lane_off_with_the_message(monkeypatch, qtbot):
     case = organ_case()
-    needed = limits.objects_memory_bytes(case.gt.size) + score_cache_bytes(target=case.gt, preds=case.pred)
+    needed = limits.objects_memory_bytes(case.gt.size) + limits.OBJECT_MASKS_KEPT_BYTES + score_cache_bytes(
+        target=case.gt, preds=case.pred)
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: needed - 1)
     state = ObjectsWorkerState()
     reply = process(state, ObjectsLoadRequest(1, 1, case.gt, case.pred, case.geometry.spacing_zyx, 6))
@@ -48,7 +50,8 @@ def test_a_case_that_does_not_fit_turns_the_lane_off_with_the_message(monkeypatc
     assert loaded.args[0].scores is None and "needs about" in loaded.args[0].message
     controller.submit_delta(edit(case, "pred", FALSE_BLOB, 2))   # ignored: nothing to follow
     assert not controller.pending
-    needed = limits.objects_memory_bytes(case.gt.size) + score_cache_bytes(target=case.gt, preds=case.pred)  # edited
+    needed = limits.objects_memory_bytes(case.gt.size) + limits.OBJECT_MASKS_KEPT_BYTES + score_cache_bytes(
+        target=case.gt, preds=case.pred)  # edited
     monkeypatch.setattr(limits, "available_memory_bytes", lambda: needed)
     assert isinstance(process(state, ObjectsLoadRequest(2, 1, case.gt, case.pred, case.geometry.spacing_zyx, 6)),
                       ObjectsReply)
@@ -58,7 +61,7 @@ def test_a_case_that_does_not_fit_turns_the_lane_off_with_the_message(monkeypatc
 def test_the_score_cache_counts_in_the_lane_budget(monkeypatch):
     """Volumes that fit but a score cache that does not: the lane stays off, and the message says why."""
     case = organ_case()
-    volumes = limits.objects_memory_bytes(case.gt.size)
+    volumes = limits.objects_memory_bytes(case.gt.size) + limits.OBJECT_MASKS_KEPT_BYTES
     cache = score_cache_bytes(target=case.gt, preds=case.pred)
     bound = score_cache_bytes(target=case.gt, preds=case.pred, exact=False)
     assert 0 < cache < bound   # organs: most voxels are inside, so the exact count is well under the bound
@@ -85,5 +88,6 @@ def test_the_exact_count_runs_only_when_the_bound_does_not_fit(monkeypatch):
         raise AssertionError("the non-zero bound fitted: no exact count was needed")
 
     monkeypatch.setattr(live_objects, "face_boundary_voxels", no_exact_count)
-    monkeypatch.setattr(limits, "available_memory_bytes", lambda: limits.objects_memory_bytes(case.gt.size) + bound)
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: limits.objects_memory_bytes(case.gt.size)
+                        + limits.OBJECT_MASKS_KEPT_BYTES + bound)
     assert limits.objects_lane_memory_problem(case.gt, case.pred) is None
