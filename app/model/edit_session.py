@@ -353,7 +353,8 @@ class EditSession:
         before_state = self.history.state_id(which)
         self._flat[which][step.indices] = step.new_values
         self._revisions[which] += 1
-        delta = Delta(which, step.region, replacement.old_box, replacement.new_box, "replace")
+        delta = Delta(which, step.region, replacement.old_box, replacement.new_box, "replace",
+                      known_changed=step.voxel_count)   # every index of a replacement changes
         self.history.push(step)
         self._kept_boxes[which] = KeptBoxes.of(step.id, before_state, replacement)
         self._forget_kept_boxes()
@@ -407,7 +408,7 @@ class EditSession:
         else:
             self._flat[step.which][step.indices] = written
             self._revisions[step.which] += 1
-            delta = Delta(step.which, step.region, *boxes, kind)
+            delta = Delta(step.which, step.region, *boxes, kind, known_changed=step.voxel_count)
         self.review_log.append(ReviewEvent(kind, step.which, step.voxel_count, f"{kind} {step.description}"))
         self._append_to_journal(JournalRecord(kind, step.id, step.which, step.indices, replaced, written,
                                               step.description))
