@@ -51,6 +51,9 @@ class Delta:
     known_changed : int or None
         :attr:`changed_voxels` when the maker knows it (a whole-volume replacement and its undo/redo:
         counting would compare two volume-sized boxes on the GUI thread); None: counted when asked.
+    known_labels : tuple of int or None
+        Every label that a changed voxel had before or has after, ascending, when the maker knows it (the
+        same deltas); None: a listener that needs it compares the boxes.
     """
 
     which: str
@@ -59,6 +62,7 @@ class Delta:
     new_values: np.ndarray
     kind: str = "paint"
     known_changed: int | None = field(default=None, compare=False, repr=False)
+    known_labels: tuple | None = field(default=None, compare=False, repr=False)
 
     @property
     def changed_voxels(self) -> int:

@@ -354,7 +354,7 @@ class EditSession:
         self._flat[which][step.indices] = step.new_values
         self._revisions[which] += 1
         delta = Delta(which, step.region, replacement.old_box, replacement.new_box, "replace",
-                      known_changed=step.voxel_count)   # every index of a replacement changes
+                      known_changed=step.voxel_count, known_labels=replacement.labels)   # every index changes
         self.history.push(step)
         self._kept_boxes[which] = KeptBoxes.of(step.id, before_state, replacement)
         self._forget_kept_boxes()
@@ -408,7 +408,8 @@ class EditSession:
         else:
             self._flat[step.which][step.indices] = written
             self._revisions[step.which] += 1
-            delta = Delta(step.which, step.region, *boxes, kind, known_changed=step.voxel_count)
+            delta = Delta(step.which, step.region, *boxes, kind, known_changed=step.voxel_count,
+                          known_labels=kept.labels)
         self.review_log.append(ReviewEvent(kind, step.which, step.voxel_count, f"{kind} {step.description}"))
         self._append_to_journal(JournalRecord(kind, step.id, step.which, step.indices, replaced, written,
                                               step.description))

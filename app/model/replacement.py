@@ -45,6 +45,8 @@ class Replacement:
         numbers it); None when nothing differs.
     old_box : np.ndarray or None
         The mask's labels in ``step.region`` before the change (read-only copy); None with ``step``.
+    labels : tuple of int
+        Every label a changed voxel had before or has after, ascending (:func:`changed_labels`).
     """
 
     which: str
@@ -52,6 +54,7 @@ class Replacement:
     revision: int
     step: Step | None
     old_box: np.ndarray | None
+    labels: tuple = ()
 
     @property
     def new_box(self) -> np.ndarray | None:
@@ -98,7 +101,18 @@ def prepare_replacement(mask: np.ndarray, values, which: str, revision: int, num
         return Replacement(which, values, int(revision), None, None)
     step = make_step(0, which, mask.shape, indices, mask.reshape(-1)[indices], new_values.astype(mask.dtype),
                      description)
-    return Replacement(which, values, int(revision), step, frozen_copy(mask[step.region]))
+    return Replacement(which, values, int(revision), step, frozen_copy(mask[step.region]), changed_labels(step))
+
+
+def changed_labels(step: Step) -> tuple:
+    """Every label that a voxel of ``step`` had before or has after, ascending: a listener that updates per
+    class (surface distances) needs no comparison of the step's volume-sized boxes (``O(N)`` in the step's
+    ``N`` voxels, one bincount each)."""
+    counts = np.bincount(step.old_values.astype(np.int64, copy=False))
+    after = np.bincount(step.new_values.astype(np.int64, copy=False))
+    size = max(counts.size, after.size)
+    counts = np.pad(counts, (0, size - counts.size)) + np.pad(after, (0, size - after.size))
+    return tuple(int(label) for label in np.flatnonzero(counts))
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,8 @@ class KeptBoxes:
         ``step_id``).
     before, after : np.ndarray
         The mask's labels in the step's region before and after the step (read-only).
+    labels : tuple of int
+        The step's :func:`changed_labels`.
     nbytes : int
         Memory the two boxes hold.
     """
@@ -122,11 +138,12 @@ class KeptBoxes:
     before_state: int | None
     before: np.ndarray
     after: np.ndarray
+    labels: tuple = ()
 
     @classmethod
     def of(cls, step_id: int, before_state: int | None, replacement: Replacement) -> KeptBoxes:
         """The boxes of ``replacement`` (with a step), written as step ``step_id`` from state ``before_state``."""
-        return cls(int(step_id), before_state, replacement.old_box, replacement.new_box)
+        return cls(int(step_id), before_state, replacement.old_box, replacement.new_box, replacement.labels)
 
     @property
     def nbytes(self) -> int:

@@ -24,6 +24,12 @@ def _session(journal=None, seed=0):
     return EditSession(gt, pred, (1.0, 1.0, 1.0), C, journal=journal)
 
 
+def _labels_of(delta):
+    """Labels of the changed voxels before and after, found by comparing the delta's boxes."""
+    changed = delta.old_values != delta.new_values
+    return tuple(int(label) for label in np.union1d(delta.old_values[changed], delta.new_values[changed]))
+
+
 def _replace(session, which, seed, index=500):
     values = np.random.default_rng(seed).integers(0, C, size=SHAPE, dtype=np.uint8)
     prepared = prepare_replacement(session.mask(which), values, which, session.revision(which), C)
@@ -47,6 +53,7 @@ def test_undo_and_redo_of_a_replacement_copy_and_compare_nothing_of_the_mask(mon
     assert copies == []
     for made in (delta, undone, redone):   # the count is known, not found by comparing the boxes on the GUI thread
         assert made.known_changed == int(np.count_nonzero(made.old_values != made.new_values)) > 0
+        assert made.known_labels == _labels_of(made)
 
 
 def test_after_a_stroke_and_its_undo_the_step_undoes_with_its_boxes_and_a_new_step_lets_them_go(monkeypatch):
@@ -89,6 +96,7 @@ def test_any_sequence_gives_the_expected_masks_and_the_journal_replays_it(tmp_pa
         unchanged[delta.region] = False
         np.testing.assert_array_equal(masks[delta.which][unchanged], before[delta.which][unchanged])
         assert delta.changed_voxels == int(np.count_nonzero(delta.old_values != delta.new_values))
+        assert delta.known_labels in (None, _labels_of(delta))
 
     session.painted.connect(check)
     dtypes = {which: mask.dtype for which, mask in masks.items()}
