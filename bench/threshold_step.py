@@ -10,7 +10,8 @@ as one journalled undo step (docs/architecture.md §8a):
 - ``prepare_s``: ``prepare_replacement`` (the soft lane's part: compare, step, the delta's boxes);
 - ``gui_apply_s``: ``EditSession.apply_replacement`` of the prepared step (the GUI thread's part: write the
   changed voxels, the history, the journal record with its fsync, the listeners, here none);
-- ``undo_s``: undoing the step (still on the GUI thread).
+- ``undo_s`` / ``redo_s``: undoing the step, then redoing it (on the GUI thread: the changed voxels and the
+  journal record; the delta's boxes are the ones the preparation made, kept by the session).
 
 Medians of ``--repeats`` runs; timings on a loaded machine are noisy. The last line is one JSON object.
 """
@@ -65,6 +66,7 @@ def one_run(depth: int, side: int, seed: int, folder: Path) -> tuple[dict[str, f
     figures = {"all_on_gui_s": timed(reference.replace_values, "pred", derived, "threshold")[0]}
     reference.journal.close()
     del reference
+    pred_before = pred.copy()
     session = EditSession(gt, pred, (1.0, 1.0, 1.0), CLASSES, journal=Journal(folder / "b"))
     figures["prepare_s"], prepared = timed(prepare_replacement, session.mask("pred"), derived, "pred",
                                            session.revision("pred"), CLASSES)
@@ -72,6 +74,11 @@ def one_run(depth: int, side: int, seed: int, folder: Path) -> tuple[dict[str, f
     if not np.array_equal(session.mask("pred"), derived):
         raise AssertionError("the prepared step did not write the derived prediction")
     figures["undo_s"] = timed(session.undo)[0]
+    if not np.array_equal(session.mask("pred"), pred_before):
+        raise AssertionError("undoing the step did not restore the prediction")
+    figures["redo_s"] = timed(session.redo)[0]
+    if not np.array_equal(session.mask("pred"), derived):
+        raise AssertionError("redoing the step did not write the derived prediction again")
     session.journal.close()
     return figures, prepared.step.voxel_count
 
@@ -85,7 +92,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.depth, args.side, args.repeats = 12, 48, 1
-    figures: dict[str, list[float]] = {"all_on_gui_s": [], "prepare_s": [], "gui_apply_s": [], "undo_s": []}
+    figures: dict[str, list[float]] = {"all_on_gui_s": [], "prepare_s": [], "gui_apply_s": [], "undo_s": [],
+                                     "redo_s": []}
     changed = 0
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory() as folder:

@@ -9,7 +9,7 @@ values so that a listener can also subtract. The Qt layer wraps the model in a Q
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,6 +48,12 @@ class Delta:
         outside the change are equal in both.
     kind : {"paint", "undo", "redo", "recover", "replace"}
         What caused it.
+    known_changed : int or None
+        :attr:`changed_voxels` when the maker knows it (a whole-volume replacement and its undo/redo:
+        counting would compare two volume-sized boxes on the GUI thread); None: counted when asked.
+    known_labels : tuple of int or None
+        Every label that a changed voxel had before or has after, ascending, when the maker knows it (the
+        same deltas); None: a listener that needs it compares the boxes.
     """
 
     which: str
@@ -55,10 +61,14 @@ class Delta:
     old_values: np.ndarray
     new_values: np.ndarray
     kind: str = "paint"
+    known_changed: int | None = field(default=None, compare=False, repr=False)
+    known_labels: tuple | None = field(default=None, compare=False, repr=False)
 
     @property
     def changed_voxels(self) -> int:
         """Number of voxels whose label differs between ``old_values`` and ``new_values``."""
+        if self.known_changed is not None:
+            return self.known_changed
         return int(np.count_nonzero(self.old_values != self.new_values))
 
 

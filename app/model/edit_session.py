@@ -24,7 +24,7 @@ from app.model.delta import Delta, Listeners, check_which, frozen_copy
 from app.model.fill import connected_region, polygon_region
 from app.model.history import DEFAULT_BUDGET_BYTES, History, Step, bounding_region, make_step
 from app.model.journal import Journal, JournalRecord
-from app.model.replacement import Replacement, prepare_replacement
+from app.model.replacement import KeptBoxes, Replacement, prepare_replacement
 from app.model.review_log import ReviewEvent
 from app.model.tools import ToolChange, ToolInput, tool_spec
 
@@ -109,6 +109,7 @@ class EditSession:
         self._stroke: _Stroke | None = None
         self._next_id = 1
         self._saved_state: dict[str, int | None] = {"pred": None, "gt": None}
+        self._kept_boxes: dict[str, KeptBoxes] = {}   # the newest replacement's boxes per mask, for its undo/redo
         self.review_log: list[ReviewEvent] = []
         self.new_instance_class = None
         self.image: np.ndarray | None = None
@@ -234,6 +235,7 @@ class EditSession:
                          stroke.description)
         self._next_id += 1
         self.history.push(step)
+        self._forget_kept_boxes()
         self.review_log.append(ReviewEvent("edit", step.which, step.voxel_count, step.description))
         self._append_to_journal(JournalRecord("step", step.id, step.which, step.indices, step.old_values,
                                               step.new_values, step.description))
@@ -352,10 +354,14 @@ class EditSession:
             return None
         step = replace(replacement.step, id=self._next_id, description=description)
         self._next_id += 1
+        before_state = self.history.state_id(which)
         self._flat[which][step.indices] = step.new_values
         self._revisions[which] += 1
-        delta = Delta(which, step.region, replacement.old_box, replacement.new_box, "replace")
+        delta = Delta(which, step.region, replacement.old_box, replacement.new_box, "replace",
+                      known_changed=step.voxel_count, known_labels=replacement.labels)   # every index changes
         self.history.push(step)
+        self._kept_boxes[which] = KeptBoxes.of(step.id, before_state, replacement)
+        self._forget_kept_boxes()
         self.review_log.append(ReviewEvent("edit", which, step.voxel_count, description))
         self._append_to_journal(JournalRecord("step", step.id, which, step.indices, step.old_values,
                                               step.new_values, description))
@@ -381,19 +387,33 @@ class EditSession:
     def undo(self) -> Delta | None:
         """Undo the last step (a drag in progress is ended first); emits its inverse delta."""
         self.end_stroke()
-        step = self.history.take_undo()
-        return None if step is None else self._replay(step, "undo")
+        steps = self.history.undo_steps
+        return None if not steps else self._replay(steps[-1], "undo")
 
     def redo(self) -> Delta | None:
         """Redo the last undone step; emits its delta."""
         self.end_stroke()
-        step = self.history.take_redo()
-        return None if step is None else self._replay(step, "redo")
+        steps = self.history.redo_steps
+        return None if not steps else self._replay(steps[-1], "redo")
 
     def _replay(self, step, kind: str) -> Delta:
-        """Write ``step``'s old values (undo) or new values (redo) back, journal it and tell the listeners."""
+        """Move ``step`` (the next to undo or redo) to the other stack, write its old values (undo) or new
+        values (redo) back, journal it and tell the listeners. The delta's boxes are the kept ones of a
+        replacement when the mask is in the state they describe (no copy of the region), else copied."""
+        kept = self._kept_boxes.get(step.which)
+        boxes = None if kept is None else kept.boxes_for(step, kind, self.history.state_id(step.which))
+        if kind == "undo":   # moves ``step`` to the other stack
+            self.history.take_undo()
+        else:
+            self.history.take_redo()
         written, replaced = (step.new_values, step.old_values) if kind == "redo" else (step.old_values, step.new_values)
-        delta = self._write_values(step.which, step.region, step.indices, written, kind)
+        if boxes is None:
+            delta = self._write_values(step.which, step.region, step.indices, written, kind)
+        else:
+            self._flat[step.which][step.indices] = written
+            self._revisions[step.which] += 1
+            delta = Delta(step.which, step.region, *boxes, kind, known_changed=step.voxel_count,
+                          known_labels=kept.labels)
         self.review_log.append(ReviewEvent(kind, step.which, step.voxel_count, f"{kind} {step.description}"))
         self._append_to_journal(JournalRecord(kind, step.id, step.which, step.indices, replaced, written,
                                               step.description))
@@ -440,6 +460,7 @@ class EditSession:
                                  "were not replayed."]
             self._replay_one(record)
             applied += 1
+        self._forget_kept_boxes()
         if applied:
             self.history_changed.emit()
         return applied, []
@@ -514,6 +535,13 @@ class EditSession:
         self._flat[which][indices] = values
         self._revisions[which] += 1
         return Delta(which, region, old_region, frozen_copy(mask[region]), kind)
+
+    def _forget_kept_boxes(self) -> None:
+        """Let go of kept replacement boxes whose step left the history (a later step cleared the redo steps,
+        or the memory budget dropped it): they can never be used again."""
+        alive = {step.id for step in self.history.undo_steps + self.history.redo_steps}
+        for which in [which for which, kept in self._kept_boxes.items() if kept.step_id not in alive]:
+            del self._kept_boxes[which]
 
     def _append_to_journal(self, record: JournalRecord) -> None:
         if self.journal is None or self.journal_error is not None:

@@ -9,7 +9,13 @@ changed voxels (:meth:`app.model.edit_session.EditSession.apply_replacement`).
 The preparation reads the mask the GUI thread edits. It is exact because the mask is not written
 while it runs (the window holds edits while a threshold step is pending, :mod:`app.qt.edit_bridge`),
 and that is checked, not assumed: a :class:`Replacement` carries the mask's revision it was prepared
-against, and the session compares again, on its own thread, when the mask changed since. Qt-free.
+against, and the session compares again, on its own thread, when the mask changed since.
+
+Undoing or redoing such a step needs the delta's before/after boxes, which span the volume (two copies of
+it, ~90 ms of the ~135 ms an undo took at 300×512×512). The session keeps the prepared boxes of the newest
+replacement of each mask (:class:`KeptBoxes`) and hands them out again when the mask is in the very state
+they describe (by the history's state id), so undo and redo of that step only write the changed voxels.
+Qt-free.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ class Replacement:
         numbers it); None when nothing differs.
     old_box : np.ndarray or None
         The mask's labels in ``step.region`` before the change (read-only copy); None with ``step``.
+    labels : tuple of int
+        Every label a changed voxel had before or has after, ascending (:func:`changed_labels`).
     """
 
     which: str
@@ -46,6 +54,7 @@ class Replacement:
     revision: int
     step: Step | None
     old_box: np.ndarray | None
+    labels: tuple = ()
 
     @property
     def new_box(self) -> np.ndarray | None:
@@ -92,4 +101,62 @@ def prepare_replacement(mask: np.ndarray, values, which: str, revision: int, num
         return Replacement(which, values, int(revision), None, None)
     step = make_step(0, which, mask.shape, indices, mask.reshape(-1)[indices], new_values.astype(mask.dtype),
                      description)
-    return Replacement(which, values, int(revision), step, frozen_copy(mask[step.region]))
+    return Replacement(which, values, int(revision), step, frozen_copy(mask[step.region]), changed_labels(step))
+
+
+def changed_labels(step: Step) -> tuple:
+    """Every label that a voxel of ``step`` had before or has after, ascending: a listener that updates per
+    class (surface distances) needs no comparison of the step's volume-sized boxes (``O(N)`` in the step's
+    ``N`` voxels, one bincount each)."""
+    counts = np.bincount(step.old_values.astype(np.int64, copy=False))
+    after = np.bincount(step.new_values.astype(np.int64, copy=False))
+    size = max(counts.size, after.size)
+    counts = np.pad(counts, (0, size - counts.size)) + np.pad(after, (0, size - after.size))
+    return tuple(int(label) for label in np.flatnonzero(counts))
+
+
+@dataclass(frozen=True)
+class KeptBoxes:
+    """The before/after boxes of a written replacement step, for its undo and redo without copying the mask.
+
+    Attributes
+    ----------
+    step_id : int
+        The step's id (the session numbered it).
+    before_state : int or None
+        :meth:`~app.model.history.History.state_id` of the mask just before the step (its state after is
+        ``step_id``).
+    before, after : np.ndarray
+        The mask's labels in the step's region before and after the step (read-only).
+    labels : tuple of int
+        The step's :func:`changed_labels`.
+    nbytes : int
+        Memory the two boxes hold.
+    """
+
+    step_id: int
+    before_state: int | None
+    before: np.ndarray
+    after: np.ndarray
+    labels: tuple = ()
+
+    @classmethod
+    def of(cls, step_id: int, before_state: int | None, replacement: Replacement) -> KeptBoxes:
+        """The boxes of ``replacement`` (with a step), written as step ``step_id`` from state ``before_state``."""
+        return cls(int(step_id), before_state, replacement.old_box, replacement.new_box, replacement.labels)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.before.nbytes + self.after.nbytes)
+
+    def boxes_for(self, step: Step, kind: str, state_now: int | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(old, new)`` boxes of the delta that undoing (``kind`` "undo") or redoing ("redo") ``step`` makes,
+        when the mask is now in the state they describe (``state_now``: its state id before the undo/redo);
+        else None. Equal state ids mean equal mask contents (:meth:`~app.model.history.History.state_id`)."""
+        if step.id != self.step_id:
+            return None
+        if kind == "undo" and state_now == self.step_id:
+            return self.after, self.before
+        if kind == "redo" and state_now == self.before_state:
+            return self.before, self.after
+        return None

@@ -156,6 +156,9 @@ class DistanceController(DebouncedLaneController):
         old = getattr(delta, "old_values", None)
         if old is None or (delta.which == "gt" and self._ignore_index is not None):
             return computed
+        known = getattr(delta, "known_labels", None)   # a threshold step and its undo/redo: no box compare
+        if known is not None:
+            return computed.intersection(known)
         old, new = np.broadcast_arrays(np.asarray(old), np.asarray(delta.new_values))
         changed = old != new
         labels = np.concatenate((old[changed], new[changed])).astype(np.int64, copy=False)

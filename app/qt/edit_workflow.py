@@ -161,7 +161,8 @@ class EditWorkflow(QObject):
     def confirm_discard(self) -> bool:
         """Before closing the window or opening another case: ask about unsaved edits. False = cancel."""
         self.tools.finish_drag()
-        self.window.threshold_applier.settle()   # edits held for a pending threshold step are made first
+        if not self.finish_pending_step("closing the case"):
+            self.window.threshold_applier.settle()   # cancelled: the step is given up, the held edits are made
         if self.editor is None or not self.editor.session.modified:
             return True
         unsaved = [MASK_NAMES[w] for w in ("pred", "gt") if self.editor.session.is_modified(w)]
@@ -175,13 +176,20 @@ class EditWorkflow(QObject):
         return False
 
     # -------------------------------------------------------------- saving
+    def finish_pending_step(self, purpose: str) -> bool:
+        """End a drag, then wait for a pending threshold step and the edits held behind it to be written, so
+        that ``purpose`` (saving, exporting) uses what the user sees and asked for (docs/architecture.md §8a);
+        False when the user cancelled the wait."""
+        self.tools.finish_drag()
+        return self.window.threshold_applier.finish_pending(purpose)
+
     def save(self, which: str, path: str | None = None) -> bool:
         """Save mask ``which`` (to ``path``: save as) through the model: atomic, source format and geometry.
 
         Saving over the file the mask was opened from is asked first, once per mask of the case
         ("Save will replace …": Replace / Save as… / Cancel); Replace is remembered for the case.
         """
-        if self.editor is None:
+        if self.editor is None or not self.finish_pending_step(f"saving the {MASK_NAMES[which]}"):
             return False
         if path is None and self.save_redirect is not None:
             try:
@@ -214,7 +222,7 @@ class EditWorkflow(QObject):
     def save_as(self, which: str) -> bool:
         """Ask where, then save mask ``which`` there (the dialog offers the source's format; another
         input of the case is refused by the model with a message)."""
-        if self.editor is None:
+        if self.editor is None or not self.finish_pending_step(f"saving the {MASK_NAMES[which]}"):
             return False
         try:
             path = self.window.ask_save_path(which, self.editor.case.sources[which].path)
@@ -229,9 +237,8 @@ class EditWorkflow(QObject):
         The mask's source and its unsaved state are left as they are (a SEG is an export); the case's image
         must be a DICOM series, else the reason is shown.
         """
-        if self.editor is None:
+        if self.editor is None or not self.finish_pending_step(f"saving the {MASK_NAMES[which]}"):
             return False
-        self.tools.finish_drag()
         case = self.editor.case
         try:
             series = dicom_series(case)
@@ -313,9 +320,8 @@ class EditWorkflow(QObject):
         from app.report.case_name import report_case_name
         from app.report.review import review_edit_records
 
-        if self.editor is None:
+        if self.editor is None or not self.finish_pending_step("exporting the report"):
             return None
-        self.tools.finish_drag()
         case = self.editor.case
         name = report_case_name(*(case.sources[role].path if role in case.sources else None
                                   for role in ("gt", "pred", "image")))

@@ -18,13 +18,18 @@ reads from it which threshold the prediction uses (:func:`app.model.threshold_st
 marked on the curve and set on the slider) and whether hand edits of the prediction came after it
 (:func:`~app.model.threshold_step.prediction_edited`: the soft figures then say that they describe the
 model's output, not the edited prediction).
+
+Saving, exporting and closing with Save while a step is pending first wait for it (:meth:`ThresholdApplier.
+finish_pending`: a short modal progress dialog, events go on), so what is written is what the user asked
+for: the step and the edits held behind it, never the prediction from before the step.
 """
 
 from __future__ import annotations
 
 import functools
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QProgressDialog
 
 from app.model.threshold_step import STEPS, applied_threshold, describe, prediction_edited
 
@@ -33,6 +38,9 @@ NOT_EDITABLE = "The prediction cannot be re-derived while a case is opening."
 DERIVING = "Deriving the prediction at threshold {threshold:.4f}… (edits made meanwhile follow it)"
 BACK_TO_OPENED = "The prediction no longer uses a threshold of the slider: it is as it was before the first one."
 BACK_TO_THRESHOLD = "The prediction uses threshold {threshold:.4f} for {name} again."
+WAITING = "Writing the prediction at the threshold chosen (and the edits made meanwhile) before {purpose}…"
+WAIT_SHOWN_AFTER_MS = 300
+"""A wait shorter than this shows no dialog."""
 
 
 class ThresholdApplier(QObject):
@@ -42,7 +50,14 @@ class ThresholdApplier(QObject):
     ----------
     window : app.qt.main_window.MainWindow
         Provides ``threshold_curve``, ``soft_metrics``, ``edits``, ``state`` and ``statusBar``.
+
+    Signals
+    -------
+    step_settled()
+        No threshold step is pending any more (written, given up, failed, or the case changed).
     """
+
+    step_settled = Signal()
 
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -87,6 +102,7 @@ class ThresholdApplier(QObject):
         if bridge is None or bridge is not self._window.edits.bridge:
             return   # another case since the request
         bridge.release_edits(functools.partial(self._write, bridge, derived))
+        self.step_settled.emit()
 
     def _write(self, bridge, derived) -> None:
         window = self._window
@@ -114,15 +130,58 @@ class ThresholdApplier(QObject):
         closes or another opens, so no held edit is lost and the unsaved-edits question counts them)."""
         self._release()
 
+    @property
+    def pending(self) -> bool:
+        """Whether a threshold step is being derived, or its held edits wait for a drag, on the case shown."""
+        bridge = self._window.edits.bridge
+        return bridge is not None and (self._holding is bridge or bridge.holding)
+
+    def finish_pending(self, purpose: str) -> bool:
+        """Wait until the pending threshold step and the edits held behind it are written (or the step failed or
+        the case changed), so that ``purpose`` (e.g. "saving the prediction") uses what the user asked for.
+
+        The GUI thread keeps running events meanwhile (the soft lane's reply is one); a modal progress dialog
+        with Cancel shows when the wait is longer than :data:`WAIT_SHOWN_AFTER_MS`. A drag in progress should
+        be finished first (a step waits for it). Returns True when nothing is pending any more, False when
+        the user cancelled (the step stays pending).
+        """
+        if not self.pending:
+            return True
+        dialog = QProgressDialog(WAITING.format(purpose=purpose), "Cancel", 0, 0, self._window)
+        dialog.setWindowTitle("Threshold step")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        shown_later = QTimer(dialog)   # a busy dialog (range 0..0) has no progress to show itself on
+        shown_later.setSingleShot(True)
+        shown_later.timeout.connect(dialog.show)
+        shown_later.start(WAIT_SHOWN_AFTER_MS)
+        loop = QEventLoop(self)
+        self.step_settled.connect(loop.quit)
+        dialog.canceled.connect(loop.quit)
+        try:
+            while self.pending and not dialog.wasCanceled():
+                loop.exec()
+        finally:
+            self.step_settled.disconnect(loop.quit)
+            dialog.close()
+            dialog.deleteLater()
+            loop.deleteLater()
+        return not self.pending
+
     def _release(self) -> None:
         bridge, self._holding = self._holding, None
         if bridge is not None and bridge is self._window.edits.bridge:
             bridge.release_edits()
+        if bridge is not None:
+            self.step_settled.emit()
 
     @Slot(object)
     def _on_case_changed(self, _case) -> None:
         """Follow the new case's edit history (the bridge is made per case, before the case is shown)."""
-        self._holding = None   # a step asked for on the previous case is dropped with its replies
+        dropped, self._holding = self._holding, None   # a step asked for on the previous case is dropped
+        if dropped is not None:
+            self.step_settled.emit()
         bridge = self._window.edits.bridge
         if bridge is not self._bridge:
             self._bridge = bridge

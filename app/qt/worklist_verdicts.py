@@ -201,6 +201,8 @@ class VerdictRecorder(QObject):
         controller = self.controller
         window = controller.window
         editor = window.edits.editor
+        if editor is not None and not window.edits.finish_pending_step("recording the verdict"):
+            return False   # a threshold step pending: it is saved with the verdict once written (§8a)
         if editor is None or not editor.session.modified:
             return True
         settings = window.settings

@@ -8,6 +8,8 @@ import threading
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QProgressDialog, QPushButton
 
 import tests.app.qt.editing_cases as editing_cases
 from app.io import load_case
@@ -37,6 +39,18 @@ def brush(window, label, pixels, after_each=None):
 
 def wait_released(window, qtbot):
     qtbot.waitUntil(lambda: not window.edits.bridge.holding and settled(window), timeout=30_000)
+
+
+def cancel_the_wait(window):
+    """Click Cancel in the threshold step's wait dialog once it shows (call before the waiting action)."""
+    def cancel():
+        dialogs = [dialog for dialog in window.findChildren(QProgressDialog) if dialog.isVisible()]
+        if dialogs:
+            dialogs[0].findChild(QPushButton).click()
+        else:
+            QTimer.singleShot(50, cancel)
+
+    QTimer.singleShot(0, cancel)
 
 
 def descriptions(window):
@@ -167,6 +181,7 @@ def test_opening_another_case_makes_the_held_edits_first_and_asks_about_them(mod
     brush(window, 2, [(8, col) for col in range(2, 26, 4)])
     np.testing.assert_array_equal(window.state.case.pred, original)   # held
     window.answers.answer = "cancel"
+    cancel_the_wait(window)                            # the wait for the step is cancelled: it is given up
     assert not window.edits.confirm_discard()          # e.g. File → Open: the held stroke counts as unsaved
     assert window.answers.questions and not window.edits.bridge.holding
     assert descriptions(window)[-1] == "brush 2" and not np.array_equal(window.state.case.pred, original)
