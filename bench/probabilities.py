@@ -13,8 +13,7 @@ resident memory (the probabilities alone are 2.2 GB as float16; float32 would be
 line is one JSON object with every figure. The window's soft lane load is timed job by job
 (``soft_lane_sums_s``: the reply that shows the table's soft columns; ``soft_lane_curves_s``: the curves'
 histograms and the entropy, one pass; ``soft_lane_uncertainty_s``: handing that entropy over), as is the open
-beside a predicted mask (checks + agreement, one pass; also by session 4's pass,
-``session4_open_checks_and_agreement_s``, for a same-machine comparison) and, last, the open of the same scores
+beside a predicted mask (checks + agreement, one pass) and, last, the open of the same scores
 as float16 logits (``open_logits_checks_and_agreement_s``, ``open_logits_checks_and_argmax_s``). The window's
 open figures run with the window's one torch thread (:data:`WINDOW_TORCH_THREADS`).
 """
@@ -39,7 +38,6 @@ import dice_engine as de
 from app.io.model_output import check_values
 from bench._synthetic import ct_like_pair
 from dice_engine.soft_probabilities import predict
-from dice_engine.soft_scan import scan_probabilities
 from dice_engine.soft_threshold import threshold_index
 
 NUM_CLASSES = 14
@@ -149,12 +147,9 @@ WINDOW_TORCH_THREADS = 1
 
 def window_open(scores: np.ndarray, pred: np.ndarray) -> dict:
     """The window's open after the read, each one pass over the probabilities, with the window's torch threads:
-    checks + argmax (no ``--pred``), checks + agreement (``--pred``), and the latter by session 4's pass
-    (``soft_scan``) on this machine now."""
+    checks + argmax (no ``--pred``) and checks + agreement (``--pred``)."""
     passes = (("open_checks_and_argmax", lambda: check_values(scores, "probs", "bench", argmax=True)),
-              ("open_checks_and_agreement", lambda: check_values(scores, "probs", "bench", agree_with=pred)),
-              ("session4_open_checks_and_agreement", lambda: scan_probabilities(scores, checks=True,
-                                                                                agree_with=pred)))
+              ("open_checks_and_agreement", lambda: check_values(scores, "probs", "bench", agree_with=pred)))
     return _with_window_threads(passes)
 
 
@@ -259,8 +254,7 @@ def main() -> None:
     print(f"window open without --pred (checks + argmax, one pass): {results['open_checks_and_argmax_s']:.2f} s "
           f"(CPU {results['open_checks_and_argmax_cpu_s']:.2f} s); with --pred (checks + agreement, one pass): "
           f"{results['open_checks_and_agreement_s']:.2f} s (CPU {results['open_checks_and_agreement_cpu_s']:.2f} s)")
-    print(f"  the same with session 4's pass: {results['session4_open_checks_and_agreement_s']:.2f} s (CPU "
-          f"{results['session4_open_checks_and_agreement_cpu_s']:.2f} s); with --logits: + --pred "
+    print(f"  with --logits: + --pred "
           f"{results['open_logits_checks_and_agreement_s']:.2f} s (CPU "
           f"{results['open_logits_checks_and_agreement_cpu_s']:.2f} s), argmax "
           f"{results['open_logits_checks_and_argmax_s']:.2f} s (CPU "

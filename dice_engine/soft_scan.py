@@ -1,8 +1,8 @@
-"""One threaded pass over a model's probabilities: value checks, exact soft sums, histograms, argmax, entropy,
-and how far a given predicted mask agrees with them.
+"""One threaded pass over a model's probabilities: exact soft sums, histograms, argmax, entropy, and how far
+a given predicted mask agrees with them.
 
 Opening model output needs several whole-volume figures of the same ``(C, z, y, x)`` probabilities
-(docs/architecture.md §8): the value checks, the exact soft-Dice sums, the per-class histograms behind
+(docs/architecture.md §8): the exact soft-Dice sums, the per-class histograms behind
 the Dice-vs-threshold curves, the argmax prediction, the per-voxel entropy and, beside a predicted mask,
 where that mask disagrees with the probabilities. Reading a 14-class
 512×512×300 volume once per figure costs more than the arithmetic, so :func:`scan_probabilities`
@@ -40,17 +40,18 @@ EDGES = BINS + 1
 
 @dataclass
 class ScanResult:
-    """What one :func:`scan_probabilities` pass found; a figure not asked for is None.
+    """What one pass found (:func:`scan_probabilities`, or :func:`dice_engine.soft_checks.check_scores`); a figure
+    not asked for is None.
 
     Attributes
     ----------
     low, high : float or None
-        The smallest and largest value (checks; NaN when a NaN was met).
+        The smallest and largest value (the checks of :func:`dice_engine.soft_checks.check_scores`; NaN
+        when a NaN was met).
     first_nonfinite_slice : int or None
         The first z slice holding NaN or ±Inf (checks; None: every value is finite).
     worst_sum_error : float or None
-        Largest ``|Σ_c p_c − 1|`` over the voxels, summed in float32 (float64 for float64 scores)
-        (checks; 0 for one channel).
+        Largest ``|Σ_c p_c − 1|`` over the voxels (checks; 0 for one channel).
     intersection, prob_sum, target_sum : np.ndarray or None
         ``(L,)`` int64 ``Σp·y``, ``Σp`` (units of 2^-24) and ``Σy`` per label, ``L = max(C, 2)``; one
         channel: label 0 is the background ``1 − p`` (sums, float16 only).
@@ -84,7 +85,7 @@ class ScanResult:
 
 
 def scan_probabilities(scores: np.ndarray, *, target: np.ndarray | None = None, ignore_index: int | None = None,
-                       checks: bool = False, sums: bool = False, histograms: bool = False, argmax: bool = False,
+                       sums: bool = False, histograms: bool = False, argmax: bool = False,
                        entropy: bool = False, agree_with: np.ndarray | None = None, decisive: float = 0.9,
                        threshold: float = 0.5, workers: int | None = None) -> ScanResult:
     """Compute the asked-for figures of ``(C, z, y, x)`` probabilities in one threaded pass.
@@ -93,14 +94,12 @@ def scan_probabilities(scores: np.ndarray, *, target: np.ndarray | None = None, 
     ----------
     scores : np.ndarray
         ``(C, z, y, x)`` float16 or float32 probabilities (float64 is read in float64); any strides,
-        never written.
+        never written. Every figure assumes finite values: scores are checked first
+        (:func:`dice_engine.soft_checks.check_scores`, docs/architecture.md §8d).
     target : np.ndarray, optional
         ``(z, y, x)`` integer ground truth, needed for ``sums`` and ``histograms``.
     ignore_index : int, optional
         Ground-truth label left out of the sums and histograms.
-    checks : bool
-        Smallest and largest value, first non-finite slice, worst deviation of the class sum from one.
-        The other figures assume finite values: ask for them only for checked scores.
     sums : bool
         Exact ``Σp·y``, ``Σp``, ``Σy`` (float16 probabilities of at most 2^29 voxels only).
     histograms, argmax, entropy : bool
@@ -134,7 +133,7 @@ def scan_probabilities(scores: np.ndarray, *, target: np.ndarray | None = None, 
     if agree_with is not None and tuple(agree_with.shape) != tuple(scores.shape[1:]):
         raise ValueError(f"agree_with shape {tuple(agree_with.shape)} does not match the scores' "
                          f"{tuple(scores.shape[1:])}")
-    pass_ = _Pass(scores, target, ignore_index, checks=checks, sums=sums, histograms=histograms,
+    pass_ = _Pass(scores, target, ignore_index, sums=sums, histograms=histograms,
                   argmax=argmax and scores.shape[0] > 1, entropy=entropy,
                   agreement=_Agreement(agree_with, decisive, threshold, scores.dtype) if agree_with is not None
                   else None)
@@ -153,8 +152,6 @@ class _Partial:
     """One thread's running figures."""
 
     def __init__(self, channels: int, labels: int, pass_: _Pass) -> None:
-        self.low, self.high, self.worst = math.inf, -math.inf, 0.0
-        self.first_nonfinite: int | None = None
         self.sums = np.zeros((3, labels), np.int64) if pass_.sums else None
         self.histogram = np.zeros(2 * channels * EDGES, np.int64) if pass_.histograms else None
         """Flat ``(2, C, 1025)``: inside, then in all."""
@@ -164,9 +161,9 @@ class _Partial:
 class _Pass:
     """The per-chunk arithmetic of one :func:`scan_probabilities` call."""
 
-    def __init__(self, scores, target, ignore_index, *, checks, sums, histograms, argmax, entropy, agreement) -> None:
+    def __init__(self, scores, target, ignore_index, *, sums, histograms, argmax, entropy, agreement) -> None:
         self.scores, self.target, self.ignore_index = scores, target, ignore_index
-        self.checks, self.sums, self.histograms, self.argmax, self.entropy = checks, sums, histograms, argmax, entropy
+        self.sums, self.histograms, self.argmax, self.entropy = sums, histograms, argmax, entropy
         self.agreement = agreement
         self.channels, _, self.height, self.width = scores.shape
         self.labels = max(self.channels, 2)
@@ -189,15 +186,6 @@ class _Pass:
         return partial
 
     def _chunk(self, partial: _Partial, z: int, start: int, stop: int, values: np.ndarray) -> None:
-        if self.checks:
-            low, high = float(values.min()), float(values.max())
-            if not (math.isfinite(low) and math.isfinite(high)):
-                if partial.first_nonfinite is None or z < partial.first_nonfinite:
-                    partial.first_nonfinite = z
-                return
-            partial.low, partial.high = min(partial.low, low), max(partial.high, high)
-            if self.channels > 1:
-                partial.worst = max(partial.worst, float(np.abs(values.sum(axis=0) - 1).max()))
         box = (z, slice(start, stop))
         if self.sums or self.histograms:
             target, keep = self._target(self.target[box].reshape(-1))
@@ -281,12 +269,6 @@ class _Pass:
 
     def combine(self, partials: list[_Partial]) -> ScanResult:
         result = ScanResult(prediction=self.prediction, entropy=self.entropy_volume)
-        if self.checks:
-            nonfinite = [p.first_nonfinite for p in partials if p.first_nonfinite is not None]
-            result.first_nonfinite_slice = min(nonfinite) if nonfinite else None
-            result.low = min(p.low for p in partials) if not nonfinite else math.nan
-            result.high = max(p.high for p in partials) if not nonfinite else math.nan
-            result.worst_sum_error = max(p.worst for p in partials)
         if self.sums:
             total = sum(p.sums for p in partials)
             result.intersection, result.prob_sum, result.target_sum = total[0], total[1], total[2]
