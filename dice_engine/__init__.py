@@ -40,7 +40,7 @@ import importlib.util
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:   # imported on first use (see _LAZY), spelled out here for type checkers
-    from dice_engine.confusion import confusion_matrix, shutdown_workers, slice_counts
+    from dice_engine.confusion import confusion_matrix, shutdown_workers
     from dice_engine.device import DeviceFallbackWarning, device_name, select_device
     from dice_engine.distance_state import SurfaceDistanceState
     from dice_engine.distances import SURFACE_DISTANCE_CONVENTIONS, SurfaceDistanceResult, surface_distances
@@ -51,6 +51,7 @@ if TYPE_CHECKING:   # imported on first use (see _LAZY), spelled out here for ty
     from dice_engine.matrix_scores import ClassMetrics
     from dice_engine.metrics import average_dice, class_metrics, dice_from_confusion, dice_from_counts, dice_score
     from dice_engine.objects import ClassObjects, ObjectScores, SegmentObject, instance_scores, object_scores
+    from dice_engine.per_slice import slice_counts
     from dice_engine.soft import LiveSoftDice, SoftDiceResult
     from dice_engine.soft_probabilities import ClassProbabilities
     from dice_engine.soft_threshold import ClassHistograms, DiceCurve, ThresholdConfusion
@@ -58,7 +59,7 @@ if TYPE_CHECKING:   # imported on first use (see _LAZY), spelled out here for ty
 _LAZY = {
     "confusion_matrix": "confusion",
     "shutdown_workers": "confusion",
-    "slice_counts": "confusion",
+    "slice_counts": "per_slice",
     "DeviceFallbackWarning": "device",
     "device_name": "device",
     "select_device": "device",

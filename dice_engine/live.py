@@ -23,17 +23,10 @@ import numpy as np
 import torch
 
 from dice_engine._inputs import ArrayLike, as_labels, check_label_range, label_range_error, normalise_region
-from dice_engine.confusion import (
-    SMALL_VOXELS,
-    box_edit_counts,
-    local_slice_counts,
-    pair_counts,
-    prepare_pair,
-    row_class_counts,
-    slice_counts_of,
-)
+from dice_engine.confusion import SMALL_VOXELS, pair_counts, prepare_pair
 from dice_engine.device import device_name, run_with_cpu_fallback, select_device
 from dice_engine.metrics import dice_from_confusion, dice_from_counts
+from dice_engine.per_slice import box_edit_counts, local_slice_counts, row_class_counts, slice_counts_of
 
 WHICH = ("pred", "gt")
 
@@ -229,7 +222,7 @@ class LiveDice:
         return delta
 
     def _apply_small(self, region, new_labels: np.ndarray, which: str) -> np.ndarray:
-        """Count a small edit (a brush dab) on the host by numpy alone (:func:`~dice_engine.confusion.box_edit_counts`).
+        """Count a small edit (a brush dab) on the host by numpy alone (:func:`~dice_engine.per_slice.box_edit_counts`).
 
         ``new_labels``: the region's checked new labels (numpy, the volumes' dtype). Returns the ``(C, C) int64``
         change of the matrix. Everything is read and written through numpy views of the host volumes and

@@ -15,37 +15,23 @@ and redos are appended to the journal (when one is attached) before those calls 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
 from app.model.brush import Footprint, Region, capsule, check_axis, check_point, check_volume
 from app.model.delta import Delta, Listeners, check_which, frozen_copy
-from app.model.fill import connected_region, polygon_region
-from app.model.history import DEFAULT_BUDGET_BYTES, History, Step, bounding_region, make_step
+from app.model.history import DEFAULT_BUDGET_BYTES, History, Step, make_step
 from app.model.journal import Journal, JournalRecord
-from app.model.replacement import KeptBoxes, Replacement, prepare_replacement
+from app.model.recorded_steps import RecordedSteps
+from app.model.replacement import KeptBoxes
 from app.model.review_log import ReviewEvent
-from app.model.tools import ToolChange, ToolInput, tool_spec
+from app.model.session_tools import ToolSteps, _Stroke
 
 DEFAULT_BRUSH_RADIUS_MM = 3.0
 
 
-@dataclass
-class _Stroke:
-    """A drag in progress: what it paints and the voxels it has changed so far."""
-
-    which: str
-    label: int
-    axis: int
-    last_point: np.ndarray
-    description: str
-    intensity_limited: bool = False
-    indices: list[np.ndarray] = field(default_factory=list)
-    old_values: list[np.ndarray] = field(default_factory=list)
-
-
-class EditSession:
+class EditSession(ToolSteps, RecordedSteps):
     """Tools, undo history and journal over a case's ground-truth and predicted masks.
 
     Parameters
@@ -242,133 +228,6 @@ class EditSession:
         self.history_changed.emit()
         return step
 
-    def fill(self, point_zyx, axis: int, *, erase: bool = False) -> Delta | None:
-        """Flood-fill the 4-connected region of the clicked label on the slice (one undo step).
-
-        The region is taken in the edit target; protected labels and "background only" apply.
-        Returns the change (None when nothing changed).
-        """
-        self.end_stroke()
-        footprint = connected_region(self._masks[self._target], point_zyx, axis)
-        label = 0 if erase else self._active_label
-        return self._single_step(footprint, axis, label, f"fill {label}", intensity_limited=True)
-
-    def fill_polygon(self, points_zyx, axis: int, *, erase: bool = False) -> Delta | None:
-        """Fill the voxels inside a polygon / lasso outline on the slice (one undo step).
-
-        ``points_zyx`` is ``(N, 3)``; see :func:`~app.model.fill.polygon_region`. Returns the change
-        (None when nothing changed).
-        """
-        self.end_stroke()
-        footprint = polygon_region(self.shape, points_zyx, axis)
-        label = 0 if erase else self._active_label
-        return self._single_step(footprint, axis, label, f"polygon {label}", intensity_limited=True)
-
-    def tool_input(self, points_zyx, axis: int, params=None) -> ToolInput:
-        """What a tool's operation reads: the edit target, the image, the active label and the click."""
-        points = np.atleast_2d(np.asarray(points_zyx, dtype=np.float64))
-        for point in points:
-            check_point(point)
-        return ToolInput(self._masks[self._target], self.image, self.spacing_zyx, self._active_label, check_axis(axis),
-                         points, dict(params or {}), self.intensity_range)
-
-    def plan_tool(self, name: str, points_zyx, axis: int, params=None) -> ToolChange | None:
-        """The change registered tool ``name`` would make (nothing written: for a preview)."""
-        operation = tool_spec(name).operation
-        if operation is None:
-            raise ValueError(f"tool {name!r} paints with strokes: use begin_stroke()")
-        self.end_stroke()
-        return operation(self.tool_input(points_zyx, axis, params))
-
-    def run_tool(self, name: str, points_zyx, axis: int, params=None, confirm=None) -> Delta | None:
-        """Run registered tool ``name`` at ``points_zyx``; apply its change as one step (:meth:`apply_change`)."""
-        change = self.plan_tool(name, points_zyx, axis, params)
-        return None if change is None else self.apply_change(change, confirm)
-
-    def apply_change(self, change: ToolChange, confirm=None) -> Delta | None:
-        """Write a tool's change as one undo step (journalled), where protections and "background only" allow.
-
-        Parameters
-        ----------
-        change : ToolChange
-        confirm : callable, optional
-            ``confirm(voxels) -> bool``, asked when the change would write more than ``change.ask_above``
-            voxels; False cancels (nothing written). None: no question.
-
-        Returns
-        -------
-        Delta or None
-            The change; None when nothing changed or it was cancelled.
-        """
-        self.end_stroke()
-        stroke = _Stroke(self._target, self._check_label(change.label), check_axis(change.axis), np.zeros(3),
-                         change.description, intensity_limited=change.intensity_limited)
-        if change.ask_above is not None and confirm is not None:
-            voxels = int(np.count_nonzero(self._allowed(change.footprint, stroke)[1]))
-            if voxels > change.ask_above and not confirm(voxels):
-                return None
-        self._stroke = stroke
-        delta = self._write(change.footprint, stroke)
-        self.end_stroke()
-        return delta
-
-    def label_at(self, point_zyx, which: str | None = None) -> int | None:
-        """Label of the voxel holding ``point_zyx`` in ``which`` (default: the edit target); None outside.
-
-        For the label picker (Ctrl+click).
-        """
-        mask = self._masks[check_which(which) if which is not None else self._target]
-        index = tuple(int(np.floor(v + 0.5)) for v in check_point(point_zyx))
-        if not all(0 <= i < s for i, s in zip(index, self.shape, strict=True)):
-            return None
-        return int(mask[index])
-
-    def replace_values(self, which: str, values: np.ndarray, description: str) -> Delta | None:
-        """Make mask ``which`` equal to ``values`` as one undo step (journalled), e.g. the prediction
-        re-derived from the model output at another threshold (docs/architecture.md §8a).
-
-        Compares the whole volume on the calling thread; the window prepares the comparison off the GUI
-        thread instead (:func:`app.model.replacement.prepare_replacement`, :meth:`apply_replacement`).
-        Locks, "background only" and the intensity range do not apply: the values are not painted by a
-        tool. Returns the delta (kind ``"replace"``, the box of the changed voxels); None when nothing differs.
-        """
-        self.end_stroke()
-        which = check_which(which)
-        return self.apply_replacement(
-            prepare_replacement(self._masks[which], values, which, self.revision(which), self.num_classes), description)
-
-    def apply_replacement(self, replacement: Replacement, description: str) -> Delta | None:
-        """Write a :class:`~app.model.replacement.Replacement` as one undo step (journalled), as
-        :meth:`replace_values` would: only the changed voxels are written here.
-
-        When the mask changed since the replacement was prepared (another revision), the voxels that
-        change are found again here, so the result is exact either way. Returns the delta (kind
-        ``"replace"``); None when nothing differs.
-        """
-        self.end_stroke()
-        which = replacement.which
-        if replacement.revision != self._revisions[which]:
-            replacement = prepare_replacement(self._masks[which], replacement.values, which, self._revisions[which],
-                                              self.num_classes)
-        if replacement.step is None:
-            return None
-        step = replace(replacement.step, id=self._next_id, description=description)
-        self._next_id += 1
-        before_state = self.history.state_id(which)
-        self._flat[which][step.indices] = step.new_values
-        self._revisions[which] += 1
-        delta = Delta(which, step.region, replacement.old_box, replacement.new_box, "replace",
-                      known_changed=step.voxel_count, known_labels=replacement.labels)   # every index changes
-        self.history.push(step)
-        self._kept_boxes[which] = KeptBoxes.of(step.id, before_state, replacement)
-        self._forget_kept_boxes()
-        self.review_log.append(ReviewEvent("edit", which, step.voxel_count, description))
-        self._append_to_journal(JournalRecord("step", step.id, which, step.indices, step.old_values,
-                                              step.new_values, description))
-        self.painted.emit(delta)
-        self.history_changed.emit()
-        return delta
-
     def revision(self, which: str) -> int:
         """A number that changes whenever mask ``which`` is written (by any tool, undo, redo or replay)."""
         return self._revisions[check_which(which)]
@@ -438,60 +297,7 @@ class EditSession:
         self.review_log.append(ReviewEvent("saved", which, 0, file_name))
         self.history_changed.emit()
 
-    # ------------------------------------------------------------------ journal replay
-    def replay(self, records: list[JournalRecord]) -> tuple[int, list[str]]:
-        """Apply journal records to the masks and rebuild the undo history (crash recovery).
-
-        Every record writes its recorded values (emitting a ``"recover"`` delta), so the masks
-        end exactly as they were after the last journalled event. Records are not journalled again.
-
-        Returns
-        -------
-        tuple of (int, list of str)
-            Records applied, and warnings (a record that does not fit this case stops the replay).
-        """
-        self.end_stroke()
-        applied = 0
-        for record in records:
-            problem = record.problem(self.shape, self.num_classes)
-            if problem is not None:
-                return applied, [f"journal record {applied + 1} ({record.kind}) does not fit this case "
-                                 f"({problem}); it and the {len(records) - applied - 1} records after it "
-                                 "were not replayed."]
-            self._replay_one(record)
-            applied += 1
-        self._forget_kept_boxes()
-        if applied:
-            self.history_changed.emit()
-        return applied, []
-
     # ------------------------------------------------------------------ internals
-    def _replay_one(self, record: JournalRecord) -> None:
-        if record.kind == "clear_redo":
-            self.history.clear_redo()
-            return
-        region = bounding_region(record.indices, self.shape)
-        values = record.new_values.astype(self._masks[record.which].dtype)
-        self.painted.emit(self._write_values(record.which, region, record.indices, values, "recover"))
-        description = record.description if record.kind == "step" else f"{record.kind} {record.description}"
-        self.review_log.append(ReviewEvent("recovered", record.which, int(record.indices.size), description))
-        if record.kind == "step":
-            self.history.push(make_step(record.step_id, record.which, self.shape, record.indices,
-                                        record.old_values, values, record.description))
-        elif record.kind == "undo" and self.history.undo_steps and self.history.undo_steps[-1].id == record.step_id:
-            self.history.take_undo()
-        elif record.kind == "redo" and self.history.redo_steps and self.history.redo_steps[-1].id == record.step_id:
-            self.history.take_redo()
-        self._next_id = max(self._next_id, record.step_id + 1)
-
-    def _single_step(self, footprint: Footprint | None, axis: int, label: int, description: str,
-                     intensity_limited: bool = False) -> Delta | None:
-        self._stroke = _Stroke(self._target, self._check_label(label), check_axis(axis), np.zeros(3), description,
-                               intensity_limited=intensity_limited)
-        delta = self._write(footprint, self._stroke)
-        self.end_stroke()
-        return delta
-
     def _write(self, footprint: Footprint | None, stroke: _Stroke) -> Delta | None:
         """Write the stroke's label on the footprint where the protection rules allow; emit the delta."""
         if footprint is None:
@@ -535,13 +341,6 @@ class EditSession:
         self._flat[which][indices] = values
         self._revisions[which] += 1
         return Delta(which, region, old_region, frozen_copy(mask[region]), kind)
-
-    def _forget_kept_boxes(self) -> None:
-        """Let go of kept replacement boxes whose step left the history (a later step cleared the redo steps,
-        or the memory budget dropped it): they can never be used again."""
-        alive = {step.id for step in self.history.undo_steps + self.history.redo_steps}
-        for which in [which for which, kept in self._kept_boxes.items() if kept.step_id not in alive]:
-            del self._kept_boxes[which]
 
     def _append_to_journal(self, record: JournalRecord) -> None:
         if self.journal is None or self.journal_error is not None:

@@ -32,7 +32,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from app.qt.debounced_lane import DEBOUNCE_MS as DISTANCE_DEBOUNCE_MS
 from app.qt.distance_controller import DistanceController
-from app.qt.engine_worker import (
+from app.qt.engine_messages import (
     CellLocation,
     EditRequest,
     EngineFailure,
@@ -40,12 +40,8 @@ from app.qt.engine_worker import (
     LoadRequest,
     LocateRequest,
     SliceCountsRequest,
-    WorkerState,
-    first_table,
-    process,
-    warm_flood_fill,
-    warm_up,
 )
+from app.qt.engine_worker import WorkerState, first_table, process, warm_flood_fill, warm_up
 from app.qt.jobs import JobLayer, JobReply, snapshot
 
 DISTANCES_START_DELAY_MS = DISTANCE_DEBOUNCE_MS
@@ -74,7 +70,7 @@ class EngineController(QObject):
     Signals
     -------
     result_ready(object)
-        An :class:`~app.qt.engine_worker.EngineResult` of the latest generation (stale ones are dropped).
+        An :class:`~app.qt.engine_messages.EngineResult` of the latest generation (stale ones are dropped).
     busy_changed(bool)
         True while any request is in flight or queued.
     cell_located(int, int, int, int)

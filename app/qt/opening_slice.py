@@ -3,7 +3,7 @@
 The middle slice of a volume may hold no mask at all. When the engine's first per-slice counts for a
 case arrive, the view jumps once to :func:`opening_slice` of the current axis, unless the user has moved to
 another slice meanwhile. The per-slice counts come from the engine (the whole counts of the axis on
-screen, :class:`~app.qt.engine_worker.SliceCounts`, which follow the case's first table); nothing is
+screen, :class:`~app.qt.engine_messages.SliceCounts`, which follow the case's first table); nothing is
 counted here.
 """
 

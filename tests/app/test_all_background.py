@@ -103,7 +103,8 @@ def test_batch_skips_undefined_headlines_in_its_averages(tmp_path, capsys):
 @pytest.mark.parametrize("num_classes", [1, 3])
 def test_window_engine_headline_of_two_empty_masks_is_undefined(num_classes):
     """The window's numbers agree with `score`: mean and hard loss undefined (the loss was 0 or raised)."""
-    from app.qt.engine_worker import EngineResult, LoadRequest, WorkerState, process
+    from app.qt.engine_messages import EngineResult, LoadRequest
+    from app.qt.engine_worker import WorkerState, process
 
     zeros = np.zeros(SHAPE, np.uint8)
     request = LoadRequest(generation=1, gt=zeros, pred=zeros, num_classes=num_classes, voxel_volume_ml=0.001,

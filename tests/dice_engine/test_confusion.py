@@ -11,6 +11,7 @@ from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 import dice_engine as de
 from dice_engine import confusion as confusion_module
+from dice_engine import per_slice as per_slice_module
 
 from .conftest import INT_DTYPES, numpy_confusion
 
@@ -89,7 +90,7 @@ def test_ignore_index_excludes_target_voxels_from_every_count(rng, monkeypatch, 
         counts = de.slice_counts(target=target, preds=preds, num_classes=4, axis=axis,
                                  ignore_index=ignore_index).numpy()
         assert np.array_equal(counts, _numpy_slice_counts(target, preds, 4, axis, ignore_index))
-    monkeypatch.setattr(confusion_module, "PER_SLICE_CONFUSION_BINS", 0)  # the narrow kernel too
+    monkeypatch.setattr(per_slice_module, "PER_SLICE_CONFUSION_BINS", 0)  # the narrow kernel too
     monkeypatch.setattr(confusion_module, "SMALL_VOXELS", 0)  # in torch, not numpy
     for axis in (0, 1):
         counts = de.slice_counts(target=target, preds=preds, num_classes=4, axis=axis,
@@ -97,10 +98,10 @@ def test_ignore_index_excludes_target_voxels_from_every_count(rng, monkeypatch, 
         assert np.array_equal(counts, _numpy_slice_counts(target, preds, 4, axis, ignore_index))
 
 
-@pytest.mark.parametrize("per_slice_bins", [confusion_module.PER_SLICE_CONFUSION_BINS, 0], ids=["one_pass", "narrow"])
+@pytest.mark.parametrize("per_slice_bins", [per_slice_module.PER_SLICE_CONFUSION_BINS, 0], ids=["one_pass", "narrow"])
 @pytest.mark.parametrize("axis", [0, 1, 2, -1])
 def test_slice_counts_match_numpy(rng, monkeypatch, axis, per_slice_bins):
-    monkeypatch.setattr(confusion_module, "PER_SLICE_CONFUSION_BINS", per_slice_bins)
+    monkeypatch.setattr(per_slice_module, "PER_SLICE_CONFUSION_BINS", per_slice_bins)
     monkeypatch.setattr(confusion_module, "CHUNK_VOXELS", 50)  # several chunks, in threads
     target = rng.integers(0, 5, (6, 7, 8))
     preds = rng.integers(0, 5, (6, 7, 8))
@@ -222,7 +223,7 @@ def test_shutdown_workers_stops_the_chunk_threads_and_counting_starts_them_again
 @given(seed=st.integers(0, 2**31 - 1), ndim=st.integers(1, 3), ignore=st.booleans())
 def test_box_edit_counts_equal_recounting_the_box(seed, ndim, ignore):
     """The brush path's numpy kernel: the change of the matrix and of every axis's per-slice counts."""
-    from dice_engine.confusion import box_edit_counts
+    from dice_engine.per_slice import box_edit_counts
 
     rng = np.random.default_rng(seed)
     shape = tuple(int(n) for n in rng.integers(1, 6, ndim))

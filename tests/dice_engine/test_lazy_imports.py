@@ -12,7 +12,7 @@ import dice_engine
 LAZY_MODULES = {
     "confusion_matrix": "confusion",
     "shutdown_workers": "confusion",
-    "slice_counts": "confusion",
+    "slice_counts": "per_slice",
     "DeviceFallbackWarning": "device",
     "device_name": "device",
     "select_device": "device",

@@ -14,7 +14,7 @@ from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 import dice_engine as de
 import dice_engine.live
 from app.qt.engine_controller import EngineController
-from app.qt.engine_worker import (
+from app.qt.engine_messages import (
     CellLocation,
     EditRequest,
     EngineFailure,
@@ -22,9 +22,8 @@ from app.qt.engine_worker import (
     LoadRequest,
     LocateRequest,
     SliceCountsRequest,
-    WorkerState,
-    process,
 )
+from app.qt.engine_worker import WorkerState, process
 from tests.app.qt.panels_cases import MaskDelta, organ_case, random_deltas
 
 

@@ -17,7 +17,8 @@ from app.io import load_case
 from app.qt import engine_controller as controller_module
 from app.qt.demo_case import demo_case_paths
 from app.qt.engine_controller import EngineController
-from app.qt.engine_worker import LoadRequest, WorkerState, first_table, process
+from app.qt.engine_messages import LoadRequest
+from app.qt.engine_worker import WorkerState, first_table, process
 from app.qt.job_cancel import hold
 from app.qt.jobs import snapshot
 from app.scoring import score_case

@@ -9,7 +9,7 @@ import SimpleITK as sitk
 from PySide6.QtCore import Qt
 
 from app.qt import engine_controller
-from app.qt.engine_worker import EditRequest
+from app.qt.engine_messages import EditRequest
 from app.qt.worklist_session import start_review
 from app.review.folder import ReviewFolder
 from tests.app.qt.editing_cases import drag

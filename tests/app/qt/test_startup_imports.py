@@ -28,7 +28,8 @@ def test_the_engine_warm_up_and_first_table_load_no_scipy_and_the_fill_warm_up_l
     code = textwrap.dedent("""
         import sys
         import numpy as np
-        from app.qt.engine_worker import LoadRequest, WorkerState, process, warm_flood_fill, warm_up
+        from app.qt.engine_messages import LoadRequest
+        from app.qt.engine_worker import WorkerState, process, warm_flood_fill, warm_up
         warm_up(1)
         gt = np.zeros((2, 8, 8), np.uint8); gt[:, 2:5, 2:5] = 1
         result, _ = process(WorkerState(), LoadRequest(generation=1, gt=gt, pred=gt.copy(), num_classes=2,

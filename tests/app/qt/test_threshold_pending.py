@@ -151,7 +151,7 @@ def test_the_journal_replays_the_step_and_the_stroke_held_behind_it(model_window
 
 @threaded
 def test_the_whole_volume_is_compared_off_the_gui_thread(model_window, qtbot, monkeypatch):  # noqa: F811
-    import app.model.edit_session as edit_session
+    import app.model.recorded_steps as recorded_steps
     import app.model.replacement as replacement
 
     threads = []
@@ -162,7 +162,7 @@ def test_the_whole_volume_is_compared_off_the_gui_thread(model_window, qtbot, mo
         return real(*args, **kwargs)
 
     monkeypatch.setattr(replacement, "prepare_replacement", recording)
-    monkeypatch.setattr(edit_session, "prepare_replacement", recording)
+    monkeypatch.setattr(recorded_steps, "prepare_replacement", recording)
     window = model_window
     window.state.select_class(2)
     window.threshold_curve.threshold_chosen.emit(2, 450)
