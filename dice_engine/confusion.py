@@ -125,14 +125,14 @@ def pair_counts(target: torch.Tensor, preds: torch.Tensor, num_classes: int, ign
     """
     pairs = num_classes * num_classes
     bins = pairs + 1  # the last bin collects ignored voxels and is dropped
-    if _is_small_on_cpu(target):
+    if is_small_on_cpu(target):
         index = target.numpy().astype(np.intp) * num_classes + preds.numpy()
         if ignore_index is not None:
             index[target.numpy() == ignore_index] = pairs
         counts = np.bincount(index.reshape(-1), minlength=bins)[:pairs]
         return torch.from_numpy(counts.astype(np.int64, copy=False)).view(num_classes, num_classes)
     index_dtype = _index_dtype(bins)
-    chunk = _chunk_voxels(target.device)
+    chunk = chunk_voxels(target.device)
 
     def count(start: int) -> torch.Tensor:
         chunk_target, chunk_preds, background_pairs = _drop_background_runs(
@@ -146,7 +146,7 @@ def pair_counts(target: torch.Tensor, preds: torch.Tensor, num_classes: int, ign
             counts[pairs if ignore_index == 0 else 0] += background_pairs
         return counts
 
-    counts = _sum_chunks(count, range(0, target.numel(), chunk), target.device, bins)
+    counts = sum_chunks(count, range(0, target.numel(), chunk), target.device, bins)
     return counts[:pairs].view(num_classes, num_classes)
 
 
@@ -181,12 +181,12 @@ def _spread_bincount(index: torch.Tensor, bins: int) -> torch.Tensor:
     return counts
 
 
-def _chunk_voxels(device: torch.device) -> int:
+def chunk_voxels(device: torch.device) -> int:
     """Voxels per counted chunk on ``device`` (:data:`CHUNK_VOXELS` or :data:`GPU_CHUNK_VOXELS`)."""
     return CHUNK_VOXELS if device.type == "cpu" else GPU_CHUNK_VOXELS
 
 
-def _is_small_on_cpu(labels: torch.Tensor) -> bool:
+def is_small_on_cpu(labels: torch.Tensor) -> bool:
     """Few voxels on the CPU (a brush edit): numpy's per-call cost is far below torch's there."""
     return labels.device.type == "cpu" and labels.numel() <= SMALL_VOXELS
 
@@ -237,14 +237,15 @@ def _index_dtype(bins: int) -> torch.dtype:
     return torch.int64
 
 
-def _sum_chunks(count: Callable[[int], torch.Tensor], starts, device: torch.device, size: int) -> torch.Tensor:
+def sum_chunks(count: Callable[[int], torch.Tensor], starts, device: torch.device, size: int) -> torch.Tensor:
+    """Sum of ``count`` over every chunk start: ``(size,)`` int64 on ``device`` (chunks run by :func:`map_chunks`)."""
     total = torch.zeros(size, dtype=torch.int64, device=device)
-    for part in _map_chunks(count, list(starts), device):
+    for part in map_chunks(count, list(starts), device):
         total += part
     return total
 
 
-def _map_chunks(count: Callable[[int], torch.Tensor], starts: list[int], device: torch.device):
+def map_chunks(count: Callable[[int], torch.Tensor], starts: list[int], device: torch.device):
     """Apply ``count`` to every chunk start; CPU chunks run on torch's thread count in parallel.
 
     torch's CPU ``bincount`` is single-threaded and releases the GIL, so a small thread pool

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from dice_engine._inputs import ArrayLike
-from dice_engine.confusion import _chunk_voxels, _is_small_on_cpu, _map_chunks, _sum_chunks, prepare_pair
+from dice_engine.confusion import chunk_voxels, is_small_on_cpu, map_chunks, prepare_pair, sum_chunks
 
 PER_SLICE_CONFUSION_BINS = 1 << 21
 """Largest ``S × C × C`` counted as per-slice confusion matrices in one pass (16 MB of int64)."""
@@ -88,7 +88,7 @@ def slice_counts_of(
     target_m = target.movedim(axis, 0)
     preds_m = preds.movedim(axis, 0)
     voxels_per_slice = math.prod(target_m.shape[1:])
-    step = max(1, _chunk_voxels(target.device) // max(voxels_per_slice, 1))
+    step = max(1, chunk_voxels(target.device) // max(voxels_per_slice, 1))
 
     def count(start: int) -> torch.Tensor:
         stop = min(start + step, n_slices)
@@ -102,7 +102,7 @@ def slice_counts_of(
     starts = list(range(0, n_slices, step))
     if not starts:
         return torch.zeros((0, num_classes, 3), dtype=torch.int64, device=target.device)
-    return torch.cat(_map_chunks(count, starts, target.device), dim=0)
+    return torch.cat(map_chunks(count, starts, target.device), dim=0)
 
 
 def _per_slice_confusion(
@@ -115,7 +115,7 @@ def _per_slice_confusion(
     index_dtype = torch.int32 if sentinel < 2**31 - 1 else torch.int64
     target = target.contiguous()
     preds = preds.contiguous()
-    rows = max(1, _chunk_voxels(target.device) // max(math.prod(target.shape[1:]), 1))
+    rows = max(1, chunk_voxels(target.device) // max(math.prod(target.shape[1:]), 1))
     offset_shape = [1] * target.dim()
     offset_shape[axis] = -1
 
@@ -132,7 +132,7 @@ def _per_slice_confusion(
         return torch.bincount(index.reshape(-1), minlength=sentinel + 1)
 
     starts = list(range(0, target.shape[0], rows)) if target.numel() else []
-    counts = _sum_chunks(count, starts, target.device, sentinel + 1)
+    counts = sum_chunks(count, starts, target.device, sentinel + 1)
     return counts[:sentinel].view(n_slices, num_classes, num_classes)
 
 
@@ -156,7 +156,7 @@ def local_slice_counts(
         ``(K, C, 3) int64``: TP, FP, FN of each class in each of the K slices.
     """
     n_slices = target.shape[0]
-    if _is_small_on_cpu(target):
+    if is_small_on_cpu(target):
         return torch.from_numpy(_local_slice_counts_numpy(target.numpy(), preds.numpy(), num_classes, ignore_index))
     index_dtype = torch.int32 if n_slices * num_classes + 1 < 2**31 else torch.int64
     rows = torch.arange(n_slices, device=target.device, dtype=index_dtype)[:, None]

@@ -26,7 +26,7 @@ from app.model.journal import Journal, JournalRecord
 from app.model.recorded_steps import RecordedSteps
 from app.model.replacement import KeptBoxes
 from app.model.review_log import ReviewEvent
-from app.model.session_tools import ToolSteps, _Stroke
+from app.model.session_tools import Stroke, ToolSteps
 
 DEFAULT_BRUSH_RADIUS_MM = 3.0
 
@@ -92,7 +92,7 @@ class EditSession(ToolSteps, RecordedSteps):
         self.background_only = False
         self._radius_mm = DEFAULT_BRUSH_RADIUS_MM
         self.brush_sphere = False
-        self._stroke: _Stroke | None = None
+        self._stroke: Stroke | None = None
         self._next_id = 1
         self._saved_state: dict[str, int | None] = {"pred": None, "gt": None}
         self._kept_boxes: dict[str, KeptBoxes] = {}   # the newest replacement's boxes per mask, for its undo/redo
@@ -181,7 +181,7 @@ class EditSession(ToolSteps, RecordedSteps):
         point = check_point(point_zyx)
         label = 0 if erase else self._active_label
         description = "eraser" if erase else f"brush {label}"
-        self._stroke = _Stroke(self._target, label, check_axis(axis), point, description, intensity_limited=not erase)
+        self._stroke = Stroke(self._target, label, check_axis(axis), point, description, intensity_limited=not erase)
         return self.paint_segment(point)
 
     def paint_segment(self, point_zyx) -> Delta | None:
@@ -298,7 +298,7 @@ class EditSession(ToolSteps, RecordedSteps):
         self.history_changed.emit()
 
     # ------------------------------------------------------------------ internals
-    def _write(self, footprint: Footprint | None, stroke: _Stroke) -> Delta | None:
+    def _write(self, footprint: Footprint | None, stroke: Stroke) -> Delta | None:
         """Write the stroke's label on the footprint where the protection rules allow; emit the delta."""
         if footprint is None:
             return None
@@ -319,7 +319,7 @@ class EditSession(ToolSteps, RecordedSteps):
         self.painted.emit(delta)
         return delta
 
-    def _allowed(self, footprint: Footprint, stroke: _Stroke) -> tuple[np.ndarray, np.ndarray]:
+    def _allowed(self, footprint: Footprint, stroke: Stroke) -> tuple[np.ndarray, np.ndarray]:
         """The mask's view of the footprint's box and the ``bool`` voxels the stroke may change there:
         covered, not already the label, not protected (locked), background when "background only",
         inside the editable intensity range when the stroke is limited by it."""

@@ -2,7 +2,7 @@
 
 A mixin of :class:`~app.model.edit_session.EditSession` (its one job: turn a click, an outline or a
 registered tool's :class:`~app.model.tools.ToolChange` into one undo step, written through the session's
-stroke path), with :class:`_Stroke`, the drag or one-step write in progress (docs/architecture.md §3).
+stroke path), with :class:`Stroke`, the drag or one-step write in progress (docs/architecture.md §3).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from app.model.tools import ToolChange, ToolInput, tool_spec
 
 
 @dataclass
-class _Stroke:
+class Stroke:
     """A drag in progress: what it paints and the voxels it has changed so far."""
 
     which: str
@@ -94,7 +94,7 @@ class ToolSteps:
             The change; None when nothing changed or it was cancelled.
         """
         self.end_stroke()
-        stroke = _Stroke(self._target, self._check_label(change.label), check_axis(change.axis), np.zeros(3),
+        stroke = Stroke(self._target, self._check_label(change.label), check_axis(change.axis), np.zeros(3),
                          change.description, intensity_limited=change.intensity_limited)
         if change.ask_above is not None and confirm is not None:
             voxels = int(np.count_nonzero(self._allowed(change.footprint, stroke)[1]))
@@ -118,7 +118,7 @@ class ToolSteps:
 
     def _single_step(self, footprint: Footprint | None, axis: int, label: int, description: str,
                      intensity_limited: bool = False) -> Delta | None:
-        self._stroke = _Stroke(self._target, self._check_label(label), check_axis(axis), np.zeros(3), description,
+        self._stroke = Stroke(self._target, self._check_label(label), check_axis(axis), np.zeros(3), description,
                                intensity_limited=intensity_limited)
         delta = self._write(footprint, self._stroke)
         self.end_stroke()
