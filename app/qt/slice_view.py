@@ -10,37 +10,38 @@ Mouse: wheel steps slices (Ctrl+wheel zooms), left-drag pans (with an edit tool 
 and middle-drag or Space + left-drag pans; see :mod:`app.qt.edit_tools`), right-drag changes the window as
 in 3D Slicer. An edit re-renders only its tile (:meth:`SliceView.update_region`). Keys are QAction
 shortcuts (:attr:`SliceView.view_actions`), which the main window also puts in its menus.
+The cursor readout (the voxel under the mouse) is the :class:`~app.qt.hover_readout.HoverReadout` mixin's.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from app import window_level
-from app.orientation import DisplayFrame, display_frame, screen_to_index, to_screen
+from app.orientation import DisplayFrame, display_frame, to_screen
 from app.qt import overlay
 from app.qt.edge_letters import edge_labels, place_edge_labels
 from app.qt.edit_tile import render_highlight_tile, render_tile, screen_rect
+from app.qt.hover_readout import HoverReadout
 from app.qt.overlay_legend import legend_html
 from app.qt.slice_view_actions import SliceViewActions
 from app.qt.slice_view_box import FIT_PADDING as _FIT_PADDING
 from app.qt.slice_view_box import SliceViewBox
 from app.qt.tile_repaint import show_tile
-from app.qt.voxel_readout import ReadoutLabel, describe_voxel
+from app.qt.voxel_readout import ReadoutLabel
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
 _OPACITY_STEP = 0.1
 
 
-class SliceView(QWidget):
+class SliceView(HoverReadout, QWidget):
     """Image, overlays, slice slider and cursor readout of the case in ``state``.
 
     Parameters
@@ -390,37 +391,3 @@ class SliceView(QWidget):
             parts.append(f"W {self.window.width:.4g}  L {self.window.level:.4g}")
         self.info_text = "   ".join(parts)
         self.info_item.setText(self.info_text)
-
-    # ---------------------------------------------------------------- readout
-    def _on_mouse_moved(self, scene_pos) -> None:
-        self._mouse_scene_pos = scene_pos
-        if self.frame is None or self._gt_slice is None:
-            return
-        point = self.view_box.mapSceneToView(scene_pos)
-        row = math.floor(point.y() / self.frame.row_mm)
-        col = math.floor(point.x() / self.frame.col_mm)
-        rows, cols = self._gt_slice.shape
-        if 0 <= row < rows and 0 <= col < cols:
-            self._hovered = (row, col)
-            self._update_readout(row, col)
-        else:
-            self._hovered = None
-            self.readout_text = ""
-            self.readout_label.set_full_text(" ")
-
-    @Slot(object)
-    def refresh_readout(self, _result=None) -> None:
-        """Describe the hovered voxel again (connected to every engine result: an edit may have changed it)."""
-        if self._hovered is not None and self._gt_slice is not None:
-            self._update_readout(*self._hovered)
-
-    def _update_readout(self, screen_row: int, screen_col: int) -> None:
-        """Describe the voxel under screen pixel ``(screen_row, screen_col)`` of the current slice."""
-        rows, cols = self._gt_slice.shape
-        if not (0 <= screen_row < rows and 0 <= screen_col < cols):
-            raise IndexError(f"screen pixel ({screen_row}, {screen_col}) is outside the {rows} x {cols} slice")
-        self.cursor_index = screen_to_index(self.frame, self.plane.slice_index, screen_row, screen_col,
-                                            self.state.case.gt.shape)
-        self.readout_text = describe_voxel(self.state.case, self.cursor_index)
-        self.readout_label.set_full_text(self.readout_text)
-

@@ -8,7 +8,8 @@ from app.io import Case, Geometry, LabelTable
 from app.orientation import to_screen
 from app.qt import overlay
 from app.qt.review_state import ReviewState
-from app.qt.slice_view import SliceView, describe_voxel
+from app.qt.slice_view import SliceView
+from app.qt.voxel_readout import describe_voxel
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 
