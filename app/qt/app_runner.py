@@ -165,11 +165,13 @@ def _run_window(paths: dict[str, str | None], *, plane: str | None, slice_index:
     from app.qt.early_start import preload_torch_libraries
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
+    from app.qt.safe_gc import GuiThreadCollector
     from app.qt.startup_order import LARGE_CASE_BYTES, StartupOrder, input_bytes
     from app.qt.startup_trace import StartupTrace
 
     stamp("imported")   # the phases of the first picture, for bench/startup.py (app/qt/startup_trace.py)
     app = _application()
+    GuiThreadCollector(app)   # cycles collected between events only: a collection inside a Qt call can hang
     window = MainWindow()
     stamp("built")
     trace = StartupTrace(window)   # first paints: printed with DICELENS_STARTUP_TRACE=1, and the order below

@@ -63,9 +63,11 @@ def run_review(folder, *, reviewer: str | None = None, screenshot: str | None = 
     from app.qt.app_runner import TORCH_THREADS, _application
     from app.qt.jobs import finish_background_jobs
     from app.qt.main_window import MainWindow
+    from app.qt.safe_gc import GuiThreadCollector
     from app.qt.worklist_controller import WorklistController
 
     app = _application()
+    GuiThreadCollector(app)   # cycles collected between events only (app/qt/safe_gc.py)
     window = MainWindow()
     window.case_loader.max_voxels = max_voxels
     if reviewer:
