@@ -26,15 +26,13 @@ Work is shared out by slices to a pool of threads; every numpy call covers a who
 from __future__ import annotations
 
 import math
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 
 from dice_engine.soft_probabilities import first_argmax
-from dice_engine.soft_scan import ScanResult
+from dice_engine.soft_scan import ScanResult, over_slices
 
 CHUNK_VOXELS = 1 << 17
 """Voxels (whole rows) one thread works on at once: 14 float16 classes are 3.5 MiB of keys and 7 MiB of float32
@@ -42,7 +40,6 @@ values (for the sums). Fewer, larger numpy calls: with 16 Ki voxels the second t
 TORCH_GRAIN = 32768
 """torch's parallel grain: a float16 -> float32 conversion of fewer values stays on the calling thread, instead of
 starting torch's own threads on the cores the pool already uses (see :meth:`_CheckPass._floats`)."""
-MAX_WORKERS = 8
 TIE_GAP = 2.0**-33
 """Two logits closer than 1e-10 may get equal float64 softmax values (a tie, which goes to the lower class); a
 gap of 1e-10 or more never does (``exp`` and the division keep a relative difference of 1e-10 apart). A float32
@@ -75,7 +72,7 @@ def check_scores(scores: np.ndarray, *, from_logits: bool = False, argmax: bool 
     threshold : float
         The one-channel foreground threshold of the scores' prediction (``p >= threshold``).
     workers : int, optional
-        Threads (default: the CPU count, at most :data:`MAX_WORKERS`).
+        Threads (default: the CPU count, at most :data:`dice_engine.soft_scan.MAX_WORKERS`).
 
     Returns
     -------
@@ -96,15 +93,7 @@ def check_scores(scores: np.ndarray, *, from_logits: bool = False, argmax: bool 
         raise ValueError(f"agree_with shape {tuple(agree_with.shape)} does not match the scores' "
                          f"{tuple(scores.shape[1:])}")
     pass_ = _CheckPass(scores, from_logits, argmax and scores.shape[0] > 1, agree_with, decisive, threshold)
-    depth = scores.shape[1]
-    workers = max(1, min(workers or os.cpu_count() or 1, MAX_WORKERS, depth))
-    if workers == 1:
-        partials = [pass_.run(range(depth))]
-    else:
-        groups = [range(start, depth, workers) for start in range(workers)]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicelens-checks") as pool:
-            partials = list(pool.map(pass_.run, groups))
-    return pass_.combine(partials)
+    return pass_.combine(over_slices(pass_.run, scores.shape[1], workers, "dicelens-checks"))
 
 
 class _Partial:

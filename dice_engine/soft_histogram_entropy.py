@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dice_engine.soft_scan import CHUNK_VOXELS, MAX_WORKERS
+from dice_engine.soft_scan import CHUNK_VOXELS, MAX_WORKERS, add_bin_counts, kept_target
 
 BINS = 1024
 EDGES = BINS + 1
@@ -166,30 +166,11 @@ class HistogramEntropyPass:
 
     def _bin(self, histogram: np.ndarray, values: np.ndarray, scratch: np.ndarray, index: np.ndarray, box) -> None:
         """Count a chunk's clipped ``(C, n)`` values per channel and bin, in all and of the channel's own class."""
-        target = self.target[box].reshape(-1).astype(np.intp)
-        keep = None
-        if self.ignore_index is not None:
-            keep = target != self.ignore_index
-            if keep.all():
-                keep = None
-            else:
-                target[~keep] = 0
-        if target.size and int(target.max()) >= self.labels:
-            raise ValueError(f"target: found label {int(target.max())}, but the scores have {self.channels} "
-                             f"channel(s) (labels 0..{self.labels - 1})")
+        target, keep = kept_target(self.target[box].reshape(-1), self.ignore_index, self.labels, self.channels)
         np.multiply(values, BINS, out=scratch)                      # exact: a power of two
         np.copyto(index, scratch, casting="unsafe")                 # floor of a non-negative value
         index += self._offsets
-        size = self.channels * EDGES
-        voxels = target.size
-        if self.channels == 1:                                      # the foreground's own voxels: ground truth 1
-            own = index[0, (target == 1) if keep is None else (target == 1) & keep]
-        else:                                                       # each voxel's bin in its own class's channel
-            own = index.reshape(-1)[target * voxels + np.arange(voxels)]
-            own = own if keep is None else own[keep]
-        histogram[:size] += np.bincount(own, minlength=size)
-        every = index.reshape(-1) if keep is None else index[:, keep].reshape(-1)
-        histogram[size:] += np.bincount(every, minlength=size)
+        add_bin_counts(histogram, index, target, keep)
 
     def _entropy_of(self, values: np.ndarray, scratch: np.ndarray) -> np.ndarray:
         """``(n,)`` float16 normalised entropy of clipped ``(C, n)`` values (one channel: of ``1 − p`` and ``p``),

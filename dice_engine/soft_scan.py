@@ -137,15 +137,60 @@ def scan_probabilities(scores: np.ndarray, *, target: np.ndarray | None = None, 
                   argmax=argmax and scores.shape[0] > 1, entropy=entropy,
                   agreement=_Agreement(agree_with, decisive, threshold, scores.dtype) if agree_with is not None
                   else None)
-    depth = scores.shape[1]
+    return pass_.combine(over_slices(pass_.run, scores.shape[1], workers, "dicelens-scan"))
+
+
+def over_slices(run, depth: int, workers: int | None, thread_name: str) -> list:
+    """``run`` on interleaved groups of the ``depth`` z slices, one group per thread; its results in group order.
+
+    ``workers``: threads (default: the CPU count, at most :data:`MAX_WORKERS`); one thread runs ``run`` here.
+    """
     workers = max(1, min(workers or os.cpu_count() or 1, MAX_WORKERS, depth))
     if workers == 1:
-        partials = [pass_.run(range(depth))]
-    else:
-        groups = [range(start, depth, workers) for start in range(workers)]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicelens-scan") as pool:
-            partials = list(pool.map(pass_.run, groups))
-    return pass_.combine(partials)
+        return [run(range(depth))]
+    groups = [range(start, depth, workers) for start in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=thread_name) as pool:
+        return list(pool.map(run, groups))
+
+
+def kept_target(labels: np.ndarray, ignore_index: int | None, label_count: int,
+                channels: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Flat ground-truth ``labels`` as intp (ignored voxels as 0) and the mask of kept voxels (None: all kept).
+
+    Raises ValueError for a label without a channel (``label_count = max(C, 2)`` labels).
+    """
+    target = labels.astype(np.intp)
+    keep = None
+    if ignore_index is not None:
+        keep = target != ignore_index
+        if keep.all():
+            keep = None
+        else:
+            target[~keep] = 0
+    if target.size and int(target.max()) >= label_count:
+        raise ValueError(f"target: found label {int(target.max())}, but the scores have {channels} "
+                         f"channel(s) (labels 0..{label_count - 1})")
+    return target, keep
+
+
+def add_bin_counts(histogram: np.ndarray, index: np.ndarray, target: np.ndarray, keep: np.ndarray | None) -> None:
+    """Add a chunk's voxels per channel and bin to ``histogram`` (flat ``(2, C, 1025)``: of the channel's own
+    class, then in all).
+
+    ``index``: ``(C, n)`` intp bin of each value plus its channel's offset ``c · 1025``; ``target``/``keep``
+    as :func:`kept_target` gives them.
+    """
+    channels = index.shape[0]
+    size = channels * EDGES
+    voxels = target.size
+    if channels == 1:                                    # the foreground's own voxels: ground truth 1
+        own = index[0, (target == 1) if keep is None else (target == 1) & keep]
+    else:                                                # each voxel's bin in its own class's channel
+        own = index.reshape(-1)[target * voxels + np.arange(voxels)]
+        own = own if keep is None else own[keep]
+    histogram[:size] += np.bincount(own, minlength=size)
+    every = index.reshape(-1) if keep is None else index[:, keep].reshape(-1)
+    histogram[size:] += np.bincount(every, minlength=size)
 
 
 class _Partial:
@@ -204,19 +249,7 @@ class _Pass:
             self.entropy_volume[box] = self._entropy(values).reshape(stop - start, self.width)
 
     def _target(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Flat labels as intp (ignored voxels as 0) and the mask of kept voxels (None: all kept)."""
-        target = labels.astype(np.intp)
-        keep = None
-        if self.ignore_index is not None:
-            keep = target != self.ignore_index
-            if keep.all():
-                keep = None
-            else:
-                target[~keep] = 0
-        if target.size and int(target.max()) >= self.labels:
-            raise ValueError(f"target: found label {int(target.max())}, but the scores have {self.channels} "
-                             f"channel(s) (labels 0..{self.labels - 1})")
-        return target, keep
+        return kept_target(labels, self.ignore_index, self.labels, self.channels)
 
     def _sums(self, values: np.ndarray, target: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
         """``(3, L)`` int64: ``Σp·y``, ``Σp`` in units of 2^-24, and ``Σy`` (float64 sums of float16 values
@@ -245,16 +278,7 @@ class _Pass:
         scaled *= BINS                                       # exact: a power of two
         index = scaled.astype(np.intp)                       # floor of a non-negative value
         index += self.channel_offsets
-        size = self.channels * EDGES
-        voxels = target.size
-        if self.channels == 1:                               # the foreground's own voxels: ground truth 1
-            own = index[0, (target == 1) if keep is None else (target == 1) & keep]
-        else:                                                # each voxel's bin in its own class's channel
-            own = index.reshape(-1)[target * voxels + np.arange(voxels)]
-            own = own if keep is None else own[keep]
-        histogram[:size] += np.bincount(own, minlength=size)
-        flat = index.reshape(-1) if keep is None else index[:, keep].reshape(-1)
-        histogram[size:] += np.bincount(flat, minlength=size)
+        add_bin_counts(histogram, index, target, keep)
 
     def _entropy(self, values: np.ndarray) -> np.ndarray:
         probabilities = np.clip(values, 0.0, 1.0)
