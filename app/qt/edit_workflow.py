@@ -160,7 +160,6 @@ class EditWorkflow(QObject):
 
     def confirm_discard(self) -> bool:
         """Before closing the window or opening another case: ask about unsaved edits. False = cancel."""
-        self.tools.finish_drag()
         if not self.finish_pending_step("closing the case"):
             self.window.threshold_applier.settle()   # cancelled: the step is given up, the held edits are made
         if self.editor is None or not self.editor.session.modified:

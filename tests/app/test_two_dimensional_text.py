@@ -69,23 +69,10 @@ def test_the_report_of_a_2d_image_names_no_slice(flat_lesions, tmp_path, capsys)
 
 def test_a_clicked_matrix_cell_of_a_2d_image_names_no_slice(qtbot, flat_lesions):
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication
 
-    from app.qt.confusion_panel import ConfusionMatrixPanel
-    from app.qt.engine_controller import EngineController
-    from app.qt.review_state import ReviewState
-    from tests.app.qt.test_confusion_panel import view_position
+    from tests.app.qt.test_confusion_panel import shown_panel, view_position
 
-    state, controller = ReviewState(), EngineController(sync=True, device="cpu")
-    panel = ConfusionMatrixPanel(state, controller)
-    qtbot.addWidget(panel)
-    panel.resize(600, 500)
-    panel.show()
-    qtbot.waitExposed(panel)
-    case = load_case(flat_lesions[1], flat_lesions[3])
-    state.set_case(case)
-    controller.load(case)
-    QApplication.processEvents()
+    state, _, panel = shown_panel(qtbot, load_case(flat_lesions[1], flat_lesions[3]))
     qtbot.mouseClick(panel.plot.viewport(), Qt.MouseButton.LeftButton, pos=view_position(panel, 1, 0))
     assert state.highlighted_cell == (1, 0)
     assert panel.info_label.text() == panel.describe_cell(1, 0)   # the cell's counts, and no slice to go to

@@ -14,19 +14,24 @@ from app.qt.review_state import ReviewState
 from tests.app.qt.panels_cases import many_label_case, organ_case
 
 
-@pytest.fixture
-def review(qtbot):
+def shown_panel(qtbot, case):
+    """A shown confusion-matrix panel with ``case`` opened and counted: ``(state, controller, panel)``."""
     state, controller = ReviewState(), EngineController(sync=True, device="cpu")
     panel = ConfusionMatrixPanel(state, controller)
     qtbot.addWidget(panel)
     panel.resize(600, 500)
     panel.show()
     qtbot.waitExposed(panel)
-    case = organ_case()
     state.set_case(case)
     controller.load(case)
     QApplication.processEvents()
-    return state, controller, panel, case
+    return state, controller, panel
+
+
+@pytest.fixture
+def review(qtbot):
+    case = organ_case()
+    return (*shown_panel(qtbot, case), case)
 
 
 def view_position(panel, gt_label, pred_label) -> QPoint:
