@@ -176,9 +176,7 @@ class SoftController(QObject):
             return None
         if self._failure:
             return LoadStatus(False, False, failure=self._failure)
-        curves_pending = self.last_update is None or self.last_update.generation != self._generation or \
-            self.last_update.curves_pending
-        return LoadStatus(curves_pending, self.uncertainty is None, self._progress.fraction)
+        return LoadStatus(not self.ready, self.uncertainty is None, self._progress.fraction)
 
     @property
     def pending(self) -> bool:
